@@ -1,0 +1,35 @@
+# Two commands on a fresh Debian machine:  make demo   |   make test
+# Set-up is idempotent: a stamp file makes a second run take seconds.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.vidfuse-installed
+# torch first, from the CPU wheel on this machine's disk. For CUDA elsewhere:
+#   make TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126" demo
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup demo test train-default bench clean system-deps
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system_deps.sh
+
+setup: system-deps $(STAMP)
+
+demo: setup
+	$(PY) -m vidfuse.cli demo --out out
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/train_throughput.py
+	$(PY) bench/generate_speed.py
+
+clean:
+	rm -rf out runs

@@ -1,0 +1,135 @@
+"""The ``vidfuse`` command line: a thin typer layer over importable functions.
+
+Every command calls one Python function (named in its help) and imports it lazily, so that
+``vidfuse --help`` answers in well under a second.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vidfuse.errors import VidfuseError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="vidfuse: text-to-video by multimodal fusion (train, generate, tell stories, serve).")
+data_app = typer.Typer(no_args_is_help=True, help="Datasets: export the built-in Moving Digits benchmark.")
+app.add_typer(data_app, name="data")
+
+
+@app.command()
+def info() -> None:
+    """Versions, device, threads, and which optional system tools are present. (vidfuse.sysinfo.collect)"""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vidfuse.sysinfo import collect
+
+    table = Table(show_header=False)
+    for key, value in collect().items():
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+@data_app.command("moving-digits")
+def data_moving_digits(
+    out: Path = typer.Option(..., "--out", help="Folder to write clips, captions.csv and attributes.jsonl into."),
+    split: str = typer.Option("train", "--split", help="train | test"),
+    n: int = typer.Option(100, "--n", min=1, help="Number of clips."),
+    level: int = typer.Option(1, "--level", min=1, max=2, help="1 = one digit, 2 = two digits."),
+    lang: str = typer.Option("en", "--lang", help="en | zh | both"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Export Moving Digits clips as MP4 + WebVid-style captions.csv. (vidfuse.data.moving_digits.export_moving_digits)"""
+    from vidfuse.data.moving_digits import export_moving_digits
+
+    path = export_moving_digits(out, split=split, n=n, level=level, lang=lang, seed=seed)
+    typer.echo(f"wrote {n} clips to {path}")
+
+
+@app.command()
+def train(
+    preset: str = typer.Option("small", "--preset", help="Model preset: tiny | small | base."),
+    data: str = typer.Option("moving-digits", "--data", help="moving-digits, or a folder / captions CSV / JSONL / Kinetics CSV / COCO JSON."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Total optimiser steps (a resumed run may raise it)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (checkpoints, logs, samples, model/)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file merged over the preset."),
+    resume: bool = typer.Option(False, "--resume", help="Continue exactly from RUN_DIR/checkpoint.safetensors."),
+    generator: Optional[str] = typer.Option(None, "--generator", help="gan | vae (overrides the preset)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Clips per step per process."),
+    lr: Optional[float] = typer.Option(None, "--lr"),
+    level: Optional[str] = typer.Option(None, "--level", help="Moving Digits levels, e.g. 1 or 1,2."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Moving Digits captions: en | zh | both."),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    ckpt_every: Optional[int] = typer.Option(None, "--ckpt-every"),
+    sample_every: Optional[int] = typer.Option(None, "--sample-every"),
+    text_encoder: Optional[str] = typer.Option(None, "--text-encoder", help="scratch | minilm | path to a local HF encoder."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train a text-to-video model; works under torchrun too. (vidfuse.train.train)"""
+    from vidfuse.config import PRESETS
+    from vidfuse.train import resolve_config, train as run_train
+
+    if preset not in PRESETS:
+        raise typer.BadParameter(f"choose one of {sorted(PRESETS)}", param_hint="--preset")
+    model = {k: v for k, v in dict(generator=generator, text_encoder=text_encoder).items() if v is not None}
+    levels = tuple(int(x) for x in level.split(",")) if level else None
+    cfg = resolve_config(preset, config, data=data, steps=steps, out=str(out) if out else None,
+                         batch_size=batch_size, lr=lr, level=levels, lang=lang, seed=seed, ckpt_every=ckpt_every,
+                         sample_every=sample_every, model=model)
+    path = run_train(cfg, resume=resume, quiet=quiet)
+    typer.echo(f"model: {path}")
+
+
+@app.command()
+def generate(
+    prompt: Optional[str] = typer.Argument(None, help="What the video shows."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (.mp4, .webm or .gif)."),
+    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Batch: a text file, one prompt a line."),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Batch: folder for 0000.mp4, … and index.csv."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
+    image: Optional[Path] = typer.Option(None, "--image", help="First frame to start from."),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Number of frames (default: the model's)."),
+    fps: float = typer.Option(8.0, "--fps"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="mp4 | webm | gif (default: from the file name)."),
+    guidance_scale: float = typer.Option(1.0, "--guidance-scale"),
+) -> None:
+    """Text (+ optional first frame) to video. (vidfuse.generate.generate_files)"""
+    from vidfuse.generate import generate_batch, generate_one
+
+    if (prompt is None) == (prompts is None):
+        raise typer.BadParameter("give either a PROMPT with -o FILE, or --prompts FILE with --out-dir DIR")
+    kwargs = dict(model=model, image=image, seed=seed, num_frames=frames, fps=fps, fmt=fmt,
+                  guidance_scale=guidance_scale)
+    if prompt is not None:
+        if output is None:
+            raise typer.BadParameter("where to write the video: add -o FILE.mp4")
+        typer.echo(f"wrote {generate_one(prompt, output, **kwargs)}")
+    else:
+        if out_dir is None:
+            raise typer.BadParameter("batch mode needs --out-dir DIR")
+        typer.echo(f"wrote {generate_batch(prompts, out_dir, **kwargs)}")
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out"), "--out", help="Output folder.")) -> None:
+    """The main job of `make demo`. (vidfuse.demo.run_demo)"""
+    from vidfuse.demo import run_demo
+
+    for line in run_demo(out):
+        typer.echo(line)
+
+
+def main() -> None:
+    try:
+        app()
+    except VidfuseError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Typed configs and named presets.
+
+A :class:`ModelConfig` travels inside every model folder as ``config.json`` so the folder rebuilds
+itself; a :class:`TrainConfig` is saved with every run as ``config.json`` beside the checkpoints.
+Presets are plain functions of nothing, kept in :data:`PRESETS` (the CLI offers the keys as choices).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from vidfuse.errors import InputError
+
+
+@dataclass
+class ModelConfig:
+    # --- what to generate -------------------------------------------------------------------
+    generator: str = "gan"            # "gan" (the seed's VideoGAN) | "vae" (conditional video VAE)
+    num_frames: int = 16              # frames per clip at training time; generation may ask for more
+    height: int = 64                  # native frame size; other sizes are resized by the pipeline
+    width: int = 64
+    channels: int = 3
+    # --- shared width of text tokens, visual tokens and fusion ------------------------------
+    dim: int = 128
+    heads: int = 4
+    # --- H = Transformer(X): text encoder ---------------------------------------------------
+    text_encoder: str = "scratch"     # "scratch" | "minilm" | path to a local Hugging Face encoder folder
+    text_layers: int = 2              # layers of the from-scratch encoder
+    max_text_len: int = 64            # tokens (characters) per prompt, including BOS/EOS
+    vocab_size: int = 0               # set from the tokenizer when the model is built
+    freeze_text: bool = True          # pretrained encoders: keep frozen (False = fine-tune)
+    # --- V = CNN(I): visual encoder ---------------------------------------------------------
+    visual_channels: tuple[int, ...] = (32, 64, 128)  # ResNet stages; each halves the size (64 → 8×8 tokens)
+    # --- Z = MultimodalTransformer(H, V): fusion --------------------------------------------
+    fusion_layers: int = 2
+    p_drop_text: float = 0.1          # modality dropout at train time (enables classifier-free guidance)
+    p_image: float = 0.3              # chance a training clip is conditioned on its own first frame
+    # --- Y = Generator(Z) --------------------------------------------------------------------
+    gen_channels: tuple[int, ...] = (256, 128, 64, 32, 32)  # decoder widths from 4×4 up to 64×64
+    z_content: int = 64               # GAN: per-clip content noise; VAE: per-clip latent
+    z_motion: int = 16                # GAN: per-frame motion noise; VAE: per-frame latent
+    disc_channels: tuple[int, ...] = (32, 64, 128, 256)  # GAN discriminators, 64 → 4
+    r1_gamma: float = 0.0             # GAN: R1 penalty weight on real videos (spectral norm already stabilises)
+    kl_weight: float = 1e-3           # VAE: beta on the KL term (per latent dim, vs per-pixel recon)
+
+    @property
+    def native_size(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, d)
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "small"
+    data: str = "moving-digits"       # "moving-digits" or a path (folder, WebVid CSV, JSONL, Kinetics CSV, COCO JSON)
+    level: tuple[int, ...] = (1,)     # Moving Digits levels to mix
+    lang: str = "both"                # Moving Digits caption language: en | zh | both
+    steps: int = 2000
+    batch_size: int = 32              # per process
+    lr: float = 2e-4
+    lr_d: float = 2e-4                # GAN discriminator learning rate
+    betas: tuple[float, float] = (0.5, 0.99)
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    warmup_steps: int = 100
+    bf16: bool = True                 # bf16 autocast (CPU with AVX-512 bf16, or CUDA); never fp16 on CPU
+    seed: int = 0
+    num_workers: int = 0              # DataLoader workers; Moving Digits renders fast enough in-process
+    log_every: int = 10
+    ckpt_every: int = 200
+    sample_every: int = 500
+    out: str = "runs/default"
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        d = dict(d)
+        model = ModelConfig.from_dict(d.pop("model", {}))
+        cfg = _from_dict(cls, d)
+        cfg.model = model
+        return cfg
+
+
+def _from_dict(cls, d: dict[str, Any]):
+    """Build a dataclass from a dict: unknown keys are an error (a typo must not be silently ignored)."""
+    names = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(d) - set(names))
+    if unknown:
+        raise InputError(f"unknown {cls.__name__} field(s) {unknown}; valid fields: {sorted(names)}")
+    kwargs = {}
+    for k, v in d.items():
+        default = getattr(cls(), k) if k != "model" else None
+        kwargs[k] = tuple(v) if isinstance(default, tuple) and isinstance(v, list) else v
+    return cls(**kwargs)
+
+
+# ---- presets -------------------------------------------------------------------------------
+def tiny() -> ModelConfig:
+    """For tests: a few thousand parameters per part, 16×16 frames, seconds on a CPU."""
+    return ModelConfig(num_frames=4, height=16, width=16, dim=32, heads=2, text_layers=1, max_text_len=48,
+                       visual_channels=(8, 16), fusion_layers=1, gen_channels=(32, 16, 8), z_content=8,
+                       z_motion=4, disc_channels=(8, 16))
+
+
+def small() -> ModelConfig:
+    """For this 2-core CPU: trains on Moving Digits (16 × 64 × 64) in minutes."""
+    return ModelConfig()
+
+
+def base() -> ModelConfig:
+    """For a GPU: wider everywhere."""
+    return ModelConfig(dim=256, heads=8, text_layers=4, fusion_layers=4, visual_channels=(64, 128, 256),
+                       gen_channels=(512, 256, 128, 64, 64), z_content=128, z_motion=32,
+                       disc_channels=(64, 128, 256, 512))
+
+
+PRESETS = {"tiny": tiny, "small": small, "base": base}
+
+
+def model_preset(name: str, **overrides: Any) -> ModelConfig:
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    cfg = PRESETS[name]()
+    return dataclasses.replace(cfg, **overrides) if overrides else cfg
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON config file into a dict (merged over a preset by the trainer)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"config file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+    except Exception as e:  # yaml and json raise different classes; both mean the same to the user
+        raise InputError(f"config file {path} is not valid {path.suffix.lstrip('.').upper()}: {e}") from e
+    if not isinstance(data, dict):
+        raise InputError(f"config file {path} must hold a mapping of field: value, got {type(data).__name__}")
+    return data

@@ -1,0 +1,121 @@
+"""The contract between fusion and generators, and the frame decoder both generator families share.
+
+Z, the fused condition, is a :class:`Condition`: the fusion Transformer's output tokens (text and
+visual, with a padding mask) plus a pooled vector. Every generator is a :class:`VideoGenerator`:
+
+- ``generate(cond, noise=None, *, num_frames, generator=None) -> video (B, C, T, H, W) in [-1, 1]``
+- ``loss(video, cond, *, phase) -> dict`` whose ``"loss"`` entry is what the phase back-propagates
+- ``phases``: the optimisation phases of one training step, in order (``("main",)`` for a VAE,
+  ``("d", "g")`` for a GAN); ``phase_parameters(phase)`` are the parameters that phase updates.
+  The conditioning encoders and fusion are trained in ``cond_phase``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from einops import rearrange
+
+from vidfuse.models.layers import Attention, ResBlock2d, TemporalConv, group_norm
+
+
+@dataclass
+class Condition:
+    """Z = MultimodalTransformer(H, V)."""
+
+    tokens: torch.Tensor  # (B, N, D) fused text + visual tokens
+    mask: torch.Tensor    # (B, N) bool, True = a real token
+    pooled: torch.Tensor  # (B, D) one vector per sample
+
+    @property
+    def batch_size(self) -> int:
+        return self.tokens.shape[0]
+
+    def detach(self) -> "Condition":
+        return Condition(self.tokens.detach(), self.mask, self.pooled.detach())
+
+    def roll(self, shift: int = 1) -> "Condition":
+        """The batch's conditions shifted by ``shift``: mismatched captions, negatives for text matching."""
+        return Condition(*(t.roll(shift, dims=0) for t in (self.tokens, self.mask, self.pooled)))
+
+    def repeat(self, n: int) -> "Condition":
+        return Condition(*(t.repeat_interleave(n, dim=0) for t in (self.tokens, self.mask, self.pooled)))
+
+
+class VideoGenerator(nn.Module):
+    """Base class of the generator families (see the module docstring for the contract)."""
+
+    phases: tuple[str, ...] = ("main",)
+    cond_phase: str = "main"
+    supports_guidance: bool = False
+
+    def generate(self, cond: Condition, noise=None, *, num_frames: int,
+                 generator: torch.Generator | None = None, **kwargs) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, video: torch.Tensor, cond: Condition, *, phase: str) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def phase_parameters(self, phase: str) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def inference_modules(self) -> list[str]:
+        """Names of child modules needed to generate; others (discriminators) are training-only."""
+        return [name for name, _ in self.named_children()]
+
+
+class FrameDecoder(nn.Module):
+    """Per-frame codes + Z → video, factorised in space and time.
+
+    Each frame starts as a (c0, h0, w0) map from its code; every level is a 2-D residual block
+    (FiLM-conditioned on the frame code + pooled Z), then a 1-D temporal convolution across frames;
+    the two coarsest levels cross-attend from every pixel of every frame to Z's tokens (this is
+    where the generator's own tokens read the fused text and image). Upsampling is nearest + conv.
+
+    forward(codes (B, T, code_dim), cond) -> video (B, C, T, H, W) in [-1, 1]
+    """
+
+    def __init__(self, *, code_dim: int, cond_dim: int, channels: tuple[int, ...], height: int, width: int,
+                 heads: int, out_channels: int = 3, attn_levels: int = 2):
+        super().__init__()
+        levels = len(channels)
+        scale = 2 ** (levels - 1)
+        if height % scale or width % scale:
+            raise ValueError(f"frame size {height}x{width} must be divisible by {scale} for {levels} decoder levels")
+        self.h0, self.w0 = height // scale, width // scale
+        self.frame_cond = nn.Sequential(nn.Linear(code_dim + cond_dim, cond_dim), nn.SiLU(),
+                                        nn.Linear(cond_dim, cond_dim))
+        self.stem = nn.Linear(cond_dim, channels[0] * self.h0 * self.w0)
+        self.blocks = nn.ModuleList()
+        self.temporal = nn.ModuleList()
+        self.attn_norms = nn.ModuleList()
+        self.attns = nn.ModuleList()
+        c_prev = channels[0]
+        for i, c in enumerate(channels):
+            self.blocks.append(ResBlock2d(c_prev, c, cond_dim=cond_dim))
+            self.temporal.append(TemporalConv(c))
+            if i < attn_levels:
+                self.attn_norms.append(nn.LayerNorm(c))
+                self.attns.append(Attention(c, heads if c % heads == 0 else 1, context_dim=cond_dim))
+            c_prev = c
+        self.out = nn.Sequential(group_norm(c_prev), nn.SiLU(), nn.Conv2d(c_prev, out_channels, 3, padding=1))
+
+    def forward(self, codes: torch.Tensor, cond: Condition) -> torch.Tensor:
+        b, t, _ = codes.shape
+        pooled = cond.pooled[:, None, :].expand(b, t, -1)
+        frame_cond = self.frame_cond(torch.cat([codes, pooled], dim=-1))      # (B, T, D)
+        frame_cond = rearrange(frame_cond, "b t d -> (b t) d")
+        x = self.stem(frame_cond).view(b * t, -1, self.h0, self.w0)          # (B*T, c0, h0, w0)
+        for i, (block, temporal) in enumerate(zip(self.blocks, self.temporal)):
+            if i > 0:
+                x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            x = temporal(block(x, frame_cond), t)
+            if i < len(self.attns):
+                h, w = x.shape[-2:]
+                q = rearrange(x, "(b t) c h w -> b (t h w) c", b=b)
+                q = self.attns[i](self.attn_norms[i](q), cond.tokens, cond.mask)
+                x = x + rearrange(q, "b (t h w) c -> (b t) c h w", t=t, h=h, w=w)
+        video = torch.tanh(self.out(x))                                      # (B*T, C, H, W)
+        return rearrange(video, "(b t) c h w -> b c t h w", b=b)

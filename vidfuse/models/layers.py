@@ -1,0 +1,123 @@
+"""Building blocks shared by the encoders, the fusion Transformer and the generators.
+
+Everything here is plain PyTorch: attention is ``F.scaled_dot_product_attention`` so that the
+same code runs fused kernels on a GPU and bf16 matmuls on a CPU.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from einops import rearrange
+
+
+class Attention(nn.Module):
+    """Multi-head attention: self-attention when ``context`` is None, cross-attention otherwise.
+
+    ``forward(x, context=None, mask=None)``: x (B, N, D), context (B, M, D), mask (B, M) bool with
+    True = attend. A row whose mask is all False would give NaNs; callers always keep one token.
+    """
+
+    def __init__(self, dim: int, heads: int, *, context_dim: int | None = None):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} must be divisible by heads {heads}")
+        self.heads = heads
+        self.to_q = nn.Linear(dim, dim, bias=False)
+        self.to_kv = nn.Linear(context_dim or dim, 2 * dim, bias=False)
+        self.to_out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        context = x if context is None else context
+        q = rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.heads)
+        k, v = rearrange(self.to_kv(context), "b m (two h d) -> two b h m d", two=2, h=self.heads)
+        attn_mask = None if mask is None else mask[:, None, None, :]  # (B, 1, 1, M)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # (B, h, N, d)
+        return self.to_out(rearrange(out, "b h n d -> b n (h d)"))
+
+
+class FeedForward(nn.Sequential):
+    def __init__(self, dim: int, mult: int = 4):
+        super().__init__(nn.Linear(dim, dim * mult), nn.GELU(), nn.Linear(dim * mult, dim))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: self-attention, optional cross-attention to a context, MLP."""
+
+    def __init__(self, dim: int, heads: int, *, cross: bool = False, context_dim: int | None = None):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.cross = cross
+        if cross:
+            self.norm_x = nn.LayerNorm(dim)
+            self.cross_attn = Attention(dim, heads, context_dim=context_dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff = FeedForward(dim)
+
+    def forward(self, x: torch.Tensor, *, mask: torch.Tensor | None = None,
+                context: torch.Tensor | None = None, context_mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), mask=mask)
+        if self.cross:
+            x = x + self.cross_attn(self.norm_x(x), context, context_mask)
+        return x + self.ff(self.norm2(x))
+
+
+def group_norm(channels: int) -> nn.GroupNorm:
+    return nn.GroupNorm(min(32, max(1, channels // 4)), channels)
+
+
+class ResBlock2d(nn.Module):
+    """Residual 3×3 conv block with GroupNorm; optional FiLM (scale, shift) from a conditioning vector."""
+
+    def __init__(self, c_in: int, c_out: int, *, cond_dim: int | None = None):
+        super().__init__()
+        self.norm1 = group_norm(c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.norm2 = group_norm(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.film = nn.Linear(cond_dim, 2 * c_out) if cond_dim else None
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))  # (N, C_out, H, W)
+        h = self.norm2(h)
+        if self.film is not None and cond is not None:
+            scale, shift = self.film(cond)[:, :, None, None].chunk(2, dim=1)
+            h = h * (1 + scale) + shift
+        h = self.conv2(F.silu(h))
+        return self.skip(x) + h
+
+
+class TemporalConv(nn.Module):
+    """Residual depthwise-separable 1-D convolution over time at every pixel (factorised space/time).
+
+    forward(x (B*T, C, H, W), T) -> same shape. Zero-initialised output so a new block starts as identity.
+    """
+
+    def __init__(self, channels: int, kernel: int = 3):
+        super().__init__()
+        self.norm = group_norm(channels)
+        self.depthwise = nn.Conv1d(channels, channels, kernel, padding=kernel // 2, groups=channels)
+        self.pointwise = nn.Conv1d(channels, channels, 1)
+        nn.init.zeros_(self.pointwise.weight)
+        nn.init.zeros_(self.pointwise.bias)
+
+    def forward(self, x: torch.Tensor, num_frames: int) -> torch.Tensor:
+        bt, c, h, w = x.shape
+        y = rearrange(F.silu(self.norm(x)), "(b t) c h w -> (b h w) c t", t=num_frames)
+        y = self.pointwise(F.silu(self.depthwise(y)))
+        return x + rearrange(y, "(b h w) c t -> (b t) c h w", h=h, w=w)
+
+
+def sinusoidal_positions(n: int, dim: int) -> torch.Tensor:
+    """Fixed sinusoidal position table (n, dim); used where a sequence may grow beyond training length."""
+    pos = torch.arange(n, dtype=torch.float32)[:, None]
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    table = torch.zeros(n, dim)
+    table[:, 0::2] = torch.sin(pos * freqs)
+    table[:, 1::2] = torch.cos(pos * freqs[: dim // 2])
+    return table

@@ -1,0 +1,103 @@
+"""The whole text-to-video network: the seed's four formulas wired together.
+
+    H = TextEncoder(X)          (B, L, D)
+    V = VisualEncoder(I)        (B, N, D)      optional: a reference image or the clip's first frame
+    Z = MultimodalFusion(H, V)  Condition      cross-attention; either modality may be absent
+    Y = Generator(Z, noise)     (B, C, T, H, W) in [-1, 1]
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from vidfuse.config import ModelConfig
+from vidfuse.models.base import Condition, VideoGenerator
+from vidfuse.models.fusion import MultimodalFusion
+from vidfuse.models.text_encoder import PretrainedTextEncoder, build_text_encoder
+from vidfuse.models.visual_encoder import VisualEncoder
+
+
+def build_generator(cfg: ModelConfig) -> VideoGenerator:
+    if cfg.generator == "gan":
+        from vidfuse.models.gan import VideoGAN
+
+        return VideoGAN(cfg)
+    if cfg.generator == "vae":
+        from vidfuse.models.vae import VideoVAE
+
+        return VideoVAE(cfg)
+    raise ValueError(f"unknown generator {cfg.generator!r}; choose 'gan' or 'vae'")
+
+
+class VidFuseModel(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.text_encoder = build_text_encoder(cfg)
+        self.visual_encoder = VisualEncoder(in_channels=cfg.channels, channels=cfg.visual_channels, dim=cfg.dim,
+                                            height=cfg.height, width=cfg.width)
+        self.fusion = MultimodalFusion(dim=cfg.dim, heads=cfg.heads, layers=cfg.fusion_layers)
+        self.generator = build_generator(cfg)
+
+    # ---- conditioning ----------------------------------------------------------------------
+    def condition(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None = None, *,
+                  drop_text: torch.Tensor | None = None, has_image: torch.Tensor | None = None) -> Condition:
+        """Z from token ids (B, L) + mask and an optional image (B, C, H, W) in [-1, 1]."""
+        text = self.text_encoder(ids, mask)                                  # (B, L, D)
+        visual = None if image is None else self.visual_encoder(image)      # (B, N, D)
+        return self.fusion(text, mask, visual, batch_size=ids.shape[0], drop_text=drop_text, has_image=has_image)
+
+    def training_condition(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor) -> Condition:
+        """Z with modality dropout: text dropped with p_drop_text; the clip's own first frame given with p_image."""
+        b = ids.shape[0]
+        drop_text = torch.rand(b) < self.cfg.p_drop_text
+        has_image = torch.rand(b) < self.cfg.p_image
+        image = video[:, :, 0] if has_image.any() else None                  # (B, C, H, W) first frames
+        return self.condition(ids, mask, image, drop_text=drop_text.to(ids.device),
+                              has_image=None if image is None else has_image.to(ids.device))
+
+    # ---- training --------------------------------------------------------------------------
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor, *, phase: str) -> dict:
+        """One phase of a training step on a batch: token ids (B, L), mask, real video (B, C, T, H, W)."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and phase == self.generator.cond_phase):
+            cond = self.training_condition(ids, mask, video)
+        return self.generator.loss(video, cond, phase=phase)
+
+    def forward(self, ids, mask, video, phase: str):  # so a DDP wrapper could call it; same as loss()
+        return self.loss(ids, mask, video, phase=phase)
+
+    def conditioning_parameters(self) -> list[nn.Parameter]:
+        mods = (self.text_encoder, self.visual_encoder, self.fusion)
+        return [p for m in mods for p in m.parameters() if p.requires_grad]
+
+    def phase_parameters(self, phase: str) -> list[nn.Parameter]:
+        params = self.generator.phase_parameters(phase)
+        return params + self.conditioning_parameters() if phase == self.generator.cond_phase else params
+
+    # ---- sampling --------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None = None, *,
+                 num_frames: int, generator: torch.Generator | None = None,
+                 guidance_scale: float = 1.0) -> torch.Tensor:
+        """Video (B, C, T, H, W) in [-1, 1] for a batch of tokenised prompts (and first frames)."""
+        cond = self.condition(ids, mask, image)
+        kwargs = {}
+        if guidance_scale != 1.0:
+            # the unconditional branch: text replaced by the null token, the image kept
+            drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
+            kwargs = dict(uncond=self.condition(ids, mask, image, drop_text=drop), guidance_scale=guidance_scale)
+        return self.generator.generate(cond, num_frames=num_frames, generator=generator, **kwargs)
+
+    # ---- what a model folder stores --------------------------------------------------------
+    def inference_state_dict(self) -> dict[str, torch.Tensor]:
+        """Weights needed to generate: no discriminators, no frozen pretrained backbone (it ships elsewhere)."""
+        keep = tuple(f"generator.{n}." for n in self.generator.inference_modules())
+        skip_backbone = isinstance(self.text_encoder, PretrainedTextEncoder) and self.text_encoder.frozen
+        out = {}
+        for k, v in self.state_dict().items():
+            if k.startswith("generator.") and not k.startswith(keep):
+                continue
+            if skip_backbone and k.startswith("text_encoder.backbone."):
+                continue
+            out[k] = v
+        return out

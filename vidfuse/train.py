@@ -1,0 +1,438 @@
+"""Training: one loop from this 2-core CPU to many GPUs.
+
+    vidfuse train --preset small --data moving-digits --steps 2000 --out runs/md
+    torchrun --nproc_per_node=8 -m vidfuse.cli train --preset base --data /data/webvid/captions.csv ...
+
+What a step does: draw the step's batch (a pure function of the seed and the step, so resuming is
+exact), then for each of the generator's phases (``("d", "g")`` for the GAN, ``("main",)`` for the
+VAE): loss under bf16 autocast → backward → gradient average across processes → clip → AdamW. Then
+the EMA of the inference weights, which sampling and the saved model use.
+
+Distributed: under ``torchrun`` every process holds a full replica; they start identical (broadcast
+from rank 0) and stay identical because gradients are averaged with one bucketed all-reduce per
+phase — DistributedDataParallel's semantics, done by hand because a GAN's alternating phases
+freeze and unfreeze parameter sets, which DDP's reducer does not allow. gloo on CPU, NCCL on GPU.
+Only rank 0 writes files.
+
+Files in RUN_DIR: ``config.json`` (the resolved TrainConfig), ``checkpoint.safetensors`` (model, EMA,
+optimisers, step, RNG states; written atomically), ``model/`` (a ``from_pretrained`` folder with the
+EMA weights), ``metrics.jsonl``, ``loss.png``, ``samples/step_NNNNNN.png``, ``tb/`` (TensorBoard).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+
+from vidfuse.config import TrainConfig, load_config_file, model_preset
+from vidfuse.errors import InputError
+from vidfuse.fileio import atomic_path, atomic_write_text
+from vidfuse.models.model import VidFuseModel
+from vidfuse.pipeline import TextToVideoPipeline, autocast_for, video_to_uint8
+
+CHECKPOINT = "checkpoint.safetensors"
+
+
+# ---- configuration --------------------------------------------------------------------------
+def resolve_config(preset: str = "small", config_file: str | Path | None = None,
+                   **overrides: Any) -> TrainConfig:
+    """Preset, then a YAML/JSON file, then explicit overrides (None values are ignored)."""
+    cfg = TrainConfig(preset=preset, model=model_preset(preset))
+    data = cfg.to_dict()
+    if config_file:
+        file_data = load_config_file(config_file)
+        data["model"].update(file_data.pop("model", {}) or {})
+        data.update(file_data)
+    model_over = overrides.pop("model", None) or {}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    data["model"].update(model_over)
+    return TrainConfig.from_dict(data)
+
+
+# ---- data -----------------------------------------------------------------------------------
+def build_dataset(cfg: TrainConfig):
+    if cfg.data == "moving-digits":
+        from vidfuse.data.moving_digits import MovingDigits
+
+        m = cfg.model
+        return MovingDigits("train", level=tuple(cfg.level), lang=cfg.lang, size=10**9, seed=cfg.seed,
+                            num_frames=m.num_frames, height=m.height, width=m.width)
+    from vidfuse.data.folder import open_dataset
+
+    m = cfg.model
+    return open_dataset(cfg.data, num_frames=m.num_frames, size=(m.height, m.width), hflip_p=0.5)
+
+
+def corpus_captions(dataset, n: int = 4000) -> list[str]:
+    """Captions to build the character vocabulary from (any character outside it still encodes, as bytes)."""
+    if hasattr(dataset, "captions"):
+        caps = dataset.captions
+        return list(caps(n) if callable(caps) else caps)
+    return [dataset[i][1] for i in range(min(n, len(dataset)))]
+
+
+class StepBatchSampler(torch.utils.data.Sampler):
+    """Batches as a pure function of (seed, step, rank): resuming at step s replays exactly what follows.
+
+    Finite datasets are walked in a fresh permutation each epoch; very large virtual datasets (Moving
+    Digits renders clip i from a seed derived from i) are walked in order.
+    """
+
+    def __init__(self, n: int, batch_size: int, *, seed: int, start_step: int, steps: int, rank: int = 0,
+                 world: int = 1):
+        self.n, self.bs, self.seed, self.start, self.steps, self.rank, self.world = (
+            n, batch_size, seed, start_step, steps, rank, world)
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start)
+
+    def indices(self, step: int) -> list[int]:
+        first = (step * self.world + self.rank) * self.bs
+        out = []
+        for g in range(first, first + self.bs):
+            epoch, pos = divmod(g, self.n)
+            if self.n <= 10_000_000:
+                perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+                pos = int(perm[pos])
+            out.append(pos)
+        return out
+
+    def __iter__(self):
+        for step in range(self.start, self.steps):
+            yield self.indices(step)
+
+
+# ---- distributed ----------------------------------------------------------------------------
+def init_distributed() -> tuple[int, int, torch.device]:
+    """(rank, world, device); sets up the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cpu":  # share the cores between the processes on this machine
+            local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+    return rank, world, device
+
+
+def average_gradients(params: list[torch.nn.Parameter], world: int) -> None:
+    """One bucketed all-reduce of the gradients of ``params`` (what DDP does after backward)."""
+    if world == 1:
+        return
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for p, g in zip(params, grads):
+        n = g.numel()
+        p.grad = flat[offset:offset + n].view_as(p).clone()
+        offset += n
+
+
+# ---- checkpoints ----------------------------------------------------------------------------
+def _rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    np_state = np.random.get_state()
+    tensors = {"rng.torch": torch.get_rng_state(), "rng.numpy": torch.from_numpy(np_state[1].astype(np.int64))}
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    meta = {"numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
+            "python": json.loads(json.dumps(random.getstate()))}
+    return tensors, meta
+
+
+def _set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    name, pos, has_gauss, gauss = meta["numpy"]
+    np.random.set_state((name, tensors["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, state, gauss_py = meta["python"]
+    random.setstate((version, tuple(state), gauss_py))
+
+
+class Trainer:
+    """Holds model, EMA, optimisers; ``train_step`` / ``save`` / ``load`` / ``fit``."""
+
+    def __init__(self, cfg: TrainConfig, *, tokenizer=None, dataset=None, quiet: bool = False):
+        self.cfg = cfg
+        self.rank, self.world, self.device = init_distributed()
+        self.is_main = self.rank == 0
+        self.quiet = quiet
+        self.out = Path(cfg.out)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        random.seed(cfg.seed)
+        self.dataset = dataset if dataset is not None else build_dataset(cfg)
+        if tokenizer is None:
+            tokenizer = self._tokenizer_for_run()
+        self.tokenizer = tokenizer
+        if cfg.model.text_encoder == "scratch":
+            cfg.model.vocab_size = tokenizer.vocab_size
+        self.model = VidFuseModel(cfg.model).to(self.device)
+        if self.world > 1:
+            for t in self.model.state_dict().values():
+                dist.broadcast(t, 0)
+        self.phases = self.model.generator.phases
+        self.optimizers = {}
+        for phase in self.phases:
+            lr = cfg.lr_d if phase == "d" else cfg.lr
+            self.optimizers[phase] = torch.optim.AdamW(self.model.phase_parameters(phase), lr=lr,
+                                                       betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        self.ema = {k: v.detach().float().clone() for k, v in self.model.inference_state_dict().items()}
+        self.step = 0
+
+    def _tokenizer_for_run(self):
+        """Reuse the run's saved tokenizer on resume (the vocabulary must not change); else build one."""
+        from vidfuse.pipeline import load_tokenizer
+
+        if (self.out / "model" / "tokenizer.json").is_file() or self.cfg.model.text_encoder != "scratch":
+            return load_tokenizer(self.cfg.model, self.out / "model")
+        from vidfuse.data.tokenizer import CharTokenizer
+
+        return CharTokenizer.build(corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len)
+
+    # ---- one step -----------------------------------------------------------------------------
+    def lr_scale(self, step: int) -> float:
+        return min(1.0, (step + 1) / max(1, self.cfg.warmup_steps))
+
+    def train_step(self, videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
+        self.model.train()
+        ids, mask = self.tokenizer.encode(captions, on_overflow="truncate")
+        ids, mask, videos = ids.to(self.device), mask.to(self.device), videos.to(self.device)
+        logs: dict[str, float] = {}
+        use_bf16 = self.cfg.bf16
+        for phase in self.phases:
+            opt = self.optimizers[phase]
+            for group in opt.param_groups:
+                group["lr"] = (self.cfg.lr_d if phase == "d" else self.cfg.lr) * self.lr_scale(self.step)
+            opt.zero_grad(set_to_none=True)
+            with autocast_for(self.device) if use_bf16 else _nullcontext():
+                losses = self.model.loss(ids, mask, videos, phase=phase)
+            loss = losses["loss"]
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"loss became {loss.item()} at step {self.step} (phase {phase}); lower --lr "
+                                   "or resume from the last checkpoint")
+            loss.backward()
+            params = [p for g in opt.param_groups for p in g["params"]]
+            average_gradients(params, self.world)
+            gnorm = torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
+            opt.step()
+            logs.update({(k if phase == "main" else f"{phase}/{k}") if k == "loss" else k: float(v)
+                         for k, v in losses.items()})
+            logs[f"grad_norm/{phase}"] = float(gnorm)
+        self._update_ema()
+        self.step += 1
+        return logs
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
+        current = self.model.inference_state_dict()
+        for k, v in self.ema.items():
+            cur = current[k]
+            if cur.dtype.is_floating_point:
+                v.mul_(decay).add_(cur.float(), alpha=1 - decay)
+            else:
+                v.copy_(cur)
+
+    # ---- persistence --------------------------------------------------------------------------
+    def ema_pipeline(self) -> TextToVideoPipeline:
+        model = VidFuseModel(self.cfg.model)
+        model.load_state_dict(self.model.state_dict())
+        model.load_state_dict({k: v for k, v in self.ema.items()}, strict=False)
+        return TextToVideoPipeline(model, self.tokenizer, device=self.device)
+
+    def save(self) -> None:
+        """Checkpoint (atomic) + model folder + config. Rank 0 only."""
+        if not self.is_main:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        tensors: dict[str, torch.Tensor] = {}
+        for k, v in self.model.state_dict().items():
+            tensors[f"model.{k}"] = v
+        for k, v in self.ema.items():
+            tensors[f"ema.{k}"] = v
+        opt_meta = {}
+        for phase, opt in self.optimizers.items():
+            sd = opt.state_dict()
+            for idx, st in sd["state"].items():
+                for name, val in st.items():
+                    tensors[f"opt.{phase}.{idx}.{name}"] = val if torch.is_tensor(val) else torch.tensor(val)
+            opt_meta[phase] = sd["param_groups"]
+        rng_tensors, rng_meta = _rng_state()
+        tensors.update(rng_tensors)
+        meta = {"step": self.step, "config": self.cfg.to_dict(), "optim": opt_meta, "rng": rng_meta}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        with atomic_path(self.out / CHECKPOINT) as tmp:
+            save_file(tensors, tmp, metadata={"vidfuse": json.dumps(meta)})
+        self.ema_pipeline().save_pretrained(self.out / "model")
+        atomic_write_text(self.out / "config.json", json.dumps(self.cfg.to_dict(), indent=2))
+
+    def load(self, path: str | Path | None = None) -> None:
+        """Restore everything from a checkpoint: the next step continues exactly."""
+        from safetensors import safe_open
+
+        path = Path(path or self.out / CHECKPOINT)
+        if not path.is_file():
+            raise InputError(f"--resume: no checkpoint at {path}; start without --resume")
+        with safe_open(path, "pt") as f:
+            meta = json.loads(f.metadata()["vidfuse"])
+        tensors = load_file(path)
+        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        self.ema = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("ema.")}
+        for phase, opt in self.optimizers.items():
+            state: dict[int, dict[str, torch.Tensor]] = {}
+            prefix = f"opt.{phase}."
+            for k, v in tensors.items():
+                if k.startswith(prefix):
+                    idx, name = k[len(prefix):].split(".", 1)
+                    state.setdefault(int(idx), {})[name] = v
+            groups = meta["optim"][phase]
+            for g in groups:
+                g["betas"] = tuple(g["betas"])
+            opt.load_state_dict({"state": state, "param_groups": groups})
+        _set_rng_state(tensors, meta["rng"])
+        self.step = int(meta["step"])
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def fit(self) -> Path:
+        from vidfuse.data.collate import collate
+
+        cfg = self.cfg
+        sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, seed=cfg.seed, start_step=self.step,
+                                   steps=cfg.steps, rank=self.rank, world=self.world)
+        loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, collate_fn=collate,
+                                             num_workers=cfg.num_workers)
+        log = RunLog(self.out, enabled=self.is_main, quiet=self.quiet, start=self.step, total=cfg.steps)
+        if self.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out / "config.json", json.dumps(cfg.to_dict(), indent=2))
+        sample_captions = corpus_captions(self.dataset, 8)[:8]
+        try:
+            for videos, captions, _ in loader:
+                t0 = time.perf_counter()
+                logs = self.train_step(videos, captions)
+                logs["clips_per_s"] = len(captions) * self.world / (time.perf_counter() - t0)
+                log.step(self.step, logs)
+                if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+                    self.save()
+                    log.plot()
+                if self.is_main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                    self.write_samples(sample_captions)
+        finally:
+            log.close()
+        if self.world > 1:
+            dist.barrier()
+        return self.out / "model"
+
+    def write_samples(self, captions: list[str]) -> Path:
+        from vidfuse.media.video_io import contact_sheet
+
+        frames = self.ema_pipeline()(captions, seed=0)
+        path = self.out / "samples" / f"step_{self.step:06d}.png"
+        contact_sheet(list(frames), captions, path=path)
+        return path
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class RunLog:
+    """Progress bar with ETA, metrics.jsonl, TensorBoard scalars and a loss-curve PNG (rank 0 only)."""
+
+    def __init__(self, out: Path, *, enabled: bool, quiet: bool, start: int, total: int):
+        self.enabled, self.out = enabled, out
+        self.progress = self.writer = None
+        if not enabled:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        self._truncate_metrics(start)
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(out / "tb"), purge_step=start)
+        if not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                     TextColumn("{task.fields[info]}"))
+            self.task = self.progress.add_task("train", total=total, completed=start, info="")
+            self.progress.start()
+
+    def _truncate_metrics(self, start: int) -> None:
+        """On resume, drop metrics logged after the checkpoint (they will be logged again)."""
+        path = self.out / "metrics.jsonl"
+        if path.is_file():
+            keep = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= start]
+            atomic_write_text(path, "".join(l + "\n" for l in keep))
+
+    def step(self, step: int, logs: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"step": step, **logs}) + "\n")
+        for k, v in logs.items():
+            self.writer.add_scalar(k, v, step)
+        if self.progress is not None:
+            info = " ".join(f"{k}={v:.3g}" for k, v in logs.items() if k.endswith("loss") or k == "clips_per_s")
+            self.progress.update(self.task, completed=step, info=info)
+
+    def plot(self) -> None:
+        if not self.enabled:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = [json.loads(l) for l in (self.out / "metrics.jsonl").read_text().splitlines() if l.strip()]
+        keys = sorted({k for r in rows for k in r if k.endswith("loss")})
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for k in keys:
+            pts = [(r["step"], r[k]) for r in rows if k in r]
+            ax.plot(*zip(*pts), label=k, linewidth=1)
+        ax.set_xlabel("step")
+        ax.legend()
+        ax.grid(alpha=0.3)
+        with atomic_path(self.out / "loss.png") as tmp:
+            fig.savefig(tmp, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Path:
+    """Train per ``cfg``; returns the path of the ``from_pretrained`` model folder (RUN_DIR/model)."""
+    if resume and (Path(cfg.out) / CHECKPOINT).is_file():
+        saved = TrainConfig.from_dict(json.loads((Path(cfg.out) / "config.json").read_text()))
+        saved.steps = cfg.steps  # a resumed run may be extended
+        cfg = saved
+    trainer = Trainer(cfg, quiet=quiet)
+    if resume:
+        trainer.load()
+    return trainer.fit()
