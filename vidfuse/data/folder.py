@@ -1,0 +1,496 @@
+"""Real-data loaders: captioned video folders (WebVid-style CSV, JSONL), Kinetics, COCO captions.
+
+Every dataset here yields the same triple as the built-in Moving Digits dataset::
+
+    (video float32 (C, T, H, W) in [-1, 1], caption str, attributes dict)
+
+so the training loop and :func:`vidfuse.data.collate.collate` treat them alike.
+
+Robustness contract:
+
+- The whole index is parsed when the dataset is built. A malformed row (missing column, bad
+  JSON, empty caption) raises one :class:`InputError` naming the index file and line; files
+  listed but absent on disk are found in the same pass and reported together (the first few,
+  with their lines, and the total).
+- At read time an unreadable clip (corrupt or truncated file) is skipped: a warning with its
+  path goes to the ``"vidfuse.data"`` logger, the path is added to ``skipped_paths`` (the count is
+  ``skipped``) and the next readable clip is returned instead, wrapping around, so an epoch is
+  never cut short. Only when no clip at all can be read is :class:`InputError` raised. The
+  record is per process: with ``DataLoader(num_workers>0)`` each worker keeps its own.
+
+Relative paths in an index are resolved against ``root`` when given, else against the index
+file's folder. Videos are decoded, frame-sampled, resized and centre-cropped by
+:func:`vidfuse.media.video_io.read_video`, which also reads still images (COCO) with Pillow.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from vidfuse.data.augment import hflip_clip
+from vidfuse.errors import InputError
+from vidfuse.media.video_io import read_video
+
+log = logging.getLogger("vidfuse.data")
+
+MAX_LISTED_MISSING = 5  # missing files named in the error; the rest are counted
+WEBVID_COLUMNS = ("videoid", "name", "page_dir", "duration", "contentUrl")
+KINETICS_COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One clip of an index: where it is, what it shows, and where it was listed."""
+
+    path: Path
+    caption: str
+    where: str  # where the index lists it: "line 12" (CSV/JSONL) or "annotations[3]" (COCO)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve(path: str, base: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _size_hw(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``S`` or ``(H, W)`` → ``(H, W)``, checked at construction so that no read fails on it."""
+    hw = (size, size) if isinstance(size, int) else size
+    if not isinstance(hw, (tuple, list)) or len(hw) != 2:
+        raise InputError(f"size must be an int or (height, width), got {size!r}")
+    return _positive_int(hw[0], "size"), _positive_int(hw[1], "size")
+
+
+def _missing_error(index: Path, missing: list[tuple[str, str]], total: int, hint: str) -> InputError:
+    """``missing``: ``(where, file)`` pairs, in index order."""
+    shown = "; ".join(f"{where}: {what}" for where, what in missing[:MAX_LISTED_MISSING])
+    more = f" (and {len(missing) - MAX_LISTED_MISSING} more)" if len(missing) > MAX_LISTED_MISSING else ""
+    return InputError(
+        f"{index}: {len(missing)} of the {total} files it lists are missing: {shown}{more}. "
+        f"{hint} Download them, fix the paths, or remove those entries."
+    )
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Base of the loaders: an in-memory index of :class:`Entry` and the skip-on-error read.
+
+    Subclasses check their options by calling ``super().__init__`` first (so a bad option fails
+    before a long index is read), then parse their index and hand it to :meth:`_set_entries`,
+    and implement :meth:`load` → uint8 ``(T, H, W, 3)``, raising :class:`InputError` for a clip
+    that cannot be read.
+    """
+
+    def __init__(self, index: Path, *, hflip_p: float = 0.0) -> None:
+        if isinstance(hflip_p, bool) or not isinstance(hflip_p, (int, float)) or not 0.0 <= hflip_p <= 1.0:
+            raise InputError(f"hflip_p is a probability in [0, 1], got {hflip_p!r}")
+        self.index = index
+        self.hflip_p = float(hflip_p)
+        self.entries: list[Entry] = []
+        self.skipped_paths: list[str] = []  # unreadable clips met so far, in order
+        self._bad: set[int] = set()  # indices of those clips, not tried again
+
+    def _set_entries(self, entries: list[Entry]) -> None:
+        if not entries:
+            raise InputError(f"{self.index} lists no clips: add rows, or check the split you passed")
+        self.entries = entries
+
+    @property
+    def skipped(self) -> int:
+        """How many unreadable clips were skipped (in this process)."""
+        return len(self.skipped_paths)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def load(self, entry: Entry) -> np.ndarray:
+        """Decode one clip to uint8 ``(T, H, W, 3)``."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, dict[str, Any]]:
+        n = len(self.entries)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of {n} clips")
+        for k in range(n):
+            i = (index + k) % n
+            if i in self._bad:
+                continue
+            entry = self.entries[i]
+            try:
+                frames = self.load(entry)  # (T, H, W, 3) uint8
+            except InputError as e:
+                self._bad.add(i)
+                self.skipped_paths.append(str(entry.path))
+                log.warning("skipping unreadable clip %s (listed in %s, %s): %s", entry.path, self.index, entry.where, e)
+                continue
+            return self._sample(frames, entry)
+        raise InputError(
+            f"none of the {n} clips listed in {self.index} could be read (see the warnings of the "
+            "'vidfuse.data' logger): check that the files are complete videos/images"
+        )
+
+    def _sample(self, frames: np.ndarray, entry: Entry) -> tuple[torch.Tensor, str, dict[str, Any]]:
+        video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)  # (C, T, H, W) uint8
+        video = video.float().div_(127.5).sub_(1.0)  # [-1, 1]
+        caption = entry.caption
+        # torch's generator, so DataLoader seeds each worker differently and reproducibly.
+        flip = self.hflip_p > 0 and torch.rand(()).item() < self.hflip_p
+        if flip:
+            video, caption = hflip_clip(video, caption)
+        return video, caption, {**entry.attributes, "path": str(entry.path), "hflip": flip}
+
+
+class _VideoDataset(ClipDataset):
+    """A :class:`ClipDataset` whose clips are video files read by ``read_video``.
+
+    Without ``fps``, ``num_frames`` frames are spread evenly over the whole clip (a short clip
+    repeats frames). With ``fps``, the clip is resampled to that rate and a window of
+    ``num_frames`` consecutive frames starts at a random frame (torch's generator); a clip
+    shorter than the window holds its last frame to fill it.
+    """
+
+    def __init__(self, index: Path, *, num_frames: int, size: int | tuple[int, int], fps: float | None, hflip_p: float) -> None:
+        super().__init__(index, hflip_p=hflip_p)
+        self.num_frames = _positive_int(num_frames, "num_frames")
+        self.size = _size_hw(size)
+        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0):
+            raise InputError(f"fps must be a positive number or None, got {fps!r}")
+        self.fps = fps
+
+    def load(self, entry: Entry) -> np.ndarray:
+        if self.fps is None:
+            return read_video(entry.path, num_frames=self.num_frames, size=self.size, crop="center")
+        frames = read_video(entry.path, fps=self.fps, size=self.size, crop="center")  # (T', H, W, 3)
+        spare = len(frames) - self.num_frames
+        if spare < 0:
+            return np.concatenate([frames, np.repeat(frames[-1:], -spare, axis=0)])
+        start = int(torch.randint(spare + 1, ())) if spare else 0
+        return frames[start : start + self.num_frames]  # (T, H, W, 3)
+
+
+# ---------------------------------------------------------------------- index readers
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    """Yield ``(line, row, header)`` for each data row of a CSV, checking field counts."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames
+            if not header:
+                raise InputError(f"{path}: line 1: the file is empty; expected a header row of column names")
+            header = [h.strip() for h in header]
+            reader.fieldnames = header
+            for row in reader:
+                line = reader.line_num  # where the row ends; rows span one line unless a quoted field holds a newline
+                if None in row or None in row.values():
+                    n = len(header) + len(row.get(None, [])) - sum(v is None for v in row.values())
+                    raise InputError(f"{path}: line {line}: {n} fields, but the header has {len(header)} ({', '.join(header)})")
+                yield line, {k: v.strip() for k, v in row.items()}, header
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path} is not UTF-8 text ({e}): save it as UTF-8") from e
+    except csv.Error as e:
+        raise InputError(f"{path}: line {reader.line_num}: malformed CSV ({e})") from e
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            return [h.strip() for h in next(csv.reader(f), [])]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{path}: line 1: cannot read the CSV header ({e})") from e
+
+
+def _need(path: Path, line: int, row: dict[str, str], column: str) -> str:
+    value = row.get(column, "")
+    if not value:
+        raise InputError(f"{path}: line {line}: the '{column}' column is empty")
+    return value
+
+
+def _read_caption_csv(path: Path, base: Path) -> list[Entry]:
+    """WebVid columns (caption ``name``, file ``contentUrl`` or ``page_dir/videoid.mp4``) or ``video,caption``."""
+    entries = []
+    for line, row, header in _csv_rows(path):
+        if "name" in header and ("contentUrl" in header or "videoid" in header):
+            caption = _need(path, line, row, "name")
+            url = row.get("contentUrl", "")
+            if url and "://" not in url:
+                file = _resolve(url, base)
+            else:  # a web URL (the WebVid release) → the conventional local layout
+                file = base / _need(path, line, row, "page_dir") / f"{_need(path, line, row, 'videoid')}.mp4"
+            attrs = {"source": "webvid", **{k: row[k] for k in ("videoid", "duration") if row.get(k)}}
+        elif "video" in header and "caption" in header:
+            caption = _need(path, line, row, "caption")
+            file = _resolve(_need(path, line, row, "video"), base)
+            attrs = {"source": "csv"}
+        else:
+            raise InputError(
+                f"{path}: line 1: unknown columns ({', '.join(header)}); expected WebVid's "
+                f"{','.join(WEBVID_COLUMNS)} or video,caption"
+            )
+        entries.append(Entry(file, caption, f"line {line}", attrs))
+    return entries
+
+
+def _read_caption_jsonl(path: Path, base: Path) -> list[Entry]:
+    """One JSON object a line: ``{"video": path, "caption": text, ...}``; other keys become attributes."""
+    entries = []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path} is not UTF-8 text ({e}): save it as UTF-8") from e
+    for line, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}: line {line}: not valid JSON ({e.msg} at column {e.colno})") from e
+        if not isinstance(obj, dict):
+            raise InputError(f"{path}: line {line}: expected an object like {{\"video\": ..., \"caption\": ...}}")
+        for key in ("video", "caption"):
+            if not isinstance(obj.get(key), str) or not obj[key].strip():
+                raise InputError(f"{path}: line {line}: '{key}' is missing, empty or not a string")
+        attrs = {k: v for k, v in obj.items() if k not in ("video", "caption")}
+        entries.append(Entry(_resolve(obj["video"], base), obj["caption"].strip(), f"line {line}", {"source": "jsonl", **attrs}))
+    return entries
+
+
+def _check_files(index: Path, entries: list[Entry], hint: str) -> None:
+    missing = [(e.where, str(e.path)) for e in entries if not e.path.is_file()]
+    if missing:
+        raise _missing_error(index, missing, len(entries), hint)
+
+
+# ---------------------------------------------------------------------- datasets
+
+
+class VideoCaptionFolder(_VideoDataset):
+    """Captioned videos listed in a WebVid-style CSV, a ``video,caption`` CSV, or a JSONL file.
+
+    ``source`` is the index file, or a folder holding ``captions.csv`` or ``captions.jsonl``.
+
+    - WebVid CSV (``videoid,name,page_dir,duration,contentUrl``): the caption is ``name``; the
+      file is ``contentUrl`` when that is a local path, else (a web URL, as in the WebVid
+      release) ``root/page_dir/videoid.mp4``.
+    - CSV with ``video,caption`` columns, or JSONL lines ``{"video": path, "caption": text}``
+      (extra JSONL keys are passed through as attributes).
+
+    ``num_frames`` frames are sampled (at ``fps`` when given, else evenly over the clip), resized
+    and centre-cropped to ``size`` (an int for square frames, or ``(H, W)``). With probability
+    ``hflip_p`` a clip is mirrored and its caption's left/right swapped (see ``augment.py``).
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike,
+        *,
+        root: str | os.PathLike | None = None,
+        num_frames: int = 16,
+        size: int | tuple[int, int] = 64,
+        fps: float | None = None,
+        hflip_p: float = 0.0,
+    ) -> None:
+        index = _caption_index(Path(source))
+        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p)
+        base = Path(root).expanduser() if root is not None else index.parent
+        if index.suffix.lower() == ".jsonl":
+            entries = _read_caption_jsonl(index, base)
+        else:
+            entries = _read_caption_csv(index, base)
+        _check_files(index, entries, f"Relative paths are resolved against {base}.")
+        self._set_entries(entries)
+
+
+def _caption_index(source: Path) -> Path:
+    if source.is_dir():
+        found = [source / n for n in ("captions.csv", "captions.jsonl") if (source / n).is_file()]
+        if len(found) != 1:
+            what = "both captions.csv and captions.jsonl" if found else "neither captions.csv nor captions.jsonl"
+            raise InputError(f"{source} holds {what}: pass the index file itself")
+        return found[0]
+    if not source.is_file():
+        raise InputError(f"no such file or folder: {source}")
+    if source.suffix.lower() not in (".csv", ".jsonl"):
+        raise InputError(f"{source}: expected a .csv or .jsonl caption index, or a folder holding captions.csv / captions.jsonl")
+    return source
+
+
+class KineticsCSV(_VideoDataset):
+    """Kinetics (400/600/700) from its annotation CSV and a folder of downloaded clips.
+
+    Columns ``label,youtube_id,time_start,time_end[,split]``. The caption is the label with
+    underscores as spaces ("playing_guitar" → "playing guitar"). ``split`` keeps only rows of
+    that split (and names the split folder when the CSV has no ``split`` column). Each row's
+    file is the first that exists of (``{id}_{start:06d}_{end:06d}`` written ``{clip}``)::
+
+        root/split/label/{clip}.mp4     label as written, with "_" for " ", or " " for "_"
+        root/{clip}.mp4
+        root/{youtube_id}.mp4
+
+    All layouts are taken to hold the trimmed 10-second clips.
+    """
+
+    def __init__(
+        self,
+        csv_path: str | os.PathLike,
+        *,
+        root: str | os.PathLike,
+        split: str | None = None,
+        num_frames: int = 16,
+        size: int | tuple[int, int] = 64,
+        fps: float | None = None,
+        hflip_p: float = 0.0,
+    ) -> None:
+        index = Path(csv_path)
+        if not index.is_file():
+            raise InputError(f"no such Kinetics CSV: {index}")
+        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p)
+        root = Path(root).expanduser()
+        entries: list[Entry] = []
+        missing: list[tuple[str, str]] = []
+        splits_seen: set[str] = set()
+        for line, row, header in _csv_rows(index):
+            absent = [c for c in KINETICS_COLUMNS[:4] if c not in header]
+            if absent:
+                raise InputError(f"{index}: line 1: missing column(s) {', '.join(absent)}; Kinetics CSVs have {','.join(KINETICS_COLUMNS)}")
+            row_split = row.get("split") or split
+            splits_seen.add(row.get("split", ""))
+            if split is not None and row.get("split", split) != split:
+                continue
+            label = _need(index, line, row, "label")
+            yid = _need(index, line, row, "youtube_id")
+            try:
+                start, end = (int(float(_need(index, line, row, c))) for c in ("time_start", "time_end"))
+            except ValueError as e:
+                raise InputError(f"{index}: line {line}: time_start/time_end must be numbers ({e})") from e
+            candidates = _kinetics_candidates(root, row_split, label, yid, start, end)
+            file = next((c for c in candidates if c.is_file()), None)
+            if file is None:
+                missing.append((f"line {line}", f"{candidates[0]} (or {len(candidates) - 1} other layouts)"))
+                continue
+            attrs = {"source": "kinetics", "label": label, "youtube_id": yid, "time_start": start, "time_end": end}
+            if row_split:
+                attrs["split"] = row_split
+            entries.append(Entry(file, label.replace("_", " "), f"line {line}", attrs))
+        if missing:
+            raise _missing_error(index, missing, len(entries) + len(missing), f"Clips are looked up under {root}.")
+        if not entries and split is not None:
+            raise InputError(f"{index} has no rows of split {split!r}; it has {sorted(splits_seen)}")
+        self._set_entries(entries)
+
+
+def _kinetics_candidates(root: Path, split: str | None, label: str, yid: str, start: int, end: int) -> list[Path]:
+    clip = f"{yid}_{start:06d}_{end:06d}.mp4"
+    out = []
+    if split:
+        for name in dict.fromkeys([label, label.replace(" ", "_"), label.replace("_", " ")]):
+            out.append(root / split / name / clip)
+    return [*out, root / clip, root / f"{yid}.mp4"]
+
+
+class CocoCaptions(ClipDataset):
+    """COCO captions (``captions_train2017.json`` and the like) as still clips for image pre-training.
+
+    Every annotation is one item: its image, scaled to cover ``size`` and centre-cropped, repeated
+    ``num_frames`` times (default 1) → ``(3, num_frames, H, W)``. An image has about five captions,
+    so it appears about five times per epoch.
+    """
+
+    def __init__(
+        self,
+        annotations_json: str | os.PathLike,
+        *,
+        images_dir: str | os.PathLike,
+        size: int | tuple[int, int] = 64,
+        num_frames: int = 1,
+        hflip_p: float = 0.0,
+    ) -> None:
+        index = Path(annotations_json)
+        if not index.is_file():
+            raise InputError(f"no such COCO annotations file: {index}")
+        super().__init__(index, hflip_p=hflip_p)
+        self.size = _size_hw(size)
+        self.num_frames = _positive_int(num_frames, "num_frames")
+        images_dir = Path(images_dir).expanduser()
+        try:
+            data = json.loads(index.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise InputError(f"{index} is not UTF-8 text ({e})") from e
+        except json.JSONDecodeError as e:
+            raise InputError(f"{index}: line {e.lineno}: not valid JSON ({e.msg})") from e
+        if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
+            raise InputError(f"{index}: expected a COCO captions file, an object with 'images' and 'annotations' lists")
+        files: dict[Any, tuple[int, str]] = {}  # image id → (entry number, file name)
+        for k, img in enumerate(data["images"]):
+            if not isinstance(img, dict) or "id" not in img or not isinstance(img.get("file_name"), str):
+                raise InputError(f"{index}: images[{k}] needs an 'id' and a 'file_name'")
+            files[img["id"]] = (k, img["file_name"])
+        entries = []
+        for k, ann in enumerate(data["annotations"]):
+            if not isinstance(ann, dict) or not isinstance(ann.get("caption"), str) or not ann["caption"].strip():
+                raise InputError(f"{index}: annotations[{k}] needs a non-empty 'caption'")
+            if ann.get("image_id") not in files:
+                raise InputError(f"{index}: annotations[{k}] refers to image_id {ann.get('image_id')!r}, which 'images' does not list")
+            _, name = files[ann["image_id"]]
+            attrs = {"source": "coco", "image_id": ann["image_id"]}
+            entries.append(Entry(images_dir / name, ann["caption"].strip(), f"annotations[{k}]", attrs))
+        missing = [(f"images[{k}]", str(images_dir / name)) for k, name in files.values() if not (images_dir / name).is_file()]
+        if missing:
+            hint = f"Images are looked up in images_dir={images_dir}; point it at the image folder (e.g. train2017/)."
+            raise _missing_error(index, missing, len(files), hint)
+        self._set_entries(entries)
+
+    def load(self, entry: Entry) -> np.ndarray:
+        # read_video reads stills with Pillow (EXIF orientation applied) as a clip of repeats.
+        return read_video(entry.path, num_frames=self.num_frames, size=self.size, crop="center")  # (T, H, W, 3)
+
+
+# ---------------------------------------------------------------------- factory
+
+
+def open_dataset(path: str | os.PathLike, **kwargs: Any) -> ClipDataset:
+    """Open the dataset that ``path`` holds, passing ``kwargs`` to its class.
+
+    - a folder with ``captions.csv`` / ``captions.jsonl``, a ``.jsonl`` file, or a ``.csv`` with
+      WebVid or ``video,caption`` columns → :class:`VideoCaptionFolder`
+    - a ``.csv`` with Kinetics columns → :class:`KineticsCSV` (``root`` defaults to the CSV's folder)
+    - a COCO captions ``.json`` → :class:`CocoCaptions`; ``images_dir`` defaults to COCO's own
+      layout, ``annotations/captions_<split>.json`` beside ``<split>/``
+
+    The built-in Moving Digits dataset is opened by the training code, not here.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        hint = " (the built-in 'moving-digits' dataset is opened by the training code)" if str(path) == "moving-digits" else ""
+        raise InputError(f"no dataset at {p}{hint}")
+    suffix = p.suffix.lower()
+    if suffix == ".csv" and {"label", "youtube_id"} <= set(_csv_header(p)):
+        kwargs.setdefault("root", p.parent)
+        return KineticsCSV(p, **kwargs)
+    if p.is_dir() or suffix in (".csv", ".jsonl"):
+        return VideoCaptionFolder(p, **kwargs)
+    if suffix == ".json":
+        if "images_dir" not in kwargs:
+            m = re.fullmatch(r"captions_(\w+)\.json", p.name)
+            guess = p.parent.parent / m.group(1) if m else None
+            if guess is None or not guess.is_dir():
+                raise InputError(f"{p}: pass images_dir=, the folder that holds this COCO file's images")
+            kwargs["images_dir"] = guess
+        return CocoCaptions(p, **kwargs)
+    raise InputError(f"{p}: not a dataset vidfuse can open; expected a folder, .csv, .jsonl or COCO captions .json")

@@ -1,0 +1,281 @@
+"""Character-level tokenizer with UTF-8 byte fallback, for the from-scratch Transformer text encoder.
+
+English and Chinese are tokenized alike: one token per character. Characters seen in the
+training captions get their own token; any other character is spelled as its UTF-8 bytes
+(256 byte tokens are always in the vocabulary), so every string encodes losslessly and there
+is no "unknown" token.
+
+Vocabulary layout (ids)::
+
+    0 pad   1 bos   2 eos   3..258 bytes 0x00..0xFF   259.. characters (most frequent first)
+
+Normalisation, applied before encoding and when building the vocabulary:
+
+1. Unicode NFKC: full-width letters, digits and punctuation become their ordinary forms
+   (``ＡＢＣ１２３`` → ``ABC123``, ``，`` → ``,``, ``！`` → ``!``); ideographs are unchanged.
+2. Lowercase (``str.lower``): affects cased scripts (Latin, Greek, Cyrillic); Chinese has no case.
+3. Every run of whitespace (spaces, tabs, newlines, ideographic spaces) becomes one space.
+4. Leading and trailing whitespace is stripped.
+
+``decode`` returns the normalised text, so ``decode(encode(t)) == normalize(t)``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+
+from vidfuse.errors import InputError
+from vidfuse.fileio import atomic_write_text
+
+TOKENIZER_FILE = "tokenizer.json"
+_FORMAT_VERSION = 1
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize(text: str, *, lowercase: bool = True) -> str:
+    """NFKC, lowercase (optional), collapse whitespace, strip (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", text)
+    if lowercase:
+        text = text.lower()
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def check_prompts(text_or_list: str | Sequence[str]) -> list[str]:
+    """Check prompts before any tokenizer sees them; returns them, unchanged, as a list.
+
+    One string or a non-empty list/tuple of strings, none empty or whitespace-only, else
+    :class:`InputError`. Shared by every tokenizer so that all reject bad prompts alike.
+    """
+    if isinstance(text_or_list, str):
+        return [_checked_prompt(text_or_list, "")]
+    if not isinstance(text_or_list, (list, tuple)):
+        raise InputError(f"a prompt must be a str or a list of str, got {type(text_or_list).__name__}")
+    if not text_or_list:
+        raise InputError("no prompts were given: pass a string or a non-empty list of strings")
+    return [_checked_prompt(t, f" (#{i} in the batch)") for i, t in enumerate(text_or_list)]
+
+
+def _checked_prompt(text: object, where: str) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"a prompt must be a str, got {type(text).__name__}{where}")
+    if not normalize(text):
+        raise InputError(f"the prompt is empty{where}: write what the video should show, e.g. 'a red digit 3 moving left'")
+    return text
+
+
+class CharTokenizer:
+    """Characters → ids, with UTF-8 byte fallback for characters outside the vocabulary.
+
+    Build one from training captions with :meth:`build`, store it beside a model with
+    :meth:`save`, and load it back with :meth:`from_pretrained`.
+    """
+
+    pad_id = 0
+    bos_id = 1
+    eos_id = 2
+    byte_offset = 3  # byte b has id byte_offset + b
+    char_offset = byte_offset + 256
+
+    def __init__(self, chars: Sequence[str], *, max_length: int = 64, lowercase: bool = True) -> None:
+        """``chars``: the vocabulary characters in id order (id = ``char_offset + index``).
+
+        ``max_length`` is the longest sequence :meth:`encode` accepts by default, counting the
+        ``bos`` and ``eos`` tokens; the text encoder sizes its position table from it.
+        """
+        if max_length < 3:
+            raise InputError(f"max_length={max_length} leaves no room for text: it counts bos and eos, so use at least 3")
+        for c in chars:
+            if not isinstance(c, str) or len(c) != 1:
+                raise InputError(f"vocabulary entries must be single characters, got {c!r}")
+        if len(set(chars)) != len(chars):
+            raise InputError("the vocabulary lists a character twice")
+        self.chars: list[str] = list(chars)
+        self.max_length = int(max_length)
+        self.lowercase = bool(lowercase)
+        self._char_to_id = {c: self.char_offset + i for i, c in enumerate(self.chars)}
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def build(cls, texts: Iterable[str], *, max_length: int = 64, min_freq: int = 1) -> "CharTokenizer":
+        """Build a vocabulary from ``texts``: every character seen at least ``min_freq`` times
+        (after normalisation) gets a token; rarer ones will be spelled in bytes."""
+        if min_freq < 1:
+            raise InputError(f"min_freq must be at least 1, got {min_freq}")
+        counts: Counter[str] = Counter()
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"text #{i} for the tokenizer vocabulary is a {type(text).__name__}, not a str")
+            counts.update(normalize(text))
+        # Most frequent first; ties broken by code point so that the vocabulary is reproducible.
+        chars = [c for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_freq]
+        return cls(chars, max_length=max_length)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids: specials + 256 bytes + characters."""
+        return self.char_offset + len(self.chars)
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+    def __repr__(self) -> str:
+        return f"CharTokenizer(vocab_size={self.vocab_size}, chars={len(self.chars)}, max_length={self.max_length})"
+
+    # ------------------------------------------------------------------ encoding
+
+    def normalize(self, text: str) -> str:
+        """This tokenizer's normalisation of ``text`` (see :func:`normalize`)."""
+        return normalize(text, lowercase=self.lowercase)
+
+    def _char_ids(self, text: str) -> list[list[int]]:
+        """Token ids per character of normalised ``text``: one id, or its UTF-8 byte ids."""
+        out = []
+        for c in text:
+            i = self._char_to_id.get(c)
+            out.append([i] if i is not None else [self.byte_offset + b for b in c.encode("utf-8")])
+        return out
+
+    def encode(
+        self,
+        text_or_list: str | Sequence[str],
+        *,
+        max_length: int | None = None,
+        on_overflow: str = "error",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode one prompt or a list of prompts.
+
+        Each sequence is ``bos, tokens..., eos``; the batch is right-padded with ``pad_id`` to
+        its longest sequence (not to ``max_length``: short prompts cost short sequences).
+
+        Returns ``ids`` LongTensor ``(B, L)`` and ``mask`` BoolTensor ``(B, L)``, True on real
+        tokens (bos and eos included) and False on padding. A single string gives ``B = 1``.
+
+        ``max_length`` (default: the tokenizer's) counts bos and eos. A longer prompt raises
+        :class:`InputError` with ``on_overflow="error"``; with ``"truncate"`` it is cut at a
+        character boundary (never inside a character's byte spelling) and still ends in eos.
+        """
+        if on_overflow not in ("error", "truncate"):
+            raise InputError(f"on_overflow must be 'error' or 'truncate', got {on_overflow!r}")
+        limit = self.max_length if max_length is None else int(max_length)
+        if limit < 3:
+            raise InputError(f"max_length={limit} leaves no room for text: it counts bos and eos, so use at least 3")
+        texts = check_prompts(text_or_list)
+        rows = []
+        for i, text in enumerate(texts):
+            where = "" if isinstance(text_or_list, str) else f" (#{i} in the batch)"
+            per_char = self._char_ids(self.normalize(text))
+            n = 2 + sum(len(t) for t in per_char)
+            if n > limit:
+                if on_overflow == "error":
+                    raise InputError(
+                        f"the prompt{where} is {n} tokens long (including the begin and end markers) but the "
+                        f"limit is {limit}: shorten it, or pass on_overflow='truncate' to cut it to the limit"
+                    )
+                kept, budget = [], limit - 2
+                for t in per_char:
+                    if len(t) > budget:
+                        break
+                    kept.append(t)
+                    budget -= len(t)
+                per_char = kept
+            rows.append([self.bos_id, *(tok for t in per_char for tok in t), self.eos_id])
+
+        length = max(len(r) for r in rows)
+        ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)  # (B, L)
+        for b, r in enumerate(rows):
+            ids[b, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask = ids != self.pad_id  # (B, L); pad is never produced inside a row
+        return ids, mask
+
+    def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
+        """Ids of one sequence ``(L,)`` → normalised text; pad, bos and eos are dropped.
+
+        Byte tokens are joined and decoded as UTF-8; a byte run cut short (e.g. by truncation
+        of a generated sequence) decodes to U+FFFD rather than failing.
+        """
+        if isinstance(ids, torch.Tensor):
+            if ids.dim() != 1:
+                raise InputError(f"decode takes one sequence of shape (L,), got shape {tuple(ids.shape)}; decode rows one by one")
+            ids = ids.tolist()
+        out: list[str] = []
+        pending = bytearray()
+        for i in ids:
+            i = int(i)
+            if not 0 <= i < self.vocab_size:
+                raise InputError(f"token id {i} is outside this tokenizer's vocabulary (0..{self.vocab_size - 1})")
+            if self.byte_offset <= i < self.char_offset:
+                pending.append(i - self.byte_offset)
+                continue
+            if pending:
+                out.append(pending.decode("utf-8", errors="replace"))
+                pending.clear()
+            if i >= self.char_offset:
+                out.append(self.chars[i - self.char_offset])
+        if pending:
+            out.append(pending.decode("utf-8", errors="replace"))
+        return "".join(out)
+
+    # ------------------------------------------------------------------ files
+
+    def to_dict(self) -> dict:
+        """The JSON-serialisable description that :meth:`save` writes."""
+        return {
+            "type": "CharTokenizer",
+            "version": _FORMAT_VERSION,
+            "max_length": self.max_length,
+            "normalization": {"unicode": "NFKC", "lowercase": self.lowercase, "collapse_whitespace": True, "strip": True},
+            "special_tokens": {"pad": self.pad_id, "bos": self.bos_id, "eos": self.eos_id},
+            "byte_offset": self.byte_offset,
+            "vocab": self.chars,
+        }
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``folder/tokenizer.json`` atomically; returns its path."""
+        path = Path(folder) / TOKENIZER_FILE
+        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def from_pretrained(cls, folder: str | os.PathLike) -> "CharTokenizer":
+        """Load ``folder/tokenizer.json`` (or a path to the JSON file itself)."""
+        path = Path(folder)
+        if path.is_dir():
+            path = path / TOKENIZER_FILE
+        if not path.is_file():
+            raise InputError(f"no tokenizer at {path}: expected the {TOKENIZER_FILE} that CharTokenizer.save writes into a model folder")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f"{path} is not valid JSON ({e}); the file is corrupt: restore it from the model folder it came from") from e
+        if not isinstance(data, dict) or data.get("type") != "CharTokenizer":
+            raise InputError(f"{path} does not describe a CharTokenizer (type={data.get('type') if isinstance(data, dict) else None!r})")
+        if data.get("version") != _FORMAT_VERSION:
+            raise InputError(f"{path} has tokenizer format version {data.get('version')!r}; this vidfuse reads version {_FORMAT_VERSION}")
+        expected = {"pad": cls.pad_id, "bos": cls.bos_id, "eos": cls.eos_id}
+        if data.get("special_tokens") != expected or data.get("byte_offset") != cls.byte_offset:
+            raise InputError(f"{path} uses a different id layout than this vidfuse (specials {expected}, bytes from {cls.byte_offset})")
+        norm = data.get("normalization")
+        vocab = data.get("vocab")
+        max_length = data.get("max_length")
+        if (
+            not isinstance(norm, dict)
+            or norm.get("unicode") != "NFKC"
+            or not isinstance(norm.get("lowercase"), bool)
+            or not isinstance(vocab, list)
+            or not isinstance(max_length, int)
+        ):
+            raise InputError(f"{path} is missing or has malformed 'normalization', 'vocab' or 'max_length' fields; the file is corrupt")
+        try:
+            return cls(vocab, max_length=max_length, lowercase=norm["lowercase"])
+        except InputError as e:
+            raise InputError(f"{path}: {e}; the file is corrupt") from e

@@ -1,0 +1,374 @@
+"""Offline speech synthesis with espeak-ng (the seed's "语音合成", section 2.3).
+
+:func:`synthesize` turns a narration into a mono float32 waveform plus the exact time span of every
+sentence, which is what subtitles need. How it works:
+
+1. The text is split into sentences at ``. ! ? ;`` (followed by a space or the end), at Chinese
+   ``。！？；…`` and at newlines. Sentences with nothing pronounceable (only punctuation, symbols or
+   emoji) are skipped and get no timing.
+2. Each sentence is spoken by its own ``espeak-ng --stdout`` call (a WAV on stdout), trimmed of
+   espeak's leading/trailing silence, so its sample range in the result is known exactly.
+3. English goes to the ``en`` voice. Chinese is converted to numbered-tone pinyin with pypinyin
+   (``zhong1 guo2``; Arabic numerals are first spelled as Chinese numerals, ``3个`` → ``三个``) and
+   spoken by ``cmn-latn-pinyin`` (the plain ``cmn`` voice would read the tone digits aloud). Latin
+   words inside a Chinese sentence (``我喜欢Python``) are spoken by the English voice.
+4. Sentences are joined with a short pause (``pause_s``, 0.25 s by default).
+
+espeak-ng is a system package: ``sudo apt-get install espeak-ng``.
+"""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import unicodedata
+import wave
+from dataclasses import dataclass, field
+
+import numpy as np
+from pypinyin import Style, lazy_pinyin
+
+from vidfuse.errors import InputError, MissingDependencyError
+
+__all__ = [
+    "SentenceTiming",
+    "Speech",
+    "VoiceInfo",
+    "available_voices",
+    "split_sentences",
+    "synthesize",
+    "to_pinyin",
+]
+
+ENGLISH_VOICE = "en"
+CHINESE_VOICE = "cmn-latn-pinyin"
+INSTALL_LINE = "sudo apt-get install espeak-ng"
+
+# Amplitude under which espeak's output counts as silence when trimming a sentence's edges, and
+# the silence kept on each side so that soft onsets and endings are not clipped.
+_SILENCE_THRESHOLD = 0.005
+_EDGE_KEEP_S = 0.02
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+_CJK_RE = re.compile(f"[{_CJK}]")
+# A run of Latin words (with inner apostrophes/hyphens and the spaces between them).
+_LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z'’\-]*(?:\s+[A-Za-z][A-Za-z'’\-]*)*")
+_PINYIN_SYLLABLE_RE = re.compile(r"^[a-zü]+[1-5]$")
+# Chinese punctuation inside a sentence that should become a short pause.
+_PAUSE_MARKS = set("，、：,:（）()「」『』“”\"—-")
+
+_CN_DIGITS = "零一二三四五六七八九"
+# Measure words after which the numeral 2 is read 两 (两个, 两只), not 二.
+_LIANG_MEASURES = set("个只条件本张次位岁天双把辆")
+
+
+@dataclass(frozen=True)
+class SentenceTiming:
+    """One spoken sentence: its original text and where it lies in the waveform (seconds)."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass
+class Speech:
+    """Synthesized narration: mono ``waveform`` (float32, shape ``(N,)``, values in [-1, 1])."""
+
+    waveform: np.ndarray  # (N,) float32
+    sample_rate: int
+    sentences: list[SentenceTiming] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.waveform) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One line of ``espeak-ng --voices``; ``language`` is what ``synthesize(voice=...)`` takes."""
+
+    language: str
+    name: str
+    gender: str
+    file: str
+    other_languages: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- text handling
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences, keeping each sentence's closing punctuation and quotes.
+
+    Breaks after ``。！？；…`` and newlines always, and after ``. ! ? ;`` only when followed by
+    whitespace, a Chinese character or the end (so ``3.14`` and ``vidfuse.media`` stay whole).
+    Blank pieces are dropped.
+    """
+    sentences: list[str] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            sentences.append(text[start:i])
+            start = i = i + 1
+            continue
+        if ch in "。！？；…!?;.":
+            j = i
+            while j < n and text[j] in "。！？；…!?;.":
+                j += 1
+            while j < n and text[j] in "\"'”’」』）)]":
+                j += 1
+            ascii_only = all(c in "!?;." for c in text[i:j].rstrip("\"'”’」』）)]"))
+            if not ascii_only or j == n or text[j].isspace() or _CJK_RE.match(text[j]):
+                sentences.append(text[start:j])
+                start = j
+            i = j
+            continue
+        i += 1
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip()]
+
+
+def _is_pronounceable(sentence: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in sentence)
+
+
+def _is_chinese(sentence: str) -> bool:
+    return _CJK_RE.search(sentence) is not None
+
+
+def _int_to_chinese(digits: str) -> str:
+    """Read an integer written in Arabic numerals the Chinese way: ``105`` → ``一百零五``."""
+    if (len(digits) > 1 and digits.startswith("0")) or len(digits) > 16:
+        return "".join(_CN_DIGITS[int(d)] for d in digits)  # codes like 007, or huge numbers
+    n = int(digits)
+    if n == 0:
+        return "零"
+
+    def four(x: int) -> str:  # 0 < x < 10000
+        out, zero = "", False
+        for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+            d = x // value % 10
+            if d:
+                out += ("零" if zero and out else "") + _CN_DIGITS[d] + unit
+                zero = False
+            else:
+                zero = True
+        return out
+
+    groups = []  # groups of four digits, most significant first
+    while n:
+        groups.insert(0, n % 10000)
+        n //= 10000
+    out, zero_pending = "", False
+    for k, group in enumerate(groups):
+        if group == 0:
+            zero_pending = bool(out)
+            continue
+        if out and (group < 1000 or zero_pending):
+            out += "零"  # 1005 0023 → 一千零五万零二十三
+        out += four(group) + ("", "万", "亿", "万亿")[len(groups) - 1 - k]
+        zero_pending = False
+    return out[1:] if out.startswith("一十") else out  # 12 → 十二
+
+
+def _numbers_to_chinese(text: str) -> str:
+    """Spell the Arabic numerals in a Chinese sentence as Chinese numerals."""
+
+    def year(m: re.Match) -> str:  # 2024年 → 二零二四年
+        return "".join(_CN_DIGITS[int(d)] for d in m.group(1)) + "年"
+
+    def percent(m: re.Match) -> str:
+        return "百分之" + number(m.group(1))
+
+    def number(s: str) -> str:
+        whole, _, frac = s.partition(".")
+        spoken = _int_to_chinese(whole)
+        return spoken + ("点" + "".join(_CN_DIGITS[int(d)] for d in frac) if frac else "")
+
+    def any_number(m: re.Match) -> str:
+        if m.group(0) == "2" and m.string[m.end() : m.end() + 1] in _LIANG_MEASURES:
+            return "两"
+        return number(m.group(0))
+
+    text = re.sub(r"(?<!\d)(\d{4})年", year, text)
+    text = re.sub(r"(\d+(?:\.\d+)?)[%％]", percent, text)
+    return re.sub(r"\d+(?:\.\d+)?", any_number, text)
+
+
+def to_pinyin(text: str) -> str:
+    """Chinese text → the numbered-tone pinyin that espeak's ``cmn-latn-pinyin`` voice reads.
+
+    Tones are digits 1–4, the neutral tone is 5, ü is written ``v`` (``绿`` → ``lv4``), numerals
+    are read in Chinese, and in-sentence punctuation becomes a comma (a short pause); other
+    non-Chinese characters are dropped, so pass Latin words to an English voice instead.
+
+    >>> to_pinyin("我有3个苹果，很好吃。")
+    'wo3 you3 san1 ge4 ping2 guo3, hen3 hao3 chi1'
+    """
+    out: list[str] = []
+    for item in lazy_pinyin(_numbers_to_chinese(text), style=Style.TONE3, neutral_tone_with_five=True):
+        if _PINYIN_SYLLABLE_RE.match(item):
+            out.append(item)
+        elif out and any(c in _PAUSE_MARKS for c in item) and not out[-1].endswith(","):
+            out[-1] += ","
+    return " ".join(out).rstrip(",")
+
+
+def _chinese_segments(sentence: str, zh_voice: str, en_voice: str) -> list[tuple[str, str]]:
+    """Split a Chinese sentence into ``(voice, text)`` runs: pinyin for Chinese, English for Latin."""
+    segments: list[tuple[str, str]] = []
+    pos = 0
+    for m in _LATIN_RUN_RE.finditer(sentence):
+        segments.append((zh_voice, to_pinyin(sentence[pos : m.start()])))
+        segments.append((en_voice, m.group(0)))
+        pos = m.end()
+    segments.append((zh_voice, to_pinyin(sentence[pos:])))
+    return [(voice, text) for voice, text in segments if text.strip()]
+
+
+# --------------------------------------------------------------------------- espeak-ng
+
+
+def _espeak() -> str:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise MissingDependencyError(
+            "espeak-ng (the offline speech synthesizer) is not installed. Install it with:\n"
+            f"{INSTALL_LINE}"
+        )
+    return exe
+
+
+def _run_espeak(exe: str, text: str, voice: str, rate: int | None, pitch: int | None) -> tuple[np.ndarray, int]:
+    """Speak ``text`` with one espeak-ng call; return ``(samples float32 (N,), sample_rate)``."""
+    cmd = [exe, "--stdout", "-b", "1", "-v", voice]
+    if rate is not None:
+        cmd += ["-s", str(rate)]
+    if pitch is not None:
+        cmd += ["-p", str(pitch)]
+    # The text goes through stdin so that text starting with "-" is never taken for an option.
+    proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, check=False)
+    err = proc.stderr.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or not proc.stdout:
+        if "voice does not exist" in err:
+            raise InputError(f"espeak-ng has no voice {voice!r}; see vidfuse.media.speech.available_voices()")
+        raise RuntimeError(f"espeak-ng failed (exit {proc.returncode}) on {text!r}: {err}")
+    # espeak streams the WAV, so the header's length fields are placeholders: read to the end.
+    with wave.open(io.BytesIO(proc.stdout)) as w:
+        if w.getsampwidth() != 2 or w.getnchannels() != 1:
+            raise RuntimeError(f"unexpected espeak-ng output: {w.getparams()}")
+        rate_hz = w.getframerate()
+        raw = w.readframes(w.getnframes())
+    samples = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    return samples, rate_hz
+
+
+def _trim(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Cut espeak's leading and trailing silence, keeping ``_EDGE_KEEP_S`` on each side."""
+    loud = np.flatnonzero(np.abs(samples) > _SILENCE_THRESHOLD)
+    if loud.size == 0:
+        return samples[:0]
+    keep = int(_EDGE_KEEP_S * sample_rate)
+    return samples[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
+
+
+def _voices_for(voice: str | None) -> tuple[str, str]:
+    """Resolve ``synthesize(voice=...)`` into ``(english_voice, chinese_voice)``."""
+    if voice is None:
+        return ENGLISH_VOICE, CHINESE_VOICE
+    if voice.startswith("+"):  # a variant only, e.g. "+f3": applies to both languages
+        return ENGLISH_VOICE + voice, CHINESE_VOICE + voice
+    if voice.split("+")[0].lower().startswith(("cmn", "zh")):
+        return ENGLISH_VOICE, voice
+    return voice, CHINESE_VOICE
+
+
+def synthesize(
+    text: str,
+    *,
+    lang: str = "auto",
+    voice: str | None = None,
+    rate: int | None = None,
+    pitch: int | None = None,
+    pause_s: float = 0.25,
+) -> Speech:
+    """Speak ``text`` with espeak-ng and return the waveform with per-sentence timings.
+
+    Args:
+        text: the narration, English, Chinese or both (mixed text is handled sentence by sentence).
+        lang: ``"auto"`` (a sentence containing Chinese characters is Chinese, otherwise English),
+            ``"en"`` or ``"zh"`` to force one language for every sentence.
+        voice: an espeak voice (see :func:`available_voices`). A Chinese voice (``cmn…``/``zh…``)
+            replaces the Chinese voice, any other replaces the English one; a bare variant such as
+            ``"+f3"`` (female) is applied to both.
+        rate: speaking rate in words per minute (espeak ``-s``, 80–500; espeak's default is 175).
+        pitch: 0–99 (espeak ``-p``; default 50).
+        pause_s: silence inserted between sentences.
+
+    Returns:
+        :class:`Speech`; ``sentences`` has one entry per spoken sentence, ordered and
+        non-overlapping, with exact sample boundaries. Unpronounceable sentences are skipped.
+
+    Raises:
+        InputError: empty or unpronounceable text, an unknown voice, or an option out of range.
+        MissingDependencyError: espeak-ng is not installed.
+    """
+    if lang not in ("auto", "en", "zh"):
+        raise InputError(f"lang must be 'auto', 'en' or 'zh', not {lang!r}")
+    if rate is not None and not 80 <= rate <= 500:
+        raise InputError(f"rate is in words per minute and must be within 80–500, not {rate}")
+    if pitch is not None and not 0 <= pitch <= 99:
+        raise InputError(f"pitch must be within 0–99, not {pitch}")
+    if pause_s < 0:
+        raise InputError(f"pause_s must be >= 0, not {pause_s}")
+    if not text or not text.strip():
+        raise InputError("nothing to speak: the text is empty")
+    exe = _espeak()
+    en_voice, zh_voice = _voices_for(voice)
+
+    pieces: list[np.ndarray] = []
+    timings: list[SentenceTiming] = []
+    sample_rate = 0
+    cursor = 0  # samples written so far
+    for sentence in split_sentences(text):
+        if not _is_pronounceable(sentence):
+            continue
+        chinese = lang == "zh" or (lang == "auto" and _is_chinese(sentence))
+        segments = _chinese_segments(sentence, zh_voice, en_voice) if chinese else [(en_voice, sentence)]
+        audio = []
+        for seg_voice, seg_text in segments:
+            samples, sample_rate = _run_espeak(exe, seg_text, seg_voice, rate, pitch)
+            audio.append(_trim(samples, sample_rate))
+        spoken = np.concatenate(audio) if audio else np.zeros(0, np.float32)
+        if spoken.size == 0:
+            continue  # e.g. a lone symbol that espeak renders as silence
+        if timings:
+            gap = np.zeros(int(round(pause_s * sample_rate)), np.float32)
+            pieces.append(gap)
+            cursor += gap.size
+        pieces.append(spoken)
+        timings.append(SentenceTiming(sentence, cursor / sample_rate, (cursor + spoken.size) / sample_rate))
+        cursor += spoken.size
+    if not timings:
+        raise InputError(f"nothing to speak: {text!r} has no pronounceable words")
+    waveform = np.clip(np.concatenate(pieces), -1.0, 1.0).astype(np.float32)
+    return Speech(waveform=waveform, sample_rate=sample_rate, sentences=timings)
+
+
+def available_voices() -> list[VoiceInfo]:
+    """The voices espeak-ng offers (parsed from ``espeak-ng --voices``)."""
+    proc = subprocess.run([_espeak(), "--voices"], capture_output=True, text=True, check=True)
+    voices = []
+    for line in proc.stdout.splitlines()[1:]:  # the first line is the column header
+        cols = line.split(maxsplit=5)
+        if len(cols) < 5:
+            continue
+        others = tuple(re.findall(r"\(([^\s)]+)", cols[5])) if len(cols) > 5 else ()
+        gender = cols[2].split("/")[-1]
+        voices.append(VoiceInfo(cols[1], cols[3].replace("_", " "), gender, cols[4], others))
+    return voices
