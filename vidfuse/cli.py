@@ -123,6 +123,47 @@ def demo(out: Path = typer.Option(Path("out"), "--out", help="Output folder.")) 
         typer.echo(line)
 
 
+@app.command()
+def story(
+    script: Path = typer.Argument(..., help="The story: a .txt script (planned into scenes) or a .json scene list."),
+    output: Path = typer.Option(..., "-o", "--output", help="The MP4 to write; .srt/.vtt/.storyboard.png go beside it."),
+    aspect: str = typer.Option("16:9", "--aspect", help="16:9 (1280×720) | 9:16 (720×1280) | 1:1 (720×720)."),
+    lang: str = typer.Option("auto", "--lang", help="auto | en | zh."),
+    subtitles: str = typer.Option("soft", "--subtitles", help="soft (track + sidecars) | burn | srt (sidecars) | none."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="espeak-ng voice, e.g. en-us, +f3, cmn-latn-pinyin."),
+    rate: Optional[int] = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-500)."),
+    music: Optional[Path] = typer.Option(None, "--music", help="Background music file, ducked under the voice."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
+    prompt_lm: Optional[Path] = typer.Option(None, "--prompt-lm", help="Local causal LM folder (Hugging Face format) that rewrites the visual prompts."),
+    seed: int = typer.Option(0, "--seed", help="Scene i uses seed + i."),
+    fps: float = typer.Option(8.0, "--fps", help="Frames per second (8 matches the default model)."),
+    no_voice: bool = typer.Option(False, "--no-voice", help="No speech (scene lengths are estimated)."),
+) -> None:
+    """A narrated, subtitled MP4 from a script, with a storyboard PNG. (vidfuse.story.render_story)"""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from vidfuse.story import render_story
+
+    labels = {"plan": "planning scenes", "voice": "speaking narration", "frames": "generating clips",
+              "subtitles": "burning subtitles", "encode": "encoding MP4", "storyboard": "drawing storyboard"}
+    with Progress(TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn()) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, fraction: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=1.0)
+            bar.update(tasks[stage], completed=fraction)
+
+        result = render_story(script, output, aspect=aspect, lang=lang, subtitles=subtitles, voice=voice,
+                              rate=rate, music=music, model=model, llm=prompt_lm, seed=seed, fps=fps,
+                              no_voice=no_voice, progress=progress)
+    typer.echo(f"wrote {result.video} ({result.duration_s:.1f} s, {len(result.scenes)} scenes)")
+    for extra in (result.srt, result.vtt, result.storyboard):
+        if extra is not None:
+            typer.echo(f"wrote {extra}")
+
+
 def main() -> None:
     try:
         app()

@@ -41,7 +41,7 @@ def load_tokenizer(cfg: ModelConfig, folder: str | Path | None):
         from vidfuse.data.tokenizer import CharTokenizer
 
         return CharTokenizer.from_pretrained(folder)
-    from vidfuse.data.tokenizer import HFTokenizer
+    from vidfuse.models.text_encoder import HFTokenizer
 
     return HFTokenizer(cfg.text_encoder, max_length=cfg.max_text_len)
 

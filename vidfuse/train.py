@@ -65,8 +65,7 @@ def build_dataset(cfg: TrainConfig):
         from vidfuse.data.moving_digits import MovingDigits
 
         m = cfg.model
-        return MovingDigits("train", level=tuple(cfg.level), lang=cfg.lang, size=10**9, seed=cfg.seed,
-                            num_frames=m.num_frames, height=m.height, width=m.width)
+        return MovingDigits("train", level=tuple(cfg.level), lang=cfg.lang, size=10**9, seed=cfg.seed)
     from vidfuse.data.folder import open_dataset
 
     m = cfg.model
@@ -79,6 +78,22 @@ def corpus_captions(dataset, n: int = 4000) -> list[str]:
         caps = dataset.captions
         return list(caps(n) if callable(caps) else caps)
     return [dataset[i][1] for i in range(min(n, len(dataset)))]
+
+
+def match_video_size(video: torch.Tensor, num_frames: int, height: int, width: int) -> torch.Tensor:
+    """(B, C, T, H, W) → (B, C, num_frames, height, width): frames picked evenly in time, area-resized in space.
+
+    Lets a small preset (tests: 4 frames of 16×16) train on any dataset without the dataset knowing.
+    """
+    b, c, t, h, w = video.shape
+    if t != num_frames:
+        idx = torch.linspace(0, t - 1, num_frames).round().long()
+        video = video[:, :, idx]
+    if (h, w) != (height, width):
+        frames = video.transpose(1, 2).reshape(b * num_frames, c, h, w)
+        frames = torch.nn.functional.interpolate(frames, size=(height, width), mode="area")
+        video = frames.reshape(b, num_frames, c, height, width).transpose(1, 2)
+    return video
 
 
 class StepBatchSampler(torch.utils.data.Sampler):
@@ -215,7 +230,9 @@ class Trainer:
     def train_step(self, videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
         self.model.train()
         ids, mask = self.tokenizer.encode(captions, on_overflow="truncate")
-        ids, mask, videos = ids.to(self.device), mask.to(self.device), videos.to(self.device)
+        m = self.cfg.model
+        videos = match_video_size(videos.to(self.device), m.num_frames, m.height, m.width)
+        ids, mask = ids.to(self.device), mask.to(self.device)
         logs: dict[str, float] = {}
         use_bf16 = self.cfg.bf16
         for phase in self.phases:
@@ -234,7 +251,7 @@ class Trainer:
             average_gradients(params, self.world)
             gnorm = torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
             opt.step()
-            logs.update({(k if phase == "main" else f"{phase}/{k}") if k == "loss" else k: float(v)
+            logs.update({(k if phase == "main" else f"{phase}/{k}") if k == "loss" else k: float(v.detach())
                          for k, v in losses.items()})
             logs[f"grad_norm/{phase}"] = float(gnorm)
         self._update_ema()
@@ -254,7 +271,8 @@ class Trainer:
 
     # ---- persistence --------------------------------------------------------------------------
     def ema_pipeline(self) -> TextToVideoPipeline:
-        model = VidFuseModel(self.cfg.model)
+        with torch.random.fork_rng(devices=[]):  # building a model must not move the training RNG
+            model = VidFuseModel(self.cfg.model)
         model.load_state_dict(self.model.state_dict())
         model.load_state_dict({k: v for k, v in self.ema.items()}, strict=False)
         return TextToVideoPipeline(model, self.tokenizer, device=self.device)
@@ -319,7 +337,10 @@ class Trainer:
         sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, seed=cfg.seed, start_step=self.step,
                                    steps=cfg.steps, rank=self.rank, world=self.world)
         loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, collate_fn=collate,
-                                             num_workers=cfg.num_workers)
+                                             num_workers=cfg.num_workers,
+                                             # its own generator: creating the iterator must not draw from
+                                             # the global RNG, or a resumed run would drift from a straight one
+                                             generator=torch.Generator().manual_seed(cfg.seed + self.step))
         log = RunLog(self.out, enabled=self.is_main, quiet=self.quiet, start=self.step, total=cfg.steps)
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)

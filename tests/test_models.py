@@ -1,0 +1,90 @@
+"""Shapes and behaviour of the encoders and the fusion Transformer (tiny preset, CPU, seconds)."""
+import pytest
+import torch
+
+from vidfuse.config import ModelConfig, model_preset, tiny
+from vidfuse.errors import InputError
+from vidfuse.models.fusion import MultimodalFusion
+from vidfuse.models.text_encoder import PretrainedTextEncoder, ScratchTextEncoder, resolve_pretrained
+from vidfuse.models.visual_encoder import VisualEncoder
+
+
+def test_scratch_text_encoder_shapes_and_padding_invariance():
+    torch.manual_seed(0)
+    enc = ScratchTextEncoder(vocab_size=50, dim=32, heads=2, layers=2, max_len=16).eval()
+    ids = torch.randint(1, 50, (2, 10))
+    mask = torch.ones(2, 10, dtype=torch.bool)
+    h = enc(ids, mask)
+    assert h.shape == (2, 10, 32)
+    # extra padding must not change the features of real tokens
+    ids_pad = torch.cat([ids, torch.zeros(2, 4, dtype=torch.long)], 1)
+    mask_pad = torch.cat([mask, torch.zeros(2, 4, dtype=torch.bool)], 1)
+    assert torch.allclose(enc(ids_pad, mask_pad)[:, :10], h, atol=1e-5)
+
+
+def test_visual_encoder_tokens():
+    enc = VisualEncoder(in_channels=3, channels=(8, 16, 32), dim=32, height=64, width=64)
+    v = enc(torch.randn(2, 3, 64, 64))
+    assert v.shape == (2, 64, 32)  # 8×8 tokens
+
+
+def test_fusion_modalities_optional_and_dropout():
+    torch.manual_seed(0)
+    fusion = MultimodalFusion(dim=32, heads=2, layers=2).eval()
+    text = torch.randn(3, 7, 32)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[0, 5:] = False
+    visual = torch.randn(3, 16, 32)
+    both = fusion(text, mask, visual, batch_size=3)
+    assert both.tokens.shape == (3, 1 + 7 + 1 + 16, 32) and both.mask.shape == (3, 25)
+    assert both.pooled.shape == (3, 32)
+    text_only = fusion(text, mask, None, batch_size=3)
+    assert text_only.tokens.shape == (3, 1 + 7 + 1, 32)
+    nothing = fusion(None, None, None, batch_size=3)
+    assert nothing.tokens.shape == (3, 2, 32) and nothing.mask.all()
+    # dropping the text of a sample = the unconditional branch: identical to having no text at all
+    dropped = fusion(text, mask, None, batch_size=3, drop_text=torch.tensor([True, False, True]))
+    assert torch.allclose(dropped.pooled[0], nothing.pooled[0], atol=1e-5)
+    assert not torch.allclose(dropped.pooled[1], nothing.pooled[1], atol=1e-3)
+    # a sample flagged as having no image matches the text-only condition
+    partial = fusion(text, mask, visual, batch_size=3, has_image=torch.tensor([False, True, True]))
+    assert torch.allclose(partial.pooled[0], text_only.pooled[0], atol=1e-5)
+    assert torch.isfinite(partial.tokens).all()
+
+
+def test_cross_attention_reads_the_image():
+    torch.manual_seed(0)
+    fusion = MultimodalFusion(dim=32, heads=2, layers=1).eval()
+    text, mask = torch.randn(1, 5, 32), torch.ones(1, 5, dtype=torch.bool)
+    a = fusion(text, mask, torch.randn(1, 4, 32), batch_size=1)
+    b = fusion(text, mask, torch.randn(1, 4, 32), batch_size=1)
+    assert not torch.allclose(a.tokens[:, :6], b.tokens[:, :6])  # text tokens changed with the image
+
+
+def test_minilm_token_embeddings_offline():
+    enc = PretrainedTextEncoder("minilm", dim=32, freeze=True)
+    from vidfuse.models.text_encoder import HFTokenizer
+
+    tok = HFTokenizer("minilm", max_length=32)
+    ids, mask = tok.encode(["a red digit 3 moves left", "红色的数字7向下移动"])
+    h = enc(ids, mask)
+    assert h.shape == (2, ids.shape[1], 32)
+    assert not any(p.requires_grad for p in enc.backbone.parameters())
+    h.sum().backward()
+    assert enc.proj.weight.grad is not None
+
+
+def test_missing_pretrained_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="no config.json"):
+        resolve_pretrained(str(tmp_path / "nowhere"))
+
+
+def test_presets_and_config_round_trip():
+    for name in ("tiny", "small", "base"):
+        cfg = model_preset(name)
+        assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    assert (model_preset("small").num_frames, model_preset("small").height) == (16, 64)
+    with pytest.raises(InputError, match="unknown preset"):
+        model_preset("huge")
+    with pytest.raises(InputError, match="unknown ModelConfig field"):
+        ModelConfig.from_dict({**tiny().to_dict(), "dimm": 3})

@@ -1,0 +1,86 @@
+"""TextToVideoPipeline: shapes, seeds, save → load → same frames, and errors meant for people."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import tiny_pipeline
+from vidfuse.errors import InputError
+from vidfuse.pipeline import TextToVideoPipeline
+
+
+def test_call_shapes_and_dtype(pipe):
+    frames = pipe(["digit 3 is left and right.", "数字五上下弹跳"], seed=1)
+    assert frames.dtype == np.uint8 and frames.shape == (2, 4, 16, 16, 3)
+    more = pipe("digit 3 is left and right.", num_frames=7, height=24, width=20, seed=1)
+    assert more.shape == (1, 7, 24, 20, 3)
+
+
+def test_seed_reproducible_and_prompt_matters(pipe):
+    a = pipe("a blue seven moves down", seed=3)
+    assert np.array_equal(a, pipe("a blue seven moves down", seed=3))
+    assert not np.array_equal(a, pipe("a blue seven moves down", seed=4))
+
+
+def test_save_load_identical(pipe, tmp_path):
+    before = pipe(["the red digit 3 is moving to the left", "红色的数字7向下移动"], seed=5)
+    pipe.save_pretrained(tmp_path / "m")
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "model.safetensors", "tokenizer.json"}
+    loaded = TextToVideoPipeline.from_pretrained(tmp_path / "m", device="cpu")
+    assert np.array_equal(before, loaded(["the red digit 3 is moving to the left", "红色的数字7向下移动"], seed=5))
+    # saving again over the same folder replaces it atomically
+    pipe.save_pretrained(tmp_path / "m")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_gan_folder_leaves_out_discriminators(tmp_path):
+    from safetensors import safe_open
+
+    pipe = tiny_pipeline("gan")
+    pipe.save_pretrained(tmp_path / "m")
+    with safe_open(tmp_path / "m" / "model.safetensors", "pt") as f:
+        keys = list(f.keys())
+    assert keys and not [k for k in keys if "disc" in k]
+
+
+@pytest.mark.parametrize("bad, match", [("", "empty"), ("   \n", "empty"), ("x" * 500, "limit")])
+def test_bad_prompts(pipe, bad, match):
+    with pytest.raises(InputError, match=match):
+        pipe(bad)
+
+
+def test_unknown_characters_are_encoded_not_refused(pipe):
+    assert pipe("a ☃ digit ✈ qwxz", seed=0).shape == (1, 4, 16, 16, 3)
+
+
+def test_image_conditioning_and_resizing(pipe, tmp_path):
+    img = np.zeros((40, 30, 3), np.uint8)
+    img[10:20, 10:20] = 255
+    a = pipe("digit 3", image=img, seed=0)
+    Image.fromarray(img).save(tmp_path / "f.png")
+    b = pipe("digit 3", image=str(tmp_path / "f.png"), seed=0)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, pipe("digit 3", seed=0))
+
+
+@pytest.mark.parametrize("image, match", [
+    (np.zeros((4, 4, 3), np.uint8), "at least 8"),
+    (np.zeros((16, 16, 3), np.float32), "uint8"),
+    ("/nonexistent.png", "does not exist"),
+    (42, "must be a path"),
+])
+def test_bad_images(pipe, image, match):
+    with pytest.raises(InputError, match=match):
+        pipe("digit 3", image=image)
+
+
+def test_guidance(tmp_path):
+    vae = tiny_pipeline("vae")
+    a, b = vae("digit 3", seed=0), vae("digit 3", seed=0, guidance_scale=3.0)
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    with pytest.raises(InputError, match="no guidance"):
+        tiny_pipeline("gan")("digit 3", guidance_scale=2.0)
+
+
+def test_not_a_model_folder(tmp_path):
+    with pytest.raises(InputError, match="not a vidfuse model folder"):
+        TextToVideoPipeline.from_pretrained(tmp_path)
