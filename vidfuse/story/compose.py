@@ -1,0 +1,627 @@
+"""Composition: scenes become one narrated, subtitled MP4 (H.264 + AAC), with subtitle sidecars and a storyboard.
+
+:func:`render_story` runs these stages (each reported to ``progress(stage, fraction)``):
+
+``plan``
+    The script becomes scenes (:mod:`vidfuse.story.planner`).
+``voice``
+    Each scene's narration is spoken (:func:`vidfuse.media.speech.synthesize`); its length sets the
+    scene's length. With ``no_voice`` the length is estimated (15 Latin or 4 Chinese characters a
+    second, espeak's pace) and there is no voice track.
+``frames``
+    Each scene's clip is generated and laid on the timeline (see *Timing* and *Pictures*).
+``subtitles``
+    Only with ``subtitles="burn"``: cues are drawn into the frames' caption band.
+``encode``
+    One :func:`vidfuse.media.video_io.write_video` call: H.264 ``yuv420p`` + AAC, plus a
+    ``mov_text`` track with ``subtitles="soft"``.
+``storyboard``
+    ``<stem>.storyboard.png``: one row per scene (6 frames) with its narration and prompt.
+
+**Timing.** Consecutive scenes overlap by a crossfade of :data:`CROSSFADE_S` (0.5 s, 4 frames at
+8 fps); the first fades in from black and the last fades out to black over the same length. A
+scene lasts ``crossfade + 0.25 s + narration + 0.35 s + crossfade`` (rounded up to whole frames;
+longer if a JSON ``duration`` asks for more) and its voice starts right after the incoming fade,
+so narration never plays under a transition and every subtitle cue lies inside its own scene's
+unfaded frames. The crossfade overlap makes the story ``(scenes - 1) * 0.5 s`` shorter than the
+sum of its scenes. The audio track is exactly as long as the video (``samples = frames * rate / fps``).
+
+**Pictures.** A scene's clip is *generated at its full length*: the pipeline is asked for as many
+frames as the scene lasts (the GAN's motion GRU and the VAE's sinusoidal time code run for any
+number of frames), so the motion goes on for the whole narration with no seam. Looping a
+training-length clip would make the digit jump back every 2 s, and slowing it down would make the
+motion sluggish and smeared; generating costs milliseconds a frame at 64×64. Beyond the pipeline's
+512-frame limit (64 s at 8 fps) the clip plays forwards then backwards (ping-pong), which has no jump.
+Each scene gets seed ``seed + index``. Frames are upscaled "sharp bilinear": nearest-neighbour by
+the largest whole factor that fits, then bilinear for the last fraction, so the model's pixels
+stay crisp and even-sized instead of blurred (plain bilinear) or uneven (fractional nearest).
+The model's frames keep their aspect ratio and are centred on black bars (letterbox/pillarbox).
+
+``fps`` defaults to 8, the frame rate of the Moving Digits clips the default model learnt from,
+so the generated motion plays at the speed it was learnt at.
+
+**Memory.** Frames are composed into a temporary file beside the output (``numpy.memmap``), one
+scene at a time, so RAM holds one scene's native frames and a few upscaled ones whatever the
+story's length; the disk needs ``frames × W × H × 3`` bytes for the duration of the render (at
+1280×720 and 8 fps, 22 MB a second of story, 1.3 GB a minute), which is checked before starting.
+
+**Music.** Any file PyAV decodes with an audio stream (a file without one is an
+:class:`InputError`). It is looped or cut to the story's length, levelled to an RMS of
+:data:`MUSIC_RMS` (-20 dBFS), faded in (0.5 s) and out (1.5 s), and *ducked* by
+:data:`DUCK_GAIN` (-12 dB) while a scene's narration plays: the gain ramps down over 0.3 s
+finishing as the voice starts and ramps back up after it ends. The mix is at the higher of the
+music's and the voice's sample rates (the other is resampled with FFmpeg's band-limited resampler)
+and stereo when the music is.
+
+**Subtitles.** One cue per spoken sentence, timed to the sentence's exact sample span (start
+rounded up, end rounded down to the millisecond, so a cue never shows before its words or after
+them). A sentence heavier than :data:`MAX_CUE_WEIGHT` is split at clause punctuation or spaces
+into several cues that share its span in proportion to their length. ``soft``: a ``mov_text``
+track plus ``<stem>.srt``/``<stem>.vtt``; ``burn``: drawn into the frames plus the sidecars;
+``srt``: the sidecars only; ``none``: nothing.
+
+**Atomicity.** Everything is written into a temporary folder beside the output and renamed into
+place at the end, the MP4 last; an error on the way leaves no output file (and no sidecars).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.media.speech import SentenceTiming, split_sentences, synthesize
+from vidfuse.media.subtitles import Cue, burn_subtitles, write_sidecars
+from vidfuse.media.video_io import contact_sheet, read_audio, write_video
+from vidfuse.story.planner import LANGS, MAX_SCRIPT_CHARS, Scene, as_scenes, spoken_weight
+
+__all__ = ["ASPECTS", "SUBTITLE_MODES", "SceneRender", "StoryResult", "duck_gain", "mix_music", "render_story"]
+
+ASPECTS = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}  # (width, height)
+SUBTITLE_MODES = ("soft", "burn", "srt", "none")
+CROSSFADE_S = 0.5  # between scenes, and the fade from / to black at the ends
+LEAD_S = 0.25  # after a scene's incoming fade, before its voice
+TAIL_S = 0.35  # after its voice, before its outgoing fade
+MAX_GENERATED_FRAMES = 512  # the pipeline's limit per call
+MAX_CUE_WEIGHT = 84  # display width of one cue (Latin char 1, CJK char 2): about two lines at 720p
+EST_LATIN_PER_S, EST_CJK_PER_S, EST_PAUSE_S = 15.0, 4.0, 0.25  # no_voice timing estimates
+STORYBOARD_FRAMES = 6
+_CHUNK = 32  # frames burned at once
+# Music: level, ducking and fades.
+MUSIC_RMS = 0.1
+DUCK_GAIN = 0.25
+DUCK_RAMP_S = 0.3
+MUSIC_FADE_IN_S, MUSIC_FADE_OUT_S = 0.5, 1.5
+_CONTROL_RATE = 100  # Hz at which the ducking gain is computed before interpolation
+_CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class SceneRender:
+    """Where one scene landed in the story (seconds on the story's timeline)."""
+
+    scene: Scene
+    prompt: str  # as given to the model (trimmed to its tokenizer's limit if needed)
+    start_s: float  # its first frame (its fade-in overlaps the previous scene)
+    end_s: float  # the end of its last frame
+    voice_start_s: float | None  # None for a silent scene
+    voice_end_s: float | None
+    sentences: list[SentenceTiming] = field(default_factory=list)  # spoken sentences, story timeline
+    num_frames: int = 0  # frames on the timeline
+    generated_frames: int = 0  # frames the model made (fewer only past its 512-frame limit)
+
+
+@dataclass
+class StoryResult:
+    """What :func:`render_story` wrote: the MP4, sidecars (None when not written) and the storyboard."""
+
+    video: Path
+    srt: Path | None
+    vtt: Path | None
+    storyboard: Path
+    scenes: list[SceneRender]
+    duration_s: float
+    cues: list[Cue] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_options(output, aspect, size, subtitles, lang, fps, seed) -> tuple[Path, tuple[int, int]]:
+    output = Path(output)
+    if output.suffix.lower() not in (".mp4", ".m4v"):
+        raise InputError(f"a story is written as MP4 (H.264 + AAC): name the output *.mp4, not {output.name}")
+    if output.is_dir():
+        raise InputError(f"{output} is a folder; give a file name such as {output / 'story.mp4'}")
+    if subtitles not in SUBTITLE_MODES:
+        raise InputError(f"subtitles must be one of {', '.join(SUBTITLE_MODES)}, not {subtitles!r}")
+    if lang not in LANGS:
+        raise InputError(f"lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InputError(f"seed must be a whole number >= 0 (or None for random), not {seed!r}")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 1 <= fps <= 30:
+        raise InputError(f"fps must be a number from 1 to 30 (8 matches the default model), not {fps!r}")
+    if size is not None:
+        try:
+            w, h = (int(v) for v in size)
+        except (TypeError, ValueError):
+            raise InputError(f"size must be (width, height), got {size!r}") from None
+        if not (16 <= w <= 4096 and 16 <= h <= 4096) or w % 2 or h % 2:
+            raise InputError(f"size {w}×{h} must be even numbers from 16 to 4096 (H.264 4:2:0 needs even sizes)")
+        return output, (w, h)
+    if aspect not in ASPECTS:
+        raise InputError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}")
+    return output, ASPECTS[aspect]
+
+
+def _load_pipeline(pipeline, model):
+    from vidfuse.pipeline import TextToVideoPipeline
+
+    if pipeline is not None and model is not None:
+        raise InputError("pass either pipeline= or model=, not both")
+    if pipeline is None or isinstance(pipeline, (str, os.PathLike)):
+        return TextToVideoPipeline.from_pretrained(pipeline if pipeline is not None else model)
+    if not callable(pipeline) or not hasattr(pipeline, "config"):
+        raise InputError(f"pipeline must be a TextToVideoPipeline or a model folder, got {type(pipeline).__name__}")
+    return pipeline
+
+
+def _load_music(music) -> tuple[np.ndarray, int]:
+    path = Path(music)
+    if not path.is_file():
+        raise InputError(f"music file not found: {path}" if not path.exists() else f"music {path} is not a file")
+    try:
+        wave, rate = read_audio(path)  # (N, C) float32
+    except InputError as e:
+        raise InputError(f"the music file {path} is not audio that FFmpeg can decode: {e}") from e
+    if wave.shape[0] == 0:
+        raise InputError(f"the music file {path} holds no samples")
+    wave = np.nan_to_num(wave[:, :2])  # 5.1 and the like: keep front left/right
+    return np.clip(wave, -1.0, 1.0), rate
+
+
+def _fit_prompt(pipe, prompt: str) -> str:
+    """Shorten ``prompt`` (whole words first) until the model's tokenizer accepts it."""
+    text = prompt
+    while True:
+        try:
+            pipe.tokenizer.encode(text)
+            return text
+        except InputError:
+            if len(text) <= 1:
+                raise
+            head = text.rsplit(" ", 1)[0].rstrip() if " " in text.strip() else text[:-1]
+            text = head if head.strip() else text[:-1]
+
+
+# --------------------------------------------------------------------------- speech and cues
+
+
+@dataclass
+class _Voice:
+    waveform: np.ndarray | None  # (N,) float32, None when not spoken
+    sample_rate: int | None
+    sentences: list[SentenceTiming]  # scene-local times
+    duration_s: float
+
+
+def _estimate(narration: str) -> _Voice:
+    """Sentence timings at espeak's pace, for ``no_voice``."""
+    timings, t = [], 0.0
+    for sentence in split_sentences(narration):
+        if not any(c.isalnum() for c in sentence):
+            continue
+        cjk = len(_CJK_RE.findall(sentence))
+        other = sum(1 for c in sentence if not c.isspace()) - cjk
+        d = max(0.8, other / EST_LATIN_PER_S + cjk / EST_CJK_PER_S)
+        if timings:
+            t += EST_PAUSE_S
+        timings.append(SentenceTiming(sentence, t, t + d))
+        t += d
+    return _Voice(None, None, timings, t)
+
+
+def _speak(scene: Scene, index: int, *, lang, voice, rate, pitch, no_voice) -> _Voice:
+    if not scene.narration:
+        return _Voice(None, None, [], 0.0)
+    if no_voice:
+        return _estimate(scene.narration)
+    try:
+        sp = synthesize(scene.narration, lang=lang, voice=voice, rate=rate, pitch=pitch)
+    except MissingDependencyError as e:
+        raise MissingDependencyError(f"{e}\n(or render without a voice: --no-voice / no_voice=True)") from e
+    except InputError as e:
+        raise InputError(f"scene {index + 1} ({scene.narration[:40]!r}): {e}") from e
+    return _Voice(sp.waveform, sp.sample_rate, list(sp.sentences), sp.duration_s)
+
+
+def _display_weight(text: str) -> int:
+    return sum(2 if _CJK_RE.match(c) else 1 for c in text if not c.isspace())
+
+
+def _cue_pieces(text: str, max_weight: int = MAX_CUE_WEIGHT) -> list[str]:
+    """Split a long sentence for display: after clause punctuation or spaces (or between CJK characters)."""
+    if _display_weight(text) <= max_weight:
+        return [text]
+    tokens = re.findall(r".+?(?:[，,、；;：:]+\s*|\s+|$)", text)
+    atoms = []
+    for tok in tokens:  # a clause still too long (Chinese without commas) breaks between characters
+        while _display_weight(tok) > max_weight:
+            n = 1
+            while _display_weight(tok[: n + 1]) <= max_weight:
+                n += 1
+            atoms.append(tok[:n])
+            tok = tok[n:]
+        if tok:
+            atoms.append(tok)
+    pieces, cur = [], ""
+    for atom in atoms:
+        if cur and _display_weight(cur + atom) > max_weight:
+            pieces.append(cur)
+            cur = ""
+        cur += atom
+    if cur.strip():
+        pieces.append(cur)
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def _ceil_ms(t: float) -> float:
+    return math.ceil(round(t * 1000, 6)) / 1000
+
+
+def _floor_ms(t: float) -> float:
+    return math.floor(round(t * 1000, 6)) / 1000
+
+
+def _sentence_cues(text: str, start: float, end: float) -> list[Cue]:
+    """Cues inside [start, end] (ms-rounded inwards), split in proportion to spoken weight."""
+    pieces = _cue_pieces(text)
+    weights = np.array([max(1, spoken_weight(p)) for p in pieces], dtype=np.float64)
+    bounds = start + (end - start) * np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
+    stamps = [_ceil_ms(start)] + [round(float(b), 3) for b in bounds[1:-1]] + [_floor_ms(end)]
+    cues = []
+    for piece, a, b in zip(pieces, stamps, stamps[1:]):
+        if b > a:
+            cues.append(Cue(a, b, piece))
+    return cues or [Cue(start, end, text)]
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def _pingpong(generated: int, needed: int) -> np.ndarray:
+    """Frame indices that play a clip forwards then backwards until ``needed`` frames."""
+    if generated >= needed:
+        return np.arange(needed)
+    if generated == 1:
+        return np.zeros(needed, dtype=int)
+    period = 2 * generated - 2
+    k = np.arange(needed) % period
+    return np.where(k < generated, k, period - k)
+
+
+class _Letterbox:
+    """Upscale (sharp bilinear) and centre native frames in a black (H, W) canvas."""
+
+    def __init__(self, h: int, w: int, out_h: int, out_w: int):
+        s = min(out_w / w, out_h / h)
+        self.cw, self.ch = max(1, round(w * s)), max(1, round(h * s))
+        self.k = max(1, int(s + 1e-9))  # whole-number nearest-neighbour factor
+        self.y0, self.x0 = (out_h - self.ch) // 2, (out_w - self.cw) // 2
+        self.shape = (out_h, out_w, 3)
+
+    def content(self, frame: np.ndarray) -> np.ndarray:
+        """(h, w, 3) → (ch, cw, 3), the upscaled picture without bars."""
+        big = frame.repeat(self.k, 0).repeat(self.k, 1) if self.k > 1 else frame
+        if big.shape[:2] != (self.ch, self.cw):
+            big = np.asarray(Image.fromarray(big).resize((self.cw, self.ch), Image.BILINEAR))
+        return big
+
+    def place(self, canvas: np.ndarray, content: np.ndarray) -> None:
+        canvas[self.y0:self.y0 + self.ch, self.x0:self.x0 + self.cw] = content
+
+
+def _fade_weight(k: int, x: int) -> float:
+    """Weight of the incoming picture on frame ``k`` (0-based) of an ``x``-frame fade."""
+    return (k + 1) / (x + 1)
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """(N,) float32 at ``src`` Hz → (N',) at ``dst`` Hz with FFmpeg's resampler (band-limited)."""
+    import av
+
+    if src == dst:
+        return x
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=dst)
+    out = []
+    step = 1 << 20
+    for i in range(0, len(x), step):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, i:i + step], np.float32),
+                                           format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = src, i
+        out += resampler.resample(frame)
+    out += resampler.resample(None)
+    y = np.concatenate([f.to_ndarray()[0] for f in out]) if out else np.zeros(0, np.float32)
+    return y.astype(np.float32)
+
+
+def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    return x[:n] if len(x) >= n else np.concatenate([x, np.zeros((n - len(x),) + x.shape[1:], x.dtype)])
+
+
+def duck_gain(n: int, rate: int, spans: Sequence[tuple[float, float]], *, duck: float = DUCK_GAIN,
+              ramp_s: float = DUCK_RAMP_S) -> np.ndarray:
+    """Music gain per sample, ``(n,)`` float32: 1 away from ``spans`` (seconds), ``duck`` inside them.
+
+    The gain ramps linearly over ``ramp_s`` *outside* each span: it reaches ``duck`` as the span
+    starts and begins to rise only when it ends, so the voice never plays over loud music.
+    """
+    ticks = int(math.ceil(n / rate * _CONTROL_RATE)) + 1
+    t = np.arange(ticks) / _CONTROL_RATE
+    pad = 1.0 / _CONTROL_RATE  # one control tick, so that interpolation never lifts the gain inside a span
+    distance = np.full(ticks, np.inf)  # seconds from the nearest span (0 inside one)
+    for a, b in spans:
+        distance = np.minimum(distance, np.maximum(np.maximum(a - pad - t, t - b - pad), 0.0))
+    gain = duck + (1.0 - duck) * np.clip(distance / ramp_s, 0.0, 1.0)
+    return np.interp(np.arange(n) / rate, t, gain).astype(np.float32)
+
+
+def mix_music(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
+              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
+    """Voice (``(N,)`` or None) over looped, levelled, faded and ducked music; ``((n, C), rate)``.
+
+    The mix is at the music's rate, or the voice's when that is higher (the music is resampled then).
+    """
+    rate = max(music_rate, voice_rate or 0)
+    n = max(1, int(round(duration_s * rate)))
+    m = int(math.ceil(duration_s * music_rate)) + 1  # music samples the story needs, at the music's rate
+    bed = np.tile(music, (int(math.ceil(m / len(music))), 1))[:m].astype(np.float32)  # (m, C)
+    if music_rate != rate:
+        bed = np.stack([_fit_length(_resample(bed[:, c], music_rate, rate), n) for c in range(bed.shape[1])], 1)
+    bed = _fit_length(bed, n)  # (n, C)
+    rms = float(np.sqrt(np.mean(bed.astype(np.float64) ** 2)))
+    peak = float(np.abs(bed).max())
+    if rms > 0:
+        bed *= min(MUSIC_RMS / rms, 1.0 / peak)
+    gain = duck_gain(n, rate, spans)
+    t = np.arange(n) / rate
+    gain *= np.clip(t / MUSIC_FADE_IN_S, 0, 1) * np.clip((duration_s - t) / MUSIC_FADE_OUT_S, 0, 1)
+    out = bed * gain[:, None]
+    if voice is not None:
+        out += _fit_length(_resample(voice, voice_rate, rate), n)[:, None]
+    return np.clip(out, -1.0, 1.0), rate
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _timeline(scenes: list[Scene], voices: list[_Voice], fps: float
+              ) -> tuple[list[SceneRender], list[Cue], list[tuple[float, float]], int]:
+    """Lay the scenes out in frames: ``(renders, cues, voice spans, total frames)`` (see *Timing*)."""
+    x = _fade_frames(fps)
+    lead, tail = x / fps + LEAD_S, TAIL_S + x / fps
+    renders, cues, spans = [], [], []
+    start = 0  # frame where the current scene begins
+    for scene, v in zip(scenes, voices):
+        need = lead + v.duration_s + tail
+        if scene.duration_s is not None:
+            need = max(need, scene.duration_s)
+        length = max(2 * x + 1, int(math.ceil(need * fps - 1e-9)))
+        t0 = start / fps
+        voice_at = t0 + lead
+        sentences = [SentenceTiming(s.text, voice_at + float(s.start_s), voice_at + float(s.end_s))
+                     for s in v.sentences]
+        for s in sentences:
+            cues += _sentence_cues(s.text, s.start_s, s.end_s)
+        if sentences and v.waveform is not None:  # music ducks under the voice, not under silence
+            spans.append((sentences[0].start_s, sentences[-1].end_s))
+        renders.append(SceneRender(scene=scene, prompt=scene.prompt, start_s=t0, end_s=t0 + length / fps,
+                                   voice_start_s=voice_at if sentences else None,
+                                   voice_end_s=voice_at + v.duration_s if sentences else None,
+                                   sentences=sentences, num_frames=length))
+        start += length - x  # the next scene fades in over this one's last x frames
+    return renders, cues, spans, start + x
+
+
+def _fade_frames(fps: float) -> int:
+    return max(1, int(round(CROSSFADE_S * fps)))
+
+
+def _draw_frames(frames: np.ndarray, renders: list[SceneRender], pipe, *, fps: float, seed: int | None,
+                 report: Progress) -> list[np.ndarray]:
+    """Generate each scene at full length, letterbox it and crossfade it into ``frames`` (T, H, W, 3).
+
+    Returns the storyboard's frames, :data:`STORYBOARD_FRAMES` native frames per scene.
+    """
+    x = _fade_frames(fps)
+    box = _Letterbox(pipe.config.height, pipe.config.width, frames.shape[1], frames.shape[2])
+    canvas = np.zeros(box.shape, np.uint8)  # (H, W, 3); the bars stay black
+    boards = []
+    for i, r in enumerate(renders):
+        report("frames", i / len(renders))
+        r.prompt = _fit_prompt(pipe, r.scene.prompt)
+        r.generated_frames = min(r.num_frames, MAX_GENERATED_FRAMES)
+        clip = pipe(r.prompt, num_frames=r.generated_frames, seed=None if seed is None else seed + i)[0]
+        clip = clip[_pingpong(r.generated_frames, r.num_frames)]  # (L, h, w, 3)
+        boards.append(clip[np.round(np.linspace(0, len(clip) - 1, STORYBOARD_FRAMES)).astype(int)])
+        first = int(round(r.start_s * fps))
+        last_scene = i == len(renders) - 1
+        for k in range(r.num_frames):
+            box.place(canvas, box.content(clip[k]))
+            t = first + k
+            if k < x:  # incoming fade: over the previous scene, or from black
+                a = _fade_weight(k, x)
+                under = frames[t].astype(np.float32) if i > 0 else 0.0
+                frames[t] = np.clip(under * (1 - a) + canvas * a + 0.5, 0, 255).astype(np.uint8)
+            elif last_scene and k >= r.num_frames - x:  # the end fades to black
+                a = _fade_weight(r.num_frames - 1 - k, x)
+                frames[t] = np.clip(canvas * a + 0.5, 0, 255).astype(np.uint8)
+            else:
+                frames[t] = canvas
+    report("frames", 1.0)
+    return boards
+
+
+def _burn(frames: np.ndarray, cues: list[Cue], fps: float, report: Progress) -> None:
+    """Burn ``cues`` into ``frames`` in place, :data:`_CHUNK` frames at a time (bounded memory)."""
+    total = len(frames)
+    for a in range(0, total, _CHUNK):
+        report("subtitles", a / total)
+        b = min(total, a + _CHUNK)
+        t0, t1 = a / fps, b / fps
+        local = [Cue(max(0.0, c.start_s - t0), c.end_s - t0, c.text) for c in cues if c.end_s > t0 and c.start_s < t1]
+        if local:
+            frames[a:b] = burn_subtitles(np.asarray(frames[a:b]), local, fps)
+    report("subtitles", 1.0)
+
+
+def _voice_track(renders: list[SceneRender], voices: list[_Voice], total: int, fps: float
+                 ) -> tuple[np.ndarray | None, int | None]:
+    """Every scene's speech at its place on the timeline, ``(N,)`` float32 exactly as long as the video."""
+    rates = [v.sample_rate for v in voices if v.sample_rate]
+    if not rates:
+        return None, None
+    rate = max(rates)
+    n = int(round(total * rate / fps))
+    audio = np.zeros(n, np.float32)
+    for r, v in zip(renders, voices):
+        if v.waveform is None:
+            continue
+        wave = _resample(v.waveform, v.sample_rate, rate)
+        at = int(round(r.voice_start_s * rate))
+        wave = wave[: max(0, n - at)]
+        audio[at:at + len(wave)] += wave
+    return audio, rate
+
+
+# --------------------------------------------------------------------------- render
+
+
+def render_story(
+    script: str | os.PathLike | Sequence[Scene],
+    output: str | os.PathLike,
+    *,
+    aspect: str = "16:9",
+    lang: str = "auto",
+    subtitles: str = "soft",
+    voice: str | None = None,
+    rate: int | None = None,
+    pitch: int | None = None,
+    music: str | os.PathLike | None = None,
+    pipeline=None,
+    model: str | os.PathLike | None = None,
+    seed: int | None = 0,
+    fps: float = 8,
+    no_voice: bool = False,
+    llm: str | os.PathLike | None = None,
+    size: tuple[int, int] | None = None,
+    max_chars: int = MAX_SCRIPT_CHARS,
+    progress: Progress | None = None,
+) -> StoryResult:
+    """Render a narrated story to ``output`` (MP4) with sidecars and a storyboard; the module docstring
+    explains timing, pictures, music, subtitles and memory.
+
+    Args:
+        script: a ``.txt``/``.json`` file, script text, or a list of :class:`Scene`.
+        output: the ``.mp4`` to write; ``<stem>.srt``, ``<stem>.vtt`` and ``<stem>.storyboard.png`` go beside it.
+        aspect: ``"16:9"`` (1280×720), ``"9:16"`` (720×1280) or ``"1:1"`` (720×720).
+        lang: ``"auto"``, ``"en"`` or ``"zh"``: scene languages and the speech language.
+        subtitles: ``"soft"``, ``"burn"``, ``"srt"`` or ``"none"``.
+        voice, rate, pitch: espeak-ng voice, words per minute (80–500), pitch (0–99).
+        music: a background music file (any audio FFmpeg decodes), ducked under the voice.
+        pipeline: a :class:`~vidfuse.pipeline.TextToVideoPipeline` or a model folder; ``model``:
+            a model folder. Neither: the default model shipped with vidfuse.
+        seed: scene ``i`` uses ``seed + i``; ``None`` for random.
+        fps: frames per second of the story (1–30).
+        no_voice: no speech (lengths are estimated; subtitles still timed to the estimates).
+        llm: a local causal language-model folder that rewrites the visual prompts.
+        size: ``(width, height)``, even, overriding ``aspect`` (small sizes make quick tests).
+        max_chars: the longest script accepted.
+        progress: ``progress(stage, fraction)`` with stages ``plan``, ``voice``, ``frames``,
+            ``subtitles`` (burn only), ``encode``, ``storyboard``.
+
+    Raises:
+        InputError: a bad script, option, model folder or music file; not enough disk space.
+        MissingDependencyError: espeak-ng is missing (use ``no_voice=True``).
+    """
+    report = progress or (lambda stage, fraction: None)
+    output, (out_w, out_h) = _check_options(output, aspect, size, subtitles, lang, fps, seed)
+
+    report("plan", 0.0)
+    scenes = as_scenes(script, lang=lang, max_chars=max_chars, llm=llm)
+    report("plan", 1.0)
+    bed = _load_music(music) if music is not None else None
+    pipe = _load_pipeline(pipeline, model)
+
+    # ---- voice: every scene's speech, hence its length
+    voices = []
+    for i, scene in enumerate(scenes):
+        report("voice", i / len(scenes))
+        voices.append(_speak(scene, i, lang=lang, voice=voice, rate=rate, pitch=pitch, no_voice=no_voice))
+    report("voice", 1.0)
+
+    renders, cues, spans, total = _timeline(scenes, voices, fps)
+    duration_s = total / fps
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    need_bytes = total * out_h * out_w * 3
+    free = shutil.disk_usage(output.parent).free
+    if need_bytes + (64 << 20) > free:
+        raise InputError(
+            f"rendering {total} frames of {out_w}×{out_h} needs {need_bytes / 1e9:.1f} GB of temporary disk space "
+            f"beside {output}, and {free / 1e9:.1f} GB is free: free some space, pick a smaller aspect, "
+            "a lower fps or a shorter script"
+        )
+
+    storyboard_path = output.with_name(output.stem + ".storyboard.png")
+    work = Path(tempfile.mkdtemp(prefix=f".{output.stem}.", suffix=".tmp", dir=output.parent))
+    frames = None
+    try:
+        frames = np.memmap(work / "frames.u8", dtype=np.uint8, mode="w+", shape=(total, out_h, out_w, 3))
+        boards = _draw_frames(frames, renders, pipe, fps=fps, seed=seed, report=report)
+        if subtitles == "burn" and cues:
+            _burn(frames, cues, fps, report)
+        audio, audio_rate = _voice_track(renders, voices, total, fps)
+        if bed is not None:
+            audio, audio_rate = mix_music(audio, audio_rate, bed[0], bed[1], spans, duration_s)
+
+        report("encode", 0.0)
+        tmp_video = work / output.name
+        soft = [(c.start_s, c.end_s, c.text) for c in cues] if subtitles == "soft" and cues else None
+        write_video(tmp_video, frames, fps, audio=audio, sample_rate=audio_rate, subtitles=soft)
+        frames = None  # unmap before the file goes
+        report("encode", 1.0)
+
+        report("storyboard", 0.0)
+        captions = [f"{i}. {r.scene.narration or '(silent)'}\nprompt: {r.prompt}" for i, r in enumerate(renders, 1)]
+        native = max(pipe.config.height, pipe.config.width)
+        contact_sheet(boards, captions, path=work / storyboard_path.name, n_cols=STORYBOARD_FRAMES,
+                      scale=max(1, 128 // native), font_size=16)
+        report("storyboard", 1.0)
+
+        srt = vtt = None
+        if subtitles != "none" and cues:
+            tmp_srt, tmp_vtt = write_sidecars(tmp_video, cues)
+            srt, vtt = output.with_suffix(".srt"), output.with_suffix(".vtt")
+            os.replace(tmp_srt, srt)
+            os.replace(tmp_vtt, vtt)
+        os.replace(work / storyboard_path.name, storyboard_path)
+        os.replace(tmp_video, output)  # last: the MP4 appears only when everything else is in place
+    finally:
+        frames = None
+        shutil.rmtree(work, ignore_errors=True)
+    return StoryResult(video=output, srt=srt, vtt=vtt, storyboard=storyboard_path, scenes=renders,
+                       duration_s=duration_s, cues=cues)
