@@ -18,7 +18,7 @@ from vidfuse.errors import InputError
 @dataclass
 class ModelConfig:
     # --- what to generate -------------------------------------------------------------------
-    generator: str = "gan"            # "gan" (the seed's VideoGAN) | "vae" (conditional video VAE)
+    generator: str = "gan"            # "gan" (the seed's VideoGAN) | "vae" (conditional video VAE) | "flow" (latent flow)
     num_frames: int = 16              # frames per clip at training time; generation may ask for more
     height: int = 64                  # native frame size; other sizes are resized by the pipeline
     width: int = 64
@@ -45,6 +45,15 @@ class ModelConfig:
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)  # GAN discriminators, 64 → 4
     r1_gamma: float = 0.0             # GAN: R1 penalty weight on real videos (spectral norm already stabilises)
     kl_weight: float = 1e-3           # VAE: beta on the KL term (per latent dim, vs per-pixel recon)
+    # --- latent flow generator ---------------------------------------------------------------
+    ae_channels: tuple[int, ...] = (16, 32, 64)  # per-frame autoencoder; each entry halves the size (64 → 8)
+    latent_channels: int = 8          # channels of the per-frame latent (8×8×8 for 64×64 frames)
+    ae_steps: int = 1500              # train the autoencoder for this many steps, then freeze it
+    flow_width: int = 192             # Transformer width
+    flow_depth: int = 6               # Transformer blocks
+    flow_patch: int = 2               # latent patch size (8×8 latent → 16 tokens a frame)
+    flow_time_patch: int = 2          # frames per token (16 frames → 8 token rows)
+    sample_steps: int = 6             # Euler steps at generation time
 
     @property
     def native_size(self) -> tuple[int, int]:
@@ -112,7 +121,8 @@ def tiny() -> ModelConfig:
     """For tests: a few thousand parameters per part, 16×16 frames, seconds on a CPU."""
     return ModelConfig(num_frames=4, height=16, width=16, dim=32, heads=2, text_layers=1, max_text_len=48,
                        visual_channels=(8, 16), fusion_layers=1, gen_channels=(32, 16, 8), z_content=8,
-                       z_motion=4, disc_channels=(8, 16))
+                       z_motion=4, disc_channels=(8, 16), ae_channels=(8, 16), latent_channels=4, ae_steps=2,
+                       flow_width=32, flow_depth=1, sample_steps=2)
 
 
 def small() -> ModelConfig:
@@ -124,7 +134,8 @@ def base() -> ModelConfig:
     """For a GPU: wider everywhere."""
     return ModelConfig(dim=256, heads=8, text_layers=4, fusion_layers=4, visual_channels=(64, 128, 256),
                        gen_channels=(512, 256, 128, 64, 64), z_content=128, z_motion=32,
-                       disc_channels=(64, 128, 256, 512))
+                       disc_channels=(64, 128, 256, 512), ae_channels=(64, 128, 128), flow_width=384,
+                       flow_depth=12)
 
 
 PRESETS = {"tiny": tiny, "small": small, "base": base}

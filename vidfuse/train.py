@@ -235,7 +235,7 @@ class Trainer:
         ids, mask = ids.to(self.device), mask.to(self.device)
         logs: dict[str, float] = {}
         use_bf16 = self.cfg.bf16
-        for phase in self.phases:
+        for phase in self.model.generator.active_phases(self.step):
             opt = self.optimizers[phase]
             for group in opt.param_groups:
                 group["lr"] = (self.cfg.lr_d if phase == "d" else self.cfg.lr) * self.lr_scale(self.step)
@@ -262,9 +262,10 @@ class Trainer:
     def _update_ema(self) -> None:
         decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
         current = self.model.inference_state_dict()
+        copy = tuple(f"generator.{p}" for p in self.model.generator.no_ema_prefixes)
         for k, v in self.ema.items():
             cur = current[k]
-            if cur.dtype.is_floating_point:
+            if cur.dtype.is_floating_point and not k.startswith(copy):
                 v.mul_(decay).add_(cur.float(), alpha=1 - decay)
             else:
                 v.copy_(cur)

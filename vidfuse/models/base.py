@@ -50,6 +50,11 @@ class VideoGenerator(nn.Module):
     phases: tuple[str, ...] = ("main",)
     cond_phase: str = "main"
     supports_guidance: bool = False
+    no_ema_prefixes: tuple[str, ...] = ()  # weights the EMA copies instead of averaging
+
+    def active_phases(self, step: int) -> tuple[str, ...]:
+        """The phases that run at ``step`` (a generator may retire one, e.g. a frozen autoencoder)."""
+        return self.phases
 
     def generate(self, cond: Condition, noise=None, *, num_frames: int,
                  generator: torch.Generator | None = None, **kwargs) -> torch.Tensor:

@@ -26,7 +26,11 @@ def build_generator(cfg: ModelConfig) -> VideoGenerator:
         from vidfuse.models.vae import VideoVAE
 
         return VideoVAE(cfg)
-    raise ValueError(f"unknown generator {cfg.generator!r}; choose 'gan' or 'vae'")
+    if cfg.generator == "flow":
+        from vidfuse.models.flow import LatentFlow
+
+        return LatentFlow(cfg)
+    raise ValueError(f"unknown generator {cfg.generator!r}; choose 'gan', 'vae' or 'flow'")
 
 
 class VidFuseModel(nn.Module):

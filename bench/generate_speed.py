@@ -1,0 +1,75 @@
+"""Generation speed: clips/s in batch and single-prompt latency after load, as a real-time factor.
+
+    python bench/generate_speed.py [--model DIR] [--batch 64] [--repeats 10]
+
+Without --model it uses the default model shipped in the package, or, if none is installed, a
+randomly initialised ``small`` preset (same architecture, so the same speed; it says which).
+Real-time factor = seconds of video (frames / 8 fps) per second of compute.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
+
+from vidfuse.errors import InputError  # noqa: E402
+from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
+
+
+def load(model: str | None) -> tuple[TextToVideoPipeline, str]:
+    try:
+        return TextToVideoPipeline.from_pretrained(model), model or "default model"
+    except InputError:
+        if model:
+            raise
+    from vidfuse.config import model_preset
+    from vidfuse.data.tokenizer import CharTokenizer
+    from vidfuse.demo import PROMPTS
+    from vidfuse.models.model import VidFuseModel
+
+    tok = CharTokenizer.build(PROMPTS)
+    cfg = model_preset("small", vocab_size=tok.vocab_size)
+    return TextToVideoPipeline(VidFuseModel(cfg), tok), "random-init small preset (no default model installed)"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--fps", type=float, default=8.0)
+    args = ap.parse_args()
+    pipe, name = load(args.model)
+    prompt = "the red digit 3 is moving up and down"
+    pipe(prompt, seed=0)  # warm-up
+    lat = []
+    for i in range(args.repeats):
+        t = time.perf_counter()
+        frames = pipe(prompt, seed=i)
+        lat.append(time.perf_counter() - t)
+    video_s = frames.shape[1] / args.fps
+    prompts = [prompt] * args.batch
+    pipe(prompts, seed=0)
+    t = time.perf_counter()
+    pipe(prompts, seed=1)
+    batch_s = time.perf_counter() - t
+    med = statistics.median(lat)
+    print(f"machine: {machine()}")
+    print(f"model: {name} ({pipe.config.generator}, {frames.shape[1]}×{frames.shape[2]}×{frames.shape[3]})\n")
+    print("| figure | value |")
+    print("| --- | ---: |")
+    print(f"| single prompt latency, median of {args.repeats} | {1000 * med:.0f} ms |")
+    print(f"| real-time factor ({video_s:.0f} s clip) | {video_s / med:.1f} |")
+    print(f"| batch of {args.batch}: clips/s | {args.batch / batch_s:.1f} |")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(torch.get_num_threads())
+    main()

@@ -1,0 +1,241 @@
+"""Y = LatentFlow(Z): a latent flow-matching video Transformer, the modern generator family.
+
+Two parts, trained in one run by two phases of the same step:
+
+``ae``   a per-frame convolutional autoencoder, 64×64×3 ↔ 8×8×c (48× fewer numbers), trained on
+         frame reconstruction for the first ``ae_steps`` steps and then frozen. Generating in its
+         latent space is what makes training and sampling fast on a CPU: the Transformer sees
+         16 frames × 16 tokens instead of 16 × 4,096 pixels.
+``main`` a rectified-flow Transformer over the clip's latents (Lipman et al. 2023, Liu et al. 2023):
+         x_t = (1 − t)·ε + t·x₁ with x₁ the encoded clip; the network predicts the velocity x₁ − ε.
+         Each block: spatial self-attention within a frame, temporal self-attention across frames at
+         each position (factorised space/time, as in Latte / VDT), cross-attention to Z's tokens
+         (the fused text and image), MLP; timestep and pooled Z modulate every block through
+         adaLN-zero (DiT). Classifier-free guidance comes from the fusion's modality dropout.
+
+Sampling integrates the ODE from noise to data with ``sample_steps`` Euler steps, then decodes
+each frame. Nothing here knows about digits or trajectories: the same preset trains on any video.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from einops import rearrange
+
+from vidfuse.config import ModelConfig
+from vidfuse.models.base import Condition, VideoGenerator
+from vidfuse.models.layers import Attention, FeedForward, ResBlock2d, group_norm, sinusoidal_positions
+
+
+class FrameAutoencoder(nn.Module):
+    """Per-frame autoencoder. encode (N, C, H, W) in [-1, 1] → (N, c, H/2^k, W/2^k) in (-1, 1); decode back.
+
+    Latents are tanh-bounded so their scale cannot drift while the flow Transformer learns on them.
+    The last upsampling is a sub-pixel convolution (PixelShuffle): full-resolution convolutions are the
+    most expensive part of a decoder on a CPU, and frames here need no full-resolution processing.
+    """
+
+    def __init__(self, *, in_channels: int, channels: tuple[int, ...], latent_channels: int):
+        super().__init__()
+        enc, c_prev = [nn.Conv2d(in_channels, channels[0], 3, padding=1)], channels[0]
+        for c in channels:
+            enc += [nn.SiLU(), nn.Conv2d(c_prev, c, 4, stride=2, padding=1)]
+            c_prev = c
+        self.encoder = nn.Sequential(*enc, ResBlock2d(c_prev, c_prev), group_norm(c_prev), nn.SiLU(),
+                                     nn.Conv2d(c_prev, latent_channels, 1))
+        dec = [nn.Conv2d(latent_channels, c_prev, 3, padding=1), ResBlock2d(c_prev, c_prev)]
+        for c in reversed(channels[:-1]):
+            dec += [nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(c_prev, c, 3, padding=1), nn.SiLU(),
+                    nn.Conv2d(c, c, 3, padding=1), nn.SiLU()]
+            c_prev = c
+        dec += [nn.Conv2d(c_prev, in_channels * 4, 3, padding=1), nn.PixelShuffle(2)]
+        self.decoder = nn.Sequential(*dec)
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.encoder(frames))
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.decoder(latents))
+
+
+def _modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale[:, None]) + shift[:, None]
+
+
+class FlowBlock(nn.Module):
+    """adaLN-zero block: spatial attn, temporal attn, cross-attn to Z, MLP. x (B, T·S, W)."""
+
+    def __init__(self, width: int, heads: int, cond_dim: int):
+        super().__init__()
+        self.norms = nn.ModuleList(nn.LayerNorm(width, elementwise_affine=False) for _ in range(3))
+        self.spatial = Attention(width, heads)
+        self.temporal = Attention(width, heads)
+        self.cross_norm = nn.LayerNorm(width)
+        self.cross = Attention(width, heads, context_dim=cond_dim)
+        self.ff = FeedForward(width)
+        self.ada = nn.Linear(width, 9 * width)
+        nn.init.zeros_(self.ada.weight)
+        nn.init.zeros_(self.ada.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, cond: Condition, t: int, s: int) -> torch.Tensor:
+        m = self.ada(F.silu(c)).chunk(9, dim=-1)                                          # 9 × (B, W)
+        h = _modulate(self.norms[0](x), m[0], m[1])
+        h = self.spatial(rearrange(h, "b (t s) w -> (b t) s w", t=t))
+        x = x + m[2][:, None] * rearrange(h, "(b t) s w -> b (t s) w", t=t)
+        h = _modulate(self.norms[1](x), m[3], m[4])
+        h = self.temporal(rearrange(h, "b (t s) w -> (b s) t w", t=t))
+        x = x + m[5][:, None] * rearrange(h, "(b s) t w -> b (t s) w", s=s)
+        x = x + self.cross(self.cross_norm(x), cond.tokens, cond.mask)
+        return x + m[8][:, None] * self.ff(_modulate(self.norms[2](x), m[6], m[7]))
+
+
+class FlowTransformer(nn.Module):
+    """Velocity network. forward(x (B, T, c, h, w), t (B,), cond) -> velocity, same shape as x.
+
+    A token is a ``time_patch × patch × patch`` block of latents (2 × 2 × 2: 16 frames of 8×8 latents
+    → 8 × 16 = 128 tokens), so attention and MLP costs halve with time_patch 2. An odd frame count is
+    padded by repeating the last frame's latents and cropped after.
+    """
+
+    def __init__(self, *, latent_channels: int, latent_hw: tuple[int, int], patch: int, time_patch: int,
+                 width: int, depth: int, heads: int, cond_dim: int):
+        super().__init__()
+        self.patch, self.time_patch, self.width = patch, time_patch, width
+        self.tokens_per_frame = (latent_hw[0] // patch) * (latent_hw[1] // patch)
+        patch_dim = latent_channels * patch * patch * time_patch
+        self.embed = nn.Linear(patch_dim, width)
+        self.pos = nn.Parameter(torch.randn(self.tokens_per_frame, width) * 0.02)
+        self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+        self.cond_mlp = nn.Sequential(nn.Linear(cond_dim, width), nn.SiLU(), nn.Linear(width, width))
+        self.blocks = nn.ModuleList(FlowBlock(width, heads, cond_dim) for _ in range(depth))
+        self.final_norm = nn.LayerNorm(width, elementwise_affine=False)
+        self.final_ada = nn.Linear(width, 2 * width)
+        self.out = nn.Linear(width, patch_dim)
+        for layer in (self.final_ada, self.out):  # zero-init: the untrained network predicts zero velocity
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Condition) -> torch.Tensor:
+        b, frames, c, h, w = x.shape
+        p, q = self.patch, self.time_patch
+        pad = (-frames) % q
+        if pad:
+            x = torch.cat([x, x[:, -1:].expand(b, pad, c, h, w)], dim=1)
+        n_t = x.shape[1] // q
+        tokens = rearrange(x, "b (t q) c (h p1) (w p2) -> b (t h w) (c q p1 p2)", q=q, p1=p, p2=p)
+        time_pos = sinusoidal_positions(n_t, self.width).to(x.device, x.dtype)           # (T/q, W)
+        pos = (time_pos[:, None, :] + self.pos[None].to(x.dtype)).reshape(1, -1, self.width)
+        tokens = self.embed(tokens) + pos                                                   # (B, T·S, W)
+        t_emb = sinusoidal_positions(1000, self.width).to(x.device)                         # table, indexed below
+        t_idx = (t.float().clamp(0, 1) * 999).round().long()
+        c_vec = self.time_mlp(t_emb[t_idx].to(x.dtype)) + self.cond_mlp(cond.pooled)       # (B, W)
+        for block in self.blocks:
+            tokens = block(tokens, c_vec, cond, n_t, self.tokens_per_frame)
+        shift, scale = self.final_ada(F.silu(c_vec)).chunk(2, dim=-1)
+        out = self.out(_modulate(self.final_norm(tokens), shift, scale))                    # (B, T·S, c·q·p·p)
+        out = rearrange(out, "b (t h w) (c q p1 p2) -> b (t q) c (h p1) (w p2)", t=n_t, h=h // p, q=q, p1=p, p2=p)
+        return out[:, :frames]
+
+
+class LatentFlow(VideoGenerator):
+    """Latent rectified flow behind the generator interface (see the module docstring)."""
+
+    phases = ("ae", "main")
+    cond_phase = "main"
+    supports_guidance = True
+    no_ema_prefixes = ("autoencoder.",)  # the flow learns on the live encoder's latents; decode with the same
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.autoencoder = FrameAutoencoder(in_channels=cfg.channels, channels=cfg.ae_channels,
+                                            latent_channels=cfg.latent_channels)
+        down = 2 ** len(cfg.ae_channels)
+        self.latent_hw = (cfg.height // down, cfg.width // down)
+        self.transformer = FlowTransformer(latent_channels=cfg.latent_channels, latent_hw=self.latent_hw,
+                                           patch=cfg.flow_patch, time_patch=cfg.flow_time_patch,
+                                           width=cfg.flow_width, depth=cfg.flow_depth,
+                                           heads=cfg.heads, cond_dim=cfg.dim)
+
+    def active_phases(self, step: int) -> tuple[str, ...]:
+        return self.phases if step < self.cfg.ae_steps else ("main",)
+
+    def phase_parameters(self, phase: str) -> list[nn.Parameter]:
+        module = self.autoencoder if phase == "ae" else self.transformer
+        return [p for p in module.parameters() if p.requires_grad]
+
+    # ---- latents ---------------------------------------------------------------------------
+    def encode(self, video: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) → latents (B, T, c, h, w)."""
+        b = video.shape[0]
+        z = self.autoencoder.encode(rearrange(video, "b c t h w -> (b t) c h w"))
+        return rearrange(z, "(b t) c h w -> b t c h w", b=b)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """latents (B, T, c, h, w) → video (B, C, T, H, W)."""
+        b = latents.shape[0]
+        frames = self.autoencoder.decode(rearrange(latents, "b t c h w -> (b t) c h w"))
+        return rearrange(frames, "(b t) c h w -> b c t h w", b=b)
+
+    # ---- training --------------------------------------------------------------------------
+    def loss(self, video: torch.Tensor, cond: Condition, *, phase: str) -> dict[str, torch.Tensor]:
+        if phase == "ae":
+            b, _, t = video.shape[:3]
+            k = min(t, 4)  # a few random frames per clip are plenty for a per-frame autoencoder
+            idx = torch.rand(b, t).argsort(dim=1)[:, :k].to(video.device)                  # (B, k)
+            frames = rearrange(video, "b c t h w -> b t c h w")[torch.arange(b, device=video.device)[:, None], idx]
+            frames = rearrange(frames, "b k c h w -> (b k) c h w")
+            recon = self.autoencoder.decode(self.autoencoder.encode(frames)).float()
+            l1, mse = F.l1_loss(recon, frames.float()), F.mse_loss(recon, frames.float())
+            return {"loss": l1 + mse, "ae_l1": l1.detach(), "ae_mse": mse.detach()}
+        with torch.no_grad():
+            x1 = self.encode(video).float()                                                 # (B, T, c, h, w)
+        x0 = torch.randn_like(x1)
+        t = torch.sigmoid(torch.randn(x1.shape[0], device=x1.device))  # logit-normal: more weight mid-path (SD3)
+        tt = t[:, None, None, None, None]
+        xt = (1 - tt) * x0 + tt * x1
+        v = self.transformer(xt, t, cond).float()
+        fm = F.mse_loss(v, x1 - x0)
+        return {"loss": fm, "flow_mse": fm.detach()}
+
+    # ---- sampling --------------------------------------------------------------------------
+    def sample_noise(self, batch: int, num_frames: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(batch, num_frames, self.cfg.latent_channels, *self.latent_hw, generator=generator)
+
+    def generate(self, cond: Condition, noise: torch.Tensor | None = None, *, num_frames: int | None = None,
+                 generator: torch.Generator | None = None, uncond: Condition | None = None,
+                 guidance_scale: float = 1.0, steps: int | None = None) -> torch.Tensor:
+        """Euler integration of dx/dt = v(x, t, Z) from noise (t = 0) to latents (t = 1), then per-frame decode.
+
+        With ``uncond`` and ``guidance_scale`` s ≠ 1: v = v_u + s·(v_c − v_u) (classifier-free guidance),
+        both branches in one batched call.
+        """
+        b = cond.batch_size
+        num_frames = num_frames or self.cfg.num_frames
+        x = noise if noise is not None else self.sample_noise(b, num_frames, generator)
+        x = x.to(cond.tokens.device)
+        guided = uncond is not None and guidance_scale != 1.0
+        both = _cat_conditions(cond, uncond) if guided else cond
+        steps = steps or self.cfg.sample_steps
+        for i in range(steps):
+            t = torch.full((b,), i / steps, device=x.device)
+            if guided:
+                v_c, v_u = self.transformer(torch.cat([x, x]), torch.cat([t, t]), both).float().chunk(2)
+                v = v_u + guidance_scale * (v_c - v_u)
+            else:
+                v = self.transformer(x, t, cond).float()
+            x = x + v / steps
+        return self.decode(x.to(cond.tokens.dtype) if x.dtype != cond.tokens.dtype else x).float()
+
+
+def _cat_conditions(a: Condition, b: Condition) -> Condition:
+    """Stack two conditions along the batch, padding the token axis (masked) to the longer one."""
+    n = max(a.tokens.shape[1], b.tokens.shape[1])
+
+    def pad(c: Condition) -> tuple[torch.Tensor, torch.Tensor]:
+        extra = n - c.tokens.shape[1]
+        return F.pad(c.tokens, (0, 0, 0, extra)), F.pad(c.mask, (0, extra), value=False)
+
+    (ta, ma), (tb, mb) = pad(a), pad(b)
+    return Condition(torch.cat([ta, tb]), torch.cat([ma, mb]), torch.cat([a.pooled, b.pooled]))
