@@ -164,6 +164,24 @@ def story(
             typer.echo(f"wrote {extra}")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network (add --token)."),
+    port: int = typer.Option(8000, "--port"),
+    data_dir: Path = typer.Option(Path("vidfuse-data"), "--data-dir", help="Job database and outputs; jobs survive restarts."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes; each loads the model once."),
+    queue_size: int = typer.Option(16, "--queue-size", min=1, help="Jobs that may wait; past it the API answers 429."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="VIDFUSE_TOKEN", show_envvar=True,
+                                        help="Require 'Authorization: Bearer TOKEN' on every API call."),
+) -> None:
+    """HTTP API + web page with a persistent job queue. (vidfuse.server.app.serve)"""
+    from vidfuse.server.app import serve as run_server
+
+    run_server(host=host, port=port, data_dir=data_dir, model=model, workers=workers, queue_size=queue_size,
+               token=token)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,91 @@
+"""The web page in a real browser: Debian's Chromium driven by Playwright (its own browser download
+is not used). Open the page, submit a prompt, wait until the <video> plays the result.
+
+The screenshot goes to ``docs/screenshot_web.png`` when ``VIDFUSE_WRITE_DOCS=1`` (then the shipped
+default model is used if it is installed, so the picture shows a real clip), else into tmp_path.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import tiny_pipeline
+from vidfuse.server.app import create_app, serve_in_background
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PLAYS = """() => {
+  const v = document.getElementById('video');
+  return !!v && !v.error && v.readyState >= 2 && v.currentTime > 0;
+}"""
+
+
+def _model(tmp_path: Path, write_docs: bool):
+    from vidfuse.pipeline import CONFIG_NAME, DEFAULT_MODEL_DIR
+
+    if write_docs and (DEFAULT_MODEL_DIR / CONFIG_NAME).is_file():
+        return None  # the shipped model: a screenshot worth showing
+    return tiny_pipeline().save_pretrained(tmp_path / "model")
+
+
+def test_page_generates_and_plays_a_video(tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
+                    "(apt-get install -y chromium chromium-driver, or scripts/system_deps.sh)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    write_docs = os.environ.get("VIDFUSE_WRITE_DOCS") == "1"
+    shot = (Path(__file__).resolve().parents[1] / "docs" / "screenshot_web.png") if write_docs else tmp_path / "page.png"
+
+    token = "browser-test-token"
+    app = create_app(data_dir=tmp_path / "data", model=_model(tmp_path, write_docs), workers=1, token=token)
+    with serve_in_background(app) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            errors = []
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
+                    if m.type == "error" and "401" not in m.text else None)
+            # The page loads without the token, then asks for it.
+            page.goto(base + "/")
+            page.wait_for_selector("#token-dialog[open]", timeout=30_000)
+            page.fill("#token-input", token)
+            page.press("#token-input", "Enter")
+            page.wait_for_selector("#server-status.ok", timeout=30_000)
+            assert page.text_content("#create-title") == "Create"
+            page.fill("#prompt", "the red digit 3 is moving to the left")
+            page.fill("#seed", "3")
+            page.click("#submit")
+            # progress arrives over EventSource (?access_token=…); then the <video> must play
+            page.wait_for_function(PLAYS, timeout=120_000)
+            assert page.text_content("#progress-pct") == "100%"
+            assert page.get_attribute("#progress-box", "data-status") == "done"
+            href = page.get_attribute("#dl-video", "href")
+            assert href.startswith("/v1/jobs/") and "/video?download=1&access_token=" in href
+            # the history shows the job with its thumbnail, loaded
+            page.wait_for_function("() => { const i = document.querySelector('#history-list img');"
+                                   " return !!i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+            # Chinese UI, then back
+            page.click("#lang-toggle")
+            assert page.text_content("#create-title") == "创作"
+            assert page.get_attribute("html", "lang") == "zh-CN"
+            page.click("#lang-toggle")
+            assert page.text_content("#create-title") == "Create"
+            page.wait_for_timeout(500)  # let the progress bar's transition finish for the picture
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+
+            # A link with the token in its fragment: no dialog, the fragment leaves the address bar.
+            other = browser.new_page(locale="zh-CN")
+            other.goto(base + "/#token=" + token)
+            other.wait_for_function("() => { const i = document.querySelector('#history-list img');"
+                                    " return !!i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+            assert other.evaluate("location.hash") == ""
+            assert other.get_attribute("#token-dialog", "open") is None
+            assert other.text_content("#create-title") == "创作"  # navigator.language zh-CN → Chinese
+            assert not errors, errors
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 10_000

@@ -1,0 +1,612 @@
+"""``vidfuse serve``: an HTTP API and a web page over the persistent job queue in :mod:`.jobs`.
+
+API (all under ``/v1``; with a token, every call needs ``Authorization: Bearer TOKEN``; ``GET``
+calls may instead carry ``?access_token=TOKEN``, RFC 6750 §2.3, because ``<video>``, ``<img>``
+and ``EventSource`` cannot send headers)::
+
+    POST   /v1/videos                      {"prompt": …} or {"script": …} + options → 202 {"id": …}
+    GET    /v1/jobs?limit=20&status=…      recent jobs, newest first, with thumbnail URLs
+    GET    /v1/jobs/{id}                   status, progress 0–100, stage, error, output URLs
+    DELETE /v1/jobs/{id}                   cancel (queued: at once; running: at the next stage)
+    GET    /v1/jobs/{id}/events            progress as server-sent events (text/event-stream)
+    GET    /v1/jobs/{id}/video             MP4; HTTP range requests (206) so players can seek
+    GET    /v1/jobs/{id}/subtitles?format=srt|vtt
+    GET    /v1/jobs/{id}/storyboard        PNG
+    GET    /v1/jobs/{id}/thumbnail         PNG
+    GET    /v1/info                        limits, worker count, queue, what this install can run
+
+The web page is ``/`` (plain HTML/CSS/JS from ``static/``). ``/docs`` is an offline HTML page made
+from the OpenAPI schema (``/openapi.json``); ``/docs/swagger`` is FastAPI's Swagger UI, which loads
+its script from a CDN and so needs internet in the browser.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import html
+import importlib.util
+import ipaddress
+import json
+import logging
+import os
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from vidfuse.errors import InputError
+from vidfuse.server.jobs import (SRT, STORYBOARD, TERMINAL, THUMB, VIDEO, VTT, Job, JobStore, QueueFull, WorkerPool,
+                                 retry_after_seconds)
+
+log = logging.getLogger("vidfuse.server")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_FILES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+JOB_ID_RE = re.compile(r"[0-9a-f]{32}")
+ASPECTS = ("16:9", "9:16", "1:1")  # what the story composer offers
+VOICE_RE = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
+SCRIPT_ONLY = ("lang", "subtitles", "voice", "rate", "pitch", "no_voice")
+PROMPT_ONLY = ("frames", "guidance_scale")
+_SSE_POLL_S = 0.2
+_SSE_KEEPALIVE_S = 15.0
+_SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
+_PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+             "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; past a limit the API answers 422 and names it."""
+
+    max_prompt_chars: int = 300
+    max_script_chars: int = 20_000
+    max_frames: int = 128          # prompt jobs
+    min_side: int = 16             # pixels, height or width
+    max_side: int = 1280
+    max_pixels: int = 1280 * 720   # height × width (a 16:9 story is 1280×720)
+    max_fps: float = 30.0
+    min_rate: int = 80             # narration words per minute
+    max_rate: int = 500
+    max_guidance_scale: float = 20.0
+    max_list: int = 100            # jobs per GET /v1/jobs
+
+
+class VideoRequest(BaseModel):
+    """One clip from a prompt, or a narrated story from a script. Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str | None = Field(None, description="What the clip shows (one clip).")
+    script: str | None = Field(None, description="A story: paragraphs become scenes, narrated and subtitled.")
+    aspect: Literal["16:9", "9:16", "1:1"] | None = Field(
+        None, description="Frame shape. Scripts: 1280×720, 720×1280 or 720×720 (default 16:9). Prompts: the "
+        "model's frames stretched to the shape (default: the model's native size).")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Same seed, same request → same video. "
+                             "Default: picked by the server and reported in the job.")
+    fps: float | None = Field(None, gt=0, description="Frames per second (default 8).")
+    # prompt jobs
+    frames: int | None = Field(None, ge=1, description="Prompt jobs: number of frames (default: the model's).")
+    height: int | None = Field(None, description="Output height in pixels (with width, instead of aspect; "
+                               "even for scripts).")
+    width: int | None = Field(None, description="Output width in pixels (with height, instead of aspect).")
+    guidance_scale: float | None = Field(None, ge=0, description="Prompt jobs: classifier-free guidance (1 = off).")
+    # script jobs
+    lang: Literal["auto", "en", "zh"] | None = Field(None, description="Script jobs: narration language.")
+    subtitles: Literal["soft", "burn", "srt", "none"] | None = Field(
+        None, description="Script jobs: soft = a subtitle track + SRT/VTT files; burn = drawn into the frames "
+        "+ files; srt = the files only; none.")
+    voice: str | None = Field(None, description="Script jobs: espeak-ng voice name, e.g. en-us.")
+    rate: int | None = Field(None, description="Script jobs: narration speed in words per minute.")
+    pitch: int | None = Field(None, ge=0, le=99, description="Script jobs: voice pitch 0–99.")
+    no_voice: bool | None = Field(None, description="Script jobs: subtitles only, no narration.")
+
+
+class LimitError(Exception):
+    def __init__(self, limit: str, maximum: Any, message: str):
+        super().__init__(message)
+        self.limit, self.maximum, self.message = limit, maximum, message
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _title(job: Job, n: int = 80) -> str:
+    text = job.params.get("prompt") or next((l.strip() for l in job.params.get("script", "").splitlines()
+                                             if l.strip()), "")
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def job_json(job: Job, *, store: JobStore | None = None, full: bool = True) -> dict[str, Any]:
+    """A job as the API shows it; output URLs only once it is done."""
+    base = f"/v1/jobs/{job.id}"
+    urls = {"self": base, "events": f"{base}/events"}
+    if job.status == "done":
+        files = set(job.files)
+        for name, key, url in ((VIDEO, "video", "/video"), (THUMB, "thumbnail", "/thumbnail"),
+                               (STORYBOARD, "storyboard", "/storyboard"), (SRT, "subtitles_srt", "/subtitles?format=srt"),
+                               (VTT, "subtitles_vtt", "/subtitles?format=vtt")):
+            if name in files:
+                urls[key] = base + url
+    out = {
+        "id": job.id, "kind": job.kind, "status": job.status, "stage": job.stage,
+        "progress": round(100 * job.progress, 1), "error": job.error, "title": _title(job),
+        "created_at": _iso(job.created_at), "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
+        "attempts": job.attempts, "cancel_requested": job.cancel_requested, "urls": urls,
+    }
+    if job.status == "queued" and store is not None:
+        out["queue_position"] = store.queue_position(job.id)
+    if full:
+        out["params"] = job.params
+    return out
+
+
+def _model_facts(model: str | os.PathLike | None):
+    """Native size, frame count and tokenizer of the model the workers will load (checked up front)."""
+    from vidfuse.config import ModelConfig
+    from vidfuse.pipeline import CONFIG_NAME, DEFAULT_MODEL_DIR, WEIGHTS_NAME, load_tokenizer
+
+    folder = DEFAULT_MODEL_DIR if model in (None, "default") else Path(model)
+    if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
+        if folder == DEFAULT_MODEL_DIR:
+            raise InputError(f"no default model is installed in this copy of vidfuse ({DEFAULT_MODEL_DIR}); "
+                             "train one with `make train-default` or pass --model DIR")
+        raise InputError(f"{folder} is not a vidfuse model folder: it needs {CONFIG_NAME} and {WEIGHTS_NAME}")
+    cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
+    try:
+        tokenizer = load_tokenizer(cfg, folder)
+    except Exception as e:  # the workers will report it per job; the API just skips its early check
+        log.warning("cannot load the tokenizer for early prompt checks: %s", e)
+        tokenizer = None
+    return cfg, tokenizer, folder
+
+
+def _size_for_aspect(aspect: str, native_h: int, native_w: int) -> tuple[int, int]:
+    """Keep the model's short side, stretch the other to the aspect; even sizes for H.264."""
+    a, b = (int(x) for x in aspect.split(":"))
+    if a >= b:
+        h = native_h
+        return h, 2 * round(h * a / b / 2)
+    w = native_w
+    return 2 * round(w * b / a / 2), w
+
+
+def _check_size(req: VideoRequest, limits: Limits, *, even: bool) -> tuple[int | None, int | None]:
+    """Explicit height/width against the limits (None, None when not given)."""
+    if (req.height is None) != (req.width is None):
+        raise HTTPException(422, "give both height and width, or neither")
+    if req.height is None:
+        return None, None
+    if req.aspect is not None:
+        raise HTTPException(422, "give aspect or height/width, not both")
+    for name, v in (("height", req.height), ("width", req.width)):
+        if v > limits.max_side:
+            raise LimitError("max_side", limits.max_side, f"{name}={v} is over the limit of {limits.max_side} "
+                             "pixels (max_side)")
+        if v < limits.min_side:
+            raise LimitError("min_side", limits.min_side, f"{name}={v} is under the minimum of {limits.min_side} "
+                             "pixels (min_side)")
+        if even and v % 2:
+            raise HTTPException(422, f"{name}={v}: a story needs even sizes (H.264 4:2:0)")
+    if req.height * req.width > limits.max_pixels:
+        raise LimitError("max_pixels", limits.max_pixels, f"{req.width}×{req.height} = {req.width * req.height} "
+                         f"pixels is over the limit of {limits.max_pixels} pixels a frame (max_pixels)")
+    return req.height, req.width
+
+
+def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[str, dict[str, Any]]:
+    """Validate against the limits; returns (kind, params to store). Raises LimitError / HTTPException(422)."""
+    given = req.model_dump(exclude_none=True)
+    prompt = (req.prompt or "").strip()
+    script = (req.script or "").strip()
+    if bool(prompt) == bool(script):
+        raise HTTPException(422, "send exactly one of a non-empty 'prompt' (one clip) or 'script' (a story)")
+    if req.fps is not None and req.fps > limits.max_fps:
+        raise LimitError("max_fps", limits.max_fps, f"fps={req.fps} is over the limit of {limits.max_fps} (max_fps)")
+    if prompt:
+        if len(prompt) > limits.max_prompt_chars:
+            raise LimitError("max_prompt_chars", limits.max_prompt_chars,
+                             f"the prompt is {len(prompt)} characters; the limit is {limits.max_prompt_chars} "
+                             "(max_prompt_chars); for longer text send a 'script'")
+        wrong = [k for k in SCRIPT_ONLY if k in given]
+        if wrong:
+            raise HTTPException(422, f"{', '.join(wrong)}: for script jobs only")
+        if tokenizer is not None:
+            try:
+                tokenizer.encode([prompt])
+            except InputError as e:
+                raise LimitError("max_text_len", cfg.max_text_len, f"{e} (the model's max_text_len)") from None
+        if req.frames is not None and req.frames > limits.max_frames:
+            raise LimitError("max_frames", limits.max_frames,
+                             f"frames={req.frames} is over the limit of {limits.max_frames} (max_frames)")
+        if req.guidance_scale is not None and req.guidance_scale > limits.max_guidance_scale:
+            raise LimitError("max_guidance_scale", limits.max_guidance_scale, f"guidance_scale={req.guidance_scale} "
+                             f"is over {limits.max_guidance_scale} (max_guidance_scale)")
+        height, width = _check_size(req, limits, even=False)
+        if req.aspect is not None:
+            height, width = _size_for_aspect(req.aspect, cfg.height, cfg.width)
+        params = {"prompt": prompt, "frames": req.frames, "height": height, "width": width, "aspect": req.aspect,
+                  "guidance_scale": req.guidance_scale if req.guidance_scale is not None else 1.0}
+        kind = "prompt"
+    else:
+        if len(script) > limits.max_script_chars:
+            raise LimitError("max_script_chars", limits.max_script_chars,
+                             f"the script is {len(script)} characters; the limit is {limits.max_script_chars} "
+                             "(max_script_chars); split it into several stories")
+        wrong = [k for k in PROMPT_ONLY if k in given]
+        if wrong:
+            raise HTTPException(422, f"{', '.join(wrong)}: for prompt jobs only")
+        if req.voice is not None and not VOICE_RE.fullmatch(req.voice):
+            raise HTTPException(422, "voice must be an espeak-ng voice name such as en-us or cmn-latn-pinyin")
+        if req.rate is not None and not limits.min_rate <= req.rate <= limits.max_rate:
+            over = req.rate > limits.max_rate
+            raise LimitError("max_rate" if over else "min_rate", limits.max_rate if over else limits.min_rate,
+                             f"rate={req.rate} words a minute is outside {limits.min_rate}–{limits.max_rate} "
+                             "(min_rate, max_rate)")
+        height, width = _check_size(req, limits, even=True)
+        params = {"script": script, "aspect": req.aspect or "16:9", "height": height, "width": width,
+                  "lang": req.lang or "auto", "subtitles": req.subtitles or "soft", "voice": req.voice,
+                  "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice)}
+        kind = "script"
+    params["fps"] = req.fps or 8.0
+    params["seed"] = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
+    return kind, params
+
+
+def _auth_dependency(token: str | None):
+    expected = token.encode("utf-8") if token else None
+
+    async def check(request: Request) -> None:
+        if expected is None:
+            return
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        given = value.strip() if scheme.lower() == "bearer" else None
+        if given is None and request.method in ("GET", "HEAD"):
+            given = request.query_params.get("access_token")
+        if not given or not hmac.compare_digest(given.encode("utf-8"), expected):
+            raise HTTPException(401, "this server needs a token: send 'Authorization: Bearer TOKEN'",
+                                headers={"WWW-Authenticate": 'Bearer realm="vidfuse"'})
+
+    return check
+
+
+@contextlib.contextmanager
+def _data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One server per data folder: a second one would re-queue the first one's running jobs."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    path = data_dir / "server.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = Path(path).read_text().strip() or "?"
+            raise InputError(f"another vidfuse server (pid {other}) is using {data_dir}; stop it or pick "
+                             "another --data-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None = None, token: str | None = None,
+               workers: int = 1, queue_size: int = 16, limits: Limits | None = None,
+               max_attempts: int = 3) -> FastAPI:
+    """The FastAPI app: API, web page and (while it runs) a pool of ``workers`` processes.
+
+    ``workers=0`` accepts and stores jobs without running any (for tests, or to drain a queue
+    later). Raises :class:`InputError` at once when the model folder is missing.
+    """
+    if workers < 0 or queue_size < 1:
+        raise InputError(f"workers must be >= 0 and queue_size >= 1 (got {workers}, {queue_size})")
+    limits = limits or Limits()
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cfg, tokenizer, model_folder = _model_facts(model)
+    store = JobStore(data_dir, max_attempts=max_attempts)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        with _data_dir_lock(data_dir):
+            recovered = store.recover()
+            if recovered:
+                log.info("re-queued %d job(s) left running by the last server", len(recovered))
+            pool = (WorkerPool(store, model=None if model in (None, "default") else str(model_folder.resolve()),
+                               workers=workers) if workers else None)
+            app.state.pool = pool
+            if pool:
+                pool.start()
+            try:
+                yield
+            finally:
+                if pool:
+                    await asyncio.to_thread(pool.stop)
+
+    app = FastAPI(title="vidfuse", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Text to video: submit a prompt or a script, follow the job, download the MP4.")
+    app.state.store, app.state.limits, app.state.pool = store, limits, None
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
+        text = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}" for e in errors)
+        return JSONResponse({"detail": text, "errors": errors}, status_code=422)
+
+    @app.exception_handler(LimitError)
+    async def _limit(request: Request, exc: LimitError):
+        return JSONResponse({"detail": exc.message, "limit": exc.limit, "max": exc.maximum}, status_code=422)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    # ---- the page -----------------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        return Response((STATIC_DIR / "index.html").read_bytes(), media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-cache"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in STATIC_FILES:  # a fixed list: nothing else in (or outside) the package is served
+            raise HTTPException(404, "no such file")
+        return Response((STATIC_DIR / name).read_bytes(), media_type=STATIC_FILES[name],
+                        headers={"Cache-Control": "no-cache"})
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(_offline_docs(app.openapi()))
+
+    @app.get("/docs/swagger", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="vidfuse API (Swagger UI, needs internet)")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # ---- the API ------------------------------------------------------------------------------
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(_auth_dependency(token))])
+
+    def job_or_404(job_id: str) -> Job:
+        job = store.get(job_id) if JOB_ID_RE.fullmatch(job_id) else None
+        if job is None:
+            raise HTTPException(404, "no such job")
+        return job
+
+    def job_file(job_id: str, name: str, media_type: str, download: str | None = None) -> FileResponse:
+        job = job_or_404(job_id)
+        if job.status != "done":
+            raise HTTPException(409, f"the job is {job.status}; its files exist once it is done")
+        if name not in job.files:
+            raise HTTPException(404, f"this {job.kind} job has no {name}")
+        path = (store.job_dir(job.id) / name).resolve()
+        if data_dir not in path.parents or not path.is_file():  # belt and braces: ids are hex, names fixed
+            raise HTTPException(404, "no such file")
+        return FileResponse(path, media_type=media_type, filename=download,
+                            content_disposition_type="attachment" if download else "inline",
+                            headers={"Cache-Control": "private, max-age=86400"})
+
+    @v1.get("/info")
+    def info(request: Request) -> dict[str, Any]:
+        """Limits, workers, queue and what this install can run (script jobs need the story composer)."""
+        pool = request.app.state.pool
+        return {"version": _version(), "workers": pool.alive() if pool else 0, "queue_size": queue_size,
+                "counts": store.counts(), "limits": asdict(limits), "aspects": list(ASPECTS),
+                "script_jobs": _compose_available(), "model": str(model_folder.name),
+                "native": {"height": cfg.height, "width": cfg.width, "frames": cfg.num_frames}}
+
+    @v1.post("/videos", status_code=202)
+    def submit(req: VideoRequest, request: Request, response: Response) -> dict[str, Any]:
+        """Queue one job; the row is committed before this answers 202. 429 when the queue is full."""
+        kind, params = _check_request(req, limits, cfg, tokenizer)
+        if kind == "script" and not _compose_available():
+            raise HTTPException(501, "this install has no story composer (vidfuse.story.compose); send a prompt")
+        try:
+            job_id = store.create(kind, params, queue_size=queue_size)
+        except QueueFull as e:
+            retry = retry_after_seconds(store, workers)
+            raise HTTPException(429, str(e), headers={"Retry-After": str(retry)}) from None
+        pool = request.app.state.pool
+        if pool:
+            pool.notify()
+        response.headers["Location"] = f"/v1/jobs/{job_id}"
+        return job_json(store.get(job_id), store=store)
+
+    @v1.get("/jobs")
+    def jobs(limit: int = Query(20, ge=1), status: Literal["queued", "running", "done", "failed", "cancelled"]
+             | None = None) -> dict[str, Any]:
+        """Recent jobs, newest first (without their full parameters)."""
+        if limit > limits.max_list:
+            raise LimitError("max_list", limits.max_list, f"limit={limit} is over {limits.max_list} (max_list)")
+        return {"jobs": [job_json(j, store=store, full=False) for j in store.list(limit=limit, status=status)],
+                "counts": store.counts()}
+
+    @v1.get("/jobs/{job_id}")
+    def job(job_id: str) -> dict[str, Any]:
+        return job_json(job_or_404(job_id), store=store)
+
+    @v1.delete("/jobs/{job_id}")
+    def cancel(job_id: str) -> dict[str, Any]:
+        """Cancel: a queued job at once; a running one when its worker reaches the next stage."""
+        job = job_or_404(job_id)
+        if job.status in ("done", "failed"):
+            raise HTTPException(409, f"the job is already {job.status}; nothing to cancel")
+        return job_json(store.cancel(job.id), store=store)
+
+    @v1.get("/jobs/{job_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+    async def events(job_id: str, request: Request) -> StreamingResponse:
+        """Server-sent events: ``progress`` while it runs, then one ``done``/``failed``/``cancelled``; then the stream ends."""
+        job_or_404(job_id)
+
+        async def stream():
+            yield f"retry: 1000\n\n"
+            last, t0, beat = None, time.monotonic(), time.monotonic()
+            while time.monotonic() - t0 < _SSE_MAX_S:
+                job = await asyncio.to_thread(store.get, job_id)
+                state = (job.status, job.stage, round(job.progress, 3), job.cancel_requested)
+                if state != last:
+                    last, beat = state, time.monotonic()
+                    name = job.status if job.status in TERMINAL else "progress"
+                    body = await asyncio.to_thread(job_json, job, store=store, full=False)
+                    yield f"event: {name}\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
+                    if job.status in TERMINAL:
+                        return
+                elif time.monotonic() - beat > _SSE_KEEPALIVE_S:
+                    beat = time.monotonic()
+                    yield ": keep-alive\n\n"
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(_SSE_POLL_S)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @v1.get("/jobs/{job_id}/video", response_class=FileResponse, responses={200: {"content": {"video/mp4": {}}}})
+    def video(job_id: str, download: bool = False) -> FileResponse:
+        """The MP4 (H.264, AAC when narrated). Supports ``Range`` (206 Partial Content)."""
+        return job_file(job_id, VIDEO, "video/mp4", f"vidfuse-{job_id[:8]}.mp4" if download else None)
+
+    @v1.get("/jobs/{job_id}/subtitles", response_class=FileResponse)
+    def subtitles(job_id: str, format: Literal["srt", "vtt"] = "vtt", download: bool = False) -> FileResponse:
+        """Script jobs: the subtitles as SubRip (srt) or WebVTT (vtt)."""
+        name, media = (SRT, "application/x-subrip; charset=utf-8") if format == "srt" else (VTT, "text/vtt; charset=utf-8")
+        return job_file(job_id, name, media, f"vidfuse-{job_id[:8]}.{format}" if download else None)
+
+    @v1.get("/jobs/{job_id}/storyboard", response_class=FileResponse, responses={200: {"content": {"image/png": {}}}})
+    def storyboard(job_id: str) -> FileResponse:
+        """A PNG: one row of frames per scene (a prompt job: its one clip)."""
+        return job_file(job_id, STORYBOARD, "image/png")
+
+    @v1.get("/jobs/{job_id}/thumbnail", response_class=FileResponse, responses={200: {"content": {"image/png": {}}}})
+    def thumbnail(job_id: str) -> FileResponse:
+        """A small PNG of one frame, for job lists."""
+        return job_file(job_id, THUMB, "image/png")
+
+    app.include_router(v1)
+    return app
+
+
+def _version() -> str:
+    from vidfuse import __version__
+
+    return __version__
+
+
+def _compose_available() -> bool:
+    return importlib.util.find_spec("vidfuse.story.compose") is not None
+
+
+def _offline_docs(spec: dict[str, Any]) -> str:
+    """The OpenAPI schema as one self-contained HTML page (no scripts, nothing fetched)."""
+    esc = html.escape
+    rows = []
+    for path, ops in spec.get("paths", {}).items():
+        for method, op in ops.items():
+            params = "".join(
+                f"<li><code>{esc(p['name'])}</code> ({esc(p['in'])}{', required' if p.get('required') else ''})"
+                f"{': ' + esc(p.get('description', '')) if p.get('description') else ''}</li>"
+                for p in op.get("parameters", []))
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            body_html = f"<p>JSON body: <a href='#{esc(body['$ref'].split('/')[-1])}'>{esc(body['$ref'].split('/')[-1])}</a></p>" \
+                if "$ref" in body else ""
+            codes = ", ".join(esc(c) for c in op.get("responses", {}))
+            rows.append(f"<section><h3><span class='m {esc(method)}'>{esc(method.upper())}</span> <code>{esc(path)}</code></h3>"
+                        f"<p>{esc(op.get('summary', ''))}</p><p class='d'>{esc(op.get('description', ''))}</p>"
+                        f"{'<ul>' + params + '</ul>' if params else ''}{body_html}<p class='d'>Responses: {codes}</p></section>")
+    schemas = "".join(f"<h3 id='{esc(name)}'>{esc(name)}</h3><pre>{esc(json.dumps(s, indent=2))}</pre>"
+                      for name, s in spec.get("components", {}).get("schemas", {}).items())
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>vidfuse API</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2330}}
+section{{border:1px solid #dde2ea;border-radius:10px;padding:.2rem 1rem;margin:.8rem 0}}
+.m{{display:inline-block;min-width:4.5rem;text-align:center;border-radius:6px;color:#fff;font-size:.8rem;padding:.1rem .4rem}}
+.get{{background:#2f7de1}}.post{{background:#1f9d62}}.delete{{background:#d2453c}}.d{{color:#5b6475}}
+pre{{background:#f4f6fa;padding:.8rem;border-radius:8px;overflow:auto;font-size:.8rem}}</style></head><body>
+<h1>{esc(spec.get('info', {}).get('title', 'API'))} {esc(spec.get('info', {}).get('version', ''))}</h1>
+<p>{esc(spec.get('info', {}).get('description', ''))}</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Interactive Swagger UI (loads from a CDN, needs
+internet): <a href="/docs/swagger">/docs/swagger</a>. With a token, send <code>Authorization: Bearer TOKEN</code>.</p>
+<h2>Endpoints</h2>{''.join(rows)}<h2>Schemas</h2>{schemas}</body></html>"""
+
+
+class _RedactToken(logging.Filter):
+    """Keep ``access_token=…`` out of the access log."""
+
+    _re = re.compile(r"(access_token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._re.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, **kwargs) -> None:
+    """Run the app under uvicorn until interrupted (``vidfuse serve``); ``kwargs`` go to :func:`create_app`."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if not _is_loopback(host) and not kwargs.get("token"):
+        log.warning("listening on %s without a token: anyone who can reach this port can use it (add --token)", host)
+    app = create_app(**kwargs)
+    with _data_dir_lock(Path(kwargs["data_dir"]).resolve()):
+        pass  # fail here, with a plain message, when another server holds the folder (lifespan locks it again)
+    logging.getLogger("uvicorn.access").addFilter(_RedactToken())
+    log.info("data folder %s; web page at http://%s:%d/", Path(kwargs["data_dir"]).resolve(),
+             host if ":" not in host else f"[{host}]", port)
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=5, log_level="info")
+
+
+@contextlib.contextmanager
+def serve_in_background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread (port 0 = a free one); yields the base URL. For tests and bench."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()

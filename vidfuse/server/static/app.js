@@ -1,0 +1,354 @@
+// vidfuse web page: plain JavaScript, no build step, nothing fetched from outside this server.
+// Progress arrives as server-sent events (EventSource), so there is no polling loop.
+"use strict";
+
+const I18N = {
+  en: {
+    tagline: "Text to video, on your machine", serverStatus: "Server", create: "Create",
+    modePrompt: "Prompt", modeScript: "Story script",
+    promptLabel: "What should the clip show?", promptPlaceholder: "the red digit 3 is moving to the left",
+    scriptLabel: "Paste a script: each paragraph becomes a narrated scene",
+    scriptPlaceholder: "A red digit three moves to the left.\n\nThen a blue seven falls down slowly.",
+    aspect: "Aspect", aspectDefault: "Default", language: "Language", langAuto: "Auto", subtitles: "Subtitles",
+    subSoft: "Track + files", subBurn: "Burned in", subSrt: "Files only", subNone: "None",
+    seed: "Seed", seedRandom: "random", generate: "Generate video", cancel: "Cancel", result: "Result",
+    noVideo: "Your video will play here.", downloadMp4: "Download MP4", storyboard: "Storyboard",
+    history: "History", refresh: "Refresh", noJobs: "No jobs yet.", apiDocs: "API docs",
+    tokenTitle: "This server needs a token",
+    tokenHelp: "Enter the token the server was started with (--token or VIDFUSE_TOKEN).", tokenSave: "Continue",
+    emptyInput: "Write a prompt or a script first.", submitting: "Submitting…", queuePos: "in queue, position {n}",
+    st_queued: "Queued", st_running: "Running", st_done: "Done", st_failed: "Failed", st_cancelled: "Cancelled",
+    sg_queued: "Waiting in the queue", sg_starting: "Starting", sg_generating: "Generating frames",
+    sg_encoding: "Encoding MP4", sg_thumbnail: "Making the thumbnail", sg_plan: "Planning scenes",
+    sg_voice: "Synthesising the narration", sg_frames: "Generating scenes", sg_subtitles: "Drawing subtitles",
+    sg_encode: "Encoding MP4", sg_storyboard: "Drawing the storyboard", sg_done: "Done", sg_failed: "Failed",
+    sg_cancelled: "Cancelled", cancelRequested: "Cancelling…", offline: "Cannot reach the server",
+    chars: "{n} / {max}", prompt: "prompt", script: "story",
+  },
+  zh: {
+    tagline: "在你自己的电脑上，把文字变成视频", serverStatus: "服务器", create: "创作",
+    modePrompt: "提示词", modeScript: "故事脚本",
+    promptLabel: "视频里应该出现什么？", promptPlaceholder: "红色的数字3在向左移动",
+    scriptLabel: "粘贴脚本：每一段成为一个带旁白的场景",
+    scriptPlaceholder: "红色的数字三向左移动。\n\n然后蓝色的数字七慢慢落下。",
+    aspect: "画面比例", aspectDefault: "默认", language: "语言", langAuto: "自动", subtitles: "字幕",
+    subSoft: "字幕轨 + 文件", subBurn: "烧录到画面", subSrt: "仅字幕文件", subNone: "无",
+    seed: "随机种子", seedRandom: "随机", generate: "生成视频", cancel: "取消", result: "结果",
+    noVideo: "生成的视频会在这里播放。", downloadMp4: "下载 MP4", storyboard: "分镜图",
+    history: "历史记录", refresh: "刷新", noJobs: "还没有任务。", apiDocs: "API 文档",
+    tokenTitle: "此服务器需要令牌",
+    tokenHelp: "请输入启动服务器时设置的令牌（--token 或 VIDFUSE_TOKEN）。", tokenSave: "继续",
+    emptyInput: "请先填写提示词或脚本。", submitting: "正在提交…", queuePos: "排队中，第 {n} 位",
+    st_queued: "排队中", st_running: "生成中", st_done: "完成", st_failed: "失败", st_cancelled: "已取消",
+    sg_queued: "正在排队", sg_starting: "正在启动", sg_generating: "正在生成画面", sg_encoding: "正在编码 MP4",
+    sg_thumbnail: "正在生成缩略图", sg_plan: "正在规划场景", sg_voice: "正在合成旁白", sg_frames: "正在生成场景",
+    sg_subtitles: "正在绘制字幕", sg_encode: "正在编码 MP4", sg_storyboard: "正在绘制分镜图", sg_done: "完成",
+    sg_failed: "失败", sg_cancelled: "已取消", cancelRequested: "正在取消…", offline: "无法连接服务器",
+    chars: "{n} / {max}", prompt: "提示词", script: "故事",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  lang: localStorage.getItem("vidfuse.lang") ||
+        ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en"),
+  mode: "prompt",
+  token: sessionStorage.getItem("vidfuse.token") || "",
+  info: null,
+  current: null,        // id of the job shown in the progress box
+  source: null,         // its EventSource
+};
+
+function t(key, vars) {
+  let s = (I18N[state.lang] && I18N[state.lang][key]) || I18N.en[key] || key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, v);
+  return s;
+}
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of document.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  $("lang-toggle").textContent = state.lang === "zh" ? "English" : "中文";
+  updateCounters();
+  renderHistory(lastJobs);
+}
+
+// ---- the token: from the URL fragment (#token=…), this tab's storage, or the dialog -------------
+function readTokenFromFragment() {
+  const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+  if (m) {
+    state.token = decodeURIComponent(m[1]);
+    sessionStorage.setItem("vidfuse.token", state.token);
+    history.replaceState(null, "", location.pathname + location.search);  // keep it out of the address bar
+  }
+}
+
+function askToken() {
+  return new Promise((resolve) => {
+    const dialog = $("token-dialog");
+    if (dialog.open) return resolve();
+    $("token-form").onsubmit = (ev) => {
+      ev.preventDefault();
+      state.token = $("token-input").value.trim();
+      sessionStorage.setItem("vidfuse.token", state.token);
+      dialog.close();
+      resolve();
+    };
+    dialog.showModal();
+  });
+}
+
+// URLs that the browser fetches by itself (<video>, <img>, EventSource) cannot send headers.
+function authed(url) {
+  if (!state.token) return url;
+  return url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(state.token);
+}
+
+async function api(method, url, body) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const headers = {"Accept": "application/json"};
+    if (state.token) headers["Authorization"] = "Bearer " + state.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let res;
+    try {
+      res = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+    } catch (err) {
+      setServerStatus(false);
+      throw new Error(t("offline"));
+    }
+    setServerStatus(true);
+    if (res.status === 401) { await askToken(); continue; }
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      let detail = data.detail;
+      if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join("; ");
+      const err = new Error(detail || `HTTP ${res.status}`);
+      err.status = res.status;
+      err.retryAfter = res.headers.get("Retry-After");
+      throw err;
+    }
+    return data;
+  }
+  throw new Error("401");
+}
+
+function setServerStatus(ok) {
+  $("server-status").classList.toggle("ok", ok);
+  $("server-status").classList.toggle("bad", !ok);
+}
+
+// ---- the form -------------------------------------------------------------------------------
+function setMode(mode) {
+  state.mode = mode;
+  for (const tab of document.querySelectorAll(".tab")) {
+    const on = tab.dataset.mode === mode;
+    tab.classList.toggle("active", on);
+    tab.setAttribute("aria-selected", on ? "true" : "false");
+  }
+  $("prompt-field").classList.toggle("hidden", mode !== "prompt");
+  $("script-field").classList.toggle("hidden", mode !== "script");
+  for (const el of document.querySelectorAll(".script-only")) el.classList.toggle("hidden", mode !== "script");
+  $("form-error").textContent = "";
+}
+
+function updateCounters() {
+  for (const [id, key] of [["prompt", "max_prompt_chars"], ["script", "max_script_chars"]]) {
+    const max = state.info ? state.info.limits[key] : $(id).maxLength;
+    $(`${id}-count`).textContent = t("chars", {n: $(id).value.length, max});
+  }
+}
+
+async function submitJob(ev) {
+  ev.preventDefault();
+  const text = $(state.mode).value.trim();
+  const error = $("form-error");
+  error.textContent = "";
+  if (!text) { error.textContent = t("emptyInput"); return; }
+  const body = {[state.mode]: text};
+  if ($("aspect").value) body.aspect = $("aspect").value;
+  if ($("seed").value !== "") body.seed = Number($("seed").value);
+  if (state.mode === "script") {
+    body.lang = $("lang").value;
+    body.subtitles = $("subtitles").value;
+  }
+  const button = $("submit");
+  button.disabled = true;
+  button.textContent = t("submitting");
+  try {
+    const job = await api("POST", "/v1/videos", body);
+    follow(job);
+    loadHistory();
+  } catch (err) {
+    error.textContent = err.message + (err.retryAfter ? ` (Retry-After: ${err.retryAfter} s)` : "");
+  } finally {
+    button.disabled = false;
+    button.textContent = t("generate");
+  }
+}
+
+// ---- progress ---------------------------------------------------------------------------------
+function follow(job) {
+  if (state.source) state.source.close();
+  state.current = job.id;
+  $("progress-box").classList.remove("hidden");
+  $("progress-id").textContent = job.id.slice(0, 8) + " · " + job.title;
+  showProgress(job);
+  const source = new EventSource(authed(`/v1/jobs/${job.id}/events`));
+  state.source = source;
+  const onEvent = (ev) => {
+    const j = JSON.parse(ev.data);
+    if (j.id !== state.current) return;
+    showProgress(j);
+    if (["done", "failed", "cancelled"].includes(j.status)) {
+      source.close();
+      if (j.status === "done") showResult(j);
+      loadHistory();
+    }
+  };
+  for (const name of ["progress", "done", "failed", "cancelled"]) source.addEventListener(name, onEvent);
+}
+
+function showProgress(job) {
+  const pct = Math.round(job.progress);
+  $("progress-fill").style.width = `${job.status === "done" ? 100 : pct}%`;
+  $("progress-pct").textContent = `${job.status === "done" ? 100 : pct}%`;
+  let label = t("sg_" + job.stage);
+  if (job.status === "queued" && job.queue_position) label += " · " + t("queuePos", {n: job.queue_position});
+  if (job.cancel_requested && job.status === "running") label = t("cancelRequested");
+  if (job.status === "failed" && job.error) label = `${t("st_failed")}: ${job.error}`;
+  $("progress-stage").textContent = label;
+  const box = $("progress-box");
+  box.dataset.status = job.status;
+  $("cancel").classList.toggle("hidden", !["queued", "running"].includes(job.status));
+}
+
+async function cancelCurrent() {
+  if (!state.current) return;
+  try { showProgress(await api("DELETE", `/v1/jobs/${state.current}`)); }
+  catch (err) { $("form-error").textContent = err.message; }
+}
+
+// ---- result -----------------------------------------------------------------------------------
+function showResult(job) {
+  const video = $("video");
+  video.querySelectorAll("track").forEach((tr) => tr.remove());
+  video.src = authed(job.urls.video);
+  if (job.urls.subtitles_vtt) {
+    const track = document.createElement("track");
+    track.kind = "subtitles";
+    track.src = authed(job.urls.subtitles_vtt);
+    track.srclang = (job.params && job.params.lang === "zh") ? "zh" : "en";
+    track.label = state.lang === "zh" ? "字幕" : "Subtitles";
+    track.default = true;
+    video.appendChild(track);
+  }
+  video.muted = true;  // browsers only autoplay muted video; the controls unmute
+  video.play().catch(() => {});
+  $("player").classList.add("has-video");
+  $("result-caption").textContent = job.title;
+  const set = (id, url, name) => {
+    const a = $(id);
+    a.classList.toggle("hidden", !url);
+    if (url) {
+      a.href = authed(url + (name ? (url.includes("?") ? "&" : "?") + "download=1" : ""));
+      if (name) a.download = name;
+    }
+  };
+  const short = job.id.slice(0, 8);
+  set("dl-video", job.urls.video, `vidfuse-${short}.mp4`);
+  set("dl-srt", job.urls.subtitles_srt, `vidfuse-${short}.srt`);
+  set("dl-vtt", job.urls.subtitles_vtt, `vidfuse-${short}.vtt`);
+  set("dl-storyboard", job.urls.storyboard, null);
+  $("downloads").classList.remove("hidden");
+}
+
+async function openJob(id) {
+  try {
+    const job = await api("GET", `/v1/jobs/${id}`);
+    if (job.status === "done") {
+      showResult(job);
+      $("player").scrollIntoView({behavior: "smooth", block: "nearest"});
+    } else {
+      follow(job);
+    }
+  } catch (err) { $("form-error").textContent = err.message; }
+}
+
+// ---- history ----------------------------------------------------------------------------------
+let lastJobs = [];
+
+async function loadHistory() {
+  try {
+    const data = await api("GET", "/v1/jobs?limit=24");
+    lastJobs = data.jobs;
+    renderHistory(lastJobs);
+  } catch (err) { /* shown by the status dot */ }
+}
+
+function renderHistory(jobs) {
+  const list = $("history-list");
+  list.replaceChildren();
+  $("history-empty").classList.toggle("hidden", jobs.length > 0);
+  for (const job of jobs) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "job";
+    button.dataset.id = job.id;
+    button.addEventListener("click", () => openJob(job.id));
+    const thumb = document.createElement("div");
+    thumb.className = "thumb";
+    if (job.urls.thumbnail) {
+      const img = document.createElement("img");
+      img.src = authed(job.urls.thumbnail);
+      img.alt = job.title;
+      img.loading = "lazy";
+      thumb.appendChild(img);
+    } else {
+      thumb.textContent = job.status === "running" ? `${Math.round(job.progress)}%` : "…";
+    }
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const title = document.createElement("span");
+    title.className = "title";
+    title.textContent = job.title;
+    const badge = document.createElement("span");
+    badge.className = `badge ${job.status}`;
+    badge.textContent = `${t(job.kind)} · ${t("st_" + job.status)}`;
+    meta.append(title, badge);
+    button.append(thumb, meta);
+    li.appendChild(button);
+    list.appendChild(li);
+  }
+}
+
+// ---- start ------------------------------------------------------------------------------------
+async function init() {
+  readTokenFromFragment();
+  applyLanguage();
+  $("lang-toggle").addEventListener("click", () => {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    localStorage.setItem("vidfuse.lang", state.lang);
+    applyLanguage();
+  });
+  for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => setMode(tab.dataset.mode));
+  $("job-form").addEventListener("submit", submitJob);
+  $("cancel").addEventListener("click", cancelCurrent);
+  $("refresh").addEventListener("click", loadHistory);
+  for (const id of ["prompt", "script"]) $(id).addEventListener("input", updateCounters);
+  $("video").addEventListener("error", () => $("player").classList.remove("has-video"));
+  try {
+    state.info = await api("GET", "/v1/info");
+    $("prompt").maxLength = state.info.limits.max_prompt_chars;
+    $("script").maxLength = state.info.limits.max_script_chars;
+    if (!state.info.script_jobs) $("tab-script").disabled = true;
+  } catch (err) { $("form-error").textContent = err.message; }
+  updateCounters();
+  await loadHistory();
+  const running = lastJobs.find((j) => j.status === "running" || j.status === "queued");
+  if (running) follow(running);
+}
+
+document.addEventListener("DOMContentLoaded", init);
