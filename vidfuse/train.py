@@ -20,9 +20,8 @@ EMA weights), ``metrics.jsonl``, ``loss.png``, ``samples/step_NNNNNN.png``, ``tb
 """
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
-import math
 import os
 import random
 import time
@@ -240,7 +239,7 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = (self.cfg.lr_d if phase == "d" else self.cfg.lr) * self.lr_scale(self.step)
             opt.zero_grad(set_to_none=True)
-            with autocast_for(self.device) if use_bf16 else _nullcontext():
+            with autocast_for(self.device) if use_bf16 else contextlib.nullcontext():
                 losses = self.model.loss(ids, mask, videos, phase=phase)
             loss = losses["loss"]
             if not torch.isfinite(loss):
@@ -371,14 +370,6 @@ class Trainer:
         path = self.out / "samples" / f"step_{self.step:06d}.png"
         contact_sheet(list(frames), captions, path=path)
         return path
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class RunLog:

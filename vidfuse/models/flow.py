@@ -106,6 +106,8 @@ class FlowTransformer(nn.Module):
         patch_dim = latent_channels * patch * patch * time_patch
         self.embed = nn.Linear(patch_dim, width)
         self.pos = nn.Parameter(torch.randn(self.tokens_per_frame, width) * 0.02)
+        # timestep table, built once (not saved: it is a pure function of the width)
+        self.register_buffer("time_table", sinusoidal_positions(1000, width), persistent=False)
         self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
         self.cond_mlp = nn.Sequential(nn.Linear(cond_dim, width), nn.SiLU(), nn.Linear(width, width))
         self.blocks = nn.ModuleList(FlowBlock(width, heads, cond_dim) for _ in range(depth))
@@ -127,9 +129,8 @@ class FlowTransformer(nn.Module):
         time_pos = sinusoidal_positions(n_t, self.width).to(x.device, x.dtype)           # (T/q, W)
         pos = (time_pos[:, None, :] + self.pos[None].to(x.dtype)).reshape(1, -1, self.width)
         tokens = self.embed(tokens) + pos                                                   # (B, T·S, W)
-        t_emb = sinusoidal_positions(1000, self.width).to(x.device)                         # table, indexed below
         t_idx = (t.float().clamp(0, 1) * 999).round().long()
-        c_vec = self.time_mlp(t_emb[t_idx].to(x.dtype)) + self.cond_mlp(cond.pooled)       # (B, W)
+        c_vec = self.time_mlp(self.time_table[t_idx].to(x.dtype)) + self.cond_mlp(cond.pooled)       # (B, W)
         for block in self.blocks:
             tokens = block(tokens, c_vec, cond, n_t, self.tokens_per_frame)
         shift, scale = self.final_ada(F.silu(c_vec)).chunk(2, dim=-1)
@@ -226,7 +227,7 @@ class LatentFlow(VideoGenerator):
             else:
                 v = self.transformer(x, t, cond).float()
             x = x + v / steps
-        return self.decode(x.to(cond.tokens.dtype) if x.dtype != cond.tokens.dtype else x).float()
+        return self.decode(x.to(cond.tokens.dtype)).float()
 
 
 def _cat_conditions(a: Condition, b: Condition) -> Condition:

@@ -67,9 +67,6 @@ class VidFuseModel(nn.Module):
             cond = self.training_condition(ids, mask, video)
         return self.generator.loss(video, cond, phase=phase)
 
-    def forward(self, ids, mask, video, phase: str):  # so a DDP wrapper could call it; same as loss()
-        return self.loss(ids, mask, video, phase=phase)
-
     def conditioning_parameters(self) -> list[nn.Parameter]:
         mods = (self.text_encoder, self.visual_encoder, self.fusion)
         return [p for m in mods for p in m.parameters() if p.requires_grad]
