@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def tiny_cfg(tmp_path, generator="gan", **kw):
     kw.setdefault("steps", 4)
+    kw.setdefault("warmup_steps", 1)
     return resolve_config("tiny", out=str(tmp_path), batch_size=4, ckpt_every=2, sample_every=100,
-                          warmup_steps=1, model={"generator": generator}, **kw)
+                          model={"generator": generator}, **kw)
 
 
 @pytest.mark.parametrize("generator", ["gan", "vae"])
@@ -122,3 +123,33 @@ def test_two_process_ddp_replicas_identical(tmp_path):
         changed += not torch.equal(a[k], init[k])
     assert changed > 0  # they trained, and stayed identical
     assert (tmp_path / "run" / CHECKPOINT).is_file()
+
+
+def test_latent_flow_phases_warm_up_and_ema_from_their_start(tmp_path):
+    """The flow phase starts at ae_steps: its learning rate warms up from there, and the EMA of the
+    conditioning weights starts there (a copy before, not an average with untrained weights)."""
+    cfg = tiny_cfg(tmp_path, "flow", steps=4, warmup_steps=4)
+    cfg.model.ae_steps = 2
+    trainer = Trainer(cfg, quiet=True)
+    assert trainer.lr_scale(0, "ae") == 0.25 and trainer.lr_scale(2, "main") == 0.25
+    assert trainer.phase_lr("ae") == cfg.lr_ae and trainer.phase_lr("main") == cfg.lr
+    videos = torch.stack([trainer.dataset[i][0] for i in range(4)])
+    captions = [trainer.dataset[i][1] for i in range(4)]
+    key = "generator.transformer.out.bias"
+    for step in range(3):
+        logs = trainer.train_step(videos, captions)
+        assert ("flow_mse" in logs) == (step >= 2) and ("ae_l1" in logs) == (step < 2)
+    live = trainer.model.inference_state_dict()[key].float()
+    # first flow step (since = 0): decay 1/10, so the EMA is 90% the live weights, not ≈ 0.1% of them
+    assert not torch.equal(live, torch.zeros_like(live))
+    assert torch.allclose(trainer.ema[key], 0.9 * live, atol=1e-6)
+
+
+def test_long_captions_warn_and_samples_fit(tmp_path, caplog):
+    cfg = tiny_cfg(tmp_path, level=(2,))  # level-2 English captions exceed the tiny preset's 48 tokens
+    trainer = Trainer(cfg, quiet=True)
+    with caplog.at_level("WARNING"):
+        fits = trainer._fitting([trainer.dataset[i][1] for i in range(16)])
+    assert "max_text_len" in caplog.text
+    for c in fits:
+        trainer.tokenizer.encode(c)  # no error

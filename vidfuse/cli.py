@@ -182,6 +182,43 @@ def serve(
                token=token)
 
 
+@app.command("eval")
+def eval_model(
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
+    n: int = typer.Option(600, "--n", min=2, help="Test captions: half English, half Chinese; half held-out pairs."),
+    level: int = typer.Option(1, "--level", min=1, max=2, help="1 = one digit, 2 = two digits."),
+    image: bool = typer.Option(False, "--image", help="Text + first frame → video: give each real clip's first frame."),
+    seed: int = typer.Option(0, "--seed"),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the self-test and results as JSON here."),
+    sheet: Optional[Path] = typer.Option(None, "--sheet", help="Contact sheet (PNG) of held-out-pair samples."),
+    self_test_n: int = typer.Option(300, "--self-test-n", min=10, help="Real test clips per level for the judge's self-test."),
+) -> None:
+    """Judged accuracy and FD-judge on Moving Digits test captions. (vidfuse.evaluate.evaluate_model)"""
+    import json
+
+    from rich.console import Console
+
+    from vidfuse.evaluate import evaluate_model, judge_self_test, report_tables
+    from vidfuse.fileio import atomic_write_text
+
+    console = Console()
+    self_test = judge_self_test(n=self_test_n, seed=seed)
+    result = evaluate_model(model, n=n, level=level, seed=seed, batch_size=batch_size, image_conditioned=image,
+                            sheet=sheet)
+    for table in report_tables(self_test, result):
+        console.print(table)
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps({"self_test": self_test, "result": result}, indent=2,
+                                               ensure_ascii=False) + "\n")
+        typer.echo(f"wrote {json_out}")
+    if sheet is not None:
+        typer.echo(f"wrote {sheet}")
+    if not self_test["ok"]:
+        typer.secho("warning: the judge failed its self-test (see its table); do not trust these numbers",
+                    fg=typer.colors.RED, err=True)
+
+
 def main() -> None:
     try:
         app()

@@ -29,7 +29,8 @@ class ModelConfig:
     # --- H = Transformer(X): text encoder ---------------------------------------------------
     text_encoder: str = "scratch"     # "scratch" | "minilm" | path to a local Hugging Face encoder folder
     text_layers: int = 2              # layers of the from-scratch encoder
-    max_text_len: int = 64            # tokens (characters) per prompt, including BOS/EOS
+    max_text_len: int = 128           # tokens (characters) per prompt, including BOS/EOS (level-2 English
+                                      # Moving Digits captions reach 112)
     vocab_size: int = 0               # set from the tokenizer when the model is built
     freeze_text: bool = True          # pretrained encoders: keep frozen (False = fine-tune)
     # --- V = CNN(I): visual encoder ---------------------------------------------------------
@@ -77,6 +78,7 @@ class TrainConfig:
     batch_size: int = 32              # per process
     lr: float = 2e-4
     lr_d: float = 2e-4                # GAN discriminator learning rate
+    lr_ae: float = 2e-3               # latent flow: the per-frame autoencoder's learning rate
     betas: tuple[float, float] = (0.5, 0.99)
     weight_decay: float = 0.01
     grad_clip: float = 1.0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import time
@@ -38,6 +39,8 @@ from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_path, atomic_write_text
 from vidfuse.models.model import VidFuseModel
 from vidfuse.pipeline import TextToVideoPipeline, autocast_for, video_to_uint8
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.safetensors"
 
@@ -206,8 +209,7 @@ class Trainer:
         self.phases = self.model.generator.phases
         self.optimizers = {}
         for phase in self.phases:
-            lr = cfg.lr_d if phase == "d" else cfg.lr
-            self.optimizers[phase] = torch.optim.AdamW(self.model.phase_parameters(phase), lr=lr,
+            self.optimizers[phase] = torch.optim.AdamW(self.model.phase_parameters(phase), lr=self.phase_lr(phase),
                                                        betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
         self.ema = {k: v.detach().float().clone() for k, v in self.model.inference_state_dict().items()}
         self.step = 0
@@ -222,9 +224,31 @@ class Trainer:
 
         return CharTokenizer.build(corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len)
 
+    def _fitting(self, captions: list[str]) -> list[str]:
+        """The captions that fit the text encoder's length limit; warns (once) about the others, which
+        training truncates: a truncated caption may lose what it says last (a second digit's motion)."""
+        fits = []
+        for c in captions:
+            try:
+                self.tokenizer.encode(c)
+                fits.append(c)
+            except InputError:
+                pass
+        if len(fits) < len(captions) and self.is_main and not getattr(self, "_warned_long", False):
+            self._warned_long = True
+            logger.warning("%d of %d sampled captions exceed model.max_text_len=%d tokens and are truncated in "
+                        "training; raise max_text_len in the config", len(captions) - len(fits), len(captions),
+                        self.cfg.model.max_text_len)
+        return fits or [c[:8] for c in captions]
+
     # ---- one step -----------------------------------------------------------------------------
-    def lr_scale(self, step: int) -> float:
-        return min(1.0, (step + 1) / max(1, self.cfg.warmup_steps))
+    def phase_lr(self, phase: str) -> float:
+        return {"d": self.cfg.lr_d, "ae": self.cfg.lr_ae}.get(phase, self.cfg.lr)
+
+    def lr_scale(self, step: int, phase: str = "main") -> float:
+        """Linear warm-up from the phase's first step."""
+        since = step - self.model.generator.phase_start(phase)
+        return min(1.0, (since + 1) / max(1, self.cfg.warmup_steps))
 
     def train_step(self, videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
         self.model.train()
@@ -237,7 +261,7 @@ class Trainer:
         for phase in self.model.generator.active_phases(self.step):
             opt = self.optimizers[phase]
             for group in opt.param_groups:
-                group["lr"] = (self.cfg.lr_d if phase == "d" else self.cfg.lr) * self.lr_scale(self.step)
+                group["lr"] = self.phase_lr(phase) * self.lr_scale(self.step, phase)
             opt.zero_grad(set_to_none=True)
             with autocast_for(self.device) if use_bf16 else contextlib.nullcontext():
                 losses = self.model.loss(ids, mask, videos, phase=phase)
@@ -259,7 +283,11 @@ class Trainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
+        # the EMA of the conditioning phase's weights (fusion, encoders, generator) starts with that phase:
+        # a latent generator's first steps train only its autoencoder, and averaging in untrained weights
+        # for them would leave the EMA far behind
+        since = self.step - self.model.generator.phase_start(self.model.generator.cond_phase)
+        decay = min(self.cfg.ema_decay, (1 + since) / (10 + since)) if since >= 0 else 0.0
         current = self.model.inference_state_dict()
         copy = tuple(f"generator.{p}" for p in self.model.generator.no_ema_prefixes)
         for k, v in self.ema.items():
@@ -314,7 +342,8 @@ class Trainer:
             meta = json.loads(f.metadata()["vidfuse"])
         tensors = load_file(path)
         self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        self.ema = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("ema.")}
+        # on the training device (a GPU run resumed would otherwise mix CUDA and CPU tensors in the EMA update)
+        self.ema = {k[4:]: v.float().to(self.device) for k, v in tensors.items() if k.startswith("ema.")}
         for phase, opt in self.optimizers.items():
             state: dict[int, dict[str, torch.Tensor]] = {}
             prefix = f"opt.{phase}."
@@ -345,7 +374,7 @@ class Trainer:
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.out / "config.json", json.dumps(cfg.to_dict(), indent=2))
-        sample_captions = corpus_captions(self.dataset, 8)[:8]
+        sample_captions = self._fitting(corpus_captions(self.dataset, 64))[:8]
         try:
             for videos, captions, _ in loader:
                 t0 = time.perf_counter()

@@ -49,12 +49,18 @@ class VideoGenerator(nn.Module):
 
     phases: tuple[str, ...] = ("main",)
     cond_phase: str = "main"
+    unconditional_phases: tuple[str, ...] = ()  # phases whose loss needs no condition (it is passed None)
     supports_guidance: bool = False
     no_ema_prefixes: tuple[str, ...] = ()  # weights the EMA copies instead of averaging
 
     def active_phases(self, step: int) -> tuple[str, ...]:
         """The phases that run at ``step`` (a generator may retire one, e.g. a frozen autoencoder)."""
-        return self.phases
+        return tuple(p for p in self.phases if step >= self.phase_start(p))
+
+    def phase_start(self, phase: str) -> int:
+        """The step at which ``phase`` starts training: its learning-rate warm-up and the EMA of its
+        weights count from here (a latent generator trains its autoencoder first)."""
+        return 0
 
     def generate(self, cond: Condition, noise=None, *, num_frames: int,
                  generator: torch.Generator | None = None, **kwargs) -> torch.Tensor:

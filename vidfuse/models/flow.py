@@ -56,7 +56,9 @@ class FrameAutoencoder(nn.Module):
         return torch.tanh(self.encoder(frames))
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.decoder(latents))
+        """Unbounded output: a tanh here saturates on the mostly-black frames of sparse scenes (pre-activations
+        drift to −25 within a few hundred steps and the decoder stops learning: measured). Clamp for display."""
+        return self.decoder(latents)
 
 
 def _modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -144,6 +146,7 @@ class LatentFlow(VideoGenerator):
 
     phases = ("ae", "main")
     cond_phase = "main"
+    unconditional_phases = ("ae",)
     supports_guidance = True
     no_ema_prefixes = ("autoencoder.",)  # the flow learns on the live encoder's latents; decode with the same
 
@@ -160,7 +163,12 @@ class LatentFlow(VideoGenerator):
                                            heads=cfg.heads, cond_dim=cfg.dim)
 
     def active_phases(self, step: int) -> tuple[str, ...]:
-        return self.phases if step < self.cfg.ae_steps else ("main",)
+        # the autoencoder alone first (≈ 10× cheaper a step), then the flow on its frozen latents: a flow
+        # trained on latents that still move wastes its steps
+        return ("ae",) if step < self.cfg.ae_steps else ("main",)
+
+    def phase_start(self, phase: str) -> int:
+        return self.cfg.ae_steps if phase == "main" else 0
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         module = self.autoencoder if phase == "ae" else self.transformer
@@ -176,7 +184,7 @@ class LatentFlow(VideoGenerator):
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """latents (B, T, c, h, w) → video (B, C, T, H, W)."""
         b = latents.shape[0]
-        frames = self.autoencoder.decode(rearrange(latents, "b t c h w -> (b t) c h w"))
+        frames = self.autoencoder.decode(rearrange(latents, "b t c h w -> (b t) c h w")).clamp(-1, 1)
         return rearrange(frames, "(b t) c h w -> b c t h w", b=b)
 
     # ---- training --------------------------------------------------------------------------

@@ -63,6 +63,8 @@ class VidFuseModel(nn.Module):
     # ---- training --------------------------------------------------------------------------
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor, *, phase: str) -> dict:
         """One phase of a training step on a batch: token ids (B, L), mask, real video (B, C, T, H, W)."""
+        if phase in self.generator.unconditional_phases:  # e.g. a latent generator's autoencoder
+            return self.generator.loss(video, None, phase=phase)
         with torch.set_grad_enabled(torch.is_grad_enabled() and phase == self.generator.cond_phase):
             cond = self.training_condition(ids, mask, video)
         return self.generator.loss(video, cond, phase=phase)
