@@ -89,3 +89,18 @@ def test_guidance(tmp_path):
 def test_not_a_model_folder(tmp_path):
     with pytest.raises(InputError, match="not a vidfuse model folder"):
         TextToVideoPipeline.from_pretrained(tmp_path)
+
+
+def test_install_default_model(tmp_path):
+    from vidfuse.pipeline import install_default_model
+
+    src = tiny_pipeline("flow").save_pretrained(tmp_path / "run" / "model")
+    (tmp_path / "run" / "eval.json").write_text('{"joint": 0.5}')
+    dest = install_default_model(src, tmp_path / "default")
+    assert (dest / "eval.json").read_text() == '{"joint": 0.5}'
+    a = TextToVideoPipeline.from_pretrained(src, device="cpu")(["a red 3 moves up"], seed=1)
+    b = TextToVideoPipeline.from_pretrained(dest, device="cpu")(["a red 3 moves up"], seed=1)
+    assert np.array_equal(a, b)
+    with pytest.raises(InputError, match="at most 0.001 MB"):
+        install_default_model(src, tmp_path / "other", max_mb=0.001)
+    assert not (tmp_path / "other").exists()

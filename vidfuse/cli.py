@@ -182,6 +182,16 @@ def serve(
                token=token)
 
 
+@app.command("install-model")
+def install_model(
+    model: Path = typer.Argument(..., help="A model folder (e.g. RUN_DIR/model) to install as the default."),
+) -> None:
+    """Install a model folder as the default model shipped inside vidfuse. (vidfuse.pipeline.install_default_model)"""
+    from vidfuse.pipeline import install_default_model
+
+    typer.echo(f"installed {model} as the default model: {install_default_model(model)}")
+
+
 @app.command("eval")
 def eval_model(
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),

@@ -9,37 +9,69 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-PROMPTS = [
-    "the red digit 3 is moving to the left",
-    "a blue seven moves down",
-    "digit 5 is left and right.",
-    "a green 4 bouncing up and down",
-    "红色的数字7向下移动",
-    "蓝色数字五上下弹跳",
+# (prompt, whether its (digit, motion) pair was held out of training: the model never saw it)
+PROMPTS: list[tuple[str, bool]] = [
+    ("the red digit 3 is moving up", True),
+    ("a blue seven moves down", True),
+    ("the green number four is bouncing up and down", False),
+    ("the yellow digit 6 is moving to the left", False),
+    ("一个红色的数字5向左移动", True),
+    ("蓝色数字八上下弹跳", False),
 ]
 
+STORIES = {
+    "story_en": "A red three climbs up the screen. Then a blue seven falls down. "
+                "Finally a green four bounces up and down, and the lesson ends.",
+    "story_zh": "一个红色的数字3向上移动。然后，蓝色的数字7向下移动。最后，绿色的数字4上下弹跳。",
+}
 
-def run_demo(out: str | Path = "out") -> Iterator[str]:
-    """Render the demo into ``out``; yields one line of news per file written."""
+
+def run_demo(out: str | Path = "out", *, model: str | Path | None = None,
+             story_size: tuple[int, int] | None = None) -> Iterator[str]:
+    """Render the demo into ``out``; yields one line of news per file written.
+
+    ``model``: a model folder (default: the one shipped inside vidfuse, when installed);
+    ``story_size``: (width, height) of the stories instead of 1280×720 (tests use small ones).
+    """
     from vidfuse.media.video_io import contact_sheet, write_video
     from vidfuse.pipeline import DEFAULT_MODEL_DIR, TextToVideoPipeline
 
     out = Path(out)
-    if (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
-        pipe = TextToVideoPipeline.from_pretrained()
-        clips = list(pipe(PROMPTS, seed=0))
-        captions = PROMPTS
+    if model is not None or (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
+        pipe = TextToVideoPipeline.from_pretrained(model)
+        captions = [p for p, _ in PROMPTS]
+        clips = list(pipe(captions, seed=0))
+        notes = ["held-out pair" if held else "seen pair" for _, held in PROMPTS]
         kind = "generated"
     else:
         from vidfuse.data.moving_digits import MovingDigits
 
         yield "no default model installed yet: rendering real Moving Digits clips (train one: make train-default)"
+        pipe = None
         ds = MovingDigits("test", level=(1, 2), lang="both", size=6)
-        clips, captions = zip(*[ds.clip(i)[:2] for i in range(len(ds))])
+        clips, captions = (list(x) for x in zip(*[ds.clip(i)[:2] for i in range(len(ds))]))
+        notes = ["real clip"] * len(clips)
         kind = "moving_digits"
-    for i, (frames, caption) in enumerate(zip(clips, captions)):
+    for i, (frames, caption, note) in enumerate(zip(clips, captions, notes)):
         path = write_video(out / f"{kind}_{i}.mp4", frames, fps=8.0)
-        yield f"{path}  «{caption}»"
+        yield f"{path}  «{caption}» ({note})"
     sheet = out / f"{kind}_sheet.png"
     contact_sheet(list(clips), list(captions), path=sheet)
     yield f"{sheet}  (contact sheet)"
+    if pipe is not None:
+        yield from _stories(pipe, out, story_size)
+
+
+def _stories(pipe, out: Path, size: tuple[int, int] | None) -> Iterator[str]:
+    """A short narrated story in English and in Chinese (voice when espeak-ng is installed)."""
+    import shutil
+
+    from vidfuse.story.compose import render_story
+
+    voice = shutil.which("espeak-ng") is not None
+    if not voice:
+        yield "espeak-ng not found: stories without a voice (install it: apt-get install espeak-ng)"
+    for name, script in STORIES.items():
+        result = render_story(script, out / f"{name}.mp4", aspect="16:9", pipeline=pipe, no_voice=not voice,
+                              subtitles="soft", size=size)
+        yield f"{result.video}  (narrated story, {result.duration_s:.1f} s; subtitles and storyboard beside it)"

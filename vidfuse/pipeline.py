@@ -201,3 +201,26 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
     image = image.crop((left, top, left + width, top + height))
     arr = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)  # (3, H, W)
     return arr / 127.5 - 1.0
+
+
+MAX_DEFAULT_MODEL_MB = 20  # the default model ships inside the package
+
+
+def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None = None, *,
+                          max_mb: float = MAX_DEFAULT_MODEL_MB) -> Path:
+    """Check that ``src`` is a loadable model folder of at most ``max_mb`` MB and install it as the default
+    model (``vidfuse/default_model/``), replacing the old one atomically. The run's ``eval.json`` (beside
+    ``src`` or inside it), when present, goes along so the numbers travel with the weights."""
+    src = Path(src)
+    dest = Path(dest) if dest is not None else DEFAULT_MODEL_DIR
+    pipe = TextToVideoPipeline.from_pretrained(src, device="cpu")  # validates the folder
+    size_mb = sum(f.stat().st_size for f in src.iterdir() if f.is_file()) / 1e6
+    if size_mb > max_mb:
+        raise InputError(f"{src} holds {size_mb:.1f} MB; the default model ships inside the package and may be "
+                         f"at most {max_mb} MB: train a smaller preset")
+    pipe.save_pretrained(dest)
+    for report in (src / "eval.json", src.parent / "eval.json"):
+        if report.is_file():
+            shutil.copyfile(report, dest / "eval.json")
+            break
+    return dest
