@@ -22,9 +22,29 @@ def flow(**kw):
 
 def test_autoencoder_shapes():
     ae = FrameAutoencoder(in_channels=3, channels=(16, 32, 64), latent_channels=8)
-    z = ae.encode(torch.randn(3, 3, 64, 64))
-    assert z.shape == (3, 8, 8, 8) and z.abs().max() < 1
+    frames = torch.rand(3, 3, 64, 64) * 2 - 1
+    z = ae.encode(frames)
+    assert z.shape == (3, 8 + 3, 8, 8) and z.abs().max() <= 1  # 8 learned channels + the low-pass colour image
+    assert torch.allclose(z[:, 8:], torch.nn.functional.avg_pool2d(frames, 8))
     assert ae.decode(z).shape == (3, 3, 64, 64)
+
+
+def test_latents_are_normalised_from_the_first_flow_batch():
+    g = flow(ae_steps=0)
+    assert not g.latent_stats_set
+    video = torch.rand(4, 3, 4, 16, 16) * 2 - 1
+    g.loss(video, cond(b=4), phase="main")
+    assert g.latent_stats_set
+    z = g.encode(video)
+    assert z.mean(dim=(0, 1, 3, 4)).abs().max() < 1e-4 and (z.std(dim=(0, 1, 3, 4)) - 1).abs().max() < 0.05
+    shift = g.latent_shift.clone()
+    g.loss(video * 0.5, cond(b=4), phase="main")
+    assert torch.equal(g.latent_shift, shift)  # fixed after the first batch
+    # decode inverts the normalisation: the same frames as the autoencoder on raw latents
+    raw = g.autoencoder.encode(video.permute(0, 2, 1, 3, 4).flatten(0, 1))
+    direct = g.autoencoder.decode(raw).clamp(-1, 1)
+    via = g.decode(z).permute(0, 2, 1, 3, 4).flatten(0, 1)
+    assert torch.allclose(direct, via, atol=1e-4)
 
 
 def test_autoencoder_learns_sparse_frames():

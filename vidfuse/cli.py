@@ -95,7 +95,7 @@ def generate(
     frames: Optional[int] = typer.Option(None, "--frames", help="Number of frames (default: the model's)."),
     fps: float = typer.Option(8.0, "--fps"),
     fmt: Optional[str] = typer.Option(None, "--format", help="mp4 | webm | gif (default: from the file name)."),
-    guidance_scale: float = typer.Option(1.0, "--guidance-scale"),
+    guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance (1 = off; default: the model's)."),
 ) -> None:
     """Text (+ optional first frame) to video. (vidfuse.generate.generate_files)"""
     from vidfuse.generate import generate_batch, generate_one
@@ -203,6 +203,7 @@ def eval_model(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the self-test and results as JSON here."),
     sheet: Optional[Path] = typer.Option(None, "--sheet", help="Contact sheet (PNG) of held-out-pair samples."),
     self_test_n: int = typer.Option(300, "--self-test-n", min=10, help="Real test clips per level for the judge's self-test."),
+    guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance (default: the model's)."),
 ) -> None:
     """Judged accuracy and FD-judge on Moving Digits test captions. (vidfuse.evaluate.evaluate_model)"""
     import json
@@ -215,7 +216,7 @@ def eval_model(
     console = Console()
     self_test = judge_self_test(n=self_test_n, seed=seed)
     result = evaluate_model(model, n=n, level=level, seed=seed, batch_size=batch_size, image_conditioned=image,
-                            sheet=sheet)
+                            sheet=sheet, guidance_scale=guidance_scale)
     for table in report_tables(self_test, result):
         console.print(table)
     if json_out is not None:

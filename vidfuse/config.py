@@ -55,6 +55,7 @@ class ModelConfig:
     flow_patch: int = 2               # latent patch size (8×8 latent → 16 tokens a frame)
     flow_time_patch: int = 2          # frames per token (16 frames → 8 token rows)
     sample_steps: int = 6             # Euler steps at generation time
+    guidance_scale: float = 1.0       # classifier-free guidance a pipeline uses unless asked otherwise
 
     @property
     def native_size(self) -> tuple[int, int]:

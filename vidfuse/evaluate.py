@@ -506,7 +506,8 @@ def _describe(verdict: dict[str, np.ndarray], b: int) -> str:
 
 def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int = 0, batch_size: int = 64,
                    image_conditioned: bool = False, judge: Judge | None = None,
-                   sheet: str | os.PathLike | None = None, sheet_n: int = 12) -> dict[str, Any]:
+                   sheet: str | os.PathLike | None = None, sheet_n: int = 12,
+                   guidance_scale: float | None = None) -> dict[str, Any]:
     """Judged accuracy of a text-to-video model on ``n`` Moving Digits test captions.
 
     Captions come from ``MovingDigits("test", level=level, lang="both", size=n, seed=seed)``: half
@@ -523,12 +524,15 @@ def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int
     and ``fd_judge_real_vs_real`` (real test clips vs other real test clips of the same size: the
     floor); ``generate_seconds`` and ``clips_per_second``. ``sheet``: also write a contact sheet
     of ``sheet_n`` held-out-pair samples, each captioned with its prompt and the judge's reading.
+    ``guidance_scale``: passed to the pipeline (``None``: the model's default).
     """
     import time
 
     if n < 2:
         raise InputError(f"n must be at least 2 (FD-judge needs two clips), got {n}")
     pipe = _as_pipeline(model_or_pipeline)
+    if guidance_scale is not None:
+        pipe = functools.partial(pipe, guidance_scale=guidance_scale)
     judge = judge or load_judge()
     real, captions, attrs = real_test_clips(n, level=level, seed=seed)
     images = [c[0] for c in real] if image_conditioned else None

@@ -19,7 +19,7 @@ def _output_path(path: Path, fmt: str | None) -> Path:
 
 
 def generate_one(prompt: str, output: str | Path, *, model=None, image=None, seed=None, num_frames=None,
-                 fps: float = 8.0, fmt: str | None = None, guidance_scale: float = 1.0, pipeline=None) -> Path:
+                 fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None, pipeline=None) -> Path:
     """Render ``prompt`` to ``output`` (format from ``fmt`` or the file name). Returns the written path."""
     from vidfuse.media.video_io import write_video
     from vidfuse.pipeline import TextToVideoPipeline
@@ -31,7 +31,7 @@ def generate_one(prompt: str, output: str | Path, *, model=None, image=None, see
 
 
 def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None, image=None, seed=None,
-                   num_frames=None, fps: float = 8.0, fmt: str | None = None, guidance_scale: float = 1.0,
+                   num_frames=None, fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None,
                    batch_size: int = 64) -> Path:
     """One video per non-empty line of ``prompts_file`` → ``out_dir/0000.mp4``, … and ``index.csv``."""
     from vidfuse.media.video_io import write_video

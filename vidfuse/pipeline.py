@@ -130,12 +130,13 @@ class TextToVideoPipeline:
     @torch.no_grad()
     def __call__(self, prompt: str | Sequence[str], image=None, *, num_frames: int | None = None,
                  height: int | None = None, width: int | None = None, seed: int | None = None,
-                 guidance_scale: float = 1.0, batch_size: int = 64) -> np.ndarray:
+                 guidance_scale: float | None = None, batch_size: int = 64) -> np.ndarray:
         """Frames ``uint8 (B, T, H, W, 3)`` for one prompt or a list (B = number of prompts).
 
         ``image``: a first frame (path, PIL image or uint8 array (H, W, 3)), one for all prompts or a list.
         ``seed``: same seed, same prompts → same frames. ``guidance_scale`` > 1 strengthens the text
-        (supported by generators with ``supports_guidance``).
+        (supported by generators with ``supports_guidance``); ``None``: the model's own default
+        (``config.guidance_scale``, chosen when it was trained).
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         if not prompts:
@@ -143,6 +144,8 @@ class TextToVideoPipeline:
         num_frames = num_frames or self.config.num_frames
         if not 1 <= num_frames <= 512:
             raise InputError(f"num_frames={num_frames} is out of range; ask for 1 to 512 frames")
+        if guidance_scale is None:
+            guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:
             raise InputError(f"the {self.config.generator} generator has no guidance; use guidance_scale=1.0")
         ids, mask = self.tokenizer.encode(prompts)

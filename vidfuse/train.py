@@ -212,6 +212,7 @@ class Trainer:
             self.optimizers[phase] = torch.optim.AdamW(self.model.phase_parameters(phase), lr=self.phase_lr(phase),
                                                        betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
         self.ema = {k: v.detach().float().clone() for k, v in self.model.inference_state_dict().items()}
+        self._buffer_names = {name for name, _ in self.model.named_buffers()}
         self.step = 0
 
     def _tokenizer_for_run(self):
@@ -290,9 +291,10 @@ class Trainer:
         decay = min(self.cfg.ema_decay, (1 + since) / (10 + since)) if since >= 0 else 0.0
         current = self.model.inference_state_dict()
         copy = tuple(f"generator.{p}" for p in self.model.generator.no_ema_prefixes)
+        buffers = self._buffer_names  # statistics, not weights: copied (e.g. the flow's latent shift and scale)
         for k, v in self.ema.items():
             cur = current[k]
-            if cur.dtype.is_floating_point and not k.startswith(copy):
+            if cur.dtype.is_floating_point and not k.startswith(copy) and k not in buffers:
                 v.mul_(decay).add_(cur.float(), alpha=1 - decay)
             else:
                 v.copy_(cur)

@@ -29,22 +29,30 @@ from vidfuse.models.layers import Attention, FeedForward, ResBlock2d, group_norm
 
 
 class FrameAutoencoder(nn.Module):
-    """Per-frame autoencoder. encode (N, C, H, W) in [-1, 1] → (N, c, H/2^k, W/2^k) in (-1, 1); decode back.
+    """Per-frame autoencoder. encode (N, C, H, W) in [-1, 1] → (N, c + C, H/2^k, W/2^k); decode back.
 
-    Latents are tanh-bounded so their scale cannot drift while the flow Transformer learns on them.
+    A latent is ``c`` learned channels (tanh-bounded, so their scale cannot drift while the flow learns
+    on them) plus the frame's ``C`` colour channels average-pooled to the latent grid — a fixed low-pass
+    image. The decoder adds its output to that low-pass image upsampled, so it only learns detail. Why:
+    a purely learned 8-channel latent learned shape within a few hundred steps but still drew every
+    digit grey after 800 (measured): colour is a small fraction of the pixel loss on sparse frames.
+    The low-pass channels carry colour (and coarse position) from the first step, for any video.
+
     The last upsampling is a sub-pixel convolution (PixelShuffle): full-resolution convolutions are the
     most expensive part of a decoder on a CPU, and frames here need no full-resolution processing.
     """
 
     def __init__(self, *, in_channels: int, channels: tuple[int, ...], latent_channels: int):
         super().__init__()
+        self.down, self.in_channels = 2 ** len(channels), in_channels
+        self.out_channels = latent_channels + in_channels
         enc, c_prev = [nn.Conv2d(in_channels, channels[0], 3, padding=1)], channels[0]
         for c in channels:
             enc += [nn.SiLU(), nn.Conv2d(c_prev, c, 4, stride=2, padding=1)]
             c_prev = c
         self.encoder = nn.Sequential(*enc, ResBlock2d(c_prev, c_prev), group_norm(c_prev), nn.SiLU(),
                                      nn.Conv2d(c_prev, latent_channels, 1))
-        dec = [nn.Conv2d(latent_channels, c_prev, 3, padding=1), ResBlock2d(c_prev, c_prev)]
+        dec = [nn.Conv2d(self.out_channels, c_prev, 3, padding=1), ResBlock2d(c_prev, c_prev)]
         for c in reversed(channels[:-1]):
             dec += [nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(c_prev, c, 3, padding=1), nn.SiLU(),
                     nn.Conv2d(c, c, 3, padding=1), nn.SiLU()]
@@ -53,12 +61,14 @@ class FrameAutoencoder(nn.Module):
         self.decoder = nn.Sequential(*dec)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.encoder(frames))
+        low = F.avg_pool2d(frames, self.down)
+        return torch.cat([torch.tanh(self.encoder(frames)), low.to(frames.dtype)], dim=1)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Unbounded output: a tanh here saturates on the mostly-black frames of sparse scenes (pre-activations
         drift to −25 within a few hundred steps and the decoder stops learning: measured). Clamp for display."""
-        return self.decoder(latents)
+        low = F.interpolate(latents[:, -self.in_channels:], scale_factor=float(self.down), mode="nearest")
+        return self.decoder(latents) + low
 
 
 def _modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -157,7 +167,14 @@ class LatentFlow(VideoGenerator):
                                             latent_channels=cfg.latent_channels)
         down = 2 ** len(cfg.ae_channels)
         self.latent_hw = (cfg.height // down, cfg.width // down)
-        self.transformer = FlowTransformer(latent_channels=cfg.latent_channels, latent_hw=self.latent_hw,
+        self.latent_channels = self.autoencoder.out_channels
+        # per-channel shift and scale that give the flow zero-mean, unit-variance latents (as Stable Diffusion's
+        # scale factor, per channel): measured on the first flow step's batch, then fixed. Raw latents had
+        # stds of 0.14-0.36 and means up to ±0.8, which puts the whole picture in the last 20% of the path.
+        self.register_buffer("latent_shift", torch.zeros(self.latent_channels))
+        self.register_buffer("latent_scale", torch.ones(self.latent_channels))
+        self.register_buffer("latent_stats_set", torch.zeros((), dtype=torch.bool))
+        self.transformer = FlowTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
                                            patch=cfg.flow_patch, time_patch=cfg.flow_time_patch,
                                            width=cfg.flow_width, depth=cfg.flow_depth,
                                            heads=cfg.heads, cond_dim=cfg.dim)
@@ -176,14 +193,34 @@ class LatentFlow(VideoGenerator):
 
     # ---- latents ---------------------------------------------------------------------------
     def encode(self, video: torch.Tensor) -> torch.Tensor:
-        """(B, C, T, H, W) → latents (B, T, c, h, w)."""
+        """(B, C, T, H, W) → normalised latents (B, T, c, h, w)."""
         b = video.shape[0]
         z = self.autoencoder.encode(rearrange(video, "b c t h w -> (b t) c h w"))
-        return rearrange(z, "(b t) c h w -> b t c h w", b=b)
+        z = rearrange(z, "(b t) c h w -> b t c h w", b=b)
+        if not bool(self.latent_stats_set):
+            self._set_latent_stats(z.float())
+        return (z - self._bcast(self.latent_shift)) / self._bcast(self.latent_scale)
+
+    @staticmethod
+    def _bcast(v: torch.Tensor) -> torch.Tensor:
+        return v[None, None, :, None, None]
+
+    @torch.no_grad()
+    def _set_latent_stats(self, z: torch.Tensor) -> None:
+        """Per-channel mean and std of a batch of latents (averaged over processes under DDP)."""
+        stats = torch.stack([z.mean(dim=(0, 1, 3, 4)), z.pow(2).mean(dim=(0, 1, 3, 4))])
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(stats)
+            stats /= torch.distributed.get_world_size()
+        mean, sq = stats
+        self.latent_shift.copy_(mean)
+        self.latent_scale.copy_((sq - mean ** 2).clamp_min(1e-6).sqrt())
+        self.latent_stats_set.fill_(True)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """latents (B, T, c, h, w) → video (B, C, T, H, W)."""
+        """normalised latents (B, T, c, h, w) → video (B, C, T, H, W)."""
         b = latents.shape[0]
+        latents = latents * self._bcast(self.latent_scale).to(latents.dtype) + self._bcast(self.latent_shift).to(latents.dtype)
         frames = self.autoencoder.decode(rearrange(latents, "b t c h w -> (b t) c h w")).clamp(-1, 1)
         return rearrange(frames, "(b t) c h w -> b c t h w", b=b)
 
@@ -210,7 +247,7 @@ class LatentFlow(VideoGenerator):
 
     # ---- sampling --------------------------------------------------------------------------
     def sample_noise(self, batch: int, num_frames: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(batch, num_frames, self.cfg.latent_channels, *self.latent_hw, generator=generator)
+        return torch.randn(batch, num_frames, self.latent_channels, *self.latent_hw, generator=generator)
 
     def generate(self, cond: Condition, noise: torch.Tensor | None = None, *, num_frames: int | None = None,
                  generator: torch.Generator | None = None, uncond: Condition | None = None,

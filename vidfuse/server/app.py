@@ -101,7 +101,7 @@ class VideoRequest(BaseModel):
     height: int | None = Field(None, description="Output height in pixels (with width, instead of aspect; "
                                "even for scripts).")
     width: int | None = Field(None, description="Output width in pixels (with height, instead of aspect).")
-    guidance_scale: float | None = Field(None, ge=0, description="Prompt jobs: classifier-free guidance (1 = off).")
+    guidance_scale: float | None = Field(None, ge=0, description="Prompt jobs: classifier-free guidance (1 = off; null: the model's default).")
     # script jobs
     lang: Literal["auto", "en", "zh"] | None = Field(None, description="Script jobs: narration language.")
     subtitles: Literal["soft", "burn", "srt", "none"] | None = Field(
@@ -238,7 +238,7 @@ def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[s
         if req.aspect is not None:
             height, width = _size_for_aspect(req.aspect, cfg.height, cfg.width)
         params = {"prompt": prompt, "frames": req.frames, "height": height, "width": width, "aspect": req.aspect,
-                  "guidance_scale": req.guidance_scale if req.guidance_scale is not None else 1.0}
+                  "guidance_scale": req.guidance_scale}
         kind = "prompt"
     else:
         if len(script) > limits.max_script_chars:

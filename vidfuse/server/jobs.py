@@ -404,7 +404,7 @@ def _run_prompt(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
     p = job.params
     progress("generating", 0.05)
     frames = pipe(p["prompt"], num_frames=p.get("frames"), height=p.get("height"), width=p.get("width"),
-                  seed=p["seed"], guidance_scale=p.get("guidance_scale", 1.0))[0]  # (T, H, W, 3)
+                  seed=p["seed"], guidance_scale=p.get("guidance_scale"))[0]  # (T, H, W, 3)
     progress("encoding", 0.7)
     write_video(work / VIDEO, frames, fps=p.get("fps", 8.0))
     progress("thumbnail", 0.9)
