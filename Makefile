@@ -36,6 +36,7 @@ train-default: setup
 	$(PY) -m vidfuse.cli install-model runs/default/model
 
 bench: setup
+	$(PY) -c "import diffusers" 2>/dev/null || $(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
 	$(PY) bench/train_throughput.py
 	$(PY) bench/generate_speed.py
 
