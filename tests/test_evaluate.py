@@ -133,3 +133,34 @@ def test_cli_eval(tmp_path):
     assert (tmp_path / "s.png").is_file()
     bad = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "nope"), "--n", "4", "--self-test-n", "10"])
     assert bad.exit_code != 0
+
+
+def test_cli_eval_captions_file(tmp_path):
+    from vidfuse.cli import app
+
+    tiny_pipeline("flow").save_pretrained(tmp_path / "m")
+    novel = tmp_path / "novel.jsonl"
+    novel.write_text('{"caption": "show a yellow six sliding to the right", "digit": 6, "colour": "yellow", '
+                     '"motion": "right", "lang": "en"}\n\n{"caption": "画一个0，从右往左移动", "digit": 0, '
+                     '"colour": "white", "motion": "left", "lang": "zh"}\n', encoding="utf-8")
+    out = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "m"), "--captions", str(novel),
+                                   "--json", str(tmp_path / "n.json")])
+    assert out.exit_code == 0, out.output
+    saved = json.loads((tmp_path / "n.json").read_text())
+    assert saved["all"]["n"] == 2 and set(saved["groups"]) == {"en", "zh"}
+    novel.write_text('{"caption": "a red 3"}\n')
+    bad = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "m"), "--captions", str(novel)])
+    assert bad.exit_code != 0 and "novel.jsonl:1" in str(bad.exception)
+
+
+def test_novel_captions_are_unlike_the_templates():
+    """bench/novel_captions.jsonl: 50+ captions worded unlike the training templates, both languages."""
+    from pathlib import Path
+
+    from vidfuse.data.moving_digits import MovingDigits
+
+    rows = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "bench" / "novel_captions.jsonl")
+            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 50 and {r["lang"] for r in rows} == {"en", "zh"}
+    train = {MovingDigits("train", level=1, lang=lang, size=3000)[i][1] for lang in ("en", "zh") for i in range(3000)}
+    assert not train & {r["caption"] for r in rows}

@@ -204,6 +204,7 @@ def eval_model(
     sheet: Optional[Path] = typer.Option(None, "--sheet", help="Contact sheet (PNG) of held-out-pair samples."),
     self_test_n: int = typer.Option(300, "--self-test-n", min=10, help="Real test clips per level for the judge's self-test."),
     guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance (default: the model's)."),
+    captions: Optional[Path] = typer.Option(None, "--captions", help="Judge your own captions instead: JSONL of {caption, digit, colour, motion[, lang]} (e.g. bench/novel_captions.jsonl)."),
 ) -> None:
     """Judged accuracy and FD-judge on Moving Digits test captions. (vidfuse.evaluate.evaluate_model)"""
     import json
@@ -214,6 +215,19 @@ def eval_model(
     from vidfuse.fileio import atomic_write_text
 
     console = Console()
+    if captions is not None:
+        from vidfuse.evaluate import evaluate_captions_file
+
+        result = evaluate_captions_file(model, captions, seed=seed, batch_size=batch_size,
+                                        guidance_scale=guidance_scale)
+        for name, summary in [("all", result["all"]), *result["groups"].items()]:
+            typer.echo(f"{name:>8}: n {summary['n']:4d}  joint {100 * summary['joint']:5.1f}%  digit "
+                       f"{100 * summary['digit']:5.1f}%  colour {100 * summary['colour']:5.1f}%  motion "
+                       f"{100 * summary['motion']:5.1f}%")
+        if json_out is not None:
+            atomic_write_text(json_out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+            typer.echo(f"wrote {json_out}")
+        return
     self_test = judge_self_test(n=self_test_n, seed=seed)
     result = evaluate_model(model, n=n, level=level, seed=seed, batch_size=batch_size, image_conditioned=image,
                             sheet=sheet, guidance_scale=guidance_scale)

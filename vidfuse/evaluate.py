@@ -595,6 +595,30 @@ def evaluate_captions(model_or_pipeline, captions: Sequence[str], targets: Seque
     }
 
 
+def evaluate_captions_file(model_or_pipeline, path: str | os.PathLike, *, seed: int = 0, batch_size: int = 64,
+                           guidance_scale: float | None = None) -> dict[str, Any]:
+    """:func:`evaluate_captions` on a JSONL file of ``{"caption", "digit", "colour", "motion"[, "lang"]}``
+    (level-1 targets; ``lang`` becomes the group). A malformed line is reported with its number."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no captions file at {path}")
+    captions, targets = [], []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            captions.append(str(row["caption"]))
+            targets.append({"digit": int(row["digit"]), "colour": row.get("colour", "white"),
+                            "motion": row["motion"], "group": row.get("lang", "")})
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{path}:{i}: expected a JSON object with caption, digit, colour and motion ({e})") from e
+    pipe = _as_pipeline(model_or_pipeline)
+    if guidance_scale is not None:
+        pipe = functools.partial(pipe, guidance_scale=guidance_scale)
+    return evaluate_captions(pipe, captions, targets, seed=seed, batch_size=batch_size)
+
+
 # ─────────────────────────────────────────── reports ───────────────────────────────────────────
 
 def report_tables(self_test: dict[str, Any] | None, result: dict[str, Any] | None) -> list:
