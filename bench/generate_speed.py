@@ -34,7 +34,7 @@ def load(model: str | None) -> tuple[TextToVideoPipeline, str]:
     from vidfuse.demo import PROMPTS
     from vidfuse.models.model import VidFuseModel
 
-    tok = CharTokenizer.build(PROMPTS)
+    tok = CharTokenizer.build([p for p, _ in PROMPTS])
     cfg = model_preset("small", vocab_size=tok.vocab_size)
     return TextToVideoPipeline(VidFuseModel(cfg), tok), "random-init small preset (no default model installed)"
 

@@ -1,5 +1,6 @@
 """TextToVideoPipeline: shapes, seeds, save → load → same frames, and errors meant for people."""
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -104,3 +105,25 @@ def test_install_default_model(tmp_path):
     with pytest.raises(InputError, match="at most 0.001 MB"):
         install_default_model(src, tmp_path / "other", max_mb=0.001)
     assert not (tmp_path / "other").exists()
+
+
+def test_flow_continues_past_its_native_length_from_the_last_frame(monkeypatch):
+    pipe = tiny_pipeline("flow")
+    model, native = pipe.model, pipe.model.generator.native_frames
+    assert native == pipe.config.num_frames == 4
+    calls = []
+    real = model._generate_once
+
+    def spy(ids, mask, image, **kw):
+        out = real(ids, mask, image, **kw)
+        calls.append((image, kw["num_frames"], out))
+        return out
+
+    monkeypatch.setattr(model, "_generate_once", spy)
+    frames = pipe(["a red 3 moves up", "a blue 7"], num_frames=10, seed=0)
+    assert frames.shape == (2, 10, 16, 16, 3)
+    # 4 frames, then 3 new + 3 new (each segment's first frame repeats the last one and is dropped)
+    assert [n for _, n, _ in calls] == [4, 4, 4] and calls[0][0] is None
+    for (_, _, prev), (image, _, _) in zip(calls, calls[1:]):
+        assert torch.equal(image, prev[:, :, -1])
+    assert tiny_pipeline("vae").model.generator.native_frames is None  # any length in one piece

@@ -179,6 +179,10 @@ class LatentFlow(VideoGenerator):
                                            width=cfg.flow_width, depth=cfg.flow_depth,
                                            heads=cfg.heads, cond_dim=cfg.dim)
 
+    @property
+    def native_frames(self) -> int:
+        return self.cfg.num_frames
+
     def active_phases(self, step: int) -> tuple[str, ...]:
         # the autoencoder alone first (≈ 10× cheaper a step), then the flow on its frozen latents: a flow
         # trained on latents that still move wastes its steps

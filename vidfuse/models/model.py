@@ -82,7 +82,30 @@ class VidFuseModel(nn.Module):
     def generate(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None = None, *,
                  num_frames: int, generator: torch.Generator | None = None,
                  guidance_scale: float = 1.0) -> torch.Tensor:
-        """Video (B, C, T, H, W) in [-1, 1] for a batch of tokenised prompts (and first frames)."""
+        """Video (B, C, T, H, W) in [-1, 1] for a batch of tokenised prompts (and first frames).
+
+        A generator that was trained on clips of a fixed length (``generator.native_frames``, e.g. the latent
+        flow's Transformer, whose time positions never went past its training length) makes longer videos
+        by continuation: each further segment is generated from the text with the previous segment's last
+        frame as its first frame (the same text + image → video path the model is trained for), and that
+        repeated frame is dropped. Generators with no native length (GAN, VAE) generate any length at once.
+        """
+        native = self.generator.native_frames
+        if native is None or num_frames <= native or native < 2:
+            return self._generate_once(ids, mask, image, num_frames=num_frames, generator=generator,
+                                       guidance_scale=guidance_scale)
+        parts, have = [], 0
+        while have < num_frames:
+            clip = self._generate_once(ids, mask, image, num_frames=native, generator=generator,
+                                       guidance_scale=guidance_scale)
+            part = clip if not parts else clip[:, :, 1:]
+            parts.append(part[:, :, :num_frames - have])
+            have += parts[-1].shape[2]
+            image = clip[:, :, -1]  # (B, C, H, W) in [-1, 1]: the next segment starts here
+        return torch.cat(parts, dim=2)
+
+    def _generate_once(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None, *,
+                       num_frames: int, generator: torch.Generator | None, guidance_scale: float) -> torch.Tensor:
         cond = self.condition(ids, mask, image)
         kwargs = {}
         if guidance_scale != 1.0:

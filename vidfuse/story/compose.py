@@ -28,7 +28,9 @@ sum of its scenes. The audio track is exactly as long as the video (``samples = 
 
 **Pictures.** A scene's clip is *generated at its full length*: the pipeline is asked for as many
 frames as the scene lasts (the GAN's motion GRU and the VAE's sinusoidal time code run for any
-number of frames), so the motion goes on for the whole narration with no seam. Looping a
+number of frames; the latent flow continues its 16-frame clips, each from the last frame of the one
+before: :meth:`vidfuse.models.model.VidFuseModel.generate`), so the motion goes on for the whole
+narration with no jump. Looping a
 training-length clip would make the digit jump back every 2 s, and slowing it down would make the
 motion sluggish and smeared; generating costs milliseconds a frame at 64×64. Beyond the pipeline's
 512-frame limit (64 s at 8 fps) the clip plays forwards then backwards (ping-pong), which has no jump.

@@ -1,0 +1,103 @@
+"""Every figure of the README's results table for one model folder, judged by ``vidfuse eval``'s judge.
+
+    .venv/bin/python bench/evaluate_default.py --model runs/default/model --out runs/default/results.json
+
+Runs, in one process on one machine: the judge's self-test; text → video on ``--n`` level-1 test
+captions (seen / held-out pairs × English / Chinese) with FD-judge; text + first frame → video on the
+same number of captions; the captions of ``bench/novel_captions.jsonl`` (worded unlike the training
+templates, never trained on); level 2 on ``--n2`` captions; single-prompt latency after load (median of
+``--repeats``, as a real-time factor at 8 fps) and batch clips/s; a contact sheet of held-out-pair
+samples (``--sheet``). Prints a Markdown table and writes everything as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
+
+from vidfuse.evaluate import evaluate_captions_file, evaluate_model, judge_self_test  # noqa: E402
+from vidfuse.fileio import atomic_write_text  # noqa: E402
+from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def speed(pipe: TextToVideoPipeline, repeats: int, batch: int, fps: float = 8.0) -> dict:
+    prompt = "the red digit 3 is moving up and down"
+    pipe(prompt, seed=0)  # warm-up
+    lat = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        frames = pipe(prompt, seed=i)
+        lat.append(time.perf_counter() - t)
+    pipe([prompt] * batch, seed=0)
+    t = time.perf_counter()
+    pipe([prompt] * batch, seed=1)
+    batch_s = time.perf_counter() - t
+    med = statistics.median(lat)
+    video_s = frames.shape[1] / fps
+    return {"latency_ms": 1000 * med, "real_time_factor": video_s / med, "clip_seconds": video_s,
+            "batch": batch, "clips_per_second": batch / batch_s}
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=None, help="model folder (default: the one shipped in the package)")
+    ap.add_argument("--n", type=int, default=600)
+    ap.add_argument("--n2", type=int, default=300, help="level-2 captions")
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--sheet", type=Path, default=None)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    pipe = TextToVideoPipeline.from_pretrained(args.model)
+    res: dict = {"model": str(args.model or "default"), "machine": machine(), "generator": pipe.config.generator}
+    res["self_test"] = judge_self_test(n=300, seed=args.seed)
+    res["speed"] = speed(pipe, args.repeats, args.batch)
+    res["text"] = evaluate_model(pipe, n=args.n, level=1, seed=args.seed, sheet=args.sheet)
+    res["image"] = evaluate_model(pipe, n=args.n, level=1, seed=args.seed, image_conditioned=True)
+    novel = evaluate_captions_file(pipe, HERE / "novel_captions.jsonl", seed=args.seed)
+    res["novel"] = {k: v for k, v in novel.items() if k != "clips"} | {"clips": novel["clips"]}
+    res["level2"] = evaluate_model(pipe, n=args.n2, level=2, seed=args.seed)
+    res["seconds"] = time.perf_counter() - t0
+    atomic_write_text(args.out, json.dumps(res, indent=2, ensure_ascii=False) + "\n")
+    g, im, l2 = res["text"]["groups"], res["image"]["groups"], res["level2"]["groups"]
+    rows = [
+        ("judge on real test clips, level 1 joint", pct(res["self_test"]["real_level1"]["all"]["joint"])),
+        (f"joint, held-out pairs, English (n={g['held_out/en']['n']})", pct(g["held_out/en"]["joint"])),
+        (f"joint, held-out pairs, Chinese (n={g['held_out/zh']['n']})", pct(g["held_out/zh"]["joint"])),
+        (f"joint, seen pairs, both languages (n={g['seen']['n']})", pct(g["seen"]["joint"])),
+        ("per attribute, all: digit / colour / motion",
+         " / ".join(pct(g["all"][k]) for k in ("digit", "colour", "motion"))),
+        (f"FD-judge (real vs real floor {res['text']['fd_judge_real_vs_real']:.1f})", f"{res['text']['fd_judge']:.1f}"),
+        (f"text + first frame → video, joint (n={im['all']['n']})", pct(im["all"]["joint"])),
+        (f"novel wording, joint (n={novel['all']['n']}; en / zh)",
+         f"{pct(novel['all']['joint'])} ({pct(novel['groups']['en']['joint'])} / {pct(novel['groups']['zh']['joint'])})"),
+        (f"level 2, per digit / joint (n={l2['all']['n']})", f"{pct(l2['all']['per_digit'])} / {pct(l2['all']['joint'])}"),
+        ("single-prompt latency after load; real-time factor",
+         f"{res['speed']['latency_ms']:.0f} ms; {res['speed']['real_time_factor']:.1f}"),
+        (f"batch generation ({args.batch} prompts)", f"{res['speed']['clips_per_second']:.1f} clips/s"),
+    ]
+    print(f"model {res['model']} ({res['generator']}); {res['machine']}; {res['seconds']:.0f} s\n")
+    print("| figure | value |\n| --- | ---: |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
