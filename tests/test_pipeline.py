@@ -101,7 +101,11 @@ def test_install_default_model(tmp_path):
     assert (dest / "eval.json").read_text() == '{"joint": 0.5}'
     a = TextToVideoPipeline.from_pretrained(src, device="cpu")(["a red 3 moves up"], seed=1)
     b = TextToVideoPipeline.from_pretrained(dest, device="cpu")(["a red 3 moves up"], seed=1)
-    assert np.array_equal(a, b)
+    assert np.abs(a.astype(int) - b).mean() < 2  # float16 storage: the same frames up to weight rounding
+    from safetensors.torch import load_file
+    stored = load_file(dest / "model.safetensors")
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    assert "generator.latent_shift" in stored  # the flow's latent statistics travel with the weights
     with pytest.raises(InputError, match="at most 0.001 MB"):
         install_default_model(src, tmp_path / "other", max_mb=0.001)
     assert not (tmp_path / "other").exists()

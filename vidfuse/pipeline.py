@@ -96,14 +96,19 @@ class TextToVideoPipeline:
                              f"missing {missing[:5]}, unexpected {unexpected[:5]}")
         return cls(model, tokenizer, device=device)
 
-    def save_pretrained(self, path: str | os.PathLike) -> Path:
-        """Write config.json + model.safetensors (+ tokenizer.json) into ``path``, replacing it atomically."""
+    def save_pretrained(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
+        """Write config.json + model.safetensors (+ tokenizer.json) into ``path``, replacing it atomically.
+
+        ``dtype`` (e.g. ``torch.float16``): store floating-point weights in it (half the size); loading casts
+        them back to the model's float32, so compute is unchanged apart from the rounding of the weights."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         try:
             (tmp / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2), encoding="utf-8")
             state = {k: v.detach().to("cpu").contiguous() for k, v in self.model.inference_state_dict().items()}
+            if dtype is not None:
+                state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
             save_file(state, tmp / WEIGHTS_NAME, metadata={"format": "pt", "vidfuse": "model"})
             self.tokenizer.save(tmp)
             old = path.with_name(f".{path.name}.old")
@@ -211,17 +216,28 @@ MAX_DEFAULT_MODEL_MB = 20  # the default model ships inside the package
 
 def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None = None, *,
                           max_mb: float = MAX_DEFAULT_MODEL_MB) -> Path:
-    """Check that ``src`` is a loadable model folder of at most ``max_mb`` MB and install it as the default
-    model (``vidfuse/default_model/``), replacing the old one atomically. The run's ``eval.json`` (beside
-    ``src`` or inside it), when present, goes along so the numbers travel with the weights."""
+    """Install the model folder ``src`` as the default model (``vidfuse/default_model/``), replacing the old
+    one atomically. Weights are stored as float16 (half the size; loading casts them back to float32);
+    the installed folder must hold at most ``max_mb`` MB. The run's ``eval.json`` (beside ``src`` or
+    inside it), when present, goes along so the numbers travel with the weights."""
     src = Path(src)
     dest = Path(dest) if dest is not None else DEFAULT_MODEL_DIR
     pipe = TextToVideoPipeline.from_pretrained(src, device="cpu")  # validates the folder
-    size_mb = sum(f.stat().st_size for f in src.iterdir() if f.is_file()) / 1e6
+    staged = dest.with_name(f".{dest.name}.staged")
+    shutil.rmtree(staged, ignore_errors=True)
+    pipe.save_pretrained(staged, dtype=torch.float16)
+    size_mb = sum(f.stat().st_size for f in staged.iterdir() if f.is_file()) / 1e6
     if size_mb > max_mb:
-        raise InputError(f"{src} holds {size_mb:.1f} MB; the default model ships inside the package and may be "
-                         f"at most {max_mb} MB: train a smaller preset")
-    pipe.save_pretrained(dest)
+        shutil.rmtree(staged, ignore_errors=True)
+        raise InputError(f"{src} takes {size_mb:.1f} MB even as float16; the default model ships inside the "
+                         f"package and may be at most {max_mb} MB: train a smaller preset")
+    TextToVideoPipeline.from_pretrained(staged, device="cpu")  # loads back
+    old = dest.with_name(f".{dest.name}.old")
+    if dest.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+    os.replace(staged, dest)
+    shutil.rmtree(old, ignore_errors=True)
     for report in (src / "eval.json", src.parent / "eval.json"):
         if report.is_file():
             shutil.copyfile(report, dest / "eval.json")

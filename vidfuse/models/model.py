@@ -121,7 +121,10 @@ class VidFuseModel(nn.Module):
         skip_backbone = isinstance(self.text_encoder, PretrainedTextEncoder) and self.text_encoder.frozen
         out = {}
         for k, v in self.state_dict().items():
-            if k.startswith("generator.") and not k.startswith(keep):
+            # the generator's own tensors (not in a child module) are inference state too: the flow's latent
+            # shift and scale — leaving them out once made every saved flow model decode raw latents (grey)
+            own = k.startswith("generator.") and "." not in k[len("generator."):]
+            if k.startswith("generator.") and not k.startswith(keep) and not own:
                 continue
             if skip_backbone and k.startswith("text_encoder.backbone."):
                 continue
