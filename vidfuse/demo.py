@@ -19,10 +19,10 @@ PROMPTS: list[tuple[str, bool]] = [
     ("蓝色数字八上下弹跳", False),
 ]
 
-STORIES = {
-    "story_en": "A red three climbs up the screen. Then a blue seven falls down. "
-                "Finally a green four bounces up and down, and the lesson ends.",
-    "story_zh": "一个红色的数字3向上移动。然后，蓝色的数字7向下移动。最后，绿色的数字4上下弹跳。",
+STORIES = {  # blank lines: one scene per paragraph (the planner packs a paragraph's sentences up to ~10 s)
+    "story_en": "A red three climbs up the screen.\n\nThen a blue seven falls down.\n\n"
+                "Finally, a green four bounces up and down. That is the end of the lesson.",
+    "story_zh": "一个红色的数字3向上移动。\n\n然后，蓝色的数字7向下移动。\n\n最后，绿色的数字4上下弹跳。",
 }
 
 
