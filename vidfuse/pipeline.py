@@ -111,12 +111,7 @@ class TextToVideoPipeline:
                 state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
             save_file(state, tmp / WEIGHTS_NAME, metadata={"format": "pt", "vidfuse": "model"})
             self.tokenizer.save(tmp)
-            old = path.with_name(f".{path.name}.old")
-            if path.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            _replace_dir(tmp, path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return path
@@ -211,6 +206,17 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
     return arr / 127.5 - 1.0
 
 
+def _replace_dir(new: Path, dest: Path) -> None:
+    """Put the folder ``new`` at ``dest``: the old one is moved aside first and removed after, so a crash
+    leaves either folder whole at ``dest`` (or beside it as ``.NAME.old``), never a half-written one."""
+    old = dest.with_name(f".{dest.name}.old")
+    if dest.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+    os.replace(new, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 MAX_DEFAULT_MODEL_MB = 20  # the default model ships inside the package
 
 
@@ -232,12 +238,7 @@ def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None
         raise InputError(f"{src} takes {size_mb:.1f} MB even as float16; the default model ships inside the "
                          f"package and may be at most {max_mb} MB: train a smaller preset")
     TextToVideoPipeline.from_pretrained(staged, device="cpu")  # loads back
-    old = dest.with_name(f".{dest.name}.old")
-    if dest.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dest, old)
-    os.replace(staged, dest)
-    shutil.rmtree(old, ignore_errors=True)
+    _replace_dir(staged, dest)
     for report in (src / "eval.json", src.parent / "eval.json"):
         if report.is_file():
             shutil.copyfile(report, dest / "eval.json")
