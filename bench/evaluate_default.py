@@ -13,39 +13,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
+from generate_speed import measure_speed  # noqa: E402
 
 from vidfuse.evaluate import evaluate_captions_file, evaluate_model, judge_self_test  # noqa: E402
 from vidfuse.fileio import atomic_write_text  # noqa: E402
 from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-
-
-def speed(pipe: TextToVideoPipeline, repeats: int, batch: int, fps: float = 8.0) -> dict:
-    prompt = "the red digit 3 is moving up and down"
-    pipe(prompt, seed=0)  # warm-up
-    lat = []
-    for i in range(repeats):
-        t = time.perf_counter()
-        frames = pipe(prompt, seed=i)
-        lat.append(time.perf_counter() - t)
-    pipe([prompt] * batch, seed=0)
-    t = time.perf_counter()
-    pipe([prompt] * batch, seed=1)
-    batch_s = time.perf_counter() - t
-    med = statistics.median(lat)
-    video_s = frames.shape[1] / fps
-    return {"latency_ms": 1000 * med, "real_time_factor": video_s / med, "clip_seconds": video_s,
-            "batch": batch, "clips_per_second": batch / batch_s}
 
 
 def pct(x: float | None) -> str:
@@ -67,7 +48,7 @@ def main() -> None:
     pipe = TextToVideoPipeline.from_pretrained(args.model)
     res: dict = {"model": str(args.model or "default"), "machine": machine(), "generator": pipe.config.generator}
     res["self_test"] = judge_self_test(n=300, seed=args.seed)
-    res["speed"] = speed(pipe, args.repeats, args.batch)
+    res["speed"] = measure_speed(pipe, repeats=args.repeats, batch=args.batch)
     res["text"] = evaluate_model(pipe, n=args.n, level=1, seed=args.seed, sheet=args.sheet)
     res["image"] = evaluate_model(pipe, n=args.n, level=1, seed=args.seed, image_conditioned=True)
     novel = evaluate_captions_file(pipe, HERE / "novel_captions.jsonl", seed=args.seed)

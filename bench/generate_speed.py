@@ -39,6 +39,27 @@ def load(model: str | None) -> tuple[TextToVideoPipeline, str]:
     return TextToVideoPipeline(VidFuseModel(cfg), tok), "random-init small preset (no default model installed)"
 
 
+def measure_speed(pipe: TextToVideoPipeline, *, repeats: int = 10, batch: int = 64, fps: float = 8.0) -> dict:
+    """Single-prompt latency after a warm-up (median of ``repeats``), as a real-time factor at ``fps``, and
+    clips/s for one batch of ``batch`` prompts (after a warm-up batch)."""
+    prompt = "the red digit 3 is moving up and down"
+    pipe(prompt, seed=0)  # warm-up
+    lat = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        frames = pipe(prompt, seed=i)
+        lat.append(time.perf_counter() - t)
+    prompts = [prompt] * batch
+    pipe(prompts, seed=0)
+    t = time.perf_counter()
+    pipe(prompts, seed=1)
+    batch_s = time.perf_counter() - t
+    med = statistics.median(lat)
+    video_s = frames.shape[1] / fps
+    return {"latency_ms": 1000 * med, "real_time_factor": video_s / med, "clip_seconds": video_s,
+            "batch": batch, "clips_per_second": batch / batch_s, "shape": list(frames.shape[1:4])}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -47,27 +68,15 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=8.0)
     args = ap.parse_args()
     pipe, name = load(args.model)
-    prompt = "the red digit 3 is moving up and down"
-    pipe(prompt, seed=0)  # warm-up
-    lat = []
-    for i in range(args.repeats):
-        t = time.perf_counter()
-        frames = pipe(prompt, seed=i)
-        lat.append(time.perf_counter() - t)
-    video_s = frames.shape[1] / args.fps
-    prompts = [prompt] * args.batch
-    pipe(prompts, seed=0)
-    t = time.perf_counter()
-    pipe(prompts, seed=1)
-    batch_s = time.perf_counter() - t
-    med = statistics.median(lat)
+    r = measure_speed(pipe, repeats=args.repeats, batch=args.batch, fps=args.fps)
+    t, h, w = r["shape"]
     print(f"machine: {machine()}")
-    print(f"model: {name} ({pipe.config.generator}, {frames.shape[1]}×{frames.shape[2]}×{frames.shape[3]})\n")
+    print(f"model: {name} ({pipe.config.generator}, {t}×{h}×{w})\n")
     print("| figure | value |")
     print("| --- | ---: |")
-    print(f"| single prompt latency, median of {args.repeats} | {1000 * med:.0f} ms |")
-    print(f"| real-time factor ({video_s:.0f} s clip) | {video_s / med:.1f} |")
-    print(f"| batch of {args.batch}: clips/s | {args.batch / batch_s:.1f} |")
+    print(f"| single prompt latency, median of {args.repeats} | {r['latency_ms']:.0f} ms |")
+    print(f"| real-time factor ({r['clip_seconds']:.0f} s clip) | {r['real_time_factor']:.1f} |")
+    print(f"| batch of {args.batch}: clips/s | {r['clips_per_second']:.1f} |")
 
 
 if __name__ == "__main__":

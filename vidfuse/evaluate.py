@@ -446,8 +446,14 @@ def judge_self_test(judge: Judge | None = None, *, n: int = 300, seed: int = 0) 
 GeneratorLike = Callable[..., np.ndarray]
 
 
-def _as_pipeline(model_or_pipeline) -> GeneratorLike:
-    """A TextToVideoPipeline, a model folder, or any ``f(prompts, image=None, *, seed, num_frames) -> uint8``."""
+def _as_pipeline(model_or_pipeline, guidance_scale: float | None = None) -> GeneratorLike:
+    """A TextToVideoPipeline, a model folder, or any ``f(prompts, image=None, *, seed, num_frames) -> uint8``;
+    with ``guidance_scale``, a generator that always passes it on."""
+    pipe = _resolve_generator(model_or_pipeline)
+    return pipe if guidance_scale is None else functools.partial(pipe, guidance_scale=guidance_scale)
+
+
+def _resolve_generator(model_or_pipeline) -> GeneratorLike:
     if isinstance(model_or_pipeline, (str, os.PathLike)):
         from vidfuse.pipeline import TextToVideoPipeline
 
@@ -530,9 +536,7 @@ def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int
 
     if n < 2:
         raise InputError(f"n must be at least 2 (FD-judge needs two clips), got {n}")
-    pipe = _as_pipeline(model_or_pipeline)
-    if guidance_scale is not None:
-        pipe = functools.partial(pipe, guidance_scale=guidance_scale)
+    pipe = _as_pipeline(model_or_pipeline, guidance_scale)
     judge = judge or load_judge()
     real, captions, attrs = real_test_clips(n, level=level, seed=seed)
     images = [c[0] for c in real] if image_conditioned else None
@@ -613,9 +617,7 @@ def evaluate_captions_file(model_or_pipeline, path: str | os.PathLike, *, seed: 
                             "motion": row["motion"], "group": row.get("lang", "")})
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(f"{path}:{i}: expected a JSON object with caption, digit, colour and motion ({e})") from e
-    pipe = _as_pipeline(model_or_pipeline)
-    if guidance_scale is not None:
-        pipe = functools.partial(pipe, guidance_scale=guidance_scale)
+    pipe = _as_pipeline(model_or_pipeline, guidance_scale)
     return evaluate_captions(pipe, captions, targets, seed=seed, batch_size=batch_size)
 
 

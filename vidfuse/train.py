@@ -226,8 +226,8 @@ class Trainer:
         return CharTokenizer.build(corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len)
 
     def _fitting(self, captions: list[str]) -> list[str]:
-        """The captions that fit the text encoder's length limit; warns (once) about the others, which
-        training truncates: a truncated caption may lose what it says last (a second digit's motion)."""
+        """The captions that fit the text encoder's length limit; warns about the others, which training
+        truncates: a truncated caption may lose what it says last (a second digit's motion)."""
         fits = []
         for c in captions:
             try:
@@ -235,11 +235,10 @@ class Trainer:
                 fits.append(c)
             except InputError:
                 pass
-        if len(fits) < len(captions) and self.is_main and not getattr(self, "_warned_long", False):
-            self._warned_long = True
+        if len(fits) < len(captions) and self.is_main:
             logger.warning("%d of %d sampled captions exceed model.max_text_len=%d tokens and are truncated in "
-                        "training; raise max_text_len in the config", len(captions) - len(fits), len(captions),
-                        self.cfg.model.max_text_len)
+                           "training; raise max_text_len in the config", len(captions) - len(fits), len(captions),
+                           self.cfg.model.max_text_len)
         return fits or [c[:8] for c in captions]
 
     # ---- one step -----------------------------------------------------------------------------
@@ -291,10 +290,10 @@ class Trainer:
         decay = min(self.cfg.ema_decay, (1 + since) / (10 + since)) if since >= 0 else 0.0
         current = self.model.inference_state_dict()
         copy = tuple(f"generator.{p}" for p in self.model.generator.no_ema_prefixes)
-        buffers = self._buffer_names  # statistics, not weights: copied (e.g. the flow's latent shift and scale)
         for k, v in self.ema.items():
             cur = current[k]
-            if cur.dtype.is_floating_point and not k.startswith(copy) and k not in buffers:
+            # buffers are statistics, not weights: copied (e.g. the flow's latent shift and scale)
+            if cur.dtype.is_floating_point and not k.startswith(copy) and k not in self._buffer_names:
                 v.mul_(decay).add_(cur.float(), alpha=1 - decay)
             else:
                 v.copy_(cur)

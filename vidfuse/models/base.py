@@ -50,13 +50,13 @@ class VideoGenerator(nn.Module):
     phases: tuple[str, ...] = ("main",)
     cond_phase: str = "main"
     unconditional_phases: tuple[str, ...] = ()  # phases whose loss needs no condition (it is passed None)
+    supports_guidance: bool = False
+    no_ema_prefixes: tuple[str, ...] = ()  # weights the EMA copies instead of averaging
 
     @property
     def native_frames(self) -> int | None:
         """Longest clip generated in one piece (longer ones are continued from their last frame); None: any."""
         return None
-    supports_guidance: bool = False
-    no_ema_prefixes: tuple[str, ...] = ()  # weights the EMA copies instead of averaging
 
     def active_phases(self, step: int) -> tuple[str, ...]:
         """The phases that run at ``step`` (a generator may retire one, e.g. a frozen autoencoder)."""

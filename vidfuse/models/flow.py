@@ -165,7 +165,7 @@ class LatentFlow(VideoGenerator):
         self.cfg = cfg
         self.autoencoder = FrameAutoencoder(in_channels=cfg.channels, channels=cfg.ae_channels,
                                             latent_channels=cfg.latent_channels)
-        down = 2 ** len(cfg.ae_channels)
+        down = self.autoencoder.down
         self.latent_hw = (cfg.height // down, cfg.width // down)
         self.latent_channels = self.autoencoder.out_channels
         # per-channel shift and scale that give the flow zero-mean, unit-variance latents (as Stable Diffusion's
