@@ -28,20 +28,28 @@ class Condition:
     tokens: torch.Tensor  # (B, N, D) fused text + visual tokens
     mask: torch.Tensor    # (B, N) bool, True = a real token
     pooled: torch.Tensor  # (B, D) one vector per sample
+    # the conditioning image itself (B, C, H, W) in [-1, 1], and which samples really have one (B,) bool:
+    # for generators that start the clip from it (image-to-video); the others read it through ``tokens``
+    image: torch.Tensor | None = None
+    has_image: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:
         return self.tokens.shape[0]
 
+    def _map(self, fn) -> "Condition":
+        return Condition(*(None if t is None else fn(t) for t in
+                           (self.tokens, self.mask, self.pooled, self.image, self.has_image)))
+
     def detach(self) -> "Condition":
-        return Condition(self.tokens.detach(), self.mask, self.pooled.detach())
+        return self._map(lambda t: t.detach())
 
     def roll(self, shift: int = 1) -> "Condition":
         """The batch's conditions shifted by ``shift``: mismatched captions, negatives for text matching."""
-        return Condition(*(t.roll(shift, dims=0) for t in (self.tokens, self.mask, self.pooled)))
+        return self._map(lambda t: t.roll(shift, dims=0))
 
     def repeat(self, n: int) -> "Condition":
-        return Condition(*(t.repeat_interleave(n, dim=0) for t in (self.tokens, self.mask, self.pooled)))
+        return self._map(lambda t: t.repeat_interleave(n, dim=0))
 
 
 class VideoGenerator(nn.Module):

@@ -102,7 +102,24 @@ class FlowBlock(nn.Module):
         return x + m[8][:, None] * self.ff(_modulate(self.norms[2](x), m[6], m[7]))
 
 
-class FlowTransformer(nn.Module):
+class TimestepConditioned(nn.Module):
+    """Base of the flow Transformers: the vector that modulates every block, from the timestep and pooled Z."""
+
+    def __init__(self, width: int, cond_dim: int):
+        super().__init__()
+        self.width = width
+        # timestep table, built once (not saved: it is a pure function of the width)
+        self.register_buffer("time_table", sinusoidal_positions(1000, width), persistent=False)
+        self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+        self.cond_mlp = nn.Sequential(nn.Linear(cond_dim, width), nn.SiLU(), nn.Linear(width, width))
+
+    def conditioning_vector(self, t: torch.Tensor, pooled: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """t (B,) in [0, 1], pooled Z (B, D) → (B, width)."""
+        t_idx = (t.float().clamp(0, 1) * 999).round().long()
+        return self.time_mlp(self.time_table[t_idx].to(dtype)) + self.cond_mlp(pooled)
+
+
+class FlowTransformer(TimestepConditioned):
     """Velocity network. forward(x (B, T, c, h, w), t (B,), cond) -> velocity, same shape as x.
 
     A token is a ``time_patch × patch × patch`` block of latents (2 × 2 × 2: 16 frames of 8×8 latents
@@ -112,16 +129,12 @@ class FlowTransformer(nn.Module):
 
     def __init__(self, *, latent_channels: int, latent_hw: tuple[int, int], patch: int, time_patch: int,
                  width: int, depth: int, heads: int, cond_dim: int):
-        super().__init__()
-        self.patch, self.time_patch, self.width = patch, time_patch, width
+        super().__init__(width, cond_dim)
+        self.patch, self.time_patch = patch, time_patch
         self.tokens_per_frame = (latent_hw[0] // patch) * (latent_hw[1] // patch)
         patch_dim = latent_channels * patch * patch * time_patch
         self.embed = nn.Linear(patch_dim, width)
         self.pos = nn.Parameter(torch.randn(self.tokens_per_frame, width) * 0.02)
-        # timestep table, built once (not saved: it is a pure function of the width)
-        self.register_buffer("time_table", sinusoidal_positions(1000, width), persistent=False)
-        self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
-        self.cond_mlp = nn.Sequential(nn.Linear(cond_dim, width), nn.SiLU(), nn.Linear(width, width))
         self.blocks = nn.ModuleList(FlowBlock(width, heads, cond_dim) for _ in range(depth))
         self.final_norm = nn.LayerNorm(width, elementwise_affine=False)
         self.final_ada = nn.Linear(width, 2 * width)
@@ -141,8 +154,7 @@ class FlowTransformer(nn.Module):
         time_pos = sinusoidal_positions(n_t, self.width).to(x.device, x.dtype)           # (T/q, W)
         pos = (time_pos[:, None, :] + self.pos[None].to(x.dtype)).reshape(1, -1, self.width)
         tokens = self.embed(tokens) + pos                                                   # (B, T·S, W)
-        t_idx = (t.float().clamp(0, 1) * 999).round().long()
-        c_vec = self.time_mlp(self.time_table[t_idx].to(x.dtype)) + self.cond_mlp(cond.pooled)       # (B, W)
+        c_vec = self.conditioning_vector(t, cond.pooled, x.dtype)                          # (B, W)
         for block in self.blocks:
             tokens = block(tokens, c_vec, cond, n_t, self.tokens_per_frame)
         shift, scale = self.final_ada(F.silu(c_vec)).chunk(2, dim=-1)
@@ -174,10 +186,12 @@ class LatentFlow(VideoGenerator):
         self.register_buffer("latent_shift", torch.zeros(self.latent_channels))
         self.register_buffer("latent_scale", torch.ones(self.latent_channels))
         self.register_buffer("latent_stats_set", torch.zeros((), dtype=torch.bool))
-        self.transformer = FlowTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
-                                           patch=cfg.flow_patch, time_patch=cfg.flow_time_patch,
-                                           width=cfg.flow_width, depth=cfg.flow_depth,
-                                           heads=cfg.heads, cond_dim=cfg.dim)
+        self.transformer = self.build_transformer(cfg)
+
+    def build_transformer(self, cfg: ModelConfig) -> nn.Module:
+        return FlowTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
+                               patch=cfg.flow_patch, time_patch=cfg.flow_time_patch, width=cfg.flow_width,
+                               depth=cfg.flow_depth, heads=cfg.heads, cond_dim=cfg.dim)
 
     @property
     def native_frames(self) -> int:
@@ -288,4 +302,7 @@ def _cat_conditions(a: Condition, b: Condition) -> Condition:
         return F.pad(c.tokens, (0, 0, 0, extra)), F.pad(c.mask, (0, extra), value=False)
 
     (ta, ma), (tb, mb) = pad(a), pad(b)
-    return Condition(torch.cat([ta, tb]), torch.cat([ma, mb]), torch.cat([a.pooled, b.pooled]))
+    both = Condition(torch.cat([ta, tb]), torch.cat([ma, mb]), torch.cat([a.pooled, b.pooled]))
+    if a.image is not None and b.image is not None:
+        both.image, both.has_image = torch.cat([a.image, b.image]), torch.cat([a.has_image, b.has_image])
+    return both

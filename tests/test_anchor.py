@@ -1,0 +1,121 @@
+"""Anchor flow: motion measured by phase correlation, the translated first frame, the generator's contract."""
+import numpy as np
+import torch
+
+from vidfuse.config import tiny
+from vidfuse.data.moving_digits import MovingDigits
+from vidfuse.models.anchor import AnchorFlow, estimate_shifts, translate
+from vidfuse.models.base import Condition
+
+
+def cond(b=2, n=5, d=32, seed=0, image=None, has_image=None):
+    g = torch.Generator().manual_seed(seed)
+    return Condition(torch.randn(b, n, d, generator=g), torch.ones(b, n, dtype=torch.bool),
+                     torch.randn(b, d, generator=g), image, has_image)
+
+
+def anchor(**kw):
+    torch.manual_seed(0)
+    cfg = tiny()
+    cfg.generator = "anchor"
+    for k, v in kw.items():
+        setattr(cfg, k, v)
+    return AnchorFlow(cfg)
+
+
+def moving_digit_clips(n=24):
+    ds = MovingDigits("train", level=1, lang="en", size=n, seed=3)
+    items = [ds[i] for i in range(n)]
+    video = torch.stack([v for v, _, _ in items])                                        # (n, 3, 16, 64, 64)
+    pos = np.stack([a["positions"][:, 0] for _, _, a in items])                           # (n, 16, 2) x, y
+    return video, torch.from_numpy(pos - pos[:, :1])
+
+
+def test_phase_correlation_recovers_the_true_motion():
+    video, true = moving_digit_clips()
+    est = estimate_shifts(video)
+    assert est.shape == true.shape and torch.equal(est[:, 0], torch.zeros_like(est[:, 0]))
+    err = (est - true).abs()
+    # sub-pixel, and shifts beyond half the frame (bouncing across it) are not read as the wrap-around
+    assert err.mean() < 0.2 and err.max() < 1.0, (err.mean(), err.max())
+    assert true.abs().max() > 20
+
+
+def test_a_clip_is_its_first_frame_moved_along_the_measured_path():
+    """The representation's ceiling: what the generator can reproduce of a real clip."""
+    video, _ = moving_digit_clips()
+    rebuilt = translate(video[:, :, 0], estimate_shifts(video))
+    lit = (video > -0.9).float().mean()
+    assert (rebuilt - video).abs().mean() < 0.1 * lit  # the error is a small part of the lit pixels' signal
+
+
+def test_translate_moves_whole_pixels_and_fills_black():
+    frame = torch.full((1, 3, 8, 8), -1.0)
+    frame[0, :, 2, 3] = 1.0
+    out = translate(frame, torch.tensor([[[0.0, 0.0], [2.0, -1.0], [20.0, 0.0]]]))
+    assert out.shape == (1, 3, 3, 8, 8)
+    assert torch.allclose(out[:, :, 0], frame, atol=1e-5)
+    assert out[0, 0, 1, 1, 5] > 0.99 and (out[0, :, 1] > -0.99).sum() == 3  # moved right 2, up 1
+    assert torch.allclose(out[:, :, 2], torch.full_like(frame, -1.0))          # moved out of the frame: black
+
+
+def test_flow_phase_trains_both_parts_and_skips_the_anchor_loss_when_it_is_given():
+    g = anchor(ae_steps=0)
+    video = torch.rand(4, 3, 4, 16, 16) * 2 - 1
+    out = g.loss(video, cond(b=4), phase="main")
+    assert {"loss", "anchor_mse", "motion_mse"} <= set(out) and torch.isfinite(out["loss"])
+    assert bool(g.latent_stats_set) and g.motion_scale > 0
+    out["loss"].backward()
+    assert g.transformer.motion_out.weight.grad.abs().sum() > 0
+    g.zero_grad()
+    given = cond(b=4, image=video[:, :, 0], has_image=torch.ones(4, dtype=torch.bool))
+    out = g.loss(video, given, phase="main")
+    assert out["anchor_mse"] == 0  # every anchor given: nothing to learn about it in this batch
+    assert torch.isfinite(out["loss"])
+
+
+def test_a_few_steps_lower_the_loss_on_a_fixed_batch():
+    g = anchor(ae_steps=0)
+    video, _ = moving_digit_clips(4)
+    video = torch.nn.functional.interpolate(video, size=(4, 16, 16), mode="trilinear")
+    opt = torch.optim.AdamW(g.phase_parameters("main"), lr=3e-3)
+    c = cond(b=4)
+    losses = []
+    for step in range(30):
+        torch.manual_seed(step % 3)
+        loss = g.loss(video, c, phase="main")["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-3:]) < np.mean(losses[:3])
+
+
+def test_generate_shapes_guidance_and_a_given_first_frame():
+    g = anchor(ae_steps=0).eval()
+    for layer in (g.transformer.anchor_out, g.transformer.motion_out):  # as if trained: a velocity that is not 0
+        torch.nn.init.normal_(layer.weight, std=0.2)
+    video = torch.rand(2, 3, 4, 16, 16) * 2 - 1
+    g.loss(video, cond(), phase="main")  # sets the latent and motion statistics
+    with torch.no_grad():
+        out = g.generate(cond(), generator=torch.Generator().manual_seed(0))
+        assert out.shape == (2, 3, 4, 16, 16) and out.abs().max() <= 1
+        guided = g.generate(cond(), uncond=cond(seed=1), guidance_scale=3.0,
+                            generator=torch.Generator().manual_seed(0))
+        assert guided.shape == out.shape and not torch.allclose(guided, out)
+        assert g.generate(cond(), num_frames=2).shape == (2, 3, 2, 16, 16)
+        image = video[:, :, 0]
+        given = cond(image=image, has_image=torch.tensor([True, False]))
+        out = g.generate(given, uncond=cond(seed=1, image=image, has_image=torch.tensor([True, False])),
+                         guidance_scale=2.0)
+        recon = g.decode(g.encode_anchor(image)[:, None])[:, :, 0]
+        assert torch.allclose(out[0, :, 0], recon[0], atol=1e-4)  # sample 0 starts from its image
+        assert not torch.allclose(out[1, :, 0], recon[1], atol=1e-2)
+
+
+def test_the_motion_scale_is_saved_with_the_model():
+    from conftest import tiny_pipeline
+
+    pipe = tiny_pipeline("anchor")
+    state = pipe.model.inference_state_dict()
+    assert {"generator.motion_scale", "generator.latent_shift", "generator.latent_scale"} <= set(state)
