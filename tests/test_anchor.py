@@ -4,7 +4,7 @@ import torch
 
 from vidfuse.config import tiny
 from vidfuse.data.moving_digits import MovingDigits
-from vidfuse.models.anchor import AnchorFlow, estimate_shifts, translate
+from vidfuse.models.anchor import AnchorFlow, centring_offset, estimate_shifts, translate
 from vidfuse.models.base import Condition
 
 
@@ -47,6 +47,17 @@ def test_a_clip_is_its_first_frame_moved_along_the_measured_path():
     rebuilt = translate(video[:, :, 0], estimate_shifts(video))
     lit = (video > -0.9).float().mean()
     assert (rebuilt - video).abs().mean() < 0.1 * lit  # the error is a small part of the lit pixels' signal
+
+
+def test_centring_moves_the_picture_to_the_middle_by_whole_pixels():
+    video, _ = moving_digit_clips(8)
+    frame = video[:, :, 0]
+    offset = centring_offset(frame)
+    assert torch.equal(offset, offset.round()) and offset.abs().max() > 5
+    centred = translate(frame, -offset[:, None])[:, :, 0]
+    assert centring_offset(centred).abs().max() <= 1
+    assert torch.allclose(translate(centred, offset[:, None])[:, :, 0], frame, atol=1e-5)  # nothing lost
+    assert torch.equal(centring_offset(torch.full((1, 3, 8, 8), -1.0)), torch.zeros(1, 2))
 
 
 def test_translate_moves_whole_pixels_and_fills_black():
@@ -108,8 +119,9 @@ def test_generate_shapes_guidance_and_a_given_first_frame():
         given = cond(image=image, has_image=torch.tensor([True, False]))
         out = g.generate(given, uncond=cond(seed=1, image=image, has_image=torch.tensor([True, False])),
                          guidance_scale=2.0)
-        recon = g.decode(g.encode_anchor(image)[:, None])[:, :, 0]
-        assert torch.allclose(out[0, :, 0], recon[0], atol=1e-4)  # sample 0 starts from its image
+        latent, offset = g.encode_anchor(image)
+        recon = translate(g.decode(latent[:, None])[:, :, 0], offset[:, None])[:, :, 0]
+        assert torch.allclose(out[0, :, 0], recon[0], atol=1e-3)  # sample 0 starts from its image, where it was
         assert not torch.allclose(out[1, :, 0], recon[1], atol=1e-2)
 
 

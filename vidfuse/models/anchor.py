@@ -6,11 +6,18 @@ different stroke in every frame (measured: digit identity at chance after 97 min
 builds that constancy into the representation, as video codecs do (a key frame plus motion vectors) and
 as first-frame-plus-motion video models do (MoCoGAN's content/motion split, LFDM's warped first frame):
 
-``anchor``  the first frame's latent, from the same per-frame autoencoder as the latent flow (8×8×c);
-``motion``  for every later frame, the translation (dx, dy) in pixels that carries the first frame onto
-            it. In training it is measured from the real clip by phase correlation (the classical,
-            content-agnostic estimator of global image translation: the peak of the inverse FFT of the
-            normalised cross-power spectrum), so it needs no labels and works on any video.
+``anchor``  the first frame, centred (moved by whole pixels so that its luminance centroid is at the
+            frame centre), as a latent of the same per-frame autoencoder as the latent flow (8×8×c);
+``path``    for every frame, the translation (dx, dy) in pixels that carries the centred anchor onto it:
+            the centring offset plus the frame's motion relative to the first. The motion is measured
+            from the real clip by phase correlation (the classical, content-agnostic estimator of global
+            image translation: the peak of the inverse FFT of the normalised cross-power spectrum), so
+            it needs no labels and works on any video.
+
+Centring takes where the picture is out of the picture: a centred anchor's latents vary only with what
+is drawn, and its position joins the path, which is a handful of numbers. Without it, the flow must learn
+the same drawing at every position of the latent grid (measured: at 1,500 flow steps the uncentred
+anchors were stray blocks that the judge read as two objects; ``bench`` log in NOTES.md).
 
 One rectified-flow Transformer generates both jointly — anchor tokens and one token per later frame in a
 single sequence with full self-attention, cross-attention to Z's tokens, adaLN-zero from the timestep and
@@ -80,6 +87,20 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
     return torch.stack([refine(ix, w, 1), refine(iy, h, 0)], dim=-1) * scale
 
 
+def centring_offset(frame: torch.Tensor) -> torch.Tensor:
+    """Whole-pixel offset (dx, dy) of a frame's luminance centroid from the frame centre: frame (B, C, H, W)
+    in [-1, 1] → (B, 2). ``translate(frame, -offset)`` centres the picture; a blank frame gets 0."""
+    lum = (frame.float().mean(dim=1) + 1) / 2                                          # (B, H, W)
+    h, w = lum.shape[-2:]
+    mass = lum.sum(dim=(-2, -1)).clamp_min(1e-6)
+    xs = torch.arange(w, device=frame.device, dtype=torch.float32)
+    ys = torch.arange(h, device=frame.device, dtype=torch.float32)
+    cx = (lum.sum(dim=-2) * xs).sum(-1) / mass - (w - 1) / 2
+    cy = (lum.sum(dim=-1) * ys).sum(-1) / mass - (h - 1) / 2
+    offset = torch.stack([cx, cy], dim=-1).round()
+    return torch.where(lum.sum(dim=(-2, -1))[:, None] > 1e-3, offset, torch.zeros_like(offset))
+
+
 def translate(frame: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     """The frame moved along a path: frame (B, C, H, W) in [-1, 1], shifts (B, T, 2) pixels (dx, dy) →
     video (B, C, T, H, W); frame t is ``frame`` moved by shifts[:, t], black where nothing moved in."""
@@ -98,7 +119,7 @@ def translate(frame: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
 
 # ---- the velocity network ------------------------------------------------------------------------------
 class AnchorBlock(nn.Module):
-    """adaLN-zero block over the joint anchor + motion sequence: self-attn, cross-attn to Z, MLP."""
+    """adaLN-zero block over the joint anchor + path sequence: self-attn, cross-attn to Z, MLP."""
 
     def __init__(self, width: int, heads: int, cond_dim: int):
         super().__init__()
@@ -119,10 +140,11 @@ class AnchorBlock(nn.Module):
 
 
 class AnchorTransformer(TimestepConditioned):
-    """forward(anchor (B, c, h, w), motion (B, M, 2), t (B,), cond, given (B,) bool | None) → velocities of both.
+    """forward(anchor (B, c, h, w), path (B, T, 2), t (B,), cond, given (B,) bool | None) → velocities of both.
 
     Tokens: the anchor latent in ``patch × patch`` blocks (learned positions; + a learned embedding where the
-    anchor is a given image rather than noise), then one token per later frame (learned frame positions).
+    anchor and the path's first point are a given image's rather than noise), then one token per frame of
+    the path (learned frame positions).
     """
 
     def __init__(self, *, latent_channels: int, latent_hw: tuple[int, int], patch: int, motion_tokens: int,
@@ -151,9 +173,11 @@ class AnchorTransformer(TimestepConditioned):
         h, w = self.latent_hw
         a = self.anchor_embed(rearrange(anchor, "b c (h p1) (w p2) -> b (h w) (c p1 p2)", p1=p, p2=p))
         a = a + self.anchor_pos.to(a.dtype)
-        if given is not None:
-            a = a + given[:, None, None].to(a.dtype) * self.given.to(a.dtype)
         m = self.motion_embed(motion.to(a.dtype)) + self.motion_pos.to(a.dtype)
+        if given is not None:
+            flag = given[:, None, None].to(a.dtype) * self.given.to(a.dtype)
+            a = a + flag
+            m = torch.cat([m[:, :1] + flag, m[:, 1:]], dim=1)
         n_anchor = a.shape[1]
         x = torch.cat([a, m], dim=1)                                                       # (B, S + M, W)
         c_vec = self.conditioning_vector(t, cond.pooled, a.dtype)                          # (B, W)
@@ -177,18 +201,21 @@ class AnchorFlow(LatentFlow):
 
     def build_transformer(self, cfg: ModelConfig) -> nn.Module:
         return AnchorTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
-                                 patch=cfg.flow_patch, motion_tokens=cfg.num_frames - 1, width=cfg.flow_width,
+                                 patch=cfg.flow_patch, motion_tokens=cfg.num_frames, width=cfg.flow_width,
                                  depth=cfg.flow_depth, heads=cfg.heads, cond_dim=cfg.dim)
 
-    def encode_anchor(self, frame: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) → normalised anchor latent (B, c, h, w)."""
-        return self.encode(frame[:, :, None])[:, 0]
+    def encode_anchor(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, H, W) → the centred frame's normalised latent (B, c, h, w) and its offset in pixels (B, 2)."""
+        offset = centring_offset(frame)
+        centred = translate(frame, -offset[:, None])[:, :, 0]
+        return self.encode(centred[:, :, None])[:, 0], offset
 
-    def _given(self, cond: Condition) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The condition's image as an anchor latent, and which samples have one (None, None: no image)."""
+    def _given(self, cond: Condition) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """The condition's image as (anchor latent, path start in flow units, which samples have one)."""
         if cond.image is None:
-            return None, None
-        return self.encode_anchor(cond.image).float(), cond.has_image
+            return None, None, None
+        a, offset = self.encode_anchor(cond.image)
+        return a.float(), offset / self.motion_scale, cond.has_image
 
     @torch.no_grad()
     def _set_motion_scale(self, shifts: torch.Tensor) -> None:
@@ -202,34 +229,38 @@ class AnchorFlow(LatentFlow):
         if phase == "ae":
             return super().loss(video, cond, phase=phase)
         with torch.no_grad():
-            shifts = estimate_shifts(video)[:, 1:]                                        # (B, T−1, 2)
+            offset = centring_offset(video[:, :, 0])                                      # (B, 2)
+            path = offset[:, None] + estimate_shifts(video)                               # (B, T, 2)
             if not bool(self.latent_stats_set):
-                self._set_motion_scale(shifts)
-            a1 = self.encode_anchor(video[:, :, 0]).float()                               # (B, c, h, w)
-            m1 = shifts / self.motion_scale
+                self._set_motion_scale(path)
+            a1, _ = self.encode_anchor(video[:, :, 0])
+            a1, m1 = a1.float(), path / self.motion_scale                                  # (B, c, h, w), (B, T, 2)
         b = a1.shape[0]
         a0, m0 = torch.randn_like(a1), torch.randn_like(m1)
         t = torch.sigmoid(torch.randn(b, device=a1.device))  # logit-normal: more weight mid-path (SD3)
         at = (1 - t[:, None, None, None]) * a0 + t[:, None, None, None] * a1
         mt = (1 - t[:, None, None]) * m0 + t[:, None, None] * m1
         given = cond.has_image if cond.image is not None else None
-        if given is not None:  # the clip's own first frame given: the anchor is clean, only motion is learnt
+        if given is not None:  # the clip's own first frame given: its anchor and start are clean, not learnt
             at = torch.where(given[:, None, None, None], a1, at)
+            mt = torch.cat([torch.where(given[:, None, None], m1[:, :1], mt[:, :1]), mt[:, 1:]], dim=1)
         va, vm = self.transformer(at, mt, t, cond, given)
         err_a = (va.float() - (a1 - a0)).pow(2).mean(dim=(1, 2, 3))                       # (B,)
+        err_m = (vm.float() - (m1 - m0)).pow(2).mean(dim=-1)                              # (B, T)
         if given is not None:
             keep = (~given).float()
             anchor_mse = (err_a * keep).sum() / keep.sum().clamp_min(1)
+            err_m = torch.cat([err_m[:, :1] * keep[:, None], err_m[:, 1:]], dim=1)
+            motion_mse = err_m.sum() / (err_m[:, 1:].numel() + keep.sum())
         else:
-            anchor_mse = err_a.mean()
-        motion_mse = F.mse_loss(vm.float(), m1 - m0)
+            anchor_mse, motion_mse = err_a.mean(), err_m.mean()
         return {"loss": anchor_mse + motion_mse, "anchor_mse": anchor_mse.detach(), "motion_mse": motion_mse.detach()}
 
     def sample_noise(self, batch: int, num_frames: int, generator: torch.Generator | None = None
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-        """ε for the anchor (B, c, h, w) and the motion path (B, native_frames − 1, 2)."""
+        """ε for the anchor (B, c, h, w) and the path (B, native_frames, 2)."""
         return (torch.randn(batch, self.latent_channels, *self.latent_hw, generator=generator),
-                torch.randn(batch, self.cfg.num_frames - 1, 2, generator=generator))
+                torch.randn(batch, self.cfg.num_frames, 2, generator=generator))
 
     def generate(self, cond: Condition, noise: tuple[torch.Tensor, torch.Tensor] | None = None, *,
                  num_frames: int | None = None, generator: torch.Generator | None = None,
@@ -243,9 +274,15 @@ class AnchorFlow(LatentFlow):
         a, m = noise if noise is not None else self.sample_noise(b, num_frames, generator)
         dev = cond.tokens.device
         a, m = a.to(dev), m.to(dev)
-        fixed, given = self._given(cond)
-        if fixed is not None:
-            a = torch.where(given[:, None, None, None], fixed, a)
+        fixed, start, given = self._given(cond)
+
+        def pin(a: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            if fixed is None:
+                return a, m
+            m0 = torch.where(given[:, None], start, m[:, 0])
+            return torch.where(given[:, None, None, None], fixed, a), torch.cat([m0[:, None], m[:, 1:]], dim=1)
+
+        a, m = pin(a, m)
         guided = uncond is not None and guidance_scale != 1.0
         both = _cat_conditions(cond, uncond) if guided else cond
         steps = steps or self.cfg.sample_steps
@@ -258,9 +295,6 @@ class AnchorFlow(LatentFlow):
                 va, vm = va_u + guidance_scale * (va_c - va_u), vm_u + guidance_scale * (vm_c - vm_u)
             else:
                 va, vm = self.transformer(a, m, t, cond, given)
-            a, m = a + va.float() / steps, m + vm.float() / steps
-            if fixed is not None:
-                a = torch.where(given[:, None, None, None], fixed, a)
-        first = self.decode(a[:, None].to(cond.tokens.dtype))[:, :, 0].float()             # (B, C, H, W)
-        path = torch.cat([torch.zeros(b, 1, 2, device=dev), m.float() * self.motion_scale], dim=1)
-        return translate(first, path[:, :num_frames])
+            a, m = pin(a + va.float() / steps, m + vm.float() / steps)
+        centred = self.decode(a[:, None].to(cond.tokens.dtype))[:, :, 0].float()          # (B, C, H, W)
+        return translate(centred, m[:, :num_frames].float() * self.motion_scale)
