@@ -24,6 +24,6 @@ def tiny_pipeline(generator: str = "gan", seed: int = 0):
     return TextToVideoPipeline(VidFuseModel(cfg), tok, device="cpu")
 
 
-@pytest.fixture(params=["gan", "vae"])
+@pytest.fixture(params=["gan", "vae", "anchor"])
 def pipe(request):
     return tiny_pipeline(request.param)
