@@ -1,9 +1,10 @@
 """Training throughput per preset and generator, and the FLOP rate as a fraction of this machine's matmul peak.
 
-    python bench/train_throughput.py [--presets tiny,small] [--generators gan,vae,flow] [--steps 3] [--batch 8]
+    python bench/train_throughput.py [--presets tiny,small] [--generators gan,vae,flow,anchor] [--steps 3] [--batch 8]
 
-The latent flow trains in two phases (its per-frame autoencoder, then the flow Transformer on frozen
-latents); each gets its own row.
+The latent flow and the anchor flow train in two phases (their per-frame autoencoder, then the flow
+Transformer on frozen latents); each gets its own row. The anchor flow runs with the default model's
+recipe (``configs/anchor_small.yaml``: flow_patch 1).
 
 The matmul peak (bf16 and fp32) is measured in the same run, so the fractions compare like with like.
 FLOPs per step are counted by torch's FlopCounterMode (matmuls and convolutions, forward + backward).
@@ -26,10 +27,13 @@ from vidfuse.train import Trainer, resolve_config  # noqa: E402
 
 
 def measure(preset: str, generator: str, *, steps: int, batch: int, bf16: bool) -> dict:
-    model = {"generator": generator.split(":")[0]}
-    if generator == "flow:ae":
+    name, _, phase = generator.partition(":")
+    model = {"generator": name}
+    if name == "anchor":
+        model["flow_patch"] = 1
+    if phase == "ae":
         model["ae_steps"] = 10**9  # the autoencoder phase only
-    elif generator == "flow:flow":
+    elif phase == "flow":
         model["ae_steps"] = 0  # the flow phase from the first step
     with tempfile.TemporaryDirectory() as tmp:
         cfg = resolve_config(preset, out=tmp, batch_size=batch, bf16=bf16, model=model)
@@ -53,7 +57,7 @@ def measure(preset: str, generator: str, *, steps: int, batch: int, bf16: bool) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default="tiny,small")
-    ap.add_argument("--generators", default="gan,vae,flow")
+    ap.add_argument("--generators", default="gan,vae,flow,anchor")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=8)
     args = ap.parse_args()
@@ -63,7 +67,8 @@ def main() -> None:
     print("| preset | generator | precision | params (M) | s/step | clips/s | GFLOP/step | GFLOP/s | of matmul peak |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for preset in args.presets.split(","):
-        gens = [g for name in args.generators.split(",") for g in (("flow:ae", "flow:flow") if name == "flow" else (name,))]
+        gens = [g for name in args.generators.split(",")
+                for g in ((f"{name}:ae", f"{name}:flow") if name in ("flow", "anchor") else (name,))]
         for gen in gens:
             for bf16 in (True, False):
                 r = measure(preset, gen, steps=args.steps, batch=args.batch, bf16=bf16)

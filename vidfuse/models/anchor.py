@@ -17,7 +17,7 @@ as first-frame-plus-motion video models do (MoCoGAN's content/motion split, LFDM
 Centring takes where the picture is out of the picture: a centred anchor's latents vary only with what
 is drawn, and its position joins the path, which is a handful of numbers. Without it, the flow must learn
 the same drawing at every position of the latent grid (measured: at 1,500 flow steps the uncentred
-anchors were stray blocks that the judge read as two objects; ``bench`` log in NOTES.md).
+anchors were stray blocks that the judge read as two objects; NOTES.md).
 
 One rectified-flow Transformer generates both jointly — anchor tokens and one token per later frame in a
 single sequence with full self-attention, cross-attention to Z's tokens, adaLN-zero from the timestep and
