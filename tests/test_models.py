@@ -88,3 +88,38 @@ def test_presets_and_config_round_trip():
         model_preset("huge")
     with pytest.raises(InputError, match="unknown ModelConfig field"):
         ModelConfig.from_dict({**tiny().to_dict(), "dimm": 3})
+
+
+def test_cpu_math_attention_matches_the_fused_kernel():
+    """Short sequences on a CPU take the plain matmul path (3-5x faster); it must compute the same thing."""
+    from vidfuse.models import layers
+
+    torch.manual_seed(0)
+    attn = layers.Attention(32, 4, context_dim=16)
+    x, ctx = torch.randn(3, 7, 32), torch.randn(3, 5, 16)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False], [False, True, True, True, True]])
+    fast = attn(x, ctx, mask)
+    limit = layers._CPU_MATH_ATTENTION_MAX
+    try:
+        layers._CPU_MATH_ATTENTION_MAX = 0  # force the fused kernel
+        fused = attn(x, ctx, mask)
+    finally:
+        layers._CPU_MATH_ATTENTION_MAX = limit
+    assert torch.allclose(fast, fused, atol=1e-5)
+
+
+def test_visual_encoder_runs_only_on_samples_with_an_image():
+    from vidfuse.models.model import VidFuseModel
+
+    torch.manual_seed(0)
+    cfg = tiny()
+    cfg.vocab_size = 50
+    model = VidFuseModel(cfg).eval()
+    image = torch.rand(3, 3, 16, 16) * 2 - 1
+    has = torch.tensor([True, False, True])
+    feats = model._encode_images(image, has)
+    assert torch.allclose(feats[[0, 2]], model.visual_encoder(image[[0, 2]]), atol=1e-5)
+    assert torch.equal(feats[1], torch.zeros_like(feats[1]))
+    ids, mask = torch.randint(1, 50, (3, 6)), torch.ones(3, 6, dtype=torch.bool)
+    cond = model.condition(ids, mask, image, has_image=has)
+    assert torch.equal(cond.has_image, has) and cond.image is image  # an image-to-video generator reads it
