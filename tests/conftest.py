@@ -24,6 +24,28 @@ def tiny_pipeline(generator: str = "gan", seed: int = 0):
     return TextToVideoPipeline(VidFuseModel(cfg), tok, device="cpu")
 
 
+def random_condition(b=2, n=5, d=32, seed=0, image=None, has_image=None):
+    """A stand-in for the fusion's output Z: random tokens and pooled vector (tiny preset width 32)."""
+    from vidfuse.models.base import Condition
+
+    g = torch.Generator().manual_seed(seed)
+    return Condition(torch.randn(b, n, d, generator=g), torch.ones(b, n, dtype=torch.bool),
+                     torch.randn(b, d, generator=g), image, has_image)
+
+
+def tiny_generator(generator: str, **overrides):
+    """A generator of the tiny preset on its own (no encoders), with config fields overridden."""
+    from vidfuse.config import tiny
+    from vidfuse.models.model import build_generator
+
+    torch.manual_seed(0)
+    cfg = tiny()
+    cfg.generator = generator
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return build_generator(cfg)
+
+
 @pytest.fixture(params=["gan", "vae", "anchor"])
 def pipe(request):
     return tiny_pipeline(request.param)

@@ -2,25 +2,13 @@
 import numpy as np
 import torch
 
-from vidfuse.config import tiny
+from conftest import random_condition as cond, tiny_generator, tiny_pipeline
 from vidfuse.data.moving_digits import MovingDigits
-from vidfuse.models.anchor import AnchorFlow, centring_offset, estimate_shifts, translate
-from vidfuse.models.base import Condition
-
-
-def cond(b=2, n=5, d=32, seed=0, image=None, has_image=None):
-    g = torch.Generator().manual_seed(seed)
-    return Condition(torch.randn(b, n, d, generator=g), torch.ones(b, n, dtype=torch.bool),
-                     torch.randn(b, d, generator=g), image, has_image)
+from vidfuse.models.anchor import centring_offset, estimate_shifts, translate
 
 
 def anchor(**kw):
-    torch.manual_seed(0)
-    cfg = tiny()
-    cfg.generator = "anchor"
-    for k, v in kw.items():
-        setattr(cfg, k, v)
-    return AnchorFlow(cfg)
+    return tiny_generator("anchor", **kw)
 
 
 def moving_digit_clips(n=24):
@@ -126,8 +114,6 @@ def test_generate_shapes_guidance_and_a_given_first_frame():
 
 
 def test_the_motion_scale_is_saved_with_the_model():
-    from conftest import tiny_pipeline
-
     pipe = tiny_pipeline("anchor")
     state = pipe.model.inference_state_dict()
     assert {"generator.motion_scale", "generator.latent_shift", "generator.latent_scale"} <= set(state)

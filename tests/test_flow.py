@@ -1,23 +1,12 @@
 """Latent flow generator: shapes, the two phases, a step lowers each loss, guidance, reproducibility."""
 import torch
 
-from vidfuse.config import tiny
-from vidfuse.models.base import Condition
-from vidfuse.models.flow import FrameAutoencoder, LatentFlow, _cat_conditions
-
-
-def cond(b=2, n=5, d=32, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return Condition(torch.randn(b, n, d, generator=g), torch.ones(b, n, dtype=torch.bool), torch.randn(b, d, generator=g))
+from conftest import random_condition as cond, tiny_generator
+from vidfuse.models.flow import FrameAutoencoder, _cat_conditions
 
 
 def flow(**kw):
-    torch.manual_seed(0)
-    cfg = tiny()
-    cfg.generator = "flow"
-    for k, v in kw.items():
-        setattr(cfg, k, v)
-    return LatentFlow(cfg)
+    return tiny_generator("flow", **kw)
 
 
 def test_autoencoder_shapes():

@@ -47,6 +47,11 @@ from vidfuse.models.layers import Attention, FeedForward
 
 
 # ---- motion: measure it on real clips, apply it to a frame ---------------------------------------------
+def _luminance(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, ...) in [-1, 1] → (B, ...) in [0, 1]: the channel mean."""
+    return (x.float().mean(dim=1) + 1) / 2
+
+
 def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
     """Translation of every frame relative to the first, by phase correlation. video (B, C, T, H, W) in
     [-1, 1] → shifts (B, T, 2) in pixels, (dx, dy), with frame_t(x, y) ≈ frame_0(x − dx, y − dy).
@@ -54,7 +59,7 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
     The correlation peak is refined to sub-pixel precision by a parabola through it and its neighbours.
     A frame with no structure (all one colour) gets shift 0.
     """
-    lum = (video.float().mean(dim=1) + 1) / 2                                          # (B, T, H, W)
+    lum = _luminance(video)                                                            # (B, T, H, W)
     scale = 2 if min(lum.shape[-2:]) >= 32 and lum.shape[-1] % 2 == 0 == lum.shape[-2] % 2 else 1
     if scale > 1:  # half resolution: 4× cheaper, and still within 0.1 px on average (measured on Moving Digits)
         lum = F.avg_pool2d(lum, scale)
@@ -90,15 +95,15 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
 def centring_offset(frame: torch.Tensor) -> torch.Tensor:
     """Whole-pixel offset (dx, dy) of a frame's luminance centroid from the frame centre: frame (B, C, H, W)
     in [-1, 1] → (B, 2). ``translate(frame, -offset)`` centres the picture; a blank frame gets 0."""
-    lum = (frame.float().mean(dim=1) + 1) / 2                                          # (B, H, W)
+    lum = _luminance(frame)                                                            # (B, H, W)
     h, w = lum.shape[-2:]
-    mass = lum.sum(dim=(-2, -1)).clamp_min(1e-6)
+    mass = lum.sum(dim=(-2, -1))                                                       # (B,)
     xs = torch.arange(w, device=frame.device, dtype=torch.float32)
     ys = torch.arange(h, device=frame.device, dtype=torch.float32)
-    cx = (lum.sum(dim=-2) * xs).sum(-1) / mass - (w - 1) / 2
-    cy = (lum.sum(dim=-1) * ys).sum(-1) / mass - (h - 1) / 2
+    cx = (lum.sum(dim=-2) * xs).sum(-1) / mass.clamp_min(1e-6) - (w - 1) / 2
+    cy = (lum.sum(dim=-1) * ys).sum(-1) / mass.clamp_min(1e-6) - (h - 1) / 2
     offset = torch.stack([cx, cy], dim=-1).round()
-    return torch.where(lum.sum(dim=(-2, -1))[:, None] > 1e-3, offset, torch.zeros_like(offset))
+    return torch.where(mass[:, None] > 1e-3, offset, torch.zeros_like(offset))
 
 
 def translate(frame: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
@@ -229,12 +234,12 @@ class AnchorFlow(LatentFlow):
         if phase == "ae":
             return super().loss(video, cond, phase=phase)
         with torch.no_grad():
-            offset = centring_offset(video[:, :, 0])                                      # (B, 2)
+            first_batch = not bool(self.latent_stats_set)  # encode_anchor sets the latent statistics
+            a1, offset = self.encode_anchor(video[:, :, 0])                               # (B, c, h, w), (B, 2)
             path = offset[:, None] + estimate_shifts(video)                               # (B, T, 2)
-            if not bool(self.latent_stats_set):
+            if first_batch:
                 self._set_motion_scale(path)
-            a1, _ = self.encode_anchor(video[:, :, 0])
-            a1, m1 = a1.float(), path / self.motion_scale                                  # (B, c, h, w), (B, T, 2)
+            a1, m1 = a1.float(), path / self.motion_scale
         b = a1.shape[0]
         a0, m0 = torch.randn_like(a1), torch.randn_like(m1)
         t = torch.sigmoid(torch.randn(b, device=a1.device))  # logit-normal: more weight mid-path (SD3)
