@@ -2,7 +2,7 @@
 import torch
 
 from conftest import random_condition as cond, tiny_generator
-from vidfuse.models.flow import FrameAutoencoder, _cat_conditions
+from vidfuse.models.flow import FrameAutoencoder, _cat_conditions, content_weight
 
 
 def flow(**kw):
@@ -52,6 +52,32 @@ def test_autoencoder_learns_sparse_frames():
         opt.step()
     stroke = ae.decode(ae.encode(frames))[:, 0, 4:12, 6:9]
     assert stroke.mean() > 0.5, stroke.mean()
+
+
+def test_content_weight_marks_what_differs_from_the_background():
+    frames = torch.full((2, 3, 16, 16), -1.0)
+    frames[0, 2, 4:8, 4:8] = 0.8  # a blue square on black: 16 of 256 pixels
+    frames[1] = torch.rand(3, 16, 16) * 0.05 + 0.3  # a flat grey frame with faint noise: no content
+    w = content_weight(frames, 4.0)
+    assert w.shape == (2, 1, 16, 16) and torch.allclose(w.mean(), torch.tensor(1.0))
+    assert torch.allclose(w[0, 0, 4:8, 4:8] / w[0, 0, 0, 0], torch.tensor(5.0))  # 1 + 4 against 1
+    assert torch.allclose(w[1], w[0, 0, 0, 0])  # the grey frame is all background
+    busy = torch.rand(2, 3, 16, 16) * 2 - 1  # most pixels differ from the median: near-uniform weights
+    assert content_weight(busy, 4.0).std() < 0.2
+    assert torch.equal(content_weight(frames, 0.0), torch.ones(2, 1, 16, 16))
+
+
+def test_autoencoder_loss_weights_content():
+    """The autoencoder phase's loss counts the content of a sparse frame more than its background."""
+    g = flow(ae_content_weight=4.0)
+    video = torch.full((2, 3, 4, 16, 16), -1.0)
+    video[:, 0, :, 3:13, 7] = 1.0  # a thin red stroke: the low-pass image cannot carry it, the decoder misses it
+    torch.manual_seed(0)
+    weighted = g.loss(video, None, phase="ae")["loss"]
+    g.cfg.ae_content_weight = 0.0
+    torch.manual_seed(0)
+    plain = g.loss(video, None, phase="ae")["loss"]
+    assert weighted > 1.5 * plain
 
 
 def test_generate_shapes_any_frame_count_and_seed():

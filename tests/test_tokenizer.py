@@ -1,4 +1,4 @@
-"""CharTokenizer: round trips in English and Chinese, byte fallback, errors, save/load, padding."""
+"""CharTokenizer: round trips in English and Chinese, word tokens, byte fallback, errors, save/load, padding."""
 from __future__ import annotations
 
 import json
@@ -130,7 +130,7 @@ def test_save_load_identical(tok, tmp_path):
     path = tok.save(tmp_path / "model")
     assert path.name == TOKENIZER_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["type"] == "CharTokenizer" and data["version"] == 1 and data["max_length"] == 48
+    assert data["type"] == "CharTokenizer" and data["version"] == 2 and data["max_length"] == 48
     assert data["normalization"]["unicode"] == "NFKC"
     loaded = CharTokenizer.from_pretrained(tmp_path / "model")
     assert loaded.vocab_size == len(loaded) == tok.vocab_size
@@ -170,3 +170,69 @@ def test_decode_rejects_bad_ids(tok):
         tok.decode([tok.vocab_size])
     with pytest.raises(InputError, match="one sequence"):
         tok.decode(torch.zeros(2, 3, dtype=torch.long))
+
+
+@pytest.fixture
+def wtok() -> CharTokenizer:
+    return CharTokenizer.build(CORPUS * 5, max_length=48, max_words=100)
+
+
+def test_frequent_words_are_one_token_each(wtok):
+    assert {"the", "red", "digit", "seven", "moves"} <= set(wtok.words)
+    assert wtok.vocab_size == wtok.char_offset + len(wtok.chars) + len(wtok.words)
+    ids, _ = wtok.encode("a blue seven moves down")
+    assert ids.shape == (1, 2 + 9)  # bos, a, ␠, blue, ␠, seven, ␠, moves, ␠, down, eos ("a" is one letter: a character)
+    seven = ids[0, 5]
+    assert seven >= wtok.char_offset + len(wtok.chars) and wtok.decode([seven]) == "seven"
+    # Chinese has no spaces, so no words: one token per character as before
+    assert wtok.encode("数字3")[0].shape == (1, 5)
+
+
+@pytest.mark.parametrize("text", ["the red digit 3 is moving upwards", "the sevenfold reds", "a green 4 在左右弹跳 bouncing",
+                                  "über seven"])
+def test_word_roundtrip_with_unknown_and_partial_words(wtok, text):
+    # an unknown word, or a known word inside a longer one, is spelled by characters (then bytes)
+    assert roundtrip(wtok, text) == text
+    ids, _ = wtok.encode("the sevenfold")
+    assert wtok._word_to_id["seven"] not in ids[0].tolist()
+
+
+def test_spelling_dropout_spells_known_words_by_characters(wtok):
+    import random
+
+    text = "the red digit seven moves down"
+    plain, _ = wtok.encode(text)
+    spelt, _ = wtok.encode(text, spell_p=1.0, rng=random.Random(0))
+    assert spelt.shape[1] == len(text) + 2 and spelt.shape[1] > plain.shape[1]
+    assert wtok.decode(spelt[0]) == text == wtok.decode(plain[0])
+    some = [wtok.encode(text, spell_p=0.5, rng=random.Random(s))[0].shape[1] for s in range(20)]
+    assert plain.shape[1] < max(some) and min(some) < spelt.shape[1]  # a mixture, varying per draw
+    assert torch.equal(wtok.encode(text, spell_p=0.5, rng=random.Random(3))[0],
+                       wtok.encode(text, spell_p=0.5, rng=random.Random(3))[0])  # reproducible from the RNG
+
+
+def test_word_vocab_save_load_and_version_1_files(wtok, tmp_path):
+    loaded = CharTokenizer.from_pretrained(wtok.save(tmp_path / "w"))
+    assert loaded.words == wtok.words and torch.equal(loaded.encode("the red seven")[0], wtok.encode("the red seven")[0])
+    old = CharTokenizer.build(CORPUS).to_dict()  # a model saved before words existed: version 1, no "words"
+    old["version"] = 1
+    del old["words"]
+    (tmp_path / TOKENIZER_FILE).write_text(json.dumps(old), encoding="utf-8")
+    v1 = CharTokenizer.from_pretrained(tmp_path)
+    assert v1.words == [] and v1.encode("seven")[0].shape == (1, 7)
+    old["version"] = 99
+    (tmp_path / TOKENIZER_FILE).write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(InputError, match="upgrade vidfuse"):
+        CharTokenizer.from_pretrained(tmp_path)
+
+
+def test_word_vocab_limits_and_bad_words():
+    t = CharTokenizer.build(["red red red blue"], max_words=1, min_word_freq=1)
+    assert t.words == ["red"]
+    assert CharTokenizer.build(["red red red blue"], max_words=5, min_word_freq=2).words == ["red"]
+    assert CharTokenizer.build(["red red"], max_words=0).words == []
+    for bad in (["x"], ["红色"], ["a b"], ["red", "red"]):
+        with pytest.raises(InputError, match="word"):
+            CharTokenizer(["r"], words=bad)
+    with pytest.raises(InputError, match="max_words"):
+        CharTokenizer.build(["red"], max_words=-1)

@@ -146,10 +146,25 @@ def test_latent_flow_phases_warm_up_and_ema_from_their_start(tmp_path):
 
 
 def test_long_captions_warn_and_samples_fit(tmp_path, caplog):
-    cfg = tiny_cfg(tmp_path, level=(2,))  # level-2 English captions exceed the tiny preset's 48 tokens
+    cfg = tiny_cfg(tmp_path, level=(2,))
+    cfg.model.max_text_len = 16  # level-2 captions are longer, even with one token per word
     trainer = Trainer(cfg, quiet=True)
     with caplog.at_level("WARNING"):
         fits = trainer._fitting([trainer.dataset[i][1] for i in range(16)])
     assert "max_text_len" in caplog.text
     for c in fits:
         trainer.tokenizer.encode(c)  # no error
+
+
+def test_tokenizer_has_words_and_training_spells_some(tmp_path, monkeypatch):
+    trainer = Trainer(tiny_cfg(tmp_path), quiet=True)
+    assert {"digit", "moving"} <= set(trainer.tokenizer.words)
+    assert trainer.cfg.model.vocab_size == trainer.tokenizer.vocab_size
+    seen = []
+    real = trainer.tokenizer.encode
+    monkeypatch.setattr(trainer.tokenizer, "encode", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    trainer.train_step(torch.stack([trainer.dataset[i][0] for i in range(2)]), [trainer.dataset[i][1] for i in range(2)])
+    assert seen[-1]["spell_p"] == trainer.cfg.spell_p > 0
+    cfg = tiny_cfg(tmp_path / "chars")
+    cfg.model.text_words = 0
+    assert Trainer(cfg, quiet=True).tokenizer.words == []

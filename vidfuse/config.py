@@ -29,8 +29,10 @@ class ModelConfig:
     # --- H = Transformer(X): text encoder ---------------------------------------------------
     text_encoder: str = "scratch"     # "scratch" | "minilm" | path to a local Hugging Face encoder folder
     text_layers: int = 2              # layers of the from-scratch encoder
-    max_text_len: int = 128           # tokens (characters) per prompt, including BOS/EOS (level-2 English
-                                      # Moving Digits captions reach 112)
+    max_text_len: int = 128           # tokens per prompt, including BOS/EOS (level-2 English Moving Digits
+                                      # captions reach 112 characters; far fewer tokens with words)
+    text_words: int = 4000            # scratch tokenizer: up to this many frequent words get one token each
+                                      # (0: characters only, as models before 2026-11-26)
     vocab_size: int = 0               # set from the tokenizer when the model is built
     freeze_text: bool = True          # pretrained encoders: keep frozen (False = fine-tune)
     # --- V = CNN(I): visual encoder ---------------------------------------------------------
@@ -50,6 +52,9 @@ class ModelConfig:
     ae_channels: tuple[int, ...] = (16, 32, 64)  # per-frame autoencoder; each entry halves the size (64 → 8)
     latent_channels: int = 8          # channels of the per-frame latent (8×8×8 for 64×64 frames)
     ae_steps: int = 1500              # train the autoencoder for this many steps, then freeze it
+    ae_content_weight: float = 4.0    # extra loss weight on pixels unlike the frame's background (its median
+                                      # colour): sparse scenes' content would otherwise be a tiny part of
+                                      # the loss (0: plain L1 + MSE, as models before 2026-11-26)
     flow_width: int = 192             # Transformer width
     flow_depth: int = 6               # Transformer blocks
     flow_patch: int = 2               # latent patch size (8×8 latent → 16 tokens a frame)
@@ -85,6 +90,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     warmup_steps: int = 100
+    spell_p: float = 0.1              # scratch tokenizer: spell a known word by characters with this probability
     bf16: bool = True                 # bf16 autocast (CPU with AVX-512 bf16, or CUDA); never fp16 on CPU
     seed: int = 0
     num_workers: int = 0              # DataLoader workers; Moving Digits renders fast enough in-process

@@ -75,7 +75,7 @@ def build_dataset(cfg: TrainConfig):
 
 
 def corpus_captions(dataset, n: int = 4000) -> list[str]:
-    """Captions to build the character vocabulary from (any character outside it still encodes, as bytes)."""
+    """Captions to build the tokenizer's vocabulary from (any character outside it still encodes, as bytes)."""
     if hasattr(dataset, "captions"):
         caps = dataset.captions
         return list(caps(n) if callable(caps) else caps)
@@ -223,7 +223,8 @@ class Trainer:
             return load_tokenizer(self.cfg.model, self.out / "model")
         from vidfuse.data.tokenizer import CharTokenizer
 
-        return CharTokenizer.build(corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len)
+        return CharTokenizer.build(corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len,
+                                   max_words=self.cfg.model.text_words)
 
     def _fitting(self, captions: list[str]) -> list[str]:
         """The captions that fit the text encoder's length limit; warns about the others, which training
@@ -252,7 +253,8 @@ class Trainer:
 
     def train_step(self, videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
         self.model.train()
-        ids, mask = self.tokenizer.encode(captions, on_overflow="truncate")
+        spell = {"spell_p": self.cfg.spell_p} if self.cfg.spell_p and hasattr(self.tokenizer, "words") else {}
+        ids, mask = self.tokenizer.encode(captions, on_overflow="truncate", **spell)  # spelling: python's RNG, checkpointed
         m = self.cfg.model
         videos = match_video_size(videos.to(self.device), m.num_frames, m.height, m.width)
         ids, mask = ids.to(self.device), mask.to(self.device)

@@ -71,6 +71,25 @@ class FrameAutoencoder(nn.Module):
         return self.decoder(latents) + low
 
 
+def content_weight(frames: torch.Tensor, extra: float, threshold: float = 0.1) -> torch.Tensor:
+    """Per-pixel loss weights (N, 1, H, W) with mean 1: ``1 + extra`` where a pixel differs from its frame's
+    background (the per-channel median) by more than ``threshold`` in some channel, else 1.
+
+    Why: on sparse scenes (a digit on black) the content is a few percent of the pixels, so a plain pixel
+    loss is nearly all background. Trained that way for 1,000 steps, the autoencoder's reconstructions
+    washed colours out (magenta and blue digits decoded near white): a judge read 56% of real test clips
+    right after the round trip (colour 57%); with ``extra`` = 4 it read 98.3% (colour 99.8%; 400 clips,
+    NOTES.md). On a busy frame most pixels differ from the median and the weights are near uniform.
+    """
+    if not extra:
+        return torch.ones_like(frames[:, :1])
+    x = frames.float()
+    background = x.flatten(2).median(dim=2).values[..., None, None]                 # (N, C, 1, 1)
+    content = ((x - background).abs().amax(dim=1, keepdim=True) > threshold).float()  # (N, 1, H, W)
+    w = 1 + extra * content
+    return w / w.mean()
+
+
 def _modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return x * (1 + scale[:, None]) + shift[:, None]
 
@@ -251,7 +270,9 @@ class LatentFlow(VideoGenerator):
             frames = rearrange(video, "b c t h w -> b t c h w")[torch.arange(b, device=video.device)[:, None], idx]
             frames = rearrange(frames, "b k c h w -> (b k) c h w")
             recon = self.autoencoder.decode(self.autoencoder.encode(frames)).float()
-            l1, mse = F.l1_loss(recon, frames.float()), F.mse_loss(recon, frames.float())
+            w = content_weight(frames, self.cfg.ae_content_weight)
+            err = (recon - frames.float()).abs()
+            l1, mse = (err * w).mean(), (err.pow(2) * w).mean()
             return {"loss": l1 + mse, "ae_l1": l1.detach(), "ae_mse": mse.detach()}
         with torch.no_grad():
             x1 = self.encode(video).float()                                                 # (B, T, c, h, w)
