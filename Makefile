@@ -29,7 +29,7 @@ test: setup
 
 # Train the default model from scratch on this machine (≈ 60 min on 2 cores; README "Results"), judge it,
 # and install it into the package (vidfuse/default_model/) for `vidfuse generate` and `make demo`.
-DEFAULT_STEPS ?= 6200
+DEFAULT_STEPS ?= 6800
 train-default: setup
 	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_small.yaml --steps $(DEFAULT_STEPS) --out runs/default $(if $(wildcard runs/default/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/default/model --out runs/default/eval.json --sheet runs/default/heldout_samples.png
