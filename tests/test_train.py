@@ -168,3 +168,28 @@ def test_tokenizer_has_words_and_training_spells_some(tmp_path, monkeypatch):
     cfg = tiny_cfg(tmp_path / "chars")
     cfg.model.text_words = 0
     assert Trainer(cfg, quiet=True).tokenizer.words == []
+
+
+def test_wall_clock_budget_stops_saves_and_resumes(tmp_path, caplog):
+    """--max-minutes stops before a step that would overrun the budget, saving the checkpoint, the model
+    and samples as at --steps; --resume with more time continues, and the budget counts earlier time."""
+    from safetensors import safe_open
+
+    tiny = 1e-4  # minutes (6 ms): no step fits after the first
+    with caplog.at_level("WARNING"):
+        model = train(tiny_cfg(tmp_path, "vae", steps=50, max_minutes=tiny), quiet=True)
+    assert "wall-clock budget" in caplog.text and "--resume" in caplog.text
+    assert (model / "model.safetensors").is_file() and list((tmp_path / "samples").glob("step_000001.png"))
+
+    def step_and_elapsed():
+        with safe_open(tmp_path / CHECKPOINT, "pt") as f:
+            meta = json.loads(f.metadata()["vidfuse"])
+        return meta["step"], meta["elapsed_s"]
+
+    step, elapsed = step_and_elapsed()
+    assert step == 1 and elapsed > 0
+    train(tiny_cfg(tmp_path, "vae", steps=3, max_minutes=60), resume=True, quiet=True)
+    step2, elapsed2 = step_and_elapsed()
+    assert step2 == 3 and elapsed2 > elapsed  # ran to --steps, time carried over from the first invocation
+    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3] and rows[-1]["elapsed_min"] * 60 >= elapsed

@@ -54,6 +54,7 @@ def train(
     preset: str = typer.Option("small", "--preset", help="Model preset: tiny | small | base."),
     data: str = typer.Option("moving-digits", "--data", help="moving-digits, or a folder / captions CSV / JSONL / Kinetics CSV / COCO JSON."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Total optimiser steps (a resumed run may raise it)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Wall-clock budget of the whole run (resumes included): stops, saving, before a step would overrun it."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (checkpoints, logs, samples, model/)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file merged over the preset."),
     resume: bool = typer.Option(False, "--resume", help="Continue exactly from RUN_DIR/checkpoint.safetensors."),
@@ -76,7 +77,7 @@ def train(
         raise typer.BadParameter(f"choose one of {sorted(PRESETS)}", param_hint="--preset")
     model = {k: v for k, v in dict(generator=generator, text_encoder=text_encoder).items() if v is not None}
     levels = tuple(int(x) for x in level.split(",")) if level else None
-    cfg = resolve_config(preset, config, data=data, steps=steps, out=str(out) if out else None,
+    cfg = resolve_config(preset, config, data=data, steps=steps, max_minutes=max_minutes, out=str(out) if out else None,
                          batch_size=batch_size, lr=lr, level=levels, lang=lang, seed=seed, ckpt_every=ckpt_every,
                          sample_every=sample_every, model=model)
     path = run_train(cfg, resume=resume, quiet=quiet)

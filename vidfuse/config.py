@@ -81,6 +81,8 @@ class TrainConfig:
     level: tuple[int, ...] = (1,)     # Moving Digits levels to mix
     lang: str = "both"                # Moving Digits caption language: en | zh | both
     steps: int = 2000
+    max_minutes: float = 0.0          # wall-clock budget for the whole run (resumes included); 0 = none. Training
+                                      # stops before a step that would overrun it, saving as at --steps
     batch_size: int = 32              # per process
     lr: float = 2e-4
     lr_d: float = 2e-4                # GAN discriminator learning rate

@@ -214,6 +214,22 @@ class Trainer:
         self.ema = {k: v.detach().float().clone() for k, v in self.model.inference_state_dict().items()}
         self._buffer_names = {name for name, _ in self.model.named_buffers()}
         self.step = 0
+        self.elapsed_before = 0.0  # training seconds of earlier invocations of this run (from the checkpoint)
+        self._t_start = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Wall-clock seconds this run has trained, earlier invocations (before --resume) included."""
+        return self.elapsed_before + time.monotonic() - self._t_start
+
+    def _over_budget(self, last_step_s: float) -> bool:
+        """True when another step (as long as the last one) would overrun ``cfg.max_minutes``; rank 0's clock
+        decides for every process, so all ranks stop after the same step."""
+        if self.cfg.max_minutes <= 0:
+            return False
+        stop = torch.tensor([float(self.elapsed() + last_step_s > self.cfg.max_minutes * 60)])
+        if self.world > 1:
+            dist.broadcast(stop, 0)
+        return bool(stop.item())
 
     def _tokenizer_for_run(self):
         """Reuse the run's saved tokenizer on resume (the vocabulary must not change); else build one."""
@@ -327,7 +343,7 @@ class Trainer:
             opt_meta[phase] = sd["param_groups"]
         rng_tensors, rng_meta = _rng_state()
         tensors.update(rng_tensors)
-        meta = {"step": self.step, "config": self.cfg.to_dict(), "optim": opt_meta, "rng": rng_meta}
+        meta = {"step": self.step, "elapsed_s": self.elapsed(), "config": self.cfg.to_dict(), "optim": opt_meta, "rng": rng_meta}
         tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         with atomic_path(self.out / CHECKPOINT) as tmp:
             save_file(tensors, tmp, metadata={"vidfuse": json.dumps(meta)})
@@ -360,6 +376,8 @@ class Trainer:
             opt.load_state_dict({"state": state, "param_groups": groups})
         _set_rng_state(tensors, meta["rng"])
         self.step = int(meta["step"])
+        self.elapsed_before = float(meta.get("elapsed_s", 0.0))
+        self._t_start = time.monotonic()
 
     # ---- the loop -----------------------------------------------------------------------------
     def fit(self) -> Path:
@@ -378,17 +396,28 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.out / "config.json", json.dumps(cfg.to_dict(), indent=2))
         sample_captions = self._fitting(corpus_captions(self.dataset, 64))[:8]
+        t_prev = time.monotonic()
         try:
             for videos, captions, _ in loader:
                 t0 = time.perf_counter()
                 logs = self.train_step(videos, captions)
                 logs["clips_per_s"] = len(captions) * self.world / (time.perf_counter() - t0)
+                logs["elapsed_min"] = self.elapsed() / 60
                 log.step(self.step, logs)
-                if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+                now = time.monotonic()
+                stop = self.step < cfg.steps and self._over_budget(now - t_prev)
+                t_prev = now
+                if stop and self.is_main:
+                    logger.warning("stopping at step %d of %d: the run's wall-clock budget (max_minutes=%g) "
+                                   "would be overrun by another step; --resume with a larger --max-minutes "
+                                   "continues it", self.step, cfg.steps, cfg.max_minutes)
+                if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps or stop:
                     self.save()
                     log.plot()
-                if self.is_main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                if self.is_main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps or stop):
                     self.write_samples(sample_captions)
+                if stop:
+                    break
         finally:
             log.close()
         if self.world > 1:
@@ -476,6 +505,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Pat
     if resume and (Path(cfg.out) / CHECKPOINT).is_file():
         saved = TrainConfig.from_dict(json.loads((Path(cfg.out) / "config.json").read_text()))
         saved.steps = cfg.steps  # a resumed run may be extended
+        saved.max_minutes = cfg.max_minutes  # ... or given more time
         cfg = saved
     trainer = Trainer(cfg, quiet=quiet)
     if resume:
