@@ -14,11 +14,12 @@ standard diffusers recipe (AdamW, linear warm-up then a constant learning rate, 
 25 deterministic steps (η = 0) by default, with classifier-free guidance (``--guidance-scale``, default
 3; 1 turns it off and halves the cost).
 
-What is the same as vidfuse's default model (``configs/flow_small.yaml`` on preset ``small``):
+What is the same as vidfuse's default model (``configs/anchor_small.yaml`` on preset ``small``):
 
 - **data**: Moving Digits level 1, captions in English and Chinese, drawn in the same order by the same
   ``StepBatchSampler`` and ``DataLoader`` as ``vidfuse.train.Trainer.fit`` (same seed → same clips);
-- **text conditioning**: the same from-scratch character tokenizer (built from the same captions) and
+- **text conditioning**: the same from-scratch tokenizer (frequent words one token each, other text by
+  characters; built from the same captions) and
   the same ``ScratchTextEncoder`` (``dim`` 128, ``text_layers`` 2, 4 heads), trained jointly from
   scratch; its token outputs (B, L, 128) are the UNet's ``encoder_hidden_states``
   (``cross_attention_dim`` = 128). 10% of training captions are replaced by the empty caption (just
@@ -43,13 +44,13 @@ What differs, and why:
   round trip: 98.3% joint vs 99.3% native on 300 clips; the run measures this ceiling on its own
   test clips (``judge_on_real_resampled`` in peer.json). ``--size 64`` runs the native resolution
   where the budget allows it (e.g. on a GPU);
-- **the UNet's shape**: block widths (32, 64, 80, 128), one ResNet per level, cross-attention only at
+- **the UNet's shape**: block widths (32, 64, 80, 112), one ResNet per level, cross-attention only at
   the two lowest resolutions (8 × 8 and 4 × 4 at size 32) and in the mid block — spatial attention over
   32 × 32 = 1,024 tokens a frame would dominate the step on a CPU. Heads are 8 channels wide
   (``attention_head_dim`` = 8: in ``UNet3DConditionModel`` that number is the *width* of a head in the
   blocks, and the temporal Transformer on the input gets 8 heads of it; it runs on every pixel, so the
   default 64 — 512 channels there — would dwarf everything else, and 16 costs ≈ 25% more time than 8).
-  GroupNorm uses 16 groups (80 channels);
+  GroupNorm uses 16 groups (80 and 112 channels);
 - no image conditioning: vidfuse's model also takes an optional first frame (its visual encoder is
   counted in its parameters); the peer is text-only, like the ModelScope model, and the judge asks for
   text → video only.
@@ -101,7 +102,7 @@ except ImportError as e:  # pragma: no cover - depends on the optional extra
     raise SystemExit("bench/peer_diffusers.py needs diffusers: pip install -e '.[bench]'  "
                      f"(or pip install 'diffusers>=0.30'); import failed: {e}")
 
-DEFAULT_RECIPE = ("small", "configs/flow_small.yaml")  # vidfuse's default model: preset + config file
+DEFAULT_RECIPE = ("small", "configs/anchor_small.yaml")  # vidfuse's default model: preset + config file
 NUM_FRAMES, JUDGE_SIZE = 16, 64
 ATTN_LEVELS = 2  # UNet levels from the top (full resolution) without attention
 HEAD_WIDTH = 8   # UNet3DConditionModel's attention_head_dim (see the module docstring)
@@ -115,7 +116,8 @@ def vidfuse_default(level: int, seed: int):
     root = Path(__file__).resolve().parent.parent
     cfg = resolve_config(DEFAULT_RECIPE[0], root / DEFAULT_RECIPE[1], level=[level], seed=seed)
     dataset = MovingDigits("train", level=tuple(cfg.level), lang=cfg.lang, size=10**9, seed=cfg.seed)
-    tokenizer = CharTokenizer.build(corpus_captions(dataset), max_length=cfg.model.max_text_len)
+    tokenizer = CharTokenizer.build(corpus_captions(dataset), max_length=cfg.model.max_text_len,
+                                    max_words=cfg.model.text_words)
     cfg.model.vocab_size = tokenizer.vocab_size
     with torch.random.fork_rng(devices=[]):  # counting must not move the RNG the peer is seeded with
         params = sum(p.numel() for p in VidFuseModel(cfg.model).parameters())
@@ -145,10 +147,12 @@ class Peer(torch.nn.Module):
         super().__init__()
         self.text_encoder, self.unet, self.tokenizer, self.size = text_encoder, unet, tokenizer, size
 
-    def tokens(self, captions: list[str], drop: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """ids, mask (B, max_length); rows in ``drop`` become the empty caption (begin + end markers)."""
+    def tokens(self, captions: list[str], drop: torch.Tensor | None = None,
+               spell_p: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """ids, mask (B, max_length); rows in ``drop`` become the empty caption (begin + end markers);
+        ``spell_p``: training's BPE-dropout spelling, as vidfuse's trainer (``TrainConfig.spell_p``)."""
         tok = self.tokenizer
-        ids, _ = tok.encode(captions, on_overflow="truncate")
+        ids, _ = tok.encode(captions, on_overflow="truncate", spell_p=spell_p)
         full = torch.full((len(captions), tok.max_length), tok.pad_id, dtype=torch.long)
         full[:, :ids.shape[1]] = ids
         if drop is not None and drop.any():
@@ -156,15 +160,15 @@ class Peer(torch.nn.Module):
             full[drop, 0], full[drop, 1] = tok.bos_id, tok.eos_id
         return full, full != tok.pad_id
 
-    def encode(self, captions: list[str], drop: torch.Tensor | None = None) -> torch.Tensor:
-        ids, mask = self.tokens(captions, drop)
+    def encode(self, captions: list[str], drop: torch.Tensor | None = None, spell_p: float = 0.0) -> torch.Tensor:
+        ids, mask = self.tokens(captions, drop, spell_p)
         device = next(self.parameters()).device
         return self.text_encoder(ids.to(device), mask.to(device))  # (B, L, D)
 
 
 # ---- training --------------------------------------------------------------------------------
 def train(peer: Peer, dataset, *, minutes: float, batch_size: int, lr: float, warmup: int, seed: int,
-          p_drop: float, device: torch.device, log_every: int) -> dict:
+          p_drop: float, spell_p: float, device: torch.device, log_every: int) -> dict:
     """Train until ``minutes`` of wall-clock are spent (checked before each step). Returns the tallies."""
     noise_sched = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", prediction_type="epsilon")
     params = [p for p in peer.parameters() if p.requires_grad]
@@ -189,7 +193,7 @@ def train(peer: Peer, dataset, *, minutes: float, batch_size: int, lr: float, wa
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (b,), device=device)
         xt = noise_sched.add_noise(x0, noise, t)
         with autocast_for(device):
-            h = peer.encode(captions, drop=torch.rand(b) < p_drop)
+            h = peer.encode(captions, drop=torch.rand(b) < p_drop, spell_p=spell_p)
             eps = peer.unet(xt, t, encoder_hidden_states=h).sample
         loss = F.mse_loss(eps.float(), noise)
         if not torch.isfinite(loss):
@@ -282,7 +286,7 @@ def main() -> None:
     ap.add_argument("--level", type=int, default=1, choices=(1, 2))
     ap.add_argument("--seed", type=int, default=0, help="training seed (the test captions always use seed 0)")
     ap.add_argument("--size", type=int, default=32, help="frame size the UNet works at (64 = native)")
-    ap.add_argument("--channels", default="32,64,80,128", help="UNet block widths")
+    ap.add_argument("--channels", default="32,64,80,112", help="UNet block widths")
     ap.add_argument("--sample-steps", type=int, default=25, help="DDIM steps")
     ap.add_argument("--guidance-scale", type=float, default=3.0, help="classifier-free guidance (1 = off)")
     ap.add_argument("--p-drop-text", type=float, default=0.1, help="caption dropout (for guidance)")
@@ -314,7 +318,8 @@ def main() -> None:
           f"lr {args.lr:g}", flush=True)
 
     tally = train(peer, dataset, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-                  warmup=args.warmup_steps, seed=args.seed, p_drop=args.p_drop_text, device=device,
+                  warmup=args.warmup_steps, seed=args.seed, p_drop=args.p_drop_text, spell_p=cfg.spell_p,
+                  device=device,
                   log_every=args.log_every)
     print(f"trained {tally['steps']} steps, {tally['clips_seen']} clips, {tally['s_per_step']} s/step, "
           f"{tally['train_clips_per_s']} clips/s", flush=True)
