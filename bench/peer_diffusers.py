@@ -55,6 +55,13 @@ What differs, and why:
   counted in its parameters); the peer is text-only, like the ModelScope model, and the judge asks for
   text → video only.
 
+On CUDA the fused attention kernels are switched off (PyTorch's math kernel runs instead): on an H100
+with torch 2.11, cuDNN's failed in the backward pass on the 8-wide heads and the flash/memory-efficient
+ones launched too large a grid for the temporal attention (one 16-token sequence per pixel). That makes
+a step about 0.46 s at batch 32 and 64 × 64 there (``bench/results/h100_peer_2026-11-26/``).
+``bench/peer_vs_vidfuse.sh`` runs vidfuse's default recipe and the peer one after the other with the same
+budget and judges both.
+
 Writes ``OUT/peer.json`` (parameter counts, the UNet and scheduler configs, steps, clips seen, training
 and generation clips/s, the whole ``evaluate_model`` result, the machine) and ``OUT/heldout_sheet.png``
 (held-out-pair samples with the judge's reading); ``--save-weights`` also writes ``OUT/weights/``
@@ -300,6 +307,12 @@ def main() -> None:
     if JUDGE_SIZE % args.size or args.size % 2 ** (len(args.channels.split(",")) - 1):
         ap.error(f"--size must divide {JUDGE_SIZE} and be divisible by 2^(levels-1)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        # the fused attention kernels failed here (torch 2.11, H100): cuDNN's in its backward on 8-wide heads,
+        # and the others launch too large a grid for the temporal attention (one sequence per pixel:
+        # 32 × 64 × 64 × heads); with 16-token sequences the plain (math) kernel costs little
+        for backend in ("cudnn", "flash", "mem_efficient"):
+            getattr(torch.backends.cuda, f"enable_{backend}_sdp")(False)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
 
