@@ -226,7 +226,7 @@ class Trainer:
         decides for every process, so all ranks stop after the same step."""
         if self.cfg.max_minutes <= 0:
             return False
-        stop = torch.tensor([float(self.elapsed() + last_step_s > self.cfg.max_minutes * 60)])
+        stop = torch.tensor([float(self.elapsed() + last_step_s > self.cfg.max_minutes * 60)], device=self.device)
         if self.world > 1:
             dist.broadcast(stop, 0)
         return bool(stop.item())
