@@ -210,3 +210,46 @@ def test_phases_contract(model):
     assert len(model.phase_parameters("main")) == len(list(model.parameters()))
     with pytest.raises(ValueError, match="main"):
         model.loss(make_video(model.cfg), make_cond(model.cfg, 0), phase="g")
+
+
+def test_frame_decoder_linear_output_keeps_gradients_where_tanh_saturates(cfg):
+    """The GAN/VAE decoder's output: linear in training (clamped when generating), because tanh saturates
+    on mostly-black scenes. Pushed into that regime (every pre-activation -5), a pixel that should light
+    up still gets a full gradient through the linear output and almost none through tanh."""
+    from vidfuse.models.base import FrameDecoder
+
+    def grad_norm(activation: str) -> float:
+        torch.manual_seed(0)
+        dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen_channels, height=cfg.height,
+                           width=cfg.width, heads=cfg.heads, out_activation=activation)
+        with torch.no_grad():
+            conv = dec.out[-1]
+            conv.weight.zero_()
+            conv.bias.fill_(-5.0)
+        target = torch.full((1, 3, 2, cfg.height, cfg.width), -1.0)
+        target[..., 4:8, 4:8] = 1.0                                     # a bright digit on black
+        video = dec(torch.randn(1, 2, 8), make_cond(cfg, 0, batch=1))
+        torch.nn.functional.mse_loss(video, target).backward()
+        return dec.out[-1].bias.grad.norm().item()
+
+    assert grad_norm("linear") > 1000 * grad_norm("tanh")
+
+
+def test_frame_decoder_output_in_range_with_gradient_and_old_configs_keep_tanh(cfg):
+    from vidfuse.config import ModelConfig
+    from vidfuse.models.base import FrameDecoder
+
+    dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen_channels, height=cfg.height,
+                       width=cfg.width, heads=cfg.heads)
+    with torch.no_grad():
+        dec.out[-1].bias.fill_(3.0)                                  # every output far above the range
+    video = dec(torch.randn(1, 2, 8), make_cond(cfg, 0, batch=1))
+    assert torch.equal(video, torch.ones_like(video))               # clamped going forward ...
+    (video + 1).square().mean().backward()                           # ... a loss that wants black
+    assert dec.out[-1].bias.grad.abs().min() > 1.0                   # still moves every channel (straight-through)
+    with pytest.raises(ValueError, match="out_activation"):
+        FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen_channels, height=cfg.height,
+                     width=cfg.width, heads=cfg.heads, out_activation="sigmoid")
+    saved_before = {k: v for k, v in cfg.to_dict().items() if k != "frame_out"}  # config.json of an old model
+    assert ModelConfig.from_dict(saved_before).frame_out == "tanh"
+    assert ModelConfig.from_dict(cfg.to_dict()).frame_out == "linear" == ModelConfig().frame_out

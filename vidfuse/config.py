@@ -48,6 +48,9 @@ class ModelConfig:
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)  # GAN discriminators, 64 → 4
     r1_gamma: float = 0.0             # GAN: R1 penalty weight on real videos (spectral norm already stabilises)
     kl_weight: float = 1e-3           # VAE: beta on the KL term (per latent dim, vs per-pixel recon)
+    frame_out: str = "linear"         # GAN/VAE decoder output: "linear" (clamped, straight-through gradient) or
+                                      # "tanh" (model configs written before 2026-11-26 load as "tanh": on black
+                                      # backgrounds it saturated, see NOTES.md)
     # --- latent flow generator ---------------------------------------------------------------
     ae_channels: tuple[int, ...] = (16, 32, 64)  # per-frame autoencoder; each entry halves the size (64 → 8)
     latent_channels: int = 8          # channels of the per-frame latent (8×8×8 for 64×64 frames)
@@ -71,6 +74,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        if "generator" in d and "frame_out" not in d:  # a model saved before the field existed used tanh
+            d = {**d, "frame_out": "tanh"}
         return _from_dict(cls, d)
 
 

@@ -158,7 +158,7 @@ class VideoGAN(VideoGenerator):
                 nn.init.zeros_(w)
         self.decoder = FrameDecoder(code_dim=cfg.z_content + cfg.z_motion, cond_dim=cfg.dim,
                                     channels=cfg.gen_channels, height=cfg.height, width=cfg.width,
-                                    heads=cfg.heads, out_channels=cfg.channels)
+                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=cfg.frame_out)
         self.video_disc = VideoDiscriminator(cfg.channels, cfg.disc_channels, cfg.dim)
         self.frame_disc = FrameDiscriminator(cfg.channels, cfg.disc_channels, cfg.dim)
 

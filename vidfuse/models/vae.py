@@ -209,7 +209,7 @@ class VideoVAE(VideoGenerator):
         self.prior = ConditionalPrior(dim=cfg.dim, heads=cfg.heads, z_content=cfg.z_content, z_motion=cfg.z_motion)
         self.decoder = FrameDecoder(code_dim=cfg.z_content + cfg.z_motion, cond_dim=cfg.dim,
                                     channels=cfg.gen_channels, height=cfg.height, width=cfg.width,
-                                    heads=cfg.heads, out_channels=cfg.channels)
+                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=cfg.frame_out)
 
     def inference_modules(self) -> list[str]:
         return ["prior", "decoder"]
