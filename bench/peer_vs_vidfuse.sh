@@ -19,7 +19,7 @@ export PYTHONUNBUFFERED=1
 L=$OUT_DIR/vidfuse.log
 { command -v nvidia-smi >/dev/null && nvidia-smi -L; date; } > "$L"
 # a few seconds of each first, so that a broken set-up fails before the budget is spent
-$PY bench/peer_diffusers.py --minutes 0.05 --eval-n 8 --sample-steps 2 --size 64 --out /tmp/peer_smoke > /tmp/peer_smoke.log 2>&1 \
+$PY bench/peer_diffusers.py --minutes 0.05 --eval-n 8 --sample-steps 2 --batch-size 4 --size "$PEER_SIZE" --out /tmp/peer_smoke > /tmp/peer_smoke.log 2>&1 \
   || { tail -30 /tmp/peer_smoke.log; exit 1; }
 $PY -m vidfuse.cli train --preset small --config configs/anchor_small.yaml --steps 100000 --max-minutes "$T" \
   --out "$OUT_DIR/vidfuse_run" --quiet >> "$L" 2>&1 || exit 1

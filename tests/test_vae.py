@@ -213,7 +213,7 @@ def test_phases_contract(model):
 
 
 def test_frame_decoder_linear_output_keeps_gradients_where_tanh_saturates(cfg):
-    """The GAN/VAE decoder's output: linear in training (clamped when generating), because tanh saturates
+    """The GAN/VAE decoder's output: clamped with a straight-through gradient, because tanh saturates
     on mostly-black scenes. Pushed into that regime (every pre-activation -5), a pixel that should light
     up still gets a full gradient through the linear output and almost none through tanh."""
     from vidfuse.models.base import FrameDecoder

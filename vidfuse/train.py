@@ -411,10 +411,11 @@ class Trainer:
                     logger.warning("stopping at step %d of %d: the run's wall-clock budget (max_minutes=%g) "
                                    "would be overrun by another step; --resume with a larger --max-minutes "
                                    "continues it", self.step, cfg.steps, cfg.max_minutes)
-                if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps or stop:
+                last = self.step == cfg.steps or stop
+                if self.step % cfg.ckpt_every == 0 or last:
                     self.save()
                     log.plot()
-                if self.is_main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps or stop):
+                if self.is_main and (self.step % cfg.sample_every == 0 or last):
                     self.write_samples(sample_captions)
                 if stop:
                     break
