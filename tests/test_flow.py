@@ -2,7 +2,8 @@
 import torch
 
 from conftest import random_condition as cond, tiny_generator
-from vidfuse.models.flow import FrameAutoencoder, _cat_conditions, content_weight
+from vidfuse.models.flow import FrameAutoencoder, _cat_conditions
+from vidfuse.models.layers import content_weight
 
 
 def flow(**kw):

@@ -193,3 +193,18 @@ def test_wall_clock_budget_stops_saves_and_resumes(tmp_path, caplog):
     assert step2 == 3 and elapsed2 > elapsed  # ran to --steps, time carried over from the first invocation
     rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and rows[-1]["elapsed_min"] * 60 >= elapsed
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_recipe_resolves_and_names_its_generator(path):
+    """The recipes the README cites must load (an unknown or misspelt field is an error) and say which
+    generator they train, so a reader's `vidfuse train --config` does what the README row did."""
+    import yaml
+
+    named = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("model", {})
+    cfg = resolve_config("small", path)
+    assert "generator" in named
+    for k, v in named.items():
+        got = getattr(cfg.model, k)
+        assert (list(got) if isinstance(got, tuple) else got) == v, k

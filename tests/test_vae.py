@@ -253,3 +253,47 @@ def test_frame_decoder_output_in_range_with_gradient_and_old_configs_keep_tanh(c
     saved_before = {k: v for k, v in cfg.to_dict().items() if k != "frame_out"}  # config.json of an old model
     assert ModelConfig.from_dict(saved_before).frame_out == "tanh"
     assert ModelConfig.from_dict(cfg.to_dict()).frame_out == "linear" == ModelConfig().frame_out
+
+
+def test_recon_weights_the_pixels_unlike_the_background(cfg, cond, monkeypatch):
+    """A black prediction of a black clip with one white patch: with ``ae_content_weight`` = 4 the patch's
+    pixels weigh 5× the background's (weights normalised to mean 1), so missing the stroke costs more."""
+    video = -torch.ones(B, cfg.channels, cfg.num_frames, cfg.height, cfg.width)
+    video[..., :4, :4] = 1.0
+    f = 16 / (cfg.height * cfg.width)                                     # the patch's share of a frame
+    recons = {}
+    for extra in (0.0, 4.0):
+        cfg.ae_content_weight = extra
+        vae = VideoVAE(cfg)
+        monkeypatch.setattr(vae, "decode", lambda zc, zm, c: -torch.ones_like(video))
+        recons[extra] = vae.loss(video, cond)["recon"].item()
+    err = 2 + 2 ** 2                                                      # |x − x̂| + (x − x̂)² on the patch
+    assert recons[0.0] == pytest.approx(f * err, rel=1e-5)
+    assert recons[4.0] == pytest.approx(f * err * 5 / (1 + 4 * f), rel=1e-5)
+
+
+def _grads(vae: VideoVAE, cfg, cond, **overrides) -> dict[str, torch.Tensor]:
+    for k, v in overrides.items():
+        setattr(vae.cfg, k, v)
+    vae.zero_grad()
+    vae.loss(make_video(cfg), cond, generator=torch.Generator().manual_seed(3))["loss"].backward()
+    return {n: p.grad.clone() for n, p in vae.named_parameters() if p.grad is not None}
+
+
+def test_free_nats_spare_the_posterior_but_not_the_prior(model, cfg, cond):
+    kl = model.loss(make_video(cfg), cond, generator=torch.Generator().manual_seed(3))["kl"].item()
+    assert kl > 0
+    plain = _grads(model, cfg, cond, kl_free_nats=0.0, kl_weight=1e-3)
+    free = _grads(model, cfg, cond, kl_free_nats=10 * kl, kl_weight=1e-3)     # the whole code is free
+    recon_only = _grads(model, cfg, cond, kl_free_nats=0.0, kl_weight=0.0)
+    prior = [n for n in plain if n.startswith("prior.")]
+    posterior = [n for n in plain if n.startswith("posterior.")]
+    assert prior and posterior
+    for n in prior:                       # the prior learns from the KL as before
+        assert torch.allclose(free[n], plain[n], atol=1e-7)
+    for n in posterior:                   # the posterior feels only the reconstruction
+        assert torch.allclose(free[n], recon_only[n], atol=1e-7)
+    assert any(not torch.allclose(plain[n], recon_only[n], atol=1e-7) for n in posterior)
+    model.cfg.kl_free_nats, model.cfg.kl_weight = 10 * kl, 1e-3
+    out = model.loss(make_video(cfg), cond, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(out["loss"], out["recon"] + 1e-3 * 10 * kl)  # the loss counts max(F, kl)

@@ -48,6 +48,8 @@ class ModelConfig:
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)  # GAN discriminators, 64 → 4
     r1_gamma: float = 0.0             # GAN: R1 penalty weight on real videos (spectral norm already stabilises)
     kl_weight: float = 1e-3           # VAE: beta on the KL term (per latent dim, vs per-pixel recon)
+    kl_free_nats: float = 0.0         # VAE: the posterior pays no KL for a clip's first N nats (batch mean; the
+                                      # prior still learns from all of it): a guard against posterior collapse
     frame_out: str = "linear"         # GAN/VAE decoder output: "linear" (clamped, straight-through gradient) or
                                       # "tanh" (model configs written before 2026-11-26 load as "tanh": on black
                                       # backgrounds it saturated, see NOTES.md)
@@ -56,8 +58,9 @@ class ModelConfig:
     latent_channels: int = 8          # channels of the per-frame latent (8×8×8 for 64×64 frames)
     ae_steps: int = 1500              # train the autoencoder for this many steps, then freeze it
     ae_content_weight: float = 4.0    # extra loss weight on pixels unlike the frame's background (its median
-                                      # colour): sparse scenes' content would otherwise be a tiny part of
-                                      # the loss (0: plain L1 + MSE, as models before 2026-11-26)
+                                      # colour) in the pixel reconstruction losses (this autoencoder, the VAE):
+                                      # sparse scenes' content would otherwise be a tiny part of the loss
+                                      # (0: plain L1 + MSE, as models before 2026-11-26)
     flow_width: int = 192             # Transformer width
     flow_depth: int = 6               # Transformer blocks
     flow_patch: int = 2               # latent patch size (8×8 latent → 16 tokens a frame)

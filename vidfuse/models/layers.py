@@ -137,3 +137,23 @@ def sinusoidal_positions(n: int, dim: int) -> torch.Tensor:
     table[:, 0::2] = torch.sin(pos * freqs)
     table[:, 1::2] = torch.cos(pos * freqs[: dim // 2])
     return table
+
+
+def content_weight(frames: torch.Tensor, extra: float, threshold: float = 0.1) -> torch.Tensor:
+    """Per-pixel loss weights (N, 1, H, W) with mean 1: ``1 + extra`` where a pixel differs from its frame's
+    background (the per-channel median) by more than ``threshold`` in some channel, else 1.
+
+    Used by the pixel reconstruction losses: the latent flow's frame autoencoder and the VideoVAE.
+    Why: on sparse scenes (a digit on black) the content is a few percent of the pixels, so a plain pixel
+    loss is nearly all background. Trained that way for 1,000 steps, the autoencoder's reconstructions
+    washed colours out (magenta and blue digits decoded near white): a judge read 56% of real test clips
+    right after the round trip (colour 57%); with ``extra`` = 4 it read 98.3% (colour 99.8%; 400 clips,
+    NOTES.md). On a busy frame most pixels differ from the median and the weights are near uniform.
+    """
+    if not extra:
+        return torch.ones_like(frames[:, :1])
+    x = frames.float()
+    background = x.flatten(2).median(dim=2).values[..., None, None]                 # (N, C, 1, 1)
+    content = ((x - background).abs().amax(dim=1, keepdim=True) > threshold).float()  # (N, 1, H, W)
+    w = 1 + extra * content
+    return w / w.mean()
