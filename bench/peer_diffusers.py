@@ -67,11 +67,11 @@ and generation clips/s, the whole ``evaluate_model`` result, the machine) and ``
 (held-out-pair samples with the judge's reading); ``--save-weights`` also writes ``OUT/weights/``
 (``unet/`` as a diffusers folder, the text encoder as safetensors, the tokenizer).
 
-Cost here (2-core AMD EPYC, bf16, measured on one core shared with another training run, so an idle
-machine with both threads is faster): a training step takes ≈ 4.4 s at batch 4 and ≈ 60 s at batch 32
-(≈ 0.5–0.9 clips/s; vidfuse's flow trains ≈ 20 clips/s); a forward pass ≈ 0.3 s a clip, so judging 600
-clips with 25 guided DDIM steps (50 forward passes a clip) takes on the order of an hour even on an
-idle machine (``--guidance-scale 1`` halves it, ``--sample-steps`` scales it). The training budget is
+Cost here (2-core AMD EPYC, bf16, both threads, the hour-long run of 2026-11-26 in
+``bench/results/cpu_peer_2026-11-26/``): a training step takes 21.8 s at batch 32 (1.47 clips/s, 165
+steps in the hour; vidfuse's flow trains ≈ 60 clips/s); judging generates 0.10 clips/s (25 guided DDIM
+steps = 50 UNet passes a clip, batch 50), so 300 clips took 52 minutes and 600 would take 1 h 45 min
+(``--guidance-scale 1`` halves it, ``--sample-steps`` scales it, ``--eval-n`` sets the count). The training budget is
 checked before each step, so training may overrun it by one step (``train_seconds`` in peer.json).
 
 Training clips/s is counted like vidfuse's ``clips_per_s`` log (clips / time inside training steps);
