@@ -294,8 +294,8 @@ class VideoVAE(VideoGenerator):
         the KL's gradient is split: the prior always learns from KL(sg q ‖ p), the posterior from
         max(F, KL(q ‖ sg p)) — so a code of up to F nats is free to the encoder (free bits, on the batch
         mean) while the prior still moves to meet it; the loss counts max(F, kl). F = 0 gives exactly
-        the plain KL's value and gradient. ``generator`` fixes the reparameterisation noise. Returns "loss" (with graph) and
-        detached "recon", "kl", "kl_content", "kl_motion" for logging.
+        the plain KL's value and gradient. ``generator`` fixes the reparameterisation noise. Returns
+        "loss" (with graph) and detached "recon", "kl", "kl_content", "kl_motion" for logging.
         """
         if phase != "main":
             raise ValueError(f"VideoVAE has one phase, 'main'; got {phase!r}")
