@@ -25,7 +25,7 @@ from einops import rearrange
 
 from vidfuse.config import ModelConfig
 from vidfuse.models.base import Condition, VideoGenerator
-from vidfuse.models.layers import (Attention, FeedForward, ResBlock2d, content_weight, group_norm,
+from vidfuse.models.layers import (Attention, FeedForward, ResBlock2d, content_weighted_errors, group_norm,
                                    sinusoidal_positions)
 
 
@@ -251,10 +251,8 @@ class LatentFlow(VideoGenerator):
             idx = torch.rand(b, t).argsort(dim=1)[:, :k].to(video.device)                  # (B, k)
             frames = rearrange(video, "b c t h w -> b t c h w")[torch.arange(b, device=video.device)[:, None], idx]
             frames = rearrange(frames, "b k c h w -> (b k) c h w")
-            recon = self.autoencoder.decode(self.autoencoder.encode(frames)).float()
-            w = content_weight(frames, self.cfg.ae_content_weight)
-            err = (recon - frames.float()).abs()
-            l1, mse = (err * w).mean(), (err.pow(2) * w).mean()
+            recon = self.autoencoder.decode(self.autoencoder.encode(frames))
+            l1, mse = content_weighted_errors(recon, frames, self.cfg.ae_content_weight)
             return {"loss": l1 + mse, "ae_l1": l1.detach(), "ae_mse": mse.detach()}
         with torch.no_grad():
             x1 = self.encode(video).float()                                                 # (B, T, c, h, w)

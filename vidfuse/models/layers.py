@@ -157,3 +157,15 @@ def content_weight(frames: torch.Tensor, extra: float, threshold: float = 0.1) -
     content = ((x - background).abs().amax(dim=1, keepdim=True) > threshold).float()  # (N, 1, H, W)
     w = 1 + extra * content
     return w / w.mean()
+
+
+def content_weighted_errors(pred: torch.Tensor, target: torch.Tensor,
+                            extra: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean :func:`content_weight`-ed absolute and squared errors of frames (N, C, H, W), in float32.
+
+    The pixel reconstruction loss of the flow's frame autoencoder and of the VideoVAE (``l1 + mse``);
+    ``extra`` = 0 gives the plain means.
+    """
+    w = content_weight(target, extra)
+    err = (pred.float() - target.float()).abs()
+    return (err * w).mean(), (err.pow(2) * w).mean()

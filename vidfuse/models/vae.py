@@ -37,8 +37,8 @@ from einops import rearrange
 
 from vidfuse.config import ModelConfig
 from vidfuse.models.base import Condition, FrameDecoder, VideoGenerator
-from vidfuse.models.layers import (ResBlock2d, TemporalConv, TransformerBlock, content_weight, group_norm,
-                                   sinusoidal_positions)
+from vidfuse.models.layers import (ResBlock2d, TemporalConv, TransformerBlock, content_weighted_errors,
+                                   group_norm, sinusoidal_positions)
 
 LOGVAR_LIMIT = 10.0  # log σ² is soft-bounded to ±10 (σ ∈ [0.007, 150]): exp() in the KL stays finite and smooth
 
@@ -76,6 +76,13 @@ class DiagonalGaussian:
 
     def detach(self) -> "DiagonalGaussian":
         return DiagonalGaussian(self.mean.detach(), self.logvar.detach())
+
+
+def _code_kl(q_content: DiagonalGaussian, p_content: DiagonalGaussian, q_motion: DiagonalGaussian,
+             p_motion: DiagonalGaussian) -> tuple[torch.Tensor, torch.Tensor]:
+    """KL of a clip's content code and of its motion codes (nats, summed over dimensions and frames),
+    each averaged over the batch."""
+    return q_content.kl(p_content).sum(dim=-1).mean(), q_motion.kl(p_motion).sum(dim=(-2, -1)).mean()
 
 
 class GaussianHead(nn.Module):
@@ -307,22 +314,18 @@ class VideoVAE(VideoGenerator):
         p_content = self.prior.content_dist(cond)
         p_motion = self.prior.motion_dist(z_content, cond, t)
 
-        video_hat = self.decode(z_content, z_motion, cond).float()           # (B, C, T, H, W)
-        target = video.float()
-        w = content_weight(rearrange(target, "b c t h w -> (b t) c h w"), self.cfg.ae_content_weight)
-        w = rearrange(w, "(b t) c h w -> b c t h w", b=b)                    # (B, 1, T, H, W), mean 1
-        err = (video_hat - target).abs()
-        recon = (w * (err + err.pow(2))).mean()
-        kl_content = q_content.kl(p_content).sum(dim=-1).mean()
-        kl_motion = q_motion.kl(p_motion).sum(dim=(-2, -1)).mean()
+        video_hat = self.decode(z_content, z_motion, cond)                   # (B, C, T, H, W)
+        frames = "b c t h w -> (b t) c h w"
+        l1, mse = content_weighted_errors(rearrange(video_hat, frames), rearrange(video, frames),
+                                          self.cfg.ae_content_weight)
+        recon = l1 + mse
+        kl_content, kl_motion = _code_kl(q_content, p_content, q_motion, p_motion)
         kl = kl_content + kl_motion
         kl_term = kl
         if self.cfg.kl_free_nats > 0:
             p_motion_sg = self.prior.motion_dist(z_content.detach(), cond, t)  # no path into the posterior
-            to_prior = (q_content.detach().kl(p_content).sum(dim=-1).mean()
-                        + q_motion.detach().kl(p_motion_sg).sum(dim=(-2, -1)).mean())
-            to_posterior = (q_content.kl(p_content.detach()).sum(dim=-1).mean()
-                            + q_motion.kl(p_motion.detach()).sum(dim=(-2, -1)).mean())
+            to_prior = sum(_code_kl(q_content.detach(), p_content, q_motion.detach(), p_motion_sg))
+            to_posterior = sum(_code_kl(q_content, p_content.detach(), q_motion, p_motion.detach()))
             kl_term = to_prior + to_posterior.clamp(min=self.cfg.kl_free_nats) - kl.detach()
         return {"loss": recon + self.cfg.kl_weight * kl_term, "recon": recon.detach(), "kl": kl.detach(),
                 "kl_content": kl_content.detach(), "kl_motion": kl_motion.detach()}
