@@ -1,6 +1,14 @@
-"""Train the judge (vidfuse/evaluate.py) on real Moving Digits clips and write ``vidfuse/judge_model/``.
+"""Train one judge (vidfuse/evaluate.py) on real Moving Digits clips and write it to a folder.
 
-    .venv/bin/python bench/train_judge.py            # ≈ minutes on the 2-core development machine
+    .venv/bin/python bench/train_judge.py            # member 0: 4,500 steps × 48, 32 min on the 2-core machine
+    python3 bench/train_judge.py --device cuda --steps 1000000 --minutes 4.4 --batch-size 64 --workers 14 \
+        --seed 3 --stem 32,8 --channels 64,128 --out vidfuse/judge_model/members/3   # member 3, on an H100
+    .venv/bin/python bench/train_judge.py --eval-only   # score the shipped ensemble (writes ensemble.json)
+
+The shipped judge is an ensemble (``vidfuse/judge_model/ensemble.json``; results and the members' logs in
+``bench/results/judge_ensemble_2026-11-26/``). On a GPU the clip renderer is the bottleneck (≈ 460 clips/s
+per CPU core), so ``--workers`` sets the pace; ``--minutes`` runs the learning-rate cosine over a
+wall-clock budget instead of a step count.
 
 The judge must know every (digit, motion) pair, held-out ones included, while never seeing a test
 glyph: so its clips are drawn here with the dataset's own functions — ``sample_attributes`` for
@@ -32,7 +40,7 @@ from _common import machine  # noqa: E402
 from vidfuse.data.moving_digits import (COLOURS, GLYPH_SIZE, MOTIONS, load_glyph_bank,  # noqa: E402
                                         render_clip, sample_attributes)
 from vidfuse.fileio import atomic_write_text  # noqa: E402
-from vidfuse.evaluate import (INVALID_KINDS, JUDGE_DIR, Judge, JudgeConfig, clips_to_tensor,  # noqa: E402
+from vidfuse.evaluate import (ENSEMBLE_NAME, INVALID_KINDS, JUDGE_DIR, Judge, JudgeConfig, clips_to_tensor,  # noqa: E402
                               freeze, invalid_clips, judge_clips, load_judge, occluded, real_test_clips,
                               save_judge, score_clips, summarise_scores)
 
@@ -217,6 +225,8 @@ def score(judge: Judge, n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=4500)
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="wall-clock budget: the learning-rate cosine runs over whichever of --steps or this ends first")
     ap.add_argument("--batch-size", type=int, default=48)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
@@ -231,10 +241,13 @@ def main() -> None:
     ap.add_argument("--eval-only", action="store_true", help="only score the judge in --out and update its training.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    if args.eval_only:
-        record = json.loads((args.out / "training.json").read_text())
+    if args.eval_only:  # an ensemble's score goes beside its member list, a single judge's beside its weights
+        record_file = args.out / (ENSEMBLE_NAME if (args.out / ENSEMBLE_NAME).is_file() else "training.json")
+        record = json.loads(record_file.read_text())
+        t0 = time.perf_counter()
         record.update(score(load_judge(args.out, device="cpu"), args.eval_n))
-        atomic_write_text(args.out / "training.json", json.dumps(record, indent=2) + "\n")
+        record["score_seconds"], record["score_machine"] = round(time.perf_counter() - t0, 1), machine()
+        atomic_write_text(record_file, json.dumps(record, indent=2) + "\n")
         return
     torch.manual_seed(args.seed)
     ints = lambda text: tuple(int(c) for c in text.split(","))  # noqa: E731
@@ -244,16 +257,21 @@ def main() -> None:
     n_params = sum(p.numel() for p in judge.parameters())
     print(f"judge: {n_params:,} parameters; {machine()}", flush=True)
     opt = torch.optim.AdamW(judge.parameters(), lr=args.lr, weight_decay=1e-4)
-    warmup = 100
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (
-        1 + math.cos(math.pi * min(1.0, s / args.steps))))
+    warmup, budget_s = 100, (args.minutes or math.inf) * 60
+
+    def progress(step: int) -> float:  # 0 → 1 over the run: by steps or by wall-clock, whichever is further
+        return min(1.0, max(step / args.steps, (time.perf_counter() - t0) / budget_s))
+
     with torch.no_grad():
         grid = tuple(judge.eval()(torch.zeros(1, 3, 16, 64, 64, device=device))["score"].shape[2:])  # the token grid (t, h, w)
     stream = iter(torch.utils.data.DataLoader(JudgeStream(args.batch_size, args.seed, grid), batch_size=None,
                                               num_workers=args.workers, prefetch_factor=4, persistent_workers=True))
     t0, t_data = time.perf_counter(), 0.0
     judge.train()
-    for step in range(args.steps):
+    step = 0
+    while progress(step) < 1.0:
+        for group in opt.param_groups:
+            group["lr"] = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * progress(step)))
         td = time.perf_counter()
         x, *targets = (t.to(device, non_blocking=True) for t in next(stream))
         x = x.contiguous(memory_format=torch.channels_last_3d)
@@ -264,16 +282,17 @@ def main() -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        sched.step()
-        if step % 50 == 0 or step == args.steps - 1:
+        step += 1
+        if step % 50 == 1 or progress(step) >= 1.0:
             el = time.perf_counter() - t0
             print(f"step {step:5d} loss {loss.item():.4f} " + " ".join(f"{k} {v:.4f}" for k, v in parts.items())
-                  + f" | {el:.0f}s, {(step + 1) * args.batch_size / el:.0f} clips/s, data {t_data / el:.0%}",
+                  + f" | {el:.0f}s, {step * args.batch_size / el:.0f} clips/s, data {t_data / el:.0%}",
                   flush=True)
     train_s = time.perf_counter() - t0
     judge.eval()
-    metrics = {"train_seconds": round(train_s, 1), "steps": args.steps, "batch_size": args.batch_size,
-               "clips_seen": args.steps * args.batch_size, "parameters": n_params, "machine": machine()}
+    metrics = {"train_seconds": round(train_s, 1), "steps": step, "batch_size": args.batch_size,
+               "clips_seen": step * args.batch_size, "seed": args.seed, "lr": args.lr,
+               "parameters": n_params, "machine": machine()}
     save_judge(judge, args.out)
     metrics.update(score(judge, args.eval_n))
     atomic_write_text(args.out / "training.json", json.dumps(metrics, indent=2) + "\n")

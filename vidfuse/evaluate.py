@@ -1,8 +1,10 @@
 """The judge and FD-judge: how well generated clips match their captions (spec: ``specs/moving-digits.md``).
 
 The judge is a small factorised (2+1)-D CNN trained only on real Moving Digits clips (rendered from
-the *train* glyphs by ``bench/train_judge.py``, never on generated clips). It ships inside the package
-(``vidfuse/judge_model/``: ``config.json`` + ``model.safetensors``)::
+the *train* glyphs by ``bench/train_judge.py``, never on generated clips) — four of them, in fact, read
+together as a :class:`JudgeEnsemble`. It ships inside the package: ``vidfuse/judge_model/`` holds
+member 0 (``config.json`` + ``model.safetensors``), ``members/1..3/`` the others, and ``ensemble.json``
+lists them and records the ensemble's accuracy on real test clips. One member::
 
     clip uint8 (T, H, W, 3) ─► resample to 16 × 64 × 64 ─► stem: frames 2, 6, 10, 14 (shape, colour)
                                                             ⊕ each 4-frame step (motion) ─► (4, 32, 32)
@@ -32,8 +34,12 @@ Design choices, fixed here:
   paired with its leftover predictions (in digit order), so colour and motion are still scored
   one to one. A clip is jointly right when the count is right and every digit's digit, colour
   and motion are right.
+- **An ensemble votes, one member measures.** Members trained apart (seeds, widths) err on different
+  glyphs: four read 99.1% of real level-1 test clips where the best alone reads 99.25% and the first
+  98.7%. They vote by their mean log-probabilities; FD-judge uses member 0's features only, so adding
+  members never moves an FD-judge figure.
 - **FD-judge** is the Fréchet distance between Gaussians fitted to the penultimate features (the
-  pooled tokens, mean ⊕ max: 2 × 96 numbers) of two clip sets, computed in float64 with
+  pooled tokens, mean ⊕ max: 2 × 96 numbers) of member 0, for two clip sets, computed in float64 with
   ``torch.linalg.eigh``: ``tr(√(Σ₁ Σ₂))`` is the sum of the square roots of the eigenvalues of
   the symmetric PSD product ``√Σ₁ Σ₂ √Σ₁``, with ``√Σ₁`` itself from an eigen-decomposition.
 """
@@ -56,13 +62,14 @@ import torch.nn.functional as F
 from vidfuse.errors import InputError
 
 JUDGE_DIR = Path(__file__).resolve().parent / "judge_model"
-CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+CONFIG_NAME, WEIGHTS_NAME, ENSEMBLE_NAME = "config.json", "model.safetensors", "ensemble.json"
 JUDGE_FRAMES, JUDGE_SIZE = 16, 64  # every clip is resampled to 16 × 64 × 64 before judging
 STATIC = "static"  # the motion class of a frozen clip
 COUNT_CLASSES = ("invalid", "one digit", "two digits")
-# judge_self_test passes when level-1 joint accuracy on real test clips reaches this. The spec asks 0.99;
-# the shipped judge measures 0.987 on 4,000 clips (vidfuse/judge_model/training.json), so 0.98 is the
-# line below which the judge, not the glyphs, is to blame.
+# judge_self_test passes when level-1 joint accuracy on real test clips reaches this. The spec asks 0.99,
+# and the shipped ensemble measures 0.991 on 4,000 clips (vidfuse/judge_model/ensemble.json); a self-test
+# reads only a few hundred, whose sampling noise is about ±0.5 points, so 0.98 is the line below which
+# the judge, not the draw of glyphs, is to blame.
 SELF_TEST_MIN_JOINT = 0.98
 
 
@@ -245,8 +252,13 @@ def save_judge(judge: Judge, path: str | os.PathLike = JUDGE_DIR) -> Path:
     return path
 
 
-def load_judge(path: str | os.PathLike | None = None, *, device: str | torch.device | None = None) -> Judge:
-    """The judge in eval mode; ``None`` loads the one shipped in the package. Cached per (path, device)."""
+def load_judge(path: str | os.PathLike | None = None, *,
+               device: str | torch.device | None = None) -> "Judge | JudgeEnsemble":
+    """The judge in eval mode; ``None`` loads the one shipped in the package. Cached per (path, device).
+
+    A folder with ``ensemble.json`` loads as a :class:`JudgeEnsemble` of the judge folders it lists
+    (relative to it; ``"."`` is the folder itself), else as one :class:`Judge`.
+    """
     from vidfuse.sysinfo import best_device
 
     folder = JUDGE_DIR if path is None else Path(path)
@@ -254,7 +266,18 @@ def load_judge(path: str | os.PathLike | None = None, *, device: str | torch.dev
 
 
 @functools.lru_cache(maxsize=4)
-def _load_judge(folder: Path, device: str) -> Judge:
+def _load_judge(folder: Path, device: str) -> "Judge | JudgeEnsemble":
+    listing = folder / ENSEMBLE_NAME
+    if listing.is_file():
+        members = json.loads(listing.read_text(encoding="utf-8")).get("members")
+        if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+            raise InputError(f"{listing} must hold {{\"members\": [folder, ...]}} (non-empty, relative to "
+                             f"{folder}); got {listing.read_text(encoding='utf-8')[:200]!r}")
+        return JudgeEnsemble([_load_one_judge((folder / m).resolve()) for m in members]).to(device).eval()
+    return _load_one_judge(folder).to(device).eval()
+
+
+def _load_one_judge(folder: Path) -> Judge:
     from safetensors.torch import load_file
 
     if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
@@ -262,7 +285,36 @@ def _load_judge(folder: Path, device: str) -> Judge:
                          "train one with `python bench/train_judge.py`")
     judge = Judge(JudgeConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))))
     judge.load_state_dict(load_file(folder / WEIGHTS_NAME))  # strict: a mismatch is an error
-    return judge.to(device).eval()
+    return judge
+
+
+class JudgeEnsemble(nn.Module):
+    """Judges trained apart (other seeds, widths), read together: same inputs and outputs as :class:`Judge`.
+
+    ``count``, ``colour`` and ``motion`` are the members' mean log-probabilities (a product of experts;
+    :func:`judge_clips` renormalises), ``presence`` their mean logit. ``features`` and ``score`` are
+    the *first* member's: FD-judge is measured in one fixed feature space, so an ensemble that adds
+    members changes accuracies, never an FD-judge figure.
+    """
+
+    def __init__(self, members: Sequence[Judge]):
+        super().__init__()
+        if not members:
+            raise InputError("a judge ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+
+    @property
+    def feature_dim(self) -> int:
+        return self.members[0].feature_dim
+
+    def forward(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
+        outs = [member(video) for member in self.members]
+        mean = lambda key, f: torch.stack([f(o[key].float()) for o in outs]).mean(0)  # noqa: E731
+        logp = lambda x: x.log_softmax(-1)  # noqa: E731
+        return {"presence": mean("presence", lambda x: x), "colour": mean("colour", logp),
+                "motion": mean("motion", logp), "count": mean("count", logp),
+                "features": outs[0]["features"], "score": outs[0]["score"]}
 
 
 # ─────────────────────────────────────────── verdicts ──────────────────────────────────────────
@@ -272,7 +324,7 @@ _REVERSED_MOTION = [1, 0, 3, 2, 4, 5, 6]
 
 
 @torch.no_grad()
-def judge_clips(clips, *, judge: Judge | None = None, batch_size: int = 64, tta: bool = True) -> dict[str, np.ndarray]:
+def judge_clips(clips, *, judge: Judge | JudgeEnsemble | None = None, batch_size: int = 64, tta: bool = True) -> dict[str, np.ndarray]:
     """Run the judge on uint8 clips ``(B, T, H, W, 3)`` (any T, H, W: resampled to 16 × 64 × 64).
 
     ``tta``: also judge each clip played backwards (its motion mapped back) and average the two
@@ -375,7 +427,7 @@ def occluded(attrs: dict[str, Any], threshold: float = 0.5) -> bool:
     return bool(overlap.min() > threshold)
 
 
-def judge_accuracy_on_real(judge: Judge | None = None, *, n: int = 1000, level: int = 1,
+def judge_accuracy_on_real(judge: Judge | JudgeEnsemble | None = None, *, n: int = 1000, level: int = 1,
                            seed: int = 0) -> dict[str, Any]:
     """The judge's accuracy on ``n`` real test clips: overall, seen and held-out pairs; for level 2
     also ``separable``, the clips that are not :func:`occluded` (about 94% of them)."""
@@ -417,7 +469,7 @@ def frechet_distance(a, b) -> float:
 
 # ───────────────────────────────────────── self-test ───────────────────────────────────────────
 
-def judge_self_test(judge: Judge | None = None, *, n: int = 300, seed: int = 0) -> dict[str, Any]:
+def judge_self_test(judge: Judge | JudgeEnsemble | None = None, *, n: int = 300, seed: int = 0) -> dict[str, Any]:
     """The judge's accuracy on ``n`` real test clips per level, and its verdict on clips that must fail.
 
     ``black``, ``noise`` (uniform) and ``frozen`` (real test clips whose frames are all the first)
@@ -511,7 +563,7 @@ def _describe(verdict: dict[str, np.ndarray], b: int) -> str:
 
 
 def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int = 0, batch_size: int = 64,
-                   image_conditioned: bool = False, judge: Judge | None = None,
+                   image_conditioned: bool = False, judge: Judge | JudgeEnsemble | None = None,
                    sheet: str | os.PathLike | None = None, sheet_n: int = 12,
                    guidance_scale: float | None = None) -> dict[str, Any]:
     """Judged accuracy of a text-to-video model on ``n`` Moving Digits test captions.
@@ -574,7 +626,7 @@ def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int
 
 def evaluate_captions(model_or_pipeline, captions: Sequence[str], targets: Sequence[dict[str, Any]], *,
                       seed: int = 0, batch_size: int = 64, images: Sequence[np.ndarray] | None = None,
-                      judge: Judge | None = None) -> dict[str, Any]:
+                      judge: Judge | JudgeEnsemble | None = None) -> dict[str, Any]:
     """Judged accuracy on your own captions (e.g. ones worded unlike the training templates).
 
     ``targets[i]`` is ``{"digits": [3], "colours": ["red"], "motions": ["left"]}`` (or the level-1
