@@ -88,6 +88,8 @@ class TrainConfig:
     data: str = "moving-digits"       # "moving-digits" or a path (folder, WebVid CSV, JSONL, Kinetics CSV, COCO JSON)
     level: tuple[int, ...] = (1,)     # Moving Digits levels to mix
     lang: str = "both"                # Moving Digits caption language: en | zh | both
+    paraphrase: float = 0.0           # Moving Digits: share of training captions from the wide grammar
+                                      # (vidfuse/data/paraphrase.py) instead of the templates; 0 = templates only
     steps: int = 2000
     max_minutes: float = 0.0          # wall-clock budget for the whole run (resumes included); 0 = none. Training
                                       # stops before a step that would overrun it, saving as at --steps

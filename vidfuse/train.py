@@ -67,7 +67,8 @@ def build_dataset(cfg: TrainConfig):
         from vidfuse.data.moving_digits import MovingDigits
 
         m = cfg.model
-        return MovingDigits("train", level=tuple(cfg.level), lang=cfg.lang, size=10**9, seed=cfg.seed)
+        return MovingDigits("train", level=tuple(cfg.level), lang=cfg.lang, size=10**9, seed=cfg.seed,
+                            paraphrase=cfg.paraphrase)
     from vidfuse.data.folder import open_dataset
 
     m = cfg.model

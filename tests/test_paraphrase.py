@@ -1,0 +1,102 @@
+"""The wide training-caption grammar (vidfuse/data/paraphrase.py): every caption says what its clip shows."""
+import re
+
+import numpy as np
+import pytest
+
+from vidfuse.config import TrainConfig
+from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits
+from vidfuse.data.paraphrase import make_paraphrase
+from vidfuse.errors import InputError
+
+EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+ZH_NUMBERS = "零一二三四五六七八九"
+ZH_COLOURS = {"white": "白", "red": "红", "green": "绿", "blue": "蓝", "yellow": "黄", "cyan": "青", "magenta": "品红|洋红"}
+EN_CUES = {"left": r"left\w*", "right": r"right\w*",
+           "up": r"up|upwards?|top|ris\w+|climb\w*|ascend\w*|lift\w*|skyward|higher",
+           "down": r"down|downwards?|bottom|fall\w*|drop\w*|sink\w*|descend\w*|lower"}
+ZH_CUES = {"left": "左", "right": "右", "up": "上|升|起|顶", "down": "下|落|掉|底"}
+
+
+def attrs(digit: int, motion: str, colour: str | None) -> dict:
+    return {"digits": [digit], "motions": [motion], "colours": [colour or "white"], "colour_named": [colour is not None]}
+
+
+def read_en(text: str) -> tuple[set, set, set]:
+    """(digits, colours, direction cues) a reader finds in an English caption; "from X to Y" reads as Y."""
+    words = re.findall(r"[a-z0-9]+", text)
+    digits = {int(w) for w in words if w.isdigit()} | {EN_NUMBERS.index(w) for w in words if w in EN_NUMBERS}
+    colours = {c for c in COLOURS if c in words}
+    text = re.sub(r"(?:from )?(?:the )?(left|right|top|bottom) to (?:the )?(left|right|top|bottom)", r"\2", text)
+    cues = {m for m, cue in EN_CUES.items() if re.search(rf"\b(?:{cue})\b", text)}
+    return digits, colours, cues
+
+
+def read_zh(text: str) -> tuple[set, set, set]:
+    for phrase in ("一个", "一直", "一段", "一左一右", "一上一下", "屏幕上", "背景上", "画面里"):
+        text = text.replace(phrase, "")
+    digits = {int(ch) for ch in text if ch.isdigit()} | {ZH_NUMBERS.index(ch) for ch in text if ch in ZH_NUMBERS}
+    colours = {"magenta"} if re.search(ZH_COLOURS["magenta"], text) else set()
+    text = re.sub(ZH_COLOURS["magenta"], "", text)  # 品红 holds 红 (red)
+    colours |= {c for c, cue in ZH_COLOURS.items() if re.search(cue, text)}
+    text = re.sub(r"[从由自]([左右上下])[往向到而]([左右上下])", r"\2", text)
+    cues = {m for m, cue in ZH_CUES.items() if re.search(cue, text)}
+    return digits, colours, cues
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_paraphrase_says_its_digit_colour_and_motion(lang):
+    rng = np.random.default_rng(0)
+    read = read_en if lang == "en" else read_zh
+    seen = set()
+    for i in range(1500):
+        digit, motion = int(rng.integers(10)), MOTIONS[i % len(MOTIONS)]
+        colour = None if rng.random() < 0.3 else list(COLOURS)[int(rng.integers(len(COLOURS)))]
+        caption = make_paraphrase(attrs(digit, motion, colour), lang, rng)
+        seen.add(caption)
+        digits, colours, cues = read(caption.lower())
+        assert digits == {digit}, caption
+        assert colours == ({colour} if colour else set()), caption
+        if " and " in motion:  # bouncing: both ways of one axis, or the axis named
+            horizontal = motion == "left and right"
+            axis = {"left", "right"} if horizontal else {"up", "down"}
+            named = (("horizontal", "side", "左右", "水平", "横向", "一左一右") if horizontal
+                     else ("vertical", "上下", "竖直", "纵向", "一上一下"))
+            assert cues <= axis and (cues or any(w in caption for w in named)), caption
+        else:
+            assert cues == {motion}, caption
+    assert len(seen) > 1400  # hardly a caption twice
+
+
+def test_two_digit_paraphrases_name_both():
+    rng = np.random.default_rng(1)
+    a = {"digits": [3, 8], "motions": ["left", "up and down"], "colours": ["cyan", "magenta"], "colour_named": [True, True]}
+    for lang, read in (("en", read_en), ("zh", read_zh)):
+        for _ in range(200):
+            caption = make_paraphrase(a, lang, rng)
+            digits, colours, _ = read(caption.lower())
+            assert digits == {3, 8} and colours == {"cyan", "magenta"}, caption
+
+
+def test_the_dataset_mixes_paraphrases_in_only_when_asked(monkeypatch):
+    import vidfuse.data.paraphrase as paraphrase
+
+    plain = MovingDigits("train", lang="both", size=400)
+    zero = MovingDigits("train", lang="both", size=400, paraphrase=0.0)
+    assert [plain.clip(i)[1] for i in range(400)] == [zero.clip(i)[1] for i in range(400)]  # draw for draw
+    half = MovingDigits("train", lang="both", size=400, paraphrase=0.5)
+    real = half.clip(7)
+    assert np.array_equal(real[0], plain.clip(7)[0])  # the videos don't change
+    monkeypatch.setattr(paraphrase, "make_paraphrase", lambda a, lang, rng: "<wide>")
+    wide = sum(half.clip(i)[1] == "<wide>" for i in range(400))
+    assert 160 < wide < 240, wide  # about half
+    with pytest.raises(InputError, match="paraphrase"):
+        MovingDigits("train", paraphrase=1.5)
+
+
+def test_train_config_carries_the_share():
+    from vidfuse.train import build_dataset
+
+    cfg = TrainConfig.from_dict({"paraphrase": 0.25})
+    assert build_dataset(cfg).paraphrase == 0.25
+    assert TrainConfig().paraphrase == 0.0
