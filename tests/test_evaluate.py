@@ -181,14 +181,20 @@ def test_cli_eval_captions_file(tmp_path):
     assert bad.exit_code != 0 and "novel.jsonl:1" in str(bad.exception)
 
 
-def test_novel_captions_are_unlike_the_templates():
-    """bench/novel_captions.jsonl: 50+ captions worded unlike the training templates, both languages."""
+@pytest.mark.parametrize("name", ["novel_captions.jsonl", "novel_captions_v2.jsonl"])
+def test_novel_captions_are_unlike_the_training_captions(name):
+    """bench/novel_captions*.jsonl: 50+ captions worded unlike the training captions (templates and the
+    wide grammar), both languages, with valid targets."""
     from pathlib import Path
 
-    from vidfuse.data.moving_digits import MovingDigits
+    from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits, is_held_out
 
-    rows = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "bench" / "novel_captions.jsonl")
+    rows = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "bench" / name)
             .read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) >= 50 and {r["lang"] for r in rows} == {"en", "zh"}
-    train = {MovingDigits("train", level=1, lang=lang, size=3000)[i][1] for lang in ("en", "zh") for i in range(3000)}
+    for r in rows:
+        assert r["digit"] in range(10) and r["colour"] in COLOURS and r["motion"] in MOTIONS, r
+        assert r["held_out"] == is_held_out(r["digit"], r["motion"]), r
+    train = {MovingDigits("train", level=1, lang=lang, size=2000, paraphrase=p)[i][1]
+             for lang in ("en", "zh") for p in (0.0, 1.0) for i in range(2000)}
     assert not train & {r["caption"] for r in rows}
