@@ -57,6 +57,22 @@ def test_resume_is_exact(tmp_path):
         assert (tmp_path / "b" / name).exists(), name
 
 
+def test_a_copied_run_folder_resumes_in_the_copy(tmp_path):
+    """Branching a run (copy its folder, resume the copy) must not write into the original, whose saved
+    config still names the original folder."""
+    import shutil
+
+    train(tiny_cfg(tmp_path / "a", steps=2), quiet=True)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    model = train(tiny_cfg(tmp_path / "b", steps=3), resume=True, quiet=True)
+    assert model == tmp_path / "b" / "model"
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a").rglob("*") if p.is_file()} == before
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["out"] == str(tmp_path / "b")
+    rows = [json.loads(l) for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3]
+
+
 def test_run_folder_model_loads(tmp_path):
     from vidfuse.pipeline import TextToVideoPipeline
 

@@ -508,6 +508,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Pat
         saved = TrainConfig.from_dict(json.loads((Path(cfg.out) / "config.json").read_text()))
         saved.steps = cfg.steps  # a resumed run may be extended
         saved.max_minutes = cfg.max_minutes  # ... or given more time
+        saved.out = cfg.out  # the folder named is the run, also when it is a copy of another run's folder
         cfg = saved
     trainer = Trainer(cfg, quiet=quiet)
     if resume:
