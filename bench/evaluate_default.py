@@ -5,9 +5,9 @@
 Runs, in one process on one machine: the judge's self-test; text → video on ``--n`` level-1 test
 captions (seen / held-out pairs × English / Chinese) with FD-judge; text + first frame → video on the
 same number of captions; the captions of ``bench/novel_captions.jsonl`` and ``novel_captions_v2.jsonl``
-(worded unlike the training templates, never trained on); level 2 on ``--n2`` captions; single-prompt latency after load (median of
-``--repeats``, as a real-time factor at 8 fps) and batch clips/s; a contact sheet of held-out-pair
-samples (``--sheet``). Prints a Markdown table and writes everything as JSON.
+(worded unlike the training templates, never trained on); level 2 on ``--n2`` captions; single-prompt
+latency after load (median of ``--repeats``, as a real-time factor at 8 fps) and batch clips/s; a contact
+sheet of held-out-pair samples (``--sheet``). Prints a Markdown table and writes everything as JSON.
 """
 from __future__ import annotations
 

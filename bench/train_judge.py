@@ -238,7 +238,8 @@ def main() -> None:
     ap.add_argument("--blocks", type=str, default="1,1,2")
     ap.add_argument("--eval-n", type=int, default=4000, help="real test clips per level for the final score")
     ap.add_argument("--out", type=Path, default=JUDGE_DIR)
-    ap.add_argument("--eval-only", action="store_true", help="only score the judge in --out and update its training.json")
+    ap.add_argument("--eval-only", action="store_true", help="only score the judge in --out (an ensemble too) and update its record "
+                         "(ensemble.json or training.json)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.eval_only:  # an ensemble's score goes beside its member list, a single judge's beside its weights

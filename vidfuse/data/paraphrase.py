@@ -16,18 +16,13 @@ sentences this grammar was not written from (``bench/novel_captions_v2.jsonl`` w
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
+from vidfuse.data.moving_digits import _EN_NUMBERS, _ZH_NUMBERS, _pick
 
-_EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_ZH_NUMBERS = "零一二三四五六七八九"
+# (the templates' name, a second form): 红色 / 红 ("红色的5", "红色数字" vs "红5"); magenta's second is 洋红色
 _ZH_COLOURS = {"white": ("白色", "白"), "red": ("红色", "红"), "green": ("绿色", "绿"), "blue": ("蓝色", "蓝"),
                "yellow": ("黄色", "黄"), "cyan": ("青色", "青"), "magenta": ("品红色", "洋红色")}
-
-
-def _pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
-    return options[int(rng.integers(len(options)))]
 
 
 # ─────────────────────────────────────────── English ───────────────────────────────────────────
