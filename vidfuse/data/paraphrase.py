@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidfuse.data.moving_digits import _EN_NUMBERS, _ZH_NUMBERS, _pick
+import numpy as np
+
+from vidfuse.data.moving_digits import _COLOUR_ZH, _EN_NUMBERS, _ZH_NUMBERS, _pick
 
 # (the templates' name, a second form): 红色 / 红 ("红色的5", "红色数字" vs "红5"); magenta's second is 洋红色
-_ZH_COLOURS = {"white": ("白色", "白"), "red": ("红色", "红"), "green": ("绿色", "绿"), "blue": ("蓝色", "蓝"),
-               "yellow": ("黄色", "黄"), "cyan": ("青色", "青"), "magenta": ("品红色", "洋红色")}
+_ZH_COLOURS = {c: (name, "洋红色" if c == "magenta" else name.removesuffix("色")) for c, name in _COLOUR_ZH.items()}
 
 
 # ─────────────────────────────────────────── English ───────────────────────────────────────────
