@@ -57,7 +57,7 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
     [-1, 1] → shifts (B, T, 2) in pixels, (dx, dy), with frame_t(x, y) ≈ frame_0(x − dx, y − dy).
 
     The correlation peak is refined to sub-pixel precision by a parabola through it and its neighbours.
-    A frame with no structure (all one colour) gets shift 0.
+    A frame with no structure (all one colour) gets shift 0; frame 0's shift is exactly 0.
     """
     lum = _luminance(video)                                                            # (B, T, H, W)
     scale = 2 if min(lum.shape[-2:]) >= 32 and lum.shape[-1] % 2 == 0 == lum.shape[-2] % 2 else 1
@@ -89,7 +89,10 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
         pos = idx.float() + frac.clamp(-0.5, 0.5)
         return torch.where(pos > size / 2, pos - size, pos)                             # wrap to ±size/2
 
-    return torch.stack([refine(ix, w, 1), refine(iy, h, 0)], dim=-1) * scale
+    shifts = torch.stack([refine(ix, w, 1), refine(iy, h, 0)], dim=-1) * scale
+    # frame 0 against itself is zero by definition; the FFT round trip leaves ~1e-9 that differs by CPU
+    shifts[:, 0] = 0
+    return shifts
 
 
 def centring_offset(frame: torch.Tensor) -> torch.Tensor:
