@@ -33,7 +33,7 @@ DEFAULT_STEPS ?= 6800
 train-default: setup
 	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_small.yaml --steps $(DEFAULT_STEPS) --out runs/default $(if $(wildcard runs/default/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/default/model --out runs/default/eval.json --sheet runs/default/heldout_samples.png
-	$(PY) -m vidfuse.cli install-model runs/default/model
+	$(PY) -m vidfuse.cli install-model runs/default/model --ship --force
 
 bench: setup
 	$(PY) -c "import diffusers" 2>/dev/null || $(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
 torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True)
+def _own_user_data(tmp_path_factory, monkeypatch):
+    """Each test sees an empty user data folder: a model the developer installed never changes a result."""
+    monkeypatch.setenv("VIDFUSE_HOME", str(tmp_path_factory.mktemp("vidfuse_home")))
 
 CAPTIONS = ["the red digit 3 is moving to the left", "a blue seven moves down", "数字3在左右移动",
             "红色的数字7向下移动", "digit 5 is going right", "a green 4 bouncing up and down"]

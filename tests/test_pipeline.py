@@ -108,7 +108,31 @@ def test_install_default_model(tmp_path):
     assert "generator.latent_shift" in stored  # the flow's latent statistics travel with the weights
     with pytest.raises(InputError, match="at most 0.001 MB"):
         install_default_model(src, tmp_path / "other", max_mb=0.001)
-    assert not (tmp_path / "other").exists()
+    assert not (tmp_path / "other").exists() and list(tmp_path.glob(".other*")) == []
+
+
+def test_install_model_goes_beside_the_shipped_one_asks_before_replacing_and_restores(tmp_path):
+    from typer.testing import CliRunner
+
+    from vidfuse.cli import app
+    from vidfuse.pipeline import SHIPPED_MODEL_DIR, default_model_dir, installed_model_dir
+
+    shipped = {f.name: f.stat().st_mtime_ns for f in SHIPPED_MODEL_DIR.iterdir()}
+    first = tiny_pipeline("flow", seed=0).save_pretrained(tmp_path / "a")
+    second = tiny_pipeline("flow", seed=1).save_pretrained(tmp_path / "b")
+    runner = CliRunner()
+    assert runner.invoke(app, ["install-model", str(first)]).exit_code == 0
+    assert default_model_dir() == installed_model_dir() != SHIPPED_MODEL_DIR
+    weights = (installed_model_dir() / "model.safetensors").read_bytes()
+    refused = runner.invoke(app, ["install-model", str(second)])  # no terminal to ask: --force is needed
+    assert refused.exit_code != 0 and "--force" in str(refused.exception)
+    assert (installed_model_dir() / "model.safetensors").read_bytes() == weights
+    assert runner.invoke(app, ["install-model", str(second), "--force"]).exit_code == 0
+    previous = installed_model_dir().with_name("default_model.previous")
+    assert (previous / "model.safetensors").read_bytes() == weights  # the replaced one is kept
+    restored = runner.invoke(app, ["install-model", "--restore"])
+    assert restored.exit_code == 0 and default_model_dir() == SHIPPED_MODEL_DIR
+    assert {f.name: f.stat().st_mtime_ns for f in SHIPPED_MODEL_DIR.iterdir()} == shipped  # never touched
 
 
 def test_flow_continues_past_its_native_length_from_the_last_frame(monkeypatch):

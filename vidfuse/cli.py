@@ -25,11 +25,13 @@ def info() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from vidfuse.pipeline import default_model_dir
     from vidfuse.sysinfo import collect
 
     table = Table(show_header=False)
     for key, value in collect().items():
         table.add_row(key, str(value))
+    table.add_row("default model", str(default_model_dir()))
     Console().print(table)
 
 
@@ -185,12 +187,31 @@ def serve(
 
 @app.command("install-model")
 def install_model(
-    model: Path = typer.Argument(..., help="A model folder (e.g. RUN_DIR/model) to install as the default."),
+    model: Optional[Path] = typer.Argument(None, help="A model folder (e.g. RUN_DIR/model) to install as the default."),
+    force: bool = typer.Option(False, "--force", help="Replace an installed model without asking (it is kept as *.previous)."),
+    restore: bool = typer.Option(False, "--restore", help="Remove the installed model: the shipped one is the default again."),
+    ship: bool = typer.Option(False, "--ship", help="Replace the model shipped inside the package instead (make train-default)."),
 ) -> None:
-    """Install a model folder as the default model shipped inside vidfuse. (vidfuse.pipeline.install_default_model)"""
-    from vidfuse.pipeline import install_default_model
+    """Install a model folder as the default model, beside the shipped one. (vidfuse.pipeline.install_default_model)"""
+    from vidfuse.pipeline import (SHIPPED_MODEL_DIR, is_model_folder, install_default_model, installed_model_dir,
+                                  restore_default_model)
 
-    typer.echo(f"installed {model} as the default model: {install_default_model(model)}")
+    if restore:
+        if model is not None:
+            raise typer.BadParameter("--restore takes no model folder")
+        typer.echo(f"the default model is now {restore_default_model()}")
+        return
+    if model is None:
+        raise typer.BadParameter("name the model folder to install, or pass --restore")
+    dest = SHIPPED_MODEL_DIR if ship else installed_model_dir()
+    if is_model_folder(dest) and not force:
+        if not sys.stdin.isatty():
+            raise VidfuseError(f"a model is already installed at {dest}; add --force to replace it (it is kept as "
+                               f"{dest.name}.previous)")
+        force = typer.confirm(f"replace the model at {dest}? (it is kept as {dest.name}.previous)")
+        if not force:
+            raise typer.Abort()
+    typer.echo(f"installed {model} as the default model: {install_default_model(model, dest, force=force)}")
 
 
 @app.command("eval")

@@ -34,10 +34,10 @@ def run_demo(out: str | Path = "out", *, model: str | Path | None = None,
     ``story_size``: (width, height) of the stories instead of 1280×720 (tests use small ones).
     """
     from vidfuse.media.video_io import contact_sheet, write_video
-    from vidfuse.pipeline import DEFAULT_MODEL_DIR, TextToVideoPipeline
+    from vidfuse.pipeline import TextToVideoPipeline, default_model_dir, is_model_folder
 
     out = Path(out)
-    if model is not None or (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
+    if model is not None or is_model_folder(default_model_dir()):
         pipe = TextToVideoPipeline.from_pretrained(model)
         captions = [p for p, _ in PROMPTS]
         clips = list(pipe(captions, seed=0))

@@ -31,8 +31,47 @@ from vidfuse.config import ModelConfig
 from vidfuse.errors import InputError
 from vidfuse.models.model import VidFuseModel
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
+DEFAULT_MODEL_DIR = SHIPPED_MODEL_DIR
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+
+
+def user_data_dir() -> Path:
+    """Where vidfuse keeps a user's own files: ``$VIDFUSE_HOME``, else ``$XDG_DATA_HOME/vidfuse``, else
+    ``~/.local/share/vidfuse``."""
+    if os.environ.get("VIDFUSE_HOME"):
+        return Path(os.environ["VIDFUSE_HOME"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "vidfuse"
+
+
+def installed_model_dir() -> Path:
+    """The folder ``vidfuse install-model`` writes: beside the shipped model, never over it."""
+    return user_data_dir() / "default_model"
+
+
+def is_model_folder(folder: Path) -> bool:
+    return (folder / CONFIG_NAME).is_file() and (folder / WEIGHTS_NAME).is_file()
+
+
+def default_model_dir() -> Path:
+    """The model used when none is named: the one the user installed, else the one shipped in the package."""
+    installed = installed_model_dir()
+    return installed if is_model_folder(installed) else SHIPPED_MODEL_DIR
+
+
+def resolve_model_dir(path: str | os.PathLike | None) -> Path:
+    """The model folder that ``path`` names (``None`` or ``"default"``: :func:`default_model_dir`), checked
+    to hold a config and weights; :class:`InputError` saying what is missing otherwise."""
+    folder = default_model_dir() if path in (None, "default") else Path(path)
+    if not is_model_folder(folder):
+        if path in (None, "default"):
+            raise InputError("no default model is installed in this copy of vidfuse "
+                             f"({SHIPPED_MODEL_DIR} is empty); train one with `make train-default` "
+                             "or pass --model DIR")
+        raise InputError(f"{folder} is not a vidfuse model folder: it needs {CONFIG_NAME} and {WEIGHTS_NAME} "
+                         "(written by save_pretrained or by `vidfuse train` in RUN_DIR/model)")
+    return folder
 
 
 def load_tokenizer(cfg: ModelConfig, folder: str | Path | None):
@@ -72,15 +111,9 @@ class TextToVideoPipeline:
     # ---- persistence -----------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, *, device=None) -> "TextToVideoPipeline":
-        """Load a model folder; ``None`` or ``"default"`` loads the model shipped inside the package."""
-        folder = DEFAULT_MODEL_DIR if path in (None, "default") else Path(path)
-        if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
-            if folder == DEFAULT_MODEL_DIR:
-                raise InputError("no default model is installed in this copy of vidfuse "
-                                 f"({DEFAULT_MODEL_DIR} is empty); train one with `make train-default` "
-                                 "or pass --model DIR")
-            raise InputError(f"{folder} is not a vidfuse model folder: it needs {CONFIG_NAME} and {WEIGHTS_NAME} "
-                             "(written by save_pretrained or by `vidfuse train` in RUN_DIR/model)")
+        """Load a model folder; ``None`` or ``"default"`` loads the default model (:func:`default_model_dir`:
+        the one installed by ``vidfuse install-model``, else the one shipped inside the package)."""
+        folder = resolve_model_dir(path)
         try:
             cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError) as e:
@@ -220,27 +253,49 @@ def _replace_dir(new: Path, dest: Path) -> None:
 MAX_DEFAULT_MODEL_MB = 20  # the default model ships inside the package
 
 
-def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None = None, *,
+def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None = None, *, force: bool = False,
                           max_mb: float = MAX_DEFAULT_MODEL_MB) -> Path:
-    """Install the model folder ``src`` as the default model (``vidfuse/default_model/``), replacing the old
-    one atomically. Weights are stored as float16 (half the size; loading casts them back to float32);
-    the installed folder must hold at most ``max_mb`` MB. The run's ``eval.json`` (beside ``src`` or
-    inside it), when present, goes along so the numbers travel with the weights."""
+    """Install the model folder ``src`` as the default model, in ``dest`` (default:
+    :func:`installed_model_dir`, beside the shipped model, which stays untouched; ``make train-default``
+    passes ``SHIPPED_MODEL_DIR`` to replace the one in the package).
+
+    A model already at ``dest`` is replaced only with ``force`` (else :class:`InputError`); it is kept as
+    ``<dest>.previous``, so one step back is always possible. Weights are stored as float16 (half the
+    size; loading casts them back to float32); the installed folder must hold at most ``max_mb`` MB. The
+    run's ``eval.json`` (beside ``src`` or inside it), when present, goes along so the numbers travel with
+    the weights. Every step writes beside ``dest`` and renames, so a crash never leaves half a model."""
     src = Path(src)
-    dest = Path(dest) if dest is not None else DEFAULT_MODEL_DIR
-    pipe = TextToVideoPipeline.from_pretrained(src, device="cpu")  # validates the folder
-    staged = dest.with_name(f".{dest.name}.staged")
-    shutil.rmtree(staged, ignore_errors=True)
-    pipe.save_pretrained(staged, dtype=torch.float16)
-    size_mb = sum(f.stat().st_size for f in staged.iterdir() if f.is_file()) / 1e6
-    if size_mb > max_mb:
+    dest = Path(dest) if dest is not None else installed_model_dir()
+    if is_model_folder(dest) and not force:
+        raise InputError(f"a model is already installed at {dest}; add --force to replace it (it is kept as "
+                         f"{dest.name}.previous), or `vidfuse install-model --restore` to go back to the "
+                         "shipped model")
+    pipe = TextToVideoPipeline.from_pretrained(resolve_model_dir(src), device="cpu")  # validates the folder
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".staged", dir=dest.parent))
+    try:
+        pipe.save_pretrained(staged, dtype=torch.float16)
+        size_mb = sum(f.stat().st_size for f in staged.iterdir() if f.is_file()) / 1e6
+        if size_mb > max_mb:
+            raise InputError(f"{src} takes {size_mb:.1f} MB even as float16; the default model ships inside "
+                             f"the package and may be at most {max_mb} MB: train a smaller preset")
+        for report in (src / "eval.json", src.parent / "eval.json"):
+            if report.is_file():
+                shutil.copyfile(report, staged / "eval.json")
+                break
+        TextToVideoPipeline.from_pretrained(staged, device="cpu")  # loads back
+        if dest.exists():
+            _replace_dir(dest, dest.with_name(f"{dest.name}.previous"))
+        os.replace(staged, dest)
+    finally:
         shutil.rmtree(staged, ignore_errors=True)
-        raise InputError(f"{src} takes {size_mb:.1f} MB even as float16; the default model ships inside the "
-                         f"package and may be at most {max_mb} MB: train a smaller preset")
-    TextToVideoPipeline.from_pretrained(staged, device="cpu")  # loads back
-    _replace_dir(staged, dest)
-    for report in (src / "eval.json", src.parent / "eval.json"):
-        if report.is_file():
-            shutil.copyfile(report, dest / "eval.json")
-            break
     return dest
+
+
+def restore_default_model() -> Path:
+    """Undo ``vidfuse install-model``: the installed model moves to ``<name>.previous`` (so it is not lost)
+    and the model shipped inside the package is the default again. Returns the default model's folder."""
+    installed = installed_model_dir()
+    if installed.exists():
+        _replace_dir(installed, installed.with_name(f"{installed.name}.previous"))
+    return default_model_dir()
