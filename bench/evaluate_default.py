@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 from generate_speed import measure_speed  # noqa: E402
 
-from vidfuse.evaluate import evaluate_captions_file, evaluate_model, judge_self_test  # noqa: E402
+from vidfuse.evaluate import evaluate_captions_file, evaluate_model, fd_summary, judge_self_test  # noqa: E402
 from vidfuse.fileio import atomic_write_text  # noqa: E402
 from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
 
@@ -68,7 +68,7 @@ def main() -> None:
         (f"joint, seen pairs, both languages (n={g['seen']['n']})", pct(g["seen"]["joint"])),
         ("per attribute, all: digit / colour / motion",
          " / ".join(pct(g["all"][k]) for k in ("digit", "colour", "motion"))),
-        (f"FD-judge (real vs real floor {res['text']['fd_judge_real_vs_real']:.1f})", f"{res['text']['fd_judge']:.1f}"),
+        ("FD-judge ± standard error", fd_summary(res["text"])),
         (f"text + first frame → video, joint (n={im['all']['n']})", pct(im["all"]["joint"])),
         *[(f"novel wording, {NOVEL_SETS[key]}, joint (n={r['all']['n']}; en / zh)",
            f"{pct(r['all']['joint'])} ({pct(r['groups']['en']['joint'])} / {pct(r['groups']['zh']['joint'])})")

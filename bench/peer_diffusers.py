@@ -337,7 +337,7 @@ def main() -> None:
     print(f"trained {tally['steps']} steps, {tally['clips_seen']} clips, {tally['s_per_step']} s/step, "
           f"{tally['train_clips_per_s']} clips/s", flush=True)
 
-    from vidfuse.evaluate import evaluate_model
+    from vidfuse.evaluate import evaluate_model, fd_summary
 
     args.out.mkdir(parents=True, exist_ok=True)
     noise_scheduler = tally.pop("scheduler")
@@ -379,7 +379,7 @@ def main() -> None:
         tokenizer.save(w)
     print(f"peer: joint all {g['all']:.3f} · held-out en {g['held_out/en']:.3f} · "
           f"held-out zh {g['held_out/zh']:.3f} · seen {g['seen']:.3f} · "
-          f"FD-judge {result['fd_judge']:.3f} (real vs real {result['fd_judge_real_vs_real']:.3f}) · "
+          f"{fd_summary(result)} · "
           + (f"ceiling at {args.size} px {ceiling['joint']:.3f} · " if ceiling else "") +
           f"train {tally['train_clips_per_s']:.2f} clips/s · generate {result['clips_per_second']:.2f} clips/s")
     print(f"wrote {args.out / 'peer.json'}")

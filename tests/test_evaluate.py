@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from conftest import tiny_pipeline
 from vidfuse.errors import InputError
-from vidfuse.evaluate import (JUDGE_DIR, JudgeEnsemble, clips_to_tensor, evaluate_captions, evaluate_model, freeze,
-                              frechet_distance, invalid_clips, judge_accuracy_on_real, judge_clips, load_judge,
+from vidfuse.evaluate import (JUDGE_DIR, JudgeEnsemble, clips_to_tensor, evaluate_captions, evaluate_model, fd_summary,
+                              freeze, frechet_distance, frechet_distance_with_error, judge_self_test, invalid_clips, judge_accuracy_on_real, judge_clips, load_judge,
                               real_test_clips, score_clips)
 
 REPORT_KEYS = {"n", "digit", "colour", "motion", "per_digit", "joint"}
@@ -108,6 +108,32 @@ def test_frechet_distance(judge):
         frechet_distance(fa[:, :3], fb)
 
 
+def test_fd_comes_with_a_bootstrap_error_that_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small = frechet_distance_with_error(rng.normal(size=(100, 8)), rng.normal(size=(100, 8)), seed=0)
+    large = frechet_distance_with_error(rng.normal(size=(1600, 8)), rng.normal(size=(1600, 8)), seed=0)
+    assert small[1] > 0 and large[1] > 0
+    assert large[1] < small[1] / 2  # ~1/sqrt(n)
+    shifted = frechet_distance_with_error(rng.normal(size=(400, 8)), rng.normal(3, 1, size=(400, 8)), seed=0)
+    assert shifted[0] == pytest.approx(72, rel=0.15) and shifted[1] < 0.2 * shifted[0]  # |Δμ|² = 8 · 3²
+
+
+def test_self_test_is_cached_per_judge_and_reports_progress(judge, monkeypatch):
+    import vidfuse.evaluate as ev
+
+    seen = []
+    first = judge_self_test(n=12, progress=lambda stage, f: seen.append((stage, f)))
+    assert not first["cached"] and seen[0] == ("self-test", 0.0) and seen[-1] == ("self-test", 1.0)
+    monkeypatch.setattr(ev, "judge_accuracy_on_real", lambda *a, **k: pytest.fail("recomputed"))
+    again = judge_self_test(n=12)
+    assert again["cached"] and {k: v for k, v in again.items() if k != "cached"} == {
+        k: v for k, v in first.items() if k != "cached"}
+    with pytest.raises(pytest.fail.Exception):
+        judge_self_test(n=12, cache=False)  # asked not to use the cache
+    with pytest.raises(pytest.fail.Exception):
+        judge_self_test(n=13)  # another n is another test
+
+
 def test_clips_of_any_size_are_resampled():
     x = clips_to_tensor(np.zeros((2, 4, 16, 16, 3), np.uint8))
     assert x.shape == (2, 3, 16, 64, 64)
@@ -126,9 +152,13 @@ def test_evaluate_model_on_a_tiny_random_pipeline(judge, tmp_path):
     assert res["groups"]["en"]["n"] == res["groups"]["zh"]["n"] == 8
     assert res["groups"]["all"]["joint"] <= 0.2  # an untrained generator draws nothing the judge accepts
     assert res["judge_on_real"]["all"]["joint"] >= 0.9
-    assert res["fd_judge"] > res["fd_judge_real_vs_real"]  # 16 clips in 192 dimensions: both estimates are rough
+    assert res["fd_judge"] is None and res["fd_judge_se"] is None  # 16 clips in 192 dimensions: noise, not shown
+    assert "below 200" in fd_summary(res)
     assert (tmp_path / "sheet.png").stat().st_size > 0
     json.dumps(res, allow_nan=False)
+    forced = evaluate_model(pipe, n=8, level=1, batch_size=8, judge=judge, fd_min_n=8)
+    assert forced["fd_judge"] > 0 and forced["fd_judge_se"] > 0 and forced["fd_judge_real_vs_real_se"] > 0
+    assert "± " in fd_summary(forced) and "n = 8" in fd_summary(forced)
     image = evaluate_model(pipe, n=4, level=1, image_conditioned=True, judge=judge)
     assert image["image_conditioned"] and image["groups"]["all"]["n"] == 4
 

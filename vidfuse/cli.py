@@ -5,6 +5,7 @@ Every command calls one Python function (named in its help) and imports it lazil
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Optional
@@ -17,6 +18,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="vidfuse: text-to-video by multimodal fusion (train, generate, tell stories, serve).")
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: export the built-in Moving Digits benchmark.")
 app.add_typer(data_app, name="data")
+
+
+@contextlib.contextmanager
+def _stage_bars(labels: dict[str, str]):
+    """Rich progress bars, one per stage, driven by a ``progress(stage, fraction)`` callback (yielded)."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn()) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, fraction: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=1.0)
+            bar.update(tasks[stage], completed=fraction)
+
+        yield progress
 
 
 @app.command()
@@ -149,15 +167,7 @@ def story(
 
     labels = {"plan": "planning scenes", "voice": "speaking narration", "frames": "generating clips",
               "subtitles": "burning subtitles", "encode": "encoding MP4", "storyboard": "drawing storyboard"}
-    with Progress(TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
-                  TimeElapsedColumn()) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, fraction: float) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=1.0)
-            bar.update(tasks[stage], completed=fraction)
-
+    with _stage_bars(labels) as progress:
         result = render_story(script, output, aspect=aspect, lang=lang, subtitles=subtitles, voice=voice,
                               rate=rate, music=music, model=model, llm=prompt_lm, seed=seed, fps=fps,
                               no_voice=no_voice, progress=progress)
@@ -250,9 +260,11 @@ def eval_model(
             atomic_write_text(json_out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
             typer.echo(f"wrote {json_out}")
         return
-    self_test = judge_self_test(n=self_test_n, seed=seed)
-    result = evaluate_model(model, n=n, level=level, seed=seed, batch_size=batch_size, image_conditioned=image,
-                            sheet=sheet, guidance_scale=guidance_scale)
+    labels = {"self-test": "judge self-test", "generate": f"generating {n} clips", "judge": "judging"}
+    with _stage_bars(labels) as progress:
+        self_test = judge_self_test(n=self_test_n, seed=seed, progress=progress)
+        result = evaluate_model(model, n=n, level=level, seed=seed, batch_size=batch_size, image_conditioned=image,
+                                sheet=sheet, guidance_scale=guidance_scale, progress=progress)
     for table in report_tables(self_test, result):
         console.print(table)
     if json_out is not None:

@@ -71,6 +71,10 @@ COUNT_CLASSES = ("invalid", "one digit", "two digits")
 # reads only a few hundred, whose sampling noise is about ±0.5 points, so 0.98 is the line below which
 # the judge, not the draw of glyphs, is to blame.
 SELF_TEST_MIN_JOINT = 0.98
+# FD-judge fits Gaussians to 192 judge features: below about 200 clips the covariances are rank-deficient
+# and the figure is noise (at n = 40 a model read 165 and real clips against real clips 339)
+FD_MIN_N = 200
+FD_BOOTSTRAP_ROUNDS = 20
 
 
 def motion_classes() -> tuple[str, ...]:
@@ -467,20 +471,47 @@ def frechet_distance(a, b) -> float:
     return float(fd.clamp_min(0))
 
 
+def frechet_distance_with_error(a, b, *, rounds: int = FD_BOOTSTRAP_ROUNDS, seed: int = 0) -> tuple[float, float]:
+    """:func:`frechet_distance` and its bootstrap standard error: the spread of the distance over
+    ``rounds`` resamplings (with replacement) of both feature sets."""
+    a, b = np.asarray(a), np.asarray(b)
+    rng = np.random.default_rng(seed)
+    boot = [frechet_distance(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+            for _ in range(rounds)]
+    return frechet_distance(a, b), float(np.std(boot, ddof=1)) if rounds > 1 else float("nan")
+
+
 # ───────────────────────────────────────── self-test ───────────────────────────────────────────
 
-def judge_self_test(judge: Judge | JudgeEnsemble | None = None, *, n: int = 300, seed: int = 0) -> dict[str, Any]:
+def judge_self_test(judge: Judge | JudgeEnsemble | None = None, *, n: int = 300, seed: int = 0,
+                    progress: Progress | None = None, cache: bool = True) -> dict[str, Any]:
     """The judge's accuracy on ``n`` real test clips per level, and its verdict on clips that must fail.
 
     ``black``, ``noise`` (uniform) and ``frozen`` (real test clips whose frames are all the first)
     report ``wrong``: the fraction judged wrong against the attributes of the real clips they
     stand in for (all must be 1.0). ``ok`` is True when the level-1 joint accuracy is at least
     :data:`SELF_TEST_MIN_JOINT` and every bad clip is wrong.
+
+    The shipped judge's report is cached per (judge weights, clip renderer, ``n``, ``seed``, torch) in
+    :func:`vidfuse.userdirs.user_cache_dir`: it costs about two minutes on a 2-core CPU and only changes
+    when one of those does. ``cache=False`` (or a ``judge`` passed in) always recomputes.
     """
+    from vidfuse.fileio import atomic_write_text
+
+    path = _self_test_cache_path(n, seed) if cache and judge is None else None
+    if path is not None and path.is_file():
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+            report["cached"] = True
+            return report
+        except (OSError, ValueError):
+            pass  # unreadable cache: recompute and rewrite it
     judge = judge or load_judge()
     report: dict[str, Any] = {}
+    step = _stage(progress, "self-test", 5)
     for level in (1, 2):
         report[f"real_level{level}"] = judge_accuracy_on_real(judge, n=n, level=level, seed=seed)
+        step()
     clips, _, attrs = real_test_clips(min(n, 100), level=1, seed=seed)
     rng = np.random.default_rng(seed)
     bad = {"black": invalid_clips("black", len(clips), rng), "noise": invalid_clips("noise", len(clips), rng),
@@ -488,9 +519,51 @@ def judge_self_test(judge: Judge | JudgeEnsemble | None = None, *, n: int = 300,
     for name, fake in bad.items():
         scores = score_clips(judge_clips(fake, judge=judge), attrs)
         report[name] = {"n": len(fake), "wrong": round(1 - float(scores["joint"].mean()), 4)}
+        step()
     report["ok"] = bool(report["real_level1"]["all"]["joint"] >= SELF_TEST_MIN_JOINT
                         and all(report[k]["wrong"] == 1.0 for k in bad))
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(report, indent=1) + "\n")
+        except OSError:
+            pass  # a cache that cannot be written costs time next run, nothing else
+    report["cached"] = False
     return report
+
+
+def _self_test_cache_path(n: int, seed: int) -> Path:
+    """The cache file of the shipped judge's self-test: keyed by the judge's files, the code that renders
+    and judges the real clips, n, seed and the torch version."""
+    import hashlib
+
+    from vidfuse.data import moving_digits
+    from vidfuse.userdirs import user_cache_dir
+
+    h = hashlib.sha256(f"{n}/{seed}/{torch.__version__}".encode())
+    for f in sorted(JUDGE_DIR.rglob("*")) + [Path(moving_digits.__file__), Path(__file__)]:
+        if f.is_file():
+            h.update(f.relative_to(f.parents[1]).as_posix().encode())
+            h.update(f.read_bytes())
+    return user_cache_dir() / f"judge_self_test-{h.hexdigest()[:16]}.json"
+
+
+Progress = Callable[[str, float], None]
+
+
+def _stage(progress: Progress | None, stage: str, total: int) -> Callable[[], None]:
+    """A step counter that reports ``stage`` at 0 now and done/total after each call."""
+    done = 0
+    if progress is not None:
+        progress(stage, 0.0)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(stage, min(1.0, done / total))
+
+    return step
 
 
 # ───────────────────────────────────── judging a generator ─────────────────────────────────────
@@ -524,14 +597,16 @@ def _resolve_generator(model_or_pipeline) -> GeneratorLike:
 
 
 def _generate(pipe: GeneratorLike, captions: Sequence[str], images: Sequence[np.ndarray] | None, *,
-              seed: int, batch_size: int) -> np.ndarray:
+              seed: int, batch_size: int, progress: Progress | None = None) -> np.ndarray:
     outs = []
+    step = _stage(progress, "generate", math.ceil(len(captions) / batch_size))
     for i in range(0, len(captions), batch_size):
         image = None if images is None else list(images[i:i + batch_size])
         out = np.asarray(pipe(list(captions[i:i + batch_size]), image=image, seed=seed + i, num_frames=JUDGE_FRAMES))
         if out.dtype != np.uint8 or out.ndim != 5 or out.shape[0] != len(captions[i:i + batch_size]):
             raise InputError(f"the generator returned {out.dtype} {out.shape}; expected uint8 (B, T, H, W, 3)")
         outs.append(out)
+        step()
     return np.concatenate(outs)
 
 
@@ -565,7 +640,8 @@ def _describe(verdict: dict[str, np.ndarray], b: int) -> str:
 def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int = 0, batch_size: int = 64,
                    image_conditioned: bool = False, judge: Judge | JudgeEnsemble | None = None,
                    sheet: str | os.PathLike | None = None, sheet_n: int = 12,
-                   guidance_scale: float | None = None) -> dict[str, Any]:
+                   guidance_scale: float | None = None, fd_min_n: int = FD_MIN_N,
+                   progress: Progress | None = None) -> dict[str, Any]:
     """Judged accuracy of a text-to-video model on ``n`` Moving Digits test captions.
 
     Captions come from ``MovingDigits("test", level=level, lang="both", size=n, seed=seed)``: half
@@ -580,7 +656,9 @@ def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int
     ``per_digit`` = a digit all right, ``joint`` = the whole clip right); ``judge_on_real`` the same
     for the matching real test clips (sanity: near 1.0); ``fd_judge`` (generated vs those real clips)
     and ``fd_judge_real_vs_real`` (real test clips vs other real test clips of the same size: the
-    floor); ``generate_seconds`` and ``clips_per_second``. ``sheet``: also write a contact sheet
+    floor), each with its bootstrap standard error (``…_se``), or ``None`` when ``n < fd_min_n`` (FD of
+    fewer clips than that is noise; :data:`FD_MIN_N`); ``generate_seconds`` and ``clips_per_second``.
+    ``progress(stage, fraction)``: called as generation and judging go (stages ``generate``, ``judge``). ``sheet``: also write a contact sheet
     of ``sheet_n`` held-out-pair samples, each captioned with its prompt and the judge's reading.
     ``guidance_scale``: passed to the pipeline (``None``: the model's default).
     """
@@ -593,11 +671,21 @@ def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int
     real, captions, attrs = real_test_clips(n, level=level, seed=seed)
     images = [c[0] for c in real] if image_conditioned else None
     t0 = time.perf_counter()
-    fake = _generate(pipe, captions, images, seed=seed, batch_size=batch_size)
+    fake = _generate(pipe, captions, images, seed=seed, batch_size=batch_size, progress=progress)
     gen_s = time.perf_counter() - t0
-    v_fake, v_real = judge_clips(fake, judge=judge), judge_clips(real, judge=judge)
-    other, _, _ = real_test_clips(n, level=level, seed=seed + 1)
-    v_other = judge_clips(other, judge=judge)
+    with_fd = n >= fd_min_n
+    step = _stage(progress, "judge", 3 if with_fd else 2)
+    v_fake = judge_clips(fake, judge=judge)
+    step()
+    v_real = judge_clips(real, judge=judge)
+    step()
+    fd = fd_real = (None, None)
+    if with_fd:
+        other, _, _ = real_test_clips(n, level=level, seed=seed + 1)
+        v_other = judge_clips(other, judge=judge)
+        fd = frechet_distance_with_error(v_fake["features"], v_real["features"], seed=seed)
+        fd_real = frechet_distance_with_error(v_other["features"], v_real["features"], seed=seed)
+        step()
     s_fake, s_real = score_clips(v_fake, attrs), score_clips(v_real, attrs)
     held = np.array([a["held_out"] for a in attrs])
     lang = np.array([a["lang"] for a in attrs])
@@ -609,8 +697,10 @@ def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int
         "level": level, "n": n, "seed": seed, "image_conditioned": image_conditioned,
         "groups": {k: summarise_scores(s_fake, m) for k, m in masks.items()},
         "judge_on_real": {k: summarise_scores(s_real, m) for k, m in masks.items()},
-        "fd_judge": round(frechet_distance(v_fake["features"], v_real["features"]), 4),
-        "fd_judge_real_vs_real": round(frechet_distance(v_other["features"], v_real["features"]), 4),
+        "fd_min_n": fd_min_n,
+        **{key: None if value is None else round(value, 4)
+           for key, value in zip(("fd_judge", "fd_judge_se", "fd_judge_real_vs_real", "fd_judge_real_vs_real_se"),
+                                 (*fd, *fd_real))},
         "generate_seconds": round(gen_s, 3), "clips_per_second": round(n / gen_s, 2),
     }
     if sheet is not None:
@@ -684,7 +774,8 @@ def report_tables(self_test: dict[str, Any] | None, result: dict[str, Any] | Non
 
     tables = []
     if self_test is not None:
-        t = Table(title="judge self-test (real test clips; bad clips must be judged wrong)")
+        cached = " · cached result for this judge" if self_test.get("cached") else ""
+        t = Table(title=f"judge self-test (real test clips; bad clips must be judged wrong){cached}")
         for col in ("check", "n", "digit", "colour", "motion", "joint", "verdict"):
             t.add_column(col, justify="left" if col in ("check", "verdict") else "right")
         for level in (1, 2):
@@ -712,7 +803,15 @@ def report_tables(self_test: dict[str, Any] | None, result: dict[str, Any] | Non
             r, real = result["groups"][key], result["judge_on_real"][key]
             t.add_row(key.replace("_", "-"), str(r["n"]), pct(r["digit"]), pct(r["colour"]), pct(r["motion"]),
                       *([pct(r["per_digit"])] if two else []), pct(r["joint"]), pct(real["joint"]))
-        t.caption = (f"FD-judge {result['fd_judge']:.3f} (real vs real: {result['fd_judge_real_vs_real']:.3f}) · "
-                     f"{result['clips_per_second']:.1f} clips/s generated")
+        t.caption = f"{fd_summary(result)} · {result['clips_per_second']:.1f} clips/s generated"
         tables.append(t)
     return tables
+
+
+def fd_summary(result: dict[str, Any]) -> str:
+    """One line: FD-judge ± its standard error beside the real-vs-real floor and n, or why it is missing."""
+    n = result["n"]
+    if result.get("fd_judge") is None:
+        return f"FD-judge not computed: n = {n} clips is below {result.get('fd_min_n', FD_MIN_N)}, where it is noise"
+    return (f"FD-judge {result['fd_judge']:.1f} ± {result['fd_judge_se']:.1f} (real vs real: "
+            f"{result['fd_judge_real_vs_real']:.1f} ± {result['fd_judge_real_vs_real_se']:.1f}; n = {n})")

@@ -30,19 +30,11 @@ from safetensors.torch import load_file, save_file
 from vidfuse.config import ModelConfig
 from vidfuse.errors import InputError
 from vidfuse.models.model import VidFuseModel
+from vidfuse.userdirs import user_data_dir
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
 DEFAULT_MODEL_DIR = SHIPPED_MODEL_DIR
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
-
-
-def user_data_dir() -> Path:
-    """Where vidfuse keeps a user's own files: ``$VIDFUSE_HOME``, else ``$XDG_DATA_HOME/vidfuse``, else
-    ``~/.local/share/vidfuse``."""
-    if os.environ.get("VIDFUSE_HOME"):
-        return Path(os.environ["VIDFUSE_HOME"]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base).expanduser() / "vidfuse"
 
 
 def installed_model_dir() -> Path:

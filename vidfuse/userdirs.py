@@ -1,0 +1,22 @@
+"""Where vidfuse keeps a user's own files and caches (never inside the package, which may be read-only)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def user_data_dir() -> Path:
+    """``$VIDFUSE_HOME``, else ``$XDG_DATA_HOME/vidfuse``, else ``~/.local/share/vidfuse``."""
+    if os.environ.get("VIDFUSE_HOME"):
+        return Path(os.environ["VIDFUSE_HOME"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "vidfuse"
+
+
+def user_cache_dir() -> Path:
+    """``$VIDFUSE_HOME/cache``, else ``$XDG_CACHE_HOME/vidfuse``, else ``~/.cache/vidfuse``: results that can
+    be recomputed (deleting the folder costs time, never work)."""
+    if os.environ.get("VIDFUSE_HOME"):
+        return Path(os.environ["VIDFUSE_HOME"]).expanduser() / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "vidfuse"
