@@ -78,7 +78,7 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (checkpoints, logs, samples, model/)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON file merged over the preset."),
     resume: bool = typer.Option(False, "--resume", help="Continue exactly from RUN_DIR/checkpoint.safetensors."),
-    generator: Optional[str] = typer.Option(None, "--generator", help="gan | vae (overrides the preset)."),
+    generator: Optional[str] = typer.Option(None, "--generator", help="gan | vae | flow | anchor (overrides the preset)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Clips per step per process."),
     lr: Optional[float] = typer.Option(None, "--lr"),
     level: Optional[str] = typer.Option(None, "--level", help="Moving Digits levels, e.g. 1 or 1,2."),
@@ -113,10 +113,11 @@ def generate(
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
     image: Optional[Path] = typer.Option(None, "--image", help="First frame to start from."),
     seed: Optional[int] = typer.Option(None, "--seed"),
-    frames: Optional[int] = typer.Option(None, "--frames", help="Number of frames (default: the model's)."),
-    fps: float = typer.Option(8.0, "--fps"),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Number of frames, 1-512 (default: the model's)."),
+    fps: float = typer.Option(8.0, "--fps", help="Frames per second, 1-120 (GIF: at most 50)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="mp4 | webm | gif (default: from the file name)."),
-    guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance (1 = off; default: the model's)."),
+    guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance, 0-20 (1 = off; default: the model's)."),
+    truncate: bool = typer.Option(False, "--truncate", help="Cut a prompt longer than the model's token limit to it instead of refusing it."),
 ) -> None:
     """Text (+ optional first frame) to video. (vidfuse.generate.generate_files)"""
     from vidfuse.generate import generate_batch, generate_one
@@ -124,7 +125,7 @@ def generate(
     if (prompt is None) == (prompts is None):
         raise typer.BadParameter("give either a PROMPT with -o FILE, or --prompts FILE with --out-dir DIR")
     kwargs = dict(model=model, image=image, seed=seed, num_frames=frames, fps=fps, fmt=fmt,
-                  guidance_scale=guidance_scale)
+                  guidance_scale=guidance_scale, on_overflow="truncate" if truncate else "error")
     if prompt is not None:
         if output is None:
             raise typer.BadParameter("where to write the video: add -o FILE.mp4")

@@ -8,17 +8,52 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from vidfuse.errors import InputError
 
+# ---- documented bounds, checked when a config is read (a model folder's config.json, a training config) ----
+GENERATORS = ("gan", "vae", "flow", "anchor")  # the generator families build_generator knows
+FRAME_OUTS = ("linear", "tanh")
+MAX_FRAMES = 512        # frames per clip, for training and for generation
+MAX_SIZE = 512          # native frame height and width in pixels (the pipeline resizes to other sizes)
+MAX_WIDTH = 4096        # dim, flow_width, every channel count and latent size
+MAX_LAYERS = 64         # layers of any one stack (text, fusion, flow blocks, channel tuples)
+MAX_VOCAB = 1_000_000   # vocab_size, text_words
+MAX_TEXT_LEN = 4096     # max_text_len
+MAX_GUIDANCE = 20.0     # classifier-free guidance: 0 (text ignored) to 20; 1 = off
+MAX_SEED = 2**63 - 1    # seeds are 0 ... 2**63 - 1
+
+# field: (low, high) for numbers, inclusive; tuple fields bound each entry and need 1 to MAX_LAYERS entries
+_MODEL_BOUNDS: dict[str, tuple[float, float]] = {
+    "num_frames": (1, MAX_FRAMES), "height": (8, MAX_SIZE), "width": (8, MAX_SIZE), "channels": (1, 4),
+    "dim": (1, MAX_WIDTH), "heads": (1, 64), "text_layers": (0, MAX_LAYERS), "max_text_len": (3, MAX_TEXT_LEN),
+    "text_words": (0, MAX_VOCAB), "vocab_size": (0, MAX_VOCAB), "visual_channels": (1, MAX_WIDTH),
+    "fusion_layers": (0, MAX_LAYERS), "p_drop_text": (0, 1), "p_image": (0, 1), "gen_channels": (1, MAX_WIDTH),
+    "z_content": (1, MAX_WIDTH), "z_motion": (1, MAX_WIDTH), "disc_channels": (1, MAX_WIDTH),
+    "r1_gamma": (0, math.inf), "kl_weight": (0, math.inf), "kl_free_nats": (0, math.inf),
+    "ae_channels": (1, MAX_WIDTH), "latent_channels": (1, MAX_WIDTH), "ae_steps": (0, math.inf),
+    "ae_content_weight": (0, math.inf), "flow_width": (1, MAX_WIDTH), "flow_depth": (1, MAX_LAYERS),
+    "flow_patch": (1, 16), "flow_time_patch": (1, 16), "sample_steps": (1, 1000),
+    "guidance_scale": (0, MAX_GUIDANCE),
+}
+_TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
+    "level": (1, 2), "paraphrase": (0, 1), "steps": (1, math.inf), "max_minutes": (0, math.inf),
+    "batch_size": (1, 65536), "lr": (0, math.inf), "lr_d": (0, math.inf), "lr_ae": (0, math.inf),
+    "betas": (0, 1), "weight_decay": (0, math.inf), "grad_clip": (0, math.inf), "ema_decay": (0, 1),
+    "warmup_steps": (0, math.inf), "spell_p": (0, 1), "seed": (0, MAX_SEED), "num_workers": (0, 1024),
+    "log_every": (1, math.inf), "ckpt_every": (1, math.inf), "sample_every": (1, math.inf),
+}
+
 
 @dataclass
 class ModelConfig:
     # --- what to generate -------------------------------------------------------------------
-    generator: str = "gan"            # "gan" (the seed's VideoGAN) | "vae" (conditional video VAE) | "flow" (latent flow)
+    generator: str = "gan"            # "gan" (the seed's VideoGAN) | "vae" (conditional video VAE) | "flow" (latent
+                                      # flow) | "anchor" (anchor flow): GENERATORS
     num_frames: int = 16              # frames per clip at training time; generation may ask for more
     height: int = 64                  # native frame size; other sizes are resized by the pipeline
     width: int = 64
@@ -76,16 +111,46 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, d: dict[str, Any], *, prefix: str = "") -> "ModelConfig":
+        """Build and :meth:`validate` a config; ``prefix`` names where it sits in messages (``"model."``)."""
+        if not isinstance(d, dict):
+            raise InputError(f"{prefix.rstrip('.') or 'the model config'} must be a mapping of field: value, "
+                             f"got {type(d).__name__}")
         if "generator" in d and "frame_out" not in d:  # a model saved before the field existed used tanh
             d = {**d, "frame_out": "tanh"}
-        return _from_dict(cls, d)
+        return _from_dict(cls, d, prefix).validate(prefix)
+
+    def validate(self, prefix: str = "") -> "ModelConfig":
+        """Check types, bounds and the fields that must agree, before anything is built from the config:
+        :class:`InputError` naming the first bad field and what it may be. Returns ``self``."""
+        _check_fields(self, _MODEL_BOUNDS, prefix)
+        if self.generator not in GENERATORS:
+            raise InputError(f"{prefix}generator {self.generator!r} is unknown; choose one of {', '.join(GENERATORS)}")
+        if self.frame_out not in FRAME_OUTS:
+            raise InputError(f"{prefix}frame_out {self.frame_out!r} is unknown; choose one of {', '.join(FRAME_OUTS)}")
+        if not self.text_encoder.strip():
+            raise InputError(f"{prefix}text_encoder is empty; use 'scratch', 'minilm' or a local encoder folder")
+        for name in ("dim", "flow_width"):
+            if getattr(self, name) % self.heads:
+                raise InputError(f"{prefix}{name}={getattr(self, name)} must be divisible by heads={self.heads}")
+        # each stage of these stacks halves the frame: the native size must divide evenly
+        stacks = {"visual_channels": 2 ** len(self.visual_channels)}
+        if self.generator in ("gan", "vae"):
+            stacks["gen_channels"] = 2 ** (len(self.gen_channels) - 1)
+        else:
+            stacks["ae_channels and flow_patch"] = 2 ** len(self.ae_channels) * self.flow_patch
+        for what, scale in stacks.items():
+            if self.height % scale or self.width % scale:
+                raise InputError(f"{prefix}height×width {self.height}×{self.width} must be divisible by {scale} "
+                                 f"(set by {prefix}{what})")
+        return self
 
 
 @dataclass
 class TrainConfig:
     preset: str = "small"
     data: str = "moving-digits"       # "moving-digits" or a path (folder, WebVid CSV, JSONL, Kinetics CSV, COCO JSON)
+    allow_outside_paths: bool = False  # a caption index may name files outside its data folder (else refused)
     level: tuple[int, ...] = (1,)     # Moving Digits levels to mix
     lang: str = "both"                # Moving Digits caption language: en | zh | both
     paraphrase: float = 0.0           # Moving Digits: share of training captions from the wide grammar
@@ -117,24 +182,77 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Build and validate a config (the model's fields too)."""
         d = dict(d)
-        model = ModelConfig.from_dict(d.pop("model", {}))
+        model = ModelConfig.from_dict(d.pop("model", {}), prefix="model.")
         cfg = _from_dict(cls, d)
         cfg.model = model
+        _check_fields(cfg, _TRAIN_BOUNDS, "")
         return cfg
 
 
-def _from_dict(cls, d: dict[str, Any]):
+def _from_dict(cls, d: dict[str, Any], prefix: str = ""):
     """Build a dataclass from a dict: unknown keys are an error (a typo must not be silently ignored)."""
     names = {f.name: f for f in fields(cls)}
     unknown = sorted(set(d) - set(names))
     if unknown:
-        raise InputError(f"unknown {cls.__name__} field(s) {unknown}; valid fields: {sorted(names)}")
+        raise InputError(f"unknown {cls.__name__} field(s) {[prefix + k for k in unknown]}; valid fields: "
+                         f"{sorted(names)}")
     kwargs = {}
     for k, v in d.items():
         default = getattr(cls(), k) if k != "model" else None
         kwargs[k] = tuple(v) if isinstance(default, tuple) and isinstance(v, list) else v
     return cls(**kwargs)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_TYPE_WORDS = {"int": "an integer", "float": "a finite number", "str": "a string", "bool": "true or false",
+               "tuple[int, ...]": "a list of integers", "tuple[float, float]": "a list of two numbers"}
+
+
+def _type_ok(v: Any, kind: str) -> bool:
+    if kind == "int":
+        return _is_int(v)
+    if kind == "float":
+        return _is_number(v) and math.isfinite(v)
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "tuple[int, ...]":
+        return isinstance(v, tuple) and all(_is_int(x) for x in v)
+    if kind == "tuple[float, float]":
+        return isinstance(v, tuple) and len(v) == 2 and all(_is_number(x) and math.isfinite(x) for x in v)
+    return True
+
+
+def _check_fields(cfg: Any, bounds: dict[str, tuple[float, float]], prefix: str) -> None:
+    """Every field of the dataclass ``cfg`` has its declared type (ints for ints; finite numbers for floats)
+    and lies within ``bounds``; :class:`InputError` naming the first that does not."""
+    for f in fields(cfg):
+        kind, value, name = str(f.type), getattr(cfg, f.name), prefix + f.name
+        if not _type_ok(value, kind):
+            hint = " (in YAML write a float with a dot, e.g. 2.0e-4)" if kind == "float" and isinstance(value, str) else ""
+            raise InputError(f"{name} must be {_TYPE_WORDS.get(kind, kind)}, got {value!r}{hint}")
+        if f.name not in bounds:
+            continue
+        lo, hi = bounds[f.name]
+        entries = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple) and kind == "tuple[int, ...]" and not 1 <= len(value) <= MAX_LAYERS:
+            raise InputError(f"{name} must list 1 to {MAX_LAYERS} entries, got {list(value)}")
+        for x in entries:
+            if not lo <= x <= hi:
+                shown = list(value) if isinstance(value, tuple) else value
+                allowed = f"{lo:g} to {hi:g}" if hi != math.inf else f"at least {lo:g}"
+                each = "each entry " if isinstance(value, tuple) else ""
+                raise InputError(f"{name}={shown} is out of range: {each}must be {allowed}")
 
 
 # ---- presets -------------------------------------------------------------------------------

@@ -3,15 +3,77 @@
 Every writer in vidfuse (videos, images, checkpoints, model folders, subtitles) goes through
 :func:`atomic_path`: it hands out a temporary path in the destination's folder and renames it over
 the destination only when the block finishes without an exception. A crash (even ``kill -9``)
-leaves at most a stray ``*.tmp`` file beside the old output.
+leaves at most a stray ``*.tmp`` file beside the old output. A destination that cannot take a file
+(a file where its folder should be, a read-only or virtual folder, a folder at the path itself) is an
+:class:`~vidfuse.errors.InputError` naming the path and the reason; :func:`check_writable` asks first.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from vidfuse.errors import InputError
+
+# why a folder refuses a new file, in words; other errors use the system's own text
+_REASONS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+            errno.EROFS: "the file system is read-only", errno.ENOSPC: "no space left on the device",
+            errno.EDQUOT: "the disk quota is exceeded",
+            errno.ENOENT: "the folder does not accept new files (a virtual file system such as /proc?)"}
+
+
+def _cannot_write(dest: Path, err: OSError) -> InputError:
+    reason = _REASONS.get(err.errno, err.strerror or str(err))
+    return InputError(f"cannot write {dest}: {reason}; choose another output path")
+
+
+def _make_parent(dest: Path) -> None:
+    """Create ``dest``'s folder; a file in the way, or a folder that may not be created, is an
+    :class:`InputError` naming the path."""
+    for parent in (dest.parent, *dest.parent.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                what = "a file, not a folder" if parent.is_file() else "not a folder"
+                raise InputError(f"cannot write {dest}: {parent} is {what}; choose another output path")
+            break
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _cannot_write(dest, e) from e
+
+
+def _temp_beside(dest: Path, suffix: str) -> Path:
+    """A new empty temporary file in ``dest``'s folder (``.STEM.XXXX.tmpSUFFIX``)."""
+    _make_parent(dest)
+    if dest.is_dir():
+        raise InputError(f"cannot write {dest}: it is a folder; give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".tmp{suffix}", dir=dest.parent)
+    except OSError as e:
+        raise _cannot_write(dest, e) from e
+    os.close(fd)
+    return Path(tmp)
+
+
+def check_writable(dest: str | os.PathLike) -> Path:
+    """Fail now, with an :class:`InputError` naming ``dest`` and the reason, if a file cannot be written
+    there (its folder is a file, is read-only, refuses new files, or ``dest`` is a folder). Creates the
+    folder, as writing would. Lets a command refuse before minutes of work rather than after."""
+    dest = Path(dest)
+    _temp_beside(dest, dest.suffix).unlink()
+    return dest
+
+
+def check_writable_dir(folder: str | os.PathLike) -> Path:
+    """Like :func:`check_writable`, for an output folder: it is created, and must accept new files."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"cannot write into {folder}: it is a file, not a folder; choose another output folder")
+    check_writable(folder / "probe")
+    return folder
 
 
 @contextlib.contextmanager
@@ -22,11 +84,7 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     extension (PyAV, Pillow) see the right one, e.g. ``story.mp4`` → ``.story.XXXX.tmp.mp4``.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    suffix = dest.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".tmp{suffix}", dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _temp_beside(dest, dest.suffix if suffix is None else suffix)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs should read like any other file

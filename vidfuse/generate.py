@@ -6,9 +6,48 @@ import io
 from pathlib import Path
 
 from vidfuse.errors import InputError
-from vidfuse.fileio import atomic_write_text
+from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
 
 FORMATS = ("mp4", "webm", "gif")
+# byte-order marks of the encodings a prompts file may use besides plain UTF-8 (UTF-32 first: its LE mark
+# begins with UTF-16's)
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def read_prompts(path: str | Path) -> list[str]:
+    """The non-empty lines of a prompts file, stripped. UTF-8, or UTF-8/16/32 with a byte-order mark; any
+    other file (binary, Latin-1, UTF-16 without a mark) is an :class:`InputError` naming the file and the
+    byte offset where it stops being text, and a line holding a control character names that line."""
+    from vidfuse.pipeline import check_prompt
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"prompts file {path} is a folder, not a file; give a text file, one prompt a line")
+    if not path.is_file():
+        raise InputError(f"prompts file {path} does not exist")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read prompts file {path}: {e.strerror or e}") from e
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    nul = data.find(b"\x00") if encoding == "utf-8" else -1  # whichever comes first is reported
+    try:
+        text = data[:nul] if nul >= 0 else data
+        text = text.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise InputError(f"prompts file {path} is not {encoding.upper().replace('-SIG', '')} text: byte "
+                         f"0x{data[e.start]:02x} at offset {e.start} cannot be decoded; save it as UTF-8") from e
+    if nul >= 0:
+        raise InputError(f"prompts file {path} holds a NUL byte at offset {nul}: it is binary, or UTF-16 "
+                         "without a byte-order mark; save it as UTF-8")
+    prompts = []
+    for n, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if line.strip():
+            prompts.append(check_prompt(line.strip(), f"prompts file {path}, line {n},"))
+    if not prompts:
+        raise InputError(f"prompts file {path} has no prompts (one prompt a line)")
+    return prompts
 
 
 def _output_path(path: Path, fmt: str | None) -> Path:
@@ -19,38 +58,49 @@ def _output_path(path: Path, fmt: str | None) -> Path:
 
 
 def generate_one(prompt: str, output: str | Path, *, model=None, image=None, seed=None, num_frames=None,
-                 fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None, pipeline=None) -> Path:
-    """Render ``prompt`` to ``output`` (format from ``fmt`` or the file name). Returns the written path."""
-    from vidfuse.media.video_io import write_video
-    from vidfuse.pipeline import TextToVideoPipeline
+                 fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None, pipeline=None,
+                 on_overflow: str = "error") -> Path:
+    """Render ``prompt`` to ``output`` (format from ``fmt`` or the file name). Returns the written path.
 
-    pipe = pipeline or TextToVideoPipeline.from_pretrained(model)
+    The output path and ``fps`` are checked before the model loads, so a bad one fails at once."""
+    from vidfuse.media.video_io import check_fps, write_video
+    from vidfuse.pipeline import TextToVideoPipeline, check_options, check_prompt
+
     out = _output_path(Path(output), fmt)
-    frames = pipe(prompt, image=image, num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)[0]
+    check_prompt(prompt)
+    check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
+    check_fps(fps, out.suffix.lstrip(".").lower())
+    check_writable(out)
+    pipe = pipeline or TextToVideoPipeline.from_pretrained(model)
+    frames = pipe(prompt, image=image, num_frames=num_frames, seed=seed, guidance_scale=guidance_scale,
+                  on_overflow=on_overflow)[0]
     return write_video(out, frames, fps=fps)
 
 
 def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None, image=None, seed=None,
                    num_frames=None, fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None,
-                   batch_size: int = 64) -> Path:
-    """One video per non-empty line of ``prompts_file`` → ``out_dir/0000.mp4``, … and ``index.csv``."""
-    from vidfuse.media.video_io import write_video
-    from vidfuse.pipeline import TextToVideoPipeline
+                   batch_size: int = 64, on_overflow: str = "error") -> Path:
+    """One video per non-empty line of ``prompts_file`` (see :func:`read_prompts`) → ``out_dir/0000.mp4``,
+    … and ``index.csv``. Prompt ``i`` uses seed ``seed + i`` (modulo 2**63)."""
+    from vidfuse.config import MAX_SEED
+    from vidfuse.media.video_io import check_fps, write_video
+    from vidfuse.pipeline import TextToVideoPipeline, check_options
 
-    prompts_file, out_dir = Path(prompts_file), Path(out_dir)
-    if not prompts_file.is_file():
-        raise InputError(f"prompts file {prompts_file} does not exist")
-    prompts = [l.strip() for l in prompts_file.read_text(encoding="utf-8").splitlines() if l.strip()]
-    if not prompts:
-        raise InputError(f"prompts file {prompts_file} has no prompts (one prompt a line)")
-    pipe = TextToVideoPipeline.from_pretrained(model)
+    out_dir = Path(out_dir)
+    prompts = read_prompts(prompts_file)
     ext = (fmt or "mp4").lower()
     _output_path(Path(f"x.{ext}"), None)
+    check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
+    check_fps(fps, ext)
+    check_writable_dir(out_dir)
+    pipe = TextToVideoPipeline.from_pretrained(model)
     rows = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start:start + batch_size]
-        frames = pipe(chunk, image=image, num_frames=num_frames, seed=None if seed is None else seed + start,
-                      guidance_scale=guidance_scale)
+        in_range = isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED
+        chunk_seed = (seed + start) % (MAX_SEED + 1) if in_range else seed  # the pipeline refuses a bad one
+        frames = pipe(chunk, image=image, num_frames=num_frames, seed=chunk_seed, guidance_scale=guidance_scale,
+                      on_overflow=on_overflow)
         for i, (p, f) in enumerate(zip(chunk, frames)):
             name = f"{start + i:04d}.{ext}"
             write_video(out_dir / name, f, fps=fps)

@@ -6,28 +6,39 @@ pickles. The default model ships inside the package (``vidfuse/default_model/``)
 
 Documented behaviours for awkward inputs:
 
-- an empty or whitespace-only prompt, or a prompt longer than the tokenizer's limit → :class:`InputError`;
+- an empty or whitespace-only prompt, one holding a control character (U+0000-U+001F except tab and
+  newlines, U+007F-U+009F) or a lone surrogate, or a prompt longer than the tokenizer's limit (unless
+  ``on_overflow="truncate"``) → :class:`InputError`;
 - a word or character the model never saw is encoded anyway (byte fallback, no "unknown" token); the
   model does its best with it;
 - an image of another size is resized (short side) and centre-cropped to the model's native size; an
-  image that is not RGB is converted; one smaller than 8 px or not an image → :class:`InputError`;
+  image that is not RGB is converted; one smaller than 8 px, larger than ``MAX_IMAGE_PIXELS`` (50
+  megapixels), corrupt or not an image → :class:`InputError`;
+- ``num_frames`` 1 to ``MAX_FRAMES`` (512); ``seed`` 0 to 2**63 - 1; ``guidance_scale`` a finite number from 0
+  to ``MAX_GUIDANCE`` (20); anything else → :class:`InputError`;
+- a model folder whose config.json has a wrong type, an out-of-range size or an unknown generator, or whose
+  weights are not a valid safetensors file → :class:`InputError` naming the folder, before anything is built;
 - ``height``/``width`` other than the native size: frames are generated natively then resized (bilinear).
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
+import numbers
+import re
+import warnings
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from vidfuse.config import ModelConfig
+from vidfuse.config import MAX_FRAMES, MAX_GUIDANCE, MAX_SEED, ModelConfig
 from vidfuse.errors import InputError
 from vidfuse.models.model import VidFuseModel
 from vidfuse.userdirs import user_data_dir
@@ -35,6 +46,7 @@ from vidfuse.userdirs import user_data_dir
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
 DEFAULT_MODEL_DIR = SHIPPED_MODEL_DIR
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
 
 
 def installed_model_dir() -> Path:
@@ -91,6 +103,57 @@ def autocast_for(device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
+# control characters other than tab and newlines (C0, DEL, C1) and lone surrogates: not text a model can read
+_BAD_PROMPT_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
+    """Check the generation options given (``None``: the model's default, not checked here): ``num_frames``
+    1 to ``MAX_FRAMES``, ``seed`` 0 to 2**63 - 1, ``guidance_scale`` a finite number from 0 to
+    ``MAX_GUIDANCE``. :meth:`TextToVideoPipeline.__call__` runs it; callers may run it before loading a model."""
+    if num_frames is not None and (not _is_int(num_frames) or not 1 <= num_frames <= MAX_FRAMES):
+        raise InputError(f"num_frames={num_frames!r} is out of range; ask for 1 to {MAX_FRAMES} frames")
+    if seed is not None and (not _is_int(seed) or not 0 <= seed <= MAX_SEED):
+        raise InputError(f"seed={seed!r} is out of range; use an integer from 0 to 2**63 - 1 ({MAX_SEED})")
+    if guidance_scale is not None and (not _is_number(guidance_scale) or not 0 <= guidance_scale <= MAX_GUIDANCE):
+        raise InputError(f"guidance_scale={guidance_scale!r} is out of range; use a number from 0 to "
+                         f"{MAX_GUIDANCE:g} (1 = off, higher follows the text more closely)")
+
+
+def check_prompt(text: str, where: str = "the prompt") -> str:
+    """Refuse a prompt holding a control character or a lone surrogate (:class:`InputError` naming the
+    code point and where it is); return it unchanged. The one check for the CLI, the Python API and
+    the server: :meth:`TextToVideoPipeline.__call__` runs it on every prompt."""
+    bad = _BAD_PROMPT_CHARS.search(text) if isinstance(text, str) else None
+    if bad:
+        ch = bad.group()
+        kind = "a lone surrogate" if "\ud800" <= ch <= "\udfff" else "a control character"
+        raise InputError(f"{where} holds U+{ord(ch):04X}, {kind}, at character {bad.start() + 1}; remove it "
+                         "(a prompt is plain text)")
+    return text
+
+
+def read_safetensors(path: Path, what: str, fix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a safetensors file; a truncated, empty or foreign file (a pickle renamed)
+    is an :class:`InputError`: "``what`` is not a valid safetensors file (why); ``fix``"."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(path, "pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{what} is not a valid safetensors file ({why}); {fix}") from e
+
+
 class TextToVideoPipeline:
     def __init__(self, model: VidFuseModel, tokenizer, *, device: str | torch.device | None = None):
         from vidfuse.sysinfo import best_device
@@ -106,14 +169,22 @@ class TextToVideoPipeline:
         """Load a model folder; ``None`` or ``"default"`` loads the default model (:func:`default_model_dir`:
         the one installed by ``vidfuse install-model``, else the one shipped inside the package)."""
         folder = resolve_model_dir(path)
+        fix = "re-install or re-train the model"
         try:
             cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, TypeError) as e:
-            raise InputError(f"{folder / CONFIG_NAME} is not a valid model config: {e}") from e
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
+            raise InputError(f"model folder {folder}: {CONFIG_NAME} is not valid JSON ({e}); {fix}") from e
+        except InputError as e:  # types, bounds and generator checked before anything is built
+            raise InputError(f"model folder {folder}: {CONFIG_NAME}: {e}; {fix}") from e
+        state, _ = read_safetensors(folder / WEIGHTS_NAME, f"model folder {folder}: {WEIGHTS_NAME}", fix)
         tokenizer = load_tokenizer(cfg, folder)
         model = VidFuseModel(cfg)
-        state = load_file(folder / WEIGHTS_NAME)
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as e:  # a tensor of another shape than the config builds
+            first = str(e).split("\n\t", 2)[1:2] or [str(e)]
+            raise InputError(f"model folder {folder}: {WEIGHTS_NAME} does not match its {CONFIG_NAME} "
+                             f"({first[0].strip()}); {fix}") from e
         allowed = set(model.state_dict()) - set(model.inference_state_dict())  # training-only / shipped elsewhere
         missing = [k for k in missing if k not in allowed]
         if missing or unexpected:
@@ -152,30 +223,42 @@ class TextToVideoPipeline:
         return torch.stack([image_to_tensor(im, h, w) for im in images]).to(self.device)
 
     # ---- generation ------------------------------------------------------------------------
+    def warmup(self) -> "TextToVideoPipeline":
+        """Generate two throw-away clips (a short and a longer prompt: the two most common token buckets) so
+        that first-call costs — kernels chosen and compiled per shape, the allocator growing — are paid at
+        load rather than by the first request. Long-lived processes (the server's workers) call it."""
+        self("warm up", seed=0)
+        self(" ".join(["warm up the model before the first request"] * 3), seed=0, on_overflow="truncate")
+        return self
+
     @torch.no_grad()
     def __call__(self, prompt: str | Sequence[str], image=None, *, num_frames: int | None = None,
                  height: int | None = None, width: int | None = None, seed: int | None = None,
-                 guidance_scale: float | None = None, batch_size: int = 64) -> np.ndarray:
+                 guidance_scale: float | None = None, batch_size: int = 64, on_overflow: str = "error") -> np.ndarray:
         """Frames ``uint8 (B, T, H, W, 3)`` for one prompt or a list (B = number of prompts).
 
         ``image``: a first frame (path, PIL image or uint8 array (H, W, 3)), one for all prompts or a list.
-        ``seed``: same seed, same prompts → same frames. ``guidance_scale`` > 1 strengthens the text
+        ``num_frames``: 1 to ``MAX_FRAMES`` (default: the model's). ``seed``: 0 to 2**63 - 1; same seed, same
+        prompts → same frames. ``guidance_scale``: 0 to ``MAX_GUIDANCE``; > 1 strengthens the text
         (supported by generators with ``supports_guidance``); ``None``: the model's own default
-        (``config.guidance_scale``, chosen when it was trained).
+        (``config.guidance_scale``, chosen when it was trained). ``on_overflow="truncate"`` cuts a prompt
+        longer than the tokenizer's limit to it instead of refusing it.
         """
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        prompts = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt]
         if not prompts:
             raise InputError("no prompt given")
-        num_frames = num_frames or self.config.num_frames
-        if not 1 <= num_frames <= 512:
-            raise InputError(f"num_frames={num_frames} is out of range; ask for 1 to 512 frames")
+        for i, p in enumerate(prompts):
+            check_prompt(p, "the prompt" if len(prompts) == 1 else f"prompt #{i}")
+        if num_frames is None:
+            num_frames = self.config.num_frames
         if guidance_scale is None:
             guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
+        check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:
             raise InputError(f"the {self.config.generator} generator has no guidance; use guidance_scale=1.0")
-        ids, mask = self.tokenizer.encode(prompts)
+        ids, mask = pad_tokens(*self.tokenizer.encode(prompts, on_overflow=on_overflow))
         images = self._prepare_images(image, len(prompts))
-        gen = torch.Generator(device="cpu").manual_seed(seed if seed is not None else torch.seed() % 2**63)
+        gen = torch.Generator(device="cpu").manual_seed(int(seed) if seed is not None else torch.seed() % 2**63)
         outs = []
         for i in range(0, len(prompts), batch_size):
             sl = slice(i, i + batch_size)
@@ -187,13 +270,26 @@ class TextToVideoPipeline:
         return video_to_uint8(torch.cat(outs))
 
 
+TOKEN_BUCKET = 16
+
+
+def pad_tokens(ids: torch.Tensor, mask: torch.Tensor, multiple: int = TOKEN_BUCKET) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad token ids (B, L) and their mask to a multiple of ``multiple`` (masked, so the result is
+    the same up to rounding). Prompts of different lengths then share a few tensor shapes, and CPU
+    kernels that are compiled per shape (oneDNN's bf16/AMX ones) are built once, not for every prompt."""
+    extra = -ids.shape[1] % multiple
+    if extra == 0:
+        return ids, mask
+    return F.pad(ids, (0, extra), value=0), F.pad(mask, (0, extra), value=False)
+
+
 def resize_video(video: torch.Tensor, height: int | None, width: int | None) -> torch.Tensor:
     """(B, C, T, H, W) resized in space (bilinear) when a different size is asked for."""
     b, c, t, h, w = video.shape
-    height, width = height or h, width or w
+    height, width = h if height is None else height, w if width is None else width
     if (height, width) == (h, w):
         return video
-    if not (8 <= height <= 4096 and 8 <= width <= 4096):
+    if not (_is_int(height) and _is_int(width) and 8 <= height <= 4096 and 8 <= width <= 4096):
         raise InputError(f"height×width {height}×{width} is out of range; ask for 8 to 4096 pixels a side")
     frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
     frames = F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False)
@@ -205,13 +301,24 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(image, (str, os.PathLike)):
+        path = image
+        if Path(path).is_dir():
+            raise InputError(f"image {path} is a folder; give an image file (PNG, JPEG, WebP)")
         try:
-            image = Image.open(image)
+            with warnings.catch_warnings():  # Pillow warns from 89 megapixels; our own, lower limit follows
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(path)
+            _check_pixels(image.size, path)
             image.load()
+        except InputError:
+            raise
         except FileNotFoundError as e:
-            raise InputError(f"image file {image} does not exist") from e
-        except (UnidentifiedImageError, OSError) as e:
-            raise InputError(f"{image} is not an image Pillow can read: {e}") from e
+            raise InputError(f"image file {path} does not exist") from e
+        except Image.DecompressionBombError as e:
+            raise InputError(f"image {path} is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; images above "
+                             f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down") from e
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+            raise InputError(f"{path} is not an image Pillow can read ({e}); give a PNG, JPEG or WebP file") from e
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3, 4):
             raise InputError(f"an image array must be uint8 (H, W, 3); got {image.dtype} {image.shape}")
@@ -221,6 +328,7 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
         raise InputError(f"image must be a path, a PIL image or a uint8 array; got {type(image).__name__}")
     if min(image.size) < 8:
         raise InputError(f"the image is {image.size[0]}×{image.size[1]} pixels; give at least 8 pixels a side")
+    _check_pixels(image.size, "the image")
     image = image.convert("RGB")
     scale = max(height / image.height, width / image.width)
     rw, rh = max(width, round(image.width * scale)), max(height, round(image.height * scale))
@@ -229,6 +337,15 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
     image = image.crop((left, top, left + width, top + height))
     arr = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)  # (3, H, W)
     return arr / 127.5 - 1.0
+
+
+def _check_pixels(size: tuple[int, int], what) -> None:
+    """Refuse an image above ``MAX_IMAGE_PIXELS`` before it is decoded (a first frame is shrunk to the model's
+    size anyway; a huge one costs seconds and gigabytes)."""
+    w, h = size
+    if w * h > MAX_IMAGE_PIXELS:
+        raise InputError(f"{what} is {w}×{h} pixels ({w * h / 1e6:.0f} megapixels); images above "
+                         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down")
 
 
 def _replace_dir(new: Path, dest: Path) -> None:

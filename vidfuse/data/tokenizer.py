@@ -243,7 +243,8 @@ class CharTokenizer:
                 if on_overflow == "error":
                     raise InputError(
                         f"the prompt{where} is {n} tokens long (including the begin and end markers) but the "
-                        f"limit is {limit}: shorten it, or pass on_overflow='truncate' to cut it to the limit"
+                        f"limit is {limit}: shorten it to at most {limit - 2} tokens, or have it cut to the limit "
+                        "(--truncate on the command line, on_overflow='truncate' in Python)"
                     )
                 kept, budget = [], limit - 2
                 for t in per_char:

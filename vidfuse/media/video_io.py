@@ -46,6 +46,7 @@ _Finish = Callable[[np.ndarray], np.ndarray]  # per-frame resize/crop, (H, W, 3)
 
 _SUFFIX_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".webm": "webm", ".gif": "gif"}
 _FORMATS = ("mp4", "webm", "gif")
+MIN_FPS, MAX_FPS = 1, 120  # frame rates write_video accepts (players handle these everywhere)
 # Constant rate factor: lower is better and bigger. These are high on purpose: clips here are
 # often 64×64, where a few bytes more cost nothing and blocking would hide what a model learnt.
 _DEFAULT_CRF = {"mp4": 18, "webm": 20}
@@ -132,8 +133,8 @@ def write_video(
     Args:
         path: destination; its suffix picks the format (``.mp4``, ``.webm``, ``.gif``).
         frames: uint8 array ``(T, H, W, 3)``, RGB, ``T >= 1``.
-        fps: frames per second (> 0). GIF stores delays in 1/100 s: frame boundaries are rounded
-            to the nearest 1/100 s so the total duration stays exact, and fps above 50 is
+        fps: frames per second, ``MIN_FPS`` (1) to ``MAX_FPS`` (120). GIF stores delays in 1/100 s:
+            frame boundaries are rounded to the nearest 1/100 s so the total duration stays exact, and fps above 50 is
             refused because browsers slow such GIFs down to 10 fps.
         audio: optional waveform, float in [-1, 1], shaped ``(N,)`` (mono) or ``(N, C)`` with
             ``C`` 1 or 2. Encoded as AAC in MP4 (at ``sample_rate`` when AAC supports it, else
@@ -158,7 +159,7 @@ def write_video(
     """
     fmt = _resolve_format(path, format)
     frames = _check_frames(frames)
-    fps_q = _check_fps(fps, fmt)
+    fps_q = check_fps(fps, fmt)
     crf = _check_quality(quality, fmt)
     waveform = _check_audio(audio, sample_rate, fmt, path)
     cues = _check_cues(subtitles, fmt, path)
@@ -223,9 +224,13 @@ def _check_frames(frames: object) -> np.ndarray:
     return frames
 
 
-def _check_fps(fps: float, fmt: str) -> Fraction:
+def check_fps(fps: float, fmt: str = "mp4") -> Fraction:
+    """``fps`` as an exact rate for a ``fmt`` file, else :class:`InputError`: ``MIN_FPS`` to ``MAX_FPS``
+    (far above, an MP4 may hold no decodable frame), at most 50 for a GIF."""
     if not _is_positive_number(fps):
         raise InputError(f"fps must be a positive number, got {fps!r}.")
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise InputError(f"fps={fps} is out of range; use {MIN_FPS} to {MAX_FPS} frames per second.")
     if fmt == "gif" and fps > 50:
         raise InputError(
             f"fps={fps} is too fast for a GIF (delays are in 1/100 s and browsers show delays under "
