@@ -88,6 +88,7 @@ def train(
     sample_every: Optional[int] = typer.Option(None, "--sample-every"),
     text_encoder: Optional[str] = typer.Option(None, "--text-encoder", help="scratch | minilm | path to a local HF encoder."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    allow_outside_paths: bool = typer.Option(False, "--allow-outside-paths", help="Let a caption index name videos outside its data folder (absolute paths, ../, symlinks out)."),
 ) -> None:
     """Train a text-to-video model; works under torchrun too. (vidfuse.train.train)"""
     from vidfuse.config import PRESETS
@@ -99,7 +100,7 @@ def train(
     levels = tuple(int(x) for x in level.split(",")) if level else None
     cfg = resolve_config(preset, config, data=data, steps=steps, max_minutes=max_minutes, out=str(out) if out else None,
                          batch_size=batch_size, lr=lr, level=levels, lang=lang, seed=seed, ckpt_every=ckpt_every,
-                         sample_every=sample_every, model=model)
+                         sample_every=sample_every, allow_outside_paths=allow_outside_paths or None, model=model)
     path = run_train(cfg, resume=resume, quiet=quiet)
     typer.echo(f"model: {path}")
 

@@ -15,8 +15,10 @@ freeze and unfreeze parameter sets, which DDP's reducer does not allow. gloo on 
 Only rank 0 writes files.
 
 Files in RUN_DIR: ``config.json`` (the resolved TrainConfig), ``checkpoint.safetensors`` (model, EMA,
-optimisers, step, RNG states; written atomically), ``model/`` (a ``from_pretrained`` folder with the
-EMA weights), ``metrics.jsonl``, ``loss.png``, ``samples/step_NNNNNN.png``, ``tb/`` (TensorBoard).
+optimisers, step, RNG states; written atomically), ``checkpoint.prev.safetensors`` (the one before it,
+which ``--resume`` falls back to, with a warning, when the latest is unreadable), ``model/`` (a
+``from_pretrained`` folder with the EMA weights), ``metrics.jsonl``, ``loss.png``,
+``samples/step_NNNNNN.png``, ``tb/`` (TensorBoard). Temporary files a kill left are removed at start.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ import json
 import logging
 import os
 import random
+import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -32,17 +36,21 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from vidfuse.config import TrainConfig, load_config_file, model_preset
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_path, atomic_write_text
 from vidfuse.models.model import VidFuseModel
-from vidfuse.pipeline import TextToVideoPipeline, autocast_for, video_to_uint8
+from vidfuse.pipeline import TextToVideoPipeline, autocast_for, read_safetensors, video_to_uint8
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.safetensors"
+CHECKPOINT_PREV = "checkpoint.prev.safetensors"  # the checkpoint before the latest: the fallback on --resume
+# temporary files and folders a writer leaves behind when killed mid-write (fileio.atomic_path names files
+# .STEM.XXXX.tmp.SUFFIX; save_pretrained stages .model.XXXX.tmp); removed when a run starts
+_STRAY_TMP = re.compile(r"^\.(checkpoint|model|config|metrics|loss)\..+\.tmp(\.[a-z]+)?$")
 
 
 # ---- configuration --------------------------------------------------------------------------
@@ -72,7 +80,8 @@ def build_dataset(cfg: TrainConfig):
     from vidfuse.data.folder import open_dataset
 
     m = cfg.model
-    return open_dataset(cfg.data, num_frames=m.num_frames, size=(m.height, m.width), hflip_p=0.5)
+    return open_dataset(cfg.data, num_frames=m.num_frames, size=(m.height, m.width), hflip_p=0.5,
+                        allow_outside_paths=cfg.allow_outside_paths)
 
 
 def corpus_captions(dataset, n: int = 4000) -> list[str]:
@@ -215,6 +224,7 @@ class Trainer:
         self.ema = {k: v.detach().float().clone() for k, v in self.model.inference_state_dict().items()}
         self._buffer_names = {name for name, _ in self.model.named_buffers()}
         self.step = 0
+        self._latest_unreadable = False  # set when load() fell back to the previous checkpoint
         self.elapsed_before = 0.0  # training seconds of earlier invocations of this run (from the checkpoint)
         self._t_start = time.monotonic()
 
@@ -348,19 +358,64 @@ class Trainer:
         tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         with atomic_path(self.out / CHECKPOINT) as tmp:
             save_file(tensors, tmp, metadata={"vidfuse": json.dumps(meta)})
+            # the new file is complete: the latest becomes the previous (a rename, atomic), then the new one
+            # is renamed into place; a kill between the two leaves the previous one for --resume
+            # (not when --resume found the latest unreadable: that would bury the good previous one)
+            if (self.out / CHECKPOINT).is_file() and not self._latest_unreadable:
+                os.replace(self.out / CHECKPOINT, self.out / CHECKPOINT_PREV)
+        self._latest_unreadable = False
         self.ema_pipeline().save_pretrained(self.out / "model")
         atomic_write_text(self.out / "config.json", json.dumps(self.cfg.to_dict(), indent=2))
 
     def load(self, path: str | Path | None = None) -> None:
-        """Restore everything from a checkpoint: the next step continues exactly."""
-        from safetensors import safe_open
+        """Restore everything from a checkpoint: the next step continues exactly.
 
-        path = Path(path or self.out / CHECKPOINT)
+        Without ``path``: the run's latest checkpoint, or, when that one is missing or unreadable (truncated,
+        empty, not a checkpoint), the previous one, with a warning saying so."""
+        if path is not None:
+            return self._load_from(Path(path))
+        latest, prev = self.out / CHECKPOINT, self.out / CHECKPOINT_PREV
+        if not latest.is_file() and not prev.is_file():
+            raise InputError(f"--resume: no checkpoint at {latest}; start without --resume")
+        try:
+            if not latest.is_file():
+                raise InputError(f"{latest} is missing")
+            return self._load_from(latest)
+        except InputError as e:
+            if not prev.is_file():
+                raise
+            if self.is_main:
+                logger.warning("%s; resuming from the previous checkpoint, %s", e, prev)
+            try:
+                self._load_from(prev)
+            except InputError as e2:
+                raise InputError(f"--resume: neither checkpoint of {self.out} can be read: {e}; and {e2}") from e2
+            self._latest_unreadable = True
+
+    def _read_checkpoint(self, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        fix = "start without --resume, or resume another run"
         if not path.is_file():
             raise InputError(f"--resume: no checkpoint at {path}; start without --resume")
-        with safe_open(path, "pt") as f:
-            meta = json.loads(f.metadata()["vidfuse"])
-        tensors = load_file(path)
+        tensors, metadata = read_safetensors(path, f"checkpoint {path}", fix)
+        try:
+            meta = json.loads(metadata.get("vidfuse", ""))
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict) or not {"step", "optim", "rng"} <= set(meta):
+            raise InputError(f"checkpoint {path} is a safetensors file but not a vidfuse training checkpoint (its "
+                             f"metadata has no training state); {fix}")
+        return tensors, meta
+
+    def _load_from(self, path: Path) -> None:
+        tensors, meta = self._read_checkpoint(path)
+        try:
+            self._restore(tensors, meta)
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:  # another model's, or a damaged one
+            raise InputError(f"checkpoint {path} does not fit this run's model and optimisers "
+                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); resume the run "
+                             "it came from") from e
+
+    def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         # on the training device (a GPU run resumed would otherwise mix CUDA and CPU tensors in the EMA update)
         self.ema = {k[4:]: v.float().to(self.device) for k, v in tensors.items() if k.startswith("ema.")}
@@ -502,13 +557,42 @@ class RunLog:
             self.writer.close()
 
 
+def clean_stray_files(run: Path) -> list[Path]:
+    """Remove what a kill mid-write leaves in a run folder (``.checkpoint.*.tmp*``, ``.model.*.tmp``, …), and
+    put ``model/`` back from ``.model.old`` if a kill came between the two renames that replace it.
+    Returns what was removed."""
+    removed = []
+    if not run.is_dir():
+        return removed
+    for p in sorted(run.iterdir()):
+        if _STRAY_TMP.match(p.name):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+    old, model = run / ".model.old", run / "model"
+    if old.is_dir() and not model.exists():
+        os.replace(old, model)
+    return removed
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Path:
     """Train per ``cfg``; returns the path of the ``from_pretrained`` model folder (RUN_DIR/model)."""
-    if resume and (Path(cfg.out) / CHECKPOINT).is_file():
-        saved = TrainConfig.from_dict(json.loads((Path(cfg.out) / "config.json").read_text()))
+    run = Path(cfg.out)
+    if int(os.environ.get("RANK", "0")) == 0:
+        for p in clean_stray_files(run):
+            logger.info("removed %s, left by an interrupted write", p)
+    if resume and ((run / CHECKPOINT).is_file() or (run / CHECKPOINT_PREV).is_file()):
+        try:
+            saved = TrainConfig.from_dict(json.loads((run / "config.json").read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f"--resume: cannot read the run's config {run / 'config.json'} ({e}); restore it, "
+                             "or start a new run without --resume") from e
         saved.steps = cfg.steps  # a resumed run may be extended
         saved.max_minutes = cfg.max_minutes  # ... or given more time
         saved.out = cfg.out  # the folder named is the run, also when it is a copy of another run's folder
+        saved.allow_outside_paths = saved.allow_outside_paths or cfg.allow_outside_paths
         cfg = saved
     trainer = Trainer(cfg, quiet=quiet)
     if resume:

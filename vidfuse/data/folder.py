@@ -19,7 +19,10 @@ Robustness contract:
   record is per process: with ``DataLoader(num_workers>0)`` each worker keeps its own.
 
 Relative paths in an index are resolved against ``root`` when given, else against the index
-file's folder. Videos are decoded, frame-sampled, resized and centre-cropped by
+file's folder. Every listed file must lie inside that data folder (``root``, the index's folder, or
+COCO's ``images_dir``), symlinks resolved: an absolute path, a ``../`` or a symlink leading out is an
+:class:`InputError` naming the index file, line and path, unless ``allow_outside_paths=True``
+(``vidfuse train --allow-outside-paths``). Videos are decoded, frame-sampled, resized and centre-cropped by
 :func:`vidfuse.media.video_io.read_video`, which also reads still images (COCO) with Pillow.
 """
 from __future__ import annotations
@@ -76,6 +79,28 @@ def _size_hw(size: int | tuple[int, int]) -> tuple[int, int]:
     return _positive_int(hw[0], "size"), _positive_int(hw[1], "size")
 
 
+def _is_outside(path: Path, folder: Path) -> bool:
+    """True when ``path``, symlinks resolved, is not inside ``folder`` (symlinks resolved too)."""
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([real, root]) != root
+
+
+def _check_inside(index: Path, entries: list[Entry], folder: Path, allow: bool) -> None:
+    """Refuse entries whose file lies outside the data folder ``folder`` (unless ``allow``): a caption index
+    must not make training read whatever file it names."""
+    if allow:
+        return
+    outside = [(e.where, str(e.path)) for e in entries if _is_outside(e.path, folder)]
+    if outside:
+        shown = "; ".join(f"{where}: {what}" for where, what in outside[:MAX_LISTED_MISSING])
+        more = f" (and {len(outside) - MAX_LISTED_MISSING} more)" if len(outside) > MAX_LISTED_MISSING else ""
+        raise InputError(
+            f"{index}: {len(outside)} of the {len(entries)} files it lists are outside the data folder {folder} "
+            f"(absolute paths, ../ or symlinks leading out): {shown}{more}. Move them into the folder, or pass "
+            "--allow-outside-paths (allow_outside_paths=True) to read them."
+        )
+
+
 def _missing_error(index: Path, missing: list[tuple[str, str]], total: int, hint: str) -> InputError:
     """``missing``: ``(where, file)`` pairs, in index order."""
     shown = "; ".join(f"{where}: {what}" for where, what in missing[:MAX_LISTED_MISSING])
@@ -95,11 +120,14 @@ class ClipDataset(torch.utils.data.Dataset):
     that cannot be read.
     """
 
-    def __init__(self, index: Path, *, hflip_p: float = 0.0) -> None:
+    def __init__(self, index: Path, *, hflip_p: float = 0.0, allow_outside_paths: bool = False) -> None:
         if isinstance(hflip_p, bool) or not isinstance(hflip_p, (int, float)) or not 0.0 <= hflip_p <= 1.0:
             raise InputError(f"hflip_p is a probability in [0, 1], got {hflip_p!r}")
+        if not isinstance(allow_outside_paths, bool):
+            raise InputError(f"allow_outside_paths must be True or False, got {allow_outside_paths!r}")
         self.index = index
         self.hflip_p = float(hflip_p)
+        self.allow_outside_paths = allow_outside_paths
         self.entries: list[Entry] = []
         self.skipped_paths: list[str] = []  # unreadable clips met so far, in order
         self._bad: set[int] = set()  # indices of those clips, not tried again
@@ -163,8 +191,9 @@ class _VideoDataset(ClipDataset):
     shorter than the window holds its last frame to fill it.
     """
 
-    def __init__(self, index: Path, *, num_frames: int, size: int | tuple[int, int], fps: float | None, hflip_p: float) -> None:
-        super().__init__(index, hflip_p=hflip_p)
+    def __init__(self, index: Path, *, num_frames: int, size: int | tuple[int, int], fps: float | None, hflip_p: float,
+                 allow_outside_paths: bool = False) -> None:
+        super().__init__(index, hflip_p=hflip_p, allow_outside_paths=allow_outside_paths)
         self.num_frames = _positive_int(num_frames, "num_frames")
         self.size = _size_hw(size)
         if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0):
@@ -305,14 +334,17 @@ class VideoCaptionFolder(_VideoDataset):
         size: int | tuple[int, int] = 64,
         fps: float | None = None,
         hflip_p: float = 0.0,
+        allow_outside_paths: bool = False,
     ) -> None:
         index = _caption_index(Path(source))
-        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p)
+        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p,
+                         allow_outside_paths=allow_outside_paths)
         base = Path(root).expanduser() if root is not None else index.parent
         if index.suffix.lower() == ".jsonl":
             entries = _read_caption_jsonl(index, base)
         else:
             entries = _read_caption_csv(index, base)
+        _check_inside(index, entries, base, allow_outside_paths)
         _check_files(index, entries, f"Relative paths are resolved against {base}.")
         self._set_entries(entries)
 
@@ -356,11 +388,13 @@ class KineticsCSV(_VideoDataset):
         size: int | tuple[int, int] = 64,
         fps: float | None = None,
         hflip_p: float = 0.0,
+        allow_outside_paths: bool = False,
     ) -> None:
         index = Path(csv_path)
         if not index.is_file():
             raise InputError(f"no such Kinetics CSV: {index}")
-        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p)
+        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p,
+                         allow_outside_paths=allow_outside_paths)
         root = Path(root).expanduser()
         entries: list[Entry] = []
         missing: list[tuple[str, str]] = []
@@ -388,6 +422,7 @@ class KineticsCSV(_VideoDataset):
             if row_split:
                 attrs["split"] = row_split
             entries.append(Entry(file, label.replace("_", " "), f"line {line}", attrs))
+        _check_inside(index, entries, root, allow_outside_paths)
         if missing:
             raise _missing_error(index, missing, len(entries) + len(missing), f"Clips are looked up under {root}.")
         if not entries and split is not None:
@@ -420,11 +455,12 @@ class CocoCaptions(ClipDataset):
         size: int | tuple[int, int] = 64,
         num_frames: int = 1,
         hflip_p: float = 0.0,
+        allow_outside_paths: bool = False,
     ) -> None:
         index = Path(annotations_json)
         if not index.is_file():
             raise InputError(f"no such COCO annotations file: {index}")
-        super().__init__(index, hflip_p=hflip_p)
+        super().__init__(index, hflip_p=hflip_p, allow_outside_paths=allow_outside_paths)
         self.size = _size_hw(size)
         self.num_frames = _positive_int(num_frames, "num_frames")
         images_dir = Path(images_dir).expanduser()
@@ -450,6 +486,8 @@ class CocoCaptions(ClipDataset):
             _, name = files[ann["image_id"]]
             attrs = {"source": "coco", "image_id": ann["image_id"]}
             entries.append(Entry(images_dir / name, ann["caption"].strip(), f"annotations[{k}]", attrs))
+        images = [Entry(images_dir / name, "", f"images[{k}]") for k, name in files.values()]
+        _check_inside(index, images, images_dir, allow_outside_paths)
         missing = [(f"images[{k}]", str(images_dir / name)) for k, name in files.values() if not (images_dir / name).is_file()]
         if missing:
             hint = f"Images are looked up in images_dir={images_dir}; point it at the image folder (e.g. train2017/)."

@@ -1,0 +1,524 @@
+"""Bad input, faults and hostile files: one clear line and exit status 2, never a traceback, never a silent
+wrong result. CLI cases run ``vidfuse.cli.main`` in-process on a tiny random model saved to a temp folder."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import tiny_pipeline
+from vidfuse.config import GENERATORS, MAX_FRAMES, ModelConfig, TrainConfig, tiny
+from vidfuse.errors import InputError
+from vidfuse.generate import read_prompts
+from vidfuse.media.video_io import probe_video, write_video
+from vidfuse.pipeline import TextToVideoPipeline
+from vidfuse.train import CHECKPOINT, CHECKPOINT_PREV, Trainer, resolve_config, train
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A tiny random VAE model folder (the VAE takes guidance, so guidance bounds are the only refusal)."""
+    return tiny_pipeline("vae").save_pretrained(tmp_path_factory.mktemp("model") / "m")
+
+
+def cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """Run ``vidfuse ARGS`` as the console script does; (exit status, stderr + stdout)."""
+    from vidfuse.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["vidfuse", *map(str, args)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    out = capsys.readouterr()
+    return e.value.code, out.err + out.out
+
+
+def refused(monkeypatch, capsys, *args: str, match: str) -> str:
+    """The command exits 2 with one line ``error: …`` that contains ``match``."""
+    code, text = cli(monkeypatch, capsys, *args)
+    assert code == 2, text
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), text
+    assert match in lines[0], lines[0]
+    return lines[0]
+
+
+def png_header(width: int, height: int, idat: bytes | None = None) -> bytes:
+    """A PNG whose header claims ``width``×``height`` (the pixel data need not be there)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = zlib.compress(b"\0" * 100) if idat is None else idat
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+# ---- --prompts files ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data, match", [
+    (bytes(range(256)) * 2, "NUL byte at offset 0"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(1, 200)), "byte 0x89 at offset 0"),
+    ("café rouge\n".encode("latin-1"), "byte 0xe9 at offset 3"),
+    ("a red 3\n".encode("utf-16-le"), "NUL byte at offset 1"),  # UTF-16 without a byte-order mark
+    ("a red 3\n\x1b[31mgreen\n".encode(), "line 2"),  # a control character names its line
+], ids=["binary", "png", "latin-1", "utf-16-no-bom", "escape"])
+def test_undecodable_prompts_file_names_file_and_offset(tmp_path, monkeypatch, capsys, model_dir, data, match):
+    (tmp_path / "p.txt").write_bytes(data)
+    line = refused(monkeypatch, capsys, "generate", "--prompts", tmp_path / "p.txt", "--out-dir", tmp_path / "o",
+                   "--model", model_dir, match=match)
+    assert str(tmp_path / "p.txt") in line
+    assert not (tmp_path / "o" / "index.csv").exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
+def test_prompts_file_encodings_with_a_byte_order_mark_are_read(tmp_path, encoding):
+    text = "the red digit 3\n\n数字七向下移动\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # the codec itself writes no mark
+    (tmp_path / "p.txt").write_bytes(data)
+    assert read_prompts(tmp_path / "p.txt") == ["the red digit 3", "数字七向下移动"]
+
+
+def test_utf16_prompts_file_generates(tmp_path, monkeypatch, capsys, model_dir):
+    (tmp_path / "p.txt").write_bytes("a blue 7 moves down\n红色的数字3\n".encode("utf-16"))
+    code, text = cli(monkeypatch, capsys, "generate", "--prompts", tmp_path / "p.txt", "--out-dir", tmp_path / "o",
+                     "--model", model_dir, "--seed", 1)
+    assert code == 0, text
+    rows = (tmp_path / "o" / "index.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[1:] == ["a blue 7 moves down,0000.mp4", "红色的数字3,0001.mp4"]
+
+
+def test_prompts_folder_is_called_a_folder(tmp_path, monkeypatch, capsys, model_dir):
+    line = refused(monkeypatch, capsys, "generate", "--prompts", tmp_path, "--out-dir", tmp_path / "o",
+                   "--model", model_dir, match="is a folder")
+    assert "does not exist" not in line
+
+
+# ---- numbers out of range ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag, value, match", [
+    ("--seed", 2**64, "seed=18446744073709551616 is out of range"),
+    ("--seed", 2**63, "seed="),
+    ("--seed", -1, "seed=-1"),
+    ("--guidance-scale", "nan", "guidance_scale=nan"),
+    ("--guidance-scale", "inf", "guidance_scale=inf"),
+    ("--guidance-scale", "-50", "guidance_scale=-50.0"),
+    ("--guidance-scale", "20.5", "from 0 to 20"),
+    ("--fps", 1000000, "fps=1000000.0 is out of range"),
+    ("--fps", "0.5", "use 1 to 120"),
+    ("--fps", "nan", "fps must be a positive number"),
+    ("--fps", "inf", "fps must be a positive number"),
+    ("--frames", 0, "num_frames=0"),
+    ("--frames", -3, "num_frames=-3"),
+    ("--frames", MAX_FRAMES + 1, f"1 to {MAX_FRAMES} frames"),
+])
+def test_out_of_range_numbers_are_refused_before_anything_is_written(tmp_path, monkeypatch, capsys, model_dir,
+                                                                      flag, value, match):
+    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir, flag, value,
+            match=match)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numbers_at_the_bounds_are_accepted(tmp_path, monkeypatch, capsys, model_dir):
+    code, text = cli(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir,
+                     "--seed", 2**63 - 1, "--guidance-scale", 20, "--fps", 120, "--frames", 1)
+    assert code == 0, text
+    info = probe_video(tmp_path / "a.mp4")
+    assert info.num_frames == 1 and info.fps == pytest.approx(120, rel=0.01)
+    pipe = TextToVideoPipeline.from_pretrained(model_dir, device="cpu")
+    assert pipe("digit 3", seed=0, guidance_scale=0.0).shape[0] == 1
+
+
+def test_batch_seeds_wrap_instead_of_overflowing(tmp_path, model_dir):
+    from vidfuse.generate import generate_batch
+
+    (tmp_path / "p.txt").write_text("digit 1\n" * 3)
+    generate_batch(tmp_path / "p.txt", tmp_path / "o", model=model_dir, seed=2**63 - 1, batch_size=1)
+    assert len(list((tmp_path / "o").glob("*.mp4"))) == 3
+
+
+@pytest.mark.parametrize("fps", [1_000_000, 0.5, float("nan")])
+def test_write_video_refuses_unplayable_frame_rates(tmp_path, fps):
+    with pytest.raises(InputError, match="fps"):
+        write_video(tmp_path / "a.mp4", np.zeros((2, 16, 16, 3), np.uint8), fps=fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- prompts: control characters, length ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prompt, code_point", [
+    ("digit\x003", "U+0000"), ("\x1b[31mred digit", "U+001B"), ("digit 3\x7f", "U+007F"),
+    ("digit\x853", "U+0085"), ("digit \ud800 3", "U+D800"),
+])
+def test_control_characters_in_prompts_are_refused(prompt, code_point):
+    pipe = tiny_pipeline("gan")
+    with pytest.raises(InputError, match=re.escape(f"the prompt holds {code_point}")):
+        pipe(prompt, seed=0)
+    with pytest.raises(InputError, match=re.escape(f"prompt #1 holds {code_point}")):
+        pipe(["digit 3", prompt], seed=0)
+
+
+def test_tabs_and_newlines_are_whitespace_not_refused():
+    assert tiny_pipeline("gan")("digit\t3\nmoves up\r\n", seed=0).shape == (1, 4, 16, 16, 3)
+
+
+def test_over_long_prompt_says_what_the_cli_user_can_do(tmp_path, monkeypatch, capsys, model_dir):
+    long = "digit 3 moves up " * 30
+    line = refused(monkeypatch, capsys, "generate", long, "-o", tmp_path / "a.mp4", "--model", model_dir,
+                   match="--truncate")
+    assert "at most 46 tokens" in line  # tiny preset: 48 tokens including the begin and end markers
+    code, text = cli(monkeypatch, capsys, "generate", long, "-o", tmp_path / "a.mp4", "--model", model_dir,
+                     "--truncate")
+    assert code == 0 and (tmp_path / "a.mp4").is_file(), text
+    pipe = TextToVideoPipeline.from_pretrained(model_dir, device="cpu")
+    assert pipe(long, seed=0, on_overflow="truncate").shape == (1, 4, 16, 16, 3)
+
+
+# ---- --image ---------------------------------------------------------------------------------------------
+
+
+def _real_png(path: Path) -> Path:
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: p.write_bytes(png_header(15000, 15000)), "over 179 megapixels"),  # Pillow's own bomb limit
+    (lambda p: p.write_bytes(png_header(8000, 7500)), "8000×7500 pixels (60 megapixels)"),  # ours: 50
+    (lambda p: p.write_bytes(png_header(64, 64, os.urandom(200))), "not an image Pillow can read"),
+    (lambda p: p.write_bytes(_real_png(p).read_bytes()[:300]), "not an image Pillow can read"),
+    (lambda p: p.write_text("not an image"), "not an image Pillow can read"),
+    (lambda p: p.write_bytes(b""), "not an image Pillow can read"),
+    (lambda p: p.mkdir(), "is a folder"),
+], ids=["225-megapixels", "60-megapixels", "corrupt", "truncated", "text", "empty", "folder"])
+def test_bad_first_frames_are_refused(tmp_path, monkeypatch, capsys, model_dir, make, match):
+    make(tmp_path / "first.png")
+    line = refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir,
+                   "--image", tmp_path / "first.png", match=match)
+    assert str(tmp_path / "first.png") in line
+    assert not (tmp_path / "a.mp4").exists()
+
+
+def test_huge_in_memory_image_is_refused():
+    with pytest.raises(InputError, match="megapixels"):
+        tiny_pipeline("gan")("digit 3", image=Image.new("L", (8000, 7000)))
+
+
+# ---- -o ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_output_in_proc(monkeypatch, capsys, model_dir):
+    refused(monkeypatch, capsys, "generate", "digit 3", "-o", "/proc/x.mp4", "--model", model_dir,
+            match="cannot write /proc/x.mp4: the folder does not accept new files")
+
+
+def test_output_under_a_file(tmp_path, monkeypatch, capsys, model_dir):
+    (tmp_path / "file").write_text("x")
+    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "file" / "x.mp4", "--model", model_dir,
+            match=f"{tmp_path / 'file'} is a file, not a folder")
+    (tmp_path / "o.txt").write_text("x")
+    refused(monkeypatch, capsys, "generate", "--prompts", tmp_path / "o.txt", "--out-dir", tmp_path / "o.txt",
+            "--model", model_dir, match="is a file, not a folder")
+
+
+def test_output_is_a_folder(tmp_path, monkeypatch, capsys, model_dir):
+    (tmp_path / "a.mp4").mkdir()
+    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir,
+            match="it is a folder")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_output_in_an_unwritable_folder(tmp_path, monkeypatch, capsys, model_dir):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    try:
+        refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "ro" / "a.mp4", "--model", model_dir,
+                match="permission denied")
+    finally:
+        (tmp_path / "ro").chmod(0o755)
+
+
+# ---- model folders ------------------------------------------------------------------------------------------
+
+
+def _copy_model(src: Path, dest: Path) -> Path:
+    dest.mkdir()
+    for f in src.iterdir():
+        (dest / f.name).write_bytes(f.read_bytes())
+    return dest
+
+
+@pytest.mark.parametrize("corrupt", [
+    lambda b: b[: len(b) // 2],
+    lambda b: os.urandom(100),
+    lambda b: b"",
+    "pickle",
+], ids=["truncated", "100-bytes", "empty", "pickle"])
+def test_invalid_weights_file(tmp_path, monkeypatch, capsys, model_dir, corrupt):
+    folder = _copy_model(model_dir, tmp_path / "m")
+    weights = folder / "model.safetensors"
+    if corrupt == "pickle":
+        torch.save({"w": torch.zeros(3)}, weights)
+    else:
+        weights.write_bytes(corrupt(weights.read_bytes()))
+    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", folder,
+            match=f"model folder {folder}: model.safetensors is not a valid safetensors file (")
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"dim": "128"}, "dim must be an integer, got '128'"),
+    ({"dim": -4}, "dim=-4 is out of range"),
+    ({"generator": "diffusion"}, "generator 'diffusion' is unknown; choose one of gan, vae, flow, anchor"),
+    ({"height": 100000, "width": 100000}, "height=100000 is out of range: must be 8 to 512"),
+    ({"num_frames": 0}, "num_frames=0"),
+    ({"gen_channels": []}, "gen_channels must list 1 to"),
+    ({"heads": 3}, "must be divisible by heads=3"),
+    ({"height": 18}, "must be divisible by 4"),
+    ({"p_image": True}, "p_image must be a finite number"),
+    ({"guidance_scale": float("nan")}, "guidance_scale must be a finite number"),
+    ({"dimm": 3}, "unknown ModelConfig field"),
+])
+def test_bad_model_config_is_refused_before_anything_is_built(tmp_path, monkeypatch, capsys, model_dir, change,
+                                                               match):
+    import vidfuse.pipeline
+
+    folder = _copy_model(model_dir, tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, **change}))
+
+    def no_build(*a, **kw):
+        raise AssertionError("a model was built from an invalid config")
+
+    monkeypatch.setattr(vidfuse.pipeline, "VidFuseModel", no_build)
+    line = refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", folder,
+                   match=match)
+    assert line.startswith(f"error: model folder {folder}: config.json: ") and "re-train" in line
+
+
+def test_weights_of_another_shape_are_refused(tmp_path, model_dir):
+    folder = _copy_model(model_dir, tmp_path / "m")
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, "dim": 64}))
+    with pytest.raises(InputError, match="does not match its config.json"):
+        TextToVideoPipeline.from_pretrained(folder, device="cpu")
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small", "base"])
+def test_presets_and_the_shipped_config_are_valid(preset):
+    from vidfuse.config import PRESETS
+    from vidfuse.pipeline import SHIPPED_MODEL_DIR
+
+    PRESETS[preset]().validate()
+    if (SHIPPED_MODEL_DIR / "config.json").is_file():
+        ModelConfig.from_dict(json.loads((SHIPPED_MODEL_DIR / "config.json").read_text()))
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"lr": "2e-4"}, "in YAML write a float with a dot"),
+    ({"steps": 0}, "steps=0 is out of range"),
+    ({"batch_size": 2.5}, "batch_size must be an integer"),
+    ({"betas": [0.5, 1.5]}, "betas=[0.5, 1.5] is out of range"),
+    ({"seed": 2**64}, "seed="),
+    ({"allow_outside_paths": "yes"}, "allow_outside_paths must be true or false"),
+    ({"model": 3}, "model must be a mapping"),
+    ({"model": {"generator": "diffusion"}}, "model.generator 'diffusion' is unknown"),
+])
+def test_bad_training_config(change, match):
+    with pytest.raises(InputError, match=re.escape(match)):
+        TrainConfig.from_dict(change)
+
+
+def test_every_generator_named_is_buildable():
+    from vidfuse.models.model import build_generator
+
+    for name in GENERATORS:
+        cfg = tiny()
+        cfg.generator = name
+        build_generator(cfg)
+
+
+# ---- training ------------------------------------------------------------------------------------------------
+
+
+def test_train_with_an_unknown_generator_names_the_allowed_ones(tmp_path, monkeypatch, capsys):
+    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--generator", "diffusion", "--out", tmp_path / "r",
+            "--steps", 1, match="model.generator 'diffusion' is unknown; choose one of gan, vae, flow, anchor")
+    assert not (tmp_path / "r").exists()
+
+
+def run_cfg(out: Path, steps: int, **kw):
+    return resolve_config("tiny", out=str(out), batch_size=2, ckpt_every=1, sample_every=100, steps=steps,
+                          warmup_steps=1, **kw)
+
+
+def _step(path: Path) -> int:
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as f:
+        return json.loads(f.metadata()["vidfuse"])["step"]
+
+
+@pytest.fixture(scope="module")
+def three_steps(tmp_path_factory) -> Path:
+    """A tiny run trained 3 steps with a checkpoint at every step (copy it before changing it)."""
+    run = tmp_path_factory.mktemp("run") / "r"
+    train(run_cfg(run, 3), quiet=True)
+    return run
+
+
+def _copy_run(src: Path, dest: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dest)
+    return dest
+
+
+def test_a_new_checkpoint_keeps_the_previous_one(three_steps):
+    assert _step(three_steps / CHECKPOINT) == 3 and _step(three_steps / CHECKPOINT_PREV) == 2
+    assert not [p for p in three_steps.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("corrupt", [lambda b: b[: len(b) // 2], lambda b: b""], ids=["truncated", "empty"])
+def test_resume_falls_back_to_the_previous_checkpoint(tmp_path, three_steps, caplog, corrupt):
+    """A corrupt latest checkpoint: resume warns and continues from the previous one, exactly as a run that
+    never stopped (bit for bit, on one machine)."""
+    from safetensors.torch import load_file
+
+    straight = train(run_cfg(tmp_path / "straight", 4), quiet=True).parent
+    run = _copy_run(three_steps, tmp_path / "r")
+    (run / CHECKPOINT).write_bytes(corrupt((run / CHECKPOINT).read_bytes()))
+    with caplog.at_level("WARNING"):
+        train(run_cfg(run, 4), resume=True, quiet=True)
+    assert "not a valid safetensors file" in caplog.text and "previous checkpoint" in caplog.text
+    a, b = load_file(straight / CHECKPOINT), load_file(run / CHECKPOINT)
+    for k in a:
+        if not k.startswith("rng."):
+            assert torch.equal(a[k], b[k]), k
+    assert _step(run / CHECKPOINT) == 4 and _step(run / CHECKPOINT_PREV) == 3
+
+
+def test_kill_between_the_renames_resumes_from_the_previous(tmp_path, three_steps, caplog):
+    run = _copy_run(three_steps, tmp_path / "r")
+    (run / CHECKPOINT).unlink()
+    trainer = Trainer(run_cfg(run, 4), quiet=True)
+    with caplog.at_level("WARNING"):
+        trainer.load()
+    assert trainer.step == 2 and "previous checkpoint" in caplog.text
+
+
+@pytest.mark.parametrize("corrupt", [lambda b: b[: len(b) // 2], lambda b: b"", lambda b: b"x" * 100],
+                         ids=["truncated", "empty", "100-bytes"])
+def test_resume_from_an_unreadable_checkpoint_without_a_previous_one(tmp_path, monkeypatch, capsys, three_steps,
+                                                                     corrupt):
+    run = _copy_run(three_steps, tmp_path / "r")
+    (run / CHECKPOINT_PREV).unlink()
+    (run / CHECKPOINT).write_bytes(corrupt((run / CHECKPOINT).read_bytes()))
+    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--out", run, "--steps", 4, "--batch-size", 2,
+            "--resume", "--quiet", match=f"checkpoint {run / CHECKPOINT} is not a valid safetensors file")
+
+
+def test_both_checkpoints_unreadable(tmp_path, three_steps):
+    run = _copy_run(three_steps, tmp_path / "r")
+    for name in (CHECKPOINT, CHECKPOINT_PREV):
+        (run / name).write_bytes(b"")
+    with pytest.raises(InputError, match="neither checkpoint"):
+        Trainer(run_cfg(run, 4), quiet=True).load()
+
+
+def test_stray_temporary_files_are_removed_at_start(tmp_path, three_steps):
+    run = _copy_run(three_steps, tmp_path / "r")
+    strays = [run / ".checkpoint.k2j3.tmp.safetensors", run / ".config.x1.tmp.json", run / ".model.ab12.tmp"]
+    strays[0].write_bytes(b"half a checkpoint")
+    strays[1].write_text("{")
+    strays[2].mkdir()
+    (strays[2] / "model.safetensors").write_bytes(b"half")
+    (run / ".keep").write_text("not ours")
+    train(run_cfg(run, 4), resume=True, quiet=True)
+    assert not any(p.exists() for p in strays)
+    assert (run / ".keep").is_file() and _step(run / CHECKPOINT) == 4
+
+
+def test_kill_while_replacing_the_model_folder_puts_it_back(tmp_path, three_steps):
+    """The run's tokenizer lives in model/: a resume must find the one it trained with."""
+    from vidfuse.train import clean_stray_files
+
+    run = _copy_run(three_steps, tmp_path / "r")
+    tokenizer = (run / "model" / "tokenizer.json").read_bytes()
+    os.replace(run / "model", run / ".model.old")  # the first of _replace_dir's two renames
+    clean_stray_files(run)
+    assert (run / "model" / "tokenizer.json").read_bytes() == tokenizer and not (run / ".model.old").exists()
+
+
+# ---- training data outside its folder ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def data(tmp_path):
+    """A data folder with one video inside, and one video outside it."""
+    frames = np.zeros((4, 16, 16, 3), np.uint8)
+    write_video(tmp_path / "data" / "in.mp4", frames)
+    write_video(tmp_path / "secret" / "out.mp4", frames)
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "jsonl"])
+def test_caption_index_paths_outside_the_data_folder_are_refused(data, kind):
+    from vidfuse.data.folder import open_dataset
+
+    outside = data.parent / "secret" / "out.mp4"
+    if kind == "symlink":
+        (data / "link.mp4").symlink_to(outside)
+    path = {"absolute": str(outside), "dotdot": "../secret/out.mp4", "symlink": "link.mp4",
+            "jsonl": str(outside)}[kind]
+    if kind == "jsonl":
+        (data / "captions.jsonl").write_text(json.dumps({"video": "in.mp4", "caption": "a"}) + "\n"
+                                             + json.dumps({"video": path, "caption": "b"}) + "\n")
+    else:
+        (data / "captions.csv").write_text(f"video,caption\nin.mp4,a\n{path},b\n")
+    index = data / ("captions.jsonl" if kind == "jsonl" else "captions.csv")
+    with pytest.raises(InputError) as e:
+        open_dataset(data, num_frames=2, size=16)
+    msg = str(e.value)
+    assert str(index) in msg and f"line {2 if kind == 'jsonl' else 3}: " in msg and path in msg
+    assert "--allow-outside-paths" in msg
+    ds = open_dataset(data, num_frames=2, size=16, allow_outside_paths=True)
+    assert len(ds) == 2 and ds[1][1] == "b"
+
+
+def test_symlink_inside_the_folder_is_inside(data):
+    from vidfuse.data.folder import open_dataset
+
+    (data / "sub").mkdir()
+    (data / "sub" / "link.mp4").symlink_to(data / "in.mp4")
+    (data / "captions.csv").write_text("video,caption\nsub/link.mp4,a\n")
+    assert len(open_dataset(data, num_frames=2, size=16)) == 1
+
+
+def test_cli_allow_outside_paths_reaches_the_loader(data, tmp_path, monkeypatch, capsys):
+    import vidfuse.data.folder as folder
+
+    (data / "captions.csv").write_text(f"video,caption\n{data.parent / 'secret' / 'out.mp4'},b\n")
+    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--data", data, "--out", tmp_path / "r",
+            "--steps", 1, "--quiet", match="outside the data folder")
+    seen = []
+
+    def spy(path, **kw):
+        seen.append(kw["allow_outside_paths"])
+        raise InputError("stop here")
+
+    monkeypatch.setattr(folder, "open_dataset", spy)
+    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--data", data, "--out", tmp_path / "r2",
+            "--steps", 1, "--quiet", "--allow-outside-paths", match="stop here")
+    assert seen == [True]
