@@ -44,7 +44,8 @@ def test_page_generates_and_plays_a_video(tmp_path):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-            errors = []
+            errors, urls = [], []
+            page.on("request", lambda r: urls.append(r.url))
             page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
             page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
                     if m.type == "error" and "401" not in m.text else None)
@@ -58,12 +59,17 @@ def test_page_generates_and_plays_a_video(tmp_path):
             page.fill("#prompt", "the red digit 3 is moving to the left")
             page.fill("#seed", "3")
             page.click("#submit")
-            # progress arrives over EventSource (?access_token=…); then the <video> must play
+            # progress arrives over EventSource (a signed URL); then the <video> must play
             page.wait_for_function(PLAYS, timeout=120_000)
             assert page.text_content("#progress-pct") == "100%"
             assert page.get_attribute("#progress-box", "data-status") == "done"
             href = page.get_attribute("#dl-video", "href")
-            assert href.startswith("/v1/jobs/") and "/video?download=1&access_token=" in href
+            # media URLs are signed by the server; the token itself is in no URL
+            assert href.startswith("/v1/jobs/") and "/video?exp=" in href and "&sig=" in href
+            assert href.endswith("&download=1") and token not in href and "access_token" not in href
+            assert token not in page.get_attribute("#video", "src")
+            assert any("/video?exp=" in u for u in urls) and any("/events?exp=" in u for u in urls)
+            assert not [u for u in urls if token in u or "access_token" in u]  # browser history, logs, Referer
             # the history shows the job with its thumbnail, loaded
             page.wait_for_function("() => { const i = document.querySelector('#history-list img');"
                                    " return !!i && i.complete && i.naturalWidth > 0; }", timeout=30_000)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
+from fastapi.testclient import TestClient as _TestClient
 
 from conftest import tiny_pipeline
 from vidfuse.server.app import Limits, create_app
@@ -23,6 +23,11 @@ from vidfuse.server.jobs import VIDEO, JobStore, run_job
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120
+
+
+def TestClient(app, **kwargs):
+    """Starlette's test client, naming the server "localhost" (its default, "testserver", is refused)."""
+    return _TestClient(app, base_url="http://localhost", **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +169,7 @@ def test_cancel_running_job_in_a_worker(tmp_path):
     release.set()
     t.join(30)
     assert result["state"] == "cancelled" and store.get(job_id).status == "cancelled"
-    assert not any((tmp_path / "jobs" / job_id).iterdir())  # no video, no attempt folder
+    assert [p.name for p in (tmp_path / "jobs" / job_id).iterdir()] == ["job.json"]  # no video, no attempt folder
 
 
 def test_a_stale_claim_never_completes(tmp_path):
@@ -252,7 +257,8 @@ def test_restart_runs_queued_and_requeues_running_jobs_once(model_dir, tmp_path)
         events = [e["event"] for e in store.log(job_id)]
         assert events.count("done") == 1, events
         assert events.count("requeued") == (1 if job_id in running else 0)
-        assert sorted(p.name for p in store.job_dir(job_id).iterdir()) == ["storyboard.png", "thumb.png", "video.mp4"]
+        assert sorted(p.name for p in store.job_dir(job_id).iterdir()) == ["job.json", "storyboard.png", "thumb.png",
+                                                                           "video.mp4"]
 
 
 def test_one_server_per_data_dir(model_dir, tmp_path):
@@ -371,10 +377,8 @@ def test_token_on(model_dir, tmp_path):
         r = client.post("/v1/videos", json={"prompt": "digit 1"}, headers=auth)
         assert r.status_code == 202
         job_id = r.json()["id"]
-        # <video>/<img>/EventSource cannot send headers: GETs may carry ?access_token=
-        assert client.get(f"/v1/jobs/{job_id}?access_token=s3cret-token").status_code == 200
-        assert client.get(f"/v1/jobs/{job_id}?access_token=nope").status_code == 401
-        # ...but nothing that changes state
+        # the token never travels in a URL (media URLs are signed instead: test_server_hardening.py)
+        assert client.get(f"/v1/jobs/{job_id}?access_token=s3cret-token").status_code == 401
         assert client.post("/v1/videos?access_token=s3cret-token", json={"prompt": "digit 2"}).status_code == 401
         assert client.delete(f"/v1/jobs/{job_id}?access_token=s3cret-token").status_code == 401
         assert client.delete(f"/v1/jobs/{job_id}", headers=auth).status_code == 200
@@ -425,7 +429,8 @@ def _start_cli(model_dir, data, port):
     import httpx
 
     proc = subprocess.Popen([sys.executable, "-m", "vidfuse.cli", "serve", "--port", str(port), "--data-dir", str(data),
-                             "--model", str(model_dir), "--workers", "1"],
+                             "--model", str(model_dir), "--workers", "1", "--allowed-host", "video.example.org",
+                             "--allowed-host", "[fd00::7]"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -472,6 +477,10 @@ def test_cli_serve_killed_mid_job_then_restarted(model_dir, tmp_path):
         server = _start_cli(model_dir, data, port)
         job = wait_done(httpx.Client(base_url=base), job_id)
         assert job["status"] == "done", job["error"]
+        assert job["crashes"] == 0  # the server was killed, not the job's worker: no crash is charged
+        # --allowed-host adds names; any other Host is refused (DNS rebinding)
+        for host, status in (("video.example.org", 200), (f"[fd00::7]:{port}", 200), ("evil.example", 400)):
+            assert httpx.get(f"{base}/v1/jobs/{job_id}", headers={"Host": host}).status_code == status, host
         events = [e["event"] for e in JobStore(data).log(job_id)]
         assert events.count("done") == 1, events
         path = tmp_path / "v.mp4"

@@ -189,12 +189,16 @@ def serve(
     queue_size: int = typer.Option(16, "--queue-size", min=1, help="Jobs that may wait; past it the API answers 429."),
     token: Optional[str] = typer.Option(None, "--token", envvar="VIDFUSE_TOKEN", show_envvar=True,
                                         help="Require 'Authorization: Bearer TOKEN' on every API call."),
+    allowed_host: Optional[list[str]] = typer.Option(
+        None, "--allowed-host", metavar="NAME", help="A host name clients may use besides localhost, 127.0.0.1, "
+        "[::1] and --host (repeatable; '*': any). Other Host headers get 400, so that a web page of another site "
+        "cannot reach the server."),
 ) -> None:
     """HTTP API + web page with a persistent job queue. (vidfuse.server.app.serve)"""
     from vidfuse.server.app import serve as run_server
 
     run_server(host=host, port=port, data_dir=data_dir, model=model, workers=workers, queue_size=queue_size,
-               token=token)
+               token=token, allowed_hosts=allowed_host or ())
 
 
 @app.command("install-model")

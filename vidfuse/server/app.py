@@ -1,8 +1,9 @@
 """``vidfuse serve``: an HTTP API and a web page over the persistent job queue in :mod:`.jobs`.
 
-API (all under ``/v1``; with a token, every call needs ``Authorization: Bearer TOKEN``; ``GET``
-calls may instead carry ``?access_token=TOKEN``, RFC 6750 §2.3, because ``<video>``, ``<img>``
-and ``EventSource`` cannot send headers)::
+API (all under ``/v1``; with a token, every call needs ``Authorization: Bearer TOKEN``, except the
+URLs a browser fetches by itself (``<video>``, ``<img>``, ``<track>``, ``EventSource`` cannot send
+headers): a job's JSON gives its media and events URLs signed, ``?exp=…&sig=…``, an HMAC of the
+path and an expiry (an hour or so) under a secret made at each start; no token in any URL)::
 
     POST   /v1/videos                      {"prompt": …} or {"script": …} + options → 202 {"id": …}
     GET    /v1/jobs?limit=20&status=…      recent jobs, newest first, with thumbnail URLs
@@ -17,34 +18,44 @@ and ``EventSource`` cannot send headers)::
 
 The web page is ``/`` (plain HTML/CSS/JS from ``static/``). ``/docs`` is an offline HTML page made
 from the OpenAPI schema (``/openapi.json``); ``/docs/swagger`` is FastAPI's Swagger UI, which loads
-its script from a CDN and so needs internet in the browser.
+its script from a CDN and so needs internet in the browser. Every ``GET`` also answers ``HEAD``.
+
+Before the app reads a byte of a request's body, :class:`_Guard` checks, in this order: the
+``Host`` header names this server (``localhost``, ``127.0.0.1``, ``[::1]``, ``--host`` and each
+``--allowed-host``; else 400: a DNS-rebinding page cannot reach the API), the token (401), and
+the body's size (``Content-Length``, then counted while reading, so chunked bodies too; past
+``Limits.max_body_bytes``: 413).
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import html
 import importlib.util
 import ipaddress
 import json
 import logging
+import math
 import os
 import random
 import re
+import secrets
 import socket
 import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vidfuse.errors import InputError
 from vidfuse.server.jobs import (SRT, STORYBOARD, TERMINAL, THUMB, VIDEO, VTT, Job, JobStore, QueueFull, WorkerPool,
@@ -62,6 +73,14 @@ PROMPT_ONLY = ("frames", "guidance_scale")
 _SSE_POLL_S = 0.2
 _SSE_KEEPALIVE_S = 15.0
 _SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
+MEDIA_PATH_RE = re.compile(r"/v1/jobs/[0-9a-f]{32}/(?:video|subtitles|storyboard|thumbnail|events)")
+MEDIA_URL_TTL_S = 3600          # a signed URL works at least this long…
+_MEDIA_URL_STEP_S = 600         # …and its expiry is rounded up to this, so a re-rendered page keeps its URLs (cache)
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+_HEAD = "vidfuse.head"          # scope key: this GET was a HEAD; answer with headers only
+# Control characters (tab, newline and carriage return are text) and lone surrogates (JSON's "\ud800"
+# decodes to one; it cannot be encoded as UTF-8, so it could be neither stored nor answered).
+_BAD_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
              "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
@@ -81,6 +100,7 @@ class Limits:
     max_rate: int = 500
     max_guidance_scale: float = 20.0
     max_list: int = 100            # jobs per GET /v1/jobs
+    max_body_bytes: int = 1 << 20  # a request body (a 20,000-character script is at most ~240 kB of JSON)
 
 
 class VideoRequest(BaseModel):
@@ -95,13 +115,14 @@ class VideoRequest(BaseModel):
         "model's frames stretched to the shape (default: the model's native size).")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Same seed, same request → same video. "
                              "Default: picked by the server and reported in the job.")
-    fps: float | None = Field(None, gt=0, description="Frames per second (default 8).")
+    fps: float | None = Field(None, gt=0, allow_inf_nan=False, description="Frames per second (default 8).")
     # prompt jobs
     frames: int | None = Field(None, ge=1, description="Prompt jobs: number of frames (default: the model's).")
     height: int | None = Field(None, description="Output height in pixels (with width, instead of aspect; "
                                "even for scripts).")
     width: int | None = Field(None, description="Output width in pixels (with height, instead of aspect).")
-    guidance_scale: float | None = Field(None, ge=0, description="Prompt jobs: classifier-free guidance (1 = off; null: the model's default).")
+    guidance_scale: float | None = Field(None, ge=0, allow_inf_nan=False, description="Prompt jobs: classifier-free "
+                                         "guidance (1 = off; null: the model's default).")
     # script jobs
     lang: Literal["auto", "en", "zh"] | None = Field(None, description="Script jobs: narration language.")
     subtitles: Literal["soft", "burn", "srt", "none"] | None = Field(
@@ -111,6 +132,17 @@ class VideoRequest(BaseModel):
     rate: int | None = Field(None, description="Script jobs: narration speed in words per minute.")
     pitch: int | None = Field(None, ge=0, le=99, description="Script jobs: voice pitch 0–99.")
     no_voice: bool | None = Field(None, description="Script jobs: subtitles only, no narration.")
+
+    @field_validator("prompt", "script", "voice")
+    @classmethod
+    def _text_only(cls, value: str | None) -> str | None:
+        bad = _BAD_TEXT_RE.search(value or "")
+        if bad is not None:
+            code = ord(bad.group())
+            what = "a lone surrogate (half of a UTF-16 pair)" if 0xD800 <= code <= 0xDFFF else "a control character"
+            raise ValueError(f"holds {what}, U+{code:04X}, at character {bad.start() + 1}; send plain text "
+                             "(valid UTF-8, no control characters but tab and newline)")
+        return value
 
 
 class LimitError(Exception):
@@ -129,22 +161,25 @@ def _title(job: Job, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def job_json(job: Job, *, store: JobStore | None = None, full: bool = True) -> dict[str, Any]:
-    """A job as the API shows it; output URLs only once it is done."""
+def job_json(job: Job, *, store: JobStore | None = None, full: bool = True,
+             sign: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """A job as the API shows it; output URLs only once it is done. ``sign`` (a server with a token)
+    turns the URLs a browser fetches by itself into signed ones."""
+    sign = sign or (lambda url: url)
     base = f"/v1/jobs/{job.id}"
-    urls = {"self": base, "events": f"{base}/events"}
+    urls = {"self": base, "events": sign(f"{base}/events")}
     if job.status == "done":
         files = set(job.files)
         for name, key, url in ((VIDEO, "video", "/video"), (THUMB, "thumbnail", "/thumbnail"),
                                (STORYBOARD, "storyboard", "/storyboard"), (SRT, "subtitles_srt", "/subtitles?format=srt"),
                                (VTT, "subtitles_vtt", "/subtitles?format=vtt")):
             if name in files:
-                urls[key] = base + url
+                urls[key] = sign(base + url)
     out = {
         "id": job.id, "kind": job.kind, "status": job.status, "stage": job.stage,
         "progress": round(100 * job.progress, 1), "error": job.error, "title": _title(job),
         "created_at": _iso(job.created_at), "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
-        "attempts": job.attempts, "cancel_requested": job.cancel_requested, "urls": urls,
+        "attempts": job.attempts, "crashes": job.crashes, "cancel_requested": job.cancel_requested, "urls": urls,
     }
     if job.status == "queued" and store is not None:
         out["queue_position"] = store.queue_position(job.id)
@@ -265,21 +300,184 @@ def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[s
     return kind, params
 
 
-def _auth_dependency(token: str | None):
-    expected = token.encode("utf-8") if token else None
+class MediaSigner:
+    """Signed URLs for what a browser fetches by itself: ``?exp=UNIX&sig=HMAC-SHA256(path, exp)``
+    under a secret made when the server starts (a restart invalidates them; the page asks again)."""
 
-    async def check(request: Request) -> None:
-        if expected is None:
+    def __init__(self, secret: bytes | None = None, ttl_s: int = MEDIA_URL_TTL_S):
+        self._secret = secret or secrets.token_bytes(32)
+        self.ttl_s = ttl_s
+
+    def _sig(self, path: str, exp: int) -> str:
+        return hmac.new(self._secret, f"{path}\n{exp}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def sign(self, url: str, now: float | None = None) -> str:
+        path, _, query = url.partition("?")
+        exp = (int((time.time() if now is None else now) + self.ttl_s) // _MEDIA_URL_STEP_S + 1) * _MEDIA_URL_STEP_S
+        return f"{path}?{query + '&' if query else ''}exp={exp}&sig={self._sig(path, exp)}"
+
+    def verify(self, path: str, query_string: bytes, now: float | None = None) -> bool:
+        query = parse_qs(query_string.decode("latin-1"))
+        exp, sig = query.get("exp", [""])[-1], query.get("sig", [""])[-1]
+        if not exp.isdigit() or len(exp) > 12 or int(exp) < (time.time() if now is None else now):
+            return False
+        return hmac.compare_digest(sig.encode("latin-1"), self._sig(path, int(exp)).encode("latin-1"))
+
+
+def _host_name(value: str) -> str:
+    """The host name of a Host header or a configured name: lower case, no port, no brackets, no final dot."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        value = value[1:value.find("]")] if "]" in value else value[1:]
+    elif value.count(":") == 1:
+        value = value.split(":")[0]
+    return value.rstrip(".")
+
+
+def _allowed_hosts(extra: Iterable[str]) -> frozenset[str] | None:
+    """The loopback names plus ``extra``; None (any Host) when ``extra`` holds ``*``."""
+    names = set(LOOPBACK_HOSTS)
+    for value in extra:
+        if value.strip() == "*":
+            return None
+        name = _host_name(value)
+        if not name or re.search(r"[\s/@?#]", name):
+            raise InputError(f"allowed host {value!r} is not a host name; give a name or an address, "
+                             "e.g. --allowed-host video.example.org or --allowed-host 192.168.1.20")
+        names.add(name)
+    return frozenset(names)
+
+
+def _printable(text: str, n: int = 100) -> str:
+    return re.sub(r"[^\x21-\x7e]", "?", text)[:n]
+
+
+async def _answer(send, status: int, body: dict[str, Any], *, headers: Iterable[tuple[str, str]] = (),
+                  close: bool = False) -> None:
+    """A JSON answer sent by the guard itself; ``close`` when the request's body was left unread."""
+    data = json.dumps(body, ensure_ascii=True).encode("ascii")
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode("ascii"))]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    if close:
+        raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+class _Guard:
+    """Pure ASGI middleware in front of the whole app; see the module docstring. It also answers HEAD
+    as GET without the body (FastAPI routes only match GET) and adds the security headers."""
+
+    def __init__(self, app, *, hosts: frozenset[str] | None, token: str | None, signer: MediaSigner,
+                 max_body: int):
+        self.app, self.hosts, self.signer, self.max_body = app, hosts, signer, max_body
+        self.token = token.encode("utf-8") if token else None
+
+    def _authorised(self, scope, headers: dict[bytes, bytes]) -> bool:
+        scheme, _, value = headers.get(b"authorization", b"").partition(b" ")
+        if scheme.lower() == b"bearer" and value.strip():
+            return hmac.compare_digest(value.strip(), self.token)
+        if scope["method"] in ("GET", "HEAD") and MEDIA_PATH_RE.fullmatch(scope["path"]):
+            return self.signer.verify(scope["path"], scope.get("query_string", b""))
+        return False
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        given = value.strip() if scheme.lower() == "bearer" else None
-        if given is None and request.method in ("GET", "HEAD"):
-            given = request.query_params.get("access_token")
-        if not given or not hmac.compare_digest(given.encode("utf-8"), expected):
-            raise HTTPException(401, "this server needs a token: send 'Authorization: Bearer TOKEN'",
-                                headers={"WWW-Authenticate": 'Bearer realm="vidfuse"'})
+        outer_send = send
 
-    return check
+        async def send(message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in ((b"x-content-type-options", b"nosniff"),
+                                             (b"referrer-policy", b"no-referrer")) if k not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await outer_send(message)
+
+        headers: dict[bytes, bytes] = {}
+        for k, v in scope.get("headers", []):
+            headers.setdefault(k.lower(), v)
+        length = headers.get(b"content-length")
+        has_body = (length not in (None, b"0")) or b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+
+        host = _host_name(headers.get(b"host", b"").decode("latin-1"))
+        if self.hosts is not None and host not in self.hosts:
+            await _answer(send, 400, {"detail": f"this server does not answer to the host name '{_printable(host)}' "
+                                      "(a page of another site may not use it); open it by a name it was started "
+                                      "with, or restart it with --allowed-host NAME"}, close=has_body)
+            return
+        path = scope["path"]
+        api = path == "/v1" or path.startswith("/v1/")
+        if self.token is not None and api and not self._authorised(scope, headers):
+            detail = "this server needs a token: send 'Authorization: Bearer TOKEN'"
+            if MEDIA_PATH_RE.fullmatch(path):
+                detail += ", or use the signed URL in the job's JSON (it expires after an hour or so)"
+            await _answer(send, 401, {"detail": detail}, headers=[("WWW-Authenticate", 'Bearer realm="vidfuse"')],
+                          close=has_body)
+            return
+        too_big = {"detail": f"the request body is over {self.max_body:,} bytes, the limit (max_body_bytes); "
+                             "send a shorter prompt or script", "limit": "max_body_bytes", "max": self.max_body}
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await _answer(send, 413, too_big, close=True)
+            return
+        chunks, size = [], 0  # read the body here, counting, so that a chunked one is bounded too
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _answer(send, 413, too_big, close=True)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body, replayed, finished = b"".join(chunks), [], []
+
+        async def replay():
+            if not replayed:
+                replayed.append(True)
+                return {"type": "http.request", "body": body, "more_body": False}
+            if finished:  # a HEAD answer is complete: a streaming GET behind it must stop
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        if scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET", _HEAD: True}
+            inner_send = send
+
+            async def send(message) -> None:
+                if message["type"] == "http.response.start":
+                    await inner_send(message)
+                elif message["type"] == "http.response.body" and not finished:
+                    finished.append(True)
+                    await inner_send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app(scope, replay, send)
+
+
+class _FileResponse(FileResponse):
+    """A FileResponse that, for a HEAD the guard turned into GET, sends the headers without reading the file."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope.get(_HEAD):
+            scope = {**scope, "method": "HEAD"}
+        await super().__call__(scope, receive, send)
+
+
+def _json_safe(value: Any) -> Any:
+    """A validation error's details made JSON-encodable: NaN/Infinity as text, lone surrogates escaped."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 @contextlib.contextmanager
@@ -308,23 +506,32 @@ def _data_dir_lock(data_dir: Path) -> Iterator[None]:
 
 def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None = None, token: str | None = None,
                workers: int = 1, queue_size: int = 16, limits: Limits | None = None,
-               max_attempts: int = 3) -> FastAPI:
+               max_crashes: int = 2, allowed_hosts: Iterable[str] = ()) -> FastAPI:
     """The FastAPI app: API, web page and (while it runs) a pool of ``workers`` processes.
 
     ``workers=0`` accepts and stores jobs without running any (for tests, or to drain a queue
-    later). Raises :class:`InputError` at once when the model folder is missing.
+    later). ``allowed_hosts``: host names clients may use besides localhost, 127.0.0.1 and [::1]
+    (``"*"``: any). ``max_crashes``: a job whose worker process dies this many times while running
+    it fails (see :mod:`vidfuse.server.jobs`). Raises :class:`InputError` at once when the model
+    folder is missing. The job database is checked and repaired when the app starts (lifespan).
     """
     if workers < 0 or queue_size < 1:
         raise InputError(f"workers must be >= 0 and queue_size >= 1 (got {workers}, {queue_size})")
     limits = limits or Limits()
+    hosts = _allowed_hosts(allowed_hosts)
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     cfg, tokenizer, model_folder = _model_facts(model)
-    store = JobStore(data_dir, max_attempts=max_attempts)
+    store = JobStore(data_dir, max_crashes=max_crashes, create=False)
+    signer = MediaSigner()
+
+    def as_json(job: Job, full: bool = True) -> dict[str, Any]:
+        return job_json(job, store=store, full=full, sign=signer.sign if token else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         with _data_dir_lock(data_dir):
+            store.startup()
             recovered = store.recover()
             if recovered:
                 log.info("re-queued %d job(s) left running by the last server", len(recovered))
@@ -341,24 +548,24 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
 
     app = FastAPI(title="vidfuse", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Text to video: submit a prompt or a script, follow the job, download the MP4.")
-    app.state.store, app.state.limits, app.state.pool = store, limits, None
+    app.state.store, app.state.limits, app.state.pool, app.state.signer = store, limits, None, signer
+    app.add_middleware(_Guard, hosts=hosts, token=token, signer=signer, max_body=limits.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
+        # Not the input: it may be NaN (not JSON), hold a lone surrogate (not UTF-8) or be 20,000 characters.
+        errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
+        errors = _json_safe(jsonable_encoder(errors, custom_encoder={Exception: str}))
+        for e in errors:
+            e["msg"] = str(e.get("msg", "")).removeprefix("Value error, ")
+            if e.get("type") == "string_unicode":  # a lone surrogate outside the fields we check, e.g. in a key
+                e["msg"] = "holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid UTF-8"
         text = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}" for e in errors)
         return JSONResponse({"detail": text, "errors": errors}, status_code=422)
 
     @app.exception_handler(LimitError)
     async def _limit(request: Request, exc: LimitError):
         return JSONResponse({"detail": exc.message, "limit": exc.limit, "max": exc.maximum}, status_code=422)
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
 
     # ---- the page -----------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
@@ -388,7 +595,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
         return {"status": "ok"}
 
     # ---- the API ------------------------------------------------------------------------------
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(_auth_dependency(token))])
+    v1 = APIRouter(prefix="/v1")  # the token is checked by _Guard, before the body is read
 
     def job_or_404(job_id: str) -> Job:
         job = store.get(job_id) if JOB_ID_RE.fullmatch(job_id) else None
@@ -405,7 +612,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
         path = (store.job_dir(job.id) / name).resolve()
         if data_dir not in path.parents or not path.is_file():  # belt and braces: ids are hex, names fixed
             raise HTTPException(404, "no such file")
-        return FileResponse(path, media_type=media_type, filename=download,
+        return _FileResponse(path, media_type=media_type, filename=download,
                             content_disposition_type="attachment" if download else "inline",
                             headers={"Cache-Control": "private, max-age=86400"})
 
@@ -433,7 +640,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
         if pool:
             pool.notify()
         response.headers["Location"] = f"/v1/jobs/{job_id}"
-        return job_json(store.get(job_id), store=store)
+        return as_json(store.get(job_id))
 
     @v1.get("/jobs")
     def jobs(limit: int = Query(20, ge=1), status: Literal["queued", "running", "done", "failed", "cancelled"]
@@ -441,12 +648,12 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
         """Recent jobs, newest first (without their full parameters)."""
         if limit > limits.max_list:
             raise LimitError("max_list", limits.max_list, f"limit={limit} is over {limits.max_list} (max_list)")
-        return {"jobs": [job_json(j, store=store, full=False) for j in store.list(limit=limit, status=status)],
+        return {"jobs": [as_json(j, full=False) for j in store.list(limit=limit, status=status)],
                 "counts": store.counts()}
 
     @v1.get("/jobs/{job_id}")
     def job(job_id: str) -> dict[str, Any]:
-        return job_json(job_or_404(job_id), store=store)
+        return as_json(job_or_404(job_id))
 
     @v1.delete("/jobs/{job_id}")
     def cancel(job_id: str) -> dict[str, Any]:
@@ -454,7 +661,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
         job = job_or_404(job_id)
         if job.status in ("done", "failed"):
             raise HTTPException(409, f"the job is already {job.status}; nothing to cancel")
-        return job_json(store.cancel(job.id), store=store)
+        return as_json(store.cancel(job.id))
 
     @v1.get("/jobs/{job_id}/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
@@ -471,7 +678,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
                 if state != last:
                     last, beat = state, time.monotonic()
                     name = job.status if job.status in TERMINAL else "progress"
-                    body = await asyncio.to_thread(job_json, job, store=store, full=False)
+                    body = await asyncio.to_thread(as_json, job, False)
                     yield f"event: {name}\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
                     if job.status in TERMINAL:
                         return
@@ -572,16 +779,27 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, **kwargs) -> None:
-    """Run the app under uvicorn until interrupted (``vidfuse serve``); ``kwargs`` go to :func:`create_app`."""
+def serve(host: str = "127.0.0.1", port: int = 8000, allowed_hosts: Iterable[str] = (), **kwargs) -> None:
+    """Run the app under uvicorn until interrupted (``vidfuse serve``); ``kwargs`` go to :func:`create_app`.
+
+    Clients must name the server by ``host``, a loopback name or one of ``allowed_hosts`` (``*``: any)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not _is_loopback(host) and not kwargs.get("token"):
         log.warning("listening on %s without a token: anyone who can reach this port can use it (add --token)", host)
-    app = create_app(**kwargs)
+    wildcard = host in ("", "0.0.0.0", "::")
+    app = create_app(allowed_hosts=[*allowed_hosts, *([] if wildcard else [host])], **kwargs)
+    if "*" in [h.strip() for h in allowed_hosts]:
+        log.warning("--allowed-host '*': any Host header is answered, so a web page of another site can reach this "
+                    "server through DNS rebinding; use it behind a proxy that checks the host name")
+    elif wildcard:
+        log.warning("listening on all addresses: clients must name this server by localhost, 127.0.0.1, [::1] or an "
+                    "--allowed-host (e.g. --allowed-host 192.168.1.20, or the machine's name); others get 400")
     with _data_dir_lock(Path(kwargs["data_dir"]).resolve()):
-        pass  # fail here, with a plain message, when another server holds the folder (lifespan locks it again)
+        # fail here, with a plain message, when another server holds the folder or the database
+        # cannot be repaired (lifespan locks it again; the check runs once)
+        app.state.store.startup()
     logging.getLogger("uvicorn.access").addFilter(_RedactToken())
     log.info("data folder %s; web page at http://%s:%d/", Path(kwargs["data_dir"]).resolve(),
              host if ":" not in host else f"[{host}]", port)

@@ -1,14 +1,16 @@
 """The job store (SQLite in the data folder) and the worker process pool that runs its jobs.
 
-A job is one row in ``DATA_DIR/jobs.sqlite3``; its files live in ``DATA_DIR/jobs/<id>/`` under
-names the server picks (``video.mp4``, ``thumb.png``, ``storyboard.png``, ``subtitles.srt``,
-``subtitles.vtt``). Life of a job::
+A job is one row in ``DATA_DIR/jobs.sqlite3``; its files live in ``DATA_DIR/jobs/<id>/``: the
+job's own record ``job.json`` (its request and status, rewritten atomically at every change of
+status) and outputs under names the server picks (``video.mp4``, ``thumb.png``,
+``storyboard.png``, ``subtitles.srt``, ``subtitles.vtt``). Life of a job::
 
     queued ──claim──► running ──complete──► done
       │                 │  └──fail──► failed
       └─cancel─► cancelled ◄─cancel flag seen by the worker─┘
                         │
-    worker died / server restarted: running ──► queued again (up to ``max_attempts`` claims)
+    server stopped or killed: running ──► queued again (costs the job nothing)
+    its worker process died:  running ──► queued again, or failed at the ``max_crashes``-th death
 
 Why it survives crashes and never completes a job twice:
 
@@ -24,6 +26,23 @@ Why it survives crashes and never completes a job twice:
 - At start-up (:meth:`JobStore.recover`) rows left ``running`` are re-queued: nothing else can be
   running them, because one server holds the data folder's lock file at a time.
 
+Which failures count against a job (``crashes``; ``attempts`` only counts starts):
+
+- An error raised by the job fails it at once (running it again would fail the same way).
+- The server stopping or being killed while the job runs is not the job's doing: it is re-queued
+  and charged nothing, however often that happens.
+- Its worker process dying while running it (a segfault, the out-of-memory killer, ``kill``)
+  is charged as a crash. One crash may be the machine's fault (memory taken by something else,
+  an operator), so the job is re-queued; when it happens again (``max_crashes``, default 2) the
+  job is the likely cause and it fails, naming the crashes.
+
+Losing the database loses no job: at start (:meth:`JobStore.startup`, under the data folder's
+lock) the database is checked (``PRAGMA integrity_check``); a missing one is created, a corrupt
+one is moved aside (``jobs.sqlite3.corrupt-<time>``, never deleted), and the job list is rebuilt
+from the ``job.json`` of every job folder, with a log line saying what was recovered. Before a
+schema change the database is copied with SQLite's online backup API
+(``jobs.sqlite3.v<old>-backup-<time>``).
+
 Every transition is also appended to the ``job_log`` table, which tests and people read to see
 that a job was claimed, re-queued and completed exactly once.
 """
@@ -35,13 +54,14 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import re
 import shutil
 import sqlite3
 import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -53,10 +73,13 @@ STATUSES = ("queued", "running", "done", "failed", "cancelled")
 TERMINAL = ("done", "failed", "cancelled")
 DB_NAME = "jobs.sqlite3"
 LOCK_NAME = "server.lock"
+JOB_FILE = "job.json"  # a job's own record, in its folder: what the database is rebuilt from
+JOB_ID_RE = re.compile(r"[0-9a-f]{32}")
 # Output files a job may have, by the name the server gives them.
 VIDEO, THUMB, STORYBOARD, SRT, VTT = "video.mp4", "thumb.png", "storyboard.png", "subtitles.srt", "subtitles.vtt"
 _PROGRESS_WRITE_EVERY_S = 0.2  # progress rows are throttled; a stage change is always written
 
+SCHEMA_VERSION = 1  # PRAGMA user_version; 0 = the first schema (no ``crashes`` column)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id               TEXT PRIMARY KEY,          -- uuid4 hex, made by the server
@@ -69,7 +92,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     files            TEXT,                      -- JSON list of output file names once done
     claim            TEXT,                      -- token of the claim that may write this row
     worker           INTEGER,                   -- pid of the worker holding the claim
-    attempts         INTEGER NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0, -- times it was started
+    crashes          INTEGER NOT NULL DEFAULT 0, -- times its worker process died while running it
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     created_at       REAL NOT NULL,
     started_at       REAL,
@@ -86,6 +110,11 @@ CREATE TABLE IF NOT EXISTS job_log (
 );
 CREATE INDEX IF NOT EXISTS job_log_job ON job_log (job_id);
 """
+# Migrations from user_version N to N + 1.
+_MIGRATIONS = {0: "ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0"}
+# The columns a job folder's job.json holds (claim and worker belong to a live server only).
+_RECORD = ("id", "kind", "params", "status", "stage", "progress", "error", "files", "attempts", "crashes",
+           "cancel_requested", "created_at", "started_at", "finished_at")
 
 
 class QueueFull(VidfuseError):
@@ -109,6 +138,7 @@ class Job:
     claim: str | None
     worker: int | None
     attempts: int
+    crashes: int
     cancel_requested: bool
     created_at: float
     started_at: float | None
@@ -119,8 +149,24 @@ class Job:
         return cls(id=row["id"], kind=row["kind"], params=json.loads(row["params"]), status=row["status"],
                    stage=row["stage"], progress=row["progress"], error=row["error"],
                    files=json.loads(row["files"]) if row["files"] else [], claim=row["claim"], worker=row["worker"],
-                   attempts=row["attempts"], cancel_requested=bool(row["cancel_requested"]),
+                   attempts=row["attempts"], crashes=row["crashes"], cancel_requested=bool(row["cancel_requested"]),
                    created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"])
+
+
+@dataclass
+class StartupReport:
+    """What :meth:`JobStore.startup` found and did."""
+
+    problem: str | None = None          # why the database was unusable (None: it was fine or absent)
+    moved_to: Path | None = None        # where the unusable database went
+    backup: Path | None = None          # the copy taken before a schema change
+    recovered: dict[str, int] = field(default_factory=dict)  # jobs rebuilt from folders, by status
+    unreadable: list[str] = field(default_factory=list)      # job folders whose job.json could not be read
+    without_record: list[str] = field(default_factory=list)  # job folders with no job.json (older servers)
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime())
 
 
 class JobStore:
@@ -128,17 +174,23 @@ class JobStore:
 
     Each call opens its own short-lived connection (WAL mode, so readers never wait for the
     writer); write transactions are ``BEGIN IMMEDIATE`` so two writers never interleave.
+
+    ``create=True`` creates (or upgrades) the tables on construction; the server passes False and
+    calls :meth:`startup` once it holds the data folder's lock, so that a damaged database is
+    repaired by the one process that owns the folder.
     """
 
-    def __init__(self, data_dir: str | os.PathLike, *, max_attempts: int = 3):
+    def __init__(self, data_dir: str | os.PathLike, *, max_crashes: int = 2, create: bool = True):
+        if max_crashes < 1:
+            raise InputError(f"max_crashes must be at least 1 (got {max_crashes})")
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / DB_NAME
         self.jobs_dir = self.data_dir / "jobs"
-        self.max_attempts = max_attempts
+        self.max_crashes = max_crashes
+        self._started: StartupReport | None = None
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        if create:
+            self._prepare_schema()
 
     # ---- plumbing ---------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -172,6 +224,157 @@ class JobStore:
     def job_dir(self, job_id: str) -> Path:
         return self.jobs_dir / job_id
 
+    def _record(self, db: sqlite3.Connection, job_id: str) -> None:
+        """Write the job's row to ``jobs/<id>/job.json`` (temp file + rename), inside the transaction
+        that changed it: the file is never behind a committed status."""
+        row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        record = {k: row[k] for k in _RECORD}
+        record["params"] = json.loads(row["params"])
+        record["files"] = json.loads(row["files"]) if row["files"] else []
+        record["cancel_requested"] = bool(row["cancel_requested"])
+        folder = self.job_dir(job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{JOB_FILE}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(tmp, folder / JOB_FILE)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    # ---- start-up: check, repair, migrate ---------------------------------------------------
+    def _prepare_schema(self) -> Path | None:
+        """Create the tables, or upgrade older ones (after a backup); returns the backup's path."""
+        backup = None
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").fetchone()
+            if exists and version > SCHEMA_VERSION:
+                raise InputError(f"{self.db_path} was written by a newer vidfuse (schema {version}, this one "
+                                 f"reads {SCHEMA_VERSION}); upgrade vidfuse or use another --data-dir")
+            if exists and version < SCHEMA_VERSION:
+                backup = self.db_path.with_name(f"{DB_NAME}.v{version}-backup-{_stamp()}")
+                with contextlib.closing(sqlite3.connect(backup)) as copy:
+                    db.backup(copy)  # SQLite's online backup API: a consistent copy, WAL included
+                log.info("job database schema %d → %d; a copy of the old one is at %s", version, SCHEMA_VERSION, backup)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for v in range(version, SCHEMA_VERSION):
+                        db.execute(_MIGRATIONS[v])
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            db.executescript(_SCHEMA)
+            if not exists:
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return backup
+
+    def _integrity_problem(self) -> str | None:
+        """Why the database file cannot be trusted, or None (also when there is none yet)."""
+        if not self.db_path.exists():
+            return None
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{self.db_path}?mode=rw", uri=True, timeout=30)) as db:
+                rows = [r[0] for r in db.execute("PRAGMA integrity_check(5)").fetchall()]
+                if rows != ["ok"]:
+                    return "PRAGMA integrity_check: " + "; ".join(str(r) for r in rows)
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if tables and "jobs" not in tables:
+                    return f"it is an SQLite database without a jobs table (tables: {', '.join(sorted(tables))})"
+        except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed"
+            return str(e)
+        return None
+
+    def _move_aside(self) -> Path:
+        """Rename the database (and its -wal/-shm files, under matching names) out of the way."""
+        aside = self.db_path.with_name(f"{DB_NAME}.corrupt-{_stamp()}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.db_path.with_name(f"{DB_NAME}.corrupt-{_stamp()}-{n}")
+        for suffix in ("-wal", "-shm"):
+            side = self.db_path.with_name(DB_NAME + suffix)
+            if side.exists():
+                os.replace(side, aside.with_name(aside.name + suffix))
+        os.replace(self.db_path, aside)
+        return aside
+
+    def _import_folders(self, report: StartupReport) -> None:
+        """Add every job folder that the table lacks, from its job.json (oldest first)."""
+        with self._write() as db:
+            known = {r[0] for r in db.execute("SELECT id FROM jobs")}
+            records = []
+            for folder in sorted(self.jobs_dir.iterdir()):
+                if not folder.is_dir() or not JOB_ID_RE.fullmatch(folder.name) or folder.name in known:
+                    continue
+                path = folder / JOB_FILE
+                if not path.is_file():
+                    report.without_record.append(folder.name)
+                    continue
+                try:
+                    record = json.loads(path.read_text(encoding="utf-8"))
+                    if record.get("id") != folder.name or record.get("status") not in STATUSES:
+                        raise ValueError("its id or status does not fit the folder")
+                    records.append(record)
+                except (OSError, ValueError) as e:
+                    log.warning("cannot read %s: %s", path, e)
+                    report.unreadable.append(folder.name)
+            for r in sorted(records, key=lambda r: r.get("created_at") or 0):
+                status, error, files = r["status"], r.get("error"), list(r.get("files") or [])
+                if status == "done" and not all((self.job_dir(r["id"]) / f).is_file() for f in files):
+                    status, error = "failed", "its output files were lost"
+                db.execute(
+                    "INSERT INTO jobs (id, kind, params, status, stage, progress, error, files, attempts, crashes, "
+                    "cancel_requested, created_at, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (r["id"], r["kind"], json.dumps(r["params"], ensure_ascii=False), status,
+                     status if status != "running" else r.get("stage") or "running", float(r.get("progress") or 0),
+                     error, json.dumps(files), int(r.get("attempts") or 0), int(r.get("crashes") or 0),
+                     int(bool(r.get("cancel_requested"))), float(r.get("created_at") or time.time()),
+                     r.get("started_at"), r.get("finished_at")))
+                self._log(db, r["id"], "recovered", None, f"rebuilt from jobs/{r['id']}/{JOB_FILE} ({status})")
+                if status != r["status"]:
+                    self._record(db, r["id"])
+                report.recovered[status] = report.recovered.get(status, 0) + 1
+
+    def startup(self) -> StartupReport:
+        """At server start, holding the data folder's lock: check the database, move a corrupt one
+        aside, create or upgrade the tables, rebuild rows from job folders the table lacks, and give
+        every job folder its job.json. Logs what it found; runs once per store."""
+        if self._started is not None:
+            return self._started
+        report = StartupReport()
+        report.problem = self._integrity_problem()
+        if report.problem is not None:
+            report.moved_to = self._move_aside()
+            log.error("the job database %s is damaged (%s); moved it to %s and rebuilding the job list from "
+                      "the job folders", self.db_path, report.problem, report.moved_to.name)
+        elif not self.db_path.exists() and any(self.jobs_dir.iterdir()):
+            log.error("the job database %s is missing; rebuilding the job list from the job folders", self.db_path)
+        report.backup = self._prepare_schema()
+        self._import_folders(report)
+        with self._connect() as db:  # job folders of older servers: give each its record now
+            for (job_id,) in db.execute("SELECT id FROM jobs").fetchall():
+                if not (self.job_dir(job_id) / JOB_FILE).is_file():
+                    self._record(db, job_id)
+        for tmp in self.jobs_dir.glob(f"*/.{JOB_FILE}.*.tmp"):  # left by a crash mid-write
+            tmp.unlink(missing_ok=True)
+        if report.recovered:
+            total = sum(report.recovered.values())
+            what = ", ".join(f"{n} {s}" for s, n in sorted(report.recovered.items()))
+            log.warning("recovered %d job(s) from their folders (%s); running ones are re-queued", total, what)
+        if report.unreadable:
+            log.error("%d job folder(s) have an unreadable %s and were not recovered: %s", len(report.unreadable),
+                      JOB_FILE, ", ".join(report.unreadable[:10]))
+        if report.without_record:
+            log.error("%d job folder(s) have no %s (written by an older vidfuse) and are not in the database: "
+                      "their jobs cannot be listed: %s", len(report.without_record), JOB_FILE,
+                      ", ".join(report.without_record[:10]))
+        self._started = report
+        return report
+
     # ---- the API side -----------------------------------------------------------------------
     def create(self, kind: str, params: dict[str, Any], *, queue_size: int | None = None) -> str:
         """Insert a queued job and commit it; :class:`QueueFull` when ``queue_size`` jobs already wait."""
@@ -184,6 +387,7 @@ class JobStore:
             db.execute("INSERT INTO jobs (id, kind, params, status, created_at) VALUES (?, ?, ?, 'queued', ?)",
                        (job_id, kind, json.dumps(params, ensure_ascii=False), time.time()))
             self._log(db, job_id, "created")
+            self._record(db, job_id)
         return job_id
 
     def get(self, job_id: str) -> Job | None:
@@ -232,9 +436,11 @@ class JobStore:
                 db.execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? "
                            "WHERE id = ?", (time.time(), job_id))
                 self._log(db, job_id, "cancelled")
+                self._record(db, job_id)
             elif row["status"] == "running":
                 db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
                 self._log(db, job_id, "cancel-requested")
+                self._record(db, job_id)
         return self.get(job_id)
 
     def log(self, job_id: str | None = None) -> list[dict[str, Any]]:
@@ -248,47 +454,49 @@ class JobStore:
 
     # ---- start-up and supervision -----------------------------------------------------------
     def recover(self) -> list[str]:
-        """At start-up: re-queue every ``running`` job (their workers are gone) and delete the
-        half-written output of unfinished attempts. Returns the re-queued ids."""
+        """At start-up: re-queue every ``running`` job (the server that ran it stopped, which is not
+        the job's fault: no crash is charged) and delete the half-written output of unfinished
+        attempts. Returns the re-queued ids."""
         with self._write() as db:
             ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'running'").fetchall()]
             for job_id in ids:
-                self._release(db, job_id, "the server restarted while this job was running")
+                self._release(db, job_id, "the server stopped while this job was running", crashed=False)
         for attempt in self.jobs_dir.glob("*/.attempt-*"):
             shutil.rmtree(attempt, ignore_errors=True)
         return ids
 
-    def release_worker(self, pid: int, reason: str, *, count_attempt: bool = True) -> list[str]:
-        """Re-queue (or fail, past ``max_attempts``) the jobs a dead or stopped worker was running.
+    def release_worker(self, pid: int, reason: str, *, crashed: bool = True) -> list[str]:
+        """Re-queue (or fail, at ``max_crashes``) the jobs a dead or stopped worker was running.
 
-        ``count_attempt=False`` (an orderly shutdown stopped the job) gives the attempt back.
+        ``crashed=False`` (an orderly shutdown stopped the job) charges the job nothing.
         """
         with self._write() as db:
             rows = db.execute("SELECT id, claim FROM jobs WHERE status = 'running' AND worker = ?", (pid,)).fetchall()
             for job_id, _ in rows:
-                if not count_attempt:
-                    db.execute("UPDATE jobs SET attempts = MAX(0, attempts - 1) WHERE id = ?", (job_id,))
-                self._release(db, job_id, reason)
+                self._release(db, job_id, reason, crashed=crashed)
         for job_id, claim in rows:  # the worker is gone: its half-written output goes too
             shutil.rmtree(self.job_dir(job_id) / f".attempt-{claim}", ignore_errors=True)
         return [job_id for job_id, _ in rows]
 
-    def _release(self, db: sqlite3.Connection, job_id: str, reason: str) -> None:
-        row = db.execute("SELECT attempts, cancel_requested, claim FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    def _release(self, db: sqlite3.Connection, job_id: str, reason: str, *, crashed: bool) -> None:
+        row = db.execute("SELECT crashes, cancel_requested, claim FROM jobs WHERE id = ?", (job_id,)).fetchone()
         now = time.time()
+        crashes = row["crashes"] + int(crashed)
         if row["cancel_requested"]:
             db.execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', claim = NULL, worker = NULL, "
-                       "finished_at = ? WHERE id = ?", (now, job_id))
+                       "crashes = ?, finished_at = ? WHERE id = ?", (crashes, now, job_id))
             self._log(db, job_id, "cancelled", row["claim"], reason)
-        elif row["attempts"] >= self.max_attempts:
-            error = f"gave up after {row['attempts']} attempts: {reason}"
+        elif crashed and crashes >= self.max_crashes:
+            error = (f"its worker process died each time it ran ({crashes} times; last: {reason}); not retrying, "
+                     "since the job itself is the likely cause (too big for this machine's memory?)")
             db.execute("UPDATE jobs SET status = 'failed', stage = 'failed', error = ?, claim = NULL, worker = NULL, "
-                       "finished_at = ? WHERE id = ?", (error, now, job_id))
+                       "crashes = ?, finished_at = ? WHERE id = ?", (error, crashes, now, job_id))
             self._log(db, job_id, "failed", row["claim"], error)
         else:
             db.execute("UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, claim = NULL, "
-                       "worker = NULL, started_at = NULL WHERE id = ?", (job_id,))
-            self._log(db, job_id, "requeued", row["claim"], reason)
+                       "worker = NULL, crashes = ?, started_at = NULL WHERE id = ?", (crashes, job_id))
+            self._log(db, job_id, "requeued", row["claim"], reason + (" (a crash)" if crashed else ""))
+        self._record(db, job_id)
 
     # ---- the worker side --------------------------------------------------------------------
     def claim(self, worker: int) -> Job | None:
@@ -305,6 +513,7 @@ class JobStore:
             if cur.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; kept as the protocol's guard
                 return None
             self._log(db, row["id"], "claimed", token, f"worker {worker}")
+            self._record(db, row["id"])
         return self.get(row["id"])
 
     def progress(self, job_id: str, claim: str, stage: str, fraction: float) -> bool:
@@ -332,6 +541,7 @@ class JobStore:
                 db.execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? WHERE id = ?",
                            (now, job_id))
                 self._log(db, job_id, "cancelled", claim)
+                self._record(db, job_id)
                 return False
             final.mkdir(parents=True, exist_ok=True)
             for name in files:  # same file system, so each rename is atomic
@@ -339,6 +549,7 @@ class JobStore:
             db.execute("UPDATE jobs SET status = 'done', stage = 'done', progress = 1, files = ?, finished_at = ? "
                        "WHERE id = ? AND claim = ?", (json.dumps(files), now, job_id, claim))
             self._log(db, job_id, "done", claim)
+            self._record(db, job_id)
         return True
 
     def fail(self, job_id: str, claim: str, error: str) -> bool:
@@ -347,6 +558,7 @@ class JobStore:
                              "WHERE id = ? AND claim = ? AND status = 'running'", (error, time.time(), job_id, claim))
             if cur.rowcount:
                 self._log(db, job_id, "failed", claim, error)
+                self._record(db, job_id)
             return cur.rowcount == 1
 
     def abort(self, job_id: str, claim: str) -> None:
@@ -357,6 +569,7 @@ class JobStore:
                              (time.time(), job_id, claim))
             if cur.rowcount:
                 self._log(db, job_id, "cancelled", claim)
+                self._record(db, job_id)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -418,16 +631,39 @@ _STORY_STAGES = {"plan": 0.02, "voice": 0.13, "frames": 0.45, "subtitles": 0.08,
 _STORY_START = {k: sum(list(_STORY_STAGES.values())[:i]) for i, k in enumerate(_STORY_STAGES)}
 
 
+def script_file(text: str, folder: Path) -> Path:
+    """Write a client's script into ``folder`` under a name the server picks: ``script.json`` when it
+    is a JSON scene list, else ``script.txt``. The composer is handed this Path: given a one-line
+    str that names a file (e.g. "/etc/passwd") it would read that file."""
+    path = folder / ("script.json" if text.lstrip().startswith("[{") else "script.txt")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# An absolute path inside a message: "/" not preceded by a word, a dot or a slash (so not "1/2"
+# nor a URL), folders, and a last part (group 1).
+_ABS_PATH_RE = re.compile(r"(?<![\w./~-])/(?:[^\s/'\"`:;,()\[\]]+/)+([^\s/'\"`:;,()\[\]]*)")
+
+
+def public_error(message: str, folders: tuple[Path, ...] = (), named: dict[Path, str] | None = None) -> str:
+    """``message`` without the server's paths, for clients: a path in ``named`` becomes its name
+    there (e.g. "the script"), one inside one of ``folders`` becomes relative to it, and any other
+    absolute path its last part."""
+    for path, name in (named or {}).items():
+        for form in {str(path), str(path.resolve())}:
+            message = message.replace(form, name)
+    for folder in folders:
+        for form in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
+            message = message.replace(form + os.sep, "")
+    return _ABS_PATH_RE.sub(lambda m: m.group(1) or "/", message)
+
+
 def _run_script(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
     from vidfuse.media.video_io import read_video
     from vidfuse.story.compose import render_story
 
     p = job.params
-    # The client's text goes into a file the server names and is passed as a Path: render_story
-    # would read a one-line str that names a file (e.g. "/etc/passwd") as a script *file*.
-    text = p["script"]
-    script = work / ("script.json" if text.lstrip().startswith("[{") else "script.txt")
-    script.write_text(text, encoding="utf-8")
+    script = script_file(p["script"], work)
     options = {k: p[k] for k in ("aspect", "lang", "subtitles", "voice", "rate", "pitch", "no_voice", "fps")
                if p.get(k) is not None}
     if p.get("height"):
@@ -475,15 +711,20 @@ def run_job(store: JobStore, job: Job, pipe, *, load_error: BaseException | None
     except JobAborted:
         store.abort(job.id, job.claim)
         return store.get(job.id).status
-    except VidfuseError as e:
-        store.fail(job.id, job.claim, str(e))
-        return "failed"
-    except ImportError as e:
-        store.fail(job.id, job.claim, f"this install cannot run {job.kind} jobs: {e}")
-        return "failed"
-    except Exception as e:  # a bug: keep the worker alive, record it, log the traceback
-        log.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        store.fail(job.id, job.claim, f"internal error: {type(e).__name__}: {e}")
+    except Exception as e:
+        if isinstance(e, VidfuseError):
+            error = str(e)
+        elif isinstance(e, ImportError):
+            error = f"this install cannot run {job.kind} jobs: {e}"
+        else:  # a bug: keep the worker alive, record it, log the traceback
+            log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+            error = f"internal error: {type(e).__name__}: {e}"
+        # the client sees no server paths; the server's log keeps the full message
+        public = public_error(error, (work, store.job_dir(job.id), store.data_dir),
+                              {work / "script.json": "the script", work / "script.txt": "the script"})
+        if public != error:
+            log.info("job %s failed: %s", job.id, error)
+        store.fail(job.id, job.claim, public)
         return "failed"
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -493,7 +734,7 @@ def run_job(store: JobStore, job: Job, pipe, *, load_error: BaseException | None
 # Worker processes
 
 
-def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_attempts: int) -> None:
+def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_crashes: int) -> None:
     """Entry point of one worker process (spawned): load the model once, then claim and run jobs.
 
     ``inbox`` is the read end of a pipe from the server: ``b"job"`` wakes the worker, ``b"stop"``
@@ -512,7 +753,7 @@ def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_attem
     from vidfuse.pipeline import TextToVideoPipeline
 
     parent = os.getppid()
-    store = JobStore(data_dir, max_attempts=max_attempts)
+    store = JobStore(data_dir, max_crashes=max_crashes, create=False)  # the server prepared it
     pipe, load_error = None, None
     try:
         pipe = TextToVideoPipeline.from_pretrained(model)
@@ -544,7 +785,8 @@ def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_attem
 
 
 class WorkerPool:
-    """``n`` spawned worker processes, restarted when one dies (its running job is re-queued)."""
+    """``n`` spawned worker processes, restarted when one dies (its running job is charged a crash
+    and re-queued, or failed at its ``max_crashes``-th)."""
 
     def __init__(self, store: JobStore, *, model: str | None, workers: int, threads_per_worker: int | None = None):
         self.store = store
@@ -564,7 +806,7 @@ class WorkerPool:
         inbox, outbox = self.ctx.Pipe(duplex=False)
         p = self.ctx.Process(target=worker_main, name="vidfuse-worker", daemon=True,
                              args=(str(self.store.data_dir), None if self.model is None else str(self.model),
-                                   self.threads, inbox, self.store.max_attempts))
+                                   self.threads, inbox, self.store.max_crashes))
         p.start()
         inbox.close()
         os.set_blocking(outbox.fileno(), False)  # a worker that does not read must never block the server
@@ -601,8 +843,9 @@ class WorkerPool:
             for i, p in enumerate(self.procs):
                 if p.is_alive() or self._stopping.is_set():
                     continue
-                ids = self.store.release_worker(p.pid, f"the worker process died (exit code {p.exitcode})")
-                log.warning("worker %s died (exit code %s); re-queued %s", p.pid, p.exitcode, ids or "nothing")
+                how = f"killed by signal {-p.exitcode}" if p.exitcode and p.exitcode < 0 else f"exit code {p.exitcode}"
+                ids = self.store.release_worker(p.pid, f"the worker process died ({how})")
+                log.warning("worker %s died (%s) while running %s", p.pid, how, ids or "no job")
                 # back off when workers keep dying (e.g. out of memory while loading the model)
                 now = time.monotonic()
                 self._restarts = [t for t in self._restarts if now - t < 60] + [now]
@@ -633,7 +876,7 @@ class WorkerPool:
                 p.kill()
                 p.join(timeout=5)
             if p.pid is not None:
-                self.store.release_worker(p.pid, "the server stopped while this job was running", count_attempt=False)
+                self.store.release_worker(p.pid, "the server stopped while this job was running", crashed=False)
         with self._lock:
             for outbox in self.outboxes:
                 outbox.close()

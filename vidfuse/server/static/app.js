@@ -100,10 +100,11 @@ function askToken() {
   });
 }
 
-// URLs that the browser fetches by itself (<video>, <img>, EventSource) cannot send headers.
-function authed(url) {
-  if (!state.token) return url;
-  return url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(state.token);
+// URLs that the browser fetches by itself (<video>, <img>, <track>, EventSource) cannot send headers:
+// with a token, the server hands them out signed (?exp=…&sig=…, valid for an hour or so) in each job's
+// JSON, so they are used as given and the token itself never goes into a URL.
+function withParam(url, param) {
+  return url + (url.includes("?") ? "&" : "?") + param;
 }
 
 async function api(method, url, body) {
@@ -195,8 +196,17 @@ function follow(job) {
   $("progress-box").classList.remove("hidden");
   $("progress-id").textContent = job.id.slice(0, 8) + " · " + job.title;
   showProgress(job);
-  const source = new EventSource(authed(`/v1/jobs/${job.id}/events`));
+  const source = new EventSource(job.urls.events);
   state.source = source;
+  // A stream the server refused (its signed URL expired, or the server restarted with a new secret)
+  // is closed for good: ask for the job again, which brings fresh URLs, and follow it anew.
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED || state.source !== source) return;
+    setTimeout(() => {
+      if (state.source !== source) return;
+      api("GET", `/v1/jobs/${job.id}`).then(follow).catch(() => {});
+    }, 1000);
+  };
   const onEvent = (ev) => {
     const j = JSON.parse(ev.data);
     if (j.id !== state.current) return;
@@ -234,11 +244,11 @@ async function cancelCurrent() {
 function showResult(job) {
   const video = $("video");
   video.querySelectorAll("track").forEach((tr) => tr.remove());
-  video.src = authed(job.urls.video);
+  video.src = job.urls.video;
   if (job.urls.subtitles_vtt) {
     const track = document.createElement("track");
     track.kind = "subtitles";
-    track.src = authed(job.urls.subtitles_vtt);
+    track.src = job.urls.subtitles_vtt;
     track.srclang = (job.params && job.params.lang === "zh") ? "zh" : "en";
     track.label = state.lang === "zh" ? "字幕" : "Subtitles";
     track.default = true;
@@ -252,7 +262,7 @@ function showResult(job) {
     const a = $(id);
     a.classList.toggle("hidden", !url);
     if (url) {
-      a.href = authed(url + (name ? (url.includes("?") ? "&" : "?") + "download=1" : ""));
+      a.href = name ? withParam(url, "download=1") : url;
       if (name) a.download = name;
     }
   };
@@ -302,7 +312,7 @@ function renderHistory(jobs) {
     thumb.className = "thumb";
     if (job.urls.thumbnail) {
       const img = document.createElement("img");
-      img.src = authed(job.urls.thumbnail);
+      img.src = job.urls.thumbnail;
       img.alt = job.title;
       img.loading = "lazy";
       thumb.appendChild(img);
