@@ -10,21 +10,35 @@ did not finish with a valid video.
     python bench/serve_load.py                       # 4 clients × 5 jobs, 2 workers, tiny random model
     python bench/serve_load.py --model default --clients 8 --jobs 4 --workers 2
 
+With ``--kill-at SECONDS`` the server runs as its own process (``vidfuse serve``), is killed with
+SIGKILL that many seconds into the load (its workers notice and exit by themselves), and is
+started again at once over the same data folder; clients retry through the outage (a POST that
+got no answer is sent again). Afterwards the job log is read: **jobs lost** (accepted with a 202,
+not done in the end) and **jobs done twice** (more than one ``done`` transition) must both be 0,
+or the script exits 1.
+
+    python bench/serve_load.py --kill-at 5            # kill -9 the server 5 s into the load
+
 Bounded: at most 64 clients, 50 jobs each, and ``--max-seconds`` of wall time (default 300).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 
@@ -42,6 +56,7 @@ class Record:
     job_id: str | None = None
     status: str | None = None
     rejected_429: int = 0
+    unanswered: int = 0              # POSTs that got no answer (the server was down) and were sent again
     error: str | None = None
     extra: dict = field(default_factory=dict)
 
@@ -64,7 +79,12 @@ def tiny_model(folder: Path) -> Path:
 
 def submit(http: httpx.Client, rec: Record, body: dict, deadline: float) -> bool:
     while time.monotonic() < deadline:
-        r = http.post("/v1/videos", json=body)
+        try:
+            r = http.post("/v1/videos", json=body)
+        except httpx.TransportError:  # the server is down (killed): try again; the job may exist twice
+            rec.unanswered += 1
+            time.sleep(0.5)
+            continue
         if r.status_code == 429:
             rec.rejected_429 += 1
             time.sleep(min(float(r.headers.get("retry-after", "1")), max(0.0, deadline - time.monotonic()), 5.0))
@@ -149,6 +169,106 @@ def check_videos(base: str, recs: list[Record], frames: int, size: tuple[int, in
     return valid
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"vidfuse serve exited at start-up (code {proc.returncode}); see its log")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"vidfuse serve did not answer in {timeout:.0f} s")
+
+
+class CliServer:
+    """``vidfuse serve`` as a child process (its own process group, so the end can clean up workers)."""
+
+    def __init__(self, data: Path, model: Path | None, args, log: Path):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.cmd = [sys.executable, "-m", "vidfuse.cli", "serve", "--port", str(self.port), "--data-dir", str(data),
+                    "--workers", str(args.workers), "--queue-size", str(args.queue_size)]
+        self.cmd += ["--model", str(model)] if model is not None else []
+        self.log = open(log, "ab")
+        self.groups: list[int] = []
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.groups.append(self.proc.pid)
+        _wait_healthy(self.base, self.proc)
+
+    def kill9(self) -> None:
+        """SIGKILL the server process alone, as `kill -9 PID` would; its workers are left to notice."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # Ctrl+C: the server stops its workers
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+        for group in self.groups:  # anything left of this bench's servers
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        self.log.close()
+
+
+@contextlib.contextmanager
+def in_process_server(data: Path, model, args) -> Iterator[str]:
+    from vidfuse.server.app import create_app, serve_in_background
+
+    app = create_app(data_dir=data, model=model, workers=args.workers, queue_size=args.queue_size)
+    with serve_in_background(app) as base:
+        yield base
+
+
+def killer(server: CliServer, data: Path, at: float, clients_done: threading.Event, report: dict) -> None:
+    """At ``at`` (perf_counter), kill -9 the server, note what was running, and start it again
+    (unless the clients finished first)."""
+    from vidfuse.server.jobs import JobStore
+
+    if clients_done.wait(max(0.0, at - time.perf_counter())):
+        return
+    report["running"] = JobStore(data, create=False).counts()["running"]
+    t0 = time.perf_counter()
+    server.kill9()
+    report["killed_at"] = t0
+    server.start()
+    report["down_s"] = time.perf_counter() - t0
+
+
+def job_log_facts(data: Path, accepted: list[Record]) -> dict:
+    """From the server's own job log: jobs done more than once, jobs lost, jobs no client knew of."""
+    from vidfuse.server.jobs import JobStore
+
+    store = JobStore(data, create=False)
+    done: dict[str, int] = {}
+    requeued = 0
+    for e in store.log():
+        if e["event"] == "done":
+            done[e["job_id"]] = done.get(e["job_id"], 0) + 1
+        requeued += e["event"] == "requeued"
+    known = {r.job_id for r in accepted}
+    everything = {j.id: j for j in store.list(limit=10_000)}
+    return {"twice": sorted(j for j, n in done.items() if n > 1),
+            "lost": sorted(j for j in known if done.get(j, 0) == 0),
+            "unknown": sorted(j for j in everything if j not in known),
+            "unknown_not_done": sorted(j for j, job in everything.items() if j not in known and job.status != "done"),
+            "requeued": requeued, "crashes": sum(j.crashes for j in everything.values())}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=4)
@@ -160,41 +280,59 @@ def main() -> int:
     ap.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None, help="output size")
     ap.add_argument("--burst", action="store_true", help="each client submits all its jobs first")
     ap.add_argument("--max-seconds", type=float, default=300)
+    ap.add_argument("--kill-at", type=float, default=None, metavar="SECONDS",
+                    help="run `vidfuse serve` as a process, kill -9 it this many seconds into the load, restart it")
     args = ap.parse_args()
     if not (1 <= args.clients <= 64 and 1 <= args.jobs <= 50 and 0 < args.max_seconds <= 3600):
         ap.error("bounds: 1-64 clients, 1-50 jobs each, max-seconds up to 3600")
+    if args.kill_at is not None and not 0 < args.kill_at < args.max_seconds:
+        ap.error("--kill-at must be within (0, --max-seconds)")
 
-    from vidfuse.server.app import create_app, serve_in_background
-
-    with tempfile.TemporaryDirectory(prefix="vidfuse-load-") as tmp:
+    kill: dict = {}
+    with tempfile.TemporaryDirectory(prefix="vidfuse-load-") as tmp, contextlib.ExitStack() as stack:
         tmp = Path(tmp)
+        data = tmp / "data"
         model = (None if args.model == "default" else Path(args.model)) if args.model else tiny_model(tmp)
         model_name = "tiny random (16×16)" if not args.model else args.model
-        app = create_app(data_dir=tmp / "data", model=model, workers=args.workers, queue_size=args.queue_size)
         body = {"frames": args.frames}
         if args.size:
             body.update(height=args.size[0], width=args.size[1])
-        with serve_in_background(app) as base:
-            # wait until every worker has loaded the model, so start-up is not counted as latency
-            with httpx.Client(base_url=base) as http:
-                warm = http.post("/v1/videos", json={**body, "prompt": CAPTIONS[0]}).json()["id"]
-                t0 = time.monotonic()
-                while http.get(f"/v1/jobs/{warm}").json()["status"] not in ("done", "failed"):
-                    if time.monotonic() - t0 > 120:
-                        raise SystemExit("the warm-up job did not finish in 120 s")
-                    time.sleep(0.1)
-                time.sleep(2.0 if args.workers > 1 else 0)  # the other workers load meanwhile
-            records: list[Record] = []
-            deadline = time.monotonic() + args.max_seconds
-            t_start = time.perf_counter()
-            threads = [threading.Thread(target=client_loop, args=(base, n, args.jobs, body, args.burst, deadline,
-                                                                  records)) for n in range(args.clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - t_start
-            valid = check_videos(base, records, args.frames, tuple(args.size) if args.size else None, tmp)
+        if args.kill_at is None:
+            base = stack.enter_context(in_process_server(data, model, args))
+        else:
+            server = CliServer(data, model, args, tmp / "serve.log")
+            stack.callback(server.stop)
+            server.start()
+            base = server.base
+        # wait until every worker has loaded the model, so start-up is not counted as latency
+        with httpx.Client(base_url=base) as http:
+            warm = http.post("/v1/videos", json={**body, "prompt": CAPTIONS[0]}).json()["id"]
+            t0 = time.monotonic()
+            while http.get(f"/v1/jobs/{warm}").json()["status"] not in ("done", "failed"):
+                if time.monotonic() - t0 > 120:
+                    raise SystemExit("the warm-up job did not finish in 120 s")
+                time.sleep(0.1)
+            time.sleep(2.0 if args.workers > 1 else 0)  # the other workers load meanwhile
+        records: list[Record] = []
+        deadline = time.monotonic() + args.max_seconds
+        t_start = time.perf_counter()
+        threads = [threading.Thread(target=client_loop, args=(base, n, args.jobs, body, args.burst, deadline,
+                                                              records)) for n in range(args.clients)]
+        clients_done = threading.Event()
+        kill_thread = threading.Thread(target=killer, args=(server, data, t_start + args.kill_at, clients_done, kill)) \
+            if args.kill_at is not None else None
+        for t in threads + [kill_thread] * (kill_thread is not None):
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t_start
+        clients_done.set()
+        if kill_thread is not None:
+            kill_thread.join()
+        valid = check_videos(base, records, args.frames, tuple(args.size) if args.size else None, tmp)
+        facts = job_log_facts(data, [r for r in records if r.job_id] + [Record(-1, "", 0.0, job_id=warm)])
+        if args.kill_at is not None and "killed_at" not in kill:
+            print("the load ended before --kill-at: nothing was killed; use a smaller --kill-at", file=sys.stderr)
 
     accepted = [r for r in records if r.job_id]
     done = [r for r in accepted if r.status == "done"]
@@ -218,10 +356,22 @@ def main() -> int:
     if e2e:
         print(f"| submit → done, mean / max | {statistics.fmean(e2e):.2f} / {max(e2e):.2f} s |")
     print(f"| accepted jobs with a valid MP4 (probe_video) | {valid} / {len(accepted)} |")
+    if args.kill_at is not None and "killed_at" in kill:
+        print(f"| `kill -9` of the server | at {kill['killed_at'] - t_start:.1f} s, {kill['running']} job(s) running; "
+              f"up again {kill['down_s']:.1f} s later |")
+        print(f"| POSTs with no answer, sent again | {sum(r.unanswered for r in records)} "
+              f"({len(facts['unknown'])} of them had made a job: {len(facts['unknown_not_done'])} not done) |")
+        print(f"| jobs re-queued / crashes charged to jobs | {facts['requeued']} / {facts['crashes']} |")
+    print(f"| **jobs lost** (accepted, never done) | **{len(facts['lost'])}** |")
+    print(f"| **jobs done twice** | **{len(facts['twice'])}** |")
     failures = [r for r in accepted if r.status != "done" or r.error]
     for r in failures[:5]:
         print(f"\nfailed: job {r.job_id} ({r.status}): {r.error}", file=sys.stderr)
-    return 0 if valid == len(accepted) and accepted else 1
+    for what in ("lost", "twice", "unknown_not_done"):
+        if facts[what]:
+            print(f"\n{what}: {', '.join(facts[what][:10])}", file=sys.stderr)
+    ok = valid == len(accepted) and accepted and not facts["lost"] and not facts["twice"] and not facts["unknown_not_done"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
