@@ -460,15 +460,25 @@ def _check_recovered(client, states: dict[str, str]) -> None:
     assert [client.get(f"/v1/jobs/{j}").json()["queue_position"] for j in queued] == [1, 2, 3, 4]
 
 
-def test_a_deleted_database_is_rebuilt_from_the_job_folders(model_dir, tmp_path, caplog):
+@pytest.mark.parametrize("wal_left", [False, True], ids=["alone", "its-wal-left-behind"])
+def test_a_deleted_database_is_rebuilt_from_the_job_folders(model_dir, tmp_path, caplog, wal_left):
     data = tmp_path / "data"
     states = _fifteen_jobs(data)
+    with sqlite3.connect(data / "jobs.sqlite3", isolation_level=None) as db:  # a server killed mid-write leaves a WAL
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.execute("UPDATE jobs SET stage = stage")
+        wal = (data / "jobs.sqlite3-wal").read_bytes()
     for name in ("jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm"):
         (data / name).unlink(missing_ok=True)
+    if wal_left:
+        (data / "jobs.sqlite3-wal").write_bytes(wal)
     with caplog.at_level(logging.INFO, logger="vidfuse.server"):
         with TestClient(create_app(data_dir=data, model=model_dir, workers=0)) as client:
             _check_recovered(client, states)
     assert "missing" in caplog.text and "recovered 15 job(s)" in caplog.text
+    if wal_left:  # kept aside (SQLite would have overwritten it), never deleted
+        (orphan,) = data.glob("jobs.sqlite3-wal.orphan-*")
+        assert orphan.read_bytes() == wal
 
 
 def _corrupt_header(path: Path) -> None:

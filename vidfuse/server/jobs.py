@@ -351,8 +351,14 @@ class JobStore:
             report.moved_to = self._move_aside()
             log.error("the job database %s is damaged (%s); moved it to %s and rebuilding the job list from "
                       "the job folders", self.db_path, report.problem, report.moved_to.name)
-        elif not self.db_path.exists() and any(self.jobs_dir.iterdir()):
-            log.error("the job database %s is missing; rebuilding the job list from the job folders", self.db_path)
+        elif not self.db_path.exists():
+            for suffix in ("-wal", "-shm"):  # left by a database that is gone: SQLite would overwrite them
+                side = self.db_path.with_name(DB_NAME + suffix)
+                if side.exists():
+                    os.replace(side, side.with_name(f"{side.name}.orphan-{_stamp()}"))
+                    log.error("moved %s, left without its database, to %s", side.name, side.name + ".orphan-…")
+            if any(self.jobs_dir.iterdir()):
+                log.error("the job database %s is missing; rebuilding the job list from the job folders", self.db_path)
         report.backup = self._prepare_schema()
         self._import_folders(report)
         with self._connect() as db:  # job folders of older servers: give each its record now
