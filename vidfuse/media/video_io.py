@@ -134,8 +134,8 @@ def write_video(
         path: destination; its suffix picks the format (``.mp4``, ``.webm``, ``.gif``).
         frames: uint8 array ``(T, H, W, 3)``, RGB, ``T >= 1``.
         fps: frames per second, ``MIN_FPS`` (1) to ``MAX_FPS`` (120). GIF stores delays in 1/100 s:
-            frame boundaries are rounded to the nearest 1/100 s so the total duration stays exact, and fps above 50 is
-            refused because browsers slow such GIFs down to 10 fps.
+            frame boundaries are rounded to the nearest 1/100 s so the total duration stays exact,
+            and fps above 50 is refused because browsers slow such GIFs down to 10 fps.
         audio: optional waveform, float in [-1, 1], shaped ``(N,)`` (mono) or ``(N, C)`` with
             ``C`` 1 or 2. Encoded as AAC in MP4 (at ``sample_rate`` when AAC supports it, else
             resampled to 48 kHz) or Opus in WebM (resampled to 48 kHz). The last codec frame is
