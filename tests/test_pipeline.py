@@ -155,3 +155,30 @@ def test_flow_continues_past_its_native_length_from_the_last_frame(monkeypatch):
     for (_, _, prev), (image, _, _) in zip(calls, calls[1:]):
         assert torch.equal(image, prev[:, :, -1])
     assert tiny_pipeline("vae").model.generator.native_frames is None  # any length in one piece
+
+
+def test_prompts_share_token_buckets_and_padding_changes_nothing_but_rounding(monkeypatch):
+    """Token ids are padded to multiples of 16, so prompts of different lengths run the same tensor shapes
+    (CPU kernels compiled per shape are built once); padding is masked, so frames move by rounding only."""
+    import vidfuse.pipeline as pipeline_module
+    from vidfuse.pipeline import TOKEN_BUCKET, pad_tokens
+
+    pipe = tiny_pipeline("anchor")
+    shapes = []
+    real_generate = pipe.model.generate
+    monkeypatch.setattr(pipe.model, "generate", lambda ids, *a, **k: shapes.append(ids.shape) or real_generate(ids, *a, **k))
+    short, longer = "digit 3", "a red 3 moves"
+    padded = [pipe(p, seed=0) for p in (short, longer)]
+    assert shapes[0] == shapes[1] == (1, TOKEN_BUCKET)
+    monkeypatch.setattr(pipeline_module, "pad_tokens", lambda ids, mask: (ids, mask))
+    plain = [pipe(p, seed=0) for p in (short, longer)]
+    assert shapes[2][1] < shapes[3][1] < TOKEN_BUCKET  # unpadded: one shape per prompt length
+    for a, b in zip(padded, plain):
+        assert np.abs(a.astype(int) - b).mean() < 1.0
+    ids, mask = pad_tokens(torch.ones(2, 17, dtype=torch.long), torch.ones(2, 17, dtype=torch.bool))
+    assert ids.shape == mask.shape == (2, 32) and mask[:, 17:].sum() == 0 and mask[:, :17].all()
+
+
+def test_warmup_runs_and_returns_the_pipeline():
+    pipe = tiny_pipeline("anchor")
+    assert pipe.warmup() is pipe
