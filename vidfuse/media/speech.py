@@ -3,9 +3,9 @@
 :func:`synthesize` turns a narration into a mono float32 waveform plus the exact time span of every
 sentence, which is what subtitles need. How it works:
 
-1. The text is split into sentences at ``. ! ? ;`` (followed by a space or the end), at Chinese
-   ``。！？；…`` and at newlines. Sentences with nothing pronounceable (only punctuation, symbols or
-   emoji) are skipped and get no timing.
+1. The text is split into sentences at ``. ! ? ;`` (followed by a space or the end; not after a
+   list number such as ``1.``), at Chinese ``。！？；…`` and at newlines. Sentences with nothing
+   pronounceable (only punctuation, symbols or emoji) are skipped and get no timing.
 2. Each sentence is spoken by its own ``espeak-ng --stdout`` call (a WAV on stdout), trimmed of
    espeak's leading/trailing silence, so its sample range in the result is known exactly.
 3. English goes to the ``en`` voice. Chinese is converted to numbered-tone pinyin with pypinyin
@@ -55,6 +55,7 @@ _CJK_RE = re.compile(f"[{_CJK}]")
 # A run of Latin words (with inner apostrophes/hyphens and the spaces between them).
 _LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z'’\-]*(?:\s+[A-Za-z][A-Za-z'’\-]*)*")
 _PINYIN_SYLLABLE_RE = re.compile(r"^[a-zü]+[1-5]$")
+_LIST_NUMBER_RE = re.compile(r"\d{1,9}")  # "1." opening a sentence numbers a list item
 # Chinese punctuation inside a sentence that should become a short pause.
 _PAUSE_MARKS = set("，、：,:（）()「」『』“”\"—-")
 
@@ -103,7 +104,8 @@ def split_sentences(text: str) -> list[str]:
     """Split ``text`` into sentences, keeping each sentence's closing punctuation and quotes.
 
     Breaks after ``。！？；…`` and newlines always, and after ``. ! ? ;`` only when followed by
-    whitespace, a Chinese character or the end (so ``3.14`` and ``vidfuse.media`` stay whole).
+    whitespace, a Chinese character or the end (so ``3.14`` and ``vidfuse.media`` stay whole), and
+    not after a number that opens a sentence (``1. Mix the flour.`` is one sentence: a list item).
     Blank pieces are dropped.
     """
     sentences: list[str] = []
@@ -123,6 +125,9 @@ def split_sentences(text: str) -> list[str]:
             while j < n and text[j] in "\"'”’」』）)]":
                 j += 1
             ascii_only = all(c in "!?;." for c in text[i:j].rstrip("\"'”’」』）)]"))
+            if text[i:j] == "." and _LIST_NUMBER_RE.fullmatch(text[start:i].strip()):
+                i = j  # "1. Mix the flour": a list number, not a sentence
+                continue
             if not ascii_only or j == n or text[j].isspace() or _CJK_RE.match(text[j]):
                 sentences.append(text[start:j])
                 start = j
