@@ -132,7 +132,8 @@ def write_video(
 
     Args:
         path: destination; its suffix picks the format (``.mp4``, ``.webm``, ``.gif``).
-        frames: uint8 array ``(T, H, W, 3)``, RGB, ``T >= 1``.
+        frames: uint8 array ``(T, H, W, 3)``, RGB, ``T >= 1``; or an iterator of ``(H, W, 3)``
+            frames, encoded as they come (a long video need not fit in memory).
         fps: frames per second, ``MIN_FPS`` (1) to ``MAX_FPS`` (120). GIF stores delays in 1/100 s:
             frame boundaries are rounded to the nearest 1/100 s so the total duration stays exact,
             and fps above 50 is refused because browsers slow such GIFs down to 10 fps.
@@ -158,7 +159,7 @@ def write_video(
         InputError: unusable frames, fps, audio, cues, format or quality; nothing is written.
     """
     fmt = _resolve_format(path, format)
-    frames = _check_frames(frames)
+    size, frames = _frame_source(frames)
     fps_q = check_fps(fps, fmt)
     crf = _check_quality(quality, fmt)
     waveform = _check_audio(audio, sample_rate, fmt, path)
@@ -166,14 +167,14 @@ def write_video(
 
     with atomic_path(path) as tmp:
         if fmt == "gif":
-            _write_gif(tmp, frames, fps_q)
+            _write_gif(tmp, np.stack(list(frames)), fps_q)
         else:
             try:
-                _write_av(tmp, fmt, frames, fps_q, crf, waveform, sample_rate, cues)
+                _write_av(tmp, fmt, size, frames, fps_q, crf, waveform, sample_rate, cues)
             except av.FFmpegError as err:
-                T, H, W, _ = frames.shape
+                H, W = size
                 raise InputError(
-                    f"FFmpeg could not encode {T} frames of {W}×{H} px at {fps} fps to {fmt} ({path}): "
+                    f"FFmpeg could not encode frames of {W}×{H} px at {fps} fps to {fmt} ({path}): "
                     f"{err}. Check the frame size and fps (H.264 levels stop at 8192×4320)."
                 ) from err
     return Path(path)
@@ -222,6 +223,28 @@ def _check_frames(frames: object) -> np.ndarray:
     if min(frames.shape[:3]) < 1:
         raise InputError(f"frames must hold at least one non-empty frame, got shape {frames.shape}.")
     return frames
+
+
+def _frame_source(frames: object) -> tuple[tuple[int, int], Iterator[np.ndarray]]:
+    """``((H, W), frames one at a time)`` from a ``(T, H, W, 3)`` array or an iterator of ``(H, W, 3)``
+    frames; an iterator's frames are checked as they come, so they never all sit in memory."""
+    if isinstance(frames, np.ndarray) or not isinstance(frames, Iterator):
+        frames = _check_frames(frames)
+        return frames.shape[1:3], iter(frames)
+    first = next(frames, None)
+    if first is None:
+        raise InputError("frames must hold at least one frame; the iterator gave none.")
+    first = _check_frames(first[None] if isinstance(first, np.ndarray) else first)[0]
+
+    def checked() -> Iterator[np.ndarray]:
+        yield first
+        for i, frame in enumerate(frames, 1):
+            if not isinstance(frame, np.ndarray) or frame.shape != first.shape or frame.dtype != np.uint8:
+                got = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
+                raise InputError(f"frame {i} is {got}; every frame must be uint8 {first.shape} like frame 0.")
+            yield frame
+
+    return first.shape[:2], checked()
 
 
 def check_fps(fps: float, fmt: str = "mp4") -> Fraction:
@@ -326,14 +349,15 @@ def _check_cues(
 def _write_av(
     tmp: Path,
     fmt: str,
-    frames: np.ndarray,  # (T, H, W, 3) uint8
+    size: tuple[int, int],  # (H, W)
+    frames: Iterator[np.ndarray],  # (H, W, 3) uint8 each
     fps: Fraction,
     crf: int,
     waveform: np.ndarray | None,  # (C, N) float32
     sample_rate: int | None,
     cues: list[tuple[float, float, str]],
 ) -> None:
-    T, H, W, _ = frames.shape
+    H, W = size
     pad_h, pad_w = (H % 2, W % 2) if fmt == "mp4" else (0, 0)
     options = {"movflags": "+faststart"} if fmt == "mp4" else {}
     with av.open(str(tmp), mode="w", format=fmt, options=options) as container:
@@ -351,8 +375,7 @@ def _write_av(
             _mux_cues(container, fmt, cues)
 
         next_audio = 0
-        for i in range(T):
-            rgb = frames[i]  # (H, W, 3)
+        for i, rgb in enumerate(frames):  # (H, W, 3)
             if pad_h or pad_w:
                 rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
