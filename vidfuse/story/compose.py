@@ -6,17 +6,25 @@
     The script becomes scenes (:mod:`vidfuse.story.planner`).
 ``voice``
     Each scene's narration is spoken (:func:`vidfuse.media.speech.synthesize`); its length sets the
-    scene's length. With ``no_voice`` the length is estimated (15 Latin or 4 Chinese characters a
-    second, espeak's pace) and there is no voice track.
+    scene's length. With ``no_voice`` the length is estimated at espeak's pace
+    (:func:`vidfuse.story.planner.speech_seconds`) and there is no voice track.
 ``frames``
-    Each scene's clip is generated and laid on the timeline (see *Timing* and *Pictures*).
-``subtitles``
-    Only with ``subtitles="burn"``: cues are drawn into the frames' caption band.
-``encode``
-    One :func:`vidfuse.media.video_io.write_video` call: H.264 ``yuv420p`` + AAC, plus a
-    ``mov_text`` track with ``subtitles="soft"``.
+    Each scene's clip is generated and laid on the timeline (see *Timing* and *Pictures*), its
+    cues burnt in with ``subtitles="burn"``, and the frames are encoded as they are made: one
+    :func:`vidfuse.media.video_io.write_video` call, H.264 ``yuv420p`` + AAC, plus a ``mov_text``
+    track with ``subtitles="soft"`` (see *Memory*).
+``subtitles``, ``encode``
+    Reported done when the last frame is encoded (they run within ``frames``).
 ``storyboard``
     ``<stem>.storyboard.png``: one row per scene (6 frames) with its narration and prompt.
+
+**Limits.** The planner's limits (:mod:`vidfuse.story.planner`: at most
+:data:`~vidfuse.story.planner.MAX_SCENES` scenes, a scene's narration at most
+:data:`~vidfuse.story.planner.MAX_SCENE_SECONDS`, the story at most
+:data:`~vidfuse.story.planner.MAX_STORY_SECONDS`, estimated at the chosen ``rate``) are checked
+before anything is spoken. While the narration is spoken, a scene or a story whose *spoken*
+length passes its limit by more than :data:`~vidfuse.story.planner.SPOKEN_SLACK` (text that
+takes far longer to say than to write, such as long numbers) is refused before any frame is drawn.
 
 **Timing.** Consecutive scenes overlap by a crossfade of :data:`CROSSFADE_S` (0.5 s, 4 frames at
 8 fps); the first fades in from black and the last fades out to black over the same length. A
@@ -42,18 +50,20 @@ The model's frames keep their aspect ratio and are centred on black bars (letter
 ``fps`` defaults to 8, the frame rate of the Moving Digits clips the default model learnt from,
 so the generated motion plays at the speed it was learnt at.
 
-**Memory.** Frames are composed into a temporary file beside the output (``numpy.memmap``), one
-scene at a time, so RAM holds one scene's native frames and a few upscaled ones whatever the
-story's length; the disk needs ``frames × W × H × 3`` bytes for the duration of the render (at
-1280×720 and 8 fps, 22 MB a second of story, 1.3 GB a minute), which is checked before starting.
+**Memory.** Frames stream: each is made, crossfaded, captioned and handed to the encoder in
+timeline order, so memory holds one scene's native clip (64×64 frames), the crossfade's few
+full-size frames and a chunk of :data:`_CHUNK` frames being captioned, whatever the story's
+length, and nothing but the MP4 is written to disk. (Buffering the frames instead costs
+``frames × W × H × 3`` bytes: 1.3 GB a minute at 1280×720 and 8 fps.)
 
-**Music.** Any file PyAV decodes with an audio stream (a file without one is an
-:class:`InputError`). It is looped or cut to the story's length, levelled to an RMS of
-:data:`MUSIC_RMS` (-20 dBFS), faded in (0.5 s) and out (1.5 s), and *ducked* by
-:data:`DUCK_GAIN` (-12 dB) while a scene's narration plays: the gain ramps down over 0.3 s
-finishing as the voice starts and ramps back up after it ends. The mix is at the higher of the
-music's and the voice's sample rates (the other is resampled with FFmpeg's band-limited resampler)
-and stereo when the music is.
+**Music.** Any file FFmpeg decodes with an audio stream: MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or
+a video with a sound track; any other file (text, an image, a video without sound) is an
+:class:`InputError` saying it has no audio stream. The music is looped or cut to the story's
+length, levelled to an RMS of :data:`MUSIC_RMS` (-20 dBFS), faded in (0.5 s) and out (1.5 s),
+and *ducked* by :data:`DUCK_GAIN` (-12 dB) while a scene's narration plays: the gain ramps down
+over 0.3 s finishing as the voice starts and ramps back up after it ends. The mix is at the
+higher of the music's and the voice's sample rates (the other is resampled with FFmpeg's
+band-limited resampler) and stereo when the music is.
 
 **Subtitles.** One cue per spoken sentence, timed to the sentence's exact sample span (start
 rounded up, end rounded down to the millisecond, so a cue never shows before its words or after
@@ -74,7 +84,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -83,20 +93,20 @@ from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.media.speech import SentenceTiming, split_sentences, synthesize
 from vidfuse.media.subtitles import Cue, burn_subtitles, write_sidecars
 from vidfuse.media.video_io import contact_sheet, read_audio, write_video
-from vidfuse.story.planner import LANGS, MAX_SCRIPT_CHARS, Scene, as_scenes, spoken_weight
+from vidfuse.story.planner import (CROSSFADE_S, LANGS, LEAD_S, MAX_SCENE_SECONDS, MAX_SCRIPT_CHARS,
+                                   MAX_STORY_SECONDS, MIN_SENTENCE_S, SENTENCE_PAUSE_S, SPOKEN_SLACK, TAIL_S,
+                                   WEIGHT_PER_S, Scene, _split_to_weight, as_scenes, scene_seconds,
+                                   spoken_weight)
 
 __all__ = ["ASPECTS", "SUBTITLE_MODES", "SceneRender", "StoryResult", "duck_gain", "mix_music", "render_story"]
 
 ASPECTS = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}  # (width, height)
 SUBTITLE_MODES = ("soft", "burn", "srt", "none")
-CROSSFADE_S = 0.5  # between scenes, and the fade from / to black at the ends
-LEAD_S = 0.25  # after a scene's incoming fade, before its voice
-TAIL_S = 0.35  # after its voice, before its outgoing fade
 MAX_GENERATED_FRAMES = 512  # the pipeline's limit per call
 MAX_CUE_WEIGHT = 84  # display width of one cue (Latin char 1, CJK char 2): about two lines at 720p
-EST_LATIN_PER_S, EST_CJK_PER_S, EST_PAUSE_S = 15.0, 4.0, 0.25  # no_voice timing estimates
 STORYBOARD_FRAMES = 6
-_CHUNK = 32  # frames burned at once
+_CHUNK = 16  # frames captioned at once (16 full-size frames: 44 MB at 1280×720)
+MUSIC_FORMATS = "MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or a video with a sound track"
 # Music: level, ducking and fades.
 MUSIC_RMS = 0.1
 DUCK_GAIN = 0.25
@@ -178,14 +188,33 @@ def _load_pipeline(pipeline, model):
     return pipeline
 
 
+def _audio_streams(path: Path) -> int | None:
+    """How many audio streams FFmpeg finds in ``path``; None when it cannot open the file at all."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return len(container.streams.audio)
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+
+
 def _load_music(music) -> tuple[np.ndarray, int]:
     path = Path(music)
     if not path.is_file():
         raise InputError(f"music file not found: {path}" if not path.exists() else f"music {path} is not a file")
+    streams = _audio_streams(path)
+    if streams is None:
+        raise InputError(f"the music file {path} is not an audio file (FFmpeg finds no audio stream in it): "
+                         f"pass an audio file: {MUSIC_FORMATS}")
+    if streams == 0:
+        raise InputError(f"the music file {path} has no audio stream (an image, or a video without sound): "
+                         f"pass an audio file: {MUSIC_FORMATS}")
     try:
         wave, rate = read_audio(path)  # (N, C) float32
     except InputError as e:
-        raise InputError(f"the music file {path} is not audio that FFmpeg can decode: {e}") from e
+        raise InputError(f"the audio of the music file {path} cannot be decoded: the file is damaged or "
+                         f"truncated; pass another audio file: {MUSIC_FORMATS}") from e
     if wave.shape[0] == 0:
         raise InputError(f"the music file {path} holds no samples")
     wave = np.nan_to_num(wave[:, :2])  # 5.1 and the like: keep front left/right
@@ -218,16 +247,14 @@ class _Voice:
 
 
 def _estimate(narration: str) -> _Voice:
-    """Sentence timings at espeak's pace, for ``no_voice``."""
+    """Sentence timings at espeak's pace (:func:`vidfuse.story.planner.speech_seconds`), for ``no_voice``."""
     timings, t = [], 0.0
     for sentence in split_sentences(narration):
         if not any(c.isalnum() for c in sentence):
             continue
-        cjk = len(_CJK_RE.findall(sentence))
-        other = sum(1 for c in sentence if not c.isspace()) - cjk
-        d = max(0.8, other / EST_LATIN_PER_S + cjk / EST_CJK_PER_S)
+        d = max(MIN_SENTENCE_S, spoken_weight(sentence) / WEIGHT_PER_S)
         if timings:
-            t += EST_PAUSE_S
+            t += SENTENCE_PAUSE_S
         timings.append(SentenceTiming(sentence, t, t + d))
         t += d
     return _Voice(None, None, timings, t)
@@ -252,29 +279,8 @@ def _display_weight(text: str) -> int:
 
 
 def _cue_pieces(text: str, max_weight: int = MAX_CUE_WEIGHT) -> list[str]:
-    """Split a long sentence for display: after clause punctuation or spaces (or between CJK characters)."""
-    if _display_weight(text) <= max_weight:
-        return [text]
-    tokens = re.findall(r".+?(?:[，,、；;：:]+\s*|\s+|$)", text)
-    atoms = []
-    for tok in tokens:  # a clause still too long (Chinese without commas) breaks between characters
-        while _display_weight(tok) > max_weight:
-            n = 1
-            while _display_weight(tok[: n + 1]) <= max_weight:
-                n += 1
-            atoms.append(tok[:n])
-            tok = tok[n:]
-        if tok:
-            atoms.append(tok)
-    pieces, cur = [], ""
-    for atom in atoms:
-        if cur and _display_weight(cur + atom) > max_weight:
-            pieces.append(cur)
-            cur = ""
-        cur += atom
-    if cur.strip():
-        pieces.append(cur)
-    return [p.strip() for p in pieces if p.strip()]
+    """Split a long sentence for display: after clause punctuation, else spaces, else between CJK characters."""
+    return _split_to_weight(text, max_weight, _display_weight)
 
 
 def _ceil_ms(t: float) -> float:
@@ -442,52 +448,78 @@ def _fade_frames(fps: float) -> int:
     return max(1, int(round(CROSSFADE_S * fps)))
 
 
-def _draw_frames(frames: np.ndarray, renders: list[SceneRender], pipe, *, fps: float, seed: int | None,
-                 report: Progress) -> list[np.ndarray]:
-    """Generate each scene at full length, letterbox it and crossfade it into ``frames`` (T, H, W, 3).
+def _story_frames(renders: list[SceneRender], pipe, size: tuple[int, int], *, fps: float, seed: int | None,
+                  boards: list[np.ndarray], report: Progress) -> Iterator[np.ndarray]:
+    """The story's frames, ``(H, W, 3)`` uint8 each, in timeline order, made as they are asked for.
 
-    Returns the storyboard's frames, :data:`STORYBOARD_FRAMES` native frames per scene.
+    Each scene is generated at full length, letterboxed and crossfaded: its last ``x`` frames wait
+    (the only frames held) until the next scene fades in over them. Appends each scene's
+    storyboard frames (:data:`STORYBOARD_FRAMES` native frames) to ``boards``.
     """
     x = _fade_frames(fps)
-    box = _Letterbox(pipe.config.height, pipe.config.width, frames.shape[1], frames.shape[2])
-    canvas = np.zeros(box.shape, np.uint8)  # (H, W, 3); the bars stay black
-    boards = []
+    out_h, out_w = size
+    box = _Letterbox(pipe.config.height, pipe.config.width, out_h, out_w)
+    held: list[np.ndarray] = []  # the previous scene's last x frames, under this scene's fade-in
     for i, r in enumerate(renders):
         report("frames", i / len(renders))
         r.prompt = _fit_prompt(pipe, r.scene.prompt)
         r.generated_frames = min(r.num_frames, MAX_GENERATED_FRAMES)
         clip = pipe(r.prompt, num_frames=r.generated_frames, seed=None if seed is None else seed + i)[0]
-        clip = clip[_pingpong(r.generated_frames, r.num_frames)]  # (L, h, w, 3)
-        boards.append(clip[np.round(np.linspace(0, len(clip) - 1, STORYBOARD_FRAMES)).astype(int)])
-        first = int(round(r.start_s * fps))
+        order = _pingpong(r.generated_frames, r.num_frames)  # clip[order[k]] is frame k of the scene
+        boards.append(clip[order[np.round(np.linspace(0, r.num_frames - 1, STORYBOARD_FRAMES)).astype(int)]])
         last_scene = i == len(renders) - 1
+        tail: list[np.ndarray] = []
         for k in range(r.num_frames):
-            box.place(canvas, box.content(clip[k]))
-            t = first + k
+            canvas = np.zeros(box.shape, np.uint8)  # (H, W, 3); the bars stay black
+            box.place(canvas, box.content(clip[order[k]]))
             if k < x:  # incoming fade: over the previous scene, or from black
                 a = _fade_weight(k, x)
-                under = frames[t].astype(np.float32) if i > 0 else 0.0
-                frames[t] = np.clip(under * (1 - a) + canvas * a + 0.5, 0, 255).astype(np.uint8)
-            elif last_scene and k >= r.num_frames - x:  # the end fades to black
+                under = held[k].astype(np.float32) if held else 0.0
+                yield np.clip(under * (1 - a) + canvas * a + 0.5, 0, 255).astype(np.uint8)
+            elif k >= r.num_frames - x and last_scene:  # the end fades to black
                 a = _fade_weight(r.num_frames - 1 - k, x)
-                frames[t] = np.clip(canvas * a + 0.5, 0, 255).astype(np.uint8)
+                yield np.clip(canvas * a + 0.5, 0, 255).astype(np.uint8)
+            elif k >= r.num_frames - x:
+                tail.append(canvas)  # shown under the next scene's fade-in
             else:
-                frames[t] = canvas
+                yield canvas
+        held = tail
     report("frames", 1.0)
-    return boards
 
 
-def _burn(frames: np.ndarray, cues: list[Cue], fps: float, report: Progress) -> None:
-    """Burn ``cues`` into ``frames`` in place, :data:`_CHUNK` frames at a time (bounded memory)."""
-    total = len(frames)
-    for a in range(0, total, _CHUNK):
-        report("subtitles", a / total)
-        b = min(total, a + _CHUNK)
-        t0, t1 = a / fps, b / fps
+def _burnt(frames: Iterator[np.ndarray], cues: list[Cue], fps: float) -> Iterator[np.ndarray]:
+    """``frames`` with ``cues`` burnt in, :data:`_CHUNK` frames at a time (bounded memory)."""
+    chunk: list[np.ndarray] = []
+    start = 0  # index of chunk[0] on the timeline
+
+    def flush() -> Iterator[np.ndarray]:
+        t0, t1 = start / fps, (start + len(chunk)) / fps
         local = [Cue(max(0.0, c.start_s - t0), c.end_s - t0, c.text) for c in cues if c.end_s > t0 and c.start_s < t1]
-        if local:
-            frames[a:b] = burn_subtitles(np.asarray(frames[a:b]), local, fps)
-    report("subtitles", 1.0)
+        yield from burn_subtitles(np.stack(chunk), local, fps) if local else chunk
+
+    for frame in frames:
+        chunk.append(frame)
+        if len(chunk) == _CHUNK:
+            yield from flush()
+            start += len(chunk)
+            chunk = []
+    if chunk:
+        yield from flush()
+
+
+def _check_spoken(scene: Scene, index: int, voice: _Voice, story_s: float) -> None:
+    """Refuse a scene, or the story so far (``story_s`` seconds), that is too long as spoken (see *Limits*)."""
+    if voice.waveform is not None and voice.duration_s > MAX_SCENE_SECONDS * SPOKEN_SLACK:
+        raise InputError(
+            f"scene {index + 1} ({scene.narration[:30]!r}…) takes {voice.duration_s:.0f} s to say, far longer "
+            f"than its text suggests; a scene's narration may last at most {MAX_SCENE_SECONDS:g} s: split it or "
+            "write its numbers and symbols as words"
+        )
+    if story_s > MAX_STORY_SECONDS * SPOKEN_SLACK:
+        raise InputError(
+            f"scenes 1–{index + 1} already last {story_s / 60:.1f} minutes as spoken; a story may last at most "
+            f"{MAX_STORY_SECONDS / 60:g} minutes (MAX_STORY_SECONDS): shorten the script, or speak faster (rate)"
+        )
 
 
 def _voice_track(renders: list[SceneRender], voices: list[_Voice], total: int, fps: float
@@ -542,7 +574,8 @@ def render_story(
         aspect: ``"16:9"`` (1280×720), ``"9:16"`` (720×1280) or ``"1:1"`` (720×720).
         lang: ``"auto"``, ``"en"`` or ``"zh"``: scene languages and the speech language.
         subtitles: ``"soft"``, ``"burn"``, ``"srt"`` or ``"none"``.
-        voice, rate, pitch: espeak-ng voice, words per minute (80–500), pitch (0–99).
+        voice, rate, pitch: espeak-ng voice, words per minute (80–500; a slow rate makes a longer
+            story, which counts toward its limit), pitch (0–99).
         music: a background music file (any audio FFmpeg decodes), ducked under the voice.
         pipeline: a :class:`~vidfuse.pipeline.TextToVideoPipeline` or a model folder; ``model``:
             a model folder. Neither: the default model shipped with vidfuse.
@@ -556,55 +589,50 @@ def render_story(
             ``subtitles`` (burn only), ``encode``, ``storyboard``.
 
     Raises:
-        InputError: a bad script, option, model folder or music file; not enough disk space.
+        InputError: a bad script, option, model folder or music file; a story past the planner's
+            limits (:mod:`vidfuse.story.planner`), checked before anything is spoken or drawn.
         MissingDependencyError: espeak-ng is missing (use ``no_voice=True``).
     """
     report = progress or (lambda stage, fraction: None)
     output, (out_w, out_h) = _check_options(output, aspect, size, subtitles, lang, fps, seed)
 
     report("plan", 0.0)
-    scenes = as_scenes(script, lang=lang, max_chars=max_chars, llm=llm)
+    scenes = as_scenes(script, lang=lang, max_chars=max_chars, llm=llm, rate=None if no_voice else rate)
     report("plan", 1.0)
     bed = _load_music(music) if music is not None else None
     pipe = _load_pipeline(pipeline, model)
 
     # ---- voice: every scene's speech, hence its length
-    voices = []
+    voices, spoken_s = [], 0.0
     for i, scene in enumerate(scenes):
         report("voice", i / len(scenes))
-        voices.append(_speak(scene, i, lang=lang, voice=voice, rate=rate, pitch=pitch, no_voice=no_voice))
+        v = _speak(scene, i, lang=lang, voice=voice, rate=rate, pitch=pitch, no_voice=no_voice)
+        spoken_s += scene_seconds(v.duration_s, scene.duration_s) - (CROSSFADE_S if i else 0.0)
+        _check_spoken(scene, i, v, spoken_s)
+        voices.append(v)
     report("voice", 1.0)
 
     renders, cues, spans, total = _timeline(scenes, voices, fps)
     duration_s = total / fps
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    need_bytes = total * out_h * out_w * 3
-    free = shutil.disk_usage(output.parent).free
-    if need_bytes + (64 << 20) > free:
-        raise InputError(
-            f"rendering {total} frames of {out_w}×{out_h} needs {need_bytes / 1e9:.1f} GB of temporary disk space "
-            f"beside {output}, and {free / 1e9:.1f} GB is free: free some space, pick a smaller aspect, "
-            "a lower fps or a shorter script"
-        )
-
     storyboard_path = output.with_name(output.stem + ".storyboard.png")
     work = Path(tempfile.mkdtemp(prefix=f".{output.stem}.", suffix=".tmp", dir=output.parent))
-    frames = None
     try:
-        frames = np.memmap(work / "frames.u8", dtype=np.uint8, mode="w+", shape=(total, out_h, out_w, 3))
-        boards = _draw_frames(frames, renders, pipe, fps=fps, seed=seed, report=report)
-        if subtitles == "burn" and cues:
-            _burn(frames, cues, fps, report)
         audio, audio_rate = _voice_track(renders, voices, total, fps)
         if bed is not None:
             audio, audio_rate = mix_music(audio, audio_rate, bed[0], bed[1], spans, duration_s)
 
-        report("encode", 0.0)
+        # ---- frames, captions and encoding in one pass: frames stream into the encoder
+        boards: list[np.ndarray] = []
+        frames = _story_frames(renders, pipe, (out_h, out_w), fps=fps, seed=seed, boards=boards, report=report)
+        if subtitles == "burn" and cues:
+            frames = _burnt(frames, cues, fps)
         tmp_video = work / output.name
         soft = [(c.start_s, c.end_s, c.text) for c in cues] if subtitles == "soft" and cues else None
         write_video(tmp_video, frames, fps, audio=audio, sample_rate=audio_rate, subtitles=soft)
-        frames = None  # unmap before the file goes
+        if subtitles == "burn" and cues:
+            report("subtitles", 1.0)
         report("encode", 1.0)
 
         report("storyboard", 0.0)
@@ -623,7 +651,6 @@ def render_story(
         os.replace(work / storyboard_path.name, storyboard_path)
         os.replace(tmp_video, output)  # last: the MP4 appears only when everything else is in place
     finally:
-        frames = None
         shutil.rmtree(work, ignore_errors=True)
     return StoryResult(video=output, srt=srt, vtt=vtt, storyboard=storyboard_path, scenes=renders,
                        duration_s=duration_s, cues=cues)
