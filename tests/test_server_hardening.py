@@ -1,7 +1,8 @@
 """vidfuse serve under hostile or broken conditions: what the guard in front of the app refuses
 (foreign Host, no token, oversized bodies: all before the body is read), values JSON allows but
 the API cannot use (NaN, lone surrogates), HEAD, signed media URLs, errors without server paths,
-a lost or corrupt job database, and which failures count against a job.
+stories checked before they are accepted, a lost or corrupt job database, and which failures
+count against a job.
 
 The hostile cases run against a real uvicorn server over a socket; the rest use Starlette's
 test client, the ASGI app directly, or the job store.
@@ -10,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import socket
 import sqlite3
 import threading
@@ -418,6 +418,40 @@ def test_public_error_leaves_other_text_alone():
     out = public_error(text, (Path("/srv/data"),))
     assert out == "fps 1/2 and http://example.org/a/b and and/or stay; jobs/abc/.attempt-1/script.json goes"
     assert public_error("see /etc/x/passwd, then") == "see passwd, then"
+
+
+# ---- 7. a story is checked before it is accepted -----------------------------------------------------
+
+
+@pytest.mark.parametrize("script, expect", [
+    ('[{"narration": "hi", "colour": "red"}]', "unknown field"),
+    ('[{"narration": "hi", "duration": "long"}]', "duration"),
+    ('[{"narration": "hi", "duration": 1e9}]', "duration"),
+    ('[{"narration": 3}]', "narration"),
+    ('[{"narration": "hi"}, ]', "JSON but is not valid"),
+    ('[{"prompt": "a red 3"}]', "no \"narration\""),
+    ("\n\n".join(f"Scene {i}: the red digit {i % 10} moves left." for i in range(89)), "scenes"),
+    (json.dumps([{"narration": f"Scene {i}."} for i in range(89)]), "scenes"),
+    ("... !!! ???", "no words"),
+    (json.dumps([{"narration": "A red three.", "duration": 40}] * 20), "MAX_STORY_SECONDS"),  # 13 minutes
+    ("A " + "very " * 3000 + "long sentence.", "MAX_STORY_SECONDS"),  # one 15,000-character sentence
+])
+def test_a_bad_story_is_422_and_not_queued(model_dir, tmp_path, script, expect):
+    pytest.importorskip("vidfuse.story.compose")
+    with TestClient(create_app(data_dir=tmp_path, model=model_dir, workers=0)) as client:
+        r = client.post("/v1/videos", json={"script": script, "no_voice": True})
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert expect.lower() in detail.lower() and str(tmp_path) not in detail, detail
+        assert client.get("/v1/jobs").json()["counts"]["queued"] == 0
+
+
+def test_a_good_story_is_accepted(model_dir, tmp_path):
+    pytest.importorskip("vidfuse.story.compose")
+    with TestClient(create_app(data_dir=tmp_path, model=model_dir, workers=0)) as client:
+        for script in ("A red digit three moves to the left.\n\nThen it stops.",
+                       '[{"narration": "A red three.", "prompt": "the red digit 3 is moving to the left", "duration": 3}]'):
+            assert client.post("/v1/videos", json={"script": script, "no_voice": True}).status_code == 202
 
 
 # ---- 8. the job database: lost, corrupt, upgraded ----------------------------------------------------

@@ -300,6 +300,17 @@ def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[s
     return kind, params
 
 
+def _check_story(params: dict[str, Any]) -> None:
+    """Plan the script now, with the story planner's own parsing and limits (scenes, lengths), so
+    that a script the worker could not render is a 422 now rather than a failed job later."""
+    from vidfuse.story.planner import validate_script
+
+    try:
+        validate_script(params["script"], lang=params["lang"], rate=params["rate"])
+    except InputError as e:
+        raise HTTPException(422, str(e)) from None
+
+
 class MediaSigner:
     """Signed URLs for what a browser fetches by itself: ``?exp=UNIX&sig=HMAC-SHA256(path, exp)``
     under a secret made when the server starts (a restart invalidates them; the page asks again)."""
@@ -629,8 +640,10 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
     def submit(req: VideoRequest, request: Request, response: Response) -> dict[str, Any]:
         """Queue one job; the row is committed before this answers 202. 429 when the queue is full."""
         kind, params = _check_request(req, limits, cfg, tokenizer)
-        if kind == "script" and not _compose_available():
-            raise HTTPException(501, "this install has no story composer (vidfuse.story.compose); send a prompt")
+        if kind == "script":
+            if not _compose_available():
+                raise HTTPException(501, "this install has no story composer (vidfuse.story.compose); send a prompt")
+            _check_story(params)
         try:
             job_id = store.create(kind, params, queue_size=queue_size)
         except QueueFull as e:

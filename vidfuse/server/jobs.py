@@ -639,9 +639,11 @@ _STORY_START = {k: sum(list(_STORY_STAGES.values())[:i]) for i, k in enumerate(_
 
 def script_file(text: str, folder: Path) -> Path:
     """Write a client's script into ``folder`` under a name the server picks: ``script.json`` when it
-    is a JSON scene list, else ``script.txt``. The composer is handed this Path: given a one-line
-    str that names a file (e.g. "/etc/passwd") it would read that file."""
-    path = folder / ("script.json" if text.lstrip().startswith("[{") else "script.txt")
+    is a JSON scene list (as the API's check read it), else ``script.txt``. The composer is handed
+    this Path: given a one-line str that names a file (e.g. "/etc/passwd") it would read that file."""
+    from vidfuse.story.planner import is_json_script
+
+    path = folder / ("script.json" if is_json_script(text) else "script.txt")
     path.write_text(text, encoding="utf-8")
     return path
 
