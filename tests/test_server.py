@@ -495,3 +495,13 @@ def test_cli_serve_killed_mid_job_then_restarted(model_dir, tmp_path):
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_the_server_serves_the_installed_default_model_when_there_is_one(tmp_path):
+    from vidfuse.pipeline import SHIPPED_MODEL_DIR, install_default_model
+    from vidfuse.server.app import _model_facts
+
+    assert _model_facts(None)[2] == SHIPPED_MODEL_DIR
+    installed = install_default_model(tiny_pipeline("gan").save_pretrained(tmp_path / "m"))
+    cfg, _, folder = _model_facts(None)
+    assert folder == installed != SHIPPED_MODEL_DIR and cfg.generator == "gan"

@@ -191,14 +191,9 @@ def job_json(job: Job, *, store: JobStore | None = None, full: bool = True,
 def _model_facts(model: str | os.PathLike | None):
     """Native size, frame count and tokenizer of the model the workers will load (checked up front)."""
     from vidfuse.config import ModelConfig
-    from vidfuse.pipeline import CONFIG_NAME, DEFAULT_MODEL_DIR, WEIGHTS_NAME, load_tokenizer
+    from vidfuse.pipeline import CONFIG_NAME, load_tokenizer, resolve_model_dir
 
-    folder = DEFAULT_MODEL_DIR if model in (None, "default") else Path(model)
-    if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
-        if folder == DEFAULT_MODEL_DIR:
-            raise InputError(f"no default model is installed in this copy of vidfuse ({DEFAULT_MODEL_DIR}); "
-                             "train one with `make train-default` or pass --model DIR")
-        raise InputError(f"{folder} is not a vidfuse model folder: it needs {CONFIG_NAME} and {WEIGHTS_NAME}")
+    folder = resolve_model_dir(model)  # the installed default, else the shipped one; or the folder named
     cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
     try:
         tokenizer = load_tokenizer(cfg, folder)

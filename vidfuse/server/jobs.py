@@ -764,7 +764,7 @@ def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_crash
     store = JobStore(data_dir, max_crashes=max_crashes, create=False)  # the server prepared it
     pipe, load_error = None, None
     try:
-        pipe = TextToVideoPipeline.from_pretrained(model)
+        pipe = TextToVideoPipeline.from_pretrained(model).warmup()  # the first job pays no first-call costs
     except Exception as e:  # every job it claims then fails with this message
         load_error = e if isinstance(e, VidfuseError) else InputError(f"cannot load the model {model}: {e}")
         log.error("cannot load the model: %s", e)
