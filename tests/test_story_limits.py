@@ -112,6 +112,20 @@ def test_markdown_without_narration_is_refused(script, words):
         plan_story(script)
 
 
+@pytest.mark.parametrize("script", [
+    "*a " * 6000, "**a " * 4500, "_a " * 6000, "~~a " * 4500, "![" * 9000, "[a](" * 4500, "`a " * 6000,
+    "# a" + " " * 18000 + "a", "a" + " " * 18000 + "b", "[a]: " + "b" * 18000 + " x", "红" * 19999,
+], ids=["stars", "double stars", "underscores", "tildes", "image openers", "link openers", "ticks",
+        "heading with spaces", "spaces", "link definition", "one Chinese run"])
+def test_hostile_markup_is_planned_in_linear_time(script):
+    started = time.perf_counter()
+    try:
+        validate_script(script)
+    except InputError:
+        pass
+    assert time.perf_counter() - started < 1.0  # quadratic patterns took 1.3-3.4 s on these
+
+
 def test_markdown_is_stripped_from_md_files(tmp_path):
     md = tmp_path / "story.md"
     md.write_text("# Title\n\n*The red digit* moves.", encoding="utf-8")

@@ -314,12 +314,13 @@ def _split_to_weight(text: str, max_weight: int, weight=spoken_weight) -> list[s
             return list(piece)
         return [a for part in _CUT_RES[level].findall(piece) for a in atoms(part, level + 1)]
 
-    pieces, cur = [], ""
+    pieces, cur, cur_weight = [], "", 0  # a weight is a sum over characters, so it adds up
     for atom in atoms(text, 0):
-        if cur.strip() and weight(cur + atom) > max_weight:
+        w = weight(atom)
+        if cur.strip() and cur_weight + w > max_weight:
             pieces.append(cur)
-            cur = ""
-        cur += atom
+            cur, cur_weight = "", 0
+        cur, cur_weight = cur + atom, cur_weight + w
     pieces.append(cur)
     return [p.strip() for p in pieces if p.strip()]
 
@@ -327,7 +328,7 @@ def _split_to_weight(text: str, max_weight: int, weight=spoken_weight) -> list[s
 # --------------------------------------------------------------------------- Markdown
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+|$)")
 _BREAK_RE = re.compile(r"^ {0,3}(?:(?:[*_-][ \t]*){3,}|=+|-+)[ \t]*$")  # a rule or a setext underline
 _QUOTE_RE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
 _BULLET_RE = re.compile(r"^[ \t]*[-*+•][ \t]+(?:\[[ xX]\][ \t]+)?")
@@ -337,18 +338,19 @@ _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ESCAPED = 0xF0000  # escaped punctuation is parked in a private-use plane, which scripts may not hold
 _CODE_SPAN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
 _URL = r"(?:<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*"
+_IMAGE_RE = re.compile(r"!\[[^\[\]]*\](?:\(" + _URL + r"\)|\[[^\[\]]*\])")
+# An emphasis span holds no delimiter of its own kind and a link text no bracket, so a pattern
+# never scans past the next candidate: linear time on hostile input such as "*a " * 6000.
 _INLINE_RES = (
-    (re.compile(r"[ \t]*!\[[^\]]*\](?:\(" + _URL + r"\)|\[[^\]]*\])"), ""),  # images: not narration
-    (re.compile(r"\[([^\]]+)\]\(" + _URL + r"\)"), r"\1"),  # [text](url)
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref]
+    (_IMAGE_RE, ""),  # images: not narration
+    (re.compile(r"\[([^\[\]]+)\]\(" + _URL + r"\)"), r"\1"),  # [text](url)
+    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),  # [text][ref]
     (re.compile(r"<((?:https?|ftp|mailto):[^<>\s]+|[^<>\s@]+@[^<>\s@]+)>"), r"\1"),  # <autolink>
-    (re.compile(r"\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*"), r"\1"),
-    (re.compile(r"(?<!\w)___(?=\S)(.+?)(?<=\S)___(?!\w)"), r"\1"),
-    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1"),
-    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"\1"),
-    (re.compile(r"\*(?=[^\s*])(.+?)(?<=[^\s*])\*"), r"\1"),  # *em*, also inside a word
-    (re.compile(r"(?<!\w)_(?=[^\s_])(.+?)(?<=[^\s_])_(?!\w)"), r"\1"),  # _em_, never inside snake_case
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+    (re.compile(r"\*\*(?=[^\s*])([^*]+?)(?<=[^\s*])\*\*"), r"\1"),
+    (re.compile(r"(?<!\w)__(?=[^\s_])([^_]+?)(?<=[^\s_])__(?!\w)"), r"\1"),
+    (re.compile(r"\*(?=[^\s*])([^*]+?)(?<=[^\s*])\*"), r"\1"),  # *em*, also inside a word
+    (re.compile(r"(?<!\w)_(?=[^\s_])([^_]+?)(?<=[^\s_])_(?!\w)"), r"\1"),  # _em_, never inside snake_case
+    (re.compile(r"~~(?=[^\s~])([^~]+?)(?<=[^\s~])~~"), r"\1"),
 )
 _SENTENCE_END = set(".!?;:。！？；：…")
 _CLOSE_QUOTES = "\"'”’」』）)]"
@@ -366,12 +368,18 @@ def _strip_inline(line: str) -> str:
         if i % 3 == 2:
             out.append(part[1:-1] if len(part) > 2 and part[0] == part[-1] == " " else part)
             continue
-        for pattern, repl in _INLINE_RES:
-            part = pattern.sub(repl, part)
+        for _ in range(3):  # inner spans first: "**bold *and em***" takes two rounds
+            before = part
+            for pattern, repl in _INLINE_RES:
+                part = pattern.sub(repl, part)
+            if part == before:
+                break
         out.append(part)
     text = "".join(out)
     if text != line:
         text = re.sub(r"[ \t]{2,}", " ", text)
+        if _IMAGE_RE.search(line):  # "a digit ![pic](a.png)." → "a digit."
+            text = re.sub(r"(?<=\S) ([.,;:!?。，；：！？])", r"\1", text)
     return "".join(chr(ord(c) - _ESCAPED) if ord(c) >= _ESCAPED else c for c in text)
 
 
@@ -420,7 +428,10 @@ def strip_markdown(text: str, where: str = "the script") -> str:
             continue
         m = _HEADING_RE.match(line)
         if m:
-            out += ["", _strip_inline(m.group(1) or ""), ""]
+            title = line[m.end():].rstrip()
+            if title.rstrip("#") != title and (not title.rstrip("#") or title.rstrip("#")[-1] in " \t"):
+                title = title.rstrip("#").rstrip()  # "## Title ##": the closing hashes go
+            out += ["", _strip_inline(title), ""]
             continue
         m = _BULLET_RE.match(line)
         if m or _ORDERED_RE.match(line):
@@ -428,9 +439,9 @@ def strip_markdown(text: str, where: str = "the script") -> str:
             line = line[m.end():] if m else line.lstrip()  # an ordered item keeps its number
         out.append(_strip_inline(line))
     if fence is not None:
-        raise InputError(f"{where} opens a code block ({fence[0] * fence[1]}) at line {fence[2]} and never "
-                         f"closes it: close it with {fence[0] * fence[1]} on a line of its own, or remove it "
-                         "(code blocks are not narrated)")
+        mark = fence[0] * fence[1] if fence[1] <= 10 else f"{fence[0] * 3}…, {fence[1]} long"
+        raise InputError(f"{where} opens a code block ({mark}) at line {fence[2]} and never closes it: close "
+                         "it with as long a fence on a line of its own, or remove it (code blocks are not narrated)")
     # Each list item (with its continuation lines) ends its sentence.
     starts, last = set(items), None
     for i, line in enumerate(out + [""]):
