@@ -765,11 +765,13 @@ def _declared_duration(stream: av.stream.Stream) -> float | None:
     return float(stream.duration * stream.time_base)
 
 
-def read_audio(path: PathLike) -> tuple[np.ndarray, int]:
+def read_audio(path: PathLike, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Decode the first audio stream to ``(waveform float32 (N, C) in [-1, 1], sample_rate)``.
 
     The result is cut to the length the container declares, which drops the encoder's padding
     of the last AAC frame, so an MP4 from :func:`write_video` gives back exactly its input length.
+    ``max_seconds``: decode no more than this from the start (an hour-long file is not read whole
+    when a minute of it is needed).
     """
     path = _existing_file(path)
     chunks: list[np.ndarray] = []  # each (C, n)
@@ -779,11 +781,17 @@ def read_audio(path: PathLike) -> tuple[np.ndarray, int]:
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
         resampler = None
+        limit = None if max_seconds is None else max(1, math.ceil(max_seconds * rate))
+        decoded = 0
         try:
             for frame in container.decode(stream):
                 if resampler is None:  # planar float whatever the decoder gives
                     resampler = av.AudioResampler(format="fltp", layout=frame.layout, rate=frame.sample_rate)
-                chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
+                for f in resampler.resample(frame):
+                    chunks.append(f.to_ndarray())
+                    decoded += chunks[-1].shape[1]
+                if limit is not None and decoded >= limit:
+                    break
         except av.FFmpegError as err:
             raise VideoDecodeError(f"cannot decode the audio of {path}: {err}; the file is corrupt.") from err
         declared = _declared_duration(stream)
@@ -792,6 +800,8 @@ def read_audio(path: PathLike) -> tuple[np.ndarray, int]:
     waveform = np.concatenate(chunks, axis=1).T  # (N, C)
     if declared is not None:
         waveform = waveform[: round(declared * rate)]
+    if limit is not None:
+        waveform = waveform[:limit]
     return np.ascontiguousarray(waveform, dtype=np.float32), rate
 
 
