@@ -187,6 +187,23 @@ def test_music_that_is_not_audio_says_so(tmp_path, pipe):
     assert not (tmp_path / "out.mp4").exists()
 
 
+def test_long_music_is_decoded_only_as_far_as_the_story_needs(tmp_path, pipe, monkeypatch):
+    import wave
+
+    rate = 8000
+    music = tmp_path / "hour.wav"  # 10 minutes of a tone stands in for an hour-long file
+    with wave.open(str(music), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+        w.writeframes((0.3 * np.sin(np.arange(600 * rate) * 0.05) * 32767).astype("<i2").tobytes())
+    decoded = []
+    real = compose.read_audio
+    monkeypatch.setattr(compose, "read_audio", lambda *a, **kw: decoded.append(real(*a, **kw)[0]) or (decoded[-1], rate))
+    result = render_story("The red digit moves left.", tmp_path / "m.mp4", pipeline=pipe, size=SMALL, fps=FPS,
+                          music=music, no_voice=True)
+    assert len(decoded[0]) / rate <= result.duration_s + 1.5  # not the whole ten minutes
+    assert probe_video(result.video).has_audio
+
+
 # --------------------------------------------------------------------------------------------
 # Cost bounds
 

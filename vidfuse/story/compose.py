@@ -58,12 +58,13 @@ length, and nothing but the MP4 is written to disk. (Buffering the frames instea
 
 **Music.** Any file FFmpeg decodes with an audio stream: MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or
 a video with a sound track; any other file (text, an image, a video without sound) is an
-:class:`InputError` saying it has no audio stream. The music is looped or cut to the story's
-length, levelled to an RMS of :data:`MUSIC_RMS` (-20 dBFS), faded in (0.5 s) and out (1.5 s),
-and *ducked* by :data:`DUCK_GAIN` (-12 dB) while a scene's narration plays: the gain ramps down
-over 0.3 s finishing as the voice starts and ramps back up after it ends. The mix is at the
-higher of the music's and the voice's sample rates (the other is resampled with FFmpeg's
-band-limited resampler) and stereo when the music is.
+:class:`InputError` saying it has no audio stream, before anything is spoken. Only as much as
+the story needs is decoded (an hour-long file costs no more than the story's length of it). It
+is looped or cut to the story's length, levelled to an RMS of :data:`MUSIC_RMS` (-20 dBFS),
+faded in (0.5 s) and out (1.5 s), and *ducked* by :data:`DUCK_GAIN` (-12 dB) while a scene's
+narration plays: the gain ramps down over 0.3 s finishing as the voice starts and ramps back up
+after it ends. The mix is at the higher of the music's and the voice's sample rates (the other
+is resampled with FFmpeg's band-limited resampler) and stereo when the music is.
 
 **Subtitles.** One cue per spoken sentence, timed to the sentence's exact sample span (start
 rounded up, end rounded down to the millisecond, so a cue never shows before its words or after
@@ -199,7 +200,8 @@ def _audio_streams(path: Path) -> int | None:
         return None
 
 
-def _load_music(music) -> tuple[np.ndarray, int]:
+def _check_music(music) -> Path:
+    """The music file's path, once it is known to hold an audio stream."""
     path = Path(music)
     if not path.is_file():
         raise InputError(f"music file not found: {path}" if not path.exists() else f"music {path} is not a file")
@@ -210,8 +212,13 @@ def _load_music(music) -> tuple[np.ndarray, int]:
     if streams == 0:
         raise InputError(f"the music file {path} has no audio stream (an image, or a video without sound): "
                          f"pass an audio file: {MUSIC_FORMATS}")
+    return path
+
+
+def _load_music(path: Path, seconds: float) -> tuple[np.ndarray, int]:
+    """The first ``seconds`` of the music (all of it when shorter), ``(N, C)`` float32, and its rate."""
     try:
-        wave, rate = read_audio(path)  # (N, C) float32
+        wave, rate = read_audio(path, max_seconds=seconds)  # (N, C) float32
     except InputError as e:
         raise InputError(f"the audio of the music file {path} cannot be decoded: the file is damaged or "
                          f"truncated; pass another audio file: {MUSIC_FORMATS}") from e
@@ -599,7 +606,7 @@ def render_story(
     report("plan", 0.0)
     scenes = as_scenes(script, lang=lang, max_chars=max_chars, llm=llm, rate=None if no_voice else rate)
     report("plan", 1.0)
-    bed = _load_music(music) if music is not None else None
+    music_path = _check_music(music) if music is not None else None
     pipe = _load_pipeline(pipeline, model)
 
     # ---- voice: every scene's speech, hence its length
@@ -620,8 +627,9 @@ def render_story(
     work = Path(tempfile.mkdtemp(prefix=f".{output.stem}.", suffix=".tmp", dir=output.parent))
     try:
         audio, audio_rate = _voice_track(renders, voices, total, fps)
-        if bed is not None:
-            audio, audio_rate = mix_music(audio, audio_rate, bed[0], bed[1], spans, duration_s)
+        if music_path is not None:  # decoded only as far as the story needs
+            bed, bed_rate = _load_music(music_path, duration_s + 1.0)
+            audio, audio_rate = mix_music(audio, audio_rate, bed, bed_rate, spans, duration_s)
 
         # ---- frames, captions and encoding in one pass: frames stream into the encoder
         boards: list[np.ndarray] = []
