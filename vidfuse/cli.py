@@ -119,6 +119,7 @@ def generate(
     fmt: Optional[str] = typer.Option(None, "--format", help="mp4 | webm | gif (default: from the file name)."),
     guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance, 0-20 (1 = off; default: the model's)."),
     truncate: bool = typer.Option(False, "--truncate", help="Cut a prompt longer than the model's token limit to it instead of refusing it."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse a prompt with words the model was never trained on (default: warn and generate)."),
 ) -> None:
     """Text (+ optional first frame) to video. (vidfuse.generate.generate_files)"""
     from vidfuse.generate import generate_batch, generate_one
@@ -126,7 +127,7 @@ def generate(
     if (prompt is None) == (prompts is None):
         raise typer.BadParameter("give either a PROMPT with -o FILE, or --prompts FILE with --out-dir DIR")
     kwargs = dict(model=model, image=image, seed=seed, num_frames=frames, fps=fps, fmt=fmt,
-                  guidance_scale=guidance_scale, on_overflow="truncate" if truncate else "error")
+                  guidance_scale=guidance_scale, on_overflow="truncate" if truncate else "error", strict=strict)
     if prompt is not None:
         if output is None:
             raise typer.BadParameter("where to write the video: add -o FILE.mp4")
@@ -284,7 +285,22 @@ def eval_model(
                     fg=typer.colors.RED, err=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None) -> None:
+    """Warnings meant for people (the prompt's unknown words) as one ``warning: …`` line on stderr; others as
+    Python shows them."""
+    from vidfuse.data.vocabulary import UnknownWordsWarning
+
+    if issubclass(category, UnknownWordsWarning):
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main() -> None:
+    import functools
+    import warnings
+
+    warnings.showwarning = functools.partial(_show_warning, _default=warnings.showwarning)
     try:
         app()
     except VidfuseError as e:

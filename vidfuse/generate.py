@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from pathlib import Path
+
+from vidfuse.data.vocabulary import UnknownWordsWarning
 
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
@@ -59,8 +62,11 @@ def _output_path(path: Path, fmt: str | None) -> Path:
 
 def generate_one(prompt: str, output: str | Path, *, model=None, image=None, seed=None, num_frames=None,
                  fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None, pipeline=None,
-                 on_overflow: str = "error") -> Path:
+                 on_overflow: str = "error", strict: bool = False) -> Path:
     """Render ``prompt`` to ``output`` (format from ``fmt`` or the file name). Returns the written path.
+
+    Words the model never saw in training warn (:class:`~vidfuse.data.vocabulary.UnknownWordsWarning`), or
+    with ``strict`` fail (:class:`~vidfuse.data.vocabulary.UnknownWordsError`) before anything is written.
 
     The output path and ``fps`` are checked before the model loads, so a bad one fails at once."""
     from vidfuse.media.video_io import check_fps, write_video
@@ -73,15 +79,16 @@ def generate_one(prompt: str, output: str | Path, *, model=None, image=None, see
     check_writable(out)
     pipe = pipeline or TextToVideoPipeline.from_pretrained(model)
     frames = pipe(prompt, image=image, num_frames=num_frames, seed=seed, guidance_scale=guidance_scale,
-                  on_overflow=on_overflow)[0]
+                  on_overflow=on_overflow, strict=strict)[0]
     return write_video(out, frames, fps=fps)
 
 
 def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None, image=None, seed=None,
                    num_frames=None, fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None,
-                   batch_size: int = 64, on_overflow: str = "error") -> Path:
+                   batch_size: int = 64, on_overflow: str = "error", strict: bool = False) -> Path:
     """One video per non-empty line of ``prompts_file`` (see :func:`read_prompts`) → ``out_dir/0000.mp4``,
-    … and ``index.csv``. Prompt ``i`` uses seed ``seed + i`` (modulo 2**63)."""
+    … and ``index.csv``. Prompt ``i`` uses seed ``seed + i`` (modulo 2**63). Unknown words: one warning
+    for the whole file naming the prompts (numbered from 0), or with ``strict`` an error before any video."""
     from vidfuse.config import MAX_SEED
     from vidfuse.media.video_io import check_fps, write_video
     from vidfuse.pipeline import TextToVideoPipeline, check_options
@@ -94,13 +101,16 @@ def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None,
     check_fps(fps, ext)
     check_writable_dir(out_dir)
     pipe = TextToVideoPipeline.from_pretrained(model)
+    pipe.check_vocabulary(prompts, strict=strict)
     rows = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start:start + batch_size]
         in_range = isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED
         chunk_seed = (seed + start) % (MAX_SEED + 1) if in_range else seed  # the pipeline refuses a bad one
-        frames = pipe(chunk, image=image, num_frames=num_frames, seed=chunk_seed, guidance_scale=guidance_scale,
-                      on_overflow=on_overflow)
+        with warnings.catch_warnings():  # already said once for the whole file
+            warnings.simplefilter("ignore", UnknownWordsWarning)
+            frames = pipe(chunk, image=image, num_frames=num_frames, seed=chunk_seed, guidance_scale=guidance_scale,
+                          on_overflow=on_overflow)
         for i, (p, f) in enumerate(zip(chunk, frames)):
             name = f"{start + i:04d}.{ext}"
             write_video(out_dir / name, f, fps=fps)

@@ -9,8 +9,11 @@ Documented behaviours for awkward inputs:
 - an empty or whitespace-only prompt, one holding a control character (U+0000-U+001F except tab and
   newlines, U+007F-U+009F) or a lone surrogate, or a prompt longer than the tokenizer's limit (unless
   ``on_overflow="truncate"``) → :class:`InputError`;
-- a word or character the model never saw is encoded anyway (byte fallback, no "unknown" token); the
-  model does its best with it;
+- a word or character the model never saw is encoded anyway (byte fallback, no "unknown" token) and the
+  model does its best with it, but :meth:`TextToVideoPipeline.unknown_words` names such words (rule:
+  :mod:`vidfuse.data.vocabulary`) and a call warns with :class:`UnknownWordsWarning` ("this model was trained
+  on Moving Digits captions; it does not know: cat, piano"), or raises :class:`UnknownWordsError` (an
+  :class:`InputError`) with ``strict=True``;
 - an image of another size is resized (short side) and centre-cropped to the model's native size; an
   image that is not RGB is converted; one smaller than 8 px, larger than ``MAX_IMAGE_PIXELS`` (50
   megapixels), corrupt or not an image → :class:`InputError`;
@@ -39,6 +42,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from vidfuse.config import MAX_FRAMES, MAX_GUIDANCE, MAX_SEED, ModelConfig
+from vidfuse.data.vocabulary import (OPEN_DOMAIN_HINT, UnknownWordsError, UnknownWordsWarning, Vocabulary,
+                                     unknown_words_message)
 from vidfuse.errors import InputError
 from vidfuse.models.model import VidFuseModel
 from vidfuse.userdirs import user_data_dir
@@ -162,6 +167,42 @@ class TextToVideoPipeline:
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.config: ModelConfig = model.cfg
+        self._vocabulary: Vocabulary | None | bool = False  # built on first use
+
+    # ---- what the model knows --------------------------------------------------------------
+    @property
+    def vocabulary(self) -> Vocabulary | None:
+        """The training vocabulary of a from-scratch text encoder; ``None`` for a pretrained one (no record)."""
+        if self._vocabulary is False:
+            self._vocabulary = Vocabulary.from_tokenizer(self.tokenizer)
+        return self._vocabulary
+
+    @property
+    def trained_on(self) -> str | None:
+        """What the model was trained on, for messages ("Moving Digits captions"); ``None`` when unknown."""
+        return self.vocabulary.trained_on if self.vocabulary is not None else None
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        """The words (or Chinese character runs) of ``prompt`` the model never saw in training, in order
+        (``[]`` when all are known or the model has no record); the rule is :mod:`vidfuse.data.vocabulary`'s."""
+        return self.vocabulary.unknown_words(prompt) if self.vocabulary is not None else []
+
+    def check_vocabulary(self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1) -> list[str]:
+        """Warn (:class:`UnknownWordsWarning`, attributed ``stacklevel`` frames above the caller), or with
+        ``strict`` raise :class:`UnknownWordsError`, when ``prompts`` hold words the model never saw; returns
+        those words."""
+        per_prompt = [self.unknown_words(p) for p in prompts]
+        words = list(dict.fromkeys(w for ws in per_prompt for w in ws))
+        if not words:
+            return []
+        which = None if len(prompts) == 1 else [i for i, ws in enumerate(per_prompt) if ws]
+        message = unknown_words_message(self.trained_on, words, which)
+        if strict:
+            raise UnknownWordsError(f"{message}; rephrase with words it knows, or {OPEN_DOMAIN_HINT}",
+                                    words, self.trained_on)
+        warnings.warn(UnknownWordsWarning(f"{message} — {OPEN_DOMAIN_HINT}", words, self.trained_on),
+                      stacklevel=stacklevel + 2)
+        return words
 
     # ---- persistence -----------------------------------------------------------------------
     @classmethod
@@ -227,14 +268,17 @@ class TextToVideoPipeline:
         """Generate two throw-away clips (a short and a longer prompt: the two most common token buckets) so
         that first-call costs — kernels chosen and compiled per shape, the allocator growing — are paid at
         load rather than by the first request. Long-lived processes (the server's workers) call it."""
-        self("warm up", seed=0)
-        self(" ".join(["warm up the model before the first request"] * 3), seed=0, on_overflow="truncate")
+        with warnings.catch_warnings():  # the throw-away prompts' words are no user's business
+            warnings.simplefilter("ignore", UnknownWordsWarning)
+            self("warm up", seed=0)
+            self(" ".join(["warm up the model before the first request"] * 3), seed=0, on_overflow="truncate")
         return self
 
     @torch.no_grad()
     def __call__(self, prompt: str | Sequence[str], image=None, *, num_frames: int | None = None,
                  height: int | None = None, width: int | None = None, seed: int | None = None,
-                 guidance_scale: float | None = None, batch_size: int = 64, on_overflow: str = "error") -> np.ndarray:
+                 guidance_scale: float | None = None, batch_size: int = 64, on_overflow: str = "error",
+                 strict: bool = False) -> np.ndarray:
         """Frames ``uint8 (B, T, H, W, 3)`` for one prompt or a list (B = number of prompts).
 
         ``image``: a first frame (path, PIL image or uint8 array (H, W, 3)), one for all prompts or a list.
@@ -242,7 +286,9 @@ class TextToVideoPipeline:
         prompts → same frames. ``guidance_scale``: 0 to ``MAX_GUIDANCE``; > 1 strengthens the text
         (supported by generators with ``supports_guidance``); ``None``: the model's own default
         (``config.guidance_scale``, chosen when it was trained). ``on_overflow="truncate"`` cuts a prompt
-        longer than the tokenizer's limit to it instead of refusing it.
+        longer than the tokenizer's limit to it instead of refusing it. Prompts with words the model never
+        saw in training warn (:class:`UnknownWordsWarning`, once for the call) or, with ``strict``, are
+        refused (:class:`UnknownWordsError`) before anything is generated.
         """
         prompts = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt]
         if not prompts:
@@ -257,6 +303,7 @@ class TextToVideoPipeline:
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:
             raise InputError(f"the {self.config.generator} generator has no guidance; use guidance_scale=1.0")
         ids, mask = pad_tokens(*self.tokenizer.encode(prompts, on_overflow=on_overflow))
+        self.check_vocabulary(prompts, strict=strict, stacklevel=2)  # past __call__ and torch's no_grad wrapper
         images = self._prepare_images(image, len(prompts))
         gen = torch.Generator(device="cpu").manual_seed(int(seed) if seed is not None else torch.seed() % 2**63)
         outs = []

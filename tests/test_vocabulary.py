@@ -1,0 +1,129 @@
+"""A prompt with words the model never saw in training gets a warning naming them (an error with strict);
+Moving Digits captions, in either language and in wordings whose words are all known, never do."""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from vidfuse.data.moving_digits import MovingDigits
+from vidfuse.data.tokenizer import CharTokenizer
+from vidfuse.data.vocabulary import UnknownWordsError, UnknownWordsWarning, Vocabulary
+from vidfuse.pipeline import SHIPPED_MODEL_DIR, TextToVideoPipeline
+
+NOVEL = Path(__file__).resolve().parents[1] / "bench" / "novel_captions_v2.jsonl"
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.from_tokenizer(CharTokenizer.from_pretrained(SHIPPED_MODEL_DIR))
+
+
+@pytest.fixture(scope="module")
+def default_pipe() -> TextToVideoPipeline:
+    return TextToVideoPipeline.from_pretrained(SHIPPED_MODEL_DIR, device="cpu")
+
+
+def test_the_shipped_model_does_not_know_cats_or_pianos(vocab):
+    assert vocab.trained_on == "Moving Digits captions"
+    assert vocab.unknown_words("a cat playing the piano") == ["cat", "playing", "piano"]
+    assert vocab.unknown_words("一只猫在弹钢琴") == ["猫", "钢琴"]  # 只 is a measure word, 弹 is in 弹跳
+    assert vocab.unknown_words("A CAT, a cat and a Piano!") == ["cat", "piano"]  # normalised, each once
+
+
+@pytest.mark.parametrize("level", [1, 2])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_moving_digits_captions_are_all_known(vocab, level, lang):
+    ds = MovingDigits(split="test", level=level, lang=lang, seed=0)
+    for i in range(150):
+        caption = ds[i][1]
+        assert vocab.unknown_words(caption) == [], caption
+
+
+def test_function_words_numbers_and_punctuation_never_count(vocab):
+    assert vocab.unknown_words("Please show me a video of the number 12, twenty or seventh digit!!") == []
+    assert vocab.unknown_words("请生成一个品红色的数字3向上移动的视频。") == []
+    assert vocab.unknown_words("我想看一个黄色的数字四向右移动，同时数字十在屏幕上上下弹跳") == []
+    assert vocab.unknown_words("3 → 5 … 「」 ©") == []
+
+
+def test_novel_wordings_warn_only_on_words_the_model_lacks(vocab):
+    """bench/novel_captions_v2.jsonl (written blind to the training grammar): a caption whose words are all
+    known stays silent; the others name motion words the shipped model was never trained on."""
+    rows = [json.loads(line) for line in NOVEL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    unknown = {r["caption"]: vocab.unknown_words(r["caption"]) for r in rows}
+    assert unknown["Generate a yellow 0 sliding to the left."] == []
+    assert unknown["请生成一个品红色的数字3向上移动的视频。"] == []
+    assert unknown["Can you animate a cyan number one drifting rightward across the screen?"] == ["drifting", "rightward"]
+    assert sum(not u for u in unknown.values()) >= 30  # all-known wordings exist in both languages
+    every = {w for ws in unknown.values() for w in ws}
+    assert not every & {"a", "the", "you", "can", "number", "screen", "video", "请", "生成", "视频", "的"}
+
+
+def test_a_characters_only_tokenizer_knows_words_spelled_with_its_characters():
+    v = Vocabulary.from_tokenizer(CharTokenizer.build(["digit 3 moves left", "数字3在左右移动"]))
+    assert v.unknown_words("the digit sits left") == []  # no word list: letters it has are all it can tell
+    assert v.unknown_words("a zebra") == ["zebra"]  # z, b are not among its characters
+    assert Vocabulary.from_tokenizer(object()) is None  # a pretrained text encoder keeps no record
+
+
+def test_the_pipeline_warns_names_the_words_and_strict_refuses(default_pipe):
+    assert default_pipe.unknown_words("a cat playing the piano") == ["cat", "playing", "piano"]
+    with pytest.warns(UnknownWordsWarning) as rec:
+        out = default_pipe("a cat playing the piano", num_frames=2, seed=0)
+    assert out.shape[:2] == (1, 2)
+    w = rec[0].message
+    assert w.words == ["cat", "playing", "piano"] and w.trained_on == "Moving Digits captions"
+    assert str(w).startswith("this model was trained on Moving Digits captions; it does not know: cat, playing, piano")
+    with pytest.raises(UnknownWordsError, match="it does not know: 猫, 钢琴"):
+        default_pipe("一只猫在弹钢琴", num_frames=2, seed=0, strict=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        default_pipe(["the red digit 3 is moving to the left", "蓝色数字五上下弹跳"], num_frames=2, seed=0, strict=True)
+    with pytest.warns(UnknownWordsWarning, match=r"prompt #1 holds words it does not know: sunset"):
+        default_pipe(["digit 3 moves left", "a sunset"], num_frames=2, seed=0)
+
+
+def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    from vidfuse.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["vidfuse", *map(str, args)])
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
+    code = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UnknownWordsWarning)
+        try:
+            main()
+        except SystemExit as e:
+            code = e.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_warns_on_stderr_and_strict_exits_2(monkeypatch, capsys, tmp_path):
+    code, out, err = _cli(monkeypatch, capsys, "generate", "a cat playing the piano", "-o", tmp_path / "c.mp4",
+                          "--frames", "2")
+    assert code == 0 and (tmp_path / "c.mp4").is_file(), err
+    assert err.startswith("warning: this model was trained on Moving Digits captions; it does not know: cat, "
+                          "playing, piano"), err
+    code, out, err = _cli(monkeypatch, capsys, "generate", "一只猫在弹钢琴", "-o", tmp_path / "z.mp4", "--strict")
+    assert code == 2 and not (tmp_path / "z.mp4").exists()
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: this model was trained on Moving Digits")
+    code, out, err = _cli(monkeypatch, capsys, "generate", "数字3在左右移动", "-o", tmp_path / "d.mp4", "--strict",
+                          "--frames", "2")
+    assert code == 0 and "warning" not in err, err
+
+
+def test_cli_batch_warns_once_naming_the_prompts(monkeypatch, capsys, tmp_path):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("digit 3 moves left\na cat\n红色数字7向下移动\n一只猫\n", encoding="utf-8")
+    code, out, err = _cli(monkeypatch, capsys, "generate", "--prompts", prompts, "--out-dir", tmp_path / "o",
+                          "--frames", "2")
+    assert code == 0, err
+    assert err.count("warning:") == 1 and "prompts #1, #3 hold words it does not know: cat, 猫" in err, err
+    code, out, err = _cli(monkeypatch, capsys, "generate", "--prompts", prompts, "--out-dir", tmp_path / "s",
+                          "--strict")
+    assert code == 2 and not (tmp_path / "s" / "0000.mp4").exists(), err

@@ -1,0 +1,196 @@
+"""What a from-scratch model knows: the words of a prompt that its training captions never held.
+
+A vidfuse model with the from-scratch text encoder carries its training vocabulary in ``tokenizer.json``:
+the frequent words of its captions (:attr:`CharTokenizer.words`) and every character they held
+(:attr:`CharTokenizer.chars`). A prompt word outside it still encodes (spelled by characters or bytes)
+but the model never learned what it means: "a cat playing the piano" gives a digit. :func:`unknown_words`
+names such words so that a caller can warn, or refuse with ``strict``.
+
+The rule, applied to the prompt after the tokenizer's normalisation (NFKC, lower case):
+
+- **Spaced scripts** (Latin, Greek, Cyrillic): each run of letters is a word. It is known when it is one of
+  the tokenizer's words; when it has one letter ("a", "i"); when it is a function word or a request-frame
+  word (:data:`EN_STOP_WORDS`: articles, pronouns, prepositions, auxiliaries, "show", "generate", "video",
+  "screen" …); or when it is a number word ("three", "twenty", "first"). A tokenizer without a word list
+  (characters only) knows every word whose letters it has.
+- **Other scripts** (Chinese, Japanese, …): letters are judged one character at a time: known when it is
+  one of the tokenizer's characters, a function or measure character (:data:`ZH_STOP_CHARS`: 的 了 只 个
+  从 向 …), a Chinese numeral, or part of a request-frame word (:data:`ZH_STOP_WORDS`: 生成 视频 动画 屏幕
+  背景 同时 …). Neighbouring unknown characters are reported together (猫, 钢琴).
+- Digits, punctuation, symbols and spaces are never unknown.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from vidfuse.errors import InputError
+
+_WORD = re.compile(r"[a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]+")  # the tokenizer's word scripts
+
+EN_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
+    "first second third fourth fifth sixth seventh eighth ninth tenth".split())
+EN_STOP_WORDS = frozenset((
+    # articles, determiners, pronouns
+    "an the this that these those some any each every another other its it he she they them their his her "
+    "me my we us our you your what which who where when how "
+    # prepositions and conjunctions
+    "of on in at to from by with without for into onto over under across through along about around near "
+    "toward towards between off out upon within against behind beside "
+    "and or but while as than then so also too both either "
+    # auxiliaries and modals
+    "is are was were be been being am do does did can could would will shall should may might must has have had "
+    # politeness and the request frame
+    "please let just now here there very really again want need like get make show generate create render draw "
+    "produce give see animate "
+    # what is being asked for, and where
+    "video videos clip clips animation animations movie film scene shot frame frames screen background picture "
+    "image").split())
+ZH_STOP_WORDS = ("生成", "视频", "动画", "画面", "影片", "短片", "片段", "屏幕", "背景", "制作", "展示", "显示",
+                 "同时", "一段", "一下", "我们", "你们", "他们", "她们", "它们", "帮我", "给我", "一个", "这个",
+                 "那个")
+ZH_STOP_CHARS = frozenset("的了着过地得之个只条张头位段幅匹支颗一在是有和与及或而且也都就又还正请帮给让把被将使"
+                          "我你他她它们这那从向往到朝对于以为上下中里内外边方面侧要想能会可看画做吧呢吗啊呀"
+                          "零〇一二两三四五六七八九十百千万")
+
+
+def _md_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
+    """The words and non-ASCII characters Moving Digits' caption templates and paraphrase grammar use."""
+    from vidfuse.data import moving_digits, paraphrase
+
+    texts: list[str] = []
+
+    def walk(v) -> None:
+        if isinstance(v, str):
+            texts.append(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(k)
+                walk(x)
+        elif isinstance(v, (list, tuple, frozenset, set)):
+            for x in v:
+                walk(x)
+
+    for module in (moving_digits, paraphrase):
+        for name, value in vars(module).items():
+            if name.isupper() or name.startswith("_") and name[1:2].isupper():
+                walk(value)
+    text = unicodedata.normalize("NFKC", " ".join(texts)).lower()
+    return frozenset(_WORD.findall(text)), frozenset(c for c in text if ord(c) > 127 and c.isalpha())
+
+
+@lru_cache(maxsize=1)
+def moving_digits_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
+    return _md_vocabulary()
+
+
+def describe_training(words, chars) -> str:
+    """What a model with this vocabulary was trained on, for messages: "Moving Digits captions" when (nearly)
+    all of its words and non-ASCII characters are Moving Digits caption vocabulary, else a count."""
+    md_words, md_chars = moving_digits_vocabulary()
+    wide = [c for c in chars if ord(c) > 127 and c.isalpha()]
+    if words or wide:
+        share_w = sum(w in md_words for w in words) / len(words) if words else 1.0
+        share_c = sum(c in md_chars for c in wide) / len(wide) if wide else 1.0
+        if share_w >= 0.9 and share_c >= 0.9:
+            return "Moving Digits captions"
+    return f"captions of {len(words)} frequent words and {len(chars)} characters"
+
+
+class Vocabulary:
+    """A model's known words and characters (from its tokenizer), and :meth:`unknown_words` of a prompt."""
+
+    def __init__(self, words, chars, *, trained_on: str | None = None) -> None:
+        self.words = frozenset(words)
+        self.chars = frozenset(chars)
+        self.trained_on = trained_on or describe_training(self.words, self.chars)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer) -> "Vocabulary | None":
+        """The vocabulary of a from-scratch :class:`CharTokenizer`; ``None`` for any other tokenizer (a
+        pretrained text encoder has no record of what the video model was trained on)."""
+        words, chars = getattr(tokenizer, "words", None), getattr(tokenizer, "chars", None)
+        if words is None or chars is None:
+            return None
+        return cls(words, chars)
+
+    def _word_known(self, w: str) -> bool:
+        if len(w) == 1 or w in EN_STOP_WORDS or w in EN_NUMBER_WORDS or w in self.words:
+            return True
+        return not self.words and all(c in self.chars for c in w)  # a characters-only tokenizer
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        """The words and character runs of ``prompt`` this model never saw in training, in order, each once
+        (see the module docstring for the rule)."""
+        if not isinstance(prompt, str):
+            raise InputError(f"a prompt must be a str, got {type(prompt).__name__}")
+        text = unicodedata.normalize("NFKC", prompt).lower()
+        out: list[str] = []
+
+        def add(w: str) -> None:
+            if w not in out:
+                out.append(w)
+
+        at = 0
+        for m in _WORD.finditer(text):
+            self._other_scripts(text[at:m.start()], add)
+            if not self._word_known(m.group()):
+                add(m.group())
+            at = m.end()
+        self._other_scripts(text[at:], add)
+        return out
+
+    def _other_scripts(self, text: str, add) -> None:
+        run, i = "", 0
+        while i < len(text):
+            frame = next((w for w in ZH_STOP_WORDS if text.startswith(w, i)), None)
+            if frame:
+                i += len(frame)
+                if run:
+                    add(run)
+                    run = ""
+                continue
+            c = text[i]
+            i += 1
+            if not c.isalpha() or c in self.chars or c in ZH_STOP_CHARS:
+                if run:
+                    add(run)
+                    run = ""
+            else:
+                run += c
+        if run:
+            add(run)
+
+
+class UnknownWordsWarning(UserWarning):
+    """A prompt holds words the model was never trained on; ``words`` names them, ``trained_on`` says
+    what the model was trained on."""
+
+    def __init__(self, message: str, words: list[str], trained_on: str) -> None:
+        super().__init__(message)
+        self.words = list(words)
+        self.trained_on = trained_on
+
+
+class UnknownWordsError(InputError):
+    """``strict`` generation refused a prompt with words the model was never trained on."""
+
+    def __init__(self, message: str, words: list[str], trained_on: str) -> None:
+        super().__init__(message)
+        self.words = list(words)
+        self.trained_on = trained_on
+
+
+OPEN_DOMAIN_HINT = ("for open-domain video pass --model DIR with a pretrained diffusers pipeline folder "
+                    "(README: Pretrained video models)")
+
+
+def unknown_words_message(trained_on: str, words: list[str], prompts: list[int] | None = None) -> str:
+    """"this model was trained on Moving Digits captions; it does not know: cat, piano" (one line), with the
+    prompt numbers of a batch."""
+    which = "it does not know" if not prompts else \
+        f"prompt{'s' if len(prompts) > 1 else ''} {', '.join(f'#{i}' for i in prompts)} hold{'' if len(prompts) > 1 else 's'} words it does not know"
+    return f"this model was trained on {trained_on}; {which}: {', '.join(words)}"
