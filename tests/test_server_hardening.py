@@ -681,3 +681,18 @@ def test_a_worker_crash_is_forgiven_once_and_fails_the_job_when_it_repeats(tmp_p
 def test_max_crashes_is_checked():
     with pytest.raises(InputError, match="max_crashes"):
         JobStore("/nonexistent", max_crashes=0)
+
+
+def test_a_story_without_voice_is_not_bounded_by_a_speaking_rate_it_never_uses(model_dir, tmp_path):
+    pytest.importorskip("vidfuse.story.compose")
+    from vidfuse.story.planner import MAX_STORY_SECONDS, estimate_seconds, validate_script
+
+    script = "\n\n".join(f"Scene {i}: the red digit three moves slowly and steadily to the left across the "
+                         "wide black screen." for i in range(50))
+    scenes = validate_script(script)
+    assert estimate_seconds(scenes, rate=80) > MAX_STORY_SECONDS > estimate_seconds(scenes)
+    with TestClient(create_app(data_dir=tmp_path, model=model_dir, workers=0)) as client:
+        silent = client.post("/v1/videos", json={"script": script, "rate": 80, "no_voice": True})
+        assert silent.status_code == 202, silent.text
+        spoken = client.post("/v1/videos", json={"script": script, "rate": 80})
+        assert spoken.status_code == 422 and "MAX_STORY_SECONDS" in spoken.json()["detail"], spoken.text

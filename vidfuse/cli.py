@@ -168,7 +168,7 @@ def story(
 
     from vidfuse.story import render_story
 
-    labels = {"plan": "planning scenes", "voice": "speaking narration", "frames": "generating clips",
+    labels = {"plan": "planning scenes", "voice": "speaking narration", "frames": "drawing + encoding",
               "subtitles": "burning subtitles", "encode": "encoding MP4", "storyboard": "drawing storyboard"}
     with _stage_bars(labels) as progress:
         result = render_story(script, output, aspect=aspect, lang=lang, subtitles=subtitles, voice=voice,

@@ -301,7 +301,8 @@ def _check_story(params: dict[str, Any]) -> None:
     from vidfuse.story.planner import validate_script
 
     try:
-        validate_script(params["script"], lang=params["lang"], rate=params["rate"])
+        # without a voice the composer ignores the rate, so the limits must too
+        validate_script(params["script"], lang=params["lang"], rate=None if params.get("no_voice") else params["rate"])
     except InputError as e:
         raise HTTPException(422, str(e)) from None
 

@@ -633,7 +633,9 @@ def _run_prompt(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
 
 
 # Share of the whole job each story stage takes (render_story reports a fraction within each stage).
-_STORY_STAGES = {"plan": 0.02, "voice": 0.13, "frames": 0.45, "subtitles": 0.08, "encode": 0.25, "storyboard": 0.05}
+# shares of a story job's progress; frames stream into the encoder, so "frames" covers drawing, burning
+# subtitles and encoding, and "subtitles"/"encode" only mark their end
+_STORY_STAGES = {"plan": 0.02, "voice": 0.13, "frames": 0.78, "subtitles": 0.01, "encode": 0.01, "storyboard": 0.05}
 _STORY_START = {k: sum(list(_STORY_STAGES.values())[:i]) for i, k in enumerate(_STORY_STAGES)}
 
 
