@@ -115,11 +115,20 @@ def generate(
     image: Optional[Path] = typer.Option(None, "--image", help="First frame to start from."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     frames: Optional[int] = typer.Option(None, "--frames", help="Number of frames, 1-512 (default: the model's)."),
-    fps: float = typer.Option(8.0, "--fps", help="Frames per second, 1-120 (GIF: at most 50)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Frames per second, 1-120 (GIF: at most 50; default: the model's, 8 for vidfuse models)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="mp4 | webm | gif (default: from the file name)."),
     guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance, 0-20 (1 = off; default: the model's)."),
     truncate: bool = typer.Option(False, "--truncate", help="Cut a prompt longer than the model's token limit to it instead of refusing it."),
     strict: bool = typer.Option(False, "--strict", help="Refuse a prompt with words the model was never trained on (default: warn and generate)."),
+    width: Optional[int] = typer.Option(None, "--width", help="Frame width in pixels, 8-4096 (default: the model's)."),
+    height: Optional[int] = typer.Option(None, "--height", help="Frame height in pixels, 8-4096 (default: the model's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (pretrained diffusers models; default: the pipeline's)."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="What the video should not show (pretrained diffusers models)."),
+    dtype: str = typer.Option("auto", "--dtype", help="auto | float32 | bfloat16 | float16 (pretrained models; auto: bfloat16 on a GPU, float32 on a CPU)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one)."),
+    offload: str = typer.Option("none", "--offload", help="none | model | sequential: keep a pretrained model's weights in CPU memory, moving them to the GPU per component (model) or per layer (sequential, least memory, slowest)."),
+    vae_tiling: bool = typer.Option(False, "--vae-tiling", help="Decode frames in tiles (less GPU memory; pretrained models whose VAE has it)."),
+    vae_slicing: bool = typer.Option(False, "--vae-slicing", help="Decode one clip of a batch at a time (pretrained models whose VAE has it)."),
 ) -> None:
     """Text (+ optional first frame) to video. (vidfuse.generate.generate_files)"""
     from vidfuse.generate import generate_batch, generate_one
@@ -127,15 +136,18 @@ def generate(
     if (prompt is None) == (prompts is None):
         raise typer.BadParameter("give either a PROMPT with -o FILE, or --prompts FILE with --out-dir DIR")
     kwargs = dict(model=model, image=image, seed=seed, num_frames=frames, fps=fps, fmt=fmt,
-                  guidance_scale=guidance_scale, on_overflow="truncate" if truncate else "error", strict=strict)
-    if prompt is not None:
-        if output is None:
-            raise typer.BadParameter("where to write the video: add -o FILE.mp4")
-        typer.echo(f"wrote {generate_one(prompt, output, **kwargs)}")
-    else:
-        if out_dir is None:
-            raise typer.BadParameter("batch mode needs --out-dir DIR")
-        typer.echo(f"wrote {generate_batch(prompts, out_dir, **kwargs)}")
+                  guidance_scale=guidance_scale, on_overflow="truncate" if truncate else "error", strict=strict,
+                  width=width, height=height, steps=steps, negative_prompt=negative_prompt, dtype=dtype,
+                  device=device, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing)
+    if prompt is not None and output is None:
+        raise typer.BadParameter("where to write the video: add -o FILE.mp4")
+    if prompt is None and out_dir is None:
+        raise typer.BadParameter("batch mode needs --out-dir DIR")
+    with _stage_bars({"denoise": "denoising"}) as bars:
+        kwargs["progress"] = lambda step, total: bars("denoise", step / total)
+        written = generate_one(prompt, output, **kwargs) if prompt is not None else \
+            generate_batch(prompts, out_dir, **kwargs)
+    typer.echo(f"wrote {written}")
 
 
 @app.command()
@@ -154,7 +166,9 @@ def story(
     aspect: str = typer.Option("16:9", "--aspect", help="16:9 (1280×720) | 9:16 (720×1280) | 1:1 (720×720)."),
     lang: str = typer.Option("auto", "--lang", help="auto | en | zh."),
     subtitles: str = typer.Option("soft", "--subtitles", help="soft (track + sidecars) | burn | srt (sidecars) | none."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="espeak-ng voice, e.g. en-us, +f3, cmn-latn-pinyin."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="English: a Piper .onnx voice file, or an espeak-ng voice "
+                                        "(en-us, +f3, espeak); Chinese: cmn-latn-pinyin. Default: the neural Piper "
+                                        "voice for English. See: vidfuse voices."),
     rate: Optional[int] = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-500)."),
     music: Optional[Path] = typer.Option(None, "--music", help="Background music file, ducked under the voice."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
@@ -178,6 +192,27 @@ def story(
     for extra in (result.srt, result.vtt, result.storyboard):
         if extra is not None:
             typer.echo(f"wrote {extra}")
+
+
+@app.command()
+def voices() -> None:
+    """The voices installed here, per language, with their engine; * marks the default. (vidfuse.media.speech)"""
+    from vidfuse.media.speech import PIPER_INSTALL_LINE, INSTALL_LINE, installed_voices
+
+    found = installed_voices()
+    for lang, label in (("en", "English"), ("zh", "Chinese")):
+        mine = sorted((v for v in found if v.language == lang), key=lambda v: (not v.default, v.engine != "piper"))
+        typer.echo(f"{label} ({lang}):")
+        for v in mine:
+            typer.echo(f"  {'*' if v.default else ' '} {v.engine:<9} {v.voice if v.engine == 'espeak-ng' else v.name:<18} "
+                       f"{v.voice if v.engine == 'piper' else v.name}")
+        if not mine:
+            typer.echo("    (none installed)")
+    if not any(v.engine == "piper" for v in found):
+        typer.echo(f"the neural English voice is missing: {PIPER_INSTALL_LINE}")
+    if not any(v.engine == "espeak-ng" for v in found):
+        typer.echo(f"espeak-ng is missing (Chinese needs it): {INSTALL_LINE}")
+    typer.echo("any Piper voice: vidfuse story SCRIPT --voice /path/to/voice.onnx (its .onnx.json beside it)")
 
 
 @app.command()
@@ -289,8 +324,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None, _de
     """Warnings meant for people (the prompt's unknown words) as one ``warning: …`` line on stderr; others as
     Python shows them."""
     from vidfuse.data.vocabulary import UnknownWordsWarning
+    from vidfuse.media.speech import VoiceFallbackWarning
 
-    if issubclass(category, UnknownWordsWarning):
+    if issubclass(category, (UnknownWordsWarning, VoiceFallbackWarning)):
         typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     else:
         _default(message, category, filename, lineno, file, line)

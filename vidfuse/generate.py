@@ -60,47 +60,90 @@ def _output_path(path: Path, fmt: str | None) -> Path:
     return path if path.suffix.lstrip(".").lower() == fmt else path.with_suffix(f".{fmt}")
 
 
+def _load(model, *, device=None, dtype="auto", offload="none", vae_tiling=False, vae_slicing=False):
+    from vidfuse.pipeline import TextToVideoPipeline
+
+    return TextToVideoPipeline.from_pretrained(model, device=device, dtype=dtype, offload=offload,
+                                               vae_tiling=vae_tiling, vae_slicing=vae_slicing)
+
+
+def _model_options(pipe, *, negative_prompt=None, steps=None, fps=None, progress=None) -> dict:
+    """The call options only pretrained (diffusers) pipelines take; refused for vidfuse's own models."""
+    if getattr(pipe, "is_diffusers", False):
+        return dict(negative_prompt=negative_prompt, num_inference_steps=steps, fps=fps, progress=progress)
+    for name, value in (("--negative-prompt", negative_prompt), ("--steps", steps)):
+        if value is not None:
+            raise InputError(f"{name} applies to pretrained diffusers models; this vidfuse model has no such "
+                             "option: leave it out")
+    return {}
+
+
+def _fps(pipe, fps: float | None) -> float:
+    """The asked frame rate, else the model's own (diffusers families: the rate they were trained at; 8)."""
+    return float(fps) if fps is not None else float(getattr(pipe, "fps", 8.0))
+
+
 def generate_one(prompt: str, output: str | Path, *, model=None, image=None, seed=None, num_frames=None,
-                 fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None, pipeline=None,
-                 on_overflow: str = "error", strict: bool = False) -> Path:
+                 fps: float | None = None, fmt: str | None = None, guidance_scale: float | None = None,
+                 pipeline=None, on_overflow: str = "error", strict: bool = False, width: int | None = None,
+                 height: int | None = None, steps: int | None = None, negative_prompt: str | None = None,
+                 dtype: str = "auto", device: str | None = None, offload: str = "none", vae_tiling: bool = False,
+                 vae_slicing: bool = False, progress=None) -> Path:
     """Render ``prompt`` to ``output`` (format from ``fmt`` or the file name). Returns the written path.
 
     Words the model never saw in training warn (:class:`~vidfuse.data.vocabulary.UnknownWordsWarning`), or
     with ``strict`` fail (:class:`~vidfuse.data.vocabulary.UnknownWordsError`) before anything is written.
-
-    The output path and ``fps`` are checked before the model loads, so a bad one fails at once."""
+    ``model`` may be a diffusers pipeline folder; ``steps``, ``negative_prompt``, ``dtype``, ``device``,
+    ``offload`` and the VAE options are for those, and ``progress(step, total)`` follows their denoising.
+    ``fps`` left out: the model's own rate. The output path and ``fps`` are checked before the model loads,
+    so a bad one fails at once."""
     from vidfuse.media.video_io import check_fps, write_video
-    from vidfuse.pipeline import TextToVideoPipeline, check_options, check_prompt
+    from vidfuse.pipeline import check_options, check_prompt
 
     out = _output_path(Path(output), fmt)
     check_prompt(prompt)
     check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
-    check_fps(fps, out.suffix.lstrip(".").lower())
+    if fps is not None:
+        check_fps(fps, out.suffix.lstrip(".").lower())
     check_writable(out)
-    pipe = pipeline or TextToVideoPipeline.from_pretrained(model)
+    pipe = pipeline or _load(model, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling,
+                             vae_slicing=vae_slicing)
+    extra = _model_options(pipe, negative_prompt=negative_prompt, steps=steps, fps=fps, progress=progress)
+    fps = _fps(pipe, fps)
+    check_fps(fps, out.suffix.lstrip(".").lower())
     frames = pipe(prompt, image=image, num_frames=num_frames, seed=seed, guidance_scale=guidance_scale,
-                  on_overflow=on_overflow, strict=strict)[0]
+                  on_overflow=on_overflow, strict=strict, height=height, width=width, **extra)[0]
     return write_video(out, frames, fps=fps)
 
 
 def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None, image=None, seed=None,
-                   num_frames=None, fps: float = 8.0, fmt: str | None = None, guidance_scale: float | None = None,
-                   batch_size: int = 64, on_overflow: str = "error", strict: bool = False) -> Path:
+                   num_frames=None, fps: float | None = None, fmt: str | None = None,
+                   guidance_scale: float | None = None, batch_size: int = 64, on_overflow: str = "error",
+                   strict: bool = False, width: int | None = None, height: int | None = None,
+                   steps: int | None = None, negative_prompt: str | None = None, dtype: str = "auto",
+                   device: str | None = None, offload: str = "none", vae_tiling: bool = False,
+                   vae_slicing: bool = False, progress=None) -> Path:
     """One video per non-empty line of ``prompts_file`` (see :func:`read_prompts`) → ``out_dir/0000.mp4``,
     … and ``index.csv``. Prompt ``i`` uses seed ``seed + i`` (modulo 2**63). Unknown words: one warning
     for the whole file naming the prompts (numbered from 0), or with ``strict`` an error before any video."""
     from vidfuse.config import MAX_SEED
     from vidfuse.media.video_io import check_fps, write_video
-    from vidfuse.pipeline import TextToVideoPipeline, check_options
+    from vidfuse.pipeline import check_options
 
     out_dir = Path(out_dir)
     prompts = read_prompts(prompts_file)
     ext = (fmt or "mp4").lower()
     _output_path(Path(f"x.{ext}"), None)
     check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
-    check_fps(fps, ext)
+    if fps is not None:
+        check_fps(fps, ext)
     check_writable_dir(out_dir)
-    pipe = TextToVideoPipeline.from_pretrained(model)
+    pipe = _load(model, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing)
+    extra = _model_options(pipe, negative_prompt=negative_prompt, steps=steps, fps=fps, progress=progress)
+    fps = _fps(pipe, fps)
+    check_fps(fps, ext)
+    if getattr(pipe, "is_diffusers", False):
+        batch_size = min(batch_size, 4)  # large pretrained models: a few clips at a time
     pipe.check_vocabulary(prompts, strict=strict)
     rows = []
     for start in range(0, len(prompts), batch_size):
@@ -110,7 +153,7 @@ def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None,
         with warnings.catch_warnings():  # already said once for the whole file
             warnings.simplefilter("ignore", UnknownWordsWarning)
             frames = pipe(chunk, image=image, num_frames=num_frames, seed=chunk_seed, guidance_scale=guidance_scale,
-                          on_overflow=on_overflow)
+                          on_overflow=on_overflow, height=height, width=width, **extra)
         for i, (p, f) in enumerate(zip(chunk, frames)):
             name = f"{start + i:04d}.{ext}"
             write_video(out_dir / name, f, fps=fps)

@@ -79,7 +79,8 @@ def resolve_model_dir(path: str | os.PathLike | None) -> Path:
                              f"({SHIPPED_MODEL_DIR} is empty); train one with `make train-default` "
                              "or pass --model DIR")
         raise InputError(f"{folder} is not a vidfuse model folder: it needs {CONFIG_NAME} and {WEIGHTS_NAME} "
-                         "(written by save_pretrained or by `vidfuse train` in RUN_DIR/model)")
+                         "(written by save_pretrained or by `vidfuse train` in RUN_DIR/model), or a diffusers "
+                         "pipeline's model_index.json")
     return folder
 
 
@@ -206,9 +207,20 @@ class TextToVideoPipeline:
 
     # ---- persistence -----------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None, *, device=None) -> "TextToVideoPipeline":
+    def from_pretrained(cls, path: str | os.PathLike | None = None, *, device=None, dtype="auto",
+                        offload: str = "none", vae_tiling: bool = False, vae_slicing: bool = False):
         """Load a model folder; ``None`` or ``"default"`` loads the default model (:func:`default_model_dir`:
-        the one installed by ``vidfuse install-model``, else the one shipped inside the package)."""
+        the one installed by ``vidfuse install-model``, else the one shipped inside the package).
+
+        A diffusers pipeline folder (``model_index.json``: Wan, LTX-Video, CogVideoX, …) loads as a
+        :class:`vidfuse.backends.diffusers.DiffusersVideoPipeline`, called the same way; ``dtype`` (auto,
+        float32, bfloat16, float16), ``offload`` (none, model, sequential) and the VAE options apply to it
+        only (vidfuse's own models are small: float32 weights, bf16 autocast where the hardware has it)."""
+        from vidfuse.backends.diffusers import is_diffusers_folder, load_diffusers_folder
+
+        if path not in (None, "default") and is_diffusers_folder(path):
+            return load_diffusers_folder(path, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling,
+                                         vae_slicing=vae_slicing)
         folder = resolve_model_dir(path)
         fix = "re-install or re-train the model"
         try:
@@ -420,7 +432,12 @@ def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None
     size; loading casts them back to float32); the installed folder must hold at most ``max_mb`` MB. The
     run's ``eval.json`` (beside ``src`` or inside it), when present, goes along so the numbers travel with
     the weights. Every step writes beside ``dest`` and renames, so a crash never leaves half a model."""
+    from vidfuse.backends.diffusers import is_diffusers_folder
+
     src = Path(src)
+    if is_diffusers_folder(src):
+        raise InputError(f"{src} is a diffusers pipeline folder; install-model takes vidfuse models (at most "
+                         f"{max_mb} MB): use the folder where it is, with --model {src}")
     dest = Path(dest) if dest is not None else installed_model_dir()
     if is_model_folder(dest) and not force:
         raise InputError(f"a model is already installed at {dest}; add --force to replace it (it is kept as "

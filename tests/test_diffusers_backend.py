@@ -1,0 +1,204 @@
+"""Pretrained diffusers video pipelines as vidfuse models: tiny random-weight Wan, LTX-Video and CogVideoX
+folders (configs as in diffusers' own fast tests; a config-built T5 encoder and ByT5Tokenizer, which needs no
+files), saved with save_pretrained and driven through the pipeline call, generate_one/generate_batch and the CLI."""
+from __future__ import annotations
+
+import csv
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+diffusers = pytest.importorskip("diffusers")
+
+from vidfuse.backends.diffusers import DiffusersVideoPipeline  # noqa: E402
+from vidfuse.errors import InputError  # noqa: E402
+from vidfuse.generate import generate_batch, generate_one  # noqa: E402
+from vidfuse.media.video_io import probe_video  # noqa: E402
+from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
+
+
+def _t5():
+    from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    cfg = T5Config(vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                   relative_attention_num_buckets=8)
+    return T5EncoderModel(cfg), ByT5Tokenizer()
+
+
+def _wan():
+    torch.manual_seed(0)
+    vae = diffusers.AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                                     temperal_downsample=[False, True, True])
+    transformer = diffusers.WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32)
+    te, tok = _t5()
+    return diffusers.WanPipeline(transformer=transformer, vae=vae, text_encoder=te, tokenizer=tok,
+                                 scheduler=diffusers.FlowMatchEulerDiscreteScheduler(shift=7.0))
+
+
+def _ltx():
+    torch.manual_seed(0)
+    transformer = diffusers.LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
+        cross_attention_dim=32, num_layers=1, caption_channels=32)
+    vae = diffusers.AutoencoderKLLTXVideo(
+        latent_channels=8, block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
+        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
+        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1), patch_size=1, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False)
+    te, tok = _t5()
+    return diffusers.LTXPipeline(transformer=transformer, vae=vae, text_encoder=te, tokenizer=tok,
+                                 scheduler=diffusers.FlowMatchEulerDiscreteScheduler())
+
+
+def _cogvideox():
+    torch.manual_seed(0)
+    transformer = diffusers.CogVideoXTransformer3DModel(
+        num_attention_heads=4, attention_head_dim=8, in_channels=4, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16)
+    vae = diffusers.AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    te, tok = _t5()
+    return diffusers.CogVideoXPipeline(transformer=transformer, vae=vae, text_encoder=te, tokenizer=tok,
+                                       scheduler=diffusers.DDIMScheduler())
+
+
+BUILDERS = {"wan": _wan, "ltx": _ltx, "cogvideox": _cogvideox}
+# (frames, height, width) asked in the tests: none is a size the family makes natively
+ASK = {"wan": (6, 24, 40), "ltx": (6, 40, 24), "cogvideox": (7, 24, 20)}
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("diffusers")
+    out = {}
+    for name, build in BUILDERS.items():
+        build().save_pretrained(root / name)
+        out[name] = root / name
+    return out
+
+
+@pytest.fixture(scope="module")
+def pipes(folders) -> dict[str, DiffusersVideoPipeline]:
+    return {name: TextToVideoPipeline.from_pretrained(folder, device="cpu") for name, folder in folders.items()}
+
+
+@pytest.mark.parametrize("family", list(BUILDERS))
+def test_single_and_batch_follow_the_contract(pipes, family):
+    pipe = pipes[family]
+    assert isinstance(pipe, DiffusersVideoPipeline)
+    t, h, w = ASK[family]
+    steps = []
+    one = pipe("a monkey dancing", num_frames=t, height=h, width=w, num_inference_steps=2, seed=0,
+               progress=lambda step, total: steps.append((step, total)))
+    assert one.dtype == np.uint8 and one.shape == (1, t, h, w, 3)
+    assert steps == [(1, 2), (2, 2)]  # one report per denoising step
+    again = pipe("a monkey dancing", num_frames=t, height=h, width=w, num_inference_steps=2, seed=0)
+    assert np.abs(one.astype(int) - again.astype(int)).max() <= 1  # same seed, same clip
+    batch = pipe(["a monkey dancing", "a cat playing the piano"], negative_prompt="blurry", num_frames=t,
+                 height=h, width=w, num_inference_steps=2, seed=1, guidance_scale=3.0)
+    assert batch.shape == (2, t, h, w, 3) and batch.dtype == np.uint8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an open-domain model has no word list to warn from
+        assert pipe.unknown_words("a cat playing the piano") == []
+
+
+def test_family_rounding_and_limits(pipes):
+    assert pipes["wan"].generation_shape(6, 24, 40) == (9, 32, 48)  # 4k+1 frames, multiples of 16
+    assert pipes["ltx"].generation_shape(10, 40, 24) == (17, 32, 32)  # 8k+1 frames, multiples of 32
+    assert pipes["cogvideox"].generation_shape(2, 16, 16) == (5, 16, 16)
+    with pytest.raises(InputError, match="at most 9 frames"):  # CogVideoX's fixed position table
+        pipes["cogvideox"]("a monkey", num_frames=12, height=16, width=16, num_inference_steps=1)
+    with pytest.raises(InputError, match="steps=0"):
+        pipes["wan"]("a monkey", num_inference_steps=0)
+
+
+def test_image_to_video(pipes, tmp_path):
+    from PIL import Image
+
+    first = tmp_path / "first.png"
+    Image.fromarray(np.full((48, 64, 3), 200, np.uint8)).save(first)
+    out = pipes["ltx"]("a monkey", image=first, num_frames=9, height=32, width=32, num_inference_steps=2, seed=0)
+    assert out.shape == (1, 9, 32, 32, 3)  # LTX's image-to-video twin, from the same weights
+    with pytest.raises(InputError, match="text only; for --image use a Wan image-to-video"):
+        pipes["wan"]("a monkey", image=first, num_frames=5, height=16, width=16, num_inference_steps=1)
+
+
+def test_generate_one_and_batch_write_videos(folders, tmp_path):
+    path = generate_one("a monkey", tmp_path / "w.mp4", model=folders["wan"], num_frames=5, height=16, width=16,
+                        steps=2, negative_prompt="blurry", seed=0, device="cpu")
+    info = probe_video(path)
+    assert (info.num_frames, info.height, info.width) == (5, 16, 16)
+    assert abs(info.fps - 16.0) < 1e-6  # Wan's own frame rate when --fps is left out
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a monkey\na cat\na dog\n", encoding="utf-8")
+    index = generate_batch(prompts, tmp_path / "clips", model=folders["cogvideox"], num_frames=5, height=16,
+                           width=16, steps=1, fps=8, device="cpu")
+    rows = list(csv.reader(index.open(encoding="utf-8")))
+    assert [r[1] for r in rows[1:]] == ["0000.mp4", "0001.mp4", "0002.mp4"]
+    with pytest.raises(InputError, match="--steps applies to pretrained diffusers models"):
+        generate_one("digit 3 moves left", tmp_path / "d.mp4", steps=3)
+
+
+def test_cli_generate_through_a_diffusers_folder(folders, tmp_path, monkeypatch, capsys):
+    from vidfuse.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["vidfuse", "generate", "a monkey", "-o", str(tmp_path / "l.mp4"), "--model",
+                                      str(folders["ltx"]), "--width", "32", "--height", "32", "--frames", "9",
+                                      "--steps", "2", "--negative-prompt", "blurry", "--dtype", "float32",
+                                      "--device", "cpu", "--vae-tiling", "--vae-slicing"])
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    with pytest.raises(SystemExit) as e:
+        main()
+    out = capsys.readouterr()
+    assert e.value.code in (0, None), out.err
+    assert "wrote" in out.out and probe_video(tmp_path / "l.mp4").num_frames == 9
+
+
+def _copy(folders, tmp_path, name="wan") -> Path:
+    return Path(shutil.copytree(folders[name], tmp_path / name))
+
+
+def test_missing_pickled_and_corrupt_components_are_named(folders, tmp_path):
+    broken = _copy(folders, tmp_path)
+    shutil.rmtree(broken / "vae")
+    with pytest.raises(InputError, match=r"incomplete: missing vae$"):
+        TextToVideoPipeline.from_pretrained(broken, device="cpu")
+    shutil.copytree(folders["wan"] / "vae", broken / "vae")
+    weights = broken / "transformer" / "diffusion_pytorch_model.safetensors"
+    weights.rename(weights.with_suffix(".bin"))
+    with pytest.raises(InputError, match=r"pickled weights only in transformer \(diffusion_pytorch_model.bin\)"):
+        TextToVideoPipeline.from_pretrained(broken, device="cpu")
+    weights.with_suffix(".bin").unlink()
+    weights.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(InputError, match=r"corrupt transformer/diffusion_pytorch_model.safetensors"):
+        TextToVideoPipeline.from_pretrained(broken, device="cpu")
+
+
+def test_bad_index_and_options_are_one_line_errors(folders, tmp_path):
+    broken = _copy(folders, tmp_path)
+    (broken / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}', encoding="utf-8")
+    with pytest.raises(InputError, match="holds a StableDiffusionPipeline, which vidfuse does not run"):
+        TextToVideoPipeline.from_pretrained(broken, device="cpu")
+    (broken / "model_index.json").write_text("{oops", encoding="utf-8")
+    with pytest.raises(InputError, match="not a diffusers pipeline index"):
+        TextToVideoPipeline.from_pretrained(broken, device="cpu")
+    with pytest.raises(InputError, match="needs a GPU device"):
+        TextToVideoPipeline.from_pretrained(folders["wan"], device="cpu", offload="model")
+    with pytest.raises(InputError, match="dtype 'float8'"):
+        TextToVideoPipeline.from_pretrained(folders["wan"], device="cpu", dtype="float8")
+    from vidfuse.pipeline import install_default_model
+
+    with pytest.raises(InputError, match="is a diffusers pipeline folder; install-model takes vidfuse models"):
+        install_default_model(folders["wan"], tmp_path / "dest")
