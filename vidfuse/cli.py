@@ -170,7 +170,9 @@ def story(
                                         "(en-us, +f3, espeak); Chinese: cmn-latn-pinyin. Default: the neural Piper "
                                         "voice for English. See: vidfuse voices."),
     rate: Optional[int] = typer.Option(None, "--rate", help="Speaking rate, words per minute (80-500)."),
-    music: Optional[Path] = typer.Option(None, "--music", help="Background music file, ducked under the voice."),
+    music: str = typer.Option("none", "--music", help="Background music, ducked under the voice: a mood from the "
+                              "library (calm, energetic, happy, nostalgic, tender; the seed picks the track), an "
+                              "audio file, or none."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
     prompt_lm: Optional[Path] = typer.Option(None, "--prompt-lm", help="Local causal LM folder (Hugging Face format) that rewrites the visual prompts."),
     seed: int = typer.Option(0, "--seed", help="Scene i uses seed + i."),

@@ -19,6 +19,8 @@ PROMPTS: list[tuple[str, bool]] = [
     ("蓝色数字八上下弹跳", False),
 ]
 
+# A music mood per story (None: voice only). The English story is spoken by Piper over the library's music.
+STORY_MUSIC = {"story_en": "calm", "story_zh": None}
 STORIES = {  # blank lines: one scene per paragraph (the planner packs a paragraph's sentences up to ~10 s)
     "story_en": "A red three climbs up the screen.\n\nThen a blue seven falls down.\n\n"
                 "Finally, a green four bounces up and down. That is the end of the lesson.",
@@ -63,15 +65,23 @@ def run_demo(out: str | Path = "out", *, model: str | Path | None = None,
 
 
 def _stories(pipe, out: Path, size: tuple[int, int] | None) -> Iterator[str]:
-    """A short narrated story in English and in Chinese (voice when espeak-ng is installed)."""
+    """A short narrated story in English (Piper's neural voice over library music) and in Chinese (espeak-ng)."""
     import shutil
 
+    from vidfuse.media.speech import default_piper_voice
     from vidfuse.story.compose import render_story
+    from vidfuse.story.music import library_dir
 
-    voice = shutil.which("espeak-ng") is not None
-    if not voice:
-        yield "espeak-ng not found: stories without a voice (install it: apt-get install espeak-ng)"
+    piper = default_piper_voice() is not None
+    espeak = shutil.which("espeak-ng") is not None
+    if not espeak:
+        yield "espeak-ng not found: the Chinese story has no voice (install it: apt-get install espeak-ng)"
     for name, script in STORIES.items():
+        voice = piper or espeak if name == "story_en" else espeak
+        music = STORY_MUSIC[name] if library_dir() is not None else None
         result = render_story(script, out / f"{name}.mp4", aspect="16:9", pipeline=pipe, no_voice=not voice,
-                              subtitles="soft", size=size)
-        yield f"{result.video}  (narrated story, {result.duration_s:.1f} s; subtitles and storyboard beside it)"
+                              subtitles="soft", size=size, music=music)
+        spoken = ("Piper en_US-joe-medium" if piper and name == "story_en" else "espeak-ng") if voice else "no voice"
+        bed = f", music: {music}" if music else ""
+        yield (f"{result.video}  (narrated story, {result.duration_s:.1f} s, voice: {spoken}{bed}; subtitles and "
+               "storyboard beside it)")

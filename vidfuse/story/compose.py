@@ -5,7 +5,8 @@
 ``plan``
     The script becomes scenes (:mod:`vidfuse.story.planner`).
 ``voice``
-    Each scene's narration is spoken (:func:`vidfuse.media.speech.synthesize`); its length sets the
+    Each scene's narration is spoken (:func:`vidfuse.media.speech.synthesize`: Piper's neural voice
+    for English, espeak-ng for Chinese); its length sets the
     scene's length. With ``no_voice`` the length is estimated at espeak's pace
     (:func:`vidfuse.story.planner.speech_seconds`) and there is no voice track.
 ``frames``
@@ -56,15 +57,22 @@ full-size frames and a chunk of :data:`_CHUNK` frames being captioned, whatever 
 length, and nothing but the MP4 is written to disk. (Buffering the frames instead costs
 ``frames × W × H × 3`` bytes: 1.3 GB a minute at 1280×720 and 8 fps.)
 
-**Music.** Any file FFmpeg decodes with an audio stream: MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or
-a video with a sound track; any other file (text, an image, a video without sound) is an
-:class:`InputError` saying it has no audio stream, before anything is spoken. Only as much as
-the story needs is decoded (an hour-long file costs no more than the story's length of it). It
-is looped or cut to the story's length, levelled to an RMS of :data:`MUSIC_RMS` (-20 dBFS),
-faded in (0.5 s) and out (1.5 s), and *ducked* by :data:`DUCK_GAIN` (-12 dB) while a scene's
-narration plays: the gain ramps down over 0.3 s finishing as the voice starts and ramps back up
-after it ends. The mix is at the higher of the music's and the voice's sample rates (the other
-is resampled with FFmpeg's band-limited resampler) and stereo when the music is.
+**Music.** ``music`` is a mood of the music library (``immich-memories-music``: calm, energetic,
+happy, nostalgic, tender; the seed picks the track: :mod:`vidfuse.story.music`), or any file FFmpeg
+decodes with an audio stream: MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or a video with a sound track; any
+other file (text, an image, a video without sound) is an :class:`InputError` saying it has no audio
+stream, before anything is spoken. Only as much as the story needs is decoded (an hour-long file
+costs no more than the story's length of it). It is looped (each repeat crossfaded over 1.5 s) or cut
+to the story's length, levelled :data:`MUSIC_BELOW_VOICE_DB` (10 dB) under the voice's speech level,
+faded in (0.5 s) and out (1.5 s), and *ducked* side-chained to the voice: inside each spoken sentence
+the gain drops so that the music is :data:`DUCK_BELOW_VOICE_DB` (18 dB) under that sentence, ramping
+over 0.1 s before it starts and after it ends, so it comes back in the pauses between sentences. The
+mix is at the higher of the music's and the voice's sample rates (the other is resampled with
+FFmpeg's band-limited resampler) and stereo when the music is.
+
+**Loudness.** The final track (voice, or voice and music) is set to -16 LUFS integrated (ITU-R
+BS.1770 as measured by ``pyloudnorm``) with its true peak (4x oversampled) at or under -1 dBTP by a
+look-ahead limiter: :func:`vidfuse.media.audio.normalize_loudness`.
 
 **Subtitles.** One cue per spoken sentence, timed to the sentence's exact sample span (start
 rounded up, end rounded down to the millisecond, so a cue never shows before its words or after
@@ -91,16 +99,19 @@ import numpy as np
 from PIL import Image
 
 from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.media.audio import normalize_loudness
 from vidfuse.media.audio import resample as _resample
 from vidfuse.media.speech import SentenceTiming, split_sentences, synthesize
 from vidfuse.media.subtitles import Cue, burn_subtitles, write_sidecars
 from vidfuse.media.video_io import contact_sheet, read_audio, write_video
+from vidfuse.story.music import resolve_music
 from vidfuse.story.planner import (CROSSFADE_S, LANGS, LEAD_S, MAX_SCENE_SECONDS, MAX_SCRIPT_CHARS,
                                    MAX_STORY_SECONDS, MIN_SENTENCE_S, SENTENCE_PAUSE_S, SPOKEN_SLACK, TAIL_S,
                                    WEIGHT_PER_S, Scene, _split_to_weight, as_scenes, scene_seconds,
                                    spoken_weight)
 
-__all__ = ["ASPECTS", "SUBTITLE_MODES", "SceneRender", "StoryResult", "duck_gain", "mix_music", "render_story"]
+__all__ = ["ASPECTS", "SUBTITLE_MODES", "SceneRender", "StoryResult", "duck_gain", "mix_music", "music_bed",
+           "render_story"]
 
 ASPECTS = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}  # (width, height)
 SUBTITLE_MODES = ("soft", "burn", "srt", "none")
@@ -110,9 +121,12 @@ STORYBOARD_FRAMES = 6
 _CHUNK = 16  # frames captioned at once (16 full-size frames: 44 MB at 1280×720)
 MUSIC_FORMATS = "MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or a video with a sound track"
 # Music: level, ducking and fades.
-MUSIC_RMS = 0.1
-DUCK_GAIN = 0.25
-DUCK_RAMP_S = 0.3
+MUSIC_RMS = 0.1  # the bed's RMS when there is no voice to set it by (the mix is then loudness-normalised)
+MUSIC_BELOW_VOICE_DB = 10.0  # the bed's level between sentences, under the voice's speech level
+DUCK_BELOW_VOICE_DB = 18.0  # the bed while a sentence is spoken, under that sentence (≥ 12 dB, with margin)
+DUCK_GAIN = 0.25  # the least ducking (-12 dB) while the voice speaks
+DUCK_RAMP_S = 0.1  # short enough that the music comes back in the 0.25 s pause between sentences
+MUSIC_LOOP_XFADE_S = 1.5
 MUSIC_FADE_IN_S, MUSIC_FADE_OUT_S = 0.5, 1.5
 _CONTROL_RATE = 100  # Hz at which the ducking gain is computed before interpolation
 _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
@@ -359,47 +373,95 @@ def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
     return x[:n] if len(x) >= n else np.concatenate([x, np.zeros((n - len(x),) + x.shape[1:], x.dtype)])
 
 
-def duck_gain(n: int, rate: int, spans: Sequence[tuple[float, float]], *, duck: float = DUCK_GAIN,
-              ramp_s: float = DUCK_RAMP_S) -> np.ndarray:
+def duck_gain(n: int, rate: int, spans: Sequence[tuple[float, float]] | Sequence[tuple[float, float, float]], *,
+              duck: float = DUCK_GAIN, ramp_s: float = DUCK_RAMP_S) -> np.ndarray:
     """Music gain per sample, ``(n,)`` float32: 1 away from ``spans`` (seconds), ``duck`` inside them.
 
-    The gain ramps linearly over ``ramp_s`` *outside* each span: it reaches ``duck`` as the span
-    starts and begins to rise only when it ends, so the voice never plays over loud music.
+    A span may carry its own depth, ``(start, end, gain)``. The gain ramps linearly over ``ramp_s``
+    *outside* each span: it reaches the span's depth as the span starts and begins to rise only when
+    it ends, so the voice never plays over loud music.
     """
     ticks = int(math.ceil(n / rate * _CONTROL_RATE)) + 1
     t = np.arange(ticks) / _CONTROL_RATE
     pad = 1.0 / _CONTROL_RATE  # one control tick, so that interpolation never lifts the gain inside a span
-    distance = np.full(ticks, np.inf)  # seconds from the nearest span (0 inside one)
-    for a, b in spans:
-        distance = np.minimum(distance, np.maximum(np.maximum(a - pad - t, t - b - pad), 0.0))
-    gain = duck + (1.0 - duck) * np.clip(distance / ramp_s, 0.0, 1.0)
+    gain = np.ones(ticks)
+    for span in spans:
+        a, b = span[0], span[1]
+        depth = span[2] if len(span) > 2 else duck
+        distance = np.maximum(np.maximum(a - pad - t, t - b - pad), 0.0)  # seconds from the span (0 inside)
+        gain = np.minimum(gain, depth + (1.0 - depth) * np.clip(distance / ramp_s, 0.0, 1.0))
     return np.interp(np.arange(n) / rate, t, gain).astype(np.float32)
 
 
-def mix_music(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
-              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
-    """Voice (``(N,)`` or None) over looped, levelled, faded and ducked music; ``((n, C), rate)``.
+def _loop(music: np.ndarray, n: int, rate: int) -> np.ndarray:
+    """``music`` ``(m, C)`` repeated to ``n`` samples, each repeat crossfaded (equal power) over
+    :data:`MUSIC_LOOP_XFADE_S` into the one before, so the loop point has no click or gap."""
+    if len(music) >= n:
+        return music[:n]
+    x = min(int(MUSIC_LOOP_XFADE_S * rate), len(music) // 3)
+    if x < 2:
+        return np.tile(music, (int(math.ceil(n / len(music))), 1))[:n]
+    ramp = np.linspace(0.0, 1.0, x)[:, None]
+    fade_in, fade_out = np.sin(ramp * np.pi / 2), np.cos(ramp * np.pi / 2)
+    out = np.zeros((n + len(music), music.shape[1]), np.float32)
+    at = 0
+    while at < n:
+        piece = music.astype(np.float32).copy()
+        if at:
+            piece[:x] *= fade_in
+            out[at:at + x] *= fade_out  # the previous repeat's tail, under this one's head
+        out[at:at + len(piece)] += piece
+        at += len(music) - x
+    return out[:n]
 
-    The mix is at the music's rate, or the voice's when that is higher (the music is resampled then).
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def music_bed(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
+              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
+    """The music as it plays under the voice: ``((n, C) float32, rate)``, ``duration_s`` long.
+
+    Looped (crossfaded) or cut to length, levelled, faded in and out, and side-chained to the voice:
+    ``spans`` are the spoken sentences (seconds). The bed's overall level sits :data:`MUSIC_BELOW_VOICE_DB`
+    under the voice's speech level; inside each sentence the gain drops so that the music there is at
+    least :data:`DUCK_BELOW_VOICE_DB` under *that sentence's* speech level (measured on both), and it
+    comes back between sentences. The rate is the music's, or the voice's when that is higher.
     """
     rate = max(music_rate, voice_rate or 0)
     n = max(1, int(round(duration_s * rate)))
     m = int(math.ceil(duration_s * music_rate)) + 1  # music samples the story needs, at the music's rate
-    bed = np.tile(music, (int(math.ceil(m / len(music))), 1))[:m].astype(np.float32)  # (m, C)
+    bed = _loop(np.asarray(music, np.float32), m, music_rate)  # (m, C)
     if music_rate != rate:
         bed = np.stack([_fit_length(_resample(bed[:, c], music_rate, rate), n) for c in range(bed.shape[1])], 1)
     bed = _fit_length(bed, n)  # (n, C)
-    rms = float(np.sqrt(np.mean(bed.astype(np.float64) ** 2)))
-    peak = float(np.abs(bed).max())
+    mono = bed.mean(axis=1)
+    voice_n = _fit_length(_resample(voice, voice_rate, rate), n) if voice is not None else None
+    speech = [voice_n[int(a * rate):int(b * rate)] for a, b in spans] if voice_n is not None else []
+    level = _rms(np.concatenate(speech)) if speech else 0.0
+    target = level * 10 ** (-MUSIC_BELOW_VOICE_DB / 20) if level > 0 else MUSIC_RMS
+    rms, peak = _rms(mono), float(np.abs(bed).max())
     if rms > 0:
-        bed *= min(MUSIC_RMS / rms, 1.0 / peak)
-    gain = duck_gain(n, rate, spans)
+        bed *= min(target / rms, 1.0 / peak)
+    keyed = []  # (start, end, gain) per sentence: deep enough under that sentence's own level
+    for (a, b), said in zip(spans, speech):
+        here = _rms(bed[int(a * rate):int(b * rate)].mean(axis=1))
+        want = _rms(said) * 10 ** (-DUCK_BELOW_VOICE_DB / 20)
+        keyed.append((a, b, min(DUCK_GAIN, want / here) if here > 0 else DUCK_GAIN))
+    gain = duck_gain(n, rate, keyed if speech else spans)
     t = np.arange(n) / rate
     gain *= np.clip(t / MUSIC_FADE_IN_S, 0, 1) * np.clip((duration_s - t) / MUSIC_FADE_OUT_S, 0, 1)
-    out = bed * gain[:, None]
+    return bed * gain[:, None], rate
+
+
+def mix_music(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
+              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
+    """Voice (``(N,)`` or None) over :func:`music_bed`; ``((n, C), rate)``."""
+    out, rate = music_bed(voice, voice_rate, music, music_rate, spans, duration_s)
     if voice is not None:
-        out += _fit_length(_resample(voice, voice_rate, rate), n)[:, None]
-    return np.clip(out, -1.0, 1.0), rate
+        out = out + _fit_length(_resample(voice, voice_rate, rate), len(out))[:, None]
+    return out, rate
 
 
 # --------------------------------------------------------------------------- stages
@@ -423,8 +485,8 @@ def _timeline(scenes: list[Scene], voices: list[_Voice], fps: float
                      for s in v.sentences]
         for s in sentences:
             cues += _sentence_cues(s.text, s.start_s, s.end_s)
-        if sentences and v.waveform is not None:  # music ducks under the voice, not under silence
-            spans.append((sentences[0].start_s, sentences[-1].end_s))
+        if v.waveform is not None:  # music ducks under each spoken sentence, and comes back between them
+            spans += [(s.start_s, s.end_s) for s in sentences]
         renders.append(SceneRender(scene=scene, prompt=scene.prompt, start_s=t0, end_s=t0 + length / fps,
                                    voice_start_s=voice_at if sentences else None,
                                    voice_end_s=voice_at + v.duration_s if sentences else None,
@@ -563,9 +625,11 @@ def render_story(
         aspect: ``"16:9"`` (1280×720), ``"9:16"`` (720×1280) or ``"1:1"`` (720×720).
         lang: ``"auto"``, ``"en"`` or ``"zh"``: scene languages and the speech language.
         subtitles: ``"soft"``, ``"burn"``, ``"srt"`` or ``"none"``.
-        voice, rate, pitch: espeak-ng voice, words per minute (80–500; a slow rate makes a longer
-            story, which counts toward its limit), pitch (0–99).
-        music: a background music file (any audio FFmpeg decodes), ducked under the voice.
+        voice, rate, pitch: the voice (None: Piper for English, espeak-ng for Chinese; a Piper ``.onnx``
+            path or an espeak-ng voice: :func:`vidfuse.media.speech.synthesize`), words per minute
+            (80–500; a slow rate makes a longer story, which counts toward its limit), pitch (0–99, espeak only).
+        music: a library mood (``"calm"``…), a music file (any audio FFmpeg decodes), or None/``"none"``;
+            ducked under the voice.
         pipeline: a :class:`~vidfuse.pipeline.TextToVideoPipeline` or a model folder; ``model``:
             a model folder. Neither: the default model shipped with vidfuse.
         seed: scene ``i`` uses ``seed + i``; ``None`` for random.
@@ -588,7 +652,8 @@ def render_story(
     report("plan", 0.0)
     scenes = as_scenes(script, lang=lang, max_chars=max_chars, llm=llm, rate=None if no_voice else rate)
     report("plan", 1.0)
-    music_path = _check_music(music) if music is not None else None
+    music_path = resolve_music(music, seed)
+    music_path = _check_music(music_path) if music_path is not None else None
     pipe = _load_pipeline(pipeline, model)
 
     # ---- voice: every scene's speech, hence its length
@@ -612,6 +677,8 @@ def render_story(
         if music_path is not None:  # decoded only as far as the story needs
             bed, bed_rate = _load_music(music_path, duration_s + 1.0)
             audio, audio_rate = mix_music(audio, audio_rate, bed, bed_rate, spans, duration_s)
+        if audio is not None:  # -16 LUFS integrated, true peak <= -1 dBTP
+            audio = normalize_loudness(audio, audio_rate)
 
         # ---- frames, captions and encoding in one pass: frames stream into the encoder
         boards: list[np.ndarray] = []
