@@ -499,9 +499,10 @@ def test_cli_serve_killed_mid_job_then_restarted(model_dir, tmp_path):
 
 def test_the_server_serves_the_installed_default_model_when_there_is_one(tmp_path):
     from vidfuse.pipeline import SHIPPED_MODEL_DIR, install_default_model
-    from vidfuse.server.app import _model_facts
+    from vidfuse.server.app import _served_models
 
-    assert _model_facts(None)[2] == SHIPPED_MODEL_DIR
+    served, default = _served_models(None, tmp_path / "no-models")
+    assert served[default].info.path == SHIPPED_MODEL_DIR
     installed = install_default_model(tiny_pipeline("gan").save_pretrained(tmp_path / "m"))
-    cfg, _, folder = _model_facts(None)
-    assert folder == installed != SHIPPED_MODEL_DIR and cfg.generator == "gan"
+    served, default = _served_models(None, tmp_path / "no-models")
+    assert served[default].info.path == installed != SHIPPED_MODEL_DIR and served[default].info.family == "vidfuse gan"

@@ -53,6 +53,34 @@ def info() -> None:
     Console().print(table)
 
 
+@app.command()
+def models(
+    models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="The models folder, one model a sub-folder "
+                                              "(default: $VIDFUSE_MODELS, else ~/.cache/vidfuse/models)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON list instead of a table."),
+) -> None:
+    """The built-in model and every model folder in the models folder: --model takes their names. (vidfuse.catalog.list_models)"""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from vidfuse.catalog import format_size, list_models
+    from vidfuse.userdirs import models_dir as resolve_models_dir
+
+    found = list_models(models_dir)
+    if as_json:
+        typer.echo(json.dumps([m.to_json() for m in found], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"models folder: {resolve_models_dir(models_dir)}")
+    for col in ("name", "family", "does", "native (h×w×frames, fps)", "size"):
+        table.add_column(col)
+    for m in found:
+        native = f"{m.height}×{m.width}×{m.frames}, {m.fps:g} fps" if not m.problem else f"unusable: {m.problem}"
+        table.add_row(m.name, m.family, ", ".join(m.tasks), native, format_size(m.size_bytes))
+    Console().print(table)
+
+
 @data_app.command("moving-digits")
 def data_moving_digits(
     out: Path = typer.Option(..., "--out", help="Folder to write clips, captions.csv and attributes.jsonl into."),
@@ -223,7 +251,9 @@ def serve(
     port: int = typer.Option(8000, "--port"),
     data_dir: Path = typer.Option(Path("vidfuse-data"), "--data-dir", help="Job database and outputs; jobs survive restarts."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one shipped inside vidfuse)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes; each loads the model once."),
+    models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="Serve these models too, by name "
+                                              "(default: $VIDFUSE_MODELS, else ~/.cache/vidfuse/models)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes; each loads a model when a job first needs it and keeps the last two."),
     queue_size: int = typer.Option(16, "--queue-size", min=1, help="Jobs that may wait; past it the API answers 429."),
     token: Optional[str] = typer.Option(None, "--token", envvar="VIDFUSE_TOKEN", show_envvar=True,
                                         help="Require 'Authorization: Bearer TOKEN' on every API call."),
@@ -235,8 +265,8 @@ def serve(
     """HTTP API + web page with a persistent job queue. (vidfuse.server.app.serve)"""
     from vidfuse.server.app import serve as run_server
 
-    run_server(host=host, port=port, data_dir=data_dir, model=model, workers=workers, queue_size=queue_size,
-               token=token, allowed_hosts=allowed_host or ())
+    run_server(host=host, port=port, data_dir=data_dir, model=model, models_dir=models_dir, workers=workers,
+               queue_size=queue_size, token=token, allowed_hosts=allowed_host or ())
 
 
 @app.command("install-model")

@@ -209,16 +209,19 @@ class TextToVideoPipeline:
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, *, device=None, dtype="auto",
                         offload: str = "none", vae_tiling: bool = False, vae_slicing: bool = False):
-        """Load a model folder; ``None`` or ``"default"`` loads the default model (:func:`default_model_dir`:
-        the one installed by ``vidfuse install-model``, else the one shipped inside the package).
+        """Load a model folder, or a model by its name in the models folder (:mod:`vidfuse.catalog`); ``None``
+        or ``"default"`` loads the default model (:func:`default_model_dir`: the one installed by
+        ``vidfuse install-model``, else the one shipped inside the package).
 
         A diffusers pipeline folder (``model_index.json``: Wan, LTX-Video, CogVideoX, …) loads as a
         :class:`vidfuse.backends.diffusers.DiffusersVideoPipeline`, called the same way; ``dtype`` (auto,
         float32, bfloat16, float16), ``offload`` (none, model, sequential) and the VAE options apply to it
         only (vidfuse's own models are small: float32 weights, bf16 autocast where the hardware has it)."""
         from vidfuse.backends.diffusers import is_diffusers_folder, load_diffusers_folder
+        from vidfuse.catalog import find_model
 
-        if path not in (None, "default") and is_diffusers_folder(path):
+        path = find_model(path)  # a folder, or a name in the models folder (`vidfuse models`)
+        if path is not None and is_diffusers_folder(path):
             return load_diffusers_folder(path, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling,
                                          vae_slicing=vae_slicing)
         folder = resolve_model_dir(path)

@@ -20,3 +20,14 @@ def user_cache_dir() -> Path:
         return Path(os.environ["VIDFUSE_HOME"]).expanduser() / "cache"
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "vidfuse"
+
+
+def models_dir(override: str | os.PathLike | None = None) -> Path:
+    """The models folder, one model folder per sub-folder (its name is the model's name): ``override``
+    (``--models-dir``), else ``$VIDFUSE_MODELS``, else :func:`user_cache_dir` ``/models``
+    (``~/.cache/vidfuse/models``). It may not exist."""
+    if override not in (None, ""):
+        return Path(override).expanduser()
+    if os.environ.get("VIDFUSE_MODELS"):
+        return Path(os.environ["VIDFUSE_MODELS"]).expanduser()
+    return user_cache_dir() / "models"

@@ -220,6 +220,51 @@ def _quiet_loading():
         tlog.enable_progress_bar()
 
 
+def native_shape(family: Family, params, transformer_config, vae_scale: int) -> tuple[int, int, int, int | None]:
+    """``(height, width, frames, max_frames)`` a pipeline makes when not told: its ``__call__`` defaults
+    (``params``: the signature's parameters), else its transformer's ``sample_*`` sizes (``transformer_config``,
+    a mapping) times the VAE's spatial factor, else 480 × 832 × 49. ``max_frames`` is CogVideoX 1.0's
+    ``sample_frames`` (its positions are fixed tables of that length; 1.5 uses rotary positions), else None."""
+    h, w, t = (params[k].default if k in params and params[k].default is not inspect.Parameter.empty else None
+               for k in ("height", "width", "num_frames"))
+    cfg = transformer_config or {}
+    if h is None and cfg.get("sample_height"):
+        h, w = cfg["sample_height"] * vae_scale, cfg["sample_width"] * vae_scale
+    if t is None and cfg.get("sample_frames"):
+        t = cfg["sample_frames"]
+    max_frames = (cfg["sample_frames"] if family.name == "CogVideoX" and cfg.get("sample_frames")
+                  and not cfg.get("use_rotary_positional_embeddings", False) else None)
+    return int(h or 480), int(w or 832), int(t or 49), max_frames
+
+
+def describe_folder(folder: str | os.PathLike) -> dict:
+    """What a diffusers pipeline folder is, read from its JSON files without loading any weights: pipeline
+    class, family, tasks (``text→video``, ``image→video``), native height/width/frames, fps and the family's
+    rounding steps. :class:`InputError` for a folder vidfuse cannot run."""
+    folder = Path(folder)
+    cls_name, _ = read_model_index(folder)
+    if cls_name not in FAMILIES:
+        raise InputError(f"model folder {folder} holds a {cls_name}, which vidfuse does not run")
+    family = FAMILIES[cls_name]
+
+    def config(name: str) -> dict:
+        try:
+            return json.loads((folder / name / "config.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+
+    cls = getattr(_import_diffusers(), cls_name, None)
+    params = inspect.signature(cls.__call__).parameters if cls is not None else {}
+    vae = config("vae")
+    scale = 2 ** (len(vae["block_out_channels"]) - 1) if isinstance(vae.get("block_out_channels"), list) else 8
+    h, w, t, max_frames = native_shape(family, params, config("transformer"), scale)
+    tasks = ("image→video",) if "ImageToVideo" in cls_name else \
+        ("text→video", "image→video") if family.image_to_video else ("text→video",)
+    return {"pipeline_class": cls_name, "family": family.name, "tasks": tasks, "height": h, "width": w,
+            "frames": t, "fps": family.fps, "max_frames": max_frames, "frame_step": family.frame_step,
+            "size_step": family.size_step}
+
+
 def _round_up(n: int, step: int) -> int:
     """The smallest step·k + 1 ≥ n."""
     return step * max(1, math.ceil((n - 1) / step)) + 1
@@ -246,20 +291,12 @@ class DiffusersVideoPipeline:
         self._params = params
         self.default_steps = params["num_inference_steps"].default if "num_inference_steps" in params else 50
         self.default_guidance = params["guidance_scale"].default if "guidance_scale" in params else None
-        h, w, t = (params[k].default if k in params and params[k].default is not inspect.Parameter.empty else None
-                   for k in ("height", "width", "num_frames"))
         cfg = getattr(getattr(pipe, "transformer", None), "config", None)
-        scale = getattr(pipe, "vae_scale_factor_spatial", 8)
-        if h is None and cfg is not None and getattr(cfg, "sample_height", None):
-            h, w = cfg.sample_height * scale, cfg.sample_width * scale
-        if t is None and cfg is not None and getattr(cfg, "sample_frames", None):
-            t = cfg.sample_frames
-        self.native_size = (int(h or 480), int(w or 832))
-        self.num_frames = int(t or 49)
+        h, w, t, self.max_frames = native_shape(self.family, params, cfg,
+                                                getattr(pipe, "vae_scale_factor_spatial", 8))
+        self.native_size = (h, w)
+        self.num_frames = t
         self.fps = self.family.fps
-        # CogVideoX 1.0's positions are fixed tables of sample_frames; 1.5 uses rotary positions
-        self.max_frames = (cfg.sample_frames if cfg is not None and self.family.name == "CogVideoX"
-                           and not getattr(cfg, "use_rotary_positional_embeddings", False) else None)
 
     def __repr__(self) -> str:
         return f"DiffusersVideoPipeline({self.pipeline_class} from {self.folder}, {self.device}, {self.dtype})"

@@ -132,6 +132,8 @@ class VideoRequest(BaseModel):
     rate: int | None = Field(None, description="Script jobs: narration speed in words per minute.")
     pitch: int | None = Field(None, ge=0, le=99, description="Script jobs: voice pitch 0–99.")
     no_voice: bool | None = Field(None, description="Script jobs: subtitles only, no narration.")
+    model: str | None = Field(None, max_length=100, description="A model by name (GET /v1/models; default: the "
+                              "server's default model).")
 
     @field_validator("prompt", "script", "voice")
     @classmethod
@@ -188,19 +190,66 @@ def job_json(job: Job, *, store: JobStore | None = None, full: bool = True,
     return out
 
 
-def _model_facts(model: str | os.PathLike | None):
-    """Native size, frame count and tokenizer of the model the workers will load (checked up front)."""
-    from vidfuse.config import ModelConfig
-    from vidfuse.pipeline import CONFIG_NAME, load_tokenizer, resolve_model_dir
+class _Served:
+    """A model the server offers: its :class:`~vidfuse.catalog.ModelInfo` and, for a vidfuse model, its
+    tokenizer (loaded on first use) so that an over-long prompt is refused before it is queued."""
 
-    folder = resolve_model_dir(model)  # the installed default, else the shipped one; or the folder named
-    cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
-    try:
-        tokenizer = load_tokenizer(cfg, folder)
-    except Exception as e:  # the workers will report it per job; the API just skips its early check
-        log.warning("cannot load the tokenizer for early prompt checks: %s", e)
-        tokenizer = None
-    return cfg, tokenizer, folder
+    def __init__(self, info, worker_folder: str | None):
+        self.info, self.worker_folder = info, worker_folder
+        self._tokenizer, self._cfg = False, None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is False:
+            self._tokenizer = None
+            if self.info.backend == "vidfuse":
+                from vidfuse.config import ModelConfig
+                from vidfuse.pipeline import CONFIG_NAME, load_tokenizer
+
+                try:
+                    self._cfg = ModelConfig.from_dict(json.loads((self.info.path / CONFIG_NAME).read_text("utf-8")))
+                    self._tokenizer = load_tokenizer(self._cfg, self.info.path)
+                except Exception as e:  # the workers will report it per job; the API just skips its early check
+                    log.warning("cannot load the tokenizer of %s for early prompt checks: %s", self.info.name, e)
+        return self._tokenizer
+
+    @property
+    def max_text_len(self) -> int | None:
+        return self._cfg.max_text_len if self.tokenizer is not None else None
+
+    def public(self, default: str) -> dict[str, Any]:
+        """What GET /v1/models shows of it: no server paths."""
+        out = {k: v for k, v in self.info.to_json().items() if k not in ("path", "extra", "problem")}
+        out.update(self.info.extra, default=self.info.name == default)
+        return out
+
+
+def _served_models(model: str | os.PathLike | None, models_dir: str | os.PathLike | None
+                   ) -> tuple[dict[str, _Served], str]:
+    """The models this server offers by name — the built-in one (``default``), every model folder in the
+    models folder, and ``model`` when it names a folder elsewhere — and the name of its default model.
+    :class:`InputError` at once when ``model`` is missing or unusable."""
+    from vidfuse.catalog import BUILTIN, describe, find_model, list_models
+    from vidfuse.pipeline import resolve_model_dir
+
+    folder = find_model(model, models_dir)
+    if folder is None or not (Path(folder) / "model_index.json").is_file():
+        folder = resolve_model_dir(folder)  # checks a vidfuse folder (or the default) before anything runs
+    served = {m.name: _Served(m, None if m.builtin else str(m.path.resolve()))
+              for m in list_models(models_dir) if m.problem is None}
+    if model in (None, BUILTIN):
+        default = BUILTIN
+    else:
+        match = next((n for n, m in served.items() if m.info.path.resolve() == Path(folder).resolve()), None)
+        if match is None:
+            info = describe(folder)
+            if info.problem is not None:
+                raise InputError(f"model folder {folder}: {info.problem}")
+            match = info.name if info.name not in served else f"{info.name}-{len(served)}"
+            info.name = match
+            served[match] = _Served(info, str(Path(folder).resolve()))
+        default = match
+    return served, default
 
 
 def _size_for_aspect(aspect: str, native_h: int, native_w: int) -> tuple[int, int]:
@@ -236,9 +285,16 @@ def _check_size(req: VideoRequest, limits: Limits, *, even: bool) -> tuple[int |
     return req.height, req.width
 
 
-def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[str, dict[str, Any]]:
+def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served], default: str
+                   ) -> tuple[str, dict[str, Any]]:
     """Validate against the limits; returns (kind, params to store). Raises LimitError / HTTPException(422)."""
     given = req.model_dump(exclude_none=True)
+    name = req.model or default
+    if name not in served:
+        raise HTTPException(422, f"model {name!r} is not served here; the models: {', '.join(served)} "
+                                 "(GET /v1/models)")
+    chosen = served[name]
+    tokenizer = chosen.tokenizer
     prompt = (req.prompt or "").strip()
     script = (req.script or "").strip()
     if bool(prompt) == bool(script):
@@ -257,7 +313,7 @@ def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[s
             try:
                 tokenizer.encode([prompt])
             except InputError as e:
-                raise LimitError("max_text_len", cfg.max_text_len, f"{e} (the model's max_text_len)") from None
+                raise LimitError("max_text_len", chosen.max_text_len, f"{e} (the model's max_text_len)") from None
         if req.frames is not None and req.frames > limits.max_frames:
             raise LimitError("max_frames", limits.max_frames,
                              f"frames={req.frames} is over the limit of {limits.max_frames} (max_frames)")
@@ -266,7 +322,7 @@ def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[s
                              f"is over {limits.max_guidance_scale} (max_guidance_scale)")
         height, width = _check_size(req, limits, even=False)
         if req.aspect is not None:
-            height, width = _size_for_aspect(req.aspect, cfg.height, cfg.width)
+            height, width = _size_for_aspect(req.aspect, chosen.info.height, chosen.info.width)
         params = {"prompt": prompt, "frames": req.frames, "height": height, "width": width, "aspect": req.aspect,
                   "guidance_scale": req.guidance_scale}
         kind = "prompt"
@@ -290,7 +346,8 @@ def _check_request(req: VideoRequest, limits: Limits, cfg, tokenizer) -> tuple[s
                   "lang": req.lang or "auto", "subtitles": req.subtitles or "soft", "voice": req.voice,
                   "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice)}
         kind = "script"
-    params["fps"] = req.fps or 8.0
+    params["model"] = name
+    params["fps"] = req.fps or (8.0 if kind == "script" else chosen.info.fps)
     params["seed"] = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
     return kind, params
 
@@ -511,7 +568,8 @@ def _data_dir_lock(data_dir: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None = None, token: str | None = None,
+def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None = None,
+               models_dir: str | os.PathLike | None = None, token: str | None = None,
                workers: int = 1, queue_size: int = 16, limits: Limits | None = None,
                max_crashes: int = 2, allowed_hosts: Iterable[str] = ()) -> FastAPI:
     """The FastAPI app: API, web page and (while it runs) a pool of ``workers`` processes.
@@ -528,7 +586,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
     hosts = _allowed_hosts(allowed_hosts)
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    cfg, tokenizer, model_folder = _model_facts(model)
+    served, default_model = _served_models(model, models_dir)
     store = JobStore(data_dir, max_crashes=max_crashes, create=False)
     signer = MediaSigner()
 
@@ -542,7 +600,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
             recovered = store.recover()
             if recovered:
                 log.info("re-queued %d job(s) left running by the last server", len(recovered))
-            pool = (WorkerPool(store, model=None if model in (None, "default") else str(model_folder.resolve()),
+            pool = (WorkerPool(store, models={n: m.worker_folder for n, m in served.items()}, default=default_model,
                                workers=workers) if workers else None)
             app.state.pool = pool
             if pool:
@@ -629,13 +687,20 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
         pool = request.app.state.pool
         return {"version": _version(), "workers": pool.alive() if pool else 0, "queue_size": queue_size,
                 "counts": store.counts(), "limits": asdict(limits), "aspects": list(ASPECTS),
-                "script_jobs": _compose_available(), "model": str(model_folder.name),
-                "native": {"height": cfg.height, "width": cfg.width, "frames": cfg.num_frames}}
+                "script_jobs": _compose_available(), "model": default_model,
+                "native": {"height": served[default_model].info.height, "width": served[default_model].info.width,
+                           "frames": served[default_model].info.frames}}
+
+    @v1.get("/models")
+    def models() -> dict[str, Any]:
+        """The models this server offers ("model" in POST /v1/videos), each with its family, what it does,
+        native size, frames and fps, rounding steps and size on disk."""
+        return {"default": default_model, "models": [m.public(default_model) for m in served.values()]}
 
     @v1.post("/videos", status_code=202)
     def submit(req: VideoRequest, request: Request, response: Response) -> dict[str, Any]:
         """Queue one job; the row is committed before this answers 202. 429 when the queue is full."""
-        kind, params = _check_request(req, limits, cfg, tokenizer)
+        kind, params = _check_request(req, limits, served, default_model)
         if kind == "script":
             if not _compose_available():
                 raise HTTPException(501, "this install has no story composer (vidfuse.story.compose); send a prompt")

@@ -703,9 +703,51 @@ def _run_script(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
     return files
 
 
+MAX_LOADED_MODELS = 2  # pipelines a worker keeps loaded; the least recently used beyond it is dropped
+
+
+class ModelCache:
+    """A worker's models by name: each is loaded when a job first asks for it, and at most
+    :data:`MAX_LOADED_MODELS` are kept (least recently used dropped), so one worker serves any number of
+    named models with bounded memory. A model that fails to load fails the job that asked for it, and is
+    tried again by the next job (the folder may have been fixed)."""
+
+    def __init__(self, folders: dict[str, str | None], default: str, *, max_loaded: int = MAX_LOADED_MODELS,
+                 loader: Callable[[str | None], Any] | None = None):
+        self.folders, self.default, self.max_loaded = dict(folders), default, max(1, max_loaded)
+        self.loader = loader or self._load
+        self.loaded: dict[str, Any] = {}  # insertion order = least recently used first
+
+    @staticmethod
+    def _load(folder: str | None):
+        from vidfuse.pipeline import TextToVideoPipeline
+
+        pipe = TextToVideoPipeline.from_pretrained(folder)
+        return pipe.warmup() if hasattr(pipe, "warmup") else pipe  # the first job pays no first-call costs
+
+    def get(self, name: str | None):
+        name = name or self.default
+        if name not in self.folders:
+            raise InputError(f"this server has no model named {name!r}; it has {', '.join(self.folders)}")
+        if name in self.loaded:
+            self.loaded[name] = self.loaded.pop(name)  # most recently used
+            return self.loaded[name]
+        while len(self.loaded) >= self.max_loaded:
+            self.loaded.pop(next(iter(self.loaded)))  # frees its memory once no job holds it
+        try:
+            pipe = self.loader(self.folders[name])
+        except VidfuseError:
+            raise
+        except Exception as e:
+            raise InputError(f"cannot load the model {name}: {e}") from e
+        self.loaded[name] = pipe
+        return pipe
+
+
 def run_job(store: JobStore, job: Job, pipe, *, load_error: BaseException | None = None,
             should_stop: Callable[[], bool] = lambda: False) -> str:
-    """Run one claimed job to its end state; returns that state (done, failed, cancelled, lost)."""
+    """Run one claimed job to its end state; returns that state (done, failed, cancelled, lost). ``pipe``:
+    a loaded pipeline, or a :class:`ModelCache` that gives the one the job's ``model`` names."""
     work = store.job_dir(job.id) / f".attempt-{job.claim}"
     work.mkdir(parents=True, exist_ok=True)
     progress = _reporter(store, job, should_stop)
@@ -713,6 +755,8 @@ def run_job(store: JobStore, job: Job, pipe, *, load_error: BaseException | None
         progress("starting", 0.0)
         if load_error is not None:
             raise load_error
+        if isinstance(pipe, ModelCache):
+            pipe = pipe.get(job.params.get("model"))
         runner = _run_prompt if job.kind == "prompt" else _run_script
         files = runner(job, pipe, work, progress)
         if store.complete(job.id, job.claim, work, files):
@@ -744,8 +788,11 @@ def run_job(store: JobStore, job: Job, pipe, *, load_error: BaseException | None
 # Worker processes
 
 
-def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_crashes: int) -> None:
-    """Entry point of one worker process (spawned): load the model once, then claim and run jobs.
+def worker_main(data_dir: str, models: dict[str, str | None], default: str, threads: int, inbox,
+                max_crashes: int) -> None:
+    """Entry point of one worker process (spawned): load the default model, then claim and run jobs, loading
+    the other models (``models``: name → folder, None for the built-in one) as jobs ask for them
+    (:class:`ModelCache`).
 
     ``inbox`` is the read end of a pipe from the server: ``b"job"`` wakes the worker, ``b"stop"``
     stops it. Nothing is shared with the server but that pipe and the database, so a worker that
@@ -760,16 +807,13 @@ def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_crash
     import torch
 
     torch.set_num_threads(max(1, threads))
-    from vidfuse.pipeline import TextToVideoPipeline
-
     parent = os.getppid()
     store = JobStore(data_dir, max_crashes=max_crashes, create=False)  # the server prepared it
-    pipe, load_error = None, None
+    cache = ModelCache(models, default)
     try:
-        pipe = TextToVideoPipeline.from_pretrained(model).warmup()  # the first job pays no first-call costs
-    except Exception as e:  # every job it claims then fails with this message
-        load_error = e if isinstance(e, VidfuseError) else InputError(f"cannot load the model {model}: {e}")
-        log.error("cannot load the model: %s", e)
+        cache.get(default)  # loaded and warmed up before the first job
+    except Exception as e:  # a job that asks for it fails with this message (and it is tried again)
+        log.error("cannot load the model %s: %s", default, e)
 
     def read_inbox(timeout: float) -> None:
         try:
@@ -790,7 +834,7 @@ def worker_main(data_dir: str, model: str | None, threads: int, inbox, max_crash
         if job is None:
             read_inbox(0.5)
             continue
-        state = run_job(store, job, pipe, load_error=load_error, should_stop=should_stop)
+        state = run_job(store, job, cache, should_stop=should_stop)
         log.info("job %s: %s", job.id, state)
 
 
@@ -798,9 +842,10 @@ class WorkerPool:
     """``n`` spawned worker processes, restarted when one dies (its running job is charged a crash
     and re-queued, or failed at its ``max_crashes``-th)."""
 
-    def __init__(self, store: JobStore, *, model: str | None, workers: int, threads_per_worker: int | None = None):
+    def __init__(self, store: JobStore, *, models: dict[str, str | None], default: str, workers: int,
+                 threads_per_worker: int | None = None):
         self.store = store
-        self.model = model
+        self.models, self.default = dict(models), default
         self.n = workers
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         self.threads = threads_per_worker or max(1, cpus // max(1, workers))
@@ -815,8 +860,8 @@ class WorkerPool:
     def _spawn(self):
         inbox, outbox = self.ctx.Pipe(duplex=False)
         p = self.ctx.Process(target=worker_main, name="vidfuse-worker", daemon=True,
-                             args=(str(self.store.data_dir), None if self.model is None else str(self.model),
-                                   self.threads, inbox, self.store.max_crashes))
+                             args=(str(self.store.data_dir), self.models, self.default, self.threads, inbox,
+                                   self.store.max_crashes))
         p.start()
         inbox.close()
         os.set_blocking(outbox.fileno(), False)  # a worker that does not read must never block the server
