@@ -105,3 +105,18 @@ def test_english_story_is_understood_by_a_recogniser_and_cues_start_with_the_spe
         cues = [(c.start_s, c.end_s) for c in mixed.cues]
         gaps = [abs(on - c[0]) for on, c in zip(speech_onsets(audio, rate, cues), cues)]
         assert len(gaps) == 4 and np.median(gaps) <= 0.1 and max(gaps) <= 0.2
+
+
+def test_server_takes_a_music_mood_and_refuses_others():
+    from vidfuse.server.app import SCRIPT_ONLY, VideoRequest
+
+    assert "music" in SCRIPT_ONLY and VideoRequest(script="Hi.", music="calm").music == "calm"
+
+
+def test_page_does_not_stack_a_vtt_track_on_burned_subtitles_and_fits_portrait():
+    from pathlib import Path
+
+    static = Path(__import__("vidfuse.server", fromlist=["x"]).__file__).parent / "static"
+    js, css = (static / "app.js").read_text(), (static / "style.css").read_text()
+    assert 'job.params.subtitles === "burn"' in js and "subtitles_vtt && !burned" in js
+    assert ".player.portrait" in css and "aspect-ratio: 9 / 16" in css

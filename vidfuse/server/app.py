@@ -68,8 +68,9 @@ STATIC_FILES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/c
 JOB_ID_RE = re.compile(r"[0-9a-f]{32}")
 ASPECTS = ("16:9", "9:16", "1:1")  # what the story composer offers
 VOICE_RE = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
-SCRIPT_ONLY = ("lang", "subtitles", "voice", "rate", "pitch", "no_voice")
-PROMPT_ONLY = ("frames", "guidance_scale")
+SCRIPT_ONLY = ("lang", "subtitles", "voice", "rate", "pitch", "no_voice", "music")
+PROMPT_ONLY = ("guidance_scale",)
+DIFFUSERS_ONLY = ("steps", "negative_prompt")
 _SSE_POLL_S = 0.2
 _SSE_KEEPALIVE_S = 15.0
 _SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
@@ -128,7 +129,11 @@ class VideoRequest(BaseModel):
     subtitles: Literal["soft", "burn", "srt", "none"] | None = Field(
         None, description="Script jobs: soft = a subtitle track + SRT/VTT files; burn = drawn into the frames "
         "+ files; srt = the files only; none.")
-    voice: str | None = Field(None, description="Script jobs: espeak-ng voice name, e.g. en-us.")
+    voice: str | None = Field(None, description="Script jobs: a voice name (GET vidfuse voices): en_US-joe-medium "
+                              "(the default English Piper voice), espeak, an espeak-ng voice such as en-us or "
+                              "cmn-latn-pinyin.")
+    music: str | None = Field(None, description="Script jobs: a music mood from the library (calm, energetic, "
+                              "happy, nostalgic, tender) or none; ducked under the voice.")
     rate: int | None = Field(None, description="Script jobs: narration speed in words per minute.")
     pitch: int | None = Field(None, ge=0, le=99, description="Script jobs: voice pitch 0–99.")
     no_voice: bool | None = Field(None, description="Script jobs: subtitles only, no narration.")
@@ -344,7 +349,8 @@ def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served]
         height, width = _check_size(req, limits, even=True)
         params = {"script": script, "aspect": req.aspect or "16:9", "height": height, "width": width,
                   "lang": req.lang or "auto", "subtitles": req.subtitles or "soft", "voice": req.voice,
-                  "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice)}
+                  "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice), "frames": req.frames,
+                  "music": req.music}
         kind = "script"
     params["model"] = name
     params["fps"] = req.fps or (8.0 if kind == "script" else chosen.info.fps)
@@ -365,6 +371,11 @@ def _check_story(params: dict[str, Any]) -> None:
 
 
 class MediaSigner:
+        if req.music is not None:
+            from vidfuse.story.music import MUSIC_NONE, moods
+
+            if req.music != MUSIC_NONE and req.music not in moods():
+                raise HTTPException(422, f"music must be one of {', '.join(moods() + [MUSIC_NONE])}, not {req.music!r}")
     """Signed URLs for what a browser fetches by itself: ``?exp=UNIX&sig=HMAC-SHA256(path, exp)``
     under a secret made when the server starts (a restart invalidates them; the page asks again)."""
 

@@ -245,7 +245,9 @@ function showResult(job) {
   const video = $("video");
   video.querySelectorAll("track").forEach((tr) => tr.remove());
   video.src = job.urls.video;
-  if (job.urls.subtitles_vtt) {
+  // burned-in subtitles are already in the picture: a WebVTT track on top would stack a second caption
+  const burned = job.params && job.params.subtitles === "burn";
+  if (job.urls.subtitles_vtt && !burned) {
     const track = document.createElement("track");
     track.kind = "subtitles";
     track.src = job.urls.subtitles_vtt;
@@ -258,6 +260,12 @@ function showResult(job) {
   video.play().catch(() => {});
   $("player").classList.add("has-video");
   $("result-caption").textContent = job.title;
+  const shape = () => {  // the box follows the video's own shape (9:16 does not sit small in a 16:9 box)
+    const w = video.videoWidth, h = video.videoHeight;
+    $("player").classList.toggle("portrait", h > w * 1.05);
+    $("player").classList.toggle("square", w > 0 && Math.abs(w - h) <= w * 0.05);
+  };
+  video.addEventListener("loadedmetadata", shape, { once: true });
   const set = (id, url, name) => {
     const a = $(id);
     a.classList.toggle("hidden", !url);
