@@ -69,8 +69,7 @@ JOB_ID_RE = re.compile(r"[0-9a-f]{32}")
 ASPECTS = ("16:9", "9:16", "1:1")  # what the story composer offers
 VOICE_RE = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 SCRIPT_ONLY = ("lang", "subtitles", "voice", "rate", "pitch", "no_voice", "music")
-PROMPT_ONLY = ("guidance_scale",)
-DIFFUSERS_ONLY = ("steps", "negative_prompt")
+PROMPT_ONLY = ("frames", "guidance_scale")
 _SSE_POLL_S = 0.2
 _SSE_KEEPALIVE_S = 15.0
 _SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
@@ -341,6 +340,11 @@ def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served]
             raise HTTPException(422, f"{', '.join(wrong)}: for prompt jobs only")
         if req.voice is not None and not VOICE_RE.fullmatch(req.voice):
             raise HTTPException(422, "voice must be an espeak-ng voice name such as en-us or cmn-latn-pinyin")
+        if req.music is not None:
+            from vidfuse.story.music import MUSIC_NONE, moods
+
+            if req.music != MUSIC_NONE and req.music not in moods():
+                raise HTTPException(422, f"music must be one of {', '.join(moods() + [MUSIC_NONE])}, not {req.music!r}")
         if req.rate is not None and not limits.min_rate <= req.rate <= limits.max_rate:
             over = req.rate > limits.max_rate
             raise LimitError("max_rate" if over else "min_rate", limits.max_rate if over else limits.min_rate,
@@ -349,7 +353,7 @@ def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served]
         height, width = _check_size(req, limits, even=True)
         params = {"script": script, "aspect": req.aspect or "16:9", "height": height, "width": width,
                   "lang": req.lang or "auto", "subtitles": req.subtitles or "soft", "voice": req.voice,
-                  "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice), "frames": req.frames,
+                  "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice),
                   "music": req.music}
         kind = "script"
     params["model"] = name
@@ -371,11 +375,6 @@ def _check_story(params: dict[str, Any]) -> None:
 
 
 class MediaSigner:
-        if req.music is not None:
-            from vidfuse.story.music import MUSIC_NONE, moods
-
-            if req.music != MUSIC_NONE and req.music not in moods():
-                raise HTTPException(422, f"music must be one of {', '.join(moods() + [MUSIC_NONE])}, not {req.music!r}")
     """Signed URLs for what a browser fetches by itself: ``?exp=UNIX&sig=HMAC-SHA256(path, exp)``
     under a secret made when the server starts (a restart invalidates them; the page asks again)."""
 

@@ -674,8 +674,8 @@ def _run_script(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
 
     p = job.params
     script = script_file(p["script"], work)
-    options = {k: p[k] for k in ("aspect", "lang", "subtitles", "voice", "rate", "pitch", "no_voice", "fps",
-                                 "frames", "steps", "negative_prompt", "music") if p.get(k) is not None}
+    options = {k: p[k] for k in ("aspect", "lang", "subtitles", "voice", "rate", "pitch", "no_voice", "fps", "music")
+               if p.get(k) is not None}
     if p.get("height"):
         options["size"] = (p["width"], p["height"])
 
