@@ -324,7 +324,8 @@ def test_limits_are_422_naming_the_limit(idle, body, limit):
 
 @pytest.mark.parametrize("body", [
     {}, {"prompt": "   "}, {"prompt": "a", "script": "b"}, {"prompt": "a", "aspect": "4:3"},
-    {"prompt": "a", "lang": "zh"}, {"script": "a", "frames": 8}, {"prompt": "a", "seed": -1},
+    {"prompt": "a", "lang": "zh"}, {"script": "a", "guidance_scale": 2}, {"prompt": "a", "seed": -1},
+    {"prompt": "a", "steps": 4}, {"prompt": "a", "negative_prompt": "blur"}, {"script": "a", "model": "nope"},
     {"prompt": "a", "height": 32}, {"prompt": "a", "aspect": "1:1", "height": 32, "width": 32},
     {"script": "a", "height": 33, "width": 32}, {"script": "a", "voice": "en; rm -rf /"},
     {"prompt": 3}, {"prompt": "a", "subtitles": "soft"},

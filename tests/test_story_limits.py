@@ -34,8 +34,7 @@ def pipe():
 class NoPipeline:
     """A pipeline that fails the test if a frame is asked for: the limits come first."""
 
-    class config:
-        height = width = 16
+    native_size = (16, 16)
 
     def __call__(self, *a, **kw):
         raise AssertionError("a frame was generated for a story that should have been refused")

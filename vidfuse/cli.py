@@ -206,6 +206,11 @@ def story(
     seed: int = typer.Option(0, "--seed", help="Scene i uses seed + i."),
     fps: float = typer.Option(8.0, "--fps", help="Frames per second (8 matches the default model)."),
     no_voice: bool = typer.Option(False, "--no-voice", help="No speech (scene lengths are estimated)."),
+    width: Optional[int] = typer.Option(None, "--width", help="Width the model draws each scene at (default: its native size; letterboxed into --aspect)."),
+    height: Optional[int] = typer.Option(None, "--height", help="Height the model draws each scene at (default: its native size)."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Frames the model makes per scene, 1-512 (default: the whole scene, or a pretrained model's native length continued from its last frame where it can); a longer scene plays them forwards and backwards."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (pretrained diffusers models)."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="What the scenes should not show (pretrained diffusers models)."),
 ) -> None:
     """A narrated, subtitled MP4 from a script, with a storyboard PNG. (vidfuse.story.render_story)"""
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -217,7 +222,8 @@ def story(
     with _stage_bars(labels) as progress:
         result = render_story(script, output, aspect=aspect, lang=lang, subtitles=subtitles, voice=voice,
                               rate=rate, music=music, model=model, llm=prompt_lm, seed=seed, fps=fps,
-                              no_voice=no_voice, progress=progress)
+                              no_voice=no_voice, progress=progress, width=width, height=height, frames=frames,
+                              steps=steps, negative_prompt=negative_prompt)
     typer.echo(f"wrote {result.video} ({result.duration_s:.1f} s, {len(result.scenes)} scenes)")
     for extra in (result.srt, result.vtt, result.storyboard):
         if extra is not None:

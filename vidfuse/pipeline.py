@@ -170,6 +170,29 @@ class TextToVideoPipeline:
         self.config: ModelConfig = model.cfg
         self._vocabulary: Vocabulary | None | bool = False  # built on first use
 
+    # ---- what every backend tells its callers (the story composer, the server) -------------------
+    fps = 8.0  # the Moving Digits clips' frame rate: motion plays at the speed it was learnt at
+    long_clips = True  # one call makes any number of frames (to MAX_FRAMES) with no jump
+    continues_from_last_frame = True  # image= continues a clip from its last frame
+
+    @property
+    def native_size(self) -> tuple[int, int]:
+        """``(height, width)`` the model draws."""
+        return self.config.native_size
+
+    @property
+    def num_frames(self) -> int:
+        """Frames a call makes when not told."""
+        return self.config.num_frames
+
+    def fits_prompt(self, text: str) -> bool:
+        """Whether the tokenizer takes ``text`` whole (False: it is over the token limit)."""
+        try:
+            self.tokenizer.encode(text)
+            return True
+        except InputError:
+            return False
+
     # ---- what the model knows --------------------------------------------------------------
     @property
     def vocabulary(self) -> Vocabulary | None:

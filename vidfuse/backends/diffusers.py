@@ -279,6 +279,15 @@ class DiffusersVideoPipeline:
 
     is_diffusers = True
     trained_on = None  # open-domain: no vocabulary record, never warns about words
+    long_clips = False  # a call makes a few seconds (its native frames); more costs memory and time
+
+    @property
+    def continues_from_last_frame(self) -> bool:
+        """Whether ``image=`` can start a clip from another's last frame (an image-to-video pipeline or twin)."""
+        return self.takes_image or self.family.image_to_video is not None
+
+    def fits_prompt(self, text: str) -> bool:
+        return True  # its own tokenizer truncates a long prompt
 
     def __init__(self, pipe, folder: Path, cls_name: str, *, device: torch.device, dtype: torch.dtype):
         self.pipe = pipe

@@ -69,7 +69,8 @@ JOB_ID_RE = re.compile(r"[0-9a-f]{32}")
 ASPECTS = ("16:9", "9:16", "1:1")  # what the story composer offers
 VOICE_RE = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 SCRIPT_ONLY = ("lang", "subtitles", "voice", "rate", "pitch", "no_voice", "music")
-PROMPT_ONLY = ("frames", "guidance_scale")
+PROMPT_ONLY = ("guidance_scale",)
+DIFFUSERS_ONLY = ("steps", "negative_prompt")
 _SSE_POLL_S = 0.2
 _SSE_KEEPALIVE_S = 15.0
 _SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
@@ -117,7 +118,12 @@ class VideoRequest(BaseModel):
                              "Default: picked by the server and reported in the job.")
     fps: float | None = Field(None, gt=0, allow_inf_nan=False, description="Frames per second (default 8).")
     # prompt jobs
-    frames: int | None = Field(None, ge=1, description="Prompt jobs: number of frames (default: the model's).")
+    frames: int | None = Field(None, ge=1, description="Number of frames (default: the model's); script jobs: "
+                               "frames the model makes per scene.")
+    steps: int | None = Field(None, ge=1, le=1000, description="Denoising steps (pretrained diffusers models; "
+                              "default: the pipeline's).")
+    negative_prompt: str | None = Field(None, max_length=300, description="What the video should not show "
+                                        "(pretrained diffusers models).")
     height: int | None = Field(None, description="Output height in pixels (with width, instead of aspect; "
                                "even for scripts).")
     width: int | None = Field(None, description="Output width in pixels (with height, instead of aspect).")
@@ -139,7 +145,7 @@ class VideoRequest(BaseModel):
     model: str | None = Field(None, max_length=100, description="A model by name (GET /v1/models; default: the "
                               "server's default model).")
 
-    @field_validator("prompt", "script", "voice")
+    @field_validator("prompt", "script", "voice", "negative_prompt")
     @classmethod
     def _text_only(cls, value: str | None) -> str | None:
         bad = _BAD_TEXT_RE.search(value or "")
@@ -187,6 +193,13 @@ def job_json(job: Job, *, store: JobStore | None = None, full: bool = True,
         "created_at": _iso(job.created_at), "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at),
         "attempts": job.attempts, "crashes": job.crashes, "cancel_requested": job.cancel_requested, "urls": urls,
     }
+    if job.params.get("unknown_words"):
+        from vidfuse.data.vocabulary import OPEN_DOMAIN_HINT, unknown_words_message
+
+        out["warnings"] = [f"{unknown_words_message(job.params.get('trained_on') or 'its captions', job.params['unknown_words'])}"
+                           f" — {OPEN_DOMAIN_HINT}"]
+    else:
+        out["warnings"] = []
     if job.status == "queued" and store is not None:
         out["queue_position"] = store.queue_position(job.id)
     if full:
@@ -220,6 +233,18 @@ class _Served:
     @property
     def max_text_len(self) -> int | None:
         return self._cfg.max_text_len if self.tokenizer is not None else None
+
+    def note_unknown_words(self, params: dict[str, Any], prompts: list[str]) -> None:
+        """Record in ``params`` the words of ``prompts`` the model never saw (``unknown_words``) and what it
+        was trained on, so the job's JSON and the page can say so (``warnings``)."""
+        vocab = None
+        if self.tokenizer is not None:
+            from vidfuse.data.vocabulary import Vocabulary
+
+            vocab = Vocabulary.from_tokenizer(self.tokenizer)
+        words = list(dict.fromkeys(w for p in prompts if p for w in vocab.unknown_words(p))) if vocab else []
+        if words:
+            params.update(unknown_words=words, trained_on=vocab.trained_on)
 
     def public(self, default: str) -> dict[str, Any]:
         """What GET /v1/models shows of it: no server paths."""
@@ -299,6 +324,14 @@ def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served]
                                  "(GET /v1/models)")
     chosen = served[name]
     tokenizer = chosen.tokenizer
+    if chosen.info.backend != "diffusers":
+        wrong = [k for k in DIFFUSERS_ONLY if k in given]
+        if wrong:
+            raise HTTPException(422, f"{', '.join(wrong)}: for pretrained diffusers models; the model {name!r} "
+                                     "has no such option")
+    if req.frames is not None and req.frames > limits.max_frames:
+        raise LimitError("max_frames", limits.max_frames,
+                         f"frames={req.frames} is over the limit of {limits.max_frames} (max_frames)")
     prompt = (req.prompt or "").strip()
     script = (req.script or "").strip()
     if bool(prompt) == bool(script):
@@ -318,9 +351,6 @@ def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served]
                 tokenizer.encode([prompt])
             except InputError as e:
                 raise LimitError("max_text_len", chosen.max_text_len, f"{e} (the model's max_text_len)") from None
-        if req.frames is not None and req.frames > limits.max_frames:
-            raise LimitError("max_frames", limits.max_frames,
-                             f"frames={req.frames} is over the limit of {limits.max_frames} (max_frames)")
         if req.guidance_scale is not None and req.guidance_scale > limits.max_guidance_scale:
             raise LimitError("max_guidance_scale", limits.max_guidance_scale, f"guidance_scale={req.guidance_scale} "
                              f"is over {limits.max_guidance_scale} (max_guidance_scale)")
@@ -353,23 +383,24 @@ def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served]
         height, width = _check_size(req, limits, even=True)
         params = {"script": script, "aspect": req.aspect or "16:9", "height": height, "width": width,
                   "lang": req.lang or "auto", "subtitles": req.subtitles or "soft", "voice": req.voice,
-                  "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice),
+                  "rate": req.rate, "pitch": req.pitch, "no_voice": bool(req.no_voice), "frames": req.frames,
                   "music": req.music}
         kind = "script"
-    params["model"] = name
+    params.update(model=name, steps=req.steps, negative_prompt=req.negative_prompt)
     params["fps"] = req.fps or (8.0 if kind == "script" else chosen.info.fps)
     params["seed"] = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
     return kind, params
 
 
-def _check_story(params: dict[str, Any]) -> None:
+def _check_story(params: dict[str, Any]) -> list:
     """Plan the script now, with the story planner's own parsing and limits (scenes, lengths), so
     that a script the worker could not render is a 422 now rather than a failed job later."""
     from vidfuse.story.planner import validate_script
 
     try:
         # without a voice the composer ignores the rate, so the limits must too
-        validate_script(params["script"], lang=params["lang"], rate=None if params.get("no_voice") else params["rate"])
+        return validate_script(params["script"], lang=params["lang"],
+                               rate=None if params.get("no_voice") else params["rate"])
     except InputError as e:
         raise HTTPException(422, str(e)) from None
 
@@ -711,10 +742,12 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
     def submit(req: VideoRequest, request: Request, response: Response) -> dict[str, Any]:
         """Queue one job; the row is committed before this answers 202. 429 when the queue is full."""
         kind, params = _check_request(req, limits, served, default_model)
+        prompts = [params.get("prompt")]
         if kind == "script":
             if not _compose_available():
                 raise HTTPException(501, "this install has no story composer (vidfuse.story.compose); send a prompt")
-            _check_story(params)
+            prompts = [scene.prompt for scene in _check_story(params)]
+        served[params["model"]].note_unknown_words(params, prompts)
         try:
             job_id = store.create(kind, params, queue_size=queue_size)
         except QueueFull as e:

@@ -622,8 +622,10 @@ def _run_prompt(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
 
     p = job.params
     progress("generating", 0.05)
+    extra = {k: v for k, v in (("num_inference_steps", p.get("steps")), ("negative_prompt", p.get("negative_prompt")))
+             if v is not None}  # the API takes them for pretrained diffusers models only
     frames = pipe(p["prompt"], num_frames=p.get("frames"), height=p.get("height"), width=p.get("width"),
-                  seed=p["seed"], guidance_scale=p.get("guidance_scale"))[0]  # (T, H, W, 3)
+                  seed=p["seed"], guidance_scale=p.get("guidance_scale"), **extra)[0]  # (T, H, W, 3)
     progress("encoding", 0.7)
     write_video(work / VIDEO, frames, fps=p.get("fps", 8.0))
     progress("thumbnail", 0.9)
@@ -674,8 +676,8 @@ def _run_script(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
 
     p = job.params
     script = script_file(p["script"], work)
-    options = {k: p[k] for k in ("aspect", "lang", "subtitles", "voice", "rate", "pitch", "no_voice", "fps", "music")
-               if p.get(k) is not None}
+    options = {k: p[k] for k in ("aspect", "lang", "subtitles", "voice", "rate", "pitch", "no_voice", "fps",
+                                 "frames", "steps", "negative_prompt", "music") if p.get(k) is not None}
     if p.get("height"):
         options["size"] = (p["width"], p["height"])
 

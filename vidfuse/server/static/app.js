@@ -228,6 +228,7 @@ function showProgress(job) {
   if (job.status === "queued" && job.queue_position) label += " · " + t("queuePos", {n: job.queue_position});
   if (job.cancel_requested && job.status === "running") label = t("cancelRequested");
   if (job.status === "failed" && job.error) label = `${t("st_failed")}: ${job.error}`;
+  else if (job.warnings && job.warnings.length) label += " · ⚠ " + job.warnings.join(" ");  // words the model never saw
   $("progress-stage").textContent = label;
   const box = $("progress-box");
   box.dataset.status = job.status;
@@ -259,13 +260,13 @@ function showResult(job) {
   video.muted = true;  // browsers only autoplay muted video; the controls unmute
   video.play().catch(() => {});
   $("player").classList.add("has-video");
-  $("result-caption").textContent = job.title;
   const shape = () => {  // the box follows the video's own shape (9:16 does not sit small in a 16:9 box)
     const w = video.videoWidth, h = video.videoHeight;
     $("player").classList.toggle("portrait", h > w * 1.05);
     $("player").classList.toggle("square", w > 0 && Math.abs(w - h) <= w * 0.05);
   };
   video.addEventListener("loadedmetadata", shape, { once: true });
+  $("result-caption").textContent = job.title;
   const set = (id, url, name) => {
     const a = $(id);
     a.classList.toggle("hidden", !url);
