@@ -64,6 +64,7 @@ def test_music_is_ducked_12_db_under_each_sentence_and_comes_back_between():
 def test_story_with_a_mood_is_at_minus_16_lufs_and_under_minus_1_dbtp(tmp_path):
     pipe = tiny_pipeline("gan")
     result = render_story(EN, tmp_path / "s.mp4", pipeline=pipe, size=(64, 48), fps=4, music="calm", seed=1)
+    assert result.music == f"calm ({resolve_music('calm', 1).stem})"  # what the storyboard names
     audio, rate = read_audio(result.video)  # decoded back from the AAC in the MP4
     assert audio.shape[1] == 2 and rate == 48000
     assert integrated_loudness(audio, rate) == pytest.approx(-16.0, abs=1.0)

@@ -11,6 +11,7 @@ from vidfuse.media.subtitles import (
     Cue,
     burn_subtitles,
     caption_band,
+    caption_font_size,
     cues_from_timings,
     parse_srt,
     parse_vtt,
@@ -170,6 +171,26 @@ def test_burn_long_text_stays_in_band():
     out = burn_subtitles(frames, [Cue(0, 10, "a very long caption " * 20)], 24, font_size=30)
     y0, _ = caption_band(64, 64)
     assert not out[:, :y0].any() and out[:, y0:].any()
+
+
+def test_caption_font_size_is_chosen_from_the_frame_and_lowered_only_for_a_cue_that_cannot_wrap_into_the_band():
+    assert caption_font_size(720, 1280) == caption_font_size(1280, 720) == caption_font_size(720, 720) == 43
+    assert caption_font_size(100, 100) == 12  # never under 12 px by default
+    assert caption_font_size(720, 1280, ["A short cue."]) == 43
+    long = "A cue long enough to need two lines at this size, which the band cannot hold at 43 px."
+    size = caption_font_size(720, 1280, ["A short cue.", long])
+    assert 20 <= size < 43 and size == caption_font_size(720, 1280, [long])
+
+
+def test_burn_draws_every_cue_of_a_call_at_one_size():
+    frames = np.full((2, 360, 640, 3), 64, np.uint8)
+    out = burn_subtitles(frames, [Cue(0.0, 0.5, "Hyp hyp."), Cue(0.5, 1.0, " ".join(["Hyp"] * 19) + ".")], 2.0)
+    heights = []
+    for frame in out[:, slice(*caption_band(360, 640))]:
+        rows = np.flatnonzero((frame.min(axis=-1) > 200).any(axis=1))
+        ends = np.flatnonzero(np.diff(rows) > 1)  # the first line's last row
+        heights.append(rows[ends[0]] - rows[0] + 1 if len(ends) else rows[-1] - rows[0] + 1)
+    assert heights[0] > 10 and abs(int(heights[0]) - int(heights[1])) <= 1  # the long cue wraps, not shrinks
 
 
 def test_burn_rejects_bad_frames():

@@ -375,6 +375,16 @@ def test_contact_sheet_layout_and_cjk_caption(tmp_path):
     assert sheet.height - 2 - 32 > 2 + 64 + 16
 
 
+def test_contact_sheet_title_is_written_above_the_first_row():
+    clip = moving_square(T=4, H=16, W=16)
+    plain = np.asarray(contact_sheet([clip], n_cols=4, scale=2, gap=2))
+    titled = np.asarray(contact_sheet([clip], n_cols=4, scale=2, gap=2, title="voice: Piper · music: calm"))
+    shift = titled.shape[0] - plain.shape[0]
+    assert shift >= 16  # one line of 16 px text
+    np.testing.assert_array_equal(titled[shift:], plain)  # the rows move down, unchanged
+    assert (titled[2:2 + shift] != BACKGROUND).any(axis=-1).sum() > 50, "no title drawn"
+
+
 def test_long_captions_wrap_within_the_row(tmp_path):
     clip = counting_clip(T=4, H=16, W=16)
     one_line = contact_sheet([clip], ["short"], n_cols=4)

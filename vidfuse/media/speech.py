@@ -103,6 +103,7 @@ class Speech:
     waveform: np.ndarray  # (N,) float32
     sample_rate: int
     sentences: list[SentenceTiming] = field(default_factory=list)
+    voices: list[str] = field(default_factory=list)  # "engine voice" of each voice that spoke, e.g. "Piper en_US-joe-medium"
 
     @property
     def duration_s(self) -> float:
@@ -464,6 +465,7 @@ def synthesize(
         raise InputError("nothing to speak: the text is empty")
     en, zh = _voices_for(voice)
     warned = []
+    used: dict[str, None] = {}  # voices that spoke, in order
 
     def speak(engine: _Engine, seg_text: str) -> tuple[np.ndarray, int]:
         if engine.fallback and not warned:  # said once, and only when English is actually spoken
@@ -471,6 +473,8 @@ def synthesize(
             warnings.warn(VoiceFallbackWarning(
                 "the neural English voice (Piper) is not installed, so espeak-ng speaks English; for a natural "
                 f"voice: {PIPER_INSTALL_LINE}"), stacklevel=3)
+        used[f"Piper {Path(engine.voice).name.removesuffix('.onnx')}" if engine.kind == "piper"
+             else f"espeak-ng {engine.voice}"] = None
         if engine.kind == "piper":
             return _run_piper(engine.voice, seg_text, rate)
         samples, hz = _run_espeak(_espeak(), seg_text, engine.voice, rate, pitch)
@@ -504,7 +508,7 @@ def synthesize(
         timings.append(SentenceTiming(sentence, cursor / sample_rate, (cursor + spoken.size) / sample_rate))
         cursor += spoken.size
     waveform = np.clip(np.concatenate(pieces), -1.0, 1.0).astype(np.float32)
-    return Speech(waveform=waveform, sample_rate=sample_rate, sentences=timings)
+    return Speech(waveform=waveform, sample_rate=sample_rate, sentences=timings, voices=list(used))
 
 
 def installed_voices() -> list[InstalledVoice]:

@@ -30,6 +30,7 @@ __all__ = [
     "Cue",
     "burn_subtitles",
     "caption_band",
+    "caption_font_size",
     "cues_from_timings",
     "parse_srt",
     "parse_vtt",
@@ -242,23 +243,50 @@ def caption_band(height: int, width: int, band: str = "bottom") -> tuple[int, in
     raise InputError(f"band must be 'bottom' or 'top', not {band!r}")
 
 
+def _wrapped(text: str, band_h: int, width: int, size: int, margin: int
+             ) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[str], int, int, int, int]:
+    """``text`` wrapped at font ``size``: ``(font, lines, line_height, padding, stroke, lines_the_band_holds)``."""
+    font = load_font(size)
+    pad, stroke = max(1, size // 4), max(1, size // 12)
+    ascent, descent = font.getmetrics()
+    line_h = ascent + descent
+    lines = wrap_text(text, font, max(1, width - 2 * (margin + pad + stroke)))
+    return font, lines, line_h, pad, stroke, (band_h - margin - 2 * pad) // line_h
+
+
+def _default_margin(height: int, width: int) -> int:
+    return max(1, round(0.03 * min(height, width)))
+
+
+def caption_font_size(height: int, width: int, texts: Iterable[str] = (), *, margin: int | None = None,
+                      max_size: int | None = None) -> int:
+    """The one font size for every caption burnt into a ``height``×``width`` video.
+
+    It is chosen from the frame size: ``max_size``, by default 6 % of the frame's smaller side (at least
+    12 px; the smaller side, so a 9:16 frame gets the same text as a 16:9 one, not text too big for its
+    width). It is lowered only if one of ``texts`` (the video's cues), wrapped onto as many lines as the
+    caption band holds, would still overflow the band; then it is the largest size at which every one
+    fits (at least 8 px). Cues then differ in their number of lines, never in their size.
+    """
+    if height <= 0 or width <= 0:
+        raise InputError(f"frame size must be positive, got {height}x{width}")
+    y0, y1 = caption_band(height, width)
+    margin = _default_margin(height, width) if margin is None else margin
+    size = max(12, round(0.06 * min(height, width))) if max_size is None else max_size
+    texts = list(dict.fromkeys(t for t in texts if t.strip()))  # each distinct text measured once
+    while size > _MIN_FONT_PX and any(len(w[1]) > w[5] for w in (_wrapped(t, y1 - y0, width, size, margin)
+                                                                 for t in texts)):
+        size = max(_MIN_FONT_PX, int(size * 0.9))
+    return size
+
+
 def _layout(
     text: str, band_h: int, width: int, font_size: int, margin: int
 ) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[str], int, int, int]:
-    """Pick the largest font ≤ ``font_size`` whose wrapped text fits the band; return
-    ``(font, lines, line_height, padding, stroke)``. If even the smallest font overflows,
-    the lines that do not fit are dropped and the last kept line ends with an ellipsis."""
-    size = font_size
-    while True:
-        font = load_font(size)
-        pad, stroke = max(1, size // 4), max(1, size // 12)
-        ascent, descent = font.getmetrics()
-        line_h = ascent + descent
-        lines = wrap_text(text, font, max(1, width - 2 * (margin + pad + stroke)))
-        fit = (band_h - margin - 2 * pad) // line_h
-        if len(lines) <= fit or size <= _MIN_FONT_PX:
-            break
-        size = max(_MIN_FONT_PX, int(size * 0.85))
+    """Wrap ``text`` at exactly ``font_size`` (never smaller: every cue of a video shares one size);
+    return ``(font, lines, line_height, padding, stroke)``. Lines the band cannot hold even at the
+    smallest size are dropped and the last kept line ends with an ellipsis."""
+    font, lines, line_h, pad, stroke, fit = _wrapped(text, band_h, width, font_size, margin)
     fit = max(1, fit)
     if len(lines) > fit:
         lines = lines[: fit - 1] + [lines[fit - 1].rstrip() + "…"]
@@ -301,8 +329,10 @@ def burn_subtitles(
     Frame ``t`` shows at time ``t / fps`` and carries every cue with ``start_s <= t / fps < end_s``
     (overlapping cues are stacked, earlier first). Text is centred, wrapped to the frame width and
     drawn inside :func:`caption_band`; nothing outside the band changes, and frames without a
-    cue are untouched. ``font_size`` defaults to 6 % of the frame height (at least 12 px) and
-    shrinks if the text would not fit the band; ``margin`` (default 3 % of the smaller side) is
+    cue are untouched. Every cue of the call is drawn at one size, :func:`caption_font_size` of the
+    frame size and these cues (``font_size``, when given, is its largest): a long cue wraps onto
+    more lines instead of shrinking alone. A caller burning a video in pieces (as the story
+    composer does) passes the size it chose once for the whole video. ``margin`` (default 3 % of the smaller side) is
     the gap kept to the frame's sides and its bottom (or top) edge. ``frames`` is not modified.
     """
     frames = np.asarray(frames)
@@ -312,9 +342,8 @@ def burn_subtitles(
         raise InputError(f"fps must be positive, not {fps}")
     t_count, height, width, _ = frames.shape
     y0, y1 = caption_band(height, width, band)
-    font_size = max(12, round(0.06 * height)) if font_size is None else font_size
-    margin = max(1, round(0.03 * min(height, width))) if margin is None else margin
-    if font_size < 1 or margin < 0:
+    margin = _default_margin(height, width) if margin is None else margin
+    if (font_size is not None and font_size < 1) or margin < 0:
         raise InputError(f"font_size must be >= 1 and margin >= 0, got {font_size} and {margin}")
 
     # Group frames by the caption they show, so each distinct caption is rendered once.
@@ -323,6 +352,7 @@ def burn_subtitles(
     groups: dict[str, list[int]] = {}
     for t in np.flatnonzero(active.any(axis=0)):
         groups.setdefault("\n".join(cues[i].text for i in np.flatnonzero(active[:, t])), []).append(t)
+    font_size = caption_font_size(height, width, groups, margin=margin, max_size=font_size)
 
     out = frames.copy()
     for text, idx in groups.items():

@@ -855,6 +855,7 @@ def contact_sheet(
     scale: int = 2,
     gap: int = 2,
     font_size: int = 16,
+    title: str | None = None,
 ) -> Image.Image:
     """A grid image for eyeballing clips: one row per clip, its caption written underneath.
 
@@ -867,6 +868,7 @@ def contact_sheet(
         scale: integer nearest-neighbour upscaling, so that 64×64 pixels stay visible.
         gap: pixels of dark grey between frames, rows and around the sheet.
         font_size: caption font size in pixels.
+        title: text written above the first row (wrapped to the sheet's width), e.g. what the clips share.
 
     Returns:
         An RGB :class:`PIL.Image.Image`.
@@ -899,10 +901,15 @@ def contact_sheet(
         rows.append((strip, lines))
 
     width = max(strip.shape[1] for strip, _ in rows) + 2 * gap
-    height = gap + sum(strip.shape[0] + len(lines) * line_height + gap for strip, lines in rows)
+    heading = wrap_text(title, font, width - 2 * gap) if title and title.strip() else []
+    height = gap + len(heading) * line_height + sum(strip.shape[0] + len(lines) * line_height + gap
+                                                    for strip, lines in rows)
     sheet = Image.new("RGB", (width, height), _SHEET_BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     y = gap
+    for line in heading:
+        draw.text((gap, y), line, font=font, fill=_SHEET_TEXT)
+        y += line_height
     for strip, lines in rows:
         sheet.paste(Image.fromarray(strip), (gap, y))
         y += strip.shape[0]

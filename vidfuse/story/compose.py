@@ -17,7 +17,9 @@
 ``subtitles``, ``encode``
     Reported done when the last frame is encoded (they run within ``frames``).
 ``storyboard``
-    ``<stem>.storyboard.png``: one row per scene (6 frames) with its narration and prompt.
+    ``<stem>.storyboard.png``: a header naming the voice (engine and voice, e.g. ``Piper en_US-joe-medium``)
+    and the music (mood and track, a file's name, or none), then one row per scene (6 frames) with its
+    narration and prompt.
 
 **Limits.** The planner's limits (:mod:`vidfuse.story.planner`: at most
 :data:`~vidfuse.story.planner.MAX_SCENES` scenes, a scene's narration at most
@@ -72,13 +74,21 @@ FFmpeg's band-limited resampler) and stereo when the music is.
 
 **Loudness.** The final track (voice, or voice and music) is set to -16 LUFS integrated (ITU-R
 BS.1770 as measured by ``pyloudnorm``) with its true peak (4x oversampled) at or under -1 dBTP by a
-look-ahead limiter: :func:`vidfuse.media.audio.normalize_loudness`.
+look-ahead limiter: :func:`vidfuse.media.audio.normalize_loudness`. With music this runs twice: on the
+voice alone, before the bed is levelled against it, and on the mix. Speech has a high peak-to-loudness
+ratio, so at -16 LUFS the limiter takes 3-5 dB off the voice's peaks (and about 3 dB off its RMS) and
+none off the quieter bed; levelling the bed against the raw voice and limiting only the mix would leave
+the bed about 10.5 dB under the voice instead of 14. The second pass only corrects the little loudness
+the bed adds or (through BS.1770's relative gate, which lets music-filled pauses count) takes away,
+about 1 LU, so the bed ends within about 1 dB of its level.
 
 **Subtitles.** One cue per spoken sentence, timed to the sentence's exact sample span (start
 rounded up, end rounded down to the millisecond, so a cue never shows before its words or after
 them). A sentence heavier than :data:`MAX_CUE_WEIGHT` is split at clause punctuation or spaces
 into several cues that share its span in proportion to their length. ``soft``: a ``mov_text``
-track plus ``<stem>.srt``/``<stem>.vtt``; ``burn``: drawn into the frames plus the sidecars;
+track plus ``<stem>.srt``/``<stem>.vtt``; ``burn``: drawn into the frames (every cue at one font size
+per story, :func:`vidfuse.media.subtitles.caption_font_size`: a long cue wraps onto more lines instead of
+shrinking) plus the sidecars;
 ``srt``: the sidecars only; ``none``: nothing.
 
 **Atomicity.** Everything is written into a temporary folder beside the output and renamed into
@@ -102,9 +112,9 @@ from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.media.audio import normalize_loudness
 from vidfuse.media.audio import resample as _resample
 from vidfuse.media.speech import SentenceTiming, split_sentences, synthesize
-from vidfuse.media.subtitles import Cue, burn_subtitles, write_sidecars
+from vidfuse.media.subtitles import Cue, burn_subtitles, caption_font_size, write_sidecars
 from vidfuse.media.video_io import contact_sheet, read_audio, write_video
-from vidfuse.story.music import resolve_music
+from vidfuse.story.music import music_label, resolve_music
 from vidfuse.story.planner import (CROSSFADE_S, LANGS, LEAD_S, MAX_SCENE_SECONDS, MAX_SCRIPT_CHARS,
                                    MAX_STORY_SECONDS, MIN_SENTENCE_S, SENTENCE_PAUSE_S, SPOKEN_SLACK, TAIL_S,
                                    WEIGHT_PER_S, Scene, _split_to_weight, as_scenes, scene_seconds,
@@ -162,6 +172,8 @@ class StoryResult:
     duration_s: float
     cues: list[Cue] = field(default_factory=list)
     unknown_words: list[str] = field(default_factory=list)  # every scene's, once each, in order
+    voices: list[str] = field(default_factory=list)  # "engine voice" of each voice that spoke; [] for none
+    music: str = "none"  # the music as the storyboard names it: "calm (track)", a file's name, or "none"
 
 
 # --------------------------------------------------------------------------- checks
@@ -265,6 +277,7 @@ class _Voice:
     sample_rate: int | None
     sentences: list[SentenceTiming]  # scene-local times
     duration_s: float
+    voices: list[str] = field(default_factory=list)  # "engine voice" of each voice that spoke
 
 
 def _estimate(narration: str) -> _Voice:
@@ -292,7 +305,7 @@ def _speak(scene: Scene, index: int, *, lang, voice, rate, pitch, no_voice) -> _
         raise MissingDependencyError(f"{e}\n(or render without a voice: --no-voice / no_voice=True)") from e
     except InputError as e:
         raise InputError(f"scene {index + 1} ({scene.narration[:40]!r}): {e}") from e
-    return _Voice(sp.waveform, sp.sample_rate, list(sp.sentences), sp.duration_s)
+    return _Voice(sp.waveform, sp.sample_rate, list(sp.sentences), sp.duration_s, list(sp.voices))
 
 
 def _display_weight(text: str) -> int:
@@ -563,15 +576,17 @@ def _story_frames(renders: list[SceneRender], pipe, size: tuple[int, int], *, fp
     report("frames", 1.0)
 
 
-def _burnt(frames: Iterator[np.ndarray], cues: list[Cue], fps: float) -> Iterator[np.ndarray]:
-    """``frames`` with ``cues`` burnt in, :data:`_CHUNK` frames at a time (bounded memory)."""
+def _burnt(frames: Iterator[np.ndarray], cues: list[Cue], fps: float, size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """``frames`` (``size`` = (H, W)) with ``cues`` burnt in, :data:`_CHUNK` frames at a time (bounded
+    memory), every cue at the one font size :func:`caption_font_size` picks for the whole story."""
+    font_size = caption_font_size(*size, [c.text for c in cues])
     chunk: list[np.ndarray] = []
     start = 0  # index of chunk[0] on the timeline
 
     def flush() -> Iterator[np.ndarray]:
         t0, t1 = start / fps, (start + len(chunk)) / fps
         local = [Cue(max(0.0, c.start_s - t0), c.end_s - t0, c.text) for c in cues if c.end_s > t0 and c.start_s < t1]
-        yield from burn_subtitles(np.stack(chunk), local, fps) if local else chunk
+        yield from burn_subtitles(np.stack(chunk), local, fps, font_size=font_size) if local else chunk
 
     for frame in frames:
         chunk.append(frame)
@@ -708,6 +723,8 @@ def render_story(
     report("voice", 1.0)
 
     renders, cues, spans, total = _timeline(scenes, voices, fps)
+    spoken_by = list(dict.fromkeys(name for v in voices for name in v.voices))
+    music_name = music_label(music_path)
     duration_s = total / fps
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -715,10 +732,13 @@ def render_story(
     work = Path(tempfile.mkdtemp(prefix=f".{output.stem}.", suffix=".tmp", dir=output.parent))
     try:
         audio, audio_rate = _voice_track(renders, voices, total, fps)
+        if audio is not None:  # -16 LUFS integrated, true peak <= -1 dBTP
+            audio = normalize_loudness(audio, audio_rate)
         if music_path is not None:  # decoded only as far as the story needs
             bed, bed_rate = _load_music(music_path, duration_s + 1.0)
+            # the bed is levelled against the voice as it is heard (already limited); limiting the mix
+            # instead would squash only the voice's peaks and lift the bed towards it (see *Loudness*)
             audio, audio_rate = mix_music(audio, audio_rate, bed, bed_rate, spans, duration_s)
-        if audio is not None:  # -16 LUFS integrated, true peak <= -1 dBTP
             audio = normalize_loudness(audio, audio_rate)
 
         # ---- frames, captions and encoding in one pass: frames stream into the encoder
@@ -726,7 +746,7 @@ def render_story(
         stream = _story_frames(renders, pipe, (out_h, out_w), fps=fps, seed=seed, boards=boards, report=report,
                                frames=frames, gen_size=(height, width), options=options)
         if subtitles == "burn" and cues:
-            stream = _burnt(stream, cues, fps)
+            stream = _burnt(stream, cues, fps, (out_h, out_w))
         tmp_video = work / output.name
         soft = [(c.start_s, c.end_s, c.text) for c in cues] if subtitles == "soft" and cues else None
         write_video(tmp_video, stream, fps, audio=audio, sample_rate=audio_rate, subtitles=soft)
@@ -740,7 +760,8 @@ def render_story(
                     for i, r in enumerate(renders, 1)]
         native = max(height or pipe.native_size[0], width or pipe.native_size[1])
         contact_sheet(boards, captions, path=work / storyboard_path.name, n_cols=STORYBOARD_FRAMES,
-                      scale=max(1, 128 // native), font_size=16)
+                      scale=max(1, 128 // native), font_size=16,
+                      title=f"voice: {', '.join(spoken_by) or 'none'} · music: {music_name}")
         report("storyboard", 1.0)
 
         srt = vtt = None
@@ -755,4 +776,5 @@ def render_story(
         shutil.rmtree(work, ignore_errors=True)
     unknown = list(dict.fromkeys(w for r in renders for w in r.unknown_words))
     return StoryResult(video=output, srt=srt, vtt=vtt, storyboard=storyboard_path, scenes=renders,
-                       duration_s=duration_s, cues=cues, unknown_words=unknown)
+                       duration_s=duration_s, cues=cues, unknown_words=unknown, voices=spoken_by,
+                       music=music_name)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vidfuse.errors import InputError, MissingDependencyError
 
-__all__ = ["LIBRARY_INSTALL_LINE", "MUSIC_NONE", "library_dir", "moods", "resolve_music", "tracks"]
+__all__ = ["LIBRARY_INSTALL_LINE", "MUSIC_NONE", "library_dir", "moods", "music_label", "resolve_music", "tracks"]
 
 MUSIC_NONE = "none"
 LIBRARY_INSTALL_LINE = "pip install immich-memories-music"
@@ -67,3 +67,14 @@ def resolve_music(music: str | os.PathLike | None, seed: int | None = 0) -> Path
             raise InputError(f"--music {music!r} is neither a mood ({', '.join(moods())}) nor an existing file; "
                              "pass a mood, an audio file, or none")
     return Path(music)
+
+
+def music_label(path: Path | None) -> str:
+    """How a storyboard names the music :func:`resolve_music` chose: ``calm (track name)`` for a library
+    track, the file's name for the user's own file, ``none`` for no music."""
+    if path is None:
+        return MUSIC_NONE
+    root = library_dir()
+    if root is not None and Path(path).resolve().parent.parent == root.resolve():
+        return f"{Path(path).parent.name} ({Path(path).stem})"
+    return Path(path).name
