@@ -83,6 +83,32 @@ def test_page_generates_and_plays_a_video(tmp_path):
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
 
+            # A story: the music and voice choices are what the server offers, and the request carries them
+            page.click("#tab-script")
+            page.fill("#script", "Hello there.")
+            moods = page.eval_on_selector_all("#music option", "os => os.map((o) => o.value)")
+            voices = page.eval_on_selector_all("#voice option", "os => os.map((o) => o.value)")
+            info = page.evaluate("() => state.info")
+            assert moods == info["music"] and voices == [""] + [v["voice"] for v in info["voices"]]
+            mood = moods[0]  # a library mood ("none" when the library is not installed)
+            page.select_option("#music", mood)
+            if len(voices) > 1:
+                page.select_option("#voice", voices[1])
+            with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/v1/videos")) as sent:
+                page.click("#submit")
+            body = sent.value.request.post_data_json
+            assert body["script"] == "Hello there." and body["music"] == mood and sent.value.status == 202
+            assert body.get("voice") == (voices[1] if len(voices) > 1 else None)
+            story = sent.value.json()["id"][:8]
+            page.wait_for_function(f"() => document.getElementById('progress-id').textContent.startsWith('{story}')"
+                                   " && document.getElementById('progress-box').dataset.status === 'done'",
+                                   timeout=120_000)
+            page.click("#lang-toggle")  # the moods' labels follow the page's language
+            assert page.text_content("#music option[value='none']") == "无"
+            if "calm" in moods:
+                assert page.text_content("#music option[value='calm']") == "平静"
+            page.click("#lang-toggle")
+
             # A link with the token in its fragment: no dialog, the fragment leaves the address bar.
             other = browser.new_page(locale="zh-CN")
             other.goto(base + "/#token=" + token)

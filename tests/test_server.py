@@ -336,6 +336,29 @@ def test_bad_requests_are_422(idle, body):
     assert isinstance(r.json()["detail"], str) and r.json()["detail"]
 
 
+def test_voice_and_music_are_chosen_from_what_info_offers(idle):
+    from vidfuse.media.speech import installed_voices
+    from vidfuse.story.music import moods
+
+    info = idle.get("/v1/info").json()
+    assert info["music"] == moods() + ["none"]
+    offered = [v["voice"] for v in info["voices"]]
+    assert len(offered) == len({v.name if v.engine == "piper" else v.voice for v in installed_voices()})
+    assert not [v for v in offered if "/" in v]  # names, never a server path
+    r = idle.post("/v1/videos", json={"script": "Hello.", "music": "jazzy"})
+    assert r.status_code == 422 and "'jazzy'" in r.json()["detail"] and "none" in r.json()["detail"]
+    assert all(m in r.json()["detail"] for m in moods())
+    r = idle.post("/v1/videos", json={"script": "Hello.", "voice": "nobody"})
+    assert r.status_code == 422 and "'nobody'" in r.json()["detail"]
+    assert all(v in r.json()["detail"] for v in offered)
+    good = {"script": "Hello.", "music": (moods() or ["none"])[0]}
+    if offered:
+        good["voice"] = offered[0]
+    r = idle.post("/v1/videos", json=good)
+    assert r.status_code == 202, r.text
+    assert {k: r.json()["params"][k] for k in good} == good
+
+
 def test_list_limits(idle):
     assert idle.get("/v1/jobs?limit=1000").status_code == 422
     assert idle.get("/v1/jobs?status=bogus").status_code == 422

@@ -14,7 +14,8 @@ path and an expiry (an hour or so) under a secret made at each start; no token i
     GET    /v1/jobs/{id}/subtitles?format=srt|vtt
     GET    /v1/jobs/{id}/storyboard        PNG
     GET    /v1/jobs/{id}/thumbnail         PNG
-    GET    /v1/info                        limits, worker count, queue, what this install can run
+    GET    /v1/info                        limits, worker count, queue, what this install can run (voices,
+                                           music moods)
 
 The web page is ``/`` (plain HTML/CSS/JS from ``static/``). ``/docs`` is an offline HTML page made
 from the OpenAPI schema (``/openapi.json``); ``/docs/swagger`` is FastAPI's Swagger UI, which loads
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import html
@@ -67,7 +69,6 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 JOB_ID_RE = re.compile(r"[0-9a-f]{32}")
 ASPECTS = ("16:9", "9:16", "1:1")  # what the story composer offers
-VOICE_RE = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 SCRIPT_ONLY = ("lang", "subtitles", "voice", "rate", "pitch", "no_voice", "music")
 PROMPT_ONLY = ("guidance_scale",)
 DIFFUSERS_ONLY = ("steps", "negative_prompt")
@@ -134,11 +135,11 @@ class VideoRequest(BaseModel):
     subtitles: Literal["soft", "burn", "srt", "none"] | None = Field(
         None, description="Script jobs: soft = a subtitle track + SRT/VTT files; burn = drawn into the frames "
         "+ files; srt = the files only; none.")
-    voice: str | None = Field(None, description="Script jobs: a voice name (GET vidfuse voices): en_US-joe-medium "
-                              "(the default English Piper voice), espeak, an espeak-ng voice such as en-us or "
-                              "cmn-latn-pinyin.")
-    music: str | None = Field(None, description="Script jobs: a music mood from the library (calm, energetic, "
-                              "happy, nostalgic, tender) or none; ducked under the voice.")
+    voice: str | None = Field(None, description="Script jobs: one of GET /v1/info's voices: en_US-joe-medium "
+                              "(Piper, the default English voice) or an espeak-ng voice such as en-us (English) or "
+                              "cmn-latn-pinyin (speaks the Chinese sentences).")
+    music: str | None = Field(None, description="Script jobs: one of GET /v1/info's music: a library mood (calm, "
+                              "energetic, happy, nostalgic, tender) or none; ducked under the voice.")
     rate: int | None = Field(None, description="Script jobs: narration speed in words per minute.")
     pitch: int | None = Field(None, ge=0, le=99, description="Script jobs: voice pitch 0–99.")
     no_voice: bool | None = Field(None, description="Script jobs: subtitles only, no narration.")
@@ -368,13 +369,11 @@ def _check_request(req: VideoRequest, limits: Limits, served: dict[str, _Served]
         wrong = [k for k in PROMPT_ONLY if k in given]
         if wrong:
             raise HTTPException(422, f"{', '.join(wrong)}: for prompt jobs only")
-        if req.voice is not None and not VOICE_RE.fullmatch(req.voice):
-            raise HTTPException(422, "voice must be an espeak-ng voice name such as en-us or cmn-latn-pinyin")
-        if req.music is not None:
-            from vidfuse.story.music import MUSIC_NONE, moods
-
-            if req.music != MUSIC_NONE and req.music not in moods():
-                raise HTTPException(422, f"music must be one of {', '.join(moods() + [MUSIC_NONE])}, not {req.music!r}")
+        if req.voice is not None and req.voice not in (allowed := [v["voice"] for v in _voice_options()]):
+            raise HTTPException(422, f"voice must be one of {', '.join(allowed)} (GET /v1/info: voices), "
+                                     f"not {req.voice[:64]!r}" if allowed else "no voice is installed: send no_voice")
+        if req.music is not None and req.music not in _music_options():
+            raise HTTPException(422, f"music must be one of {', '.join(_music_options())}, not {req.music[:64]!r}")
         if req.rate is not None and not limits.min_rate <= req.rate <= limits.max_rate:
             over = req.rate > limits.max_rate
             raise LimitError("max_rate" if over else "min_rate", limits.max_rate if over else limits.min_rate,
@@ -729,6 +728,7 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
         return {"version": _version(), "workers": pool.alive() if pool else 0, "queue_size": queue_size,
                 "counts": store.counts(), "limits": asdict(limits), "aspects": list(ASPECTS),
                 "script_jobs": _compose_available(), "model": default_model,
+                "voices": _voice_options(), "music": _music_options(),
                 "native": {"height": served[default_model].info.height, "width": served[default_model].info.width,
                            "frames": served[default_model].info.frames}}
 
@@ -842,6 +842,28 @@ def _version() -> str:
 
 def _compose_available() -> bool:
     return importlib.util.find_spec("vidfuse.story.compose") is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _voice_options() -> list[dict[str, Any]]:
+    """The voices a script job may name (``voice``), as GET /v1/info lists them: the value to send, its
+    engine, language and name, and whether it is the default; a Piper voice by name, never its path.
+    Asked once per process (espeak-ng lists its voices by running)."""
+    from vidfuse.media.speech import installed_voices
+
+    out: dict[str, dict[str, Any]] = {}
+    for v in installed_voices():
+        value = v.name if v.engine == "piper" else v.voice
+        out.setdefault(value, {"voice": value, "engine": v.engine, "language": v.language, "name": v.name,
+                               "default": v.default})
+    return list(out.values())
+
+
+def _music_options() -> list[str]:
+    """What ``music`` may be: the library's moods, then none."""
+    from vidfuse.story.music import MUSIC_NONE, moods
+
+    return moods() + [MUSIC_NONE]
 
 
 def _offline_docs(spec: dict[str, Any]) -> str:

@@ -24,6 +24,8 @@ const I18N = {
     sg_encode: "Encoding MP4", sg_storyboard: "Drawing the storyboard", sg_done: "Done", sg_failed: "Failed",
     sg_cancelled: "Cancelled", cancelRequested: "Cancelling…", offline: "Cannot reach the server",
     chars: "{n} / {max}", prompt: "prompt", script: "story",
+    voice: "Voice", voiceDefault: "Default", music: "Music", mood_none: "None", mood_calm: "Calm",
+    mood_energetic: "Energetic", mood_happy: "Happy", mood_nostalgic: "Nostalgic", mood_tender: "Tender",
   },
   zh: {
     tagline: "在你自己的电脑上，把文字变成视频", serverStatus: "服务器", create: "创作",
@@ -45,6 +47,8 @@ const I18N = {
     sg_subtitles: "正在绘制字幕", sg_encode: "正在编码 MP4", sg_storyboard: "正在绘制分镜图", sg_done: "完成",
     sg_failed: "失败", sg_cancelled: "已取消", cancelRequested: "正在取消…", offline: "无法连接服务器",
     chars: "{n} / {max}", prompt: "提示词", script: "故事",
+    voice: "旁白声音", voiceDefault: "默认", music: "背景音乐", mood_none: "无", mood_calm: "平静",
+    mood_energetic: "活力", mood_happy: "欢快", mood_nostalgic: "怀旧", mood_tender: "温柔",
   },
 };
 
@@ -173,6 +177,8 @@ async function submitJob(ev) {
   if (state.mode === "script") {
     body.lang = $("lang").value;
     body.subtitles = $("subtitles").value;
+    if ($("voice").value) body.voice = $("voice").value;
+    body.music = $("music").value;
   }
   const button = $("submit");
   button.disabled = true;
@@ -343,6 +349,23 @@ function renderHistory(jobs) {
   }
 }
 
+// The voices and music moods this server offers (GET /v1/info); labels follow the page's language.
+function fillVoiceAndMusic(info) {
+  const option = (value, key, text) => {
+    const o = document.createElement("option");
+    o.value = value;
+    if (key) { o.dataset.i18n = key; o.textContent = t(key); } else o.textContent = text;
+    return o;
+  };
+  for (const v of info.voices || []) {
+    const o = option(v.voice, null, `${v.name} · ${v.engine}`);
+    o.dataset.language = v.language;
+    $("voice").appendChild(o);
+  }
+  $("music").replaceChildren(...(info.music || ["none"]).map((m) => option(m, I18N.en["mood_" + m] ? "mood_" + m : null, m)));
+  $("music").value = "none";
+}
+
 // ---- start ------------------------------------------------------------------------------------
 async function init() {
   readTokenFromFragment();
@@ -363,6 +386,7 @@ async function init() {
     $("prompt").maxLength = state.info.limits.max_prompt_chars;
     $("script").maxLength = state.info.limits.max_script_chars;
     if (!state.info.script_jobs) $("tab-script").disabled = true;
+    fillVoiceAndMusic(state.info);
   } catch (err) { $("form-error").textContent = err.message; }
   updateCounters();
   await loadHistory();
