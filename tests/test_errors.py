@@ -160,7 +160,7 @@ def test_write_video_refuses_unplayable_frame_rates(tmp_path, fps):
 
 @pytest.mark.parametrize("prompt, code_point", [
     ("digit\x003", "U+0000"), ("\x1b[31mred digit", "U+001B"), ("digit 3\x7f", "U+007F"),
-    ("digit\x853", "U+0085"), ("digit \ud800 3", "U+D800"),
+    ("digit\x853", "U+0085"), ("digit \ud800 3", "U+D800"), ("digit \ue000 3", "U+E000"),  # private use
 ])
 def test_control_characters_in_prompts_are_refused(prompt, code_point):
     pipe = tiny_pipeline("gan")
@@ -168,6 +168,25 @@ def test_control_characters_in_prompts_are_refused(prompt, code_point):
         pipe(prompt, seed=0)
     with pytest.raises(InputError, match=re.escape(f"prompt #1 holds {code_point}")):
         pipe(["digit 3", prompt], seed=0)
+
+
+def test_one_plain_text_rule_for_prompts_scripts_and_requests():
+    """The pipeline, the story planner and the server refuse the same characters (vidfuse.text): a prompt
+    the server accepts never fails later in a worker."""
+    from vidfuse.server.app import VideoRequest
+    from vidfuse.story.planner import validate_script
+
+    for ch in ("\x00", "\x1b", "\x7f", "\x85", "\ud800", "\ue000", "\U0010fffe"):  # last: unassigned
+        text = f"A red digit three{ch} moves left."
+        with pytest.raises(InputError):
+            tiny_pipeline("gan")(text, seed=0)
+        with pytest.raises(InputError):
+            validate_script(text)
+        with pytest.raises(ValueError):
+            VideoRequest(prompt=text)
+    for ok in ("A red digit three moves left.\n", "红色的数字三向左移动。", "digit 3 \U0001f600"):
+        VideoRequest(prompt=ok)
+        validate_script(ok)
 
 
 def test_tabs_and_newlines_are_whitespace_not_refused():

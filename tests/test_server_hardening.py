@@ -275,6 +275,9 @@ def test_allowed_hosts_add_names(model_dir, tmp_path):
     (b'{"prompt": "digit 1", "aspect": "\\ud800"}', "aspect", "lone surrogate"),
     (b'{"prompt": "digit\\u0000 1"}', "prompt", "control character"),
     (b'{"prompt": "digit 1", "voice": "en\\u0007"}', "voice", "control character"),
+    (b'{"prompt": "a\\u0085digit"}', "prompt", "control character"),   # C1: the pipeline refuses it too
+    (b'{"prompt": "a\\ue000 digit"}', "prompt", "private-use"),
+    (b'{"prompt": "digit 1", "fps": 0.0001}', "fps", "greater than or equal to 1"),  # write_video's floor
 ])
 def test_nan_and_lone_surrogates_are_422_with_a_readable_message(live, raw, field, says):
     import httpx
@@ -365,7 +368,10 @@ def test_media_urls_are_signed_and_carry_no_token(model_dir, tmp_path):
                     path.replace(job_id, other) + "?" + query,              # another job
                     signer.sign(path, now=time.time() - 3 * 3600),         # expired
                     f"/v1/jobs/{job_id}?{query}",                           # not a media URL
-                    f"/v1/jobs?{query}"):
+                    f"/v1/jobs?{query}",
+                    f"{path}?exp=%C2%B2&sig=x",                             # a digit int() refuses
+                    f"{path}?exp=99999999999&sig=%E2%82%AC",                # a sig outside Latin-1
+                    f"{path}?exp=99999999999&sig={'A' * 32}"):              # not lower-case hex
             assert client.get(url).status_code == 401, url
         assert client.delete(f"/v1/jobs/{job_id}?{query}").status_code == 401  # GET and HEAD only
         # a URL made now stays the same for a while (browsers cache thumbnails)

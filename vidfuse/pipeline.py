@@ -46,6 +46,7 @@ from vidfuse.data.vocabulary import (OPEN_DOMAIN_HINT, UnknownWordsError, Unknow
                                      unknown_words_message)
 from vidfuse.errors import InputError
 from vidfuse.models.model import VidFuseModel
+from vidfuse.text import first_bad_char
 from vidfuse.userdirs import user_data_dir
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
@@ -110,7 +111,6 @@ def autocast_for(device: torch.device):
 
 
 # control characters other than tab and newlines (C0, DEL, C1) and lone surrogates: not text a model can read
-_BAD_PROMPT_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _is_int(v: object) -> bool:
@@ -135,14 +135,14 @@ def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
 
 
 def check_prompt(text: str, where: str = "the prompt") -> str:
-    """Refuse a prompt holding a control character or a lone surrogate (:class:`InputError` naming the
-    code point and where it is); return it unchanged. The one check for the CLI, the Python API and
-    the server: :meth:`TextToVideoPipeline.__call__` runs it on every prompt."""
-    bad = _BAD_PROMPT_CHARS.search(text) if isinstance(text, str) else None
+    """Refuse a prompt that is not plain text (:func:`vidfuse.text.first_bad_char`: a control character, a
+    lone surrogate, a private-use or unassigned code point), naming the code point and where it is; return
+    it unchanged. The one check for the CLI, the Python API and the server: :meth:`TextToVideoPipeline.__call__`
+    runs it on every prompt."""
+    bad = first_bad_char(text) if isinstance(text, str) else None
     if bad:
-        ch = bad.group()
-        kind = "a lone surrogate" if "\ud800" <= ch <= "\udfff" else "a control character"
-        raise InputError(f"{where} holds U+{ord(ch):04X}, {kind}, at character {bad.start() + 1}; remove it "
+        i, ch, kind = bad
+        raise InputError(f"{where} holds U+{ord(ch):04X}, {kind}, at character {i + 1}; remove it "
                          "(a prompt is plain text)")
     return text
 

@@ -60,8 +60,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vidfuse.errors import InputError
+from vidfuse.media.video_io import MIN_FPS
 from vidfuse.server.jobs import (SRT, STORYBOARD, TERMINAL, THUMB, VIDEO, VTT, Job, JobStore, QueueFull, WorkerPool,
                                  retry_after_seconds)
+from vidfuse.text import first_bad_char
 
 log = logging.getLogger("vidfuse.server")
 
@@ -77,12 +79,10 @@ _SSE_KEEPALIVE_S = 15.0
 _SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
 MEDIA_PATH_RE = re.compile(r"/v1/jobs/[0-9a-f]{32}/(?:video|subtitles|storyboard|thumbnail|events)")
 MEDIA_URL_TTL_S = 3600          # a signed URL works at least this long…
+_SIGNED_EXP_RE, _SIGNED_SIG_RE = re.compile(r"[0-9]{1,12}"), re.compile(r"[0-9a-f]{32}")
 _MEDIA_URL_STEP_S = 600         # …and its expiry is rounded up to this, so a re-rendered page keeps its URLs (cache)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 _HEAD = "vidfuse.head"          # scope key: this GET was a HEAD; answer with headers only
-# Control characters (tab, newline and carriage return are text) and lone surrogates (JSON's "\ud800"
-# decodes to one; it cannot be encoded as UTF-8, so it could be neither stored nor answered).
-_BAD_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
              "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
@@ -117,7 +117,7 @@ class VideoRequest(BaseModel):
         "model's frames stretched to the shape (default: the model's native size).")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Same seed, same request → same video. "
                              "Default: picked by the server and reported in the job.")
-    fps: float | None = Field(None, gt=0, allow_inf_nan=False, description="Frames per second (default 8).")
+    fps: float | None = Field(None, ge=MIN_FPS, allow_inf_nan=False, description="Frames per second (default 8).")
     # prompt jobs
     frames: int | None = Field(None, ge=1, description="Number of frames (default: the model's); script jobs: "
                                "frames the model makes per scene.")
@@ -149,11 +149,10 @@ class VideoRequest(BaseModel):
     @field_validator("prompt", "script", "voice", "negative_prompt")
     @classmethod
     def _text_only(cls, value: str | None) -> str | None:
-        bad = _BAD_TEXT_RE.search(value or "")
+        bad = first_bad_char(value or "")
         if bad is not None:
-            code = ord(bad.group())
-            what = "a lone surrogate (half of a UTF-16 pair)" if 0xD800 <= code <= 0xDFFF else "a control character"
-            raise ValueError(f"holds {what}, U+{code:04X}, at character {bad.start() + 1}; send plain text "
+            i, ch, what = bad
+            raise ValueError(f"holds {what}, U+{ord(ch):04X}, at character {i + 1}; send plain text "
                              "(valid UTF-8, no control characters but tab and newline)")
         return value
 
@@ -423,9 +422,13 @@ class MediaSigner:
     def verify(self, path: str, query_string: bytes, now: float | None = None) -> bool:
         query = parse_qs(query_string.decode("latin-1"))
         exp, sig = query.get("exp", [""])[-1], query.get("sig", [""])[-1]
-        if not exp.isdigit() or len(exp) > 12 or int(exp) < (time.time() if now is None else now):
+        # ASCII digits and hex only: str.isdigit() takes "²", which int() refuses, and a sig outside
+        # Latin-1 cannot be compared as bytes; either would be a 500 for an unauthenticated request
+        if not _SIGNED_EXP_RE.fullmatch(exp) or not _SIGNED_SIG_RE.fullmatch(sig):
             return False
-        return hmac.compare_digest(sig.encode("latin-1"), self._sig(path, int(exp)).encode("latin-1"))
+        if int(exp) < (time.time() if now is None else now):
+            return False
+        return hmac.compare_digest(sig.encode("ascii"), self._sig(path, int(exp)).encode("ascii"))
 
 
 def _host_name(value: str) -> str:

@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.text import first_bad_char
 from vidfuse.media.speech import split_sentences
 
 __all__ = [
@@ -129,9 +130,6 @@ _VISUAL_EN = re.compile(
 )
 _VISUAL_ZH = re.compile(r"[0-9０-９零一二三四五六七八九红绿蓝黄白黑橙紫粉灰]|数字|移动|向|左|右|上|下|弹|跳|飞|落|转|滑")
 _CLOSING = "。！？；…!?;.,，、：:\"'“”‘’「」『』（）()[]【】《》 \t"
-_BAD_CATEGORIES = {"Cc": "a control character", "Co": "a private-use character", "Cn": "an unassigned code point",
-                   "Cs": "a lone surrogate"}
-_ALLOWED_CONTROLS = set("\n\r\t")
 _JSON_START_RE = re.compile(r"\s*\[\s*\{")
 _SPOKEN_SIGNS = set("%&@#*/\\|_^~+=<>$€£¥")  # ASCII-ish signs espeak reads as words
 # Where a too-long sentence may be cut, best first: after clause punctuation, after a space.
@@ -189,17 +187,17 @@ def _check_text(text: str, max_chars: int, where: str = "the script",
 
 
 def _check_chars(text: str, where: str) -> None:
-    """Refuse control (other than newline and tab), private-use, unassigned and surrogate characters."""
-    for i, ch in enumerate(text):
-        kind = _BAD_CATEGORIES.get(unicodedata.category(ch))
-        if kind and ch not in _ALLOWED_CONTROLS:
-            line = text.count("\n", 0, i) + 1
-            col = i - (text.rfind("\n", 0, i) + 1) + 1
-            raise InputError(
-                f"{where} holds U+{ord(ch):04X}, {kind}, at "
-                f"line {line}, column {col}; remove it (control and private-use characters cannot be spoken "
-                "or shown)"
-            )
+    """Refuse what is not plain text (:func:`vidfuse.text.first_bad_char`), naming its line and column."""
+    bad = first_bad_char(text)
+    if bad:
+        i, ch, kind = bad
+        line = text.count("\n", 0, i) + 1
+        col = i - (text.rfind("\n", 0, i) + 1) + 1
+        raise InputError(
+            f"{where} holds U+{ord(ch):04X}, {kind}, at "
+            f"line {line}, column {col}; remove it (control and private-use characters cannot be spoken "
+            "or shown)"
+        )
 
 
 def _has_words(text: str) -> bool:
