@@ -108,11 +108,14 @@ def test_frechet_distance(judge):
         frechet_distance(fa[:, :3], fb)
 
 
-def test_fd_comes_with_a_bootstrap_error_that_shrinks_with_n():
+def test_fd_error_matches_the_spread_of_independent_draws_and_shrinks_with_n():
     rng = np.random.default_rng(0)
+    for n in (100, 800):
+        draws = [frechet_distance(rng.normal(size=(n, 16)), rng.normal(size=(n, 16))) for _ in range(16)]
+        fd, se = frechet_distance_with_error(rng.normal(size=(n, 16)), rng.normal(size=(n, 16)), seed=0)
+        assert 0.5 < se / np.std(draws, ddof=1) < 2.0, (n, se, np.std(draws, ddof=1))
     small = frechet_distance_with_error(rng.normal(size=(100, 8)), rng.normal(size=(100, 8)), seed=0)
     large = frechet_distance_with_error(rng.normal(size=(1600, 8)), rng.normal(size=(1600, 8)), seed=0)
-    assert small[1] > 0 and large[1] > 0
     assert large[1] < small[1] / 2  # ~1/sqrt(n)
     shifted = frechet_distance_with_error(rng.normal(size=(400, 8)), rng.normal(3, 1, size=(400, 8)), seed=0)
     assert shifted[0] == pytest.approx(72, rel=0.15) and shifted[1] < 0.2 * shifted[0]  # |Δμ|² = 8 · 3²
