@@ -128,10 +128,12 @@ def test_install_model_goes_beside_the_shipped_one_asks_before_replacing_and_res
     assert refused.exit_code != 0 and "--force" in str(refused.exception)
     assert (installed_model_dir() / "model.safetensors").read_bytes() == weights
     assert runner.invoke(app, ["install-model", str(second), "--force"]).exit_code == 0
-    previous = installed_model_dir().with_name("default_model.previous")
-    assert (previous / "model.safetensors").read_bytes() == weights  # the replaced one is kept
+    kept = list(installed_model_dir().parent.glob("default_model.previous-*"))
+    assert len(kept) == 1 and (kept[0] / "model.safetensors").read_bytes() == weights  # the replaced one is kept
     restored = runner.invoke(app, ["install-model", "--restore"])
     assert restored.exit_code == 0 and default_model_dir() == SHIPPED_MODEL_DIR
+    kept = list(installed_model_dir().parent.glob("default_model.previous-*"))
+    assert len(kept) == 2 and weights in [(k / "model.safetensors").read_bytes() for k in kept]  # both still there
     assert {f.name: f.stat().st_mtime_ns for f in SHIPPED_MODEL_DIR.iterdir()} == shipped  # never touched
 
 

@@ -278,7 +278,7 @@ def serve(
 @app.command("install-model")
 def install_model(
     model: Optional[Path] = typer.Argument(None, help="A model folder (e.g. RUN_DIR/model) to install as the default."),
-    force: bool = typer.Option(False, "--force", help="Replace an installed model without asking (it is kept as *.previous)."),
+    force: bool = typer.Option(False, "--force", help="Replace an installed model without asking (it is kept as *.previous-<time>)."),
     restore: bool = typer.Option(False, "--restore", help="Remove the installed model: the shipped one is the default again."),
     ship: bool = typer.Option(False, "--ship", help="Replace the model shipped inside the package instead (make train-default)."),
 ) -> None:
@@ -297,8 +297,8 @@ def install_model(
     if is_model_folder(dest) and not force:
         if not sys.stdin.isatty():
             raise VidfuseError(f"a model is already installed at {dest}; add --force to replace it (it is kept as "
-                               f"{dest.name}.previous)")
-        force = typer.confirm(f"replace the model at {dest}? (it is kept as {dest.name}.previous)")
+                               f"{dest.name}.previous-<time>)")
+        force = typer.confirm(f"replace the model at {dest}? (it is kept as {dest.name}.previous-<time>)")
         if not force:
             raise typer.Abort()
     typer.echo(f"installed {model} as the default model: {install_default_model(model, dest, force=force)}")

@@ -454,7 +454,7 @@ def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None
     passes ``SHIPPED_MODEL_DIR`` to replace the one in the package).
 
     A model already at ``dest`` is replaced only with ``force`` (else :class:`InputError`); it is kept as
-    ``<dest>.previous``, so one step back is always possible. Weights are stored as float16 (half the
+    ``<dest>.previous-<time>`` (:func:`_keep_aside`; never deleted by vidfuse), so nothing is lost. Weights are stored as float16 (half the
     size; loading casts them back to float32); the installed folder must hold at most ``max_mb`` MB. The
     run's ``eval.json`` (beside ``src`` or inside it), when present, goes along so the numbers travel with
     the weights. Every step writes beside ``dest`` and renames, so a crash never leaves half a model."""
@@ -467,7 +467,7 @@ def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None
     dest = Path(dest) if dest is not None else installed_model_dir()
     if is_model_folder(dest) and not force:
         raise InputError(f"a model is already installed at {dest}; add --force to replace it (it is kept as "
-                         f"{dest.name}.previous), or `vidfuse install-model --restore` to go back to the "
+                         f"{dest.name}.previous-<time>), or `vidfuse install-model --restore` to go back to the "
                          "shipped model")
     pipe = TextToVideoPipeline.from_pretrained(resolve_model_dir(src), device="cpu")  # validates the folder
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -484,17 +484,28 @@ def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None
                 break
         TextToVideoPipeline.from_pretrained(staged, device="cpu")  # loads back
         if dest.exists():
-            _replace_dir(dest, dest.with_name(f"{dest.name}.previous"))
+            _keep_aside(dest)
         os.replace(staged, dest)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return dest
 
 
+def _keep_aside(folder: Path) -> Path:
+    """Rename ``folder`` to ``<name>.previous-<UTC time>`` beside it (a fresh name each time, so an earlier
+    one is never replaced) and return the new path."""
+    import datetime
+
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    kept = folder.with_name(f"{folder.name}.previous-{stamp}")
+    os.replace(folder, kept)
+    return kept
+
+
 def restore_default_model() -> Path:
-    """Undo ``vidfuse install-model``: the installed model moves to ``<name>.previous`` (so it is not lost)
+    """Undo ``vidfuse install-model``: the installed model moves to ``<name>.previous-<time>`` (not lost)
     and the model shipped inside the package is the default again. Returns the default model's folder."""
     installed = installed_model_dir()
     if installed.exists():
-        _replace_dir(installed, installed.with_name(f"{installed.name}.previous"))
+        _keep_aside(installed)
     return default_model_dir()
