@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient as _TestClient
 
 from conftest import tiny_pipeline
-from vidfuse.errors import InputError
+from vidfuse.errors import InputError, VidfuseError
 from vidfuse.server.app import Limits, create_app, serve_in_background
 from vidfuse.server.jobs import JOB_FILE, SCHEMA_VERSION, STORYBOARD, THUMB, VIDEO, JobStore, public_error, run_job
 
@@ -647,6 +647,51 @@ def test_job_folders_without_a_record_are_reported(tmp_path, caplog):
     assert report.without_record == ["b" * 32] and report.unreadable == ["c" * 32]
     assert "b" * 32 in caplog.text and "c" * 32 in caplog.text
     assert store.counts()["queued"] == 0
+
+
+_GOOD_RECORD = {"kind": "prompt", "params": {"prompt": "digit 1", "seed": 1}, "status": "done",
+                "files": [], "progress": 1.0, "created_at": 1.0e9, "finished_at": 1.0e9 + 5}
+
+
+@pytest.mark.parametrize("damage", [
+    "[1]", '"a string"', {"kind": None}, {"kind": "shell"}, {"params": [1, 2]}, {"params": None},
+    {"files": 5}, {"files": ["../../etc/passwd"]}, {"progress": "abc"}, {"progress": float("nan")},
+    {"progress": 7}, {"started_at": "yesterday"}, {"created_at": -1}, {"attempts": "many"}, {"error": 3},
+], ids=repr)
+def test_a_damaged_job_record_is_skipped_and_the_others_recovered(model_dir, tmp_path, damage):
+    """A job.json may be damaged or planted: it is reported and skipped; the server starts, the good jobs
+    come back, and the job list keeps working."""
+    data = tmp_path / "data"
+    JobStore(data)
+    good, bad = "a" * 32, "b" * 32
+    for job_id in (good, bad):
+        (data / "jobs" / job_id).mkdir()
+    (data / "jobs" / good / JOB_FILE).write_text(json.dumps({**_GOOD_RECORD, "id": good}), encoding="utf-8")
+    text = damage if isinstance(damage, str) else json.dumps({**_GOOD_RECORD, "id": bad, **damage})
+    (data / "jobs" / bad / JOB_FILE).write_text(text, encoding="utf-8")
+    (data / "jobs.sqlite3").unlink()
+    report = JobStore(data, create=False).startup()
+    assert report.unreadable == [bad] and report.recovered == {"done": 1}
+    with TestClient(create_app(data_dir=data, model=model_dir, workers=0)) as client:
+        listed = client.get("/v1/jobs")
+        assert listed.status_code == 200 and [j["id"] for j in listed.json()["jobs"]] == [good]
+
+
+def test_a_database_that_cannot_be_opened_is_an_error_not_moved_aside_as_corrupt(tmp_path, monkeypatch):
+    """"database is locked" or "unable to open" is no proof of damage: startup stops with one line."""
+    import vidfuse.server.jobs as jobs_module
+
+    JobStore(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(jobs_module.sqlite3, "connect", refuse)
+    with pytest.raises(VidfuseError, match="cannot open the job database") as e:
+        JobStore(tmp_path, create=False).startup()
+    assert "\n" not in str(e.value)
+    monkeypatch.undo()
+    assert (tmp_path / "jobs.sqlite3").is_file() and not list(tmp_path.glob("jobs.sqlite3.corrupt-*"))
 
 
 # ---- 9. which failures count against a job -----------------------------------------------------------

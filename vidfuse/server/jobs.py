@@ -169,6 +169,43 @@ def _stamp() -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime())
 
 
+OUTPUT_FILES = frozenset((VIDEO, THUMB, STORYBOARD, SRT, VTT))
+
+
+def _checked_record(raw: Any, job_id: str) -> dict[str, Any]:
+    """A job folder's job.json, checked field by field before it becomes a row (ValueError saying which
+    field is wrong): it may be damaged or planted, and a bad row would break every later job listing."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"it holds {type(raw).__name__}, not a JSON object")
+    if raw.get("id") != job_id or raw.get("status") not in STATUSES:
+        raise ValueError("its id or status does not fit the folder")
+    if raw.get("kind") not in ("prompt", "script") or not isinstance(raw.get("params"), dict):
+        raise ValueError("its kind or params are missing or malformed")
+    files = raw.get("files") or []
+    if not isinstance(files, list) or not set(files) <= OUTPUT_FILES:
+        raise ValueError(f"its files are not a list of {sorted(OUTPUT_FILES)}")
+
+    def number(key: str, *, optional: bool, lo: float = 0.0, hi: float = math.inf) -> float | None:
+        value = raw.get(key)
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ValueError(f"its {key} is {value!r}, not a number from {lo:g} to {hi:g}")
+        return float(value)
+
+    text = {key: raw.get(key) for key in ("stage", "error")}
+    if any(v is not None and not isinstance(v, str) for v in text.values()):
+        raise ValueError("its stage or error is not text")
+    return {
+        "id": job_id, "kind": raw["kind"], "params": raw["params"], "status": raw["status"], "files": files,
+        **text, "progress": number("progress", optional=True, hi=1.0) or 0.0,
+        "attempts": int(number("attempts", optional=True) or 0), "crashes": int(number("crashes", optional=True) or 0),
+        "cancel_requested": bool(raw.get("cancel_requested")),
+        "created_at": number("created_at", optional=True) or time.time(),
+        "started_at": number("started_at", optional=True), "finished_at": number("finished_at", optional=True),
+    }
+
+
 class JobStore:
     """All reads and writes of the job table. Safe to use from many threads and processes at once.
 
@@ -284,6 +321,9 @@ class JobStore:
                 tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 if tables and "jobs" not in tables:
                     return f"it is an SQLite database without a jobs table (tables: {', '.join(sorted(tables))})"
+        except sqlite3.OperationalError as e:  # locked or unreadable: no proof of damage, so never move it aside
+            raise VidfuseError(f"cannot open the job database {self.db_path.name} ({e}); check that no other "
+                               "program holds it and that this user may read and write it") from None
         except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed"
             return str(e)
         return None
@@ -295,11 +335,13 @@ class JobStore:
         while aside.exists():
             n += 1
             aside = self.db_path.with_name(f"{DB_NAME}.corrupt-{_stamp()}-{n}")
+        # the database first: a kill after it leaves a -wal without its database, which startup moves aside;
+        # the other order could leave the database without its WAL, silently rolled back to older states
+        os.replace(self.db_path, aside)
         for suffix in ("-wal", "-shm"):
             side = self.db_path.with_name(DB_NAME + suffix)
             if side.exists():
                 os.replace(side, aside.with_name(aside.name + suffix))
-        os.replace(self.db_path, aside)
         return aside
 
     def _import_folders(self, report: StartupReport) -> None:
@@ -315,25 +357,21 @@ class JobStore:
                     report.without_record.append(folder.name)
                     continue
                 try:
-                    record = json.loads(path.read_text(encoding="utf-8"))
-                    if record.get("id") != folder.name or record.get("status") not in STATUSES:
-                        raise ValueError("its id or status does not fit the folder")
-                    records.append(record)
-                except (OSError, ValueError) as e:
+                    records.append(_checked_record(json.loads(path.read_text(encoding="utf-8")), folder.name))
+                except Exception as e:  # one damaged record must not stop the recovery of the others
                     log.warning("cannot read %s: %s", path, e)
                     report.unreadable.append(folder.name)
-            for r in sorted(records, key=lambda r: r.get("created_at") or 0):
-                status, error, files = r["status"], r.get("error"), list(r.get("files") or [])
+            for r in sorted(records, key=lambda r: r["created_at"]):
+                status, error, files = r["status"], r["error"], r["files"]
                 if status == "done" and not all((self.job_dir(r["id"]) / f).is_file() for f in files):
                     status, error = "failed", "its output files were lost"
                 db.execute(
                     "INSERT INTO jobs (id, kind, params, status, stage, progress, error, files, attempts, crashes, "
                     "cancel_requested, created_at, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (r["id"], r["kind"], json.dumps(r["params"], ensure_ascii=False), status,
-                     status if status != "running" else r.get("stage") or "running", float(r.get("progress") or 0),
-                     error, json.dumps(files), int(r.get("attempts") or 0), int(r.get("crashes") or 0),
-                     int(bool(r.get("cancel_requested"))), float(r.get("created_at") or time.time()),
-                     r.get("started_at"), r.get("finished_at")))
+                     status if status != "running" else r["stage"] or "running", r["progress"],
+                     error, json.dumps(files), r["attempts"], r["crashes"], int(r["cancel_requested"]),
+                     r["created_at"], r["started_at"], r["finished_at"]))
                 self._log(db, r["id"], "recovered", None, f"rebuilt from jobs/{r['id']}/{JOB_FILE} ({status})")
                 if status != r["status"]:
                     self._record(db, r["id"])
