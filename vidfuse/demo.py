@@ -29,11 +29,12 @@ STORIES = {  # blank lines: one scene per paragraph (the planner packs a paragra
 
 
 def run_demo(out: str | Path = "out", *, model: str | Path | None = None,
-             story_size: tuple[int, int] | None = None) -> Iterator[str]:
+             story_size: tuple[int, int] | None = None, topic_story: bool = True) -> Iterator[str]:
     """Render the demo into ``out``; yields one line of news per file written.
 
     ``model``: a model folder (default: the one shipped inside vidfuse, when installed);
-    ``story_size``: (width, height) of the stories instead of 1280×720 (tests use small ones).
+    ``story_size``: (width, height) of the stories instead of 1280×720 (tests use small ones);
+    ``topic_story``: also write ``topic_story.mp4`` from :data:`TOPIC` with the shipped writer (≈ 40 s).
     """
     from vidfuse.media.video_io import contact_sheet, write_video
     from vidfuse.pipeline import TextToVideoPipeline, default_model_dir, is_model_folder
@@ -62,6 +63,8 @@ def run_demo(out: str | Path = "out", *, model: str | Path | None = None,
     yield f"{sheet}  (contact sheet)"
     if pipe is not None:
         yield from _stories(pipe, out, story_size)
+        if topic_story:
+            yield from _topic_story(pipe, out, story_size)
 
 
 def _stories(pipe, out: Path, size: tuple[int, int] | None) -> Iterator[str]:
@@ -85,3 +88,25 @@ def _stories(pipe, out: Path, size: tuple[int, int] | None) -> Iterator[str]:
         bed = f", music: {music}" if music else ""
         yield (f"{result.video}  (narrated story, {result.duration_s:.1f} s, voice: {spoken}{bed}; subtitles and "
                "storyboard beside it)")
+
+
+TOPIC = "apples on a farm"  # a counting story: the default model draws its scenes (coloured digits moving)
+
+
+def _topic_story(pipe, out: Path, size: tuple[int, int] | None) -> Iterator[str]:
+    """A story written from :data:`TOPIC` by the shipped language model (vidfuse.story.writer), then rendered."""
+    import shutil
+
+    from vidfuse.errors import MissingDependencyError
+    from vidfuse.story.compose import render_story
+    from vidfuse.story.writer import draws_digits, script_json, write_script
+
+    try:
+        scenes = write_script(TOPIC, scenes=3, digits=draws_digits(getattr(pipe, "trained_on", None)))
+    except MissingDependencyError as e:
+        yield f"no topic story: {e}"
+        return
+    (out / "topic_story.json").write_text(script_json(scenes) + "\n", encoding="utf-8")
+    result = render_story(scenes, out / "topic_story.mp4", aspect="16:9", pipeline=pipe, subtitles="soft", size=size,
+                          no_voice=shutil.which("espeak-ng") is None)
+    yield f"{result.video}  (story written from the topic {TOPIC!r}, {result.duration_s:.1f} s; script in topic_story.json)"
