@@ -216,10 +216,10 @@ def story(
     writer: Optional[Path] = typer.Option(None, "--writer", help="The writer for --topic: a local causal LM folder or .gguf (default: the shipped SmolLM2-135M)."),
 ) -> None:
     """A narrated, subtitled MP4 from a script, with a storyboard PNG. (vidfuse.story.render_story)"""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
     from vidfuse.story import render_story
 
+    labels = {"plan": "planning scenes", "voice": "speaking narration", "frames": "drawing + encoding",
+              "subtitles": "burning subtitles", "encode": "encoding MP4", "storyboard": "drawing storyboard"}
     if (script is None) == (topic is None):
         raise typer.BadParameter("give a SCRIPT file or --topic TEXT (one of them)")
     pipeline = None
@@ -234,8 +234,6 @@ def story(
                               digits=draws_digits(getattr(pipeline, "trained_on", None)))
         typer.echo(script_json(script))
         model = None
-    labels = {"plan": "planning scenes", "voice": "speaking narration", "frames": "drawing + encoding",
-              "subtitles": "burning subtitles", "encode": "encoding MP4", "storyboard": "drawing storyboard"}
     with _stage_bars(labels) as progress:
         result = render_story(script, output, pipeline=pipeline, aspect=aspect, lang=lang, subtitles=subtitles, voice=voice,
                               rate=rate, music=music, model=model, llm=prompt_lm, seed=seed, fps=fps,
