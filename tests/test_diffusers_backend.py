@@ -202,3 +202,38 @@ def test_bad_index_and_options_are_one_line_errors(folders, tmp_path):
 
     with pytest.raises(InputError, match="is a diffusers pipeline folder; install-model takes vidfuse models"):
         install_default_model(folders["wan"], tmp_path / "dest")
+
+
+def test_group_offload_is_validated_and_applied(folders, tmp_path, monkeypatch, capsys):
+    from vidfuse.backends.diffusers import OFFLOADS, place
+
+    assert "group" in OFFLOADS
+    with pytest.raises(InputError, match=r"--offload group moves weights between CPU and GPU memory; it needs a GPU"):
+        TextToVideoPipeline.from_pretrained(folders["wan"], device="cpu", offload="group")
+    with pytest.raises(InputError, match="offload 'groups' is not one of none, model, sequential, group"):
+        TextToVideoPipeline.from_pretrained(folders["wan"], device="cpu", offload="groups")
+
+    class Recorder:  # a loaded pipeline's placement calls, without a GPU
+        def __init__(self):
+            self.calls = []
+
+        def enable_group_offload(self, **kw):
+            self.calls.append(("group", kw))
+
+        def to(self, device):
+            self.calls.append(("to", device))
+
+    pipe = Recorder()
+    place(pipe, torch.device("cuda"), "group")
+    (what, kw), = pipe.calls
+    assert what == "group" and kw["onload_device"] == torch.device("cuda")
+    assert kw["offload_device"] == torch.device("cpu") and kw["offload_type"] == "leaf_level" and kw["use_stream"]
+
+    from vidfuse.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["vidfuse", "generate", "a monkey", "-o", str(tmp_path / "g.mp4"), "--model",
+                                      str(folders["wan"]), "--device", "cpu", "--offload", "group"])
+    with pytest.raises(SystemExit) as e:
+        main()
+    err = capsys.readouterr().err
+    assert e.value.code not in (0, None) and "--offload group" in err and "Traceback" not in err

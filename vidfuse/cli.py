@@ -154,7 +154,7 @@ def generate(
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="What the video should not show (pretrained diffusers models)."),
     dtype: str = typer.Option("auto", "--dtype", help="auto | float32 | bfloat16 | float16 (pretrained models; auto: bfloat16 on a GPU, float32 on a CPU)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: a GPU when there is one)."),
-    offload: str = typer.Option("none", "--offload", help="none | model | sequential: keep a pretrained model's weights in CPU memory, moving them to the GPU per component (model) or per layer (sequential, least memory, slowest)."),
+    offload: str = typer.Option("none", "--offload", help="none | model | sequential | group: keep a pretrained model's weights in CPU memory, moving them to the GPU per component (model), per layer (sequential, least memory, slowest) or per layer with the copies overlapped on a CUDA stream (group: diffusers' group offloading, about sequential's memory at nearer model's speed)."),
     vae_tiling: bool = typer.Option(False, "--vae-tiling", help="Decode frames in tiles (less GPU memory; pretrained models whose VAE has it)."),
     vae_slicing: bool = typer.Option(False, "--vae-slicing", help="Decode one clip of a batch at a time (pretrained models whose VAE has it)."),
 ) -> None:

@@ -238,7 +238,7 @@ class TextToVideoPipeline:
 
         A diffusers pipeline folder (``model_index.json``: Wan, LTX-Video, CogVideoX, …) loads as a
         :class:`vidfuse.backends.diffusers.DiffusersVideoPipeline`, called the same way; ``dtype`` (auto,
-        float32, bfloat16, float16), ``offload`` (none, model, sequential) and the VAE options apply to it
+        float32, bfloat16, float16), ``offload`` (none, model, sequential, group) and the VAE options apply to it
         only (vidfuse's own models are small: float32 weights, bf16 autocast where the hardware has it)."""
         from vidfuse.backends.diffusers import is_diffusers_folder, load_diffusers_folder
         from vidfuse.catalog import find_model
