@@ -125,14 +125,20 @@ def test_server_offers_the_models_folder_by_name(shelf, tmp_path):
         r = client.post("/v1/videos", json={"prompt": "a fox", "model": "sora"})
         assert r.status_code == 422 and "default, digits, wan-tiny" in r.json()["detail"]
         r = client.post("/v1/videos", json={"prompt": "a fox running", "model": "wan-tiny", "frames": 5,
-                                            "width": 32, "height": 32, "seed": 1})
+                                            "width": 32, "height": 32, "seed": 1, "steps": 3})
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
         assert r.json()["params"]["model"] == "wan-tiny" and r.json()["params"]["fps"] == pytest.approx(16.0)
     store = JobStore(tmp_path / "data", create=False)
     job = store.claim(worker=os.getpid())
     cache = ModelCache({"default": None, "wan-tiny": str(shelf / "wan-tiny")}, "default")
+    written = []  # every progress row the job writes: each denoising step is its own stage
+    record = store.progress
+    store.progress = lambda *a: written.append(a[2:]) or record(*a)
     assert run_job(store, job, cache) == "done", store.get(job_id).error
+    steps = [(stage, f) for stage, f in written if stage.startswith("denoising")]
+    assert [stage for stage, _ in steps] == ["denoising 1/3", "denoising 2/3", "denoising 3/3"]
+    assert [f for _, f in steps] == sorted(f for _, f in steps) and 0.05 < steps[0][1] < steps[-1][1] <= 0.7
     assert list(cache.loaded) == ["wan-tiny"]  # the default model was never needed
     from vidfuse.media.video_io import probe_video
 

@@ -530,3 +530,26 @@ def test_the_server_serves_the_installed_default_model_when_there_is_one(tmp_pat
     installed = install_default_model(tiny_pipeline("gan").save_pretrained(tmp_path / "m"))
     served, default = _served_models(None, tmp_path / "no-models")
     assert served[default].info.path == installed != SHIPPED_MODEL_DIR and served[default].info.family == "vidfuse gan"
+
+
+def test_denoising_steps_show_in_the_job_and_its_events(idle, tmp_path):
+    from vidfuse.server.jobs import denoising_progress
+
+    job = idle.post("/v1/videos", json={"prompt": "digit 5 is going right"}).json()
+    store = JobStore(tmp_path / "data", create=False)
+    claimed = store.claim(worker=os.getpid())
+    on_step = denoising_progress(lambda stage, f: store.progress(claimed.id, claimed.claim, stage, f), 0.05, 0.7)
+    on_step(3, 20)
+    shown = idle.get(f"/v1/jobs/{job['id']}").json()
+    assert shown["stage"] == "denoising 3/20" and shown["progress"] == pytest.approx(14.8, abs=0.05)
+
+    def later():  # while the events stream is open: one more step, then the job ends
+        time.sleep(0.5)
+        on_step(4, 20)
+        time.sleep(0.5)
+        store.fail(claimed.id, claimed.claim, "stopped by the test")
+
+    threading.Thread(target=later, daemon=True).start()
+    events = sse_events(idle, job["id"])
+    stages = [body["stage"] for name, body in events if name == "progress"]
+    assert stages == ["denoising 3/20", "denoising 4/20"] and events[-1][0] == "failed"

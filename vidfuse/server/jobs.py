@@ -655,6 +655,23 @@ def _thumbnail(frame, width: int = 320):
     return image.resize((width, height), Image.NEAREST if image.width < width / 2 else Image.BILINEAR)
 
 
+DENOISING = "denoising"  # a diffusers model's stage, reported as "denoising 3/20" (step 3 of 20)
+
+
+def denoising_stage(step: int, total: int) -> str:
+    return f"{DENOISING} {step}/{total}"
+
+
+def denoising_progress(progress: ProgressFn, start: float, end: float) -> Callable[[int, int], None]:
+    """A pipeline's ``progress(step, total)`` as job progress: stage ``denoising step/total``, the fraction
+    from ``start`` to ``end`` of the whole job. Every step is a new stage, so each one is written (and a
+    cancelled job stops at the next step)."""
+    def on_step(step: int, total: int) -> None:
+        progress(denoising_stage(step, total), start + (end - start) * step / max(1, total))
+
+    return on_step
+
+
 def _run_prompt(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
     from vidfuse.media.video_io import contact_sheet, write_video
 
@@ -662,6 +679,8 @@ def _run_prompt(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
     progress("generating", 0.05)
     extra = {k: v for k, v in (("num_inference_steps", p.get("steps")), ("negative_prompt", p.get("negative_prompt")))
              if v is not None}  # the API takes them for pretrained diffusers models only
+    if getattr(pipe, "is_diffusers", False):
+        extra["progress"] = denoising_progress(progress, 0.05, 0.7)
     frames = pipe(p["prompt"], num_frames=p.get("frames"), height=p.get("height"), width=p.get("width"),
                   seed=p["seed"], guidance_scale=p.get("guidance_scale"), **extra)[0]  # (T, H, W, 3)
     progress("encoding", 0.7)

@@ -22,7 +22,7 @@ const I18N = {
     sg_encoding: "Encoding MP4", sg_thumbnail: "Making the thumbnail", sg_plan: "Planning scenes",
     sg_voice: "Synthesising the narration", sg_frames: "Generating scenes", sg_subtitles: "Drawing subtitles",
     sg_encode: "Encoding MP4", sg_storyboard: "Drawing the storyboard", sg_done: "Done", sg_failed: "Failed",
-    sg_cancelled: "Cancelled", cancelRequested: "Cancelling…", offline: "Cannot reach the server",
+    sg_cancelled: "Cancelled", sg_denoising: "Denoising, step {step} of {total}", cancelRequested: "Cancelling…", offline: "Cannot reach the server",
     chars: "{n} / {max}", prompt: "prompt", script: "story",
     voice: "Voice", voiceDefault: "Default", music: "Music", mood_none: "None", mood_calm: "Calm",
     mood_energetic: "Energetic", mood_happy: "Happy", mood_nostalgic: "Nostalgic", mood_tender: "Tender",
@@ -45,7 +45,7 @@ const I18N = {
     sg_queued: "正在排队", sg_starting: "正在启动", sg_generating: "正在生成画面", sg_encoding: "正在编码 MP4",
     sg_thumbnail: "正在生成缩略图", sg_plan: "正在规划场景", sg_voice: "正在合成旁白", sg_frames: "正在生成场景",
     sg_subtitles: "正在绘制字幕", sg_encode: "正在编码 MP4", sg_storyboard: "正在绘制分镜图", sg_done: "完成",
-    sg_failed: "失败", sg_cancelled: "已取消", cancelRequested: "正在取消…", offline: "无法连接服务器",
+    sg_failed: "失败", sg_cancelled: "已取消", sg_denoising: "正在去噪：第 {step} / {total} 步", cancelRequested: "正在取消…", offline: "无法连接服务器",
     chars: "{n} / {max}", prompt: "提示词", script: "故事",
     voice: "旁白声音", voiceDefault: "默认", music: "背景音乐", mood_none: "无", mood_calm: "平静",
     mood_energetic: "活力", mood_happy: "欢快", mood_nostalgic: "怀旧", mood_tender: "温柔",
@@ -226,11 +226,17 @@ function follow(job) {
   for (const name of ["progress", "done", "failed", "cancelled"]) source.addEventListener(name, onEvent);
 }
 
+// "denoising 3/20": a pretrained model's denoising step (step 3 of 20); other stages are plain names
+function stageLabel(stage) {
+  const m = /^denoising (\d+)\/(\d+)$/.exec(stage || "");
+  return m ? t("sg_denoising", {step: m[1], total: m[2]}) : t("sg_" + stage);
+}
+
 function showProgress(job) {
   const pct = Math.round(job.progress);
   $("progress-fill").style.width = `${job.status === "done" ? 100 : pct}%`;
   $("progress-pct").textContent = `${job.status === "done" ? 100 : pct}%`;
-  let label = t("sg_" + job.stage);
+  let label = stageLabel(job.stage);
   if (job.status === "queued" && job.queue_position) label += " · " + t("queuePos", {n: job.queue_position});
   if (job.cancel_requested && job.status === "running") label = t("cancelRequested");
   if (job.status === "failed" && job.error) label = `${t("st_failed")}: ${job.error}`;
