@@ -121,3 +121,69 @@ def test_page_generates_and_plays_a_video(tmp_path):
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000
+
+
+def test_page_model_picker_and_denoising_steps(tmp_path):
+    """A server with --models-dir holding a tiny random Wan folder and the built-in model: the picker lists
+    both with their limits, shows steps and negative prompt for Wan only, and a Wan job shows its denoising
+    steps and plays."""
+    import re
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    pytest.importorskip("diffusers")
+    from test_diffusers_backend import _wan
+
+    _wan().save_pretrained(tmp_path / "models" / "wan-tiny")
+    app = create_app(data_dir=tmp_path / "data", models_dir=tmp_path / "models", workers=1)
+    with serve_in_background(app) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            errors = []
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.goto(base + "/")
+            page.wait_for_selector("#model-field:not(.hidden)", timeout=30_000)
+            assert page.eval_on_selector_all("#model option", "os => os.map((o) => o.value)") == ["default", "wan-tiny"]
+            assert page.input_value("#model") == "default"
+            builtin = page.text_content("#model-limits")
+            assert "text→video, image→video" in builtin and "knows only" in builtin
+            assert page.is_hidden("#steps-field") and page.is_hidden("#negative-field")  # the built-in takes neither
+            page.select_option("#model", "wan-tiny")
+            wan = page.text_content("#model-limits")
+            assert wan.startswith("Wan · text→video · 832×480 px, 81 frames, 16") and "image→video" not in wan
+            assert page.is_visible("#steps-field") and page.is_visible("#negative-field")
+            assert page.get_attribute("#frames", "placeholder") == "81"
+            page.click("#lang-toggle")
+            assert page.text_content("#model-limits").startswith("Wan · 文生视频 · 832×480 像素，81 帧")
+            assert page.text_content("#model-field > span") == "模型" and page.input_value("#model") == "wan-tiny"
+            page.click("#lang-toggle")
+
+            # every text the progress line shows, as it changes
+            page.evaluate("""() => { window.stages = []; const el = document.getElementById('progress-stage');
+                new MutationObserver(() => stages.push(el.textContent)).observe(el, {childList: true,
+                characterData: true, subtree: true}); }""")
+            page.fill("#prompt", "a red fox running through the snow")
+            page.fill("#frames", "5")
+            page.fill("#width", "32")
+            page.fill("#height", "32")
+            page.fill("#steps", "60")
+            page.fill("#negative-prompt", "blurry")
+            page.fill("#seed", "1")
+            with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/v1/videos")) as sent:
+                page.click("#submit")
+            body = sent.value.request.post_data_json
+            assert sent.value.status == 202, sent.value.text()
+            assert body == {"prompt": "a red fox running through the snow", "model": "wan-tiny", "steps": 60,
+                            "negative_prompt": "blurry", "frames": 5, "width": 32, "height": 32, "seed": 1}
+            page.wait_for_function(PLAYS, timeout=120_000)
+            assert page.get_attribute("#progress-box", "data-status") == "done"
+            steps = [s for s in page.evaluate("stages") if s.startswith("Denoising")]
+            assert steps and all(re.fullmatch(r"Denoising, step \d+ of 60", s) for s in steps), steps
+            assert page.evaluate("[document.getElementById('video').videoWidth, "
+                                 "document.getElementById('video').videoHeight]") == [32, 32]
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -26,6 +26,11 @@ const I18N = {
     chars: "{n} / {max}", prompt: "prompt", script: "story",
     voice: "Voice", voiceDefault: "Default", music: "Music", mood_none: "None", mood_calm: "Calm",
     mood_energetic: "Energetic", mood_happy: "Happy", mood_nostalgic: "Nostalgic", mood_tender: "Tender",
+    model: "Model", modelDefault: "default", steps: "Steps", stepsDefault: "model's",
+    negativePrompt: "Negative prompt", negativePlaceholder: "what the video should not show",
+    task_t2v: "text→video", task_i2v: "image→video", modelLimits: "{family} · {tasks} · {w}×{h} px, {frames} frames, {fps} fps",
+    maxFrames: "at most {n} frames", trainedOn: "knows only {what}", frames: "Frames", width: "Width",
+    height: "Height", sizeBoth: "Give both width and height, or neither.",
   },
   zh: {
     tagline: "在你自己的电脑上，把文字变成视频", serverStatus: "服务器", create: "创作",
@@ -49,6 +54,11 @@ const I18N = {
     chars: "{n} / {max}", prompt: "提示词", script: "故事",
     voice: "旁白声音", voiceDefault: "默认", music: "背景音乐", mood_none: "无", mood_calm: "平静",
     mood_energetic: "活力", mood_happy: "欢快", mood_nostalgic: "怀旧", mood_tender: "温柔",
+    model: "模型", modelDefault: "默认", steps: "去噪步数", stepsDefault: "模型默认",
+    negativePrompt: "反向提示词", negativePlaceholder: "视频里不应出现的内容",
+    task_t2v: "文生视频", task_i2v: "图生视频", modelLimits: "{family} · {tasks} · {w}×{h} 像素，{frames} 帧，{fps} 帧/秒",
+    maxFrames: "最多 {n} 帧", trainedOn: "只认识：{what}", frames: "帧数", width: "宽度", height: "高度",
+    sizeBoth: "宽度和高度请同时填写，或都不填。",
   },
 };
 
@@ -59,6 +69,7 @@ const state = {
   mode: "prompt",
   token: sessionStorage.getItem("vidfuse.token") || "",
   info: null,
+  models: [],           // GET /v1/models: what the picker offers
   current: null,        // id of the job shown in the progress box
   source: null,         // its EventSource
 };
@@ -76,6 +87,7 @@ function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
   $("lang-toggle").textContent = state.lang === "zh" ? "English" : "中文";
   updateCounters();
+  renderModels();
   renderHistory(lastJobs);
 }
 
@@ -155,6 +167,7 @@ function setMode(mode) {
   $("prompt-field").classList.toggle("hidden", mode !== "prompt");
   $("script-field").classList.toggle("hidden", mode !== "script");
   for (const el of document.querySelectorAll(".script-only")) el.classList.toggle("hidden", mode !== "script");
+  for (const el of document.querySelectorAll(".prompt-only")) el.classList.toggle("hidden", mode !== "prompt");
   $("form-error").textContent = "";
 }
 
@@ -172,8 +185,22 @@ async function submitJob(ev) {
   error.textContent = "";
   if (!text) { error.textContent = t("emptyInput"); return; }
   const body = {[state.mode]: text};
-  if ($("aspect").value) body.aspect = $("aspect").value;
+  if (state.mode === "prompt") {  // frames and size: empty = the model's native ones (the placeholders)
+    const [w, h] = [$("width").value, $("height").value];
+    if ((w === "") !== (h === "")) { error.textContent = t("sizeBoth"); return; }
+    if (w !== "") { body.width = Number(w); body.height = Number(h); }
+    if ($("frames").value !== "") body.frames = Number($("frames").value);
+  }
+  if ($("aspect").value && body.width === undefined) body.aspect = $("aspect").value;
   if ($("seed").value !== "") body.seed = Number($("seed").value);
+  const model = selectedModel();
+  if (model) {
+    body.model = model.name;
+    if (model.backend === "diffusers") {  // options the built-in models do not take
+      if ($("steps").value !== "") body.steps = Number($("steps").value);
+      if ($("negative-prompt").value.trim()) body.negative_prompt = $("negative-prompt").value.trim();
+    }
+  }
   if (state.mode === "script") {
     body.lang = $("lang").value;
     body.subtitles = $("subtitles").value;
@@ -372,6 +399,44 @@ function fillVoiceAndMusic(info) {
   $("music").value = "none";
 }
 
+// ---- the model picker: the server's models (GET /v1/models), each with its limits ----------------
+const TASK_KEYS = {"text→video": "task_t2v", "image→video": "task_i2v"};
+
+function selectedModel() {
+  return state.models.find((m) => m.name === $("model").value) || null;
+}
+
+function renderModels() {
+  const select = $("model");
+  $("model-field").classList.toggle("hidden", state.models.length === 0);
+  if (!state.models.length) return;
+  const chosen = select.value || (state.models.find((m) => m.default) || state.models[0]).name;
+  select.replaceChildren(...state.models.map((m) => {
+    const o = document.createElement("option");
+    o.value = m.name;
+    o.textContent = `${m.name} · ${m.family}` + (m.default ? ` (${t("modelDefault")})` : "");
+    return o;
+  }));
+  select.value = chosen;
+  showModelLimits();
+}
+
+function showModelLimits() {
+  const m = selectedModel();
+  if (!m) return;
+  // tasks as the server lists them: image→video appears only for a model that can start from a picture
+  const tasks = m.tasks.map((k) => t(TASK_KEYS[k] || k)).join(", ");
+  let text = t("modelLimits", {family: m.family, tasks, w: m.width, h: m.height, frames: m.frames, fps: m.fps});
+  if (m.max_frames) text += " · " + t("maxFrames", {n: m.max_frames});
+  if (m.trained_on) text += " · " + t("trainedOn", {what: m.trained_on});
+  $("model-limits").textContent = text;
+  $("frames").placeholder = m.frames;
+  $("width").placeholder = m.width;
+  $("height").placeholder = m.height;
+  const diffusers = m.backend === "diffusers";
+  for (const el of document.querySelectorAll(".diffusers-only")) el.classList.toggle("hidden", !diffusers);
+}
+
 // ---- start ------------------------------------------------------------------------------------
 async function init() {
   readTokenFromFragment();
@@ -384,6 +449,7 @@ async function init() {
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => setMode(tab.dataset.mode));
   $("job-form").addEventListener("submit", submitJob);
   $("cancel").addEventListener("click", cancelCurrent);
+  $("model").addEventListener("change", showModelLimits);
   $("refresh").addEventListener("click", loadHistory);
   for (const id of ["prompt", "script"]) $(id).addEventListener("input", updateCounters);
   $("video").addEventListener("error", () => $("player").classList.remove("has-video"));
@@ -393,6 +459,8 @@ async function init() {
     $("script").maxLength = state.info.limits.max_script_chars;
     if (!state.info.script_jobs) $("tab-script").disabled = true;
     fillVoiceAndMusic(state.info);
+    state.models = (await api("GET", "/v1/models")).models;
+    renderModels();
   } catch (err) { $("form-error").textContent = err.message; }
   updateCounters();
   await loadHistory();
