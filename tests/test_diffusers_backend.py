@@ -135,20 +135,49 @@ def test_image_to_video(pipes, tmp_path):
         pipes["wan"]("a monkey", image=first, num_frames=5, height=16, width=16, num_inference_steps=1)
 
 
-def test_generate_one_and_batch_write_videos(folders, tmp_path):
-    path = generate_one("a monkey", tmp_path / "w.mp4", model=folders["wan"], num_frames=5, height=16, width=16,
+FPS = {"wan": 16.0, "ltx": 25.0, "cogvideox": 8.0}  # each family's own frame rate
+
+
+@pytest.mark.parametrize("family", list(BUILDERS))
+def test_generate_one_and_batch_write_videos(folders, tmp_path, family):
+    path = generate_one("a monkey", tmp_path / "one.mp4", model=folders[family], num_frames=5, height=16, width=16,
                         steps=2, negative_prompt="blurry", seed=0, device="cpu")
     info = probe_video(path)
     assert (info.num_frames, info.height, info.width) == (5, 16, 16)
-    assert abs(info.fps - 16.0) < 1e-6  # Wan's own frame rate when --fps is left out
+    assert abs(info.fps - FPS[family]) < 1e-6  # the family's own frame rate when --fps is left out
     prompts = tmp_path / "p.txt"
     prompts.write_text("a monkey\na cat\na dog\n", encoding="utf-8")
-    index = generate_batch(prompts, tmp_path / "clips", model=folders["cogvideox"], num_frames=5, height=16,
+    index = generate_batch(prompts, tmp_path / "clips", model=folders[family], num_frames=5, height=16,
                            width=16, steps=1, fps=8, device="cpu")
     rows = list(csv.reader(index.open(encoding="utf-8")))
     assert [r[1] for r in rows[1:]] == ["0000.mp4", "0001.mp4", "0002.mp4"]
+    assert probe_video(tmp_path / "clips" / "0002.mp4").num_frames == 5
+
+
+def test_builtin_model_refuses_steps(tmp_path):
     with pytest.raises(InputError, match="--steps applies to pretrained diffusers models"):
         generate_one("digit 3 moves left", tmp_path / "d.mp4", steps=3)
+
+
+@pytest.mark.parametrize("family", list(BUILDERS))
+def test_server_job_through_each_family(folders, tmp_path, family):
+    """POST /v1/videos with "model" naming the folder in --models-dir, then the job run as a worker runs it."""
+    from test_server import TestClient
+
+    from vidfuse.server.app import create_app
+    from vidfuse.server.jobs import JobStore, ModelCache, run_job
+
+    shelf = folders[family].parent  # the three tiny folders, named wan, ltx, cogvideox
+    with TestClient(create_app(data_dir=tmp_path / "data", models_dir=shelf, workers=0)) as client:
+        r = client.post("/v1/videos", json={"prompt": "a fox running", "model": family, "frames": 5, "width": 32,
+                                            "height": 32, "steps": 2, "negative_prompt": "blurry", "seed": 1})
+        assert r.status_code == 202, r.text
+        job_id = r.json()["id"]
+    store = JobStore(tmp_path / "data", create=False)
+    cache = ModelCache({family: str(folders[family])}, family)
+    assert run_job(store, store.claim(worker=1), cache) == "done", store.get(job_id).error
+    info = probe_video(tmp_path / "data" / "jobs" / job_id / "video.mp4")
+    assert (info.num_frames, info.height, info.width) == (5, 32, 32) and abs(info.fps - FPS[family]) < 0.1
 
 
 def test_cli_generate_through_a_diffusers_folder(folders, tmp_path, monkeypatch, capsys):

@@ -17,7 +17,7 @@ from vidfuse.media.video_io import probe_video
 from vidfuse.story.compose import _scene_clip, render_story
 
 diffusers = pytest.importorskip("diffusers")
-from test_diffusers_backend import _wan  # noqa: E402
+from test_diffusers_backend import BUILDERS, _wan  # noqa: E402
 
 SCRIPT = "A red fox runs through the snow.\n\nThen the sun sets over the sea."
 
@@ -54,8 +54,20 @@ def test_a_short_clip_model_continues_from_its_last_frame_where_it_can():
     assert len(_scene_clip(pipe, "x", 12, frames=3, seed=0, options={})) == 3  # frames= is what it makes
 
 
-def test_story_through_a_diffusers_folder(wan_dir, tmp_path):
-    result = render_story(SCRIPT, tmp_path / "s.mp4", model=wan_dir, no_voice=True, subtitles="none",
+@pytest.fixture(scope="module")
+def family_dirs(wan_dir, tmp_path_factory):
+    """A tiny folder of each family: Wan (shared with the other tests), LTX-Video, CogVideoX."""
+    root = tmp_path_factory.mktemp("story_families")
+    out = {"wan": wan_dir}
+    for name in ("ltx", "cogvideox"):
+        BUILDERS[name]().save_pretrained(root / name)
+        out[name] = root / name
+    return out
+
+
+@pytest.mark.parametrize("family", list(BUILDERS))
+def test_story_through_a_diffusers_folder(family_dirs, tmp_path, family):
+    result = render_story(SCRIPT, tmp_path / "s.mp4", model=family_dirs[family], no_voice=True, subtitles="none",
                           size=(64, 48), width=32, height=32, frames=5, steps=2, negative_prompt="blurry")
     info = probe_video(result.video)
     assert (info.width, info.height) == (64, 48) and len(result.scenes) == 2
