@@ -22,7 +22,7 @@ PROMPTS: list[tuple[str, bool]] = [
 # A music mood per story (None: voice only). The English story is spoken by Piper over the library's music.
 STORY_MUSIC = {"story_en": "calm", "story_zh": None}
 STORIES = {  # blank lines: one scene per paragraph (the planner packs a paragraph's sentences up to ~10 s)
-    "story_en": "A red three climbs up the screen.\n\nThen a blue seven falls down.\n\n"
+    "story_en": "A red three moves up the screen.\n\nThen a blue seven moves down.\n\n"
                 "Finally, a green four bounces up and down. That is the end of the lesson.",
     "story_zh": "一个红色的数字3向上移动。\n\n然后，蓝色的数字7向下移动。\n\n最后，绿色的数字4上下弹跳。",
 }

@@ -41,6 +41,8 @@ EN_STOP_WORDS = frozenset((
     "of on in at to from by with without for into onto over under across through along about around near "
     "toward towards between off out upon within against behind beside "
     "and or but while as than then so also too both either "
+    # a story's connectives (its scenes' prompts come from its sentences)
+    "next finally after afterwards later meanwhile once suddenly "
     # auxiliaries and modals
     "is are was were be been being am do does did can could would will shall should may might must has have had "
     # politeness and the request frame
@@ -51,7 +53,9 @@ EN_STOP_WORDS = frozenset((
     "image").split())
 ZH_STOP_WORDS = ("生成", "视频", "动画", "画面", "影片", "短片", "片段", "屏幕", "背景", "制作", "展示", "显示",
                  "同时", "一段", "一下", "我们", "你们", "他们", "她们", "它们", "帮我", "给我", "一个", "这个",
-                 "那个")
+                 "那个",
+                 # a story's connectives (its scenes' prompts come from its sentences)
+                 "首先", "然后", "接着", "之后", "后来", "随后", "最后", "最终", "其次")
 ZH_STOP_CHARS = frozenset("的了着过地得之个只条张头位段幅匹支颗一在是有和与及或而且也都就又还正请帮给让把被将使"
                           "我你他她它们这那从向往到朝对于以为上下中里内外边方面侧要想能会可看画做吧呢吗啊呀"
                           "零〇一二两三四五六七八九十百千万")
