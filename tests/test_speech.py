@@ -209,3 +209,73 @@ def test_installed_voices_and_the_voices_command():
     assert any(v.engine == "espeak-ng" and v.voice == "en-us" for v in voices)
     out = CliRunner().invoke(app, ["voices"]).output
     assert "* piper" in out and "en_US-joe-medium" in out and "* espeak-ng cmn-latn-pinyin" in out
+
+
+def _bad_voice(tmp_path, name, onnx: bytes | None = None, config=None):
+    """A Piper voice file pair in tmp_path: the default voice's files unless replaced."""
+    import json
+
+    default = default_piper_voice()
+    path = tmp_path / f"{name}.onnx"
+    if onnx is None:
+        path.symlink_to(default)
+    else:
+        path.write_bytes(onnx)
+    if config is None:
+        (tmp_path / f"{name}.onnx.json").symlink_to(f"{default}.json")
+    else:
+        (tmp_path / f"{name}.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+    return str(path)
+
+
+@needs_piper
+@pytest.mark.parametrize("case", ["garbage onnx", "config not an object", "not a Piper model", "two speakers",
+                                  "unknown phonemiser voice"])
+def test_a_bad_piper_voice_is_one_line_naming_it(tmp_path, case):
+    import json
+
+    speech._load_piper.cache_clear()
+    cfg = json.loads(open(f"{default_piper_voice()}.json", encoding="utf-8").read())
+    if case == "garbage onnx":
+        voice = _bad_voice(tmp_path, "v", onnx=b"not a model" * 10)
+    elif case == "config not an object":
+        voice = _bad_voice(tmp_path, "v", config=[1, 2])
+    elif case == "not a Piper model":
+        from onnxruntime.datasets import get_example  # a one-node model that ships with onnxruntime
+
+        voice = _bad_voice(tmp_path, "v", onnx=open(get_example("sigmoid.onnx"), "rb").read())
+    elif case == "two speakers":
+        voice = _bad_voice(tmp_path, "v", config={**cfg, "num_speakers": 2})
+    else:
+        voice = _bad_voice(tmp_path, "v", config={**cfg, "espeak": {"voice": "xx-nonexistent"}})
+    with pytest.raises(InputError, match="Piper voice .*v.onnx") as e:
+        synthesize("Hello there.", voice=voice)
+    assert "\n" not in str(e.value)
+
+
+@needs_espeak
+def test_a_file_named_like_a_voice_does_not_take_it_over(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "en-us").write_text("not a voice")
+    assert synthesize("Hello.", voice="en-us").voices == ["espeak-ng en-us"]
+
+
+@needs_espeak
+def test_only_the_pinyin_voice_is_offered_or_taken_for_chinese():
+    assert [v.voice for v in installed_voices() if v.language == "zh"] == ["cmn-latn-pinyin"]
+    with pytest.raises(InputError, match="only espeak-ng's cmn-latn-pinyin"):
+        synthesize("我喜欢数字。", voice="cmn")
+    assert synthesize("我喜欢数字。", voice="cmn-latn-pinyin+f3").voices == ["espeak-ng cmn-latn-pinyin+f3"]
+
+
+def test_speech_onsets_keep_time_at_rates_where_10_ms_is_not_whole_samples():
+    from vidfuse.story.measure import speech_onsets
+
+    rate = 22050
+    audio = np.zeros(rate * 120, np.float32)
+    starts = [1.0 + 10 * k for k in range(12)]
+    rng = np.random.default_rng(0)
+    for s in starts:
+        audio[int(s * rate):int((s + 1) * rate)] = rng.normal(0, 0.3, rate)
+    onsets = speech_onsets(audio, rate, [(s - 0.1, s + 1.5) for s in starts])
+    assert max(abs(o - s) for o, s in zip(onsets, starts)) < 0.02

@@ -121,3 +121,10 @@ def test_page_does_not_stack_a_vtt_track_on_burned_subtitles_and_fits_portrait()
     js, css = (static / "app.js").read_text(), (static / "style.css").read_text()
     assert 'job.params.subtitles === "burn"' in js and "subtitles_vtt && !burned" in js
     assert ".player.portrait" in css and "aspect-ratio: 9 / 16" in css
+
+
+@needs_library
+def test_a_file_named_like_a_mood_does_not_take_it_over(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "calm").write_text("not music")
+    assert resolve_music("calm", seed=0) in tracks("calm")

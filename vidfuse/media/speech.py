@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import json
 import re
 import shutil
@@ -337,7 +338,9 @@ def default_piper_voice() -> Path | None:
 
 
 def _is_piper_path(voice: str) -> bool:
-    return voice.lower().endswith(".onnx") or Path(voice).expanduser().is_file()
+    """A voice names a Piper file when it looks like one (an .onnx name or a path with a folder in it); a
+    bare espeak name such as "en-us" stays a voice name even if a file of that name sits in the folder."""
+    return voice.lower().endswith(".onnx") or os.sep in voice or voice.startswith("~")
 
 
 def _check_piper_path(voice: str) -> Path:
@@ -361,10 +364,17 @@ def _load_piper(path: str):
         raise MissingDependencyError(f"piper-tts is not installed ({e}); install it with: {PIPER_INSTALL_LINE}") from e
     try:
         with open(f"{path}.json", encoding="utf-8") as f:
-            json.load(f)
-        return PiperVoice.load(path, f"{path}.json")
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
-        raise InputError(f"the Piper voice {path} cannot be loaded ({type(e).__name__}: {str(e)[:120]}); "
+            if not isinstance(json.load(f), dict):
+                raise ValueError(f"{Path(path).name}.json is not a JSON object")
+        voice = PiperVoice.load(path, f"{path}.json")
+        inputs = {i.name for i in voice.session.get_inputs()}
+        needed = {"input", "input_lengths", "scales"} | ({"sid"} if voice.config.num_speakers > 1 else set())
+        if not needed <= inputs:
+            raise ValueError(f"the model takes {sorted(inputs)}, not a Piper voice's {sorted(needed)}")
+        return voice
+    except Exception as e:  # onnxruntime's own errors (InvalidProtobuf, …) are plain Exceptions
+        raise InputError(f"the Piper voice {path} cannot be loaded ({type(e).__name__}: "
+                         f"{str(e).strip().splitlines()[0][:120] if str(e).strip() else ''}); "
                          "pass a Piper .onnx voice with its .onnx.json") from e
 
 
@@ -377,7 +387,14 @@ def _run_piper(path: str, text: str, rate: int | None) -> tuple[np.ndarray, int]
     # No sampled noise: the same text gives the same audio, so seeded renders repeat (and pocketsphinx
     # understands it a little better: 16% word error against 20-24% with the voice's default noise).
     config = SynthesisConfig(length_scale=scale, noise_scale=0.0, noise_w_scale=0.0)
-    chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+    # Piper reads "[[ … ]]" as raw phonemes: narration is text, so the brackets are broken up
+    text = text.replace("[[", "[ [").replace("]]", "] ]")
+    try:
+        chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+    except Exception as e:  # a voice that loads but cannot speak (wrong speakers, a phonemiser voice missing)
+        raise InputError(f"the Piper voice {path} failed to speak ({type(e).__name__}: "
+                         f"{str(e).strip().splitlines()[0][:120] if str(e).strip() else ''}); "
+                         "try another voice, or --voice espeak") from e
     rate_hz = voice.config.sample_rate
     if not chunks:
         return np.zeros(0, np.float32), rate_hz
@@ -416,6 +433,10 @@ def _voices_for(voice: str | None) -> tuple[_Engine, _Engine]:
     if voice.startswith("+"):  # an espeak variant only, e.g. "+f3": applies to both languages
         return _Engine("espeak-ng", ENGLISH_VOICE + voice), _Engine("espeak-ng", CHINESE_VOICE + voice)
     if voice.split("+")[0].lower().startswith(("cmn", "zh")):
+        if voice.split("+")[0].lower() != CHINESE_VOICE:
+            raise InputError(f"voice {voice!r}: Chinese is spoken as tone-numbered pinyin, which only espeak-ng's "
+                             f"{CHINESE_VOICE} voice reads; use --voice {CHINESE_VOICE} (or a variant such as "
+                             f"{CHINESE_VOICE}+f3)")
         return _voices_for(None)[0], _Engine("espeak-ng", voice)
     return _Engine("espeak-ng", voice), zh
 
@@ -521,11 +542,11 @@ def installed_voices() -> list[InstalledVoice]:
     if shutil.which("espeak-ng") is not None:
         for v in available_voices():
             lang = v.language.split("-")[0]
-            if lang == "en":
+            if lang == "en":  # espeak lists en-us, en-gb, …; without Piper, "en" (what speaks) is en-gb-like
                 out.append(InstalledVoice("en", "espeak-ng", v.language, v.name,
-                                          piper_default is None and v.language == ENGLISH_VOICE))
-            elif lang in ("cmn", "zh", "yue") or "zh" in v.other_languages:
-                out.append(InstalledVoice("zh", "espeak-ng", v.language, v.name, v.language == CHINESE_VOICE))
+                                          piper_default is None and v.language in (ENGLISH_VOICE, "en-gb")))
+            elif v.language == CHINESE_VOICE:  # Chinese is spoken as tone-numbered pinyin: only this voice reads it
+                out.append(InstalledVoice("zh", "espeak-ng", v.language, v.name, True))
     return out
 
 

@@ -66,18 +66,19 @@ def speech_onsets(audio: np.ndarray, rate: int, cues: Sequence[tuple[float, floa
     """Per cue ``(start, end)`` seconds: when speech starts (seconds; None if none is found)."""
     mono = np.asarray(audio.mean(axis=1) if audio.ndim == 2 else audio, np.float64)
     hop = max(1, int(_FRAME_S * rate))
+    frame_s = hop / rate  # what a frame really lasts (220 samples at 22.05 kHz are 9.98 ms, not 10)
     frames = mono[: len(mono) // hop * hop].reshape(-1, hop)
     energy_db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
     onsets: list[float | None] = []
     prev_end = 0.0
     for start, end in cues:
-        a, b = int(start / _FRAME_S), int(end / _FRAME_S)
+        a, b = int(start / frame_s), int(end / frame_s)
         if b <= a or a >= len(energy_db):
             onsets.append(None)
             continue
         threshold = np.percentile(energy_db[a:b], 90) - ONSET_BELOW_DB
-        lo = max(0, int(max(start - lookback_s, prev_end) / _FRAME_S))  # not into the cue before
+        lo = max(0, int(max(start - lookback_s, prev_end) / frame_s))  # not into the cue before
         above = np.flatnonzero(energy_db[lo:b] >= threshold)
-        onsets.append((lo + above[0]) * _FRAME_S if above.size else None)
+        onsets.append((lo + above[0]) * frame_s if above.size else None)
         prev_end = end
     return onsets

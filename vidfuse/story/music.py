@@ -57,10 +57,11 @@ def resolve_music(music: str | os.PathLike | None, seed: int | None = 0) -> Path
         word = music.strip().lower()
         if word == MUSIC_NONE:
             return None
-        if word and os.sep not in word and "." not in word and not Path(music).exists():
-            choices = tracks(word)
-            if choices:
-                return random.Random(seed).choice(choices)
+        bare = word and os.sep not in word and "." not in word
+        choices = tracks(word) if bare else []
+        if choices:  # a mood, even where a file of that name sits in the working folder
+            return random.Random(seed).choice(choices)
+        if bare and not Path(music).exists():
             if library_dir() is None:
                 raise MissingDependencyError(f"--music {music}: the music library is not installed: "
                                              f"{LIBRARY_INSTALL_LINE} (or pass an audio file)")
