@@ -53,3 +53,17 @@ def test_silence_and_a_short_clip_are_handled():
     short = speechlike(0.2, 0.2)  # shorter than one 400 ms gating block
     y = normalize_loudness(short, RATE)
     assert true_peak_db(y) <= -1.0 and integrated_loudness(y, RATE) == pytest.approx(-16.0, abs=1.0)
+
+
+def test_true_peak_is_measured_block_by_block_exactly_as_in_one_piece(monkeypatch):
+    """Long stories are oversampled in blocks with context (memory stays flat); the envelope is the one a
+    single 4x resampling of the whole track gives."""
+    from scipy.signal import resample_poly
+
+    import vidfuse.media.audio as audio
+
+    x = np.random.default_rng(0).normal(0, 0.3, (5000, 2))
+    up = np.abs(resample_poly(x, audio.OVERSAMPLE, 1, axis=0)).reshape(5000, audio.OVERSAMPLE, 2).max(axis=(1, 2))
+    whole = np.maximum(up, np.abs(x).max(axis=1))
+    monkeypatch.setattr(audio, "_PEAK_BLOCK", 700)  # several blocks, one partial
+    assert np.allclose(audio._oversampled_abs(x), whole, rtol=1e-9, atol=1e-12)

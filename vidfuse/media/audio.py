@@ -61,13 +61,22 @@ def integrated_loudness(x: np.ndarray, rate: int) -> float:
         return float(pyloudnorm.Meter(rate).integrated_loudness(x))
 
 
+_PEAK_BLOCK = 1 << 18  # input samples oversampled at a time: memory stays flat however long the story
+_PEAK_CONTEXT = 64  # samples of context each side of a block; resample_poly's filter reaches 10·4 of them
+
+
 def _oversampled_abs(x: np.ndarray) -> np.ndarray:
-    """|x| oversampled 4×, reduced back to one maximum per input sample: (N, C) → (N,)."""
+    """|x| oversampled 4×, reduced back to one maximum per input sample: (N, C) → (N,). Block by block with
+    context, so a 10-minute stereo track costs megabytes, not the gigabytes of one 4× float64 copy."""
     from scipy.signal import resample_poly
 
-    up = resample_poly(x, OVERSAMPLE, 1, axis=0)  # (4N, C)
     n = x.shape[0]
-    env = np.abs(up[: n * OVERSAMPLE]).reshape(n, OVERSAMPLE, -1).max(axis=(1, 2))
+    env = np.empty(n)
+    for start in range(0, n, _PEAK_BLOCK):
+        stop = min(n, start + _PEAK_BLOCK)
+        lo, hi = max(0, start - _PEAK_CONTEXT), min(n, stop + _PEAK_CONTEXT)
+        up = np.abs(resample_poly(x[lo:hi], OVERSAMPLE, 1, axis=0))  # (4·(hi - lo), C)
+        env[start:stop] = up.reshape(hi - lo, OVERSAMPLE, -1).max(axis=(1, 2))[start - lo: stop - lo]
     return np.maximum(env, np.abs(x).max(axis=1))
 
 
