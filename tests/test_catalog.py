@@ -156,3 +156,35 @@ def test_server_default_model_may_be_a_diffusers_folder(shelf, tmp_path):
         assert info["model"] == "wan-tiny" and info["native"] == {"height": 480, "width": 832, "frames": 81}
         r = client.post("/v1/videos", json={"prompt": "a fox", "aspect": "1:1"})
         assert r.status_code == 202 and r.json()["params"]["model"] == "wan-tiny"
+
+
+def test_an_evicted_model_in_a_reference_cycle_is_freed_before_the_next_loads():
+    """Diffusers pipelines hold reference cycles; without a collection the evicted one would still hold
+    its weights while the next model loads."""
+    import gc
+    import weakref
+
+    from vidfuse.server.jobs import ModelCache
+
+    class Model:
+        def __init__(self, name):
+            self.name, self.me = name, self  # a cycle: only the garbage collector frees it
+
+    refs = {}
+
+    def load(name):
+        if "a" in refs and name == "b":
+            assert refs["a"]() is None, "the evicted model is still in memory"
+        model = Model(name)
+        refs[name] = weakref.ref(model)
+        return model
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        cache = ModelCache({"a": "a", "b": "b"}, "a", max_loaded=1, loader=load)
+        cache.get("a")
+        cache.get("b")
+    finally:
+        if enabled:
+            gc.enable()

@@ -57,6 +57,7 @@ import os
 import re
 import shutil
 import sqlite3
+import sys
 import threading
 import time
 import traceback
@@ -765,6 +766,12 @@ def _run_script(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
 MAX_LOADED_MODELS = 2  # pipelines a worker keeps loaded; the least recently used beyond it is dropped
 
 
+def torch_cuda_available() -> bool:
+    """Whether torch sees a GPU, without importing torch where nothing has yet."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_available()
+
+
 class ModelCache:
     """A worker's models by name: each is loaded when a job first asks for it, and at most
     :data:`MAX_LOADED_MODELS` are kept (least recently used dropped), so one worker serves any number of
@@ -791,8 +798,18 @@ class ModelCache:
         if name in self.loaded:
             self.loaded[name] = self.loaded.pop(name)  # most recently used
             return self.loaded[name]
+        evicted = False
         while len(self.loaded) >= self.max_loaded:
             self.loaded.pop(next(iter(self.loaded)))  # frees its memory once no job holds it
+            evicted = True
+        if evicted:  # a diffusers pipeline sits in reference cycles: free it before the next one loads
+            import gc
+
+            gc.collect()
+            if torch_cuda_available():
+                import torch
+
+                torch.cuda.empty_cache()
         try:
             pipe = self.loader(self.folders[name])
         except VidfuseError:
