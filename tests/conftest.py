@@ -57,3 +57,9 @@ def tiny_generator(generator: str, **overrides):
 @pytest.fixture(params=["gan", "vae", "anchor"])
 def pipe(request):
     return tiny_pipeline(request.param)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A tiny random GAN model saved as a model folder (the server tests load it in worker processes)."""
+    return tiny_pipeline().save_pretrained(tmp_path_factory.mktemp("model") / "tiny")

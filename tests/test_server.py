@@ -31,11 +31,6 @@ def TestClient(app, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return tiny_pipeline().save_pretrained(tmp_path_factory.mktemp("model") / "tiny")
-
-
-@pytest.fixture(scope="module")
 def served(model_dir, tmp_path_factory):
     """(client, app, data_dir) with one real worker process."""
     data = tmp_path_factory.mktemp("served") / "data"

@@ -36,11 +36,6 @@ def TestClient(app, base_url="http://localhost", **kwargs):
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    return tiny_pipeline().save_pretrained(tmp_path_factory.mktemp("model") / "tiny")
-
-
-@pytest.fixture(scope="module")
 def live(model_dir, tmp_path_factory):
     """(base URL, app) of a real uvicorn server with a token and no workers."""
     data = tmp_path_factory.mktemp("live") / "data"
