@@ -490,3 +490,13 @@ def test_cli_story_with_a_saved_model(tmp_path, pipe):
                                    str(model), "--aspect", "4:3"])
     assert bad.exit_code != 0 and isinstance(bad.exception, InputError)
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_seed_at_the_top_of_the_range_renders_every_scene(tmp_path):
+    """Scene i uses seed + i, wrapped inside 0 … 2**63 - 1 like batch seeds; the last seed in the range
+    used to be refused on the second scene, after the narration had been spoken."""
+    from vidfuse.config import MAX_SEED
+
+    result = render_story("A red three moves left.\n\nA blue seven moves down.", tmp_path / "s.mp4",
+                          pipeline=tiny_pipeline("gan"), size=(64, 48), fps=4, seed=MAX_SEED, no_voice=True)
+    assert len(result.scenes) == 2 and result.video.is_file()
