@@ -23,9 +23,9 @@ PLAYS = """() => {
 
 
 def _model(tmp_path: Path, write_docs: bool):
-    from vidfuse.pipeline import CONFIG_NAME, DEFAULT_MODEL_DIR
+    from vidfuse.pipeline import CONFIG_NAME, SHIPPED_MODEL_DIR
 
-    if write_docs and (DEFAULT_MODEL_DIR / CONFIG_NAME).is_file():
+    if write_docs and (SHIPPED_MODEL_DIR / CONFIG_NAME).is_file():
         return None  # the shipped model: a screenshot worth showing
     return tiny_pipeline().save_pretrained(tmp_path / "model")
 

@@ -500,3 +500,6 @@ def test_a_seed_at_the_top_of_the_range_renders_every_scene(tmp_path):
     result = render_story("A red three moves left.\n\nA blue seven moves down.", tmp_path / "s.mp4",
                           pipeline=tiny_pipeline("gan"), size=(64, 48), fps=4, seed=MAX_SEED, no_voice=True)
     assert len(result.scenes) == 2 and result.video.is_file()
+    with pytest.raises(InputError, match="from 0 to 2\\*\\*63 - 1"):  # refused before any work, not wrapped
+        render_story("A red three moves left.", tmp_path / "t.mp4", pipeline=tiny_pipeline("gan"), size=(64, 48),
+                     fps=4, seed=MAX_SEED + 1, no_voice=True)

@@ -27,6 +27,12 @@ MAX_TEXT_LEN = 4096     # max_text_len
 MAX_GUIDANCE = 20.0     # classifier-free guidance: 0 (text ignored) to 20; 1 = off
 MAX_SEED = 2**63 - 1    # seeds are 0 ... 2**63 - 1
 
+
+def offset_seed(seed: int | None, offset: int) -> int | None:
+    """``seed + offset`` kept inside 0 … :data:`MAX_SEED` (it wraps): batch chunk and story scene ``i`` use
+    ``offset_seed(seed, i)``. ``seed`` must already be valid; ``None`` (random) stays ``None``."""
+    return None if seed is None else (seed + offset) % (MAX_SEED + 1)
+
 # field: (low, high) for numbers, inclusive; tuple fields bound each entry and need 1 to MAX_LAYERS entries
 _MODEL_BOUNDS: dict[str, tuple[float, float]] = {
     "num_frames": (1, MAX_FRAMES), "height": (8, MAX_SIZE), "width": (8, MAX_SIZE), "channels": (1, 4),

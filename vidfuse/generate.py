@@ -83,6 +83,25 @@ def _fps(pipe, fps: float | None) -> float:
     return float(fps) if fps is not None else float(getattr(pipe, "fps", 8.0))
 
 
+def _checked_pipeline(pipeline, model, ext: str, check_output, *, num_frames, seed, guidance_scale, fps, steps,
+                      negative_prompt, progress, load: dict):
+    """The options checked (before the model loads, so a bad one fails at once; ``check_output`` checks where
+    the videos go), then the pipeline loaded (or ``pipeline`` as given), its extra call options and the
+    frame rate to write at: ``(pipe, extra, fps)``."""
+    from vidfuse.media.video_io import check_fps
+    from vidfuse.pipeline import check_options
+
+    check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
+    if fps is not None:
+        check_fps(fps, ext)
+    check_output()
+    pipe = pipeline or _load(model, **load)
+    extra = _model_options(pipe, negative_prompt=negative_prompt, steps=steps, fps=fps, progress=progress)
+    fps = _fps(pipe, fps)
+    check_fps(fps, ext)  # the model's own rate, where none was asked
+    return pipe, extra, fps
+
+
 def generate_one(prompt: str, output: str | Path, *, model=None, image=None, seed=None, num_frames=None,
                  fps: float | None = None, fmt: str | None = None, guidance_scale: float | None = None,
                  pipeline=None, on_overflow: str = "error", strict: bool = False, width: int | None = None,
@@ -97,20 +116,16 @@ def generate_one(prompt: str, output: str | Path, *, model=None, image=None, see
     ``offload`` and the VAE options are for those, and ``progress(step, total)`` follows their denoising.
     ``fps`` left out: the model's own rate. The output path and ``fps`` are checked before the model loads,
     so a bad one fails at once."""
-    from vidfuse.media.video_io import check_fps, write_video
-    from vidfuse.pipeline import check_options, check_prompt
+    from vidfuse.media.video_io import write_video
+    from vidfuse.pipeline import check_prompt
 
     out = _output_path(Path(output), fmt)
     check_prompt(prompt)
-    check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
-    if fps is not None:
-        check_fps(fps, out.suffix.lstrip(".").lower())
-    check_writable(out)
-    pipe = pipeline or _load(model, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling,
-                             vae_slicing=vae_slicing)
-    extra = _model_options(pipe, negative_prompt=negative_prompt, steps=steps, fps=fps, progress=progress)
-    fps = _fps(pipe, fps)
-    check_fps(fps, out.suffix.lstrip(".").lower())
+    pipe, extra, fps = _checked_pipeline(
+        pipeline, model, out.suffix.lstrip(".").lower(), lambda: check_writable(out), num_frames=num_frames,
+        seed=seed, guidance_scale=guidance_scale, fps=fps, steps=steps, negative_prompt=negative_prompt,
+        progress=progress, load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling,
+                                     vae_slicing=vae_slicing))
     frames = pipe(prompt, image=image, num_frames=num_frames, seed=seed, guidance_scale=guidance_scale,
                   on_overflow=on_overflow, strict=strict, height=height, width=width, **extra)[0]
     return write_video(out, frames, fps=fps)
@@ -126,33 +141,27 @@ def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None,
     """One video per non-empty line of ``prompts_file`` (see :func:`read_prompts`) → ``out_dir/0000.mp4``,
     … and ``index.csv``. Prompt ``i`` uses seed ``seed + i`` (modulo 2**63). Unknown words: one warning
     for the whole file naming the prompts (numbered from 0), or with ``strict`` an error before any video."""
-    from vidfuse.config import MAX_SEED
-    from vidfuse.media.video_io import check_fps, write_video
-    from vidfuse.pipeline import check_options
+    from vidfuse.config import offset_seed
+    from vidfuse.media.video_io import write_video
 
     out_dir = Path(out_dir)
     prompts = read_prompts(prompts_file)
     ext = (fmt or "mp4").lower()
     _output_path(Path(f"x.{ext}"), None)
-    check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
-    if fps is not None:
-        check_fps(fps, ext)
-    check_writable_dir(out_dir)
-    pipe = _load(model, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing)
-    extra = _model_options(pipe, negative_prompt=negative_prompt, steps=steps, fps=fps, progress=progress)
-    fps = _fps(pipe, fps)
-    check_fps(fps, ext)
+    pipe, extra, fps = _checked_pipeline(
+        None, model, ext, lambda: check_writable_dir(out_dir), num_frames=num_frames, seed=seed,
+        guidance_scale=guidance_scale, fps=fps, steps=steps, negative_prompt=negative_prompt, progress=progress,
+        load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing))
     if getattr(pipe, "is_diffusers", False):
         batch_size = min(batch_size, 4)  # large pretrained models: a few clips at a time
     pipe.check_vocabulary(prompts, strict=strict)
     rows = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start:start + batch_size]
-        in_range = isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED
-        chunk_seed = (seed + start) % (MAX_SEED + 1) if in_range else seed  # the pipeline refuses a bad one
         with warnings.catch_warnings():  # already said once for the whole file
             warnings.simplefilter("ignore", UnknownWordsWarning)
-            frames = pipe(chunk, image=image, num_frames=num_frames, seed=chunk_seed, guidance_scale=guidance_scale,
+            frames = pipe(chunk, image=image, num_frames=num_frames, seed=offset_seed(seed, start),
+                          guidance_scale=guidance_scale,
                           on_overflow=on_overflow, height=height, width=width, **extra)
         for i, (p, f) in enumerate(zip(chunk, frames)):
             name = f"{start + i:04d}.{ext}"

@@ -50,7 +50,6 @@ from vidfuse.text import first_bad_char
 from vidfuse.userdirs import user_data_dir
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
-DEFAULT_MODEL_DIR = SHIPPED_MODEL_DIR
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
 

@@ -108,6 +108,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
+from vidfuse.config import MAX_SEED, offset_seed
 from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.media.audio import normalize_loudness
 from vidfuse.media.audio import resample as _resample
@@ -189,8 +190,8 @@ def _check_options(output, aspect, size, subtitles, lang, fps, seed) -> tuple[Pa
         raise InputError(f"subtitles must be one of {', '.join(SUBTITLE_MODES)}, not {subtitles!r}")
     if lang not in LANGS:
         raise InputError(f"lang must be one of {', '.join(LANGS)}, not {lang!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise InputError(f"seed must be a whole number >= 0 (or None for random), not {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        raise InputError(f"seed must be a whole number from 0 to 2**63 - 1 (or None for random), not {seed!r}")
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 1 <= fps <= 30:
         raise InputError(f"fps must be a number from 1 to 30 (8 matches the default model), not {fps!r}")
     if size is not None:
@@ -511,13 +512,6 @@ def _fade_frames(fps: float) -> int:
     return max(1, int(round(CROSSFADE_S * fps)))
 
 
-def _offset_seed(seed: int | None, offset: int) -> int | None:
-    """``seed + offset`` kept inside the seeds a pipeline takes (it wraps past 2**63 - 1, as batches do)."""
-    from vidfuse.config import MAX_SEED
-
-    return None if seed is None else (seed + offset) % (MAX_SEED + 1)
-
-
 def _scene_clip(pipe, prompt: str, need: int, *, frames: int | None, seed: int | None, options: dict) -> np.ndarray:
     """A scene's native clip, ``(T, h, w, 3)``, for a scene of ``need`` frames: ``frames`` when given; else
     the whole scene (to :data:`MAX_GENERATED_FRAMES`) from a model that makes long clips in one call; else
@@ -533,7 +527,7 @@ def _scene_clip(pipe, prompt: str, need: int, *, frames: int | None, seed: int |
     while len(clip) < cap and pipe.continues_from_last_frame:
         step += 1
         more = pipe(prompt, image=clip[-1], num_frames=max(2, min(pipe.num_frames, cap - len(clip) + 1)),
-                    seed=_offset_seed(seed, 1000 * step), **options)[0]
+                    seed=offset_seed(seed, 1000 * step), **options)[0]
         clip = np.concatenate([clip, more[1:]])  # its first frame is the last one already shown
     return clip[:cap]
 
@@ -558,7 +552,7 @@ def _story_frames(renders: list[SceneRender], pipe, size: tuple[int, int], *, fp
         report("frames", i / len(renders))
         r.prompt = _fit_prompt(pipe, r.scene.prompt)
         r.unknown_words = pipe.unknown_words(r.prompt)
-        clip = _scene_clip(pipe, r.prompt, r.num_frames, frames=frames, seed=_offset_seed(seed, i),
+        clip = _scene_clip(pipe, r.prompt, r.num_frames, frames=frames, seed=offset_seed(seed, i),
                            options=options)
         r.generated_frames = len(clip)
         order = _pingpong(r.generated_frames, r.num_frames)  # clip[order[k]] is frame k of the scene
