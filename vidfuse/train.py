@@ -174,6 +174,12 @@ def average_gradients(params: list[torch.nn.Parameter], world: int) -> None:
 
 
 # ---- checkpoints ----------------------------------------------------------------------------
+def _mean_across_processes(t: torch.Tensor) -> torch.Tensor:
+    t = t.clone()
+    dist.all_reduce(t)
+    return t / dist.get_world_size()
+
+
 def _rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     np_state = np.random.get_state()
     tensors = {"rng.torch": torch.get_rng_state(), "rng.numpy": torch.from_numpy(np_state[1].astype(np.int64))}
@@ -214,6 +220,7 @@ class Trainer:
             cfg.model.vocab_size = tokenizer.vocab_size
         self.model = VidFuseModel(cfg.model).to(self.device)
         if self.world > 1:
+            self.model.generator.mean_across_processes = _mean_across_processes
             for t in self.model.state_dict().values():
                 dist.broadcast(t, 0)
         self.phases = self.model.generator.phases
@@ -271,7 +278,7 @@ class Trainer:
 
     # ---- one step -----------------------------------------------------------------------------
     def phase_lr(self, phase: str) -> float:
-        return {"d": self.cfg.lr_d, "ae": self.cfg.lr_ae}.get(phase, self.cfg.lr)
+        return getattr(self.cfg, self.model.generator.phase_lr_fields.get(phase, "lr"))
 
     def lr_scale(self, step: int, phase: str = "main") -> float:
         """Linear warm-up from the phase's first step."""

@@ -227,10 +227,7 @@ class AnchorFlow(LatentFlow):
 
     @torch.no_grad()
     def _set_motion_scale(self, shifts: torch.Tensor) -> None:
-        stats = shifts.float().pow(2).mean().reshape(1)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.all_reduce(stats)
-            stats /= torch.distributed.get_world_size()
+        stats = self.mean_across_processes(shifts.float().pow(2).mean().reshape(1))
         self.motion_scale.copy_(stats[0].clamp_min(1e-4).sqrt())
 
     def loss(self, video: torch.Tensor, cond: Condition, *, phase: str) -> dict[str, torch.Tensor]:

@@ -11,6 +11,7 @@ visual, with a padding mask) plus a pooled vector. Every generator is a :class:`
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +20,10 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from vidfuse.models.layers import Attention, ResBlock2d, TemporalConv, group_norm
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 @dataclass
@@ -60,6 +65,15 @@ class VideoGenerator(nn.Module):
     unconditional_phases: tuple[str, ...] = ()  # phases whose loss needs no condition (it is passed None)
     supports_guidance: bool = False
     no_ema_prefixes: tuple[str, ...] = ()  # weights the EMA copies instead of averaging
+    # phase -> the TrainConfig field holding its learning rate; phases not listed use ``lr``
+    phase_lr_fields: dict[str, str] = {}
+
+    def __init__(self):
+        super().__init__()
+        # statistics a generator measures on its first training batch (e.g. latent mean and scale) must agree
+        # across processes: the trainer sets this to an all-reduce mean under DDP. Models import no
+        # distributed code themselves.
+        self.mean_across_processes: Callable[[torch.Tensor], torch.Tensor] = _identity
 
     @property
     def native_frames(self) -> int | None:

@@ -171,6 +171,7 @@ class LatentFlow(VideoGenerator):
     cond_phase = "main"
     unconditional_phases = ("ae",)
     supports_guidance = True
+    phase_lr_fields = {"ae": "lr_ae"}
     no_ema_prefixes = ("autoencoder.",)  # the flow learns on the live encoder's latents; decode with the same
 
     def __init__(self, cfg: ModelConfig):
@@ -228,10 +229,7 @@ class LatentFlow(VideoGenerator):
     def _set_latent_stats(self, z: torch.Tensor) -> None:
         """Per-channel mean and std of a batch of latents (averaged over processes under DDP)."""
         stats = torch.stack([z.mean(dim=(0, 1, 3, 4)), z.pow(2).mean(dim=(0, 1, 3, 4))])
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.all_reduce(stats)
-            stats /= torch.distributed.get_world_size()
-        mean, sq = stats
+        mean, sq = self.mean_across_processes(stats)
         self.latent_shift.copy_(mean)
         self.latent_scale.copy_((sq - mean ** 2).clamp_min(1e-6).sqrt())
         self.latent_stats_set.fill_(True)

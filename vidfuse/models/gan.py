@@ -142,6 +142,7 @@ class VideoGAN(VideoGenerator):
 
     phases = ("d", "g")
     cond_phase = "g"
+    phase_lr_fields = {"d": "lr_d"}
     generator_modules = ("motion_rnn", "decoder")
     discriminator_modules = ("video_disc", "frame_disc")
 

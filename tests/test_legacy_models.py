@@ -1,0 +1,47 @@
+"""Model folders written by earlier releases load and generate the clips they generated then.
+
+The folders and clips under tests/data/legacy were written by scripts/make_legacy_fixtures.py with the code
+of 2026-12-04 (commit 374728e, before the generator contract of issue #16): one tiny model per generator family
+in that release's flat config.json format, one GAN folder in the older format without ``frame_out`` (decoded
+with tanh), and clips of the shipped default model. On the machine that wrote them the clips are bit-identical
+(sha256.json); other CPUs round a few values differently, hence a tolerance of a few levels of 255.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidfuse.pipeline import TextToVideoPipeline
+
+LEGACY = Path(__file__).parent / "data" / "legacy"
+_spec = importlib.util.spec_from_file_location(
+    "make_legacy_fixtures", Path(__file__).parents[1] / "scripts" / "make_legacy_fixtures.py")
+fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixtures)
+
+
+def assert_close_clips(got: dict[str, np.ndarray], want: np.lib.npyio.NpzFile) -> None:
+    assert set(got) == set(want.files)
+    for key in want.files:
+        a, b = got[key].astype(np.int16), want[key].astype(np.int16)
+        assert a.shape == b.shape, key
+        diff = np.abs(a - b)
+        # a few levels on a few pixels: rounding that differs between CPUs, not a different clip
+        assert diff.max() <= 8 and diff.mean() < 0.05, (key, int(diff.max()), float(diff.mean()))
+
+
+@pytest.mark.parametrize("family", ["gan", "vae", "flow", "anchor", "gan_tanh"])
+def test_earlier_model_folders_generate_the_same_clips(family):
+    folder = LEGACY / family
+    pipe = TextToVideoPipeline.from_pretrained(folder, device="cpu")
+    assert pipe.config.generator == json.loads((folder / "config.json").read_text())["generator"]
+    assert_close_clips(fixtures.clips(pipe), np.load(folder / "clips.npz"))
+
+
+def test_shipped_default_model_generates_the_same_clips():
+    pipe = TextToVideoPipeline.from_pretrained(None, device="cpu")
+    assert_close_clips(fixtures.clips(pipe), np.load(LEGACY / "default_model_clips.npz"))
