@@ -122,7 +122,7 @@ def test_fd_error_matches_the_spread_of_independent_draws_and_shrinks_with_n():
 
 
 def test_self_test_is_cached_per_judge_and_reports_progress(judge, monkeypatch):
-    import vidfuse.evaluate as ev
+    import vidfuse.evaluate.harness as ev  # where judge_self_test looks judge_accuracy_on_real up
 
     seen = []
     first = judge_self_test(n=12, progress=lambda stage, f: seen.append((stage, f)))
