@@ -18,8 +18,11 @@ import pytest
 from fastapi.testclient import TestClient as _TestClient
 
 from conftest import tiny_pipeline
-from vidfuse.server.app import Limits, create_app
-from vidfuse.server.jobs import VIDEO, JobStore, run_job
+from vidfuse.server.app import create_app
+from vidfuse.server.datafolder import VIDEO
+from vidfuse.server.runners import run_job
+from vidfuse.server.schemas import Limits
+from vidfuse.server.store import JobStore
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120
@@ -518,17 +521,17 @@ def test_cli_serve_killed_mid_job_then_restarted(model_dir, tmp_path):
 
 def test_the_server_serves_the_installed_default_model_when_there_is_one(tmp_path):
     from vidfuse.pipeline import SHIPPED_MODEL_DIR, install_default_model
-    from vidfuse.server.app import _served_models
+    from vidfuse.server.served import served_models
 
-    served, default = _served_models(None, tmp_path / "no-models")
+    served, default = served_models(None, tmp_path / "no-models")
     assert served[default].info.path == SHIPPED_MODEL_DIR
     installed = install_default_model(tiny_pipeline("gan").save_pretrained(tmp_path / "m"))
-    served, default = _served_models(None, tmp_path / "no-models")
+    served, default = served_models(None, tmp_path / "no-models")
     assert served[default].info.path == installed != SHIPPED_MODEL_DIR and served[default].info.family == "vidfuse gan"
 
 
 def test_denoising_steps_show_in_the_job_and_its_events(idle, tmp_path):
-    from vidfuse.server.jobs import denoising_progress
+    from vidfuse.server.runners import denoising_progress
 
     job = idle.post("/v1/videos", json={"prompt": "digit 5 is going right"}).json()
     store = JobStore(tmp_path / "data", create=False)

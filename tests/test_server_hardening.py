@@ -22,8 +22,11 @@ from fastapi.testclient import TestClient as _TestClient
 
 from conftest import tiny_pipeline
 from vidfuse.errors import InputError, VidfuseError
-from vidfuse.server.app import Limits, create_app, serve_in_background
-from vidfuse.server.jobs import JOB_FILE, SCHEMA_VERSION, STORYBOARD, THUMB, VIDEO, JobStore, public_error, run_job
+from vidfuse.server.app import create_app, serve_in_background
+from vidfuse.server.datafolder import JOB_FILE, SCHEMA_VERSION, STORYBOARD, THUMB, VIDEO
+from vidfuse.server.runners import public_error, run_job
+from vidfuse.server.schemas import Limits
+from vidfuse.server.store import JobStore
 
 pytestmark = pytest.mark.slow
 TOKEN = "hostile-test-token"
@@ -555,13 +558,13 @@ def test_a_corrupt_database_is_moved_aside_and_rebuilt(model_dir, tmp_path, capl
 
 def test_serve_repairs_before_listening_with_a_plain_log(model_dir, tmp_path, caplog):
     """`vidfuse serve` runs the check under the folder's lock before uvicorn starts (no traceback)."""
-    from vidfuse.server.app import _data_dir_lock
+    from vidfuse.server.datafolder import data_dir_lock
 
     data = tmp_path / "data"
     states = _fifteen_jobs(data)
     _corrupt_header(data / "jobs.sqlite3")
     app = create_app(data_dir=data, model=model_dir, workers=0)
-    with _data_dir_lock(data.resolve()), caplog.at_level(logging.INFO, logger="vidfuse.server"):
+    with data_dir_lock(data.resolve()), caplog.at_level(logging.INFO, logger="vidfuse.server"):
         report = app.state.store.startup()
     assert report.problem and report.moved_to.exists() and sum(report.recovered.values()) == len(states)
     assert report.recovered == {"queued": 2, "running": 2, "done": 6, "failed": 3, "cancelled": 2}
@@ -674,14 +677,14 @@ def test_a_damaged_job_record_is_skipped_and_the_others_recovered(model_dir, tmp
 
 def test_a_database_that_cannot_be_opened_is_an_error_not_moved_aside_as_corrupt(tmp_path, monkeypatch):
     """"database is locked" or "unable to open" is no proof of damage: startup stops with one line."""
-    import vidfuse.server.jobs as jobs_module
+    import vidfuse.server.datafolder as datafolder
 
     JobStore(tmp_path)
 
     def refuse(*args, **kwargs):
         raise sqlite3.OperationalError("unable to open database file")
 
-    monkeypatch.setattr(jobs_module.sqlite3, "connect", refuse)
+    monkeypatch.setattr(datafolder.sqlite3, "connect", refuse)
     with pytest.raises(VidfuseError, match="cannot open the job database") as e:
         JobStore(tmp_path, create=False).startup()
     assert "\n" not in str(e.value)

@@ -508,3 +508,24 @@ def restore_default_model() -> Path:
     if installed.exists():
         _keep_aside(installed)
     return default_model_dir()
+
+
+def model_info(path: str | os.PathLike | None = None, *, tokenizer: bool = False) -> dict:
+    """What a vidfuse model folder is, from its config alone (checked by :meth:`ModelConfig.from_dict` as
+    :meth:`TextToVideoPipeline.from_pretrained` checks it; no weights are read, nothing is built): ``height``
+    and ``width`` (native size), ``frames``, ``generator``, ``text_encoder`` and ``max_text_len`` (tokens a
+    prompt may take); with ``tokenizer=True`` also its ``tokenizer``, so that a caller (the server) can check
+    prompts before any model is loaded. ``None`` or ``"default"``: the default model. :class:`InputError`
+    when the folder or its config is unusable."""
+    folder = resolve_model_dir(path)
+    try:
+        cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
+        raise InputError(f"model folder {folder}: {CONFIG_NAME} is not valid JSON ({e})") from e
+    except InputError as e:
+        raise InputError(f"model folder {folder}: {CONFIG_NAME}: {e}") from e
+    info = {"height": cfg.height, "width": cfg.width, "frames": cfg.num_frames, "generator": cfg.generator,
+            "text_encoder": cfg.text_encoder, "max_text_len": cfg.max_text_len}
+    if tokenizer:
+        info["tokenizer"] = load_tokenizer(cfg, folder)
+    return info
