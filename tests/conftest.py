@@ -26,8 +26,7 @@ def tiny_pipeline(generator: str = "gan", seed: int = 0):
 
     torch.manual_seed(seed)
     tok = CharTokenizer.build(CAPTIONS, max_length=48)
-    cfg = tiny()
-    cfg.generator = generator
+    cfg = tiny(generator)
     cfg.vocab_size = tok.vocab_size
     return TextToVideoPipeline(VidFuseModel(cfg), tok, device="cpu")
 
@@ -42,16 +41,16 @@ def random_condition(b=2, n=5, d=32, seed=0, image=None, has_image=None):
 
 
 def tiny_generator(generator: str, **overrides):
-    """A generator of the tiny preset on its own (no encoders), with config fields overridden."""
+    """A generator of the tiny preset on its own (no encoders), with config fields (shared or the family's own,
+    ``gen.*``) overridden."""
     from vidfuse.config import tiny
-    from vidfuse.models.model import build_generator
+    from vidfuse.models.registry import build_generator
 
     torch.manual_seed(0)
-    cfg = tiny()
-    cfg.generator = generator
+    cfg = tiny(generator)
     for k, v in overrides.items():
-        setattr(cfg, k, v)
-    return build_generator(cfg)
+        setattr(cfg.gen if hasattr(cfg.gen, k) else cfg, k, v)
+    return build_generator(cfg.validate())
 
 
 @pytest.fixture(params=["gan", "vae", "anchor"])

@@ -97,15 +97,15 @@ def test_generate_shapes_guidance_and_a_given_first_frame():
     video = torch.rand(2, 3, 4, 16, 16) * 2 - 1
     g.loss(video, cond(), phase="main")  # sets the latent and motion statistics
     with torch.no_grad():
-        out = g.generate(cond(), generator=torch.Generator().manual_seed(0))
+        out = g.generate(cond(), num_frames=4, generator=torch.Generator().manual_seed(0))
         assert out.shape == (2, 3, 4, 16, 16) and out.abs().max() <= 1
-        guided = g.generate(cond(), uncond=cond(seed=1), guidance_scale=3.0,
+        guided = g.generate(cond(), num_frames=4, uncond=cond(seed=1), guidance_scale=3.0,
                             generator=torch.Generator().manual_seed(0))
         assert guided.shape == out.shape and not torch.allclose(guided, out)
         assert g.generate(cond(), num_frames=2).shape == (2, 3, 2, 16, 16)
         image = video[:, :, 0]
         given = cond(image=image, has_image=torch.tensor([True, False]))
-        out = g.generate(given, uncond=cond(seed=1, image=image, has_image=torch.tensor([True, False])),
+        out = g.generate(given, num_frames=4, uncond=cond(seed=1, image=image, has_image=torch.tensor([True, False])),
                          guidance_scale=2.0)
         latent, offset = g.encode_anchor(image)
         recon = translate(g.decode(latent[:, None])[:, :, 0], offset[:, None])[:, :, 0]

@@ -299,7 +299,7 @@ def test_invalid_weights_file(tmp_path, monkeypatch, capsys, model_dir, corrupt)
 @pytest.mark.parametrize("change, match", [
     ({"dim": "128"}, "dim must be an integer, got '128'"),
     ({"dim": -4}, "dim=-4 is out of range"),
-    ({"generator": "diffusion"}, "generator 'diffusion' is unknown; choose one of gan, vae, flow, anchor"),
+    ({"generator": "diffusion"}, "generator 'diffusion' is unknown; choose one of anchor, flow, gan, vae"),
     ({"height": 100000, "width": 100000}, "height=100000 is out of range: must be 8 to 512"),
     ({"num_frames": 0}, "num_frames=0"),
     ({"gen_channels": []}, "gen_channels must list 1 to"),
@@ -336,10 +336,11 @@ def test_weights_of_another_shape_are_refused(tmp_path, model_dir):
 
 @pytest.mark.parametrize("preset", ["tiny", "small", "base"])
 def test_presets_and_the_shipped_config_are_valid(preset):
-    from vidfuse.config import PRESETS
+    from vidfuse.config import model_preset
     from vidfuse.pipeline import SHIPPED_MODEL_DIR
 
-    PRESETS[preset]().validate()
+    for family in GENERATORS:
+        model_preset(preset, family).validate()
     if (SHIPPED_MODEL_DIR / "config.json").is_file():
         ModelConfig.from_dict(json.loads((SHIPPED_MODEL_DIR / "config.json").read_text()))
 
@@ -360,12 +361,10 @@ def test_bad_training_config(change, match):
 
 
 def test_every_generator_named_is_buildable():
-    from vidfuse.models.model import build_generator
+    from vidfuse.models.registry import build_generator
 
     for name in GENERATORS:
-        cfg = tiny()
-        cfg.generator = name
-        build_generator(cfg)
+        build_generator(tiny(name))
 
 
 # ---- training ------------------------------------------------------------------------------------------------
@@ -373,7 +372,7 @@ def test_every_generator_named_is_buildable():
 
 def test_train_with_an_unknown_generator_names_the_allowed_ones(tmp_path, monkeypatch, capsys):
     refused(monkeypatch, capsys, "train", "--preset", "tiny", "--generator", "diffusion", "--out", tmp_path / "r",
-            "--steps", 1, match="model.generator 'diffusion' is unknown; choose one of gan, vae, flow, anchor")
+            "--steps", 1, match="model.generator 'diffusion' is unknown; choose one of anchor, flow, gan, vae")
     assert not (tmp_path / "r").exists()
 
 

@@ -2,7 +2,8 @@
 import torch
 
 from conftest import random_condition as cond, tiny_generator
-from vidfuse.models.flow import FrameAutoencoder, _cat_conditions
+from vidfuse.models.latent import FrameAutoencoder
+from vidfuse.models.sampling import cat_conditions
 from vidfuse.models.layers import content_weight
 
 
@@ -75,7 +76,7 @@ def test_autoencoder_loss_weights_content():
     video[:, 0, :, 3:13, 7] = 1.0  # a thin red stroke: the low-pass image cannot carry it, the decoder misses it
     torch.manual_seed(0)
     weighted = g.loss(video, None, phase="ae")["loss"]
-    g.cfg.ae_content_weight = 0.0
+    g.cfg.gen.ae_content_weight = 0.0
     torch.manual_seed(0)
     plain = g.loss(video, None, phase="ae")["loss"]
     assert weighted > 1.5 * plain
@@ -132,7 +133,7 @@ def test_guidance_uses_the_unconditional_branch():
     b = g.generate(c, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=u, guidance_scale=1.0)
     s = g.generate(c, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=u, guidance_scale=3.0)
     assert torch.equal(a, b) and not torch.allclose(a, s)
-    both = _cat_conditions(c, u)
+    both = cat_conditions(c, u)
     assert both.tokens.shape == (4, 5, 32) and not both.mask[2:, 3:].any()
 
 

@@ -13,7 +13,7 @@ B, N = 3, 5  # clips per batch, condition tokens
 
 @pytest.fixture
 def cfg():
-    return tiny()
+    return tiny("gan")
 
 
 @pytest.fixture
@@ -66,20 +66,20 @@ def test_same_seed_same_video_different_seed_differs(model, cfg):
 
 def test_explicit_noise_equals_seeded_generator(model, cfg):
     cond = make_cond(cfg)
-    noise = model.sample_noise(B, 6, torch.Generator().manual_seed(5))
-    assert noise["content"].shape == (B, cfg.z_content) and noise["motion"].shape == (B, 6, cfg.z_motion)
+    noise = model.sample_noise(B, 6, generator=torch.Generator().manual_seed(5))
+    assert noise["content"].shape == (B, cfg.gen.z_content) and noise["motion"].shape == (B, 6, cfg.gen.z_motion)
     with torch.no_grad():
-        a = model.generate(cond, noise, num_frames=6)
+        a = model.generate(cond, noise=noise, num_frames=6)
         b = model.generate(cond, num_frames=6, generator=torch.Generator().manual_seed(5))
     assert torch.equal(a, b)
 
 
 def test_motion_depends_on_text(model, cfg):
     """Same noise, different pooled condition → different motion codes (the GRU reads the text)."""
-    noise = model.sample_noise(B, cfg.num_frames, torch.Generator().manual_seed(0))
+    noise = model.sample_noise(B, cfg.num_frames, generator=torch.Generator().manual_seed(0))
     cond_a, cond_b = make_cond(cfg, seed=1), make_cond(cfg, seed=9)
     with torch.no_grad():
-        a, b = model.generate(cond_a, noise, num_frames=cfg.num_frames), model.generate(cond_b, noise,
+        a, b = model.generate(cond_a, noise=noise, num_frames=cfg.num_frames), model.generate(cond_b, noise=noise,
                                                                                         num_frames=cfg.num_frames)
     assert (a - b).abs().max() > 1e-3
 
@@ -88,8 +88,8 @@ def test_bad_noise_and_guidance_are_errors(model, cfg):
     cond = make_cond(cfg)
     noise = model.sample_noise(B, 4)
     with pytest.raises(ValueError, match="noise shapes"):
-        model.generate(cond, noise, num_frames=5)
-    with pytest.raises(TypeError, match="guidance"):
+        model.generate(cond, noise=noise, num_frames=5)
+    with pytest.raises(ValueError, match="guidance"):
         model.generate(cond, num_frames=4, guidance_scale=3.0)
     with pytest.raises(ValueError, match="unknown phase"):
         model.loss(make_video(cfg), cond, phase="main")
@@ -154,7 +154,7 @@ def test_repeated_captions_are_not_mismatch_negatives(model, cfg):
 
 
 def test_r1_penalty(cfg):
-    cfg.r1_gamma = 1.0
+    cfg.gen.r1_gamma = 1.0
     torch.manual_seed(0)
     model = VideoGAN(cfg)
     out = model.loss(make_video(cfg), make_cond(cfg), phase="d")
@@ -188,7 +188,7 @@ def test_g_step_against_frozen_d_lowers_g_loss(model, cfg):
 
 
 def test_bf16_autocast(cfg):
-    cfg.r1_gamma = 0.5
+    cfg.gen.r1_gamma = 0.5
     torch.manual_seed(0)
     model = VideoGAN(cfg)
     video, cond = make_video(cfg), make_cond(cfg, requires_grad=True)

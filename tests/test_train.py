@@ -145,7 +145,7 @@ def test_latent_flow_phases_warm_up_and_ema_from_their_start(tmp_path):
     """The flow phase starts at ae_steps: its learning rate warms up from there, and the EMA of the
     conditioning weights starts there (a copy before, not an average with untrained weights)."""
     cfg = tiny_cfg(tmp_path, "flow", steps=4, warmup_steps=4)
-    cfg.model.ae_steps = 2
+    cfg.model.gen.ae_steps = 2
     trainer = Trainer(cfg, quiet=True)
     assert trainer.lr_scale(0, "ae") == 0.25 and trainer.lr_scale(2, "main") == 0.25
     assert trainer.phase_lr("ae") == cfg.lr_ae and trainer.phase_lr("main") == cfg.lr
@@ -221,6 +221,9 @@ def test_every_shipped_recipe_resolves_and_names_its_generator(path):
     named = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("model", {})
     cfg = resolve_config("small", path)
     assert "generator" in named
-    for k, v in named.items():
-        got = getattr(cfg.model, k)
-        assert (list(got) if isinstance(got, tuple) else got) == v, k
+    for section, values in ((cfg.model, named), (cfg.model.gen, named.get("gen", {}))):
+        for k, v in values.items():
+            if k == "gen":
+                continue
+            got = getattr(section, k)
+            assert (list(got) if isinstance(got, tuple) else got) == v, k

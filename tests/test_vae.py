@@ -1,6 +1,8 @@
 """VideoVAE on the tiny preset: shapes, reproducibility, the KL, a training step, guidance, bf16, range."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -26,7 +28,7 @@ def make_video(cfg, seed: int = 0, batch: int = B) -> torch.Tensor:
 
 @pytest.fixture
 def cfg():
-    return tiny()
+    return tiny("vae")
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def uncond(cfg) -> Condition:
 
 def test_generate_shapes_default_and_other_num_frames(model, cfg, cond):
     with torch.no_grad():
-        video = model.generate(cond)
+        video = model.generate(cond, num_frames=cfg.num_frames)
         longer = model.generate(cond, num_frames=cfg.num_frames + 3)
     assert video.shape == (B, cfg.channels, cfg.num_frames, cfg.height, cfg.width)
     assert longer.shape == (B, cfg.channels, cfg.num_frames + 3, cfg.height, cfg.width)
@@ -66,7 +68,7 @@ def test_loss_keys_and_values(model, cfg, cond):
     assert all(v.ndim == 0 and torch.isfinite(v) for v in out.values())
     assert out["loss"].requires_grad
     assert out["kl"] > 0
-    assert torch.allclose(out["loss"], out["recon"] + cfg.kl_weight * out["kl"])
+    assert torch.allclose(out["loss"], out["recon"] + cfg.gen.kl_weight * out["kl"])
     assert torch.allclose(out["kl"], out["kl_content"] + out["kl_motion"])
 
 
@@ -81,38 +83,40 @@ def test_fresh_model_starts_with_posterior_equal_to_prior(cfg, cond):
 
 
 def test_sample_noise_shapes(model, cfg):
-    eps_content, eps_motion = model.sample_noise(3, 7)
-    assert eps_content.shape == (3, cfg.z_content)
-    assert eps_motion.shape == (3, 7, cfg.z_motion)
+    noise = model.sample_noise(3, 7)
+    assert noise["content"].shape == (3, cfg.gen.z_content)
+    assert noise["motion"].shape == (3, 7, cfg.gen.z_motion)
 
 
-def test_same_seed_same_video(model, cond):
+def test_same_seed_same_video(model, cfg, cond):
+    t = cfg.num_frames
     with torch.no_grad():
-        a = model.generate(cond, generator=torch.Generator().manual_seed(7))
-        b = model.generate(cond, generator=torch.Generator().manual_seed(7))
-        c = model.generate(cond, generator=torch.Generator().manual_seed(8))
+        a = model.generate(cond, num_frames=t, generator=torch.Generator().manual_seed(7))
+        b = model.generate(cond, num_frames=t, generator=torch.Generator().manual_seed(7))
+        c = model.generate(cond, num_frames=t, generator=torch.Generator().manual_seed(8))
     assert torch.equal(a, b)
     assert not torch.allclose(a, c)
 
 
 def test_explicit_noise_matches_generator(model, cfg, cond):
-    noise = model.sample_noise(B, cfg.num_frames, torch.Generator().manual_seed(3))
+    noise = model.sample_noise(B, cfg.num_frames, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        a = model.generate(cond, noise)
-        b = model.generate(cond, generator=torch.Generator().manual_seed(3))
+        a = model.generate(cond, noise=noise, num_frames=cfg.num_frames)
+        b = model.generate(cond, num_frames=cfg.num_frames, generator=torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
 
 
 def test_noise_with_wrong_num_frames_is_an_error(model, cfg, cond):
     noise = model.sample_noise(B, cfg.num_frames)
-    with pytest.raises(ValueError, match="frames"):
-        model.generate(cond, noise, num_frames=cfg.num_frames + 1)
+    with pytest.raises(ValueError, match="noise shapes"):
+        model.generate(cond, noise=noise, num_frames=cfg.num_frames + 1)
 
 
-def test_temperature_zero_ignores_noise(model, cond):
+def test_temperature_zero_ignores_noise(model, cfg, cond):
+    model.cfg.gen.temperature = 0.0
     with torch.no_grad():
-        a = model.generate(cond, generator=torch.Generator().manual_seed(0), temperature=0.0)
-        b = model.generate(cond, generator=torch.Generator().manual_seed(1), temperature=0.0)
+        a = model.generate(cond, num_frames=cfg.num_frames, generator=torch.Generator().manual_seed(0))
+        b = model.generate(cond, num_frames=cfg.num_frames, generator=torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
 
 
@@ -160,10 +164,10 @@ def test_one_adamw_step_lowers_the_loss(cfg, cond):
 
 def test_guidance_scale_one_equals_no_guidance(model, cond, uncond):
     with torch.no_grad():
-        plain = model.generate(cond, generator=torch.Generator().manual_seed(0))
-        scale_one = model.generate(cond, generator=torch.Generator().manual_seed(0), uncond=uncond,
+        plain = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0))
+        scale_one = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=uncond,
                                    guidance_scale=1.0)
-        guided = model.generate(cond, generator=torch.Generator().manual_seed(0), uncond=uncond,
+        guided = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=uncond,
                                 guidance_scale=3.0)
     assert torch.equal(plain, scale_one)
     assert not torch.allclose(plain, guided)
@@ -171,7 +175,7 @@ def test_guidance_scale_one_equals_no_guidance(model, cond, uncond):
 
 def test_guidance_without_uncond_is_an_error(model, cond):
     with pytest.raises(ValueError, match="uncond"):
-        model.generate(cond, guidance_scale=2.0)
+        model.generate(cond, num_frames=4, guidance_scale=2.0)
 
 
 def test_bf16_autocast_trains_and_generates(model, cfg, cond, uncond):
@@ -182,14 +186,17 @@ def test_bf16_autocast_trains_and_generates(model, cfg, cond, uncond):
     out["loss"].backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        sample = model.generate(cond, uncond=uncond, guidance_scale=2.0)
+        sample = model.generate(cond, num_frames=cfg.num_frames, uncond=uncond, guidance_scale=2.0)
     assert sample.shape == (B, cfg.channels, cfg.num_frames, cfg.height, cfg.width)
     assert torch.isfinite(sample.float()).all()
 
 
 def test_outputs_in_range(model, cfg, cond, uncond):
     with torch.no_grad():
-        videos = [model.generate(cond, temperature=3.0), model.generate(cond, uncond=uncond, guidance_scale=5.0),
+        t = cfg.num_frames
+        hot = model.generate(cond, num_frames=t)
+        model.cfg.gen.temperature = 3.0
+        videos = [hot, model.generate(cond, num_frames=t, uncond=uncond, guidance_scale=5.0),
                   model.reconstruct(make_video(cfg), cond)]
     for video in videos:
         assert video.min() >= -1 and video.max() <= 1
@@ -198,10 +205,10 @@ def test_outputs_in_range(model, cfg, cond, uncond):
 def test_generation_needs_only_the_inference_modules(model, cond):
     assert model.inference_modules() == ["prior", "decoder"]
     with torch.no_grad():
-        before = model.generate(cond, generator=torch.Generator().manual_seed(0))
+        before = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0))
         for p in model.posterior.parameters():
             p.add_(1.0)
-        after = model.generate(cond, generator=torch.Generator().manual_seed(0))
+        after = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0))
     assert torch.equal(before, after)
 
 
@@ -220,7 +227,7 @@ def test_frame_decoder_linear_output_keeps_gradients_where_tanh_saturates(cfg):
 
     def grad_norm(activation: str) -> float:
         torch.manual_seed(0)
-        dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen_channels, height=cfg.height,
+        dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen.gen_channels, height=cfg.height,
                            width=cfg.width, heads=cfg.heads, out_activation=activation)
         with torch.no_grad():
             conv = dec.out[-1]
@@ -239,7 +246,7 @@ def test_frame_decoder_output_in_range_with_gradient_and_old_configs_keep_tanh(c
     from vidfuse.config import ModelConfig
     from vidfuse.models.base import FrameDecoder
 
-    dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen_channels, height=cfg.height,
+    dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen.gen_channels, height=cfg.height,
                        width=cfg.width, heads=cfg.heads)
     with torch.no_grad():
         dec.out[-1].bias.fill_(3.0)                                  # every output far above the range
@@ -248,11 +255,13 @@ def test_frame_decoder_output_in_range_with_gradient_and_old_configs_keep_tanh(c
     (video + 1).square().mean().backward()                           # ... a loss that wants black
     assert dec.out[-1].bias.grad.abs().min() > 1.0                   # still moves every channel (straight-through)
     with pytest.raises(ValueError, match="out_activation"):
-        FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen_channels, height=cfg.height,
+        FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen.gen_channels, height=cfg.height,
                      width=cfg.width, heads=cfg.heads, out_activation="sigmoid")
-    saved_before = {k: v for k, v in cfg.to_dict().items() if k != "frame_out"}  # config.json of an old model
-    assert ModelConfig.from_dict(saved_before).frame_out == "tanh"
-    assert ModelConfig.from_dict(cfg.to_dict()).frame_out == "linear" == ModelConfig().frame_out
+    v1 = {k: v for k, v in cfg.to_dict().items() if k not in ("config_version", "gen")}
+    v1.update(dataclasses.asdict(cfg.gen))
+    v1.pop("frame_out")  # the flat config.json of a model saved before the field existed
+    assert ModelConfig.from_dict(v1).gen.frame_out == "tanh"
+    assert ModelConfig.from_dict(cfg.to_dict()).gen.frame_out == "linear" == type(cfg.gen)().frame_out
 
 
 def test_recon_weights_the_pixels_unlike_the_background(cfg, cond, monkeypatch):
@@ -263,7 +272,7 @@ def test_recon_weights_the_pixels_unlike_the_background(cfg, cond, monkeypatch):
     f = 16 / (cfg.height * cfg.width)                                     # the patch's share of a frame
     recons = {}
     for extra in (0.0, 4.0):
-        cfg.ae_content_weight = extra
+        cfg.gen.ae_content_weight = extra
         vae = VideoVAE(cfg)
         monkeypatch.setattr(vae, "decode", lambda zc, zm, c: -torch.ones_like(video))
         recons[extra] = vae.loss(video, cond)["recon"].item()
@@ -274,7 +283,7 @@ def test_recon_weights_the_pixels_unlike_the_background(cfg, cond, monkeypatch):
 
 def _grads(vae: VideoVAE, cfg, cond, **overrides) -> dict[str, torch.Tensor]:
     for k, v in overrides.items():
-        setattr(vae.cfg, k, v)
+        setattr(vae.cfg.gen, k, v)
     vae.zero_grad()
     vae.loss(make_video(cfg), cond, generator=torch.Generator().manual_seed(3))["loss"].backward()
     return {n: p.grad.clone() for n, p in vae.named_parameters() if p.grad is not None}
@@ -294,6 +303,6 @@ def test_free_nats_spare_the_posterior_but_not_the_prior(model, cfg, cond):
     for n in posterior:                   # the posterior feels only the reconstruction
         assert torch.allclose(free[n], recon_only[n], atol=1e-7)
     assert any(not torch.allclose(plain[n], recon_only[n], atol=1e-7) for n in posterior)
-    model.cfg.kl_free_nats, model.cfg.kl_weight = 10 * kl, 1e-3
+    model.cfg.gen.kl_free_nats, model.cfg.gen.kl_weight = 10 * kl, 1e-3
     out = model.loss(make_video(cfg), cond, generator=torch.Generator().manual_seed(3))
     assert torch.allclose(out["loss"], out["recon"] + 1e-3 * 10 * kl)  # the loss counts max(F, kl)

@@ -16,7 +16,6 @@ from typing import Any
 from vidfuse.errors import InputError
 
 # ---- documented bounds, checked when a config is read (a model folder's config.json, a training config) ----
-GENERATORS = ("gan", "vae", "flow", "anchor")  # the generator families build_generator knows
 FRAME_OUTS = ("linear", "tanh")
 MAX_FRAMES = 512        # frames per clip, for training and for generation
 MAX_SIZE = 512          # native frame height and width in pixels (the pipeline resizes to other sizes)
@@ -26,6 +25,7 @@ MAX_VOCAB = 1_000_000   # vocab_size, text_words
 MAX_TEXT_LEN = 4096     # max_text_len
 MAX_GUIDANCE = 20.0     # classifier-free guidance: 0 (text ignored) to 20; 1 = off
 MAX_SEED = 2**63 - 1    # seeds are 0 ... 2**63 - 1
+CONFIG_VERSION = 2      # of a model config.json: 1 = one flat bag of every family's fields; 2 = ``gen`` nested
 
 
 def offset_seed(seed: int | None, offset: int) -> int | None:
@@ -33,33 +33,128 @@ def offset_seed(seed: int | None, offset: int) -> int | None:
     ``offset_seed(seed, i)``. ``seed`` must already be valid; ``None`` (random) stays ``None``."""
     return None if seed is None else (seed + offset) % (MAX_SEED + 1)
 
+
+# ---- each generator family's own settings ----------------------------------------------------------------
 # field: (low, high) for numbers, inclusive; tuple fields bound each entry and need 1 to MAX_LAYERS entries
+_FAMILY_BOUNDS: dict[str, tuple[float, float]] = {
+    "gen_channels": (1, MAX_WIDTH), "z_content": (1, MAX_WIDTH), "z_motion": (1, MAX_WIDTH),
+    "disc_channels": (1, MAX_WIDTH), "r1_gamma": (0, math.inf), "kl_weight": (0, math.inf),
+    "kl_free_nats": (0, math.inf), "temperature": (0, 100), "ae_channels": (1, MAX_WIDTH),
+    "latent_channels": (1, MAX_WIDTH), "ae_steps": (0, math.inf), "ae_content_weight": (0, math.inf),
+    "flow_width": (1, MAX_WIDTH), "flow_depth": (1, MAX_LAYERS), "flow_patch": (1, 16),
+    "flow_time_patch": (1, 16), "sample_steps": (1, 1000),
+}
+
+
+@dataclass(slots=True)
+class GeneratorConfig:
+    """Base of the per-family settings nested in :class:`ModelConfig` as ``gen``."""
+
+    def validate(self, model: "ModelConfig", prefix: str = "") -> None:
+        """Types and bounds of the fields, and that the frame size suits this family's stacks."""
+        _check_fields(self, _FAMILY_BOUNDS, prefix)
+        for what, scale in self.size_divisors().items():
+            if model.height % scale or model.width % scale:
+                raise InputError(f"height×width {model.height}×{model.width} must be divisible by {scale} "
+                                 f"(set by {prefix}{what})")
+
+    def size_divisors(self) -> dict[str, int]:
+        """Which fields make the native frame size divide by what (each stage of a stack halves the frame)."""
+        return {}
+
+
+@dataclass(slots=True)
+class PixelDecoderConfig(GeneratorConfig):
+    """Shared by the two families that decode pixels from per-frame codes with :class:`FrameDecoder`."""
+
+    gen_channels: tuple[int, ...] = (256, 128, 64, 32, 32)  # decoder widths from 4×4 up to 64×64
+    z_content: int = 64               # per-clip code (GAN: content noise; VAE: latent)
+    z_motion: int = 16                # per-frame code (GAN: motion noise; VAE: latent)
+    frame_out: str = "linear"         # decoder output: "linear" (clamped, straight-through gradient) or "tanh"
+                                      # (config.json version 1 without the field: see docs/decisions/generators.md)
+
+    def validate(self, model: "ModelConfig", prefix: str = "") -> None:
+        GeneratorConfig.validate(self, model, prefix)  # (slots dataclasses cannot use zero-argument super)
+        if self.frame_out not in FRAME_OUTS:
+            raise InputError(f"{prefix}frame_out {self.frame_out!r} is unknown; choose one of {', '.join(FRAME_OUTS)}")
+
+    def size_divisors(self) -> dict[str, int]:
+        return {"gen_channels": 2 ** (len(self.gen_channels) - 1)}
+
+
+@dataclass(slots=True)
+class GANConfig(PixelDecoderConfig):
+    """The seed's VideoGAN: one generator pass from noise + Z; frame and video discriminators."""
+
+    disc_channels: tuple[int, ...] = (32, 64, 128, 256)  # discriminators, 64 → 4
+    r1_gamma: float = 0.0             # R1 penalty weight on real videos (spectral norm already stabilises)
+
+
+@dataclass(slots=True)
+class VAEConfig(PixelDecoderConfig):
+    """Conditional video VAE: a learned prior given Z, sampled and decoded."""
+
+    kl_weight: float = 1e-3           # beta on the KL term (per latent dim, vs per-pixel recon)
+    kl_free_nats: float = 0.0         # the posterior pays no KL for a clip's first N nats (batch mean; the prior
+                                      # still learns from all of it): a guard against posterior collapse
+    ae_content_weight: float = 4.0    # extra reconstruction weight on pixels unlike the frame's background
+    temperature: float = 1.0          # scales the prior's σ when sampling; below 1: typical over diverse
+
+
+@dataclass(slots=True)
+class LatentConfig(GeneratorConfig):
+    """Shared by the families that generate in a per-frame autoencoder's latent space by rectified flow."""
+
+    ae_channels: tuple[int, ...] = (16, 32, 64)  # per-frame autoencoder; each entry halves the size (64 → 8)
+    latent_channels: int = 8          # channels of the per-frame latent (8×8×8 for 64×64 frames)
+    ae_steps: int = 1000              # train the autoencoder for this many steps, then freeze it
+    ae_content_weight: float = 4.0    # extra reconstruction weight on pixels unlike the frame's background (its
+                                      # median colour): sparse scenes' content is otherwise a tiny part of the loss
+    flow_width: int = 192             # Transformer width
+    flow_depth: int = 6               # Transformer blocks
+    flow_patch: int = 1               # latent patch size (8×8 latent, patch 2 → 16 tokens a frame)
+    sample_steps: int = 3             # Euler steps at generation time
+
+    def size_divisors(self) -> dict[str, int]:
+        return {"ae_channels and flow_patch": 2 ** len(self.ae_channels) * self.flow_patch}
+
+
+@dataclass(slots=True)
+class FlowConfig(LatentConfig):
+    """Latent flow: every frame's latents generated jointly by a space-time Transformer."""
+
+    ae_steps: int = 1500
+    flow_patch: int = 2
+    flow_time_patch: int = 2          # frames per token (16 frames → 8 token rows)
+    sample_steps: int = 6
+
+
+@dataclass(slots=True)
+class AnchorConfig(LatentConfig):
+    """Anchor flow: the first frame's latent plus the translation path that carries it over the clip."""
+
+
+# name → settings class; the generator classes themselves register in vidfuse.models.registry
+GENERATOR_CONFIGS: dict[str, type[GeneratorConfig]] = {
+    "anchor": AnchorConfig, "flow": FlowConfig, "gan": GANConfig, "vae": VAEConfig,
+}
+GENERATORS = tuple(GENERATOR_CONFIGS)
+DEFAULT_GENERATOR = "anchor"  # the family the shipped model uses and `vidfuse train` trains
+_FAMILY_FIELDS = frozenset(f.name for c in GENERATOR_CONFIGS.values() for f in fields(c))
+
+# ---- the model ----------------------------------------------------------------------------------------
 _MODEL_BOUNDS: dict[str, tuple[float, float]] = {
     "num_frames": (1, MAX_FRAMES), "height": (8, MAX_SIZE), "width": (8, MAX_SIZE), "channels": (1, 4),
     "dim": (1, MAX_WIDTH), "heads": (1, 64), "text_layers": (0, MAX_LAYERS), "max_text_len": (3, MAX_TEXT_LEN),
     "text_words": (0, MAX_VOCAB), "vocab_size": (0, MAX_VOCAB), "visual_channels": (1, MAX_WIDTH),
-    "fusion_layers": (0, MAX_LAYERS), "p_drop_text": (0, 1), "p_image": (0, 1), "gen_channels": (1, MAX_WIDTH),
-    "z_content": (1, MAX_WIDTH), "z_motion": (1, MAX_WIDTH), "disc_channels": (1, MAX_WIDTH),
-    "r1_gamma": (0, math.inf), "kl_weight": (0, math.inf), "kl_free_nats": (0, math.inf),
-    "ae_channels": (1, MAX_WIDTH), "latent_channels": (1, MAX_WIDTH), "ae_steps": (0, math.inf),
-    "ae_content_weight": (0, math.inf), "flow_width": (1, MAX_WIDTH), "flow_depth": (1, MAX_LAYERS),
-    "flow_patch": (1, 16), "flow_time_patch": (1, 16), "sample_steps": (1, 1000),
-    "guidance_scale": (0, MAX_GUIDANCE),
-}
-_TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
-    "level": (1, 2), "paraphrase": (0, 1), "steps": (1, math.inf), "max_minutes": (0, math.inf),
-    "batch_size": (1, 65536), "lr": (0, math.inf), "lr_d": (0, math.inf), "lr_ae": (0, math.inf),
-    "betas": (0, 1), "weight_decay": (0, math.inf), "grad_clip": (0, math.inf), "ema_decay": (0, 1),
-    "warmup_steps": (0, math.inf), "spell_p": (0, 1), "seed": (0, MAX_SEED), "num_workers": (0, 1024),
-    "log_every": (1, math.inf), "ckpt_every": (1, math.inf), "sample_every": (1, math.inf),
+    "fusion_layers": (0, MAX_LAYERS), "p_drop_text": (0, 1), "p_image": (0, 1), "guidance_scale": (0, MAX_GUIDANCE),
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class ModelConfig:
     # --- what to generate -------------------------------------------------------------------
-    generator: str = "gan"            # "gan" (the seed's VideoGAN) | "vae" (conditional video VAE) | "flow" (latent
-                                      # flow) | "anchor" (anchor flow): GENERATORS
+    generator: str = DEFAULT_GENERATOR  # a family of GENERATOR_CONFIGS; its own settings are ``gen``
     num_frames: int = 16              # frames per clip at training time; generation may ask for more
     height: int = 64                  # native frame size; other sizes are resized by the pipeline
     width: int = 64
@@ -70,10 +165,9 @@ class ModelConfig:
     # --- H = Transformer(X): text encoder ---------------------------------------------------
     text_encoder: str = "scratch"     # "scratch" | "minilm" | path to a local Hugging Face encoder folder
     text_layers: int = 2              # layers of the from-scratch encoder
-    max_text_len: int = 128           # tokens per prompt, including BOS/EOS (level-2 English Moving Digits
-                                      # captions reach 112 characters; far fewer tokens with words)
+    max_text_len: int = 128           # tokens per prompt, including BOS/EOS
     text_words: int = 4000            # scratch tokenizer: up to this many frequent words get one token each
-                                      # (0: characters only, as models before 2026-11-26)
+                                      # (0: characters only)
     vocab_size: int = 0               # set from the tokenizer when the model is built
     freeze_text: bool = True          # pretrained encoders: keep frozen (False = fine-tune)
     # --- V = CNN(I): visual encoder ---------------------------------------------------------
@@ -83,73 +177,106 @@ class ModelConfig:
     p_drop_text: float = 0.1          # modality dropout at train time (enables classifier-free guidance)
     p_image: float = 0.3              # chance a training clip is conditioned on its own first frame
     # --- Y = Generator(Z) --------------------------------------------------------------------
-    gen_channels: tuple[int, ...] = (256, 128, 64, 32, 32)  # decoder widths from 4×4 up to 64×64
-    z_content: int = 64               # GAN: per-clip content noise; VAE: per-clip latent
-    z_motion: int = 16                # GAN: per-frame motion noise; VAE: per-frame latent
-    disc_channels: tuple[int, ...] = (32, 64, 128, 256)  # GAN discriminators, 64 → 4
-    r1_gamma: float = 0.0             # GAN: R1 penalty weight on real videos (spectral norm already stabilises)
-    kl_weight: float = 1e-3           # VAE: beta on the KL term (per latent dim, vs per-pixel recon)
-    kl_free_nats: float = 0.0         # VAE: the posterior pays no KL for a clip's first N nats (batch mean; the
-                                      # prior still learns from all of it): a guard against posterior collapse
-    frame_out: str = "linear"         # GAN/VAE decoder output: "linear" (clamped, straight-through gradient) or
-                                      # "tanh" (model configs written before 2026-11-26 load as "tanh": on black
-                                      # backgrounds it saturated, see NOTES.md)
-    # --- latent flow generator ---------------------------------------------------------------
-    ae_channels: tuple[int, ...] = (16, 32, 64)  # per-frame autoencoder; each entry halves the size (64 → 8)
-    latent_channels: int = 8          # channels of the per-frame latent (8×8×8 for 64×64 frames)
-    ae_steps: int = 1500              # train the autoencoder for this many steps, then freeze it
-    ae_content_weight: float = 4.0    # extra loss weight on pixels unlike the frame's background (its median
-                                      # colour) in the pixel reconstruction losses (this autoencoder, the VAE):
-                                      # sparse scenes' content would otherwise be a tiny part of the loss
-                                      # (0: plain L1 + MSE, as models before 2026-11-26)
-    flow_width: int = 192             # Transformer width
-    flow_depth: int = 6               # Transformer blocks
-    flow_patch: int = 2               # latent patch size (8×8 latent → 16 tokens a frame)
-    flow_time_patch: int = 2          # frames per token (16 frames → 8 token rows)
-    sample_steps: int = 6             # Euler steps at generation time
-    guidance_scale: float = 1.0       # classifier-free guidance a pipeline uses unless asked otherwise
+    guidance_scale: float = 1.0       # classifier-free guidance a pipeline uses unless asked otherwise; 1 = off
+                                      # (the default recipe, configs/anchor_small.yaml, trains with 2)
+    gen: GeneratorConfig | None = None  # the family's own settings; None: its defaults
+
+    def __post_init__(self):
+        family = GENERATOR_CONFIGS.get(self.generator)
+        if family is None:
+            return  # validate() names the unknown family
+        if self.gen is None:
+            self.gen = family()
+        elif isinstance(self.gen, dict):
+            self.gen = _from_dict(family, self.gen, "gen.")
 
     @property
     def native_size(self) -> tuple[int, int]:
         return self.height, self.width
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The current format (:data:`CONFIG_VERSION`): shared fields, then the family's ``gen``."""
+        return {"config_version": CONFIG_VERSION, **dataclasses.asdict(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, prefix: str = "") -> "ModelConfig":
-        """Build and :meth:`validate` a config; ``prefix`` names where it sits in messages (``"model."``)."""
+        """Build and :meth:`validate` a config of any version (older ones are migrated: :func:`migrate_model_dict`);
+        ``prefix`` names where it sits in messages (``"model."``)."""
         if not isinstance(d, dict):
             raise InputError(f"{prefix.rstrip('.') or 'the model config'} must be a mapping of field: value, "
                              f"got {type(d).__name__}")
-        if "generator" in d and "frame_out" not in d:  # a model saved before the field existed used tanh
-            d = {**d, "frame_out": "tanh"}
-        return _from_dict(cls, d, prefix).validate(prefix)
+        d = migrate_model_dict(d, prefix=prefix)
+        family = GENERATOR_CONFIGS.get(d.get("generator", DEFAULT_GENERATOR))
+        if family is None:
+            raise InputError(f"{prefix}generator {d.get('generator')!r} is unknown; "
+                             f"choose one of {', '.join(GENERATORS)}")
+        gen = d.pop("gen", None) or {}
+        if not isinstance(gen, dict):
+            raise InputError(f"{prefix}gen must be a mapping of field: value, got {type(gen).__name__}")
+        cfg = _from_dict(cls, d, prefix)
+        cfg.gen = _from_dict(family, gen, prefix + "gen.")
+        return cfg.validate(prefix)
 
     def validate(self, prefix: str = "") -> "ModelConfig":
         """Check types, bounds and the fields that must agree, before anything is built from the config:
         :class:`InputError` naming the first bad field and what it may be. Returns ``self``."""
-        _check_fields(self, _MODEL_BOUNDS, prefix)
-        if self.generator not in GENERATORS:
+        if self.generator not in GENERATOR_CONFIGS:
             raise InputError(f"{prefix}generator {self.generator!r} is unknown; choose one of {', '.join(GENERATORS)}")
-        if self.frame_out not in FRAME_OUTS:
-            raise InputError(f"{prefix}frame_out {self.frame_out!r} is unknown; choose one of {', '.join(FRAME_OUTS)}")
+        family = GENERATOR_CONFIGS[self.generator]
+        if type(self.gen) is not family:
+            raise InputError(f"{prefix}gen holds {type(self.gen).__name__} settings but the generator is "
+                             f"{self.generator!r} ({family.__name__})")
+        _check_fields(self, _MODEL_BOUNDS, prefix)
+        self.gen.validate(self, prefix + "gen.")
         if not self.text_encoder.strip():
             raise InputError(f"{prefix}text_encoder is empty; use 'scratch', 'minilm' or a local encoder folder")
-        for name in ("dim", "flow_width"):
-            if getattr(self, name) % self.heads:
-                raise InputError(f"{prefix}{name}={getattr(self, name)} must be divisible by heads={self.heads}")
-        # each stage of these stacks halves the frame: the native size must divide evenly
-        stacks = {"visual_channels": 2 ** len(self.visual_channels)}
-        if self.generator in ("gan", "vae"):
-            stacks["gen_channels"] = 2 ** (len(self.gen_channels) - 1)
-        else:
-            stacks["ae_channels and flow_patch"] = 2 ** len(self.ae_channels) * self.flow_patch
-        for what, scale in stacks.items():
-            if self.height % scale or self.width % scale:
-                raise InputError(f"{prefix}height×width {self.height}×{self.width} must be divisible by {scale} "
-                                 f"(set by {prefix}{what})")
+        widths = {"dim": self.dim, "gen.flow_width": getattr(self.gen, "flow_width", self.heads)}
+        for name, width in widths.items():
+            if width % self.heads:
+                raise InputError(f"{prefix}{name}={width} must be divisible by heads={self.heads}")
+        scale = 2 ** len(self.visual_channels)  # each stage of the visual encoder halves the frame
+        if self.height % scale or self.width % scale:
+            raise InputError(f"{prefix}height×width {self.height}×{self.width} must be divisible by {scale} "
+                             f"(set by {prefix}visual_channels)")
         return self
+
+
+def migrate_model_dict(d: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
+    """A model config dict of any :data:`CONFIG_VERSION` → the current shape (a new dict).
+
+    Version 1 (no ``config_version``) is one flat bag of every family's fields: the chosen family's fields move
+    into ``gen``, the others are dropped (they never applied). A version-1 GAN or VAE config without
+    ``frame_out`` was written before that field existed, when the decoder ended in tanh. Family fields given
+    at the top level of a current config are moved into ``gen`` too (a training override may name them flat).
+    """
+    d = dict(d)
+    version = d.pop("config_version", 1)
+    if not _is_int(version) or not 1 <= version <= CONFIG_VERSION:
+        raise InputError(f"{prefix}config_version {version!r} is not one this vidfuse reads (1 to "
+                         f"{CONFIG_VERSION}); upgrade vidfuse to load this model")
+    gen = d.get("gen")
+    gen = dict(gen) if isinstance(gen, dict) else gen
+    flat = {k: d.pop(k) for k in list(d) if k in _FAMILY_FIELDS}
+    if version == 1:
+        family = GENERATOR_CONFIGS.get(d.get("generator", DEFAULT_GENERATOR))
+        names = {f.name for f in fields(family)} if family else set()
+        flat = {k: v for k, v in flat.items() if k in names}
+        if d.get("generator") in ("gan", "vae") and "frame_out" not in flat and "generator" in d and not gen:
+            flat["frame_out"] = "tanh"
+    if flat:
+        if gen is not None and not isinstance(gen, dict):
+            raise InputError(f"{prefix}gen must be a mapping of field: value, got {type(gen).__name__}")
+        d["gen"] = {**(gen or {}), **flat}
+    return d
+
+
+_TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
+    "level": (1, 2), "paraphrase": (0, 1), "steps": (1, math.inf), "max_minutes": (0, math.inf),
+    "batch_size": (1, 65536), "lr": (0, math.inf), "lr_d": (0, math.inf), "lr_ae": (0, math.inf),
+    "betas": (0, 1), "weight_decay": (0, math.inf), "grad_clip": (0, math.inf), "ema_decay": (0, 1),
+    "warmup_steps": (0, math.inf), "spell_p": (0, 1), "seed": (0, MAX_SEED), "num_workers": (0, 1024),
+    "log_every": (1, math.inf), "ckpt_every": (1, math.inf), "sample_every": (1, math.inf),
+}
 
 
 @dataclass
@@ -184,7 +311,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "model": self.model.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
@@ -262,35 +389,64 @@ def _check_fields(cfg: Any, bounds: dict[str, tuple[float, float]], prefix: str)
 
 
 # ---- presets -------------------------------------------------------------------------------
-def tiny() -> ModelConfig:
-    """For tests: a few thousand parameters per part, 16×16 frames, seconds on a CPU."""
-    return ModelConfig(num_frames=4, height=16, width=16, dim=32, heads=2, text_layers=1, max_text_len=48,
-                       visual_channels=(8, 16), fusion_layers=1, gen_channels=(32, 16, 8), z_content=8,
-                       z_motion=4, disc_channels=(8, 16), ae_channels=(8, 16), latent_channels=4, ae_steps=2,
-                       flow_width=32, flow_depth=1, sample_steps=2)
+# A preset sets the shared fields and, for whichever family is chosen, those of its fields the preset names.
+_PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "tiny": ("For tests: a few thousand parameters per part, 16×16 frames, seconds on a CPU.",
+             dict(num_frames=4, height=16, width=16, dim=32, heads=2, text_layers=1, max_text_len=48,
+                  visual_channels=(8, 16), fusion_layers=1),
+             dict(gen_channels=(32, 16, 8), z_content=8, z_motion=4, disc_channels=(8, 16), ae_channels=(8, 16),
+                  latent_channels=4, ae_steps=2, flow_width=32, flow_depth=1, sample_steps=2)),
+    "small": ("For a 2-core CPU: trains on Moving Digits (16 × 64 × 64) within the hour.", {}, {}),
+    "base": ("For a GPU: wider everywhere.",
+             dict(dim=256, heads=8, text_layers=4, fusion_layers=4, visual_channels=(64, 128, 256)),
+             dict(gen_channels=(512, 256, 128, 64, 64), z_content=128, z_motion=32,
+                  disc_channels=(64, 128, 256, 512), ae_channels=(64, 128, 128), flow_width=384, flow_depth=12)),
+}
+PRESETS = {name: doc for name, (doc, _, _) in _PRESETS.items()}  # name → what it is for
 
 
-def small() -> ModelConfig:
-    """For this 2-core CPU: trains on Moving Digits (16 × 64 × 64) in minutes."""
-    return ModelConfig()
+def model_preset(name: str, generator: str = DEFAULT_GENERATOR, **overrides: Any) -> ModelConfig:
+    """The preset ``name`` for the family ``generator``; ``overrides`` replace shared fields."""
+    if name not in _PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose one of {sorted(_PRESETS)}")
+    if generator not in GENERATOR_CONFIGS:
+        raise InputError(f"generator {generator!r} is unknown; choose one of {', '.join(GENERATORS)}")
+    _, shared, family = _PRESETS[name]
+    gen_cls = GENERATOR_CONFIGS[generator]
+    names = {f.name for f in fields(gen_cls)}
+    gen = gen_cls(**{k: v for k, v in family.items() if k in names})
+    return dataclasses.replace(ModelConfig(generator=generator, gen=gen, **shared), **overrides)
 
 
-def base() -> ModelConfig:
-    """For a GPU: wider everywhere."""
-    return ModelConfig(dim=256, heads=8, text_layers=4, fusion_layers=4, visual_channels=(64, 128, 256),
-                       gen_channels=(512, 256, 128, 64, 64), z_content=128, z_motion=32,
-                       disc_channels=(64, 128, 256, 512), ae_channels=(64, 128, 128), flow_width=384,
-                       flow_depth=12)
+def tiny(generator: str = DEFAULT_GENERATOR) -> ModelConfig:
+    return model_preset("tiny", generator)
 
 
-PRESETS = {"tiny": tiny, "small": small, "base": base}
-
-
-def model_preset(name: str, **overrides: Any) -> ModelConfig:
-    if name not in PRESETS:
-        raise InputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    cfg = PRESETS[name]()
-    return dataclasses.replace(cfg, **overrides) if overrides else cfg
+def merge_model_layers(preset: str, layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The preset's model config (as a dict) with override layers applied in order (a recipe file's ``model``,
+    then the command line). A layer may name family fields flat or under ``gen``; the family is the last
+    ``generator`` any layer names, else the default, and the preset is taken for that family."""
+    checked = []
+    for layer in layers:
+        if not layer:
+            continue
+        if not isinstance(layer, dict):
+            raise InputError(f"model must be a mapping of field: value, got {type(layer).__name__}")
+        layer = {k: v for k, v in layer.items() if k != "config_version"}
+        gen = layer.pop("gen", None)
+        if gen is not None and not isinstance(gen, dict):
+            raise InputError(f"model.gen must be a mapping of field: value, got {type(gen).__name__}")
+        flat = {k: layer.pop(k) for k in list(layer) if k in _FAMILY_FIELDS}
+        checked.append((layer, {**(gen or {}), **flat}))
+    generator = next((layer["generator"] for layer, _ in reversed(checked) if "generator" in layer),
+                     DEFAULT_GENERATOR)
+    if generator not in GENERATOR_CONFIGS:
+        raise InputError(f"model.generator {generator!r} is unknown; choose one of {', '.join(GENERATORS)}")
+    merged = model_preset(preset, generator).to_dict()
+    for layer, gen in checked:
+        merged.update(layer)
+        merged["gen"].update(gen)
+    return merged
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -38,7 +38,7 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import save_file
 
-from vidfuse.config import TrainConfig, load_config_file, model_preset
+from vidfuse.config import TrainConfig, load_config_file, merge_model_layers
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_path, atomic_write_text
 from vidfuse.models.model import VidFuseModel
@@ -56,16 +56,15 @@ _STRAY_TMP = re.compile(r"^\.(checkpoint|model|config|metrics|loss)\..+\.tmp(\.[
 # ---- configuration --------------------------------------------------------------------------
 def resolve_config(preset: str = "small", config_file: str | Path | None = None,
                    **overrides: Any) -> TrainConfig:
-    """Preset, then a YAML/JSON file, then explicit overrides (None values are ignored)."""
-    cfg = TrainConfig(preset=preset, model=model_preset(preset))
-    data = cfg.to_dict()
-    if config_file:
-        file_data = load_config_file(config_file)
-        data["model"].update(file_data.pop("model", {}) or {})
-        data.update(file_data)
+    """Preset, then a YAML/JSON file, then explicit overrides (None values are ignored). The model's family is
+    the last ``generator`` named; its preset settings come first (:func:`vidfuse.config.merge_model_layers`)."""
+    data = TrainConfig(preset=preset).to_dict()
+    file_data = load_config_file(config_file) if config_file else {}
+    file_model = file_data.pop("model", None) or {}
     model_over = overrides.pop("model", None) or {}
+    data.update(file_data)
     data.update({k: v for k, v in overrides.items() if v is not None})
-    data["model"].update(model_over)
+    data["model"] = merge_model_layers(preset, [file_model, model_over])
     return TrainConfig.from_dict(data)
 
 

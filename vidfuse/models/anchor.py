@@ -41,9 +41,10 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.base import Condition
-from vidfuse.models.flow import LatentFlow, TimestepConditioned, _cat_conditions, _modulate
+from vidfuse.models.base import Condition, Noise
+from vidfuse.models.latent import LatentGenerator, TimestepConditioned, modulate
 from vidfuse.models.layers import Attention, FeedForward
+from vidfuse.models.sampling import euler_flow
 
 
 # ---- motion: measure it on real clips, apply it to a frame ---------------------------------------------
@@ -142,9 +143,9 @@ class AnchorBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, cond: Condition) -> torch.Tensor:
         m = self.ada(F.silu(c)).chunk(6, dim=-1)                                          # 6 × (B, W)
-        x = x + m[2][:, None] * self.attn(_modulate(self.norms[0](x), m[0], m[1]))
+        x = x + m[2][:, None] * self.attn(modulate(self.norms[0](x), m[0], m[1]))
         x = x + self.cross(self.cross_norm(x), cond.tokens, cond.mask)
-        return x + m[5][:, None] * self.ff(_modulate(self.norms[1](x), m[3], m[4]))
+        return x + m[5][:, None] * self.ff(modulate(self.norms[1](x), m[3], m[4]))
 
 
 class AnchorTransformer(TimestepConditioned):
@@ -192,25 +193,24 @@ class AnchorTransformer(TimestepConditioned):
         for block in self.blocks:
             x = block(x, c_vec, cond)
         shift, scale = self.final_ada(F.silu(c_vec)).chunk(2, dim=-1)
-        x = _modulate(self.final_norm(x), shift, scale)
+        x = modulate(self.final_norm(x), shift, scale)
         va = rearrange(self.anchor_out(x[:, :n_anchor]), "b (h w) (c p1 p2) -> b c (h p1) (w p2)",
                        h=h // p, p1=p, p2=p)
         return va, self.motion_out(x[:, n_anchor:])
 
 
 # ---- the generator -------------------------------------------------------------------------------------
-class AnchorFlow(LatentFlow):
+class AnchorFlow(LatentGenerator):
     """First-frame latent + translation path, generated jointly by rectified flow (see the module docstring)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
+        g = cfg.gen
+        self.transformer = AnchorTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
+                                             patch=g.flow_patch, motion_tokens=cfg.num_frames, width=g.flow_width,
+                                             depth=g.flow_depth, heads=cfg.heads, cond_dim=cfg.dim)
         # pixels of motion per unit of the flow's motion variable, measured with the latent statistics
         self.register_buffer("motion_scale", torch.ones(()))
-
-    def build_transformer(self, cfg: ModelConfig) -> nn.Module:
-        return AnchorTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
-                                 patch=cfg.flow_patch, motion_tokens=cfg.num_frames, width=cfg.flow_width,
-                                 depth=cfg.flow_depth, heads=cfg.heads, cond_dim=cfg.dim)
 
     def encode_anchor(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, H, W) → the centred frame's normalised latent (B, c, h, w) and its offset in pixels (B, 2)."""
@@ -230,9 +230,7 @@ class AnchorFlow(LatentFlow):
         stats = self.mean_across_processes(shifts.float().pow(2).mean().reshape(1))
         self.motion_scale.copy_(stats[0].clamp_min(1e-4).sqrt())
 
-    def loss(self, video: torch.Tensor, cond: Condition, *, phase: str) -> dict[str, torch.Tensor]:
-        if phase == "ae":
-            return super().loss(video, cond, phase=phase)
+    def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             first_batch = not bool(self.latent_stats_set)  # encode_anchor sets the latent statistics
             a1, offset = self.encode_anchor(video[:, :, 0])                               # (B, c, h, w), (B, 2)
@@ -261,45 +259,29 @@ class AnchorFlow(LatentFlow):
             anchor_mse, motion_mse = err_a.mean(), err_m.mean()
         return {"loss": anchor_mse + motion_mse, "anchor_mse": anchor_mse.detach(), "motion_mse": motion_mse.detach()}
 
-    def sample_noise(self, batch: int, num_frames: int, generator: torch.Generator | None = None
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """ε for the anchor (B, c, h, w) and the path (B, native_frames, 2)."""
-        return (torch.randn(batch, self.latent_channels, *self.latent_hw, generator=generator),
-                torch.randn(batch, self.cfg.num_frames, 2, generator=generator))
+    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """ε for the anchor (B, c, h, w) and the path (B, native_frames, 2): clips are at most the training
+        length; the model continues longer ones from their last frame."""
+        return {"anchor": (batch, self.latent_channels, *self.latent_hw), "path": (batch, self.cfg.num_frames, 2)}
 
-    def generate(self, cond: Condition, noise: tuple[torch.Tensor, torch.Tensor] | None = None, *,
-                 num_frames: int | None = None, generator: torch.Generator | None = None,
-                 uncond: Condition | None = None, guidance_scale: float = 1.0,
-                 steps: int | None = None) -> torch.Tensor:
-        """Euler integration from noise (t = 0) to (anchor, motion) at t = 1, guided as the latent flow; then the
-        decoded anchor moved along the path. A given image fixes the anchor. Clips are at most the training
-        length (``native_frames``); the model continues longer ones from their last frame."""
-        b = cond.batch_size
-        num_frames = num_frames or self.cfg.num_frames
-        a, m = noise if noise is not None else self.sample_noise(b, num_frames, generator)
-        dev = cond.tokens.device
-        a, m = a.to(dev), m.to(dev)
+    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
+               guidance_scale: float, steps: int | None) -> torch.Tensor:
+        """Euler integration from noise (t = 0) to (anchor, motion) at t = 1; then the decoded anchor moved
+        along the path. A given image fixes the anchor and the path's start."""
         fixed, start, given = self._given(cond)
 
-        def pin(a: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def pin(state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+            a, m = state
             if fixed is None:
                 return a, m
             m0 = torch.where(given[:, None], start, m[:, 0])
             return torch.where(given[:, None, None, None], fixed, a), torch.cat([m0[:, None], m[:, 1:]], dim=1)
 
-        a, m = pin(a, m)
-        guided = uncond is not None and guidance_scale != 1.0
-        both = _cat_conditions(cond, uncond) if guided else cond
-        steps = steps or self.cfg.sample_steps
-        for i in range(steps):
-            t = torch.full((b,), i / steps, device=dev)
-            if guided:
-                g2 = None if given is None else torch.cat([given, given])
-                va, vm = self.transformer(torch.cat([a, a]), torch.cat([m, m]), torch.cat([t, t]), both, g2)
-                (va_c, va_u), (vm_c, vm_u) = va.float().chunk(2), vm.float().chunk(2)
-                va, vm = va_u + guidance_scale * (va_c - va_u), vm_u + guidance_scale * (vm_c - vm_u)
-            else:
-                va, vm = self.transformer(a, m, t, cond, given)
-            a, m = pin(a + va.float() / steps, m + vm.float() / steps)
+        def velocity(state, t, c, doubled):
+            g = given if given is None or not doubled else torch.cat([given, given])
+            return self.transformer(*state, t, c, g)
+
+        a, m = euler_flow(velocity, (noise["anchor"], noise["path"]), cond=cond, uncond=uncond,
+                          guidance_scale=guidance_scale, steps=steps or self.cfg.gen.sample_steps, pin=pin)
         centred = self.decode(a[:, None].to(cond.tokens.dtype))[:, :, 0].float()          # (B, C, H, W)
         return translate(centred, m[:, :num_frames].float() * self.motion_scale)

@@ -1,13 +1,21 @@
-"""The contract between fusion and generators, and the frame decoder both generator families share.
+"""The contract between fusion and generators, and the frame decoder the pixel-space families share.
 
 Z, the fused condition, is a :class:`Condition`: the fusion Transformer's output tokens (text and
-visual, with a padding mask) plus a pooled vector. Every generator is a :class:`VideoGenerator`:
+visual, with a padding mask) plus a pooled vector. Every generator family is a :class:`VideoGenerator`
+registered by name in :mod:`vidfuse.models.registry` with its settings class (``cfg.gen``):
 
-- ``generate(cond, noise=None, *, num_frames, generator=None) -> video (B, C, T, H, W) in [-1, 1]``
-- ``loss(video, cond, *, phase) -> dict`` whose ``"loss"`` entry is what the phase back-propagates
+- ``sample_noise(batch, num_frames, *, generator) -> Noise``: all of a clip's randomness, drawn on the
+  seed's device (the CPU for the pipeline's seeds) and moved to the model's, so a seed gives the same
+  clip on any device;
+- ``generate(cond, *, num_frames, generator=None, guidance_scale=1.0, steps=None, uncond=None, noise=None)
+  -> video (B, C, T, H, W) in [-1, 1]``; families without guidance refuse ``guidance_scale != 1``, one-pass
+  families refuse ``steps``;
+- ``loss(video, cond, *, phase) -> dict`` whose ``"loss"`` entry is what the phase back-propagates;
 - ``phases``: the optimisation phases of one training step, in order (``("main",)`` for a VAE,
-  ``("d", "g")`` for a GAN); ``phase_parameters(phase)`` are the parameters that phase updates.
-  The conditioning encoders and fusion are trained in ``cond_phase``.
+  ``("d", "g")`` for a GAN), read by the trainer together with ``active_phases``, ``phase_start``,
+  ``phase_parameters`` and ``phase_lr_fields``. The conditioning encoders and fusion train in ``cond_phase``.
+
+The contract suite, tests/test_generator_contract.py, runs over every registered family.
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
+from vidfuse.config import ModelConfig
 from vidfuse.models.layers import Attention, ResBlock2d, TemporalConv, group_norm
 
 
@@ -57,23 +66,64 @@ class Condition:
         return self._map(lambda t: t.repeat_interleave(n, dim=0))
 
 
+@dataclass
+class Noise:
+    """The random input of one generation: named standard-normal tensors, each (B, ...), in a fixed order."""
+
+    parts: dict[str, torch.Tensor]
+
+    @classmethod
+    def draw(cls, shapes: dict[str, tuple[int, ...]], *, generator: torch.Generator | None = None,
+             device: torch.device | str | None = None) -> "Noise":
+        """Draw every part in the order of ``shapes`` on the generator's device (the default RNG of
+        ``device`` without one), then move it to ``device``: a CPU seed gives the same draw on any device."""
+        source = generator.device if generator is not None else (device or "cpu")
+        return cls({name: torch.randn(*shape, generator=generator, device=source).to(device or source)
+                    for name, shape in shapes.items()})
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.parts[name]
+
+    @property
+    def batch_size(self) -> int:
+        return next(iter(self.parts.values())).shape[0]
+
+    def to(self, device: torch.device | str) -> "Noise":
+        return Noise({k: v.to(device) for k, v in self.parts.items()})
+
+    def check(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        """ValueError unless the parts are exactly ``shapes`` (names and sizes)."""
+        got = {k: tuple(v.shape) for k, v in self.parts.items()}
+        if got != {k: tuple(v) for k, v in shapes.items()}:
+            raise ValueError(f"noise shapes {got} do not match the generator's {shapes}")
+
+
 class VideoGenerator(nn.Module):
-    """Base class of the generator families (see the module docstring for the contract)."""
+    """Base class of the generator families (see the module docstring for the contract).
+
+    A family implements ``noise_shapes``, ``sample`` and ``loss``; ``generate`` checks the options, draws
+    the noise and calls ``sample``."""
 
     phases: tuple[str, ...] = ("main",)
     cond_phase: str = "main"
     unconditional_phases: tuple[str, ...] = ()  # phases whose loss needs no condition (it is passed None)
     supports_guidance: bool = False
+    iterative: bool = False  # samples in ``steps`` network evaluations (a flow) rather than one pass
     no_ema_prefixes: tuple[str, ...] = ()  # weights the EMA copies instead of averaging
     # phase -> the TrainConfig field holding its learning rate; phases not listed use ``lr``
     phase_lr_fields: dict[str, str] = {}
 
-    def __init__(self):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.cfg = cfg
         # statistics a generator measures on its first training batch (e.g. latent mean and scale) must agree
         # across processes: the trainer sets this to an all-reduce mean under DDP. Models import no
         # distributed code themselves.
         self.mean_across_processes: Callable[[torch.Tensor], torch.Tensor] = _identity
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
 
     @property
     def native_frames(self) -> int | None:
@@ -89,10 +139,42 @@ class VideoGenerator(nn.Module):
         weights count from here (a latent generator trains its autoencoder first)."""
         return 0
 
-    def generate(self, cond: Condition, noise=None, *, num_frames: int,
-                 generator: torch.Generator | None = None, **kwargs) -> torch.Tensor:
+    # ---- sampling --------------------------------------------------------------------------
+    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         raise NotImplementedError
 
+    def sample_noise(self, batch: int, num_frames: int, *, generator: torch.Generator | None = None) -> Noise:
+        return Noise.draw(self.noise_shapes(batch, num_frames), generator=generator, device=self.device)
+
+    def generate(self, cond: Condition, *, num_frames: int, generator: torch.Generator | None = None,
+                 guidance_scale: float = 1.0, steps: int | None = None, uncond: Condition | None = None,
+                 noise: Noise | None = None) -> torch.Tensor:
+        """Video (B, C, T, H, W) in [-1, 1] for Z. ``uncond`` (Z with the text dropped) and ``guidance_scale``
+        s ≠ 1: classifier-free guidance; ``steps``: network evaluations of an iterative sampler (None: the
+        config's); ``noise`` from :meth:`sample_noise` (drawn with ``generator`` when None)."""
+        name = type(self).__name__
+        if guidance_scale != 1.0:
+            if not self.supports_guidance:
+                raise ValueError(f"{name} has no classifier-free guidance; use guidance_scale=1")
+            if uncond is None:
+                raise ValueError(f"guidance_scale={guidance_scale} needs `uncond`, Z with the text dropped")
+        if steps is not None and not self.iterative:
+            raise ValueError(f"{name} samples in one pass; steps does not apply")
+        if steps is not None and steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        shapes = self.noise_shapes(cond.batch_size, num_frames)
+        if noise is None:
+            noise = Noise.draw(shapes, generator=generator, device=cond.tokens.device)
+        noise.check(shapes)
+        return self.sample(cond, noise.to(cond.tokens.device), num_frames=num_frames,
+                           uncond=uncond if guidance_scale != 1.0 else None, guidance_scale=guidance_scale,
+                           steps=steps)
+
+    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
+               guidance_scale: float, steps: int | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    # ---- training --------------------------------------------------------------------------
     def loss(self, video: torch.Tensor, cond: Condition, *, phase: str) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
@@ -115,10 +197,8 @@ class FrameDecoder(nn.Module):
     forward(codes (B, T, code_dim), cond) -> video (B, C, T, H, W) in [-1, 1]
 
     ``out_activation``: "linear" (the default) clamps the last convolution's output to [-1, 1] with a
-    straight-through gradient (identity backward); "tanh" squashes it (models before 2026-11-26). On
-    sparse scenes (mostly black = -1) tanh drives most outputs deep into saturation, where its gradient
-    vanishes: a VAE trained an hour here had 99.9% of its output pre-activations below -3 and drew black
-    clips, and the GAN 78%.
+    straight-through gradient (identity backward), so pixels never stop learning; "tanh" squashes it, as
+    models saved without ``frame_out`` did (it saturates on mostly-black scenes: docs/decisions/generators.md).
     """
 
     def __init__(self, *, code_dim: int, cond_dim: int, channels: tuple[int, ...], height: int, width: int,

@@ -17,7 +17,7 @@ Design choices
     1-Lipschitz, so the discriminator cannot blow up its logits and the generator always receives a useful
     gradient; the hinge loss stops pushing on samples already classified with a margin, which keeps the
     discriminator from over-fitting a small data set. Together they train stably without normalisation
-    layers in D, gradient penalties (R1 is available through ``cfg.r1_gamma``) or careful lr tuning.
+    layers in D, gradient penalties (R1 is available through ``gen.r1_gamma``) or careful lr tuning.
     Projection conditioning (Miyato & Koyama 2018): the condition enters as an inner product with the
     final feature, score = w·φ + <φ, proj(c)>, which is the form the optimal conditional discriminator
     takes (a log density ratio) and works much better than concatenating the condition to the input.
@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.base import Condition, FrameDecoder, VideoGenerator
+from vidfuse.models.base import Condition, FrameDecoder, Noise, VideoGenerator
 
 FRAMES_PER_CLIP = 4  # frames the frame discriminator judges per clip (MoCoGAN samples a few, not all)
 
@@ -147,46 +147,32 @@ class VideoGAN(VideoGenerator):
     discriminator_modules = ("video_disc", "frame_disc")
 
     def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.z_content, self.z_motion, self.r1_gamma = cfg.z_content, cfg.z_motion, cfg.r1_gamma
+        super().__init__(cfg)
+        g = cfg.gen
+        self.z_content, self.z_motion, self.r1_gamma = g.z_content, g.z_motion, g.r1_gamma
         # input: per-frame noise ε_t (z_motion) + pooled condition (dim); hidden state = motion code m_t
-        self.motion_rnn = nn.GRU(cfg.z_motion + cfg.dim, cfg.z_motion, batch_first=True)
+        self.motion_rnn = nn.GRU(g.z_motion + cfg.dim, g.z_motion, batch_first=True)
         for name, w in self.motion_rnn.named_parameters():
             if name.startswith("weight_hh"):
                 for gate in w.chunk(3, dim=0):                               # reset, update, new: one each
                     nn.init.orthogonal_(gate)
             elif name.startswith("bias"):
                 nn.init.zeros_(w)
-        self.decoder = FrameDecoder(code_dim=cfg.z_content + cfg.z_motion, cond_dim=cfg.dim,
-                                    channels=cfg.gen_channels, height=cfg.height, width=cfg.width,
-                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=cfg.frame_out)
-        self.video_disc = VideoDiscriminator(cfg.channels, cfg.disc_channels, cfg.dim)
-        self.frame_disc = FrameDiscriminator(cfg.channels, cfg.disc_channels, cfg.dim)
+        self.decoder = FrameDecoder(code_dim=g.z_content + g.z_motion, cond_dim=cfg.dim,
+                                    channels=g.gen_channels, height=cfg.height, width=cfg.width,
+                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=g.frame_out)
+        self.video_disc = VideoDiscriminator(cfg.channels, g.disc_channels, cfg.dim)
+        self.frame_disc = FrameDiscriminator(cfg.channels, g.disc_channels, cfg.dim)
 
     # ---- generation ------------------------------------------------------------------------
-    def sample_noise(self, batch: int, num_frames: int,
-                     generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """Content (B, z_content) and motion (B, T, z_motion) noise, drawn on the generator's device
-        (so a CPU seed gives the same video on any device) and moved to the model's."""
-        device = self.decoder.stem.weight.device
-        source = generator.device if generator is not None else device
-        content = torch.randn(batch, self.z_content, generator=generator, device=source)
-        motion = torch.randn(batch, num_frames, self.z_motion, generator=generator, device=source)
-        return {"content": content.to(device), "motion": motion.to(device)}
+    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """Content (B, z_content) and motion (B, T, z_motion) noise."""
+        return {"content": (batch, self.z_content), "motion": (batch, num_frames, self.z_motion)}
 
-    def generate(self, cond: Condition, noise: dict[str, torch.Tensor] | None = None, *, num_frames: int,
-                 generator: torch.Generator | None = None, **kwargs) -> torch.Tensor:
-        """Video (B, C, T, H, W) in [-1, 1] for condition Z; ``noise`` as from :meth:`sample_noise`."""
-        if kwargs:
-            raise TypeError(f"VideoGAN.generate does not take {sorted(kwargs)}: a GAN has no classifier-free "
-                            "guidance; call it with guidance_scale=1")
-        b = cond.batch_size
-        if noise is None:
-            noise = self.sample_noise(b, num_frames, generator)
+    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
+               guidance_scale: float, steps: int | None) -> torch.Tensor:
+        """One pass: motion codes from the GRU over the noise and pooled Z, then the frame decoder."""
         content, motion = noise["content"], noise["motion"]
-        if content.shape != (b, self.z_content) or motion.shape != (b, num_frames, self.z_motion):
-            raise ValueError(f"noise shapes content {tuple(content.shape)}, motion {tuple(motion.shape)} do not "
-                             f"match ({b}, {self.z_content}) and ({b}, {num_frames}, {self.z_motion})")
         pooled = cond.pooled[:, None, :].expand(-1, num_frames, -1)          # (B, T, D)
         m, _ = self.motion_rnn(torch.cat([motion, pooled.to(motion.dtype)], dim=-1))  # (B, T, z_motion)
         codes = torch.cat([content[:, None, :].expand(-1, num_frames, -1), m], dim=-1)  # (B, T, zc + zm)

@@ -11,30 +11,11 @@ import torch
 import torch.nn as nn
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.base import Condition, VideoGenerator
+from vidfuse.models.base import Condition
 from vidfuse.models.fusion import MultimodalFusion
+from vidfuse.models.registry import build_generator
 from vidfuse.models.text_encoder import PretrainedTextEncoder, build_text_encoder
 from vidfuse.models.visual_encoder import VisualEncoder
-
-
-def build_generator(cfg: ModelConfig) -> VideoGenerator:
-    if cfg.generator == "gan":
-        from vidfuse.models.gan import VideoGAN
-
-        return VideoGAN(cfg)
-    if cfg.generator == "vae":
-        from vidfuse.models.vae import VideoVAE
-
-        return VideoVAE(cfg)
-    if cfg.generator == "flow":
-        from vidfuse.models.flow import LatentFlow
-
-        return LatentFlow(cfg)
-    if cfg.generator == "anchor":
-        from vidfuse.models.anchor import AnchorFlow
-
-        return AnchorFlow(cfg)
-    raise ValueError(f"unknown generator {cfg.generator!r}; choose 'gan', 'vae', 'flow' or 'anchor'")
 
 
 class VidFuseModel(nn.Module):
@@ -126,12 +107,13 @@ class VidFuseModel(nn.Module):
     def _generate_once(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None, *,
                        num_frames: int, generator: torch.Generator | None, guidance_scale: float) -> torch.Tensor:
         cond = self.condition(ids, mask, image)
-        kwargs = {}
+        uncond = None
         if guidance_scale != 1.0:
             # the unconditional branch: text replaced by the null token, the image kept
             drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
-            kwargs = dict(uncond=self.condition(ids, mask, image, drop_text=drop), guidance_scale=guidance_scale)
-        return self.generator.generate(cond, num_frames=num_frames, generator=generator, **kwargs)
+            uncond = self.condition(ids, mask, image, drop_text=drop)
+        return self.generator.generate(cond, num_frames=num_frames, generator=generator,
+                                       guidance_scale=guidance_scale, uncond=uncond)
 
     # ---- what a model folder stores --------------------------------------------------------
     def inference_state_dict(self) -> dict[str, torch.Tensor]:

@@ -36,13 +36,11 @@ import torch.nn as nn
 from einops import rearrange
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.base import Condition, FrameDecoder, VideoGenerator
+from vidfuse.models.base import Condition, FrameDecoder, Noise, VideoGenerator
 from vidfuse.models.layers import (ResBlock2d, TemporalConv, TransformerBlock, content_weighted_errors,
                                    group_norm, sinusoidal_positions)
 
 LOGVAR_LIMIT = 10.0  # log σ² is soft-bounded to ±10 (σ ∈ [0.007, 150]): exp() in the KL stays finite and smooth
-
-Noise = tuple[torch.Tensor, torch.Tensor]  # ε_content (B, z_content), ε_motion (B, T, z_motion)
 
 
 def gaussian_kl(mean_q: torch.Tensor, logvar_q: torch.Tensor,
@@ -154,10 +152,10 @@ class Posterior(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.dim
-        self.encoder = VideoEncoder(in_channels=cfg.channels, channels=tuple(reversed(cfg.gen_channels)),
+        self.encoder = VideoEncoder(in_channels=cfg.channels, channels=tuple(reversed(cfg.gen.gen_channels)),
                                     height=cfg.height, width=cfg.width, dim=d)
-        self.content = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), GaussianHead(d, cfg.z_content))
-        self.motion = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), GaussianHead(d, cfg.z_motion))
+        self.content = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), GaussianHead(d, cfg.gen.z_content))
+        self.motion = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), GaussianHead(d, cfg.gen.z_motion))
 
     def forward(self, video: torch.Tensor, cond: Condition) -> tuple[DiagonalGaussian, DiagonalGaussian]:
         feats = self.encoder(video)                                          # (B, T, D)
@@ -214,28 +212,21 @@ class VideoVAE(VideoGenerator):
     supports_guidance = True
 
     def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
+        g = cfg.gen
         self.posterior = Posterior(cfg)
-        self.prior = ConditionalPrior(dim=cfg.dim, heads=cfg.heads, z_content=cfg.z_content, z_motion=cfg.z_motion)
-        self.decoder = FrameDecoder(code_dim=cfg.z_content + cfg.z_motion, cond_dim=cfg.dim,
-                                    channels=cfg.gen_channels, height=cfg.height, width=cfg.width,
-                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=cfg.frame_out)
+        self.prior = ConditionalPrior(dim=cfg.dim, heads=cfg.heads, z_content=g.z_content, z_motion=g.z_motion)
+        self.decoder = FrameDecoder(code_dim=g.z_content + g.z_motion, cond_dim=cfg.dim,
+                                    channels=g.gen_channels, height=cfg.height, width=cfg.width,
+                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=g.frame_out)
 
     def inference_modules(self) -> list[str]:
         return ["prior", "decoder"]
 
     # ---- latents ---------------------------------------------------------------------------
-    def sample_noise(self, batch: int, num_frames: int, generator: torch.Generator | None = None, *,
-                     device: torch.device | str | None = None) -> Noise:
-        """Standard normal ε for the content (B, z_content) and motion (B, T, z_motion) latents.
-
-        ``device`` defaults to the model's; a ``generator`` must live on that device.
-        """
-        device = self.decoder.stem.weight.device if device is None else device
-        eps_content = torch.randn(batch, self.cfg.z_content, generator=generator, device=device)
-        eps_motion = torch.randn(batch, num_frames, self.cfg.z_motion, generator=generator, device=device)
-        return eps_content, eps_motion
+    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """Standard normal ε for the content (B, z_content) and motion (B, T, z_motion) latents."""
+        return {"content": (batch, self.cfg.gen.z_content), "motion": (batch, num_frames, self.cfg.gen.z_motion)}
 
     def decode(self, z_content: torch.Tensor, z_motion: torch.Tensor, cond: Condition) -> torch.Tensor:
         """Latents (B, z_content) + (B, T, z_motion) → video (B, C, T, H, W) in [-1, 1]."""
@@ -243,43 +234,22 @@ class VideoVAE(VideoGenerator):
         return self.decoder(codes, cond)
 
     # ---- sampling --------------------------------------------------------------------------
-    def generate(self, cond: Condition, noise: Noise | None = None, *, num_frames: int | None = None,
-                 generator: torch.Generator | None = None, uncond: Condition | None = None,
-                 guidance_scale: float = 1.0, temperature: float = 1.0) -> torch.Tensor:
-        """Video (B, C, T, H, W) in [-1, 1] drawn from the prior given Z: z = μ_p + temperature·σ_p·ε.
+    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
+               guidance_scale: float, steps: int | None) -> torch.Tensor:
+        """Video drawn from the prior given Z: z = μ_p + temperature·σ_p·ε (``gen.temperature``).
 
-        Args:
-            cond: Z for the batch.
-            noise: ε from :meth:`sample_noise`; drawn with ``generator`` when None.
-            num_frames: T; defaults to ``cfg.num_frames`` (any T works: time enters through sinusoids
-                and local temporal convolutions).
-            generator: makes the draw reproducible.
-            uncond: Z with the text dropped, for classifier-free guidance on the prior means
-                (``μ = μ_u + s·(μ_c − μ_u)`` for content, then for motion given the guided z_c). Only the
-                prior is guided; the decoder always reads ``cond``. Ignored when ``guidance_scale == 1``.
-                On the moving-squares check the direction was already right at s = 1 and larger s only
-                added jitter (0.4 px at 1.5, 1.0 px at 3), so keep s near 1 unless the prior is weak.
-            guidance_scale: s.
-            temperature: scales the prior's σ; below 1 trades diversity for typical samples.
+        With ``uncond``: classifier-free guidance on the prior means (``μ = μ_u + s·(μ_c − μ_u)`` for content,
+        then for motion given the guided z_c). Only the prior is guided; the decoder always reads ``cond``.
         """
-        num_frames = self.cfg.num_frames if num_frames is None else num_frames
-        guided = guidance_scale != 1.0
-        if guided and uncond is None:
-            raise ValueError(f"guidance_scale={guidance_scale} needs `uncond`, Z with the text dropped")
-        if noise is None:
-            noise = self.sample_noise(cond.batch_size, num_frames, generator, device=cond.tokens.device)
-        eps_content, eps_motion = noise
-        if eps_motion.shape[1] != num_frames:
-            raise ValueError(f"noise has {eps_motion.shape[1]} frames but num_frames={num_frames}")
-
+        temperature = self.cfg.gen.temperature
         p_content = self.prior.content_dist(cond)
-        if guided:
+        if uncond is not None:
             p_content = _guided(p_content, self.prior.content_dist(uncond), guidance_scale)
-        z_content = p_content.sample(eps_content, temperature)               # (B, z_content)
+        z_content = p_content.sample(noise["content"], temperature)          # (B, z_content)
         p_motion = self.prior.motion_dist(z_content, cond, num_frames)
-        if guided:
+        if uncond is not None:
             p_motion = _guided(p_motion, self.prior.motion_dist(z_content, uncond, num_frames), guidance_scale)
-        z_motion = p_motion.sample(eps_motion, temperature)                  # (B, T, z_motion)
+        z_motion = p_motion.sample(noise["motion"], temperature)             # (B, T, z_motion)
         return self.decode(z_content, z_motion, cond)
 
     def reconstruct(self, video: torch.Tensor, cond: Condition) -> torch.Tensor:
@@ -293,11 +263,11 @@ class VideoVAE(VideoGenerator):
         """Negative ELBO of a real video (B, C, T, H, W) in [-1, 1]: ``recon + kl_weight · kl``.
 
         recon = mean of w · (|x − x̂| + (x − x̂)²): the negative log of a Laplace × Gaussian pixel density
-        (up to constants), each pixel weighted by :func:`content_weight` (``cfg.ae_content_weight``; 0 =
+        (up to constants), each pixel weighted by :func:`content_weight` (``gen.ae_content_weight``; 0 =
         unweighted). The L1 part keeps edges sharp where pure MSE averages them into blur; the squared
         part and the weights make the few lit pixels of a stroke on a black background count: unweighted,
         an hour of training here settled on the all-black clip (README, "Generator families").
-        kl = nats per clip (content + motion), averaged over the batch. With ``cfg.kl_free_nats`` = F > 0
+        kl = nats per clip (content + motion), averaged over the batch. With ``gen.kl_free_nats`` = F > 0
         the KL's gradient is split: the prior always learns from KL(sg q ‖ p), the posterior from
         max(F, KL(q ‖ sg p)) — so a code of up to F nats is free to the encoder (free bits, on the batch
         mean) while the prior still moves to meet it; the loss counts max(F, kl). F = 0 gives exactly
@@ -308,24 +278,24 @@ class VideoVAE(VideoGenerator):
             raise ValueError(f"VideoVAE has one phase, 'main'; got {phase!r}")
         b, _, t = video.shape[:3]
         q_content, q_motion = self.posterior(video, cond)
-        eps_content, eps_motion = self.sample_noise(b, t, generator, device=video.device)
-        z_content = q_content.sample(eps_content)                            # (B, z_content)
-        z_motion = q_motion.sample(eps_motion)                               # (B, T, z_motion)
+        eps = Noise.draw(self.noise_shapes(b, t), generator=generator, device=video.device)
+        z_content = q_content.sample(eps["content"])                         # (B, z_content)
+        z_motion = q_motion.sample(eps["motion"])                            # (B, T, z_motion)
         p_content = self.prior.content_dist(cond)
         p_motion = self.prior.motion_dist(z_content, cond, t)
 
         video_hat = self.decode(z_content, z_motion, cond)                   # (B, C, T, H, W)
         frames = "b c t h w -> (b t) c h w"
         l1, mse = content_weighted_errors(rearrange(video_hat, frames), rearrange(video, frames),
-                                          self.cfg.ae_content_weight)
+                                          self.cfg.gen.ae_content_weight)
         recon = l1 + mse
         kl_content, kl_motion = _code_kl(q_content, p_content, q_motion, p_motion)
         kl = kl_content + kl_motion
         kl_term = kl
-        if self.cfg.kl_free_nats > 0:
+        if self.cfg.gen.kl_free_nats > 0:
             p_motion_sg = self.prior.motion_dist(z_content.detach(), cond, t)  # no path into the posterior
             to_prior = sum(_code_kl(q_content.detach(), p_content, q_motion.detach(), p_motion_sg))
             to_posterior = sum(_code_kl(q_content, p_content.detach(), q_motion, p_motion.detach()))
-            kl_term = to_prior + to_posterior.clamp(min=self.cfg.kl_free_nats) - kl.detach()
-        return {"loss": recon + self.cfg.kl_weight * kl_term, "recon": recon.detach(), "kl": kl.detach(),
+            kl_term = to_prior + to_posterior.clamp(min=self.cfg.gen.kl_free_nats) - kl.detach()
+        return {"loss": recon + self.cfg.gen.kl_weight * kl_term, "recon": recon.detach(), "kl": kl.detach(),
                 "kl_content": kl_content.detach(), "kl_motion": kl_motion.detach()}
