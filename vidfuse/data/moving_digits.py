@@ -49,6 +49,7 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from torch.utils.data import Dataset
 
+from vidfuse.data.caption_words import COLOUR_ZH, EN_NUMBERS, ZH_NUMBERS, pick
 from vidfuse.data.collate import collate
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
@@ -80,8 +81,6 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "magenta": (240, 50, 240),
 }
 _COLOUR_NAMES = tuple(COLOURS)
-_COLOUR_ZH = {"white": "白色", "red": "红色", "green": "绿色", "blue": "蓝色",
-              "yellow": "黄色", "cyan": "青色", "magenta": "品红色"}
 
 HELD_OUT_PAIRS: tuple[tuple[int, int], ...] = tuple(
     (d, k) for d in range(10) for k in range(len(MOTIONS)) if (d + k) % 5 == 0)
@@ -305,8 +304,6 @@ def render_clip(attrs: dict[str, Any], glyph_bank: GlyphBank | None = None) -> n
 
 # ─────────────────────────────────────────── captions ──────────────────────────────────────────
 
-_EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_ZH_NUMBERS = "零一二三四五六七八九"
 # A caption picks one subject form, one predicate style, one number form and one ending; both
 # clauses of a level-2 caption share them. {c} is "red " or "" when the colour is not named.
 _EN_SUBJECTS = ("{c}digit {n}", "the {c}digit {n}", "{a} {c}{n}", "{a} {c}digit {n}", "the {c}number {n}")
@@ -341,13 +338,9 @@ _ZH_JOINERS = ("，", "；", "，同时", "，而")
 _ZH_ENDINGS = ("", "。")
 
 
-def _pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
-    return options[rng.integers(len(options))]
-
-
 def _en_clause(digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str],
                words: bool) -> str:
-    number = _EN_NUMBERS[digit] if words else str(digit)
+    number = EN_NUMBERS[digit] if words else str(digit)
     coloured = f"{colour} " if colour else ""
     noun = subject.format(c=coloured, n=number, a="a")
     if noun.startswith(("a 8", "a eight")):
@@ -360,8 +353,8 @@ def _en_clause(digit: int, motion: str, colour: str | None, subject: str, predic
 
 def _zh_clause(digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str],
                words: bool) -> str:
-    number = _ZH_NUMBERS[digit] if words else str(digit)
-    zh_colour = _COLOUR_ZH[colour] if colour else ""
+    number = ZH_NUMBERS[digit] if words else str(digit)
+    zh_colour = COLOUR_ZH[colour] if colour else ""
     noun = subject.format(c=zh_colour, c_of=f"{zh_colour}的" if colour else "", n=number)
     one_way = " and " not in motion
     return noun + predicate[0 if one_way else 1].format(d=_ZH_DIRECTIONS[motion], b=_ZH_DIRECTIONS[motion])
@@ -376,11 +369,11 @@ def make_caption(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> 
     if lang not in LANGS:
         raise InputError(f"caption language must be 'en' or 'zh', got {lang!r}")
     en = lang == "en"
-    subject = _pick(rng, _EN_SUBJECTS if en else _ZH_SUBJECTS)
-    predicate = _pick(rng, _EN_PREDICATES if en else _ZH_PREDICATES)
+    subject = pick(rng, _EN_SUBJECTS if en else _ZH_SUBJECTS)
+    predicate = pick(rng, _EN_PREDICATES if en else _ZH_PREDICATES)
     words = bool(rng.random() < 0.5)
-    joiner = _pick(rng, _EN_JOINERS if en else _ZH_JOINERS)
-    ending = _pick(rng, _EN_ENDINGS if en else _ZH_ENDINGS)
+    joiner = pick(rng, _EN_JOINERS if en else _ZH_JOINERS)
+    ending = pick(rng, _EN_ENDINGS if en else _ZH_ENDINGS)
     clause = _en_clause if en else _zh_clause
     clauses = [clause(d, m, c if named else None, subject, predicate, words)
                for d, m, c, named in zip(attrs["digits"], attrs["motions"], attrs["colours"],

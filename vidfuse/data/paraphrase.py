@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from vidfuse.data.moving_digits import _COLOUR_ZH, _EN_NUMBERS, _ZH_NUMBERS, _pick
+from vidfuse.data.caption_words import COLOUR_ZH, EN_NUMBERS, ZH_NUMBERS, pick
 
 # (the templates' name, a second form): 红色 / 红 ("红色的5", "红色数字" vs "红5"); magenta's second is 洋红色
-_ZH_COLOURS = {c: (name, "洋红色" if c == "magenta" else name.removesuffix("色")) for c, name in _COLOUR_ZH.items()}
+_ZH_COLOURS = {c: (name, "洋红色" if c == "magenta" else name.removesuffix("色")) for c, name in COLOUR_ZH.items()}
 
 
 # ─────────────────────────────────────────── English ───────────────────────────────────────────
@@ -70,8 +70,8 @@ _EN_HAND = ["", "", "", "handwritten ", "hand-written ", "hand drawn ", "small "
 
 
 def _en_subject(rng, digit: int, colour: str | None) -> str:
-    n = _EN_NUMBERS[digit] if rng.random() < 0.5 else str(digit)
-    c, hand = colour or "", _pick(rng, _EN_HAND)
+    n = EN_NUMBERS[digit] if rng.random() < 0.5 else str(digit)
+    c, hand = colour or "", pick(rng, _EN_HAND)
     if not colour:
         forms = ["a {h}{n}", "the {h}{n}", "a {h}digit {n}", "the {h}digit {n}", "the {h}number {n}",
                  "a {h}number {n}", "digit {n}", "number {n}", "the figure {n}", "a single {n}"]
@@ -80,7 +80,7 @@ def _en_subject(rng, digit: int, colour: str | None) -> str:
                  "a {h}{n} in {c}", "the {h}digit {n} in {c}", "a {c}-coloured {n}", "a {c}-colored {n}",
                  "a {h}{n} coloured {c}", "a {h}{n} colored {c}", "a {h}{n} that is {c}", "{c} digit {n}",
                  "a {h}number {n} painted {c}", "the {c} figure {n}"]
-    noun = _pick(rng, forms).format(c=c, h=hand, n=n)
+    noun = pick(rng, forms).format(c=c, h=hand, n=n)
     if noun.startswith("a ") and noun[2:3] in "8aeiou" and not noun.startswith(("a one", "a uni")):
         noun = "an" + noun[1:]
     return noun
@@ -88,16 +88,16 @@ def _en_subject(rng, digit: int, colour: str | None) -> str:
 
 def _en_predicate(rng, motion: str) -> tuple[str, str]:
     """(participle phrase, finite phrase) for ``motion``: ("drifting slowly leftward", "drifts slowly leftward")."""
-    adverb, tail = _pick(rng, _EN_ADVERB), _pick(rng, _EN_TAIL)
+    adverb, tail = pick(rng, _EN_ADVERB), pick(rng, _EN_TAIL)
     if motion in _EN_WAY:
         verbs = _EN_GO + (_EN_GO_UP if motion == "up" else _EN_GO_DOWN if motion == "down" else [])
-        ing, pres = _pick(rng, verbs)
-        way = _pick(rng, _EN_WAY[motion])
+        ing, pres = pick(rng, verbs)
+        way = pick(rng, _EN_WAY[motion])
         if (ing, pres) in _EN_GO_UP + _EN_GO_DOWN and rng.random() < 0.5:
             way = ""  # "rising", "falling": the verb alone says it
     else:
-        ing, pres = _pick(rng, _EN_BOUNCE)
-        way = _pick(rng, _EN_BACK[motion])
+        ing, pres = pick(rng, _EN_BOUNCE)
+        way = pick(rng, _EN_BACK[motion])
     way = f" {way}" if way else ""
     if rng.random() < 0.5:  # adverb before the verb or after the direction
         return f"{adverb}{ing}{way}{tail}", f"{adverb}{pres}{way}{tail}"
@@ -121,11 +121,11 @@ def _en_caption(rng, items: list[tuple[int, str, str | None]]) -> str:
         subject = _en_subject(rng, digit, colour)
         ing, pres = _en_predicate(rng, motion)
         parts.append((f"{subject} {ing}", f"{subject} {pres}"))
-    frame = _pick(rng, _EN_FRAMES)
+    frame = pick(rng, _EN_FRAMES)
     key = "s" if "{s}" in frame else "x"
-    body = _pick(rng, _EN_JOIN).join(p[1 if key == "s" else 0] for p in parts)
+    body = pick(rng, _EN_JOIN).join(p[1 if key == "s" else 0] for p in parts)
     text = frame.format(**{key: body})
-    return text + _pick(rng, ["", "", ".", "!", " please"])
+    return text + pick(rng, ["", "", ".", "!", " please"])
 
 
 # ─────────────────────────────────────────── Chinese ───────────────────────────────────────────
@@ -140,7 +140,8 @@ _ZH_WAY = {
     "down": ["向下", "往下", "朝下", "向下方", "往下边", "从上往下", "从上向下", "从上到下", "由上向下", "自上而下",
              "朝下方", "向底部"],
 }
-_ZH_GO = ["移动", "运动", "滑动", "漂移", "飘", "飘去", "走", "跑", "滑行", "平移", "前进", "移过去", "飞", "滚动", "游走"]
+_ZH_GO = ["移动", "运动", "滑动", "漂移", "飘", "飘去", "走", "跑", "滑行", "平移", "前进", "移过去", "飞", "滚动",
+          "游走"]
 _ZH_GO_UP = ["上升", "升起", "飘起", "往上飘", "爬升"]
 _ZH_GO_DOWN = ["下落", "落下", "掉下来", "下降", "往下掉", "坠落"]
 _ZH_BACK = {
@@ -155,27 +156,29 @@ _ZH_TAIL = ["", "", "", "", "，穿过屏幕", "，背景是黑色的", "，一�
 
 
 def _zh_subject(rng, digit: int, colour: str | None) -> str:
-    n = _ZH_NUMBERS[digit] if rng.random() < 0.5 else str(digit)
+    n = ZH_NUMBERS[digit] if rng.random() < 0.5 else str(digit)
     if not colour:
         forms = ["数字{n}", "一个{n}", "一个数字{n}", "这个数字{n}", "手写的{n}", "一个手写数字{n}", "{n}", "数字“{n}”"]
-        return _pick(rng, forms).format(n=n)
+        return pick(rng, forms).format(n=n)
     c, short = _ZH_COLOURS[colour]
     forms = ["{c}的数字{n}", "一个{c}的{n}", "{c}数字{n}", "一个{c}的数字{n}", "{c}的{n}", "一个颜色是{c}的{n}",
              "{s}色的{n}" if len(short) == 1 else "{c}的{n}", "数字{n}，{c}的，", "一个{c}手写数字{n}",
              "一个{n}（{c}）", "涂成{c}的{n}"]
-    return _pick(rng, forms).format(c=c, s=short, n=n)
+    return pick(rng, forms).format(c=c, s=short, n=n)
 
 
 def _zh_predicate(rng, motion: str) -> str:
-    adverb, tail = _pick(rng, _ZH_ADVERB), _pick(rng, _ZH_TAIL)
+    adverb, tail = pick(rng, _ZH_ADVERB), pick(rng, _ZH_TAIL)
     if motion in _ZH_WAY:
         special = _ZH_GO_UP if motion == "up" else _ZH_GO_DOWN if motion == "down" else []
         if special and rng.random() < 0.3:
-            verb = _pick(rng, special)
-            return f"{adverb}{verb}{tail}" if rng.random() < 0.5 else f"{adverb}{_pick(rng, _ZH_WAY[motion])}{verb}{tail}"
-        return f"{adverb}{_pick(rng, _ZH_WAY[motion])}{_pick(rng, _ZH_GO)}{tail}"
-    way = _pick(rng, _ZH_BACK[motion])
-    return f"{adverb}{way}{_pick(rng, _ZH_BOUNCE)}{tail}"
+            verb = pick(rng, special)
+            if rng.random() < 0.5:
+                return f"{adverb}{verb}{tail}"
+            return f"{adverb}{pick(rng, _ZH_WAY[motion])}{verb}{tail}"
+        return f"{adverb}{pick(rng, _ZH_WAY[motion])}{pick(rng, _ZH_GO)}{tail}"
+    way = pick(rng, _ZH_BACK[motion])
+    return f"{adverb}{way}{pick(rng, _ZH_BOUNCE)}{tail}"
 
 
 _ZH_FRAMES = ["{s}", "{s}", "{s}", "画一个{s}", "生成一段{s}的视频", "生成{s}的动画", "请画{s}", "请生成：{s}",
@@ -186,8 +189,8 @@ _ZH_JOIN = ["，", "；", "，同时", "，而", "，另外", "。"]
 
 def _zh_caption(rng, items: list[tuple[int, str, str | None]]) -> str:
     clauses = [_zh_subject(rng, d, c) + _zh_predicate(rng, m) for d, m, c in items]
-    text = _pick(rng, _ZH_FRAMES).format(s=_pick(rng, _ZH_JOIN).join(clauses))
-    return text + _pick(rng, ["", "", "。", "！"])
+    text = pick(rng, _ZH_FRAMES).format(s=pick(rng, _ZH_JOIN).join(clauses))
+    return text + pick(rng, ["", "", "。", "！"])
 
 
 def make_paraphrase(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> str:
