@@ -42,6 +42,13 @@ def test_split_sentences_english_and_chinese():
     assert split_sentences("The end.下一句。") == ["The end.", "下一句。"]
 
 
+def test_a_full_stop_before_japanese_kana_ends_the_sentence():
+    # Japanese, like Chinese, puts no space after a sentence; kana are no Chinese characters, but the rule holds
+    assert split_sentences("The end.ゆっくり動きます。") == ["The end.", "ゆっくり動きます。"]
+    assert split_sentences("Version 3.14.カタカナ") == ["Version 3.14.", "カタカナ"]
+    assert split_sentences("vidfuse.media is here.") == ["vidfuse.media is here."]  # Latin after "." still joins
+
+
 def test_pinyin_uses_tone_numbers_and_chinese_numerals():
     assert to_pinyin("我有3个苹果，很好吃。") == "wo3 you3 san1 ge4 ping2 guo3, hen3 hao3 chi1"
     assert to_pinyin("他们的女孩") == "ta1 men5 de5 nv3 hai2"  # neutral tone 5, ü as v

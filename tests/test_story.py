@@ -18,7 +18,10 @@ from vidfuse.media.speech import split_sentences
 from vidfuse.media.subtitles import caption_band, parse_srt, parse_vtt
 from vidfuse.media.video_io import probe_video, read_audio, read_subtitles, read_video
 from vidfuse.story import Scene, StoryResult, load_script, plan_story, render_story
+from vidfuse.media.audio import DUCK_GAIN, MUSIC_BELOW_VOICE_DB, duck_gain
 from vidfuse.story import compose
+from vidfuse.story.cues import MAX_CUE_WEIGHT, display_weight, sentence_cues
+from vidfuse.story.layout import Letterbox, fit_prompt
 from vidfuse.story.planner import MAX_PROMPT_CHARS, LMPromptWriter, rule_prompt, sanitize_prompt, spoken_weight
 
 EN = "The red digit 3 is moving to the left. It is happy!\n\nThen a blue seven moves down."
@@ -346,11 +349,11 @@ def test_json_script_renders_with_its_prompts_and_durations(tmp_path, pipe, monk
 
 def test_prompts_are_fitted_to_the_model_tokenizer(pipe):
     long = "the red digit 3 is moving to the left and right and up and down all day"
-    used = compose._fit_prompt(pipe, long)  # the tiny tokenizer: 48 tokens, bytes for unseen characters
+    used = fit_prompt(pipe, long)  # the tiny tokenizer: 48 tokens, bytes for unseen characters
     assert long.startswith(used) and 20 < len(used) < len(long) and not used.endswith(" ")
     pipe.tokenizer.encode(used)
     zh = "红色的数字7向下移动" * 3  # characters outside the tiny vocabulary cost 3 byte tokens each
-    assert zh.startswith(compose._fit_prompt(pipe, zh))
+    assert zh.startswith(fit_prompt(pipe, zh))
 
 
 def test_no_voice_and_music(tmp_path, pipe):
@@ -379,7 +382,7 @@ def test_no_voice_and_music(tmp_path, pipe):
     # the loop (this window measures about 0.5 dB over), and the mix's final loudness pass may lift the
     # bed by about 1 dB while the limiter holds the voice's peaks. Levelling against the raw voice and
     # limiting only the mix measured 10.5 dB here.
-    assert between == pytest.approx(-compose.MUSIC_BELOW_VOICE_DB, abs=1.5)
+    assert between == pytest.approx(-MUSIC_BELOW_VOICE_DB, abs=1.5)
 
 
 def test_storyboard_names_the_voice_and_the_music(tmp_path, pipe, monkeypatch):
@@ -402,9 +405,9 @@ def test_storyboard_names_the_voice_and_the_music(tmp_path, pipe, monkeypatch):
 
 def test_duck_gain_is_low_under_speech_and_ramps_outside_it():
     rate = 1000
-    gain = compose.duck_gain(10 * rate, rate, [(2.0, 4.0), (6.0, 6.5)])
-    assert np.allclose(gain[2000:4001], compose.DUCK_GAIN)  # fully down while the voice plays
-    assert np.allclose(gain[6000:6501], compose.DUCK_GAIN)
+    gain = duck_gain(10 * rate, rate, [(2.0, 4.0), (6.0, 6.5)])
+    assert np.allclose(gain[2000:4001], DUCK_GAIN)  # fully down while the voice plays
+    assert np.allclose(gain[6000:6501], DUCK_GAIN)
     assert np.allclose(gain[:1600], 1.0) and np.allclose(gain[4400:5600], 1.0) and np.allclose(gain[7000:], 1.0)
     assert np.all(np.diff(gain[1600:2000]) <= 1e-6)  # a ramp down before, up after
     assert np.all(np.diff(gain[4000:4400]) >= -1e-6)
@@ -412,18 +415,38 @@ def test_duck_gain_is_low_under_speech_and_ramps_outside_it():
 
 def test_cue_pieces_split_long_sentences_for_display():
     sentence = ", ".join(["the red digit three moves left"] * 6) + "."
-    cues = compose._sentence_cues(sentence, 1.0, 9.0)
+    cues = sentence_cues(sentence, 1.0, 9.0)
     assert len(cues) > 1 and " ".join(c.text for c in cues) == sentence
     assert cues[0].start_s == 1.0 and cues[-1].end_s == 9.0
     assert all(a.end_s <= b.start_s for a, b in zip(cues, cues[1:]))
     zh = "红色的数字七向下移动" * 6 + "。"
-    assert "".join(c.text for c in compose._sentence_cues(zh, 0.0, 5.0)) == zh
+    assert "".join(c.text for c in sentence_cues(zh, 0.0, 5.0)) == zh
+
+
+def test_kana_and_hangul_cues_are_measured_as_wide_characters():
+    # a kana or Hangul character takes two columns on screen like a Chinese one; counted as one, a cue of
+    # 84 of them would need four lines at 720p instead of two
+    assert display_weight("ゆっくり") == display_weight("红色的数") == display_weight("빨간숫자") == 8
+    assert display_weight("digit 3") == 6
+    ja = "あかいすうじのさんがゆっくりとひだりへうごいてそれからみぎへもどってきます" * 3 + "。"
+    pieces = sentence_cues(ja, 0.0, 9.0)
+    assert len(pieces) > 1 and "".join(c.text for c in pieces) == ja
+    assert all(display_weight(c.text) <= MAX_CUE_WEIGHT for c in pieces)
+
+
+def test_wrapped_japanese_lines_join_without_a_space_and_korean_lines_with_one():
+    # Japanese puts no space between words (kana are not Chinese characters, yet join like them);
+    # Korean does, so a line break there is a space
+    assert [s.narration for s in plan_story("あかい数字が\nゆっくり左へ動きます。")] == ["あかい数字がゆっくり左へ動きます。"]
+    assert [s.narration for s in plan_story("ゆっくり\nうごきます。")] == ["ゆっくりうごきます。"]
+    assert [s.narration for s in plan_story("빨간 숫자가\n왼쪽으로 움직입니다.")] == ["빨간 숫자가 왼쪽으로 움직입니다."]
+    assert [s.lang for s in plan_story("ゆっくりうごきます。\n\n赤い数字。")] == ["en", "zh"]  # zh: Chinese characters
 
 
 def test_letterbox_keeps_square_frames_centred():
-    wide = compose._Letterbox(16, 16, 720, 1280)
+    wide = Letterbox(16, 16, 720, 1280)
     assert (wide.ch, wide.cw, wide.y0, wide.x0, wide.k) == (720, 720, 0, 280, 45)
-    tall = compose._Letterbox(64, 64, 1280, 720)
+    tall = Letterbox(64, 64, 1280, 720)
     assert (tall.ch, tall.cw, tall.y0, tall.x0, tall.k) == (720, 720, 280, 0, 11)
     frame = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     big = tall.content(frame)

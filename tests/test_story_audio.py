@@ -6,9 +6,9 @@ import pytest
 
 from conftest import tiny_pipeline
 from vidfuse.errors import InputError
-from vidfuse.media.audio import integrated_loudness, true_peak_db
+from vidfuse.media.audio import MUSIC_BELOW_VOICE_DB, integrated_loudness, music_bed, true_peak_db
 from vidfuse.media.video_io import read_audio
-from vidfuse.story import compose, render_story
+from vidfuse.story import render_story
 from vidfuse.story.music import library_dir, moods, resolve_music, tracks
 
 needs_library = pytest.mark.skipif(library_dir() is None, reason="pip install immich-memories-music")
@@ -34,7 +34,7 @@ def test_music_loops_with_a_crossfade_and_no_gap():
     rate = 8000
     t = np.arange(int(1.3 * rate)) / rate
     tone = (0.5 * np.sin(2 * np.pi * 330 * t))[:, None].astype(np.float32)
-    bed, out_rate = compose.music_bed(None, None, tone, rate, [], 6.0)
+    bed, out_rate = music_bed(None, None, tone, rate, [], 6.0)
     assert out_rate == rate and bed.shape == (6 * rate, 1)
     middle = bed[int(0.6 * rate):int(4.4 * rate), 0]  # between the fade-in and the fade-out
     frames = np.sqrt(np.mean(middle[: len(middle) // 160 * 160].reshape(-1, 160) ** 2, axis=1))
@@ -49,7 +49,7 @@ def test_music_is_ducked_12_db_under_each_sentence_and_comes_back_between():
     for k, (a, b) in enumerate(spans):  # sentences at different levels: each is keyed on its own
         voice[int(a * rate):int(b * rate)] = (0.3 / (k + 1)) * rng.standard_normal(int((b - a) * rate))
     music = (0.4 * rng.standard_normal((4 * rate, 2))).astype(np.float32)
-    bed, _ = compose.music_bed(voice, rate, music, rate, spans, 8.0)
+    bed, _ = music_bed(voice, rate, music, rate, spans, 8.0)
     for a, b in spans:
         said, under = voice[int(a * rate):int(b * rate)], bed[int(a * rate):int(b * rate)].mean(axis=1)
         assert rms_db(under) <= rms_db(said) - 12
@@ -57,7 +57,7 @@ def test_music_is_ducked_12_db_under_each_sentence_and_comes_back_between():
     free = bed[int(5.0 * rate):int(5.5 * rate)].mean(axis=1)  # between scenes
     assert rms_db(mid) > rms_db(bed[int(1.5 * rate):int(2.4 * rate)].mean(axis=1)) + 6  # back up
     assert rms_db(free) == pytest.approx(rms_db(np.concatenate([voice[int(a * rate):int(b * rate)]
-                                                                for a, b in spans])) - compose.MUSIC_BELOW_VOICE_DB, abs=1.5)
+                                                                for a, b in spans])) - MUSIC_BELOW_VOICE_DB, abs=1.5)
 
 
 @needs_library

@@ -18,8 +18,10 @@ from vidfuse.media.speech import Speech, SentenceTiming, split_sentences
 from vidfuse.media.subtitles import parse_srt
 from vidfuse.media.video_io import probe_video, read_video, write_video
 from vidfuse.story import Scene, load_script, plan_story, render_story
-from vidfuse.story import compose, planner
-from vidfuse.story.planner import (MAX_SCENE_SECONDS, MAX_SCENES, MAX_STORY_SECONDS, SCENE_WEIGHT,
+from vidfuse.story import compose, planner, timeline
+from vidfuse.story import cues as story_cues
+from vidfuse.story import music as story_music
+from vidfuse.story.planner import (MAX_SCENES, MAX_STORY_SECONDS, SCENE_WEIGHT,
                                    estimate_seconds, spoken_weight, strip_markdown, validate_script)
 
 SMALL = (64, 48)
@@ -90,8 +92,8 @@ def test_markdown_story_is_spoken_and_subtitled_without_markup(tmp_path, pipe, m
     script = ("# The Red Digit\n\n**The red digit 3** is _moving_ to the [left](https://x.y/z).\n\n"
               "- It bounces up\n- It falls down\n\n```\nrm -rf /\n```\n\n> `Then` it ~~stops~~ rests.")
     spoken = []  # what espeak is given
-    real = compose.synthesize
-    monkeypatch.setattr(compose, "synthesize", lambda text, **kw: spoken.append(text) or real(text, **kw))
+    real = timeline.synthesize
+    monkeypatch.setattr(timeline, "synthesize", lambda text, **kw: spoken.append(text) or real(text, **kw))
     result = render_story(script, tmp_path / "md.mp4", pipeline=pipe, size=SMALL, fps=FPS, subtitles="srt")
     cues = parse_srt(result.srt.read_text(encoding="utf-8"))
     shown = " ".join(c.text for c in cues)
@@ -195,8 +197,9 @@ def test_long_music_is_decoded_only_as_far_as_the_story_needs(tmp_path, pipe, mo
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
         w.writeframes((0.3 * np.sin(np.arange(600 * rate) * 0.05) * 32767).astype("<i2").tobytes())
     decoded = []
-    real = compose.read_audio
-    monkeypatch.setattr(compose, "read_audio", lambda *a, **kw: decoded.append(real(*a, **kw)[0]) or (decoded[-1], rate))
+    real = story_music.read_audio
+    monkeypatch.setattr(story_music, "read_audio",
+                        lambda *a, **kw: decoded.append(real(*a, **kw)[0]) or (decoded[-1], rate))
     result = render_story("The red digit moves left.", tmp_path / "m.mp4", pipeline=pipe, size=SMALL, fps=FPS,
                           music=music, no_voice=True)
     assert len(decoded[0]) / rate <= result.duration_s + 1.5  # not the whole ten minutes
@@ -208,7 +211,7 @@ def test_long_music_is_decoded_only_as_far_as_the_story_needs(tmp_path, pipe, mo
 
 
 def test_a_very_long_sentence_is_refused_at_once_before_any_work(tmp_path, monkeypatch):
-    monkeypatch.setattr(compose, "synthesize", no_speech)
+    monkeypatch.setattr(timeline, "synthesize", no_speech)
     sentence = "the red digit moves to the left and then " * 366  # 15,006 characters, no full stop
     started = time.perf_counter()
     with pytest.raises(InputError, match=r"about 1\d\.\d minutes .*the limit is 10\.0 minutes \(MAX_STORY_SECONDS\)"):
@@ -250,7 +253,7 @@ def json_script(items) -> str:
     (json_script([{"narration": "Hi."}] * 61), r"61 scenes; the limit is 60"),
 ])
 def test_limits_are_refused_before_any_work_with_one_line_naming_them(tmp_path, monkeypatch, script, words):
-    monkeypatch.setattr(compose, "synthesize", no_speech)
+    monkeypatch.setattr(timeline, "synthesize", no_speech)
     with pytest.raises(InputError, match=words) as server:
         validate_script(script)  # what the server calls before it accepts a job
     with pytest.raises(InputError) as render:
@@ -305,7 +308,7 @@ def fake_speech(seconds_per_scene: float):
     (20.0, 40, r"scenes 1–3\d already last 1\d\.\d minutes as spoken; a story may last at most 10 minutes"),
 ])
 def test_speech_far_longer_than_estimated_is_refused_before_any_frame(tmp_path, monkeypatch, seconds, scenes, words):
-    monkeypatch.setattr(compose, "synthesize", fake_speech(seconds))
+    monkeypatch.setattr(timeline, "synthesize", fake_speech(seconds))
     script = "\n\n".join(["1234567 8901234 5678901."] * scenes)
     validate_script(script)  # the estimate passes ...
     with pytest.raises(InputError, match=words):  # ... what is spoken does not
@@ -341,7 +344,7 @@ def test_frames_stream_into_the_encoder_scene_by_scene(tmp_path, pipe, monkeypat
     result = render_story(script, tmp_path / "s.mp4", pipeline=pipe, size=SMALL, fps=FPS, no_voice=True)
     # each scene is generated only once the frames before its fade-in went to the encoder
     first, second, third = result.scenes
-    x = compose._fade_frames(FPS)
+    x = timeline.fade_frames(FPS)
     assert taken_at_scene == [0, first.num_frames - x, first.num_frames + second.num_frames - 2 * x]
     assert len(encoded) == probe_video(result.video).num_frames == len(read_video(result.video))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary frame file
@@ -349,7 +352,8 @@ def test_frames_stream_into_the_encoder_scene_by_scene(tmp_path, pipe, monkeypat
     # burning captions holds one chunk of frames, no more
     encoded.clear(), taken_at_scene.clear()
     render_story(script, tmp_path / "b.mp4", pipeline=pipe, size=SMALL, fps=FPS, no_voice=True, subtitles="burn")
-    assert 0 < taken_at_scene[-1] and first.num_frames + second.num_frames - 2 * x - taken_at_scene[-1] <= compose._CHUNK
+    held = first.num_frames + second.num_frames - 2 * x - taken_at_scene[-1]
+    assert 0 < taken_at_scene[-1] and held <= story_cues._CHUNK
 
 
 def test_write_video_takes_an_iterator_of_frames(tmp_path):

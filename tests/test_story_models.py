@@ -14,7 +14,8 @@ from conftest import tiny_pipeline
 from vidfuse.data.vocabulary import UnknownWordsWarning
 from vidfuse.errors import InputError
 from vidfuse.media.video_io import probe_video
-from vidfuse.story.compose import _scene_clip, render_story
+from vidfuse.story import render_story
+from vidfuse.story.layout import scene_clip
 
 diffusers = pytest.importorskip("diffusers")
 from test_diffusers_backend import BUILDERS, _wan  # noqa: E402
@@ -46,12 +47,12 @@ class _ShortClips:
 
 def test_a_short_clip_model_continues_from_its_last_frame_where_it_can():
     pipe = _ShortClips(continues=True)
-    clip = _scene_clip(pipe, "x", 12, frames=None, seed=0, options={})
+    clip = scene_clip(pipe, "x", 12, frames=None, seed=0, options={})
     assert [int(f[0, 0, 0]) for f in clip] == list(range(12))  # no repeated seam frame, no jump
     assert pipe.calls == [(5, None), (5, 4), (4, 8)]  # the last call asks only for what is missing
     still = _ShortClips(continues=False)
-    assert len(_scene_clip(still, "x", 12, frames=None, seed=0, options={})) == 5  # played back and forth
-    assert len(_scene_clip(pipe, "x", 12, frames=3, seed=0, options={})) == 3  # frames= is what it makes
+    assert len(scene_clip(still, "x", 12, frames=None, seed=0, options={})) == 5  # played back and forth
+    assert len(scene_clip(pipe, "x", 12, frames=3, seed=0, options={})) == 3  # frames= is what it makes
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from PIL import Image, ImageDraw
 
 from vidfuse.errors import InputError
 from vidfuse.media import fonts
+from vidfuse.media.sheets import contact_sheet
 from vidfuse.media.video_io import (
     VideoDecodeError,
-    contact_sheet,
     probe_video,
     read_audio,
     read_subtitles,

@@ -1,13 +1,33 @@
 """What counts as plain text in a prompt, a script or a request: one rule for the CLI, the Python API,
-the story planner and the server (a prompt the server accepts must not fail later in a worker)."""
+the story planner and the server (a prompt the server accepts must not fail later in a worker).
+
+Also which characters belong to East Asian scripts, written once for the planner, speech and subtitles.
+"""
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Unicode categories refused anywhere text goes into a model, a voice or a subtitle
 BAD_CATEGORIES = {"Cc": "a control character", "Cs": "a lone surrogate", "Co": "a private-use character",
                   "Cn": "an unassigned code point"}
 ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+# East Asian scripts, as regex character-class ranges. Three sets, because callers ask three questions:
+# Han ideographs (Chinese characters: Extension A, the unified block, compatibility ideographs, Extensions
+# B–F). "Is this Chinese?": a scene with one is Chinese, and the Mandarin voice reads them through pinyin;
+# kana or Hangul are not Chinese, and pinyin has no reading for them.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+# Scripts written without spaces between words: Han plus CJK radicals, kana and bopomofo (Japanese puts no
+# space between kana and kanji either). Wrapped lines of such text join with nothing between them, a sentence
+# may end at "." with no space after it, and a prompt may be cut between any two of them.
+UNSPACED = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f" + HAN
+# East Asian wide scripts: the above plus Hangul syllables, which Korean separates with spaces but which are
+# drawn as wide as Han. Each takes two columns of a subtitle line, and a line may break between any two.
+WIDE = UNSPACED + "\uac00-\ud7af"
+HAN_RE = re.compile(f"[{HAN}]")  # one character; HAN_RE.search(text) asks whether text holds any
+UNSPACED_RE = re.compile(f"[{UNSPACED}]")
+WIDE_RE = re.compile(f"[{WIDE}]")
 
 
 def first_bad_char(text: str) -> tuple[int, str, str] | None:

@@ -1,4 +1,4 @@
-"""Audio DSP for narration: resampling, loudness (EBU R128 / ITU-R BS.1770) and a true-peak limiter.
+"""Audio DSP: resampling, loudness (EBU R128 / ITU-R BS.1770), a true-peak limiter, and music under a voice.
 
 * :func:`resample`: FFmpeg's band-limited resampler (through PyAV).
 * :func:`integrated_loudness`: integrated loudness in LUFS, measured by ``pyloudnorm`` (BS.1770-4:
@@ -7,39 +7,63 @@
   suggests), in dBTP: the peak a DAC or a lossy decoder reconstructs between samples.
 * :func:`normalize_loudness`: gain to a target (−16 LUFS by default: the podcast and streaming
   target) and a look-ahead limiter that holds the true peak at or under a ceiling (−1 dBTP).
+* :func:`overlay`: clips resampled to one rate and summed at their start times (a narration track).
+* :func:`music_bed`, :func:`mix_music`: music under a voice. The music is looped (each repeat crossfaded
+  over :data:`MUSIC_LOOP_XFADE_S`) or cut to length, levelled :data:`MUSIC_BELOW_VOICE_DB` under the
+  voice's speech level, faded in and out, and *ducked* side-chained to the voice: inside each spoken
+  sentence it drops to :data:`DUCK_BELOW_VOICE_DB` under that sentence, ramping over :data:`DUCK_RAMP_S`
+  before the sentence starts and after it ends, so it comes back in the pauses. The mix is at the higher
+  of the two sample rates and stereo when the music is.
 """
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
-__all__ = ["TARGET_LUFS", "TRUE_PEAK_DBTP", "integrated_loudness", "normalize_loudness", "resample", "true_peak_db"]
+__all__ = ["DUCK_BELOW_VOICE_DB", "DUCK_GAIN", "DUCK_RAMP_S", "MUSIC_BELOW_VOICE_DB", "MUSIC_FADE_IN_S",
+           "MUSIC_FADE_OUT_S", "MUSIC_LOOP_XFADE_S", "MUSIC_RMS", "TARGET_LUFS", "TRUE_PEAK_DBTP", "duck_gain",
+           "integrated_loudness", "mix_music", "music_bed", "normalize_loudness", "overlay", "resample",
+           "true_peak_db"]
 
 TARGET_LUFS = -16.0
 TRUE_PEAK_DBTP = -1.0
 OVERSAMPLE = 4
 _LIMIT_WINDOW_S = 0.02  # limiter look-ahead/hold and smoothing length (20 ms: no audible pumping on speech)
 _MIN_BLOCK_S = 0.4  # BS.1770 gating block: shorter audio is measured looped to this length
+# Music: level, ducking and fades.
+MUSIC_RMS = 0.1  # the bed's RMS when there is no voice to set it by (the mix is then loudness-normalised)
+MUSIC_BELOW_VOICE_DB = 14.0  # the bed's level between sentences, under the voice's speech level
+DUCK_BELOW_VOICE_DB = 20.0  # the bed while a sentence is spoken, under that sentence (≥ 12 dB, with margin)
+DUCK_GAIN = 0.25  # the least ducking (-12 dB) while the voice speaks
+DUCK_RAMP_S = 0.1  # short enough that the music comes back in the 0.25 s pause between sentences
+MUSIC_LOOP_XFADE_S = 1.5
+MUSIC_FADE_IN_S, MUSIC_FADE_OUT_S = 0.5, 1.5
+_CONTROL_RATE = 100  # Hz at which the ducking gain is computed before interpolation
 
 
 def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    """(N,) float32 at ``src`` Hz → (N',) at ``dst`` Hz with FFmpeg's resampler (band-limited)."""
+    """``(N,)`` or ``(N, C)`` float32 (``C`` 1 or 2) at ``src`` Hz → ``(N',)`` or ``(N', C)`` at ``dst`` Hz with
+    FFmpeg's band-limited resampler, fed a million samples at a time (memory stays flat on long tracks)."""
     import av
 
+    x = np.asarray(x, np.float32)
     if src == dst:
-        return np.asarray(x, np.float32)
-    resampler = av.AudioResampler(format="fltp", layout="mono", rate=dst)
+        return x
+    planar = x[None] if x.ndim == 1 else x.T  # (C, N)
+    layout = {1: "mono", 2: "stereo"}[planar.shape[0]]
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=dst)
     out = []
     step = 1 << 20
-    for i in range(0, len(x), step):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, i:i + step], np.float32),
-                                           format="fltp", layout="mono")
+    for i in range(0, planar.shape[1], step):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, i:i + step]), format="fltp", layout=layout)
         frame.sample_rate, frame.pts = src, i
         out += resampler.resample(frame)
-    out += resampler.resample(None)
-    y = np.concatenate([f.to_ndarray()[0] for f in out]) if out else np.zeros(0, np.float32)
-    return y.astype(np.float32)
+    out += resampler.resample(None)  # None flushes the filter's tail
+    y = np.concatenate([f.to_ndarray() for f in out], axis=1) if out else np.zeros((planar.shape[0], 0), np.float32)
+    y = y.astype(np.float32, copy=False)  # (C, N')
+    return y[0] if x.ndim == 1 else y.T
 
 
 def _as_2d(x: np.ndarray) -> np.ndarray:
@@ -133,3 +157,113 @@ def normalize_loudness(x: np.ndarray, rate: int, *, target_lufs: float = TARGET_
     if tp > peak_dbtp - 0.1:
         out = out * 10 ** ((peak_dbtp - 0.1 - tp) / 20)
     return out.astype(np.float32).reshape(shape)
+
+
+# --------------------------------------------------------------------------- mixing
+
+
+def overlay(clips: Sequence[tuple[np.ndarray, int, float]], rate: int, n: int) -> np.ndarray:
+    """Mono clips ``(waveform (M,), its rate, start_s)`` resampled to ``rate`` and summed at their start
+    times into ``(n,)`` float32 silence; what runs past the end is cut."""
+    audio = np.zeros(n, np.float32)
+    for wave, wave_rate, start_s in clips:
+        wave = resample(wave, wave_rate, rate)
+        at = int(round(start_s * rate))
+        wave = wave[: max(0, n - at)]
+        audio[at:at + len(wave)] += wave
+    return audio
+
+
+def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    return x[:n] if len(x) >= n else np.concatenate([x, np.zeros((n - len(x),) + x.shape[1:], x.dtype)])
+
+
+def duck_gain(n: int, rate: int, spans: Sequence[tuple[float, float]] | Sequence[tuple[float, float, float]], *,
+              duck: float = DUCK_GAIN, ramp_s: float = DUCK_RAMP_S) -> np.ndarray:
+    """Music gain per sample, ``(n,)`` float32: 1 away from ``spans`` (seconds), ``duck`` inside them.
+
+    A span may carry its own depth, ``(start, end, gain)``. The gain ramps linearly over ``ramp_s``
+    *outside* each span: it reaches the span's depth as the span starts and begins to rise only when
+    it ends, so the voice never plays over loud music.
+    """
+    ticks = int(math.ceil(n / rate * _CONTROL_RATE)) + 1
+    t = np.arange(ticks) / _CONTROL_RATE
+    pad = 1.0 / _CONTROL_RATE  # one control tick, so that interpolation never lifts the gain inside a span
+    gain = np.ones(ticks)
+    for span in spans:
+        a, b = span[0], span[1]
+        depth = span[2] if len(span) > 2 else duck
+        distance = np.maximum(np.maximum(a - pad - t, t - b - pad), 0.0)  # seconds from the span (0 inside)
+        gain = np.minimum(gain, depth + (1.0 - depth) * np.clip(distance / ramp_s, 0.0, 1.0))
+    return np.interp(np.arange(n) / rate, t, gain).astype(np.float32)
+
+
+def _loop(music: np.ndarray, n: int, rate: int) -> np.ndarray:
+    """``music`` ``(m, C)`` repeated to ``n`` samples, each repeat crossfaded (equal power) over
+    :data:`MUSIC_LOOP_XFADE_S` into the one before, so the loop point has no click or gap."""
+    if len(music) >= n:
+        return music[:n]
+    x = min(int(MUSIC_LOOP_XFADE_S * rate), len(music) // 3)
+    if x < 2:
+        return np.tile(music, (int(math.ceil(n / len(music))), 1))[:n]
+    ramp = np.linspace(0.0, 1.0, x)[:, None]
+    fade_in, fade_out = np.sin(ramp * np.pi / 2), np.cos(ramp * np.pi / 2)
+    out = np.zeros((n + len(music), music.shape[1]), np.float32)
+    at = 0
+    while at < n:
+        piece = music.astype(np.float32).copy()
+        if at:
+            piece[:x] *= fade_in
+            out[at:at + x] *= fade_out  # the previous repeat's tail, under this one's head
+        out[at:at + len(piece)] += piece
+        at += len(music) - x
+    return out[:n]
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def music_bed(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
+              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
+    """The music as it plays under the voice: ``((n, C) float32, rate)``, ``duration_s`` long.
+
+    Looped (crossfaded) or cut to length, levelled, faded in and out, and side-chained to the voice:
+    ``spans`` are the spoken sentences (seconds). The bed's overall level sits :data:`MUSIC_BELOW_VOICE_DB`
+    under the voice's speech level; inside each sentence the gain drops so that the music there is at
+    least :data:`DUCK_BELOW_VOICE_DB` under *that sentence's* speech level (measured on both), and it
+    comes back between sentences. The rate is the music's, or the voice's when that is higher.
+    """
+    rate = max(music_rate, voice_rate or 0)
+    n = max(1, int(round(duration_s * rate)))
+    m = int(math.ceil(duration_s * music_rate)) + 1  # music samples the story needs, at the music's rate
+    bed = _loop(np.asarray(music, np.float32), m, music_rate)  # (m, C)
+    if music_rate != rate:
+        bed = np.stack([_fit_length(resample(bed[:, c], music_rate, rate), n) for c in range(bed.shape[1])], 1)
+    bed = _fit_length(bed, n)  # (n, C)
+    mono = bed.mean(axis=1)
+    voice_n = _fit_length(resample(voice, voice_rate, rate), n) if voice is not None else None
+    speech = [voice_n[int(a * rate):int(b * rate)] for a, b in spans] if voice_n is not None else []
+    level = _rms(np.concatenate(speech)) if speech else 0.0
+    target = level * 10 ** (-MUSIC_BELOW_VOICE_DB / 20) if level > 0 else MUSIC_RMS
+    rms, peak = _rms(mono), float(np.abs(bed).max())
+    if rms > 0:
+        bed *= min(target / rms, 1.0 / peak)
+    keyed = []  # (start, end, gain) per sentence: deep enough under that sentence's own level
+    for (a, b), said in zip(spans, speech):
+        here = _rms(bed[int(a * rate):int(b * rate)].mean(axis=1))
+        want = _rms(said) * 10 ** (-DUCK_BELOW_VOICE_DB / 20)
+        keyed.append((a, b, min(DUCK_GAIN, want / here) if here > 0 else DUCK_GAIN))
+    gain = duck_gain(n, rate, keyed if speech else spans)
+    t = np.arange(n) / rate
+    gain *= np.clip(t / MUSIC_FADE_IN_S, 0, 1) * np.clip((duration_s - t) / MUSIC_FADE_OUT_S, 0, 1)
+    return bed * gain[:, None], rate
+
+
+def mix_music(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
+              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
+    """Voice (``(N,)`` or None) over :func:`music_bed`; ``((n, C), rate)``."""
+    out, rate = music_bed(voice, voice_rate, music, music_rate, spans, duration_s)
+    if voice is not None:
+        out = out + _fit_length(resample(voice, voice_rate, rate), len(out))[:, None]
+    return out, rate

@@ -47,6 +47,7 @@ import numpy as np
 from pypinyin import Style, lazy_pinyin
 
 from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.text import HAN_RE, UNSPACED_RE
 
 __all__ = [
     "InstalledVoice",
@@ -74,8 +75,6 @@ ESPEAK_DEFAULT_RATE = 175  # words per minute; Piper's length scale is set from 
 _SILENCE_THRESHOLD = 0.005
 _EDGE_KEEP_S = 0.02
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
-_CJK_RE = re.compile(f"[{_CJK}]")
 # A run of Latin words (with inner apostrophes/hyphens and the spaces between them).
 _LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z'’\-]*(?:\s+[A-Za-z][A-Za-z'’\-]*)*")
 _PINYIN_SYLLABLE_RE = re.compile(r"^[a-zü]+[1-5]$")
@@ -104,7 +103,8 @@ class Speech:
     waveform: np.ndarray  # (N,) float32
     sample_rate: int
     sentences: list[SentenceTiming] = field(default_factory=list)
-    voices: list[str] = field(default_factory=list)  # "engine voice" of each voice that spoke, e.g. "Piper en_US-joe-medium"
+    # "engine voice" of each voice that spoke, e.g. "Piper en_US-joe-medium"
+    voices: list[str] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -144,7 +144,8 @@ def split_sentences(text: str) -> list[str]:
     """Split ``text`` into sentences, keeping each sentence's closing punctuation and quotes.
 
     Breaks after ``。！？；…`` and newlines always, and after ``. ! ? ;`` only when followed by
-    whitespace, a Chinese character or the end (so ``3.14`` and ``vidfuse.media`` stay whole), and
+    whitespace, a character of a script written without spaces (Chinese, Japanese kana:
+    :data:`vidfuse.text.UNSPACED`) or the end (so ``3.14`` and ``vidfuse.media`` stay whole), and
     not after a number that opens a sentence (``1. Mix the flour.`` is one sentence: a list item).
     Blank pieces are dropped.
     """
@@ -168,7 +169,7 @@ def split_sentences(text: str) -> list[str]:
             if text[i:j] == "." and _LIST_NUMBER_RE.fullmatch(text[start:i].strip()):
                 i = j  # "1. Mix the flour": a list number, not a sentence
                 continue
-            if not ascii_only or j == n or text[j].isspace() or _CJK_RE.match(text[j]):
+            if not ascii_only or j == n or text[j].isspace() or UNSPACED_RE.match(text[j]):
                 sentences.append(text[start:j])
                 start = j
             i = j
@@ -183,7 +184,7 @@ def _is_pronounceable(sentence: str) -> bool:
 
 
 def _is_chinese(sentence: str) -> bool:
-    return _CJK_RE.search(sentence) is not None
+    return HAN_RE.search(sentence) is not None
 
 
 def _int_to_chinese(digits: str) -> str:

@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
 from vidfuse.media.fonts import load_font
+from vidfuse.text import WIDE
 
 __all__ = [
     "BAND_FRACTION",
@@ -45,11 +46,11 @@ _BOX_ALPHA = 0.55  # opacity of the black box behind the text
 _MIN_FONT_PX = 8
 _CHUNK_FRAMES = 32  # frames blended at once, bounding the float32 working memory
 
-_CJK_CHAR = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ebef"
 _CJK_PUNCT = "\u3000-\u303f\uff00-\uffef"
-# Atoms a line may break between: whitespace, one CJK character, one CJK punctuation mark, or a run
-# of anything else (a Latin word with its attached ASCII punctuation).
-_ATOM_RE = re.compile(rf"\s+|[{_CJK_CHAR}]|[{_CJK_PUNCT}]|[^\s{_CJK_CHAR}{_CJK_PUNCT}]+")
+# Atoms a line may break between: whitespace, one character of an East Asian wide script (Chinese, kana,
+# Hangul: vidfuse.text.WIDE), one CJK punctuation mark, or a run of anything else (a Latin word with its
+# attached ASCII punctuation).
+_ATOM_RE = re.compile(rf"\s+|[{WIDE}]|[{_CJK_PUNCT}]|[^\s{WIDE}{_CJK_PUNCT}]+")
 _CLOSERS = set("，。！？、；：”’」』）》〉】…,.!?;:)]%")  # never start a line
 _OPENERS = set("“‘「『（《〈【([")  # never end a line
 _TIMING_RE = re.compile(
@@ -293,7 +294,8 @@ def _layout(
     return font, lines, line_h, pad, stroke
 
 
-def _overlay(text: str, band_h: int, width: int, font_size: int, margin: int, band: str) -> tuple[np.ndarray, np.ndarray]:
+def _overlay(text: str, band_h: int, width: int, font_size: int, margin: int, band: str
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Render one caption for a band of ``(band_h, width)``; return ``(alpha, premultiplied)``,
     both float32 ``(band_h, width, 1)``, so that ``out = pixels * (1 - alpha) + premultiplied``."""
     font, lines, line_h, pad, stroke = _layout(text, band_h, width, font_size, margin)

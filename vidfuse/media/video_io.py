@@ -18,7 +18,8 @@ partial file nor a temp file behind.
 Reading: :func:`read_video` (any format FFmpeg decodes, plus still images as one-frame clips),
 :func:`read_audio`, :func:`read_subtitles`, :func:`probe_video`. A file that exists but cannot be
 decoded raises :class:`VideoDecodeError`, which data loaders catch to skip corrupt files.
-Also here: :func:`contact_sheet`, a PNG grid of sampled frames with captions, for eyeballing clips.
+:func:`audio_stream_count` tells whether a file has sound before any of it is decoded.
+Contact sheets (grids of frames with captions) are in :mod:`vidfuse.media.sheets`.
 """
 from __future__ import annotations
 
@@ -34,12 +35,13 @@ from typing import Callable, Iterator, Sequence
 import av
 import numpy as np
 from av.video.reformatter import Interpolation
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_path
-from vidfuse.media.fonts import load_font
-from vidfuse.media.subtitles import wrap_text
+from vidfuse.media.audio import resample
+from vidfuse.media.frames import check_frames, even_indices, is_int
+from vidfuse.media.sheets import contact_sheet  # noqa: F401  (it lived here; server, train, demo import it from here)
 
 PathLike = str | os.PathLike
 _Finish = Callable[[np.ndarray], np.ndarray]  # per-frame resize/crop, (H, W, 3) → (H', W', 3)
@@ -180,10 +182,6 @@ def write_video(
     return Path(path)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _is_positive_number(value: object) -> bool:
     return (
         isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
@@ -204,37 +202,16 @@ def _resolve_format(path: PathLike, format: str | None) -> str:
     return _SUFFIX_FORMATS[suffix]
 
 
-def _check_frames(frames: object) -> np.ndarray:
-    if not isinstance(frames, np.ndarray):
-        raise InputError(
-            f"frames must be a numpy uint8 array shaped (T, H, W, 3), got {type(frames).__name__}; "
-            "convert a torch tensor with `t.cpu().numpy()`."
-        )
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise InputError(
-            f"frames must be shaped (T, H, W, 3) RGB, got shape {frames.shape}; "
-            "add a time axis with frames[None] for one image, drop alpha with frames[..., :3]."
-        )
-    if frames.dtype != np.uint8:
-        raise InputError(
-            f"frames must be uint8 in 0..255, got dtype {frames.dtype}; convert floats in [0, 1] "
-            "with (frames.clip(0, 1) * 255).round().astype(np.uint8)."
-        )
-    if min(frames.shape[:3]) < 1:
-        raise InputError(f"frames must hold at least one non-empty frame, got shape {frames.shape}.")
-    return frames
-
-
 def _frame_source(frames: object) -> tuple[tuple[int, int], Iterator[np.ndarray]]:
     """``((H, W), frames one at a time)`` from a ``(T, H, W, 3)`` array or an iterator of ``(H, W, 3)``
     frames; an iterator's frames are checked as they come, so they never all sit in memory."""
     if isinstance(frames, np.ndarray) or not isinstance(frames, Iterator):
-        frames = _check_frames(frames)
+        frames = check_frames(frames)
         return frames.shape[1:3], iter(frames)
     first = next(frames, None)
     if first is None:
         raise InputError("frames must hold at least one frame; the iterator gave none.")
-    first = _check_frames(first[None] if isinstance(first, np.ndarray) else first)[0]
+    first = check_frames(first[None] if isinstance(first, np.ndarray) else first)[0]
 
     def checked() -> Iterator[np.ndarray]:
         yield first
@@ -270,7 +247,7 @@ def _check_quality(quality: int | None, fmt: str) -> int | None:
         return None
     if quality is None:
         return _DEFAULT_CRF[fmt]
-    if not _is_int(quality) or not 0 <= quality <= _MAX_CRF[fmt]:
+    if not is_int(quality) or not 0 <= quality <= _MAX_CRF[fmt]:
         raise InputError(
             f"quality is a constant rate factor, an integer 0..{_MAX_CRF[fmt]} for {fmt} "
             f"(lower is better, default {_DEFAULT_CRF[fmt]}); got {quality!r}."
@@ -288,7 +265,7 @@ def _check_audio(
         return None
     if fmt == "gif":
         raise InputError(f"a GIF cannot carry audio ({path}); write an .mp4 or .webm instead.")
-    if not _is_int(sample_rate) or sample_rate <= 0:
+    if not is_int(sample_rate) or sample_rate <= 0:
         raise InputError(f"audio needs sample_rate, a positive integer (e.g. 16000); got {sample_rate!r}.")
     audio = np.asarray(audio)
     if not np.issubdtype(audio.dtype, np.floating):
@@ -414,7 +391,7 @@ def _add_audio(
     if fmt == "mp4":
         stream.bit_rate = _AAC_BIT_RATE_PER_CHANNEL * waveform.shape[0]
     if rate != sample_rate:
-        waveform = _resample(waveform, sample_rate, rate, layout)
+        waveform = np.ascontiguousarray(resample(waveform.T, sample_rate, rate).T)  # (C, N')
     step = max(1, math.ceil(rate / fps))
     frames = []
     for start in range(0, waveform.shape[1], step):
@@ -424,15 +401,6 @@ def _add_audio(
         frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
         frames.append(frame)
     return stream, frames
-
-
-def _resample(waveform: np.ndarray, src_rate: int, dst_rate: int, layout: str) -> np.ndarray:
-    """(C, N) float32 at ``src_rate`` → (C, N') float32 at ``dst_rate`` with FFmpeg's resampler."""
-    frame = av.AudioFrame.from_ndarray(waveform, format="fltp", layout=layout)
-    frame.sample_rate, frame.pts = src_rate, 0
-    resampler = av.AudioResampler(format="fltp", layout=layout, rate=dst_rate)
-    out = resampler.resample(frame) + resampler.resample(None)  # None flushes the filter's tail
-    return np.concatenate([f.to_ndarray() for f in out], axis=1)
 
 
 def _mux_cues(
@@ -504,7 +472,7 @@ def read_video(
     path = _existing_file(path)
     if num_frames is not None and fps is not None:
         raise InputError("pass num_frames or fps to read_video, not both.")
-    if num_frames is not None and (not _is_int(num_frames) or num_frames < 1):
+    if num_frames is not None and (not is_int(num_frames) or num_frames < 1):
         raise InputError(f"num_frames must be a positive integer, got {num_frames!r}.")
     if fps is not None and not _is_positive_number(fps):
         raise InputError(f"fps must be a positive number, got {fps!r}.")
@@ -521,9 +489,9 @@ def read_video(
 
     if num_frames is not None:
         total = _count_video_packets(path)
-        picked, decoded = _decode_indices(path, _even_indices(total, num_frames), finish)
+        picked, decoded = _decode_indices(path, even_indices(total, num_frames), finish)
         if decoded != total:  # a packet held no frame, or several: pick again by the real count
-            picked, _ = _decode_indices(path, _even_indices(decoded, num_frames), finish)
+            picked, _ = _decode_indices(path, even_indices(decoded, num_frames), finish)
     elif fps is not None:
         picked = _decode_at_rate(path, fps, finish)
     else:
@@ -544,20 +512,15 @@ def _existing_file(path: PathLike) -> Path:
 def _check_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     if size is None:
         return None
-    hw = (size, size) if _is_int(size) else size
+    hw = (size, size) if is_int(size) else size
     try:
         h, w = hw
-        ok = all(_is_int(v) and v >= 1 for v in (h, w))
+        ok = all(is_int(v) and v >= 1 for v in (h, w))
     except (TypeError, ValueError):
         ok = False
     if not ok:
         raise InputError(f"size must be a positive int or (height, width), got {size!r}.")
     return int(h), int(w)
-
-
-def _even_indices(total: int, count: int) -> list[int]:
-    """``count`` frame indices spread evenly over ``range(total)``, ends included, repeats if short."""
-    return np.linspace(0, total - 1, count).round().astype(int).tolist()
 
 
 def _resize(rgb: np.ndarray, size: tuple[int, int], crop: str) -> np.ndarray:
@@ -805,6 +768,15 @@ def read_audio(path: PathLike, *, max_seconds: float | None = None) -> tuple[np.
     return np.ascontiguousarray(waveform, dtype=np.float32), rate
 
 
+def audio_stream_count(path: PathLike) -> int | None:
+    """How many audio streams FFmpeg finds in ``path``; None when it cannot open the file at all."""
+    try:
+        with av.open(str(path)) as container:
+            return len(container.streams.audio)
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+
+
 def read_subtitles(path: PathLike) -> list[tuple[float, float, str]]:
     """Cues ``(start_s, end_s, text)`` of the first soft subtitle track; ``[]`` if there is none.
 
@@ -836,88 +808,3 @@ def read_subtitles(path: PathLike) -> list[tuple[float, float, str]]:
             end = start + packet.duration * packet.time_base
             cues.append((round(float(start), 3), round(float(end), 3), text))
     return cues
-
-
-# --------------------------------------------------------------------------------------------
-# Contact sheet
-
-
-_SHEET_BACKGROUND = (48, 48, 48)  # dark grey, so that black frame edges still show a border
-_SHEET_TEXT = (235, 235, 235)
-
-
-def contact_sheet(
-    clips: Sequence[np.ndarray],
-    captions: Sequence[str | None] | None = None,
-    *,
-    path: PathLike | None = None,
-    n_cols: int = 8,
-    scale: int = 2,
-    gap: int = 2,
-    font_size: int = 16,
-    title: str | None = None,
-) -> Image.Image:
-    """A grid image for eyeballing clips: one row per clip, its caption written underneath.
-
-    Args:
-        clips: uint8 arrays ``(T, H, W, 3)``; sizes may differ between clips.
-        captions: one string (or None) per clip, Chinese included; wrapped to the row's width.
-        path: if given, the sheet is also saved there atomically (PNG for a ``.png`` suffix).
-        n_cols: frames per row, picked evenly over each clip (first and last included; a clip
-            shorter than ``n_cols`` repeats frames).
-        scale: integer nearest-neighbour upscaling, so that 64×64 pixels stay visible.
-        gap: pixels of dark grey between frames, rows and around the sheet.
-        font_size: caption font size in pixels.
-        title: text written above the first row (wrapped to the sheet's width), e.g. what the clips share.
-
-    Returns:
-        An RGB :class:`PIL.Image.Image`.
-    """
-    clips = list(clips)
-    if not clips:
-        raise InputError("contact_sheet needs at least one clip.")
-    clips = [_check_frames(c) for c in clips]
-    if captions is not None and len(captions) != len(clips):
-        raise InputError(
-            f"got {len(captions)} captions for {len(clips)} clips; pass one per clip (None for none)."
-        )
-    limits = (("n_cols", n_cols, 1), ("scale", scale, 1), ("gap", gap, 0), ("font_size", font_size, 1))
-    for name, value, low in limits:
-        if not _is_int(value) or value < low:
-            raise InputError(f"{name} must be an integer >= {low}, got {value!r}.")
-
-    font = load_font(font_size)
-    line_height = font.getbbox("Ág国")[3] + max(2, font_size // 4)
-    rows = []  # (strip image, wrapped caption lines)
-    for i, clip in enumerate(clips):
-        picked = clip[_even_indices(len(clip), n_cols)]  # (n_cols, H, W, 3)
-        picked = picked.repeat(scale, axis=1).repeat(scale, axis=2)  # nearest-neighbour upscale
-        n, h, w, _ = picked.shape
-        strip = np.full((h, n * w + (n - 1) * gap, 3), _SHEET_BACKGROUND, np.uint8)  # (h, row width, 3)
-        for j in range(n):
-            strip[:, j * (w + gap) : j * (w + gap) + w] = picked[j]
-        caption = captions[i] if captions is not None else None
-        lines = wrap_text(caption, font, strip.shape[1]) if caption else []
-        rows.append((strip, lines))
-
-    width = max(strip.shape[1] for strip, _ in rows) + 2 * gap
-    heading = wrap_text(title, font, width - 2 * gap) if title and title.strip() else []
-    height = gap + len(heading) * line_height + sum(strip.shape[0] + len(lines) * line_height + gap
-                                                    for strip, lines in rows)
-    sheet = Image.new("RGB", (width, height), _SHEET_BACKGROUND)
-    draw = ImageDraw.Draw(sheet)
-    y = gap
-    for line in heading:
-        draw.text((gap, y), line, font=font, fill=_SHEET_TEXT)
-        y += line_height
-    for strip, lines in rows:
-        sheet.paste(Image.fromarray(strip), (gap, y))
-        y += strip.shape[0]
-        for line in lines:
-            draw.text((gap, y), line, font=font, fill=_SHEET_TEXT)
-            y += line_height
-        y += gap
-    if path is not None:
-        with atomic_path(path) as tmp:
-            sheet.save(tmp, format=Image.registered_extensions().get(Path(path).suffix.lower(), "PNG"))
-    return sheet

@@ -3,7 +3,8 @@
     from vidfuse.story import render_story
     render_story("story.txt", "story.mp4", aspect="16:9", subtitles="soft")
 """
-from vidfuse.story.compose import SceneRender, StoryResult, render_story
+from vidfuse.story.compose import StoryResult, render_story
 from vidfuse.story.planner import Scene, load_script, plan_story
+from vidfuse.story.timeline import SceneRender
 
 __all__ = ["Scene", "SceneRender", "StoryResult", "load_script", "plan_story", "render_story"]

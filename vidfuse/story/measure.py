@@ -7,8 +7,9 @@ Used by the tests (pocketsphinx, whose wheel bundles an en-us model: seconds per
   with punctuation dropped and digits spelled (``3`` → ``three``), since recognisers write words.
 * :func:`pocketsphinx_transcript`: 16 kHz mono through pocketsphinx's default en-us model.
 * :func:`speech_onsets`: energy-based voice activity on a (mixed) track: per cue, the first 10 ms
-  frame at or after ``cue - lookback`` (not before the previous cue's end) whose energy is within :data:`ONSET_BELOW_DB` of that cue's
-  loudest frames (the 90th percentile over the cue), so ducked music under it does not count.
+  frame at or after ``cue - lookback`` (not before the previous cue's end) whose energy is within
+  :data:`ONSET_BELOW_DB` of that cue's loudest frames (the 90th percentile over the cue), so ducked
+  music under it does not count.
 """
 from __future__ import annotations
 

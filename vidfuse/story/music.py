@@ -3,7 +3,8 @@ MIT-licensed tracks of about 32 s, Opus) or the user's own file.
 
 :func:`resolve_music` turns ``--music`` into a file: ``none`` (or None) is no music; a mood name
 (:func:`moods`: calm, energetic, happy, nostalgic, tender) picks one of that mood's tracks, the same
-one for the same seed; anything else is a path to an audio file.
+one for the same seed; anything else is a path to an audio file. :func:`check_music` refuses a file
+with no audio stream before anything is spoken; :func:`load_music` decodes only as much as a story needs.
 """
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ import os
 import random
 from pathlib import Path
 
-from vidfuse.errors import InputError, MissingDependencyError
+import numpy as np
 
-__all__ = ["LIBRARY_INSTALL_LINE", "MUSIC_NONE", "library_dir", "moods", "music_label", "resolve_music", "tracks"]
+from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.media.video_io import audio_stream_count, read_audio
+
+__all__ = ["LIBRARY_INSTALL_LINE", "MUSIC_FORMATS", "MUSIC_NONE", "check_music", "library_dir", "load_music", "moods",
+           "music_label", "resolve_music", "tracks"]
 
 MUSIC_NONE = "none"
 LIBRARY_INSTALL_LINE = "pip install immich-memories-music"
 _EXTENSIONS = (".opus", ".ogg", ".mp3", ".m4a", ".flac", ".wav")
+MUSIC_FORMATS = "MP3, WAV, FLAC, Ogg/Opus, AAC/M4A, or a video with a sound track"
 
 
 def library_dir() -> Path | None:
@@ -79,3 +85,31 @@ def music_label(path: Path | None) -> str:
     if root is not None and Path(path).resolve().parent.parent == root.resolve():
         return f"{Path(path).parent.name} ({Path(path).stem})"
     return Path(path).name
+
+
+def check_music(music) -> Path:
+    """The music file's path, once it is known to hold an audio stream."""
+    path = Path(music)
+    if not path.is_file():
+        raise InputError(f"music file not found: {path}" if not path.exists() else f"music {path} is not a file")
+    streams = audio_stream_count(path)
+    if streams is None:
+        raise InputError(f"the music file {path} is not an audio file (FFmpeg finds no audio stream in it): "
+                         f"pass an audio file: {MUSIC_FORMATS}")
+    if streams == 0:
+        raise InputError(f"the music file {path} has no audio stream (an image, or a video without sound): "
+                         f"pass an audio file: {MUSIC_FORMATS}")
+    return path
+
+
+def load_music(path: Path, seconds: float) -> tuple[np.ndarray, int]:
+    """The first ``seconds`` of the music (all of it when shorter), ``(N, C)`` float32, and its rate."""
+    try:
+        wave, rate = read_audio(path, max_seconds=seconds)  # (N, C) float32
+    except InputError as e:
+        raise InputError(f"the audio of the music file {path} cannot be decoded: the file is damaged or "
+                         f"truncated; pass another audio file: {MUSIC_FORMATS}") from e
+    if wave.shape[0] == 0:
+        raise InputError(f"the music file {path} holds no samples")
+    wave = np.nan_to_num(wave[:, :2])  # 5.1 and the like: keep front left/right
+    return np.clip(wave, -1.0, 1.0), rate

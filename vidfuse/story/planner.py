@@ -15,7 +15,7 @@ Rules, deterministic (same script → same scenes):
    Fenced code blocks (```` ``` ```` or ``~~~``) are dropped whole: code is not narration.
    Plain text is left alone (``snake_case``, ``2 * 3``, ``#1`` are not markup).
 3. **Paragraphs.** Blank lines separate paragraphs; a scene never spans two. Lines inside a
-   paragraph are joined (with a space, or with nothing next to a Chinese character).
+   paragraph are joined (with a space, or with nothing next to a Chinese or Japanese character).
 4. **Sentences.** Each paragraph is split with :func:`vidfuse.media.speech.split_sentences`
    (``. ! ? ;`` followed by a space, and ``。！？；…``), the same split the speech synthesizer and
    the subtitles use, so every sentence becomes one subtitle cue.
@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from vidfuse.errors import InputError, MissingDependencyError
-from vidfuse.text import first_bad_char
+from vidfuse.text import HAN_RE, UNSPACED_RE, first_bad_char
 from vidfuse.media.speech import split_sentences
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "rule_prompt",
     "sanitize_prompt",
     "speech_seconds",
+    "split_to_weight",
     "strip_markdown",
     "validate_script",
 ]
@@ -117,8 +118,6 @@ TAIL_S = 0.35  # after its voice, before its outgoing fade
 LANGS = ("auto", "en", "zh")
 JSON_KEYS = ("narration", "prompt", "duration")
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
-_CJK_RE = re.compile(f"[{_CJK}]")
 _CJK_PUNCT = "。！？；，、：…“”‘’「」『』（）《》【】"
 # Caption-like words: what the Moving Digits captions (and captions in general) are made of.
 _VISUAL_EN = re.compile(
@@ -128,7 +127,8 @@ _VISUAL_EN = re.compile(
     r"rise|rises|rising|spin(?:s|ning)?|turn(?:s|ing)?|across|towards?)\b",
     re.IGNORECASE,
 )
-_VISUAL_ZH = re.compile(r"[0-9０-９零一二三四五六七八九红绿蓝黄白黑橙紫粉灰]|数字|移动|向|左|右|上|下|弹|跳|飞|落|转|滑")
+_VISUAL_ZH = re.compile(r"[0-9０-９零一二三四五六七八九红绿蓝黄白黑橙紫粉灰]|数字|移动|向|左|右|上|下|弹|跳|飞|"
+                        r"落|转|滑")
 _CLOSING = "。！？；…!?;.,，、：:\"'“”‘’「」『』（）()[]【】《》 \t"
 _JSON_START_RE = re.compile(r"\s*\[\s*\{")
 _SPOKEN_SIGNS = set("%&@#*/\\|_^~+=<>$€£¥")  # ASCII-ish signs espeak reads as words
@@ -207,20 +207,21 @@ def _has_words(text: str) -> bool:
 def _scene_lang(text: str, lang: str) -> str:
     if lang != "auto":
         return lang
-    return "zh" if _CJK_RE.search(text) else "en"
+    return "zh" if HAN_RE.search(text) else "en"
 
 
-def _is_cjk(ch: str) -> bool:
-    return bool(_CJK_RE.match(ch)) or ch in _CJK_PUNCT
+def _is_unspaced(ch: str) -> bool:
+    """A character of a script written without spaces (Chinese, kana) or a CJK punctuation mark."""
+    return bool(UNSPACED_RE.match(ch)) or ch in _CJK_PUNCT
 
 
 def _join(a: str, b: str, *, wrapped: bool = False) -> str:
-    """Join two pieces of one paragraph with a space, or with nothing between Chinese sentences
-    (``wrapped``: between lines of a wrapped paragraph, nothing next to any Chinese character)."""
+    """Join two pieces of one paragraph with a space, or with nothing between Chinese (or Japanese) sentences
+    (``wrapped``: between lines of a wrapped paragraph, nothing next to any such character)."""
     if not a:
         return b
-    cjk_a, cjk_b = _is_cjk(a[-1]), _is_cjk(b[0])
-    if (cjk_a or cjk_b) if wrapped else (cjk_a and cjk_b):
+    tight_a, tight_b = _is_unspaced(a[-1]), _is_unspaced(b[0])
+    if (tight_a or tight_b) if wrapped else (tight_a and tight_b):
         return a + b
     return a + " " + b
 
@@ -228,7 +229,7 @@ def _join(a: str, b: str, *, wrapped: bool = False) -> str:
 def _char_weight(c: str) -> int:
     if c.isspace():
         return 0
-    if _CJK_RE.match(c) or c in _SPOKEN_SIGNS:
+    if HAN_RE.match(c) or c in _SPOKEN_SIGNS:  # a Chinese character is a syllable; kana and Hangul stay 1
         return CJK_WEIGHT
     cat = unicodedata.category(c)
     return CJK_WEIGHT if cat == "Nd" or cat[0] == "S" else 1  # "2024", "%" and "😀" are read as words
@@ -299,7 +300,7 @@ def _check_story(scenes: Sequence[Scene], where: str, rate: int | None) -> None:
                          "shorten it or split it into several stories")
 
 
-def _split_to_weight(text: str, max_weight: int, weight=spoken_weight) -> list[str]:
+def split_to_weight(text: str, max_weight: int, weight=spoken_weight) -> list[str]:
     """Cut ``text`` into pieces of at most ``max_weight``: after clause punctuation where possible,
     else after spaces, else (Chinese, or one very long word) between characters. Greedy, so the
     pieces are as long as they may be; joined back (with a space, or nothing between Chinese
@@ -387,7 +388,7 @@ def _end_sentence(line: str) -> str:
     core = line.rstrip(_CLOSE_QUOTES)
     if not core or core[-1] in _SENTENCE_END or not _has_words(line):
         return line
-    return line + ("。" if _is_cjk(core[-1]) else ".")
+    return line + ("。" if _is_unspaced(core[-1]) else ".")
 
 
 def strip_markdown(text: str, where: str = "the script") -> str:
@@ -455,12 +456,12 @@ def strip_markdown(text: str, where: str = "the script") -> str:
 
 
 def _trim(text: str, max_chars: int) -> str:
-    """Cut ``text`` to ``max_chars`` at a word boundary (or anywhere in Chinese / one long word)."""
+    """Cut ``text`` to ``max_chars`` at a word boundary (or anywhere in Chinese or Japanese / one long word)."""
     if len(text) <= max_chars:
         return text
     cut = text[:max_chars]
     nxt = text[max_chars]
-    if not nxt.isspace() and not _CJK_RE.match(nxt) and not _CJK_RE.match(cut[-1]):
+    if not nxt.isspace() and not UNSPACED_RE.match(nxt) and not UNSPACED_RE.match(cut[-1]):
         space = cut.rfind(" ")
         if space > max_chars // 3:  # don't throw away most of the prompt for one long word
             cut = cut[:space]
@@ -602,7 +603,7 @@ def plan_story(script: str, *, lang: str = "auto", max_chars: int = MAX_SCRIPT_C
                 joined = _join(joined, line.strip(), wrapped=True)
         scene = ""
         for sentence in split_sentences(joined):
-            for piece in _split_to_weight(sentence, SCENE_WEIGHT):  # a very long sentence: several scenes
+            for piece in split_to_weight(sentence, SCENE_WEIGHT):  # a very long sentence: several scenes
                 candidate = _join(scene, piece)
                 if scene and spoken_weight(candidate) > SCENE_WEIGHT:
                     narrations.append(scene)
