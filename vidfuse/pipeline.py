@@ -26,12 +26,9 @@ Documented behaviours for awkward inputs:
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
-import numbers
-import re
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -41,17 +38,17 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from vidfuse.config import MAX_FRAMES, MAX_GUIDANCE, MAX_SEED, ModelConfig
+from vidfuse.config import ModelConfig
 from vidfuse.data.vocabulary import (OPEN_DOMAIN_HINT, UnknownWordsError, UnknownWordsWarning, Vocabulary,
                                      unknown_words_message)
 from vidfuse.errors import InputError
 from vidfuse.models.model import VidFuseModel
-from vidfuse.text import first_bad_char
+from vidfuse.inputs import (MAX_IMAGE_PIXELS, check_options, check_prompt, image_to_tensor,  # noqa: F401 (API)
+                            is_int)
 from vidfuse.userdirs import user_data_dir
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
-MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
 
 
 def installed_model_dir() -> Path:
@@ -121,40 +118,6 @@ def autocast_for(device: torch.device):
 
 
 # control characters other than tab and newlines (C0, DEL, C1) and lone surrogates: not text a model can read
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
-    """Check the generation options given (``None``: the model's default, not checked here): ``num_frames``
-    1 to ``MAX_FRAMES``, ``seed`` 0 to 2**63 - 1, ``guidance_scale`` a finite number from 0 to
-    ``MAX_GUIDANCE``. :meth:`TextToVideoPipeline.__call__` runs it; callers may run it before loading a model."""
-    if num_frames is not None and (not _is_int(num_frames) or not 1 <= num_frames <= MAX_FRAMES):
-        raise InputError(f"num_frames={num_frames!r} is out of range; ask for 1 to {MAX_FRAMES} frames")
-    if seed is not None and (not _is_int(seed) or not 0 <= seed <= MAX_SEED):
-        raise InputError(f"seed={seed!r} is out of range; use an integer from 0 to 2**63 - 1 ({MAX_SEED})")
-    if guidance_scale is not None and (not _is_number(guidance_scale) or not 0 <= guidance_scale <= MAX_GUIDANCE):
-        raise InputError(f"guidance_scale={guidance_scale!r} is out of range; use a number from 0 to "
-                         f"{MAX_GUIDANCE:g} (1 = off, higher follows the text more closely)")
-
-
-def check_prompt(text: str, where: str = "the prompt") -> str:
-    """Refuse a prompt that is not plain text (:func:`vidfuse.text.first_bad_char`: a control character, a
-    lone surrogate, a private-use or unassigned code point), naming the code point and where it is; return
-    it unchanged. The one check for the CLI, the Python API and the server: :meth:`TextToVideoPipeline.__call__`
-    runs it on every prompt."""
-    bad = first_bad_char(text) if isinstance(text, str) else None
-    if bad:
-        i, ch, kind = bad
-        raise InputError(f"{where} holds U+{ord(ch):04X}, {kind}, at character {i + 1}; remove it "
-                         "(a prompt is plain text)")
-    return text
 
 
 def read_safetensors(path: Path, what: str, fix: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -384,63 +347,11 @@ def resize_video(video: torch.Tensor, height: int | None, width: int | None) -> 
     height, width = h if height is None else height, w if width is None else width
     if (height, width) == (h, w):
         return video
-    if not (_is_int(height) and _is_int(width) and 8 <= height <= 4096 and 8 <= width <= 4096):
+    if not (is_int(height) and is_int(width) and 8 <= height <= 4096 and 8 <= width <= 4096):
         raise InputError(f"height×width {height}×{width} is out of range; ask for 8 to 4096 pixels a side")
     frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
     frames = F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False)
     return frames.reshape(b, t, c, height, width).permute(0, 2, 1, 3, 4)
-
-
-def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
-    """A path, PIL image or uint8 array (H, W, 3) → (3, height, width) in [-1, 1] (short side resize + centre crop)."""
-    from PIL import Image, UnidentifiedImageError
-
-    if isinstance(image, (str, os.PathLike)):
-        path = image
-        if Path(path).is_dir():
-            raise InputError(f"image {path} is a folder; give an image file (PNG, JPEG, WebP)")
-        try:
-            with warnings.catch_warnings():  # Pillow warns from 89 megapixels; our own, lower limit follows
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                image = Image.open(path)
-            _check_pixels(image.size, path)
-            image.load()
-        except InputError:
-            raise
-        except FileNotFoundError as e:
-            raise InputError(f"image file {path} does not exist") from e
-        except Image.DecompressionBombError as e:
-            raise InputError(f"image {path} is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; images above "
-                             f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down") from e
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
-            raise InputError(f"{path} is not an image Pillow can read ({e}); give a PNG, JPEG or WebP file") from e
-    if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3, 4):
-            raise InputError(f"an image array must be uint8 (H, W, 3); got {image.dtype} {image.shape}")
-        image = Image.fromarray(image[..., :3] if image.shape[2] == 4 else image.squeeze(-1) if image.shape[2] == 1
-                                else image)
-    if not isinstance(image, Image.Image):
-        raise InputError(f"image must be a path, a PIL image or a uint8 array; got {type(image).__name__}")
-    if min(image.size) < 8:
-        raise InputError(f"the image is {image.size[0]}×{image.size[1]} pixels; give at least 8 pixels a side")
-    _check_pixels(image.size, "the image")
-    image = image.convert("RGB")
-    scale = max(height / image.height, width / image.width)
-    rw, rh = max(width, round(image.width * scale)), max(height, round(image.height * scale))
-    image = image.resize((rw, rh), Image.BILINEAR)
-    left, top = (rw - width) // 2, (rh - height) // 2
-    image = image.crop((left, top, left + width, top + height))
-    arr = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)  # (3, H, W)
-    return arr / 127.5 - 1.0
-
-
-def _check_pixels(size: tuple[int, int], what) -> None:
-    """Refuse an image above ``MAX_IMAGE_PIXELS`` before it is decoded (a first frame is shrunk to the model's
-    size anyway; a huge one costs seconds and gigabytes)."""
-    w, h = size
-    if w * h > MAX_IMAGE_PIXELS:
-        raise InputError(f"{what} is {w}×{h} pixels ({w * h / 1e6:.0f} megapixels); images above "
-                         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down")
 
 
 def _replace_dir(new: Path, dest: Path) -> None:

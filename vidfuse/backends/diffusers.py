@@ -393,7 +393,7 @@ class DiffusersVideoPipeline:
         """Frames ``uint8 (B, T, H, W, 3)``; ``progress(step, total)`` is called after every denoising step of
         every batch (``total`` counts all of them). ``on_overflow`` and ``strict`` are accepted for the
         common call; the pipeline's own tokenizer truncates long prompts."""
-        from vidfuse.pipeline import check_options, check_prompt, image_to_tensor
+        from vidfuse.inputs import check_options, check_prompt, image_to_tensor
 
         prompts = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt]
         if not prompts:

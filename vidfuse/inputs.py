@@ -1,0 +1,107 @@
+"""Checks of what a user asks for, before any model is loaded: generation options, prompts, first frames.
+
+One rule each for the CLI, the Python API, the server and the pretrained backends (which is why this sits below
+the pipeline): a bad value is an :class:`~vidfuse.errors.InputError` naming it and what it may be.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidfuse.config import MAX_FRAMES, MAX_GUIDANCE, MAX_SEED
+from vidfuse.errors import InputError
+from vidfuse.text import first_bad_char
+
+MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
+
+
+def is_int(v: object) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def is_number(v: object) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
+    """Check the generation options given (``None``: the model's default, not checked here): ``num_frames``
+    1 to ``MAX_FRAMES``, ``seed`` 0 to 2**63 - 1, ``guidance_scale`` a finite number from 0 to
+    ``MAX_GUIDANCE``. :meth:`TextToVideoPipeline.__call__` runs it; callers may run it before loading a model."""
+    if num_frames is not None and (not is_int(num_frames) or not 1 <= num_frames <= MAX_FRAMES):
+        raise InputError(f"num_frames={num_frames!r} is out of range; ask for 1 to {MAX_FRAMES} frames")
+    if seed is not None and (not is_int(seed) or not 0 <= seed <= MAX_SEED):
+        raise InputError(f"seed={seed!r} is out of range; use an integer from 0 to 2**63 - 1 ({MAX_SEED})")
+    if guidance_scale is not None and (not is_number(guidance_scale) or not 0 <= guidance_scale <= MAX_GUIDANCE):
+        raise InputError(f"guidance_scale={guidance_scale!r} is out of range; use a number from 0 to "
+                         f"{MAX_GUIDANCE:g} (1 = off, higher follows the text more closely)")
+
+
+def check_prompt(text: str, where: str = "the prompt") -> str:
+    """Refuse a prompt that is not plain text (:func:`vidfuse.text.first_bad_char`: a control character, a
+    lone surrogate, a private-use or unassigned code point), naming the code point and where it is; return
+    it unchanged. The one check for the CLI, the Python API and the server: :meth:`TextToVideoPipeline.__call__`
+    runs it on every prompt."""
+    bad = first_bad_char(text) if isinstance(text, str) else None
+    if bad:
+        i, ch, kind = bad
+        raise InputError(f"{where} holds U+{ord(ch):04X}, {kind}, at character {i + 1}; remove it "
+                         "(a prompt is plain text)")
+    return text
+
+
+def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
+    """A path, PIL image or uint8 array (H, W, 3) → (3, height, width) in [-1, 1] (short side resize + centre crop)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(image, (str, os.PathLike)):
+        path = image
+        if Path(path).is_dir():
+            raise InputError(f"image {path} is a folder; give an image file (PNG, JPEG, WebP)")
+        try:
+            with warnings.catch_warnings():  # Pillow warns from 89 megapixels; our own, lower limit follows
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(path)
+            _check_pixels(image.size, path)
+            image.load()
+        except InputError:
+            raise
+        except FileNotFoundError as e:
+            raise InputError(f"image file {path} does not exist") from e
+        except Image.DecompressionBombError as e:
+            raise InputError(f"image {path} is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; images above "
+                             f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down") from e
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+            raise InputError(f"{path} is not an image Pillow can read ({e}); give a PNG, JPEG or WebP file") from e
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+            raise InputError(f"an image array must be uint8 (H, W, 3); got {image.dtype} {image.shape}")
+        image = Image.fromarray(image[..., :3] if image.shape[2] == 4 else image.squeeze(-1) if image.shape[2] == 1
+                                else image)
+    if not isinstance(image, Image.Image):
+        raise InputError(f"image must be a path, a PIL image or a uint8 array; got {type(image).__name__}")
+    if min(image.size) < 8:
+        raise InputError(f"the image is {image.size[0]}×{image.size[1]} pixels; give at least 8 pixels a side")
+    _check_pixels(image.size, "the image")
+    image = image.convert("RGB")
+    scale = max(height / image.height, width / image.width)
+    rw, rh = max(width, round(image.width * scale)), max(height, round(image.height * scale))
+    image = image.resize((rw, rh), Image.BILINEAR)
+    left, top = (rw - width) // 2, (rh - height) // 2
+    image = image.crop((left, top, left + width, top + height))
+    arr = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)  # (3, H, W)
+    return arr / 127.5 - 1.0
+
+
+def _check_pixels(size: tuple[int, int], what) -> None:
+    """Refuse an image above ``MAX_IMAGE_PIXELS`` before it is decoded (a first frame is shrunk to the model's
+    size anyway; a huge one costs seconds and gigabytes)."""
+    w, h = size
+    if w * h > MAX_IMAGE_PIXELS:
+        raise InputError(f"{what} is {w}×{h} pixels ({w * h / 1e6:.0f} megapixels); images above "
+                         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down")
