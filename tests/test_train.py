@@ -84,7 +84,7 @@ def test_run_folder_model_loads(tmp_path):
 
 def test_checkpoint_survives_kill_during_write(tmp_path, monkeypatch):
     """A crash inside the write leaves the previous checkpoint intact and loadable."""
-    import vidfuse.train as tr
+    import vidfuse.train.trainer as tr
 
     trainer = Trainer(tiny_cfg(tmp_path, steps=2), quiet=True)
     trainer.fit()
