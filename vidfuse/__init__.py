@@ -12,7 +12,7 @@ Public API (imported lazily so that ``import vidfuse`` stays cheap):
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from vidfuse.version import __version__
 
 __all__ = ["TextToVideoPipeline", "write_video", "read_video", "MovingDigits", "__version__"]
 

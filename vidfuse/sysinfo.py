@@ -20,7 +20,7 @@ def collect() -> dict[str, str]:
     import PIL
     import torch
 
-    import vidfuse
+    from vidfuse.version import __version__
     from vidfuse.media.fonts import find_cjk_font
 
     espeak = shutil.which("espeak-ng")
@@ -31,7 +31,7 @@ def collect() -> dict[str, str]:
     font = find_cjk_font()
     bf16 = "yes" if cpu_supports_bf16() else "no"
     return {
-        "vidfuse": vidfuse.__version__,
+        "vidfuse": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "device": best_device() + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else ""),

@@ -89,7 +89,7 @@ def served_models(model: str | os.PathLike | None, models_dir: str | os.PathLike
 
 
 def vidfuse_version() -> str:
-    from vidfuse import __version__
+    from vidfuse.version import __version__
 
     return __version__
 
