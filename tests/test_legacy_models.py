@@ -4,7 +4,9 @@ The folders and clips under tests/data/legacy were written by scripts/make_legac
 of 2026-12-04 (commit 374728e, before the generator contract of issue #16): one tiny model per generator family
 in that release's flat config.json format, one GAN folder in the older format without ``frame_out`` (decoded
 with tanh), and clips of the shipped default model. On the machine that wrote them the clips are bit-identical
-(sha256.json); other CPUs round a few values differently, hence a tolerance of a few levels of 255.
+(sha256.json). Other CPUs and torch versions round differently (bf16 autocast above all): on a 16-core x86 GPU
+host with torch 2.11 the shipped model's clips differed by 0.19 levels of 255 on average, 26 at most, where
+another seed or prompt gives a mean difference of 4 to 8. The tolerance sits between the two.
 """
 from __future__ import annotations
 
@@ -30,8 +32,9 @@ def assert_close_clips(got: dict[str, np.ndarray], want: np.lib.npyio.NpzFile) -
         a, b = got[key].astype(np.int16), want[key].astype(np.int16)
         assert a.shape == b.shape, key
         diff = np.abs(a - b)
-        # a few levels on a few pixels: rounding that differs between CPUs, not a different clip
-        assert diff.max() <= 8 and diff.mean() < 0.05, (key, int(diff.max()), float(diff.mean()))
+        # rounding that differs between machines moves a few pixels a little; a different clip moves many a lot
+        far = float((diff > 16).mean())
+        assert diff.mean() < 1.0 and far < 0.01, (key, float(diff.mean()), far)
 
 
 @pytest.mark.parametrize("family", ["gan", "vae", "flow", "anchor", "gan_tanh"])
