@@ -70,8 +70,8 @@ class PixelDecoderConfig(GeneratorConfig):
     gen_channels: tuple[int, ...] = (256, 128, 64, 32, 32)  # decoder widths from 4×4 up to 64×64
     z_content: int = 64               # per-clip code (GAN: content noise; VAE: latent)
     z_motion: int = 16                # per-frame code (GAN: motion noise; VAE: latent)
-    frame_out: str = "linear"         # decoder output: "linear" (clamped, straight-through gradient) or "tanh"
-                                      # (config.json version 1 without the field: see docs/decisions/generators.md)
+    frame_out: str = "linear"         # decoder output: "linear" (clamped, straight-through gradient) or "tanh",
+                                      # which saturates on mostly-black frames (docs/decisions/generators.md)
 
     def validate(self, model: "ModelConfig", prefix: str = "") -> None:
         GeneratorConfig.validate(self, model, prefix)  # (slots dataclasses cannot use zero-argument super)
@@ -178,7 +178,7 @@ class ModelConfig:
     p_image: float = 0.3              # chance a training clip is conditioned on its own first frame
     # --- Y = Generator(Z) --------------------------------------------------------------------
     guidance_scale: float = 1.0       # classifier-free guidance a pipeline uses unless asked otherwise; 1 = off
-                                      # (the default recipe, configs/anchor_small.yaml, trains with 2)
+                                      # (the default model's recipe, configs/anchor_small.yaml, sets 2)
     gen: GeneratorConfig | None = None  # the family's own settings; None: its defaults
 
     def __post_init__(self):
@@ -245,9 +245,10 @@ def migrate_model_dict(d: dict[str, Any], *, prefix: str = "") -> dict[str, Any]
     """A model config dict of any :data:`CONFIG_VERSION` → the current shape (a new dict).
 
     Version 1 (no ``config_version``) is one flat bag of every family's fields: the chosen family's fields move
-    into ``gen``, the others are dropped (they never applied). A version-1 GAN or VAE config without
-    ``frame_out`` was written before that field existed, when the decoder ended in tanh. Family fields given
-    at the top level of a current config are moved into ``gen`` too (a training override may name them flat).
+    into ``gen``, the others are dropped (they never applied). A version-1 config that names the GAN or VAE
+    and has no ``frame_out`` gets ``"tanh"``, the decoder output its weights were trained with. Family fields
+    given at the top level of a current config are moved into ``gen`` too (a training override may name them
+    flat).
     """
     d = dict(d)
     version = d.pop("config_version", 1)
@@ -294,7 +295,7 @@ class TrainConfig:
     batch_size: int = 32              # per process
     lr: float = 2e-4
     lr_d: float = 2e-4                # GAN discriminator learning rate
-    lr_ae: float = 2e-3               # latent flow: the per-frame autoencoder's learning rate
+    lr_ae: float = 2e-3               # latent families (flow, anchor): the per-frame autoencoder's learning rate
     betas: tuple[float, float] = (0.5, 0.99)
     weight_decay: float = 0.01
     grad_clip: float = 1.0

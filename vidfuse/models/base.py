@@ -197,8 +197,9 @@ class FrameDecoder(nn.Module):
     forward(codes (B, T, code_dim), cond) -> video (B, C, T, H, W) in [-1, 1]
 
     ``out_activation``: "linear" (the default) clamps the last convolution's output to [-1, 1] with a
-    straight-through gradient (identity backward), so pixels never stop learning; "tanh" squashes it, as
-    models saved without ``frame_out`` did (it saturates on mostly-black scenes: docs/decisions/generators.md).
+    straight-through gradient (identity backward), so pixels never stop learning; "tanh" squashes it, and
+    saturates on mostly-black scenes (docs/decisions/generators.md#frame-decoder-output). Version-1 GAN and
+    VAE configs without ``frame_out`` load as "tanh", the output their weights were trained with.
     """
 
     def __init__(self, *, code_dim: int, cond_dim: int, channels: tuple[int, ...], height: int, width: int,

@@ -1,11 +1,13 @@
 """Y = LatentFlow(Z): a latent flow-matching video Transformer, the modern generator family.
 
-Two parts, trained in one run by two phases of the same step (:class:`~vidfuse.models.latent.LatentGenerator`):
+Two parts, trained one after the other in one run (the two phases of
+:class:`~vidfuse.models.latent.LatentGenerator`):
 
-``ae``   a per-frame convolutional autoencoder, 64×64×3 ↔ 8×8×c (48× fewer numbers), trained on
-         frame reconstruction for the first ``gen.ae_steps`` steps and then frozen. Generating in its
-         latent space is what makes training and sampling fast on a CPU: the Transformer sees
-         16 frames × 16 tokens instead of 16 × 4,096 pixels.
+``ae``   a per-frame convolutional autoencoder, 64×64×3 ↔ 8×8×(c + 3): ``gen.latent_channels`` = c learned
+         channels plus the 3 colour channels low-passed (8×8×11 by default, 17× fewer numbers), trained
+         on frame reconstruction for the first ``gen.ae_steps`` steps and then frozen. Generating in its
+         latent space is what makes training and sampling fast on a CPU: the Transformer sees 16 frames ×
+         16 tokens instead of 16 × 4,096 pixels.
 ``main`` a rectified-flow Transformer over the clip's latents (Lipman et al. 2023, Liu et al. 2023):
          x_t = (1 − t)·ε + t·x₁ with x₁ the encoded clip; the network predicts the velocity x₁ − ε.
          Each block: spatial self-attention within a frame, temporal self-attention across frames at
@@ -13,9 +15,9 @@ Two parts, trained in one run by two phases of the same step (:class:`~vidfuse.m
          (the fused text and image), MLP; timestep and pooled Z modulate every block through
          adaLN-zero (DiT). Classifier-free guidance comes from the fusion's modality dropout.
 
-Sampling integrates the ODE from noise to data with ``gen.sample_steps`` Euler steps (the shared
-:func:`~vidfuse.models.sampling.euler_flow`), then decodes
-each frame. Nothing here knows about digits or trajectories: the same preset trains on any video.
+Sampling integrates the ODE from noise to data with ``gen.sample_steps`` Euler steps (or ``steps``; the
+shared :func:`~vidfuse.models.sampling.euler_flow`), then decodes each frame. Nothing here knows about
+digits or trajectories: the same preset trains on any video.
 """
 from __future__ import annotations
 

@@ -184,7 +184,7 @@ class VideoGAN(VideoGenerator):
 
         ``"d"``: fakes from ``cond.detach()`` without gradients; per discriminator the TGANs-C hinge loss
         ``relu(1 - D(x, c)) + ½ relu(1 + D(G(z, c), c)) + ½ relu(1 + D(x, c_mismatched))``, plus R1 when
-        ``cfg.r1_gamma > 0``. Returns ``loss = d_video + d_frame + r1`` and, detached, ``d_video``,
+        ``gen.r1_gamma > 0``. Returns ``loss = d_video + d_frame + r1`` and, detached, ``d_video``,
         ``d_frame``, ``d_mismatch`` (both mismatch terms, already inside d_video / d_frame), ``r1``,
         ``d_real_score`` and ``d_fake_score`` (mean raw scores over both discriminators).
         ``"g"``: fakes with gradients; ``loss = g_video + g_frame`` with ``g = -D(G(z, c), c)``; the

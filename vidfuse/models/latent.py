@@ -1,9 +1,10 @@
 """What the latent families share: a per-frame autoencoder, normalised latents, and the timestep-conditioned
 Transformer base of their velocity networks.
 
-:class:`LatentGenerator` trains in two phases of the same step: ``ae``, the per-frame autoencoder alone for
+:class:`LatentGenerator` trains in two phases, one after the other: ``ae``, the per-frame autoencoder alone for
 the first ``gen.ae_steps`` steps (then frozen), and ``main``, the family's flow on its frozen latents. A flow
-trained on latents that still move wastes its steps; the autoencoder alone is about ten times cheaper a step.
+trained on latents that still move wastes its steps, and an autoencoder step costs a fraction of a flow step
+(docs/decisions/generators.md#autoencoder-first).
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ class FrameAutoencoder(nn.Module):
     A latent is ``c`` learned channels (tanh-bounded, so their scale cannot drift while the flow learns
     on them) plus the frame's ``C`` colour channels average-pooled to the latent grid — a fixed low-pass
     image. The decoder adds its output to that low-pass image upsampled, so it only learns detail. Why:
-    a purely learned 8-channel latent learned shape within a few hundred steps but still drew every
-    digit grey after 800 (measured): colour is a small fraction of the pixel loss on sparse frames.
-    The low-pass channels carry colour (and coarse position) from the first step, for any video.
+    colour is a small fraction of the pixel loss on sparse frames, and a purely learned latent learns
+    shape long before colour (docs/decisions/generators.md#low-pass-colour-channels). The low-pass
+    channels carry colour (and coarse position) from the first step, for any video.
 
     The last upsampling is a sub-pixel convolution (PixelShuffle): full-resolution convolutions are the
     most expensive part of a decoder on a CPU, and frames here need no full-resolution processing.
@@ -54,8 +55,8 @@ class FrameAutoencoder(nn.Module):
         return torch.cat([torch.tanh(self.encoder(frames)), low.to(frames.dtype)], dim=1)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """Unbounded output: a tanh here saturates on the mostly-black frames of sparse scenes (pre-activations
-        drift to −25 within a few hundred steps and the decoder stops learning: measured). Clamp for display."""
+        """Unbounded output: a tanh here saturates on the mostly-black frames of sparse scenes and the decoder
+        stops learning (docs/decisions/generators.md#unbounded-autoencoder-output). Clamp for display."""
         low = F.interpolate(latents[:, -self.in_channels:], scale_factor=float(self.down), mode="nearest")
         return self.decoder(latents) + low
 
@@ -106,7 +107,7 @@ class LatentGenerator(VideoGenerator):
         self.latent_hw = (cfg.height // down, cfg.width // down)
         self.latent_channels = self.autoencoder.out_channels
         # per-channel shift and scale that give the flow zero-mean, unit-variance latents (as Stable Diffusion's
-        # scale factor, per channel), measured on the first flow step's batch and then fixed: raw latents sit
+        # scale factor, per channel), computed on the first flow step's batch and then fixed: raw latents sit
         # far from unit scale, which puts the whole picture in the last part of the path
         self.register_buffer("latent_shift", torch.zeros(self.latent_channels))
         self.register_buffer("latent_scale", torch.ones(self.latent_channels))

