@@ -157,11 +157,11 @@ class ModelConfig:
     generator: str = DEFAULT_GENERATOR  # a family of GENERATOR_CONFIGS; its own settings are ``gen``
     num_frames: int = 16              # frames per clip at training time; generation may ask for more
     height: int = 64                  # native frame size; other sizes are resized by the pipeline
-    width: int = 64
-    channels: int = 3
+    width: int = 64                   # (height above): pixels of the frames the model is trained on
+    channels: int = 3                 # colour channels (3: RGB)
     # --- shared width of text tokens, visual tokens and fusion ------------------------------
-    dim: int = 128
-    heads: int = 4
+    dim: int = 128                    # width of text tokens, visual tokens, fusion and Z
+    heads: int = 4                    # attention heads in every Transformer (must divide dim and flow_width)
     # --- H = Transformer(X): text encoder ---------------------------------------------------
     text_encoder: str = "scratch"     # "scratch" | "minilm" | path to a local Hugging Face encoder folder
     text_layers: int = 2              # layers of the from-scratch encoder
@@ -173,7 +173,7 @@ class ModelConfig:
     # --- V = CNN(I): visual encoder ---------------------------------------------------------
     visual_channels: tuple[int, ...] = (32, 64, 128)  # ResNet stages; each halves the size (64 → 8×8 tokens)
     # --- Z = MultimodalTransformer(H, V): fusion --------------------------------------------
-    fusion_layers: int = 2
+    fusion_layers: int = 2            # co-attention layers between text and image tokens
     p_drop_text: float = 0.1          # modality dropout at train time (enables classifier-free guidance)
     p_image: float = 0.3              # chance a training clip is conditioned on its own first frame
     # --- Y = Generator(Z) --------------------------------------------------------------------
@@ -289,25 +289,25 @@ class TrainConfig:
     lang: str = "both"                # Moving Digits caption language: en | zh | both
     paraphrase: float = 0.0           # Moving Digits: share of training captions from the wide grammar
                                       # (vidfuse/data/paraphrase.py) instead of the templates; 0 = templates only
-    steps: int = 2000
+    steps: int = 2000                 # optimiser steps in all (a resumed run may raise it)
     max_minutes: float = 0.0          # wall-clock budget for the whole run (resumes included); 0 = none. Training
                                       # stops before a step that would overrun it, saving as at --steps
     batch_size: int = 32              # per process
-    lr: float = 2e-4
+    lr: float = 2e-4                  # AdamW learning rate of the conditioning phase (encoders, fusion, generator)
     lr_d: float = 2e-4                # GAN discriminator learning rate
     lr_ae: float = 2e-3               # latent families (flow, anchor): the per-frame autoencoder's learning rate
-    betas: tuple[float, float] = (0.5, 0.99)
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    ema_decay: float = 0.999
-    warmup_steps: int = 100
+    betas: tuple[float, float] = (0.5, 0.99)  # AdamW's moment decays
+    weight_decay: float = 0.01        # AdamW's decoupled weight decay
+    grad_clip: float = 1.0            # gradient norm clipped to this, per phase
+    ema_decay: float = 0.999          # decay of the weights' moving average (the saved model uses it)
+    warmup_steps: int = 100           # linear learning-rate warm-up, counted from each phase's start
     spell_p: float = 0.1              # scratch tokenizer: spell a known word by characters with this probability
     bf16: bool = True                 # bf16 autocast (CPU with AVX-512 bf16, or CUDA); never fp16 on CPU
-    seed: int = 0
+    seed: int = 0                     # the run's RNG seed: batches, noise and initial weights
     num_workers: int = 0              # DataLoader workers; Moving Digits renders fast enough in-process
-    log_every: int = 10
-    ckpt_every: int = 200
-    sample_every: int = 500
+    log_every: int = 10               # steps between metrics.jsonl rows
+    ckpt_every: int = 200             # steps between checkpoints (and model folders)
+    sample_every: int = 500           # steps between sample sheets
     out: str = "runs/default"
     model: ModelConfig = field(default_factory=ModelConfig)
 
