@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -39,19 +38,39 @@ def _weights(run: Path) -> dict:
     return load_file(run / CHECKPOINT)
 
 
+def _as_version_1(run: Path) -> None:
+    """Rewrite a run's checkpoint as version 1 wrote it: the EMA as ``ema.<name>``, no ``n_averaged``."""
+    from safetensors.torch import save_file
+
+    from vidfuse.train import checkpoint
+
+    tensors, meta = checkpoint.read(run / CHECKPOINT)
+    del meta["version"]
+    old = {"ema." + k[len("ema.module."):] if k.startswith("ema.module.") else k: v for k, v in tensors.items()
+           if k != "ema.n_averaged"}
+    save_file(old, run / CHECKPOINT, metadata={"vidfuse": json.dumps(meta)})
+
+
 def test_resume_is_exact(tmp_path):
+    """Resuming continues bit for bit, also from a checkpoint of version 1 (the EMA's names migrated)."""
+    import shutil
+
     straight = train(tiny_cfg(tmp_path / "a", steps=4), quiet=True)
     assert (straight / "config.json").is_file()
     train(tiny_cfg(tmp_path / "b", steps=2), quiet=True)
+    shutil.copytree(tmp_path / "b", tmp_path / "v1")
+    _as_version_1(tmp_path / "v1")
     train(tiny_cfg(tmp_path / "b", steps=4), resume=True, quiet=True)
-    a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
-    assert a.keys() == b.keys()
+    train(tiny_cfg(tmp_path / "v1", steps=4), resume=True, quiet=True)
+    a, b, v1 = _weights(tmp_path / "a"), _weights(tmp_path / "b"), _weights(tmp_path / "v1")
+    assert a.keys() == b.keys() == v1.keys()
     for k in a:
         if not k.startswith("rng."):
             assert torch.equal(a[k], b[k]), k
+            assert torch.equal(a[k], v1[k]), k
     meta = json.loads(open(tmp_path / "b" / "config.json").read())
     assert meta["steps"] == 4
-    rows = [json.loads(l) for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     for name in ("loss.png", "model/model.safetensors", "tb"):
         assert (tmp_path / "b" / name).exists(), name
@@ -69,7 +88,7 @@ def test_a_copied_run_folder_resumes_in_the_copy(tmp_path):
     assert model == tmp_path / "b" / "model"
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a").rglob("*") if p.is_file()} == before
     assert json.loads((tmp_path / "b" / "config.json").read_text())["out"] == str(tmp_path / "b")
-    rows = [json.loads(l) for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3]
 
 
@@ -84,7 +103,7 @@ def test_run_folder_model_loads(tmp_path):
 
 def test_checkpoint_survives_kill_during_write(tmp_path, monkeypatch):
     """A crash inside the write leaves the previous checkpoint intact and loadable."""
-    import vidfuse.train.trainer as tr
+    import vidfuse.train.checkpoint as ckpt
 
     trainer = Trainer(tiny_cfg(tmp_path, steps=2), quiet=True)
     trainer.fit()
@@ -94,7 +113,7 @@ def test_checkpoint_survives_kill_during_write(tmp_path, monkeypatch):
         Path(path).write_bytes(b"half a checkpoint")
         raise KeyboardInterrupt  # what a kill looks like from inside
 
-    monkeypatch.setattr(tr, "save_file", boom)
+    monkeypatch.setattr(ckpt, "save_file", boom)
     with pytest.raises(KeyboardInterrupt):
         trainer.save()
     assert (tmp_path / CHECKPOINT).read_bytes() == good
@@ -131,14 +150,28 @@ def test_two_process_ddp_replicas_identical(tmp_path):
            str(ROOT / "tests" / "ddp_worker.py"), str(tmp_path)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
-    a, b = load_file(tmp_path / "rank0.safetensors"), load_file(tmp_path / "rank1.safetensors")
-    init = Trainer(resolve_config("tiny", out=str(tmp_path / "x")), quiet=True).model.state_dict()
-    changed = 0
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
-        changed += not torch.equal(a[k], init[k])
-    assert changed > 0  # they trained, and stayed identical
-    assert (tmp_path / "run" / CHECKPOINT).is_file()
+    for folder, model in ((tmp_path, None), (tmp_path / "gan", {"generator": "gan"})):
+        a, b = load_file(folder / "rank0.safetensors"), load_file(folder / "rank1.safetensors")
+        init = Trainer(resolve_config("tiny", out=str(folder / "x"), model=model), quiet=True).model.state_dict()
+        changed = 0
+        for k in a:
+            assert torch.equal(a[k], b[k]), k
+            changed += not torch.equal(a[k], init[k])
+        assert changed > 0  # they trained, and stayed identical
+        assert (folder / "run" / CHECKPOINT).is_file()
+    default = load_file(tmp_path / "rank0.safetensors")
+    assert bool(default["generator.latent_stats_set"])  # measured on the flow's first batch (the anchor flow's)
+
+
+def test_each_phase_network_holds_its_phase_parameters_and_no_buffers(tmp_path):
+    """What DDP wraps per phase: exactly the parameters the phase's optimiser steps (the model's own objects),
+    and no buffers, so DDP never broadcasts a generator's measured statistics (the flow's latent shift)."""
+    trainer = Trainer(tiny_cfg(tmp_path, "anchor"), quiet=True)
+    assert set(trainer.phase_nets) == set(trainer.model.generator.phases) == {"ae", "main"}
+    for phase, net in trainer.phase_nets.items():
+        assert list(net.buffers()) == []
+        assert [id(p) for p in net.parameters()] == [id(p) for p in trainer.optimizers[phase].param_groups[0]["params"]]
+    assert "generator.latent_shift" in dict(trainer.model.named_buffers())
 
 
 def test_latent_flow_phases_warm_up_and_ema_from_their_start(tmp_path):
@@ -158,7 +191,7 @@ def test_latent_flow_phases_warm_up_and_ema_from_their_start(tmp_path):
     live = trainer.model.inference_state_dict()[key].float()
     # first flow step (since = 0): decay 1/10, so the EMA is 90% the live weights, not ≈ 0.1% of them
     assert not torch.equal(live, torch.zeros_like(live))
-    assert torch.allclose(trainer.ema[key], 0.9 * live, atol=1e-6)
+    assert torch.allclose(trainer.ema.weights()[key], 0.9 * live, atol=1e-6)
 
 
 def test_long_captions_warn_and_samples_fit(tmp_path, caplog):
@@ -179,7 +212,8 @@ def test_tokenizer_has_words_and_training_spells_some(tmp_path, monkeypatch):
     seen = []
     real = trainer.tokenizer.encode
     monkeypatch.setattr(trainer.tokenizer, "encode", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
-    trainer.train_step(torch.stack([trainer.dataset[i][0] for i in range(2)]), [trainer.dataset[i][1] for i in range(2)])
+    items = [trainer.dataset[i] for i in range(2)]
+    trainer.train_step(torch.stack([it[0] for it in items]), [it[1] for it in items])
     assert seen[-1]["spell_p"] == trainer.cfg.spell_p > 0
     cfg = tiny_cfg(tmp_path / "chars")
     cfg.model.text_words = 0
@@ -207,7 +241,7 @@ def test_wall_clock_budget_stops_saves_and_resumes(tmp_path, caplog):
     train(tiny_cfg(tmp_path, "vae", steps=3, max_minutes=60), resume=True, quiet=True)
     step2, elapsed2 = step_and_elapsed()
     assert step2 == 3 and elapsed2 > elapsed  # ran to --steps, time carried over from the first invocation
-    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and rows[-1]["elapsed_min"] * 60 >= elapsed
 
 

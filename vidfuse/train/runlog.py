@@ -1,0 +1,74 @@
+"""What a run reports while it trains: progress bar, metrics.jsonl, TensorBoard, the loss curve (rank 0 only)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vidfuse.fileio import atomic_path, atomic_write_text
+
+
+class RunLog:
+    """Progress bar with ETA, metrics.jsonl, TensorBoard scalars and a loss-curve PNG (rank 0 only)."""
+
+    def __init__(self, out: Path, *, enabled: bool, quiet: bool, start: int, total: int):
+        self.enabled, self.out = enabled, out
+        self.progress = self.writer = None
+        if not enabled:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        self._truncate_metrics(start)
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(out / "tb"), purge_step=start)
+        if not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                     TextColumn("{task.fields[info]}"))
+            self.task = self.progress.add_task("train", total=total, completed=start, info="")
+            self.progress.start()
+
+    def _truncate_metrics(self, start: int) -> None:
+        """On resume, drop metrics logged after the checkpoint (they will be logged again)."""
+        path = self.out / "metrics.jsonl"
+        if path.is_file():
+            keep = [row for row in path.read_text().splitlines() if row.strip() and json.loads(row)["step"] <= start]
+            atomic_write_text(path, "".join(row + "\n" for row in keep))
+
+    def step(self, step: int, logs: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"step": step, **logs}) + "\n")
+        for k, v in logs.items():
+            self.writer.add_scalar(k, v, step)
+        if self.progress is not None:
+            info = " ".join(f"{k}={v:.3g}" for k, v in logs.items() if k.endswith("loss") or k == "clips_per_s")
+            self.progress.update(self.task, completed=step, info=info)
+
+    def plot(self) -> None:
+        if not self.enabled:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = [json.loads(row) for row in (self.out / "metrics.jsonl").read_text().splitlines() if row.strip()]
+        keys = sorted({k for r in rows for k in r if k.endswith("loss")})
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for k in keys:
+            pts = [(r["step"], r[k]) for r in rows if k in r]
+            ax.plot(*zip(*pts), label=k, linewidth=1)
+        ax.set_xlabel("step")
+        ax.legend()
+        ax.grid(alpha=0.3)
+        with atomic_path(self.out / "loss.png") as tmp:
+            fig.savefig(tmp, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        if self.writer is not None:
+            self.writer.close()
