@@ -1,8 +1,8 @@
 """A wider caption grammar for training: the ways people ask for a moving digit, in English and Chinese.
 
 Moving Digits' own templates (:func:`vidfuse.data.moving_digits.make_caption`) are few: a model trained
-on them alone keys on single template words and is thrown by any other (NOTES.md, "why novel wording
-fails": every "upward(s)" became "up and down", every "从右往左" moved right). :func:`make_paraphrase`
+on them alone keys on single template words and is thrown by any other (docs/decisions/text.md#paraphrase).
+:func:`make_paraphrase`
 draws a caption for the same attributes from a compositional grammar — a request frame ("show …",
 "请生成…"), a subject (numeral or number word, colour before or after), a verb that fits the motion,
 a direction phrase of many forms ("leftward", "from right to left", "towards the top", "从下往上",

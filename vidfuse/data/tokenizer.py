@@ -4,11 +4,9 @@ Three levels, each the fallback of the one before:
 
 1. **Words.** A run of letters of a script that separates words with spaces (Latin, Greek,
    Cyrillic: ``[a-z…]+`` after normalisation) that was frequent in the training captions is
-   one token: ``nine`` is one id, as ``九`` is. Why: with characters only, the default model
-   read English number words far worse than numerals (digit right for 70.8% of word-form
-   English captions against 98.2% for numerals and 97.9% for Chinese words, 400 test
-   captions; NOTES.md): a two-layer encoder trained for minutes must otherwise learn to
-   compose n-i-n-e into a meaning, and to tell it from o-n-e inside n-o-n-e.
+   one token: ``nine`` is one id, as ``九`` is. Why: a two-layer encoder trained for minutes
+   must otherwise learn to compose n-i-n-e into a meaning, and to tell it from o-n-e inside
+   n-o-n-e (docs/decisions/text.md#word-tokens has the measurement).
 2. **Characters.** Chinese (no spaces, so no words to find) and any word outside the word list
    are spelled one token per character, for the characters seen in the training captions.
 3. **Bytes.** Any other character is spelled as its UTF-8 bytes (256 byte tokens are always in
