@@ -123,6 +123,56 @@ def test_page_generates_and_plays_a_video(tmp_path):
     assert shot.stat().st_size > 10_000
 
 
+def test_page_translations_from_i18n_json_and_english_without_it(tmp_path):
+    """The translations come from /static/i18n.json (served as JSON, the same keys in English and Chinese);
+    when that file cannot be loaded, the page still works, in English, from the text index.html holds."""
+    import json
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    app = create_app(data_dir=tmp_path / "data", model=tiny_pipeline().save_pretrained(tmp_path / "model"), workers=1)
+    with serve_in_background(app) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(locale="en-US")
+            errors = []
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            with page.expect_response(lambda r: r.url.endswith("/static/i18n.json")) as got:
+                page.goto(base + "/")
+            assert got.value.status == 200
+            assert got.value.headers["content-type"] == "application/json; charset=utf-8"
+            tables = json.loads(got.value.body().decode("utf-8"))
+            assert set(tables) == {"en", "zh"} and set(tables["en"]) == set(tables["zh"])
+            page.wait_for_selector("#server-status.ok", timeout=30_000)
+            assert page.text_content("#create-title") == "Create"
+            page.click("#lang-toggle")  # 中文: labels, placeholders and titles change
+            assert page.text_content("#create-title") == tables["zh"]["create"] == "创作"
+            assert page.text_content("#submit") == "生成视频"
+            assert page.get_attribute("#prompt", "placeholder") == "红色的数字3在向左移动"
+            assert page.get_attribute("#server-status", "title") == "服务器"
+            page.click("#lang-toggle")
+            assert page.text_content("#submit") == "Generate video"
+            assert not errors, errors
+
+            # i18n.json unreachable: English from the page itself, and the page still works
+            lost = browser.new_page(locale="zh-CN")
+            lost.route("**/static/i18n.json", lambda route: route.fulfill(status=404, body="no such file"))
+            lost.goto(base + "/")
+            lost.wait_for_selector("#server-status.ok", timeout=30_000)
+            assert lost.text_content("#create-title") == "Create"
+            assert lost.text_content("#submit") == "Generate video"
+            assert lost.get_attribute("#prompt", "placeholder") == "the red digit 3 is moving to the left"
+            assert lost.get_attribute("#server-status", "title") == "Server"
+            lost.click("#lang-toggle")  # no Chinese to switch to: still English, nothing breaks
+            assert lost.text_content("#create-title") == "Create"
+            lost.click("#tab-script")
+            assert lost.text_content("#music option[value='none']") == "None"
+        finally:
+            browser.close()
+
+
 def test_page_model_picker_and_denoising_steps(tmp_path):
     """A server with --models-dir holding a tiny random Wan folder and the built-in model: the picker lists
     both with their limits, shows steps and negative prompt for Wan only, and a Wan job shows its denoising

@@ -46,7 +46,8 @@ from vidfuse.server.served import (ServedModel, compose_available, music_options
 from vidfuse.server.store import TERMINAL, Job, JobStore, QueueFull
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-STATIC_FILES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+STATIC_FILES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
+                "i18n.json": "application/json; charset=utf-8"}
 _SSE_POLL_S = 0.2
 _SSE_KEEPALIVE_S = 15.0
 _SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself

@@ -2,65 +2,33 @@
 // Progress arrives as server-sent events (EventSource), so there is no polling loop.
 "use strict";
 
-const I18N = {
-  en: {
-    tagline: "Text to video, on your machine", serverStatus: "Server", create: "Create",
-    modePrompt: "Prompt", modeScript: "Story script",
-    promptLabel: "What should the clip show?", promptPlaceholder: "the red digit 3 is moving to the left",
-    scriptLabel: "Paste a script: each paragraph becomes a narrated scene",
-    scriptPlaceholder: "A red digit three moves to the left.\n\nThen a blue seven falls down slowly.",
-    aspect: "Aspect", aspectDefault: "Default", language: "Language", langAuto: "Auto", subtitles: "Subtitles",
-    subSoft: "Track + files", subBurn: "Burned in", subSrt: "Files only", subNone: "None",
-    seed: "Seed", seedRandom: "random", generate: "Generate video", cancel: "Cancel", result: "Result",
-    noVideo: "Your video will play here.", downloadMp4: "Download MP4", storyboard: "Storyboard",
-    history: "History", refresh: "Refresh", noJobs: "No jobs yet.", apiDocs: "API docs",
-    tokenTitle: "This server needs a token",
-    tokenHelp: "Enter the token the server was started with (--token or VIDFUSE_TOKEN).", tokenSave: "Continue",
-    emptyInput: "Write a prompt or a script first.", submitting: "Submitting…", queuePos: "in queue, position {n}",
-    st_queued: "Queued", st_running: "Running", st_done: "Done", st_failed: "Failed", st_cancelled: "Cancelled",
-    sg_queued: "Waiting in the queue", sg_starting: "Starting", sg_generating: "Generating frames",
-    sg_encoding: "Encoding MP4", sg_thumbnail: "Making the thumbnail", sg_plan: "Planning scenes",
-    sg_voice: "Synthesising the narration", sg_frames: "Generating scenes", sg_subtitles: "Drawing subtitles",
-    sg_encode: "Encoding MP4", sg_storyboard: "Drawing the storyboard", sg_done: "Done", sg_failed: "Failed",
-    sg_cancelled: "Cancelled", sg_denoising: "Denoising, step {step} of {total}", cancelRequested: "Cancelling…", offline: "Cannot reach the server",
-    chars: "{n} / {max}", prompt: "prompt", script: "story",
-    voice: "Voice", voiceDefault: "Default", music: "Music", mood_none: "None", mood_calm: "Calm",
-    mood_energetic: "Energetic", mood_happy: "Happy", mood_nostalgic: "Nostalgic", mood_tender: "Tender",
-    model: "Model", modelDefault: "default", steps: "Steps", stepsDefault: "model's",
-    negativePrompt: "Negative prompt", negativePlaceholder: "what the video should not show",
-    task_t2v: "text→video", task_i2v: "image→video", modelLimits: "{family} · {tasks} · {w}×{h} px, {frames} frames, {fps} fps",
-    maxFrames: "at most {n} frames", trainedOn: "knows only {what}", frames: "Frames", width: "Width",
-    height: "Height", sizeBoth: "Give both width and height, or neither.",
-  },
-  zh: {
-    tagline: "在你自己的电脑上，把文字变成视频", serverStatus: "服务器", create: "创作",
-    modePrompt: "提示词", modeScript: "故事脚本",
-    promptLabel: "视频里应该出现什么？", promptPlaceholder: "红色的数字3在向左移动",
-    scriptLabel: "粘贴脚本：每一段成为一个带旁白的场景",
-    scriptPlaceholder: "红色的数字三向左移动。\n\n然后蓝色的数字七慢慢落下。",
-    aspect: "画面比例", aspectDefault: "默认", language: "语言", langAuto: "自动", subtitles: "字幕",
-    subSoft: "字幕轨 + 文件", subBurn: "烧录到画面", subSrt: "仅字幕文件", subNone: "无",
-    seed: "随机种子", seedRandom: "随机", generate: "生成视频", cancel: "取消", result: "结果",
-    noVideo: "生成的视频会在这里播放。", downloadMp4: "下载 MP4", storyboard: "分镜图",
-    history: "历史记录", refresh: "刷新", noJobs: "还没有任务。", apiDocs: "API 文档",
-    tokenTitle: "此服务器需要令牌",
-    tokenHelp: "请输入启动服务器时设置的令牌（--token 或 VIDFUSE_TOKEN）。", tokenSave: "继续",
-    emptyInput: "请先填写提示词或脚本。", submitting: "正在提交…", queuePos: "排队中，第 {n} 位",
-    st_queued: "排队中", st_running: "生成中", st_done: "完成", st_failed: "失败", st_cancelled: "已取消",
-    sg_queued: "正在排队", sg_starting: "正在启动", sg_generating: "正在生成画面", sg_encoding: "正在编码 MP4",
-    sg_thumbnail: "正在生成缩略图", sg_plan: "正在规划场景", sg_voice: "正在合成旁白", sg_frames: "正在生成场景",
-    sg_subtitles: "正在绘制字幕", sg_encode: "正在编码 MP4", sg_storyboard: "正在绘制分镜图", sg_done: "完成",
-    sg_failed: "失败", sg_cancelled: "已取消", sg_denoising: "正在去噪：第 {step} / {total} 步", cancelRequested: "正在取消…", offline: "无法连接服务器",
-    chars: "{n} / {max}", prompt: "提示词", script: "故事",
-    voice: "旁白声音", voiceDefault: "默认", music: "背景音乐", mood_none: "无", mood_calm: "平静",
-    mood_energetic: "活力", mood_happy: "欢快", mood_nostalgic: "怀旧", mood_tender: "温柔",
-    model: "模型", modelDefault: "默认", steps: "去噪步数", stepsDefault: "模型默认",
-    negativePrompt: "反向提示词", negativePlaceholder: "视频里不应出现的内容",
-    task_t2v: "文生视频", task_i2v: "图生视频", modelLimits: "{family} · {tasks} · {w}×{h} 像素，{frames} 帧，{fps} 帧/秒",
-    maxFrames: "最多 {n} 帧", trainedOn: "只认识：{what}", frames: "帧数", width: "宽度", height: "高度",
-    sizeBoth: "宽度和高度请同时填写，或都不填。",
-  },
-};
+// The translations: vidfuse/server/static/i18n.json ({"en": {...}, "zh": {...}}), loaded once by init()
+// before anything is rendered with t(). Should that fail, the page stays in English: the English of every
+// [data-i18n*] element is what index.html itself says, and a string the page makes up (a status, an error)
+// shows its key.
+const I18N = {en: {}};
+
+async function loadTranslations() {
+  try {
+    const res = await fetch("/static/i18n.json");
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const tables = await res.json();
+    if (!tables || typeof tables.en !== "object") throw new Error("no English table");
+    Object.assign(I18N, tables);
+  } catch (err) {
+    console.warn("vidfuse: no translations (/static/i18n.json), English only:", err);
+    I18N.en = englishFromPage();
+  }
+}
+
+// The English that index.html holds; read before applyLanguage() first overwrites it.
+function englishFromPage() {
+  const en = {};
+  for (const el of document.querySelectorAll("[data-i18n]")) en[el.dataset.i18n] = el.textContent.trim();
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) en[el.dataset.i18nPlaceholder] = el.placeholder;
+  for (const el of document.querySelectorAll("[data-i18n-title]")) en[el.dataset.i18nTitle] = el.title;
+  return en;
+}
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -440,6 +408,7 @@ function showModelLimits() {
 // ---- start ------------------------------------------------------------------------------------
 async function init() {
   readTokenFromFragment();
+  await loadTranslations();
   applyLanguage();
   $("lang-toggle").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
