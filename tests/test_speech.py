@@ -8,6 +8,7 @@ import pytest
 
 from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.media import speech
+from vidfuse.media import voices as engines
 from vidfuse.media.speech import (VoiceFallbackWarning, available_voices, default_piper_voice, installed_voices,
                                   split_sentences, synthesize, to_pinyin)
 
@@ -149,8 +150,8 @@ def _onset_offset_s(s: speech.Speech, t: speech.SentenceTiming) -> tuple[float, 
 @needs_piper
 def test_english_is_spoken_by_piper_by_default(monkeypatch):
     calls = []
-    real = speech._run_piper
-    monkeypatch.setattr(speech, "_run_piper", lambda *a: calls.append(a[1]) or real(*a))
+    real = engines._run_piper
+    monkeypatch.setattr(engines, "_run_piper", lambda *a: calls.append(a[1]) or real(*a))
     s = synthesize("Hello there. This is vidfuse!")
     assert calls == ["Hello there.", "This is vidfuse!"]
     assert s.sample_rate == 22050
@@ -173,7 +174,7 @@ def test_cue_timing_per_sentence_for_both_engines(voice):
 
 @needs_espeak
 def test_missing_piper_falls_back_to_espeak_with_a_warning(monkeypatch):
-    monkeypatch.setattr(speech, "default_piper_voice", lambda: None)
+    monkeypatch.setattr(engines, "default_piper_voice", lambda: None)
     with pytest.warns(VoiceFallbackWarning, match="pip install piper-tts"):
         s = synthesize("Hello there.")
     _check_timings(s, 1)
@@ -241,7 +242,7 @@ def _bad_voice(tmp_path, name, onnx: bytes | None = None, config=None):
 def test_a_bad_piper_voice_is_one_line_naming_it(tmp_path, case):
     import json
 
-    speech._load_piper.cache_clear()
+    engines._load_piper.cache_clear()
     cfg = json.loads(open(f"{default_piper_voice()}.json", encoding="utf-8").read())
     if case == "garbage onnx":
         voice = _bad_voice(tmp_path, "v", onnx=b"not a model" * 10)

@@ -54,8 +54,9 @@ def models(
 
 
 def voices() -> None:
-    """The voices installed here, per language, with their engine; * marks the default. (vidfuse.media.speech)"""
-    from vidfuse.media.speech import PIPER_INSTALL_LINE, INSTALL_LINE, installed_voices
+    """The voices installed here, per language, with their engine; * marks the default.
+    (vidfuse.media.voices.installed_voices)"""
+    from vidfuse.media.voices import INSTALL_LINE, PIPER_INSTALL_LINE, installed_voices
 
     found = installed_voices()
     for lang, label in (("en", "English"), ("zh", "Chinese")):
