@@ -4,18 +4,26 @@ Shared by the codecs (:mod:`vidfuse.media.video_io`) and the contact sheet (:mod
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from vidfuse.errors import InputError
 
-__all__ = ["check_frames", "even_indices", "is_int"]
+__all__ = ["check_frames", "even_indices", "is_int", "is_positive_number"]
 
 
 def is_int(value: object) -> bool:
     """A whole number (any integer type, numpy's included), but not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_positive_number(value: object) -> bool:
+    """A finite real number above 0 (any numeric type, numpy's included), but not a bool."""
+    return (
+        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
 
 
 def check_frames(frames: object) -> np.ndarray:
