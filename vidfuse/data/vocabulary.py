@@ -63,7 +63,7 @@ ZH_STOP_CHARS = frozenset("的了着过地得之个只条张头位段幅匹支�
 
 def _md_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
     """The words and non-ASCII characters Moving Digits' caption templates and paraphrase grammar use."""
-    from vidfuse.data import moving_digits, paraphrase
+    from vidfuse.data import digit_captions, moving_digits, paraphrase
 
     texts: list[str] = []
 
@@ -78,7 +78,7 @@ def _md_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
             for x in v:
                 walk(x)
 
-    for module in (moving_digits, paraphrase):
+    for module in (moving_digits, digit_captions, paraphrase):
         for name, value in vars(module).items():
             if name.isupper() or name.startswith("_") and name[1:2].isupper():
                 walk(value)

@@ -110,16 +110,16 @@ def judge_self_test(judge: Judge | JudgeEnsemble | None = None, *, n: int = 300,
 
 def _self_test_cache_path(n: int, seed: int) -> Path:
     """The cache file of the shipped judge's self-test: keyed by the judge's files, the code that renders
-    and judges the real clips (``moving_digits.py`` and this package's modules), n, seed, the torch and numpy
-    versions and the device it runs on."""
+    and judges the real clips (``moving_digits.py``, its glyphs' ``mnist.py`` and this package's modules), n, seed,
+    the torch and numpy versions and the device it runs on."""
     import hashlib
 
-    from vidfuse.data import moving_digits
+    from vidfuse.data import mnist, moving_digits
     from vidfuse.sysinfo import best_device
     from vidfuse.userdirs import user_cache_dir
 
     h = hashlib.sha256(f"{n}/{seed}/{torch.__version__}/{np.__version__}/{best_device()}".encode())
-    code = [Path(moving_digits.__file__), *sorted(Path(__file__).parent.glob("*.py"))]
+    code = [Path(moving_digits.__file__), Path(mnist.__file__), *sorted(Path(__file__).parent.glob("*.py"))]
     for f in sorted(JUDGE_DIR.rglob("*")) + code:
         if f.is_file():
             h.update(f.relative_to(f.parents[1]).as_posix().encode())
