@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.vidfuse-installed
 #   make TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126" demo
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup demo test train-default bench clean system-deps
+.PHONY: setup demo test format train-default bench clean system-deps
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,18 @@ setup: system-deps $(STAMP)
 demo: setup
 	$(PY) -m vidfuse.cli demo --out out
 
+LINTED := vidfuse tests bench scripts
+
 test: setup
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# rewrite the code in the project's format and fix what ruff can (then `make test`)
+format: setup
+	$(VENV)/bin/ruff format $(LINTED)
+	$(VENV)/bin/ruff check --fix $(LINTED)
 
 # Train the default model from scratch on this machine (≈ 60 min on 2 cores; README "Results"), judge it,
 # and install it into the package (vidfuse/default_model/) for `vidfuse generate` and `make demo`.

@@ -1,4 +1,5 @@
 """Shared by the benchmarks: the machine's matmul peak, measured in the same run as the model."""
+
 from __future__ import annotations
 
 import platform
@@ -28,4 +29,5 @@ def machine() -> str:
     except OSError:
         pass
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads){gpu}, {platform.python_version()}"
+    threads, python = torch.get_num_threads(), platform.python_version()
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({threads} threads){gpu}, {python}"

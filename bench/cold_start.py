@@ -9,6 +9,7 @@ and with ``TextToVideoPipeline.warmup()`` at load (the server's workers warm up;
 does not, since it would only move the cost). Each in-process measurement runs in its own subprocess so
 that nothing is warm from a previous one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
-PROMPTS = ["the red digit 3 is moving to the left", "a blue seven moves down", "数字3在左右移动",
-           "digit 5 is going right", "a green 4 bouncing up and down", "白色的数字九从左向右移动"]
+PROMPTS = [
+    "the red digit 3 is moving to the left",
+    "a blue seven moves down",
+    "数字3在左右移动",
+    "digit 5 is going right",
+    "a green 4 bouncing up and down",
+    "白色的数字九从左向右移动",
+]
 
 _IN_PROCESS = r"""
 import json, sys, time
@@ -59,16 +66,24 @@ def main() -> None:
             t = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             walls.append(time.perf_counter() - t)
-    print(f"`vidfuse generate PROMPT -o clip.mp4`, a new process each: median {statistics.median(walls):.2f} s "
-          f"(min {min(walls):.2f}, max {max(walls):.2f}; {args.runs} runs)")
+    print(
+        f"`vidfuse generate PROMPT -o clip.mp4`, a new process each: median {statistics.median(walls):.2f} s "
+        f"(min {min(walls):.2f}, max {max(walls):.2f}; {args.runs} runs)"
+    )
     for mode in ("cold", "warm"):
-        out = subprocess.run([sys.executable, "-c", _IN_PROCESS, args.model, mode, json.dumps(PROMPTS)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", _IN_PROCESS, args.model, mode, json.dumps(PROMPTS)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         r = json.loads(out.strip().splitlines()[-1])
         calls = ", ".join(f"{1000 * c:.0f}" for c in r["calls_s"])
         extra = f", warm-up {r['warmup_s']:.2f} s" if mode == "warm" else ""
-        print(f"in one process ({'with' if mode == 'warm' else 'without'} warm-up): import {r['import_s']:.2f} s, "
-              f"load {r['load_s']:.2f} s{extra}; six calls, ms: {calls}")
+        print(
+            f"in one process ({'with' if mode == 'warm' else 'without'} warm-up): import {r['import_s']:.2f} s, "
+            f"load {r['load_s']:.2f} s{extra}; six calls, ms: {calls}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ doubles it) at a small clip size, on this machine's device. The text encoder (UM
 and the VAE are left out: their cost is paid once per prompt / once per clip, not per step. Offload modes
 (``--offload model|sequential|group``) move weights to a GPU and need one; on a CPU they are refused.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 # Wan-AI/Wan2.1-T2V-1.3B-Diffusers, transformer/config.json
-WAN_1_3B = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16,
-                out_channels=16, text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
-                qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
+WAN_1_3B = dict(
+    patch_size=(1, 2, 2),
+    num_attention_heads=12,
+    attention_head_dim=128,
+    in_channels=16,
+    out_channels=16,
+    text_dim=4096,
+    freq_dim=256,
+    ffn_dim=8960,
+    num_layers=30,
+    cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads",
+    eps=1e-6,
+    rope_max_seq_len=1024,
+)
 
 
 def main() -> None:
@@ -62,9 +75,11 @@ def main() -> None:
                 model(x, t, text, return_dict=False)
             step_s = (time.perf_counter() - start) / args.steps
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-        print(f"{name}: weights {weights_gb:.2f} GB; {args.frames} frames at {args.size}x{args.size} ({tokens} "
-              f"tokens): {step_s:.2f} s a denoising step ({2 * step_s:.2f} s with guidance); peak RSS so far "
-              f"{peak_gb:.1f} GB")
+        print(
+            f"{name}: weights {weights_gb:.2f} GB; {args.frames} frames at {args.size}x{args.size} ({tokens} "
+            f"tokens): {step_s:.2f} s a denoising step ({2 * step_s:.2f} s with guidance); peak RSS so far "
+            f"{peak_gb:.1f} GB"
+        )
 
 
 if __name__ == "__main__":

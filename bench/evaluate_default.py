@@ -9,6 +9,7 @@ same number of captions; the captions of ``bench/novel_captions.jsonl`` and ``no
 latency after load (median of ``--repeats``, as a real-time factor at 8 fps) and batch clips/s; a contact
 sheet of held-out-pair samples (``--sheet``). Prints a Markdown table and writes everything as JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,6 @@ import json
 import sys
 import time
 from pathlib import Path
-
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
@@ -66,16 +66,27 @@ def main() -> None:
         (f"joint, held-out pairs, English (n={g['held_out/en']['n']})", pct(g["held_out/en"]["joint"])),
         (f"joint, held-out pairs, Chinese (n={g['held_out/zh']['n']})", pct(g["held_out/zh"]["joint"])),
         (f"joint, seen pairs, both languages (n={g['seen']['n']})", pct(g["seen"]["joint"])),
-        ("per attribute, all: digit / colour / motion",
-         " / ".join(pct(g["all"][k]) for k in ("digit", "colour", "motion"))),
+        (
+            "per attribute, all: digit / colour / motion",
+            " / ".join(pct(g["all"][k]) for k in ("digit", "colour", "motion")),
+        ),
         ("FD-judge ± standard error", fd_summary(res["text"])),
         (f"text + first frame → video, joint (n={im['all']['n']})", pct(im["all"]["joint"])),
-        *[(f"novel wording, {NOVEL_SETS[key]}, joint (n={r['all']['n']}; en / zh)",
-           f"{pct(r['all']['joint'])} ({pct(r['groups']['en']['joint'])} / {pct(r['groups']['zh']['joint'])})")
-          for key, r in novel],
-        (f"level 2, per digit / joint (n={l2['all']['n']})", f"{pct(l2['all']['per_digit'])} / {pct(l2['all']['joint'])}"),
-        ("single-prompt latency after load; real-time factor",
-         f"{res['speed']['latency_ms']:.0f} ms; {res['speed']['real_time_factor']:.1f}"),
+        *[
+            (
+                f"novel wording, {NOVEL_SETS[key]}, joint (n={r['all']['n']}; en / zh)",
+                f"{pct(r['all']['joint'])} ({pct(r['groups']['en']['joint'])} / {pct(r['groups']['zh']['joint'])})",
+            )
+            for key, r in novel
+        ],
+        (
+            f"level 2, per digit / joint (n={l2['all']['n']})",
+            f"{pct(l2['all']['per_digit'])} / {pct(l2['all']['joint'])}",
+        ),
+        (
+            "single-prompt latency after load; real-time factor",
+            f"{res['speed']['latency_ms']:.0f} ms; {res['speed']['real_time_factor']:.1f}",
+        ),
         (f"batch generation ({args.batch} prompts)", f"{res['speed']['clips_per_second']:.1f} clips/s"),
     ]
     print(f"model {res['model']} ({res['generator']}); {res['machine']}; {res['seconds']:.0f} s\n")

@@ -6,6 +6,7 @@ Without --model it uses the default model shipped in the package, or, if none is
 randomly initialised ``small`` preset (same architecture, so the same speed; it says which).
 Real-time factor = seconds of video (frames / 8 fps) per second of compute.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,14 @@ def measure_speed(pipe: TextToVideoPipeline, *, repeats: int = 10, batch: int = 
     batch_s = time.perf_counter() - t
     med = statistics.median(lat)
     video_s = frames.shape[1] / fps
-    return {"latency_ms": 1000 * med, "real_time_factor": video_s / med, "clip_seconds": video_s,
-            "batch": batch, "clips_per_second": batch / batch_s, "shape": list(frames.shape[1:4])}
+    return {
+        "latency_ms": 1000 * med,
+        "real_time_factor": video_s / med,
+        "clip_seconds": video_s,
+        "batch": batch,
+        "clips_per_second": batch / batch_s,
+        "shape": list(frames.shape[1:4]),
+    }
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ Targets (issue 20): default voice pocketsphinx WER <= 30 %; onset gap <= 100 ms 
 
     .venv/bin/python bench/narration.py [--json bench/results/narration.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-STORY = ("The little robot woke up early and looked out of the window. The sun was shining over the hills.\n\n"
-         "It rolled into the garden, where the flowers were opening. A small bird sang from the old tree.\n\n"
-         "Then the robot found a red ball in the grass. It pushed the ball gently, and the ball rolled away.\n\n"
-         "At the end of the day, the robot went home. It was tired, but very happy.")
+STORY = (
+    "The little robot woke up early and looked out of the window. The sun was shining over the hills.\n\n"
+    "It rolled into the garden, where the flowers were opening. A small bird sang from the old tree.\n\n"
+    "Then the robot found a red ball in the grass. It pushed the ball gently, and the ball rolled away.\n\n"
+    "At the end of the day, the robot went home. It was tired, but very happy."
+)
 VOICES = {"piper en_US-joe-medium (default)": None, "espeak-ng en": "espeak"}
 
 
@@ -53,6 +56,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
 
     from conftest import tiny_pipeline
+
     from vidfuse.media.video_io import read_audio
     from vidfuse.story import render_story
     from vidfuse.story.measure import pocketsphinx_transcript, speech_onsets, word_error_rate
@@ -73,13 +77,25 @@ def main() -> None:
             row = {"voice": name}
             for label, music in (("voice", "none"), ("music", args.music)):
                 t = time.perf_counter()
-                r = render_story(STORY, Path(tmp) / f"{label}.mp4", pipeline=pipe, size=(64, 48), fps=8,
-                                 voice=voice, music=music, seed=0)
+                r = render_story(
+                    STORY,
+                    Path(tmp) / f"{label}.mp4",
+                    pipeline=pipe,
+                    size=(64, 48),
+                    fps=8,
+                    voice=voice,
+                    music=music,
+                    seed=0,
+                )
                 row[f"render_s_{label}"] = round(time.perf_counter() - t, 2)
                 audio, rate = read_audio(r.video)
-                row[f"pocketsphinx_wer_{label}"] = round(word_error_rate(STORY, pocketsphinx_transcript(audio, rate)), 3)
+                row[f"pocketsphinx_wer_{label}"] = round(
+                    word_error_rate(STORY, pocketsphinx_transcript(audio, rate)), 3
+                )
                 if whisper is not None:
-                    row[f"whisper_wer_{label}"] = round(word_error_rate(STORY, whisper_transcript(whisper, audio, rate)), 3)
+                    row[f"whisper_wer_{label}"] = round(
+                        word_error_rate(STORY, whisper_transcript(whisper, audio, rate)), 3
+                    )
                 if label == "music":
                     cues = [(c.start_s, c.end_s) for c in r.cues]
                     gaps = [on - c[0] for on, c in zip(speech_onsets(audio, rate, cues), cues) if on is not None]
@@ -90,14 +106,25 @@ def main() -> None:
                     row["onset_gap_ms_signed"] = [round(1000 * g) for g in gaps]
             rows.append(row)
             print(json.dumps(row))
-    result = {"date": datetime.date.today().isoformat(), "machine": f"{platform.processor() or platform.machine()}",
-              "words": words, "music": args.music, "command": "python bench/narration.py", "voices": rows}
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.processor() or platform.machine()}",
+        "words": words,
+        "music": args.music,
+        "command": "python bench/narration.py",
+        "voices": rows,
+    }
     print(f"\n{words}-word story, music '{args.music}'")
-    print(f"{'voice':36} {'sphinx WER':>11} {'+music':>7} {'whisper WER':>12} {'+music':>7} {'onset med':>10} {'worst':>6}")
+    print(
+        f"{'voice':36} {'sphinx WER':>11} {'+music':>7} {'whisper WER':>12} {'+music':>7} "
+        f"{'onset med':>10} {'worst':>6}"
+    )
     for row in rows:
-        print(f"{row['voice']:36} {row['pocketsphinx_wer_voice']:>11.0%} {row['pocketsphinx_wer_music']:>7.0%} "
-              f"{row.get('whisper_wer_voice', float('nan')):>12.0%} {row.get('whisper_wer_music', float('nan')):>7.0%} "
-              f"{row['onset_gap_ms_median']:>8} ms {row['onset_gap_ms_worst']:>3} ms")
+        print(
+            f"{row['voice']:36} {row['pocketsphinx_wer_voice']:>11.0%} {row['pocketsphinx_wer_music']:>7.0%} "
+            f"{row.get('whisper_wer_voice', float('nan')):>12.0%} {row.get('whisper_wer_music', float('nan')):>7.0%} "
+            f"{row['onset_gap_ms_median']:>8} ms {row['onset_gap_ms_worst']:>3} ms"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")

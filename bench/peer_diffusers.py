@@ -78,6 +78,7 @@ Training clips/s is counted like vidfuse's ``clips_per_s`` log (clips / time ins
 ``train_clips_per_s_wall`` also counts drawing the batches. Generation clips/s is ``evaluate_model``'s
 ``clips_per_second`` (n clips / seconds generating them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,13 +107,15 @@ try:
     from diffusers import DDIMScheduler, DDPMScheduler, UNet3DConditionModel
     from diffusers.training_utils import EMAModel
 except ImportError as e:  # pragma: no cover - depends on the optional extra
-    raise SystemExit("bench/peer_diffusers.py needs diffusers: pip install -e '.[bench]'  "
-                     f"(or pip install 'diffusers>=0.30'); import failed: {e}")
+    raise SystemExit(
+        "bench/peer_diffusers.py needs diffusers: pip install -e '.[bench]'  "
+        f"(or pip install 'diffusers>=0.30'); import failed: {e}"
+    ) from e
 
 DEFAULT_RECIPE = ("small", "configs/anchor_small.yaml")  # vidfuse's default model: preset + config file
 NUM_FRAMES, JUDGE_SIZE = 16, 64
 ATTN_LEVELS = 2  # UNet levels from the top (full resolution) without attention
-HEAD_WIDTH = 8   # UNet3DConditionModel's attention_head_dim (see the module docstring)
+HEAD_WIDTH = 8  # UNet3DConditionModel's attention_head_dim (see the module docstring)
 
 
 # ---- the two models --------------------------------------------------------------------------
@@ -123,8 +126,9 @@ def vidfuse_default(level: int, seed: int):
     root = Path(__file__).resolve().parent.parent
     cfg = resolve_config(DEFAULT_RECIPE[0], root / DEFAULT_RECIPE[1], level=[level], seed=seed)
     dataset = MovingDigits("train", level=tuple(cfg.level), lang=cfg.lang, size=10**9, seed=cfg.seed)
-    tokenizer = CharTokenizer.build(corpus_captions(dataset), max_length=cfg.model.max_text_len,
-                                    max_words=cfg.model.text_words)
+    tokenizer = CharTokenizer.build(
+        corpus_captions(dataset), max_length=cfg.model.max_text_len, max_words=cfg.model.text_words
+    )
     cfg.model.vocab_size = tokenizer.vocab_size
     with torch.random.fork_rng(devices=[]):  # counting must not move the RNG the peer is seeded with
         params = sum(p.numel() for p in VidFuseModel(cfg.model).parameters())
@@ -137,9 +141,17 @@ def build_unet(channels: tuple[int, ...], text_dim: int) -> UNet3DConditionModel
     down = tuple("CrossAttnDownBlock3D" if i >= ATTN_LEVELS else "DownBlock3D" for i in range(n))
     up = tuple("CrossAttnUpBlock3D" if i >= ATTN_LEVELS else "UpBlock3D" for i in reversed(range(n)))
     groups = math.gcd(*channels, 32)
-    return UNet3DConditionModel(in_channels=3, out_channels=3, block_out_channels=tuple(channels),
-                                layers_per_block=1, down_block_types=down, up_block_types=up,
-                                cross_attention_dim=text_dim, attention_head_dim=HEAD_WIDTH, norm_num_groups=groups)
+    return UNet3DConditionModel(
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=tuple(channels),
+        layers_per_block=1,
+        down_block_types=down,
+        up_block_types=up,
+        cross_attention_dim=text_dim,
+        attention_head_dim=HEAD_WIDTH,
+        norm_num_groups=groups,
+    )
 
 
 def count(module: torch.nn.Module) -> int:
@@ -149,19 +161,19 @@ def count(module: torch.nn.Module) -> int:
 class Peer(torch.nn.Module):
     """Text encoder + UNet; tokenisation pads every prompt to the fixed ``max_length`` (no text mask in the UNet)."""
 
-    def __init__(self, text_encoder: torch.nn.Module, unet: UNet3DConditionModel, tokenizer: CharTokenizer,
-                 size: int):
+    def __init__(self, text_encoder: torch.nn.Module, unet: UNet3DConditionModel, tokenizer: CharTokenizer, size: int):
         super().__init__()
         self.text_encoder, self.unet, self.tokenizer, self.size = text_encoder, unet, tokenizer, size
 
-    def tokens(self, captions: list[str], drop: torch.Tensor | None = None,
-               spell_p: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def tokens(
+        self, captions: list[str], drop: torch.Tensor | None = None, spell_p: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """ids, mask (B, max_length); rows in ``drop`` become the empty caption (begin + end markers);
         ``spell_p``: training's BPE-dropout spelling, as vidfuse's trainer (``TrainConfig.spell_p``)."""
         tok = self.tokenizer
         ids, _ = tok.encode(captions, on_overflow="truncate", spell_p=spell_p)
         full = torch.full((len(captions), tok.max_length), tok.pad_id, dtype=torch.long)
-        full[:, :ids.shape[1]] = ids
+        full[:, : ids.shape[1]] = ids
         if drop is not None and drop.any():
             full[drop] = tok.pad_id
             full[drop, 0], full[drop, 1] = tok.bos_id, tok.eos_id
@@ -174,16 +186,29 @@ class Peer(torch.nn.Module):
 
 
 # ---- training --------------------------------------------------------------------------------
-def train(peer: Peer, dataset, *, minutes: float, batch_size: int, lr: float, warmup: int, seed: int,
-          p_drop: float, spell_p: float, device: torch.device, log_every: int) -> dict:
+def train(
+    peer: Peer,
+    dataset,
+    *,
+    minutes: float,
+    batch_size: int,
+    lr: float,
+    warmup: int,
+    seed: int,
+    p_drop: float,
+    spell_p: float,
+    device: torch.device,
+    log_every: int,
+) -> dict:
     """Train until ``minutes`` of wall-clock are spent (checked before each step). Returns the tallies."""
     noise_sched = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", prediction_type="epsilon")
     params = [p for p in peer.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), weight_decay=1e-2)
     ema = EMAModel(params, decay=0.999)  # decay ramps as (1 + step) / (10 + step), as vidfuse's EMA
     sampler = StepBatchSampler(len(dataset), batch_size, seed=seed, start_step=0, steps=10**9)
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=0,
-                                         generator=torch.Generator().manual_seed(seed))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=sampler, collate_fn=collate, num_workers=0, generator=torch.Generator().manual_seed(seed)
+    )
     budget = minutes * 60
     step, clips, step_s, losses = 0, 0, 0.0, []
     peer.train()
@@ -216,17 +241,25 @@ def train(peer: Peer, dataset, *, minutes: float, batch_size: int, lr: float, wa
         step_s += dt
         losses.append(loss.item())
         if step <= 3 or step % log_every == 0:
-            print(f"step {step}  loss {np.mean(losses[-log_every:]):.4f}  {dt:.2f} s/step  "
-                  f"{time.perf_counter() - t_start:.0f}/{budget:.0f} s", flush=True)
+            print(
+                f"step {step}  loss {np.mean(losses[-log_every:]):.4f}  {dt:.2f} s/step  "
+                f"{time.perf_counter() - t_start:.0f}/{budget:.0f} s",
+                flush=True,
+            )
     wall = time.perf_counter() - t_start
     ema.copy_to(params)  # sample with the EMA weights, as vidfuse does
     peer.eval()
-    return dict(steps=step, clips_seen=clips, train_seconds=round(wall, 2), step_seconds=round(step_s, 2),
-                s_per_step=round(step_s / max(1, step), 3),
-                train_clips_per_s=round(clips / max(step_s, 1e-9), 3),
-                train_clips_per_s_wall=round(clips / max(wall, 1e-9), 3),
-                final_loss=round(float(np.mean(losses[-50:])), 4) if losses else None,
-                scheduler=dict(noise_sched.config))
+    return dict(
+        steps=step,
+        clips_seen=clips,
+        train_seconds=round(wall, 2),
+        step_seconds=round(step_s, 2),
+        s_per_step=round(step_s / max(1, step), 3),
+        train_clips_per_s=round(clips / max(step_s, 1e-9), 3),
+        train_clips_per_s_wall=round(clips / max(wall, 1e-9), 3),
+        final_loss=round(float(np.mean(losses[-50:])), 4) if losses else None,
+        scheduler=dict(noise_sched.config),
+    )
 
 
 # ---- generation ------------------------------------------------------------------------------
@@ -238,8 +271,9 @@ class PeerGenerator:
         self.scheduler = DDIMScheduler.from_config(scheduler_config)
 
     @torch.no_grad()
-    def __call__(self, prompts, image=None, *, seed: int = 0, num_frames: int = NUM_FRAMES,
-                 guidance_scale: float | None = None) -> np.ndarray:
+    def __call__(
+        self, prompts, image=None, *, seed: int = 0, num_frames: int = NUM_FRAMES, guidance_scale: float | None = None
+    ) -> np.ndarray:
         if image is not None:
             raise InputError("the diffusers peer is text-only; it takes no first frame")
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
@@ -317,51 +351,96 @@ def main() -> None:
     np.random.seed(args.seed)
 
     cfg, dataset, tokenizer, vidfuse_params = vidfuse_default(args.level, args.seed)
-    text_encoder = build_text_encoder(cfg.model)  # scratch: no pretrained backbone to load  # the same class and config as vidfuse's default
+    text_encoder = build_text_encoder(
+        cfg.model
+    )  # scratch: no pretrained backbone to load  # the same class and config as vidfuse's default
     unet = build_unet(tuple(int(c) for c in args.channels.split(",")), cfg.model.dim)
     peer = Peer(text_encoder, unet, tokenizer, args.size).to(device)
     n_unet, n_text = count(unet), count(text_encoder)
     ratio = (n_unet + n_text) / vidfuse_params
     print(f"machine: {machine()}")
-    print(f"parameters: peer {(n_unet + n_text) / 1e6:.3f} M (UNet {n_unet / 1e6:.3f} M + text encoder "
-          f"{n_text / 1e6:.3f} M)  vs  vidfuse default {vidfuse_params / 1e6:.3f} M  ({100 * (ratio - 1):+.1f}%)")
+    print(
+        f"parameters: peer {(n_unet + n_text) / 1e6:.3f} M (UNet {n_unet / 1e6:.3f} M + text encoder "
+        f"{n_text / 1e6:.3f} M)  vs  vidfuse default {vidfuse_params / 1e6:.3f} M  ({100 * (ratio - 1):+.1f}%)"
+    )
     if abs(ratio - 1) > 0.1:
         print("warning: parameter counts differ by more than 10%; adjust --channels", flush=True)
-    print(f"training {args.minutes:g} min at batch {args.batch_size}, {args.size}x{args.size}x{NUM_FRAMES} pixels, "
-          f"lr {args.lr:g}", flush=True)
+    print(
+        f"training {args.minutes:g} min at batch {args.batch_size}, {args.size}x{args.size}x{NUM_FRAMES} pixels, "
+        f"lr {args.lr:g}",
+        flush=True,
+    )
 
-    tally = train(peer, dataset, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-                  warmup=args.warmup_steps, seed=args.seed, p_drop=args.p_drop_text, spell_p=cfg.spell_p,
-                  device=device,
-                  log_every=args.log_every)
-    print(f"trained {tally['steps']} steps, {tally['clips_seen']} clips, {tally['s_per_step']} s/step, "
-          f"{tally['train_clips_per_s']} clips/s", flush=True)
+    tally = train(
+        peer,
+        dataset,
+        minutes=args.minutes,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup=args.warmup_steps,
+        seed=args.seed,
+        p_drop=args.p_drop_text,
+        spell_p=cfg.spell_p,
+        device=device,
+        log_every=args.log_every,
+    )
+    print(
+        f"trained {tally['steps']} steps, {tally['clips_seen']} clips, {tally['s_per_step']} s/step, "
+        f"{tally['train_clips_per_s']} clips/s",
+        flush=True,
+    )
 
     from vidfuse.evaluate import evaluate_model, fd_summary
 
     args.out.mkdir(parents=True, exist_ok=True)
     noise_scheduler = tally.pop("scheduler")
-    generator = PeerGenerator(peer, noise_scheduler, steps=args.sample_steps,
-                              guidance_scale=args.guidance_scale, device=device)
-    print(f"judging {args.eval_n} clips ({args.sample_steps} DDIM steps, guidance {args.guidance_scale:g})…",
-          flush=True)
-    result = evaluate_model(generator, n=args.eval_n, level=args.level, seed=0, batch_size=args.eval_batch,
-                            sheet=args.out / "heldout_sheet.png")
+    generator = PeerGenerator(
+        peer, noise_scheduler, steps=args.sample_steps, guidance_scale=args.guidance_scale, device=device
+    )
+    print(
+        f"judging {args.eval_n} clips ({args.sample_steps} DDIM steps, guidance {args.guidance_scale:g})…", flush=True
+    )
+    result = evaluate_model(
+        generator,
+        n=args.eval_n,
+        level=args.level,
+        seed=0,
+        batch_size=args.eval_batch,
+        sheet=args.out / "heldout_sheet.png",
+    )
 
     ceiling = judge_resampled_real(args.eval_n, level=args.level, size=args.size)
     g = {k: (v["joint"] if v["joint"] is not None else float("nan")) for k, v in result["groups"].items()}
     report = {
         "system": "diffusers UNet3DConditionModel + DDPM (peer)",
-        "params": {"unet": n_unet, "text_encoder": n_text, "total": n_unet + n_text,
-                   "vidfuse_default": vidfuse_params, "ratio": round(ratio, 4)},
-        "unet_config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in unet.config.items()
-                        if not k.startswith("_")},
-        "training": tally | {"minutes_budget": args.minutes, "batch_size": args.batch_size, "lr": args.lr,
-                             "warmup_steps": args.warmup_steps, "size": args.size, "seed": args.seed,
-                             "p_drop_text": args.p_drop_text, "level": args.level},
+        "params": {
+            "unet": n_unet,
+            "text_encoder": n_text,
+            "total": n_unet + n_text,
+            "vidfuse_default": vidfuse_params,
+            "ratio": round(ratio, 4),
+        },
+        "unet_config": {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in unet.config.items() if not k.startswith("_")
+        },
+        "training": tally
+        | {
+            "minutes_budget": args.minutes,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "warmup_steps": args.warmup_steps,
+            "size": args.size,
+            "seed": args.seed,
+            "p_drop_text": args.p_drop_text,
+            "level": args.level,
+        },
         "noise_scheduler": {k: v for k, v in noise_scheduler.items() if not k.startswith("_")},
-        "sampling": {"scheduler": "DDIMScheduler", "steps": args.sample_steps,
-                     "guidance_scale": args.guidance_scale, "eta": 0.0},
+        "sampling": {
+            "scheduler": "DDIMScheduler",
+            "steps": args.sample_steps,
+            "guidance_scale": args.guidance_scale,
+            "eta": 0.0,
+        },
         "train_clips_per_s": tally["train_clips_per_s"],
         "generate_clips_per_s": result["clips_per_second"],
         "eval": result,
@@ -377,11 +456,13 @@ def main() -> None:
         unet.save_pretrained(w / "unet")
         save_file({k: v.contiguous() for k, v in text_encoder.state_dict().items()}, w / "text_encoder.safetensors")
         tokenizer.save(w)
-    print(f"peer: joint all {g['all']:.3f} · held-out en {g['held_out/en']:.3f} · "
-          f"held-out zh {g['held_out/zh']:.3f} · seen {g['seen']:.3f} · "
-          f"{fd_summary(result)} · "
-          + (f"ceiling at {args.size} px {ceiling['joint']:.3f} · " if ceiling else "") +
-          f"train {tally['train_clips_per_s']:.2f} clips/s · generate {result['clips_per_second']:.2f} clips/s")
+    print(
+        f"peer: joint all {g['all']:.3f} · held-out en {g['held_out/en']:.3f} · "
+        f"held-out zh {g['held_out/zh']:.3f} · seen {g['seen']:.3f} · "
+        f"{fd_summary(result)} · "
+        + (f"ceiling at {args.size} px {ceiling['joint']:.3f} · " if ceiling else "")
+        + f"train {tally['train_clips_per_s']:.2f} clips/s · generate {result['clips_per_second']:.2f} clips/s"
+    )
     print(f"wrote {args.out / 'peer.json'}")
 
 

@@ -21,6 +21,7 @@ or the script exits 1.
 
 Bounded: at most 64 clients, 50 jobs each, and ``--max-seconds`` of wall time (default 300).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,21 +43,27 @@ from typing import Iterator
 
 import httpx
 
-CAPTIONS = ["the red digit 3 is moving to the left", "a blue seven moves down", "数字3在左右移动",
-            "红色的数字7向下移动", "digit 5 is going right", "a green 4 bouncing up and down"]
+CAPTIONS = [
+    "the red digit 3 is moving to the left",
+    "a blue seven moves down",
+    "数字3在左右移动",
+    "红色的数字7向下移动",
+    "digit 5 is going right",
+    "a green 4 bouncing up and down",
+]
 
 
 @dataclass
 class Record:
     client: int
     prompt: str
-    t_submit: float                 # first POST sent
+    t_submit: float  # first POST sent
     t_accepted: float | None = None  # 202 received
-    t_done: float | None = None      # terminal event received
+    t_done: float | None = None  # terminal event received
     job_id: str | None = None
     status: str | None = None
     rejected_429: int = 0
-    unanswered: int = 0              # POSTs that got no answer (the server was down) and were sent again
+    unanswered: int = 0  # POSTs that got no answer (the server was down) and were sent again
     error: str | None = None
     extra: dict = field(default_factory=dict)
 
@@ -102,8 +109,11 @@ def follow(http: httpx.Client, rec: Record, deadline: float) -> None:
     """Read the job's event stream until a terminal event (reconnecting if the stream drops)."""
     while time.monotonic() < deadline:
         try:
-            with http.stream("GET", f"/v1/jobs/{rec.job_id}/events",
-                             timeout=httpx.Timeout(10, read=max(1.0, deadline - time.monotonic()))) as r:
+            with http.stream(
+                "GET",
+                f"/v1/jobs/{rec.job_id}/events",
+                timeout=httpx.Timeout(10, read=max(1.0, deadline - time.monotonic())),
+            ) as r:
                 name = None
                 for line in r.iter_lines():
                     if line.startswith("event: "):
@@ -195,8 +205,20 @@ class CliServer:
     def __init__(self, data: Path, model: Path | None, args, log: Path):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.cmd = [sys.executable, "-m", "vidfuse.cli", "serve", "--port", str(self.port), "--data-dir", str(data),
-                    "--workers", str(args.workers), "--queue-size", str(args.queue_size)]
+        self.cmd = [
+            sys.executable,
+            "-m",
+            "vidfuse.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(data),
+            "--workers",
+            str(args.workers),
+            "--queue-size",
+            str(args.queue_size),
+        ]
         self.cmd += ["--model", str(model)] if model is not None else []
         self.log = open(log, "ab")
         self.groups: list[int] = []
@@ -262,11 +284,14 @@ def job_log_facts(data: Path, accepted: list[Record]) -> dict:
         requeued += e["event"] == "requeued"
     known = {r.job_id for r in accepted}
     everything = {j.id: j for j in store.list(limit=10_000)}
-    return {"twice": sorted(j for j, n in done.items() if n > 1),
-            "lost": sorted(j for j in known if done.get(j, 0) == 0),
-            "unknown": sorted(j for j in everything if j not in known),
-            "unknown_not_done": sorted(j for j, job in everything.items() if j not in known and job.status != "done"),
-            "requeued": requeued, "crashes": sum(j.crashes for j in everything.values())}
+    return {
+        "twice": sorted(j for j, n in done.items() if n > 1),
+        "lost": sorted(j for j in known if done.get(j, 0) == 0),
+        "unknown": sorted(j for j in everything if j not in known),
+        "unknown_not_done": sorted(j for j, job in everything.items() if j not in known and job.status != "done"),
+        "requeued": requeued,
+        "crashes": sum(j.crashes for j in everything.values()),
+    }
 
 
 def main() -> int:
@@ -280,8 +305,13 @@ def main() -> int:
     ap.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None, help="output size")
     ap.add_argument("--burst", action="store_true", help="each client submits all its jobs first")
     ap.add_argument("--max-seconds", type=float, default=300)
-    ap.add_argument("--kill-at", type=float, default=None, metavar="SECONDS",
-                    help="run `vidfuse serve` as a process, kill -9 it this many seconds into the load, restart it")
+    ap.add_argument(
+        "--kill-at",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run `vidfuse serve` as a process, kill -9 it this many seconds into the load, restart it",
+    )
     args = ap.parse_args()
     if not (1 <= args.clients <= 64 and 1 <= args.jobs <= 50 and 0 < args.max_seconds <= 3600):
         ap.error("bounds: 1-64 clients, 1-50 jobs each, max-seconds up to 3600")
@@ -316,11 +346,16 @@ def main() -> int:
         records: list[Record] = []
         deadline = time.monotonic() + args.max_seconds
         t_start = time.perf_counter()
-        threads = [threading.Thread(target=client_loop, args=(base, n, args.jobs, body, args.burst, deadline,
-                                                              records)) for n in range(args.clients)]
+        threads = [
+            threading.Thread(target=client_loop, args=(base, n, args.jobs, body, args.burst, deadline, records))
+            for n in range(args.clients)
+        ]
         clients_done = threading.Event()
-        kill_thread = threading.Thread(target=killer, args=(server, data, t_start + args.kill_at, clients_done, kill)) \
-            if args.kill_at is not None else None
+        kill_thread = (
+            threading.Thread(target=killer, args=(server, data, t_start + args.kill_at, clients_done, kill))
+            if args.kill_at is not None
+            else None
+        )
         for t in threads + [kill_thread] * (kill_thread is not None):
             t.start()
         for t in threads:
@@ -340,27 +375,37 @@ def main() -> int:
     e2e = [r.t_done - r.t_submit for r in done]
     rejected = sum(r.rejected_429 for r in records)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"\n### `vidfuse serve` under load: {args.clients} clients × {args.jobs} jobs "
-          f"({'burst' if args.burst else 'closed loop'}), {args.workers} workers\n")
-    print(f"model {model_name}, {args.frames} frames"
-          f"{f' at {args.size[0]}×{args.size[1]}' if args.size else ''}; {platform.processor() or platform.machine()}, "
-          f"{cpus} CPUs; queue size {args.queue_size}\n")
+    print(
+        f"\n### `vidfuse serve` under load: {args.clients} clients × {args.jobs} jobs "
+        f"({'burst' if args.burst else 'closed loop'}), {args.workers} workers\n"
+    )
+    print(
+        f"model {model_name}, {args.frames} frames"
+        f"{f' at {args.size[0]}×{args.size[1]}' if args.size else ''}; {platform.processor() or platform.machine()}, "
+        f"{cpus} CPUs; queue size {args.queue_size}\n"
+    )
     print("| metric | value |\n| --- | --- |")
     print(f"| jobs submitted / accepted / done | {len(records)} / {len(accepted)} / {len(done)} |")
     print(f"| 429 answers (retried after Retry-After) | {rejected} |")
     print(f"| wall time | {wall:.1f} s |")
     print(f"| throughput | {len(done) / wall:.2f} jobs/s |")
-    print(f"| submit → 202, p50 / p90 / p99 | {pct(submit_ms, 50):.1f} / {pct(submit_ms, 90):.1f} / "
-          f"{pct(submit_ms, 99):.1f} ms |")
+    print(
+        f"| submit → 202, p50 / p90 / p99 | {pct(submit_ms, 50):.1f} / {pct(submit_ms, 90):.1f} / "
+        f"{pct(submit_ms, 99):.1f} ms |"
+    )
     print(f"| submit → done, p50 / p90 / p99 | {pct(e2e, 50):.2f} / {pct(e2e, 90):.2f} / {pct(e2e, 99):.2f} s |")
     if e2e:
         print(f"| submit → done, mean / max | {statistics.fmean(e2e):.2f} / {max(e2e):.2f} s |")
     print(f"| accepted jobs with a valid MP4 (probe_video) | {valid} / {len(accepted)} |")
     if args.kill_at is not None and "killed_at" in kill:
-        print(f"| `kill -9` of the server | at {kill['killed_at'] - t_start:.1f} s, {kill['running']} job(s) running; "
-              f"up again {kill['down_s']:.1f} s later |")
-        print(f"| POSTs with no answer, sent again | {sum(r.unanswered for r in records)} "
-              f"({len(facts['unknown'])} of them had made a job: {len(facts['unknown_not_done'])} not done) |")
+        print(
+            f"| `kill -9` of the server | at {kill['killed_at'] - t_start:.1f} s, {kill['running']} job(s) running; "
+            f"up again {kill['down_s']:.1f} s later |"
+        )
+        print(
+            f"| POSTs with no answer, sent again | {sum(r.unanswered for r in records)} "
+            f"({len(facts['unknown'])} of them had made a job: {len(facts['unknown_not_done'])} not done) |"
+        )
         print(f"| jobs re-queued / crashes charged to jobs | {facts['requeued']} / {facts['crashes']} |")
     print(f"| **jobs lost** (accepted, never done) | **{len(facts['lost'])}** |")
     print(f"| **jobs done twice** | **{len(facts['twice'])}** |")
@@ -370,7 +415,13 @@ def main() -> int:
     for what in ("lost", "twice", "unknown_not_done"):
         if facts[what]:
             print(f"\n{what}: {', '.join(facts[what][:10])}", file=sys.stderr)
-    ok = valid == len(accepted) and accepted and not facts["lost"] and not facts["twice"] and not facts["unknown_not_done"]
+    ok = (
+        valid == len(accepted)
+        and accepted
+        and not facts["lost"]
+        and not facts["twice"]
+        and not facts["unknown_not_done"]
+    )
     return 0 if ok else 1
 
 

@@ -20,6 +20,7 @@ for ≥ 99% on unseen ones. Every batch is fresh (no epochs). Mixed in: frozen c
 real test clips (test glyphs, seen and held-out pairs, levels 1 and 2) and writes the numbers beside
 the weights (``training.json``: time, machine, accuracy).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,12 +38,32 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
-from vidfuse.data.moving_digits import (COLOURS, GLYPH_SIZE, MOTIONS, load_glyph_bank,  # noqa: E402
-                                        render_clip, sample_attributes)
+from vidfuse.data.moving_digits import (
+    COLOURS,
+    GLYPH_SIZE,
+    MOTIONS,
+    load_glyph_bank,  # noqa: E402
+    render_clip,
+    sample_attributes,
+)
+from vidfuse.evaluate import (
+    ENSEMBLE_NAME,
+    INVALID_KINDS,
+    JUDGE_DIR,
+    Judge,
+    JudgeConfig,
+    clips_to_tensor,  # noqa: E402
+    freeze,
+    invalid_clips,
+    judge_clips,
+    load_judge,
+    occluded,
+    real_test_clips,
+    save_judge,
+    score_clips,
+    summarise_scores,
+)
 from vidfuse.fileio import atomic_write_text  # noqa: E402
-from vidfuse.evaluate import (ENSEMBLE_NAME, INVALID_KINDS, JUDGE_DIR, Judge, JudgeConfig, clips_to_tensor,  # noqa: E402
-                              freeze, invalid_clips, judge_clips, load_judge, occluded, real_test_clips,
-                              save_judge, score_clips, summarise_scores)
 
 COLOUR_NAMES = tuple(COLOURS)
 IGNORE = -100
@@ -51,7 +72,8 @@ NEAR = 1.2  # tokens whose centre is this close (in tokens) to a digit's centre 
 
 
 def augment_glyphs(glyphs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """(n, 28, 28) in [0, 1] → randomly warped copies: affine (rotate ±12°, scale, shear), elastic, stroke, brightness."""
+    """(n, 28, 28) in [0, 1] → randomly warped copies: affine (rotate ±12°, scale, shear), elastic, stroke,
+    brightness."""
     n = glyphs.shape[0]
     u = lambda lo, hi: torch.rand(n, generator=gen) * (hi - lo) + lo  # noqa: E731
     angle, scale, aspect, shear = u(-0.21, 0.21), u(0.85, 1.05), u(0.9, 1.1), u(-0.25, 0.25)
@@ -66,8 +88,9 @@ def augment_glyphs(glyphs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     grid = F.affine_grid(theta, (n, 1, GLYPH_SIZE, GLYPH_SIZE), align_corners=False)
     # elastic: a smooth random displacement field, ≈ 0.5 px typical, rarely over 1.5 px
     field = torch.randn(n, 2, 5, 5, generator=gen) * u(0.0, 0.035)[:, None, None, None]
-    grid = grid + F.interpolate(field, size=(GLYPH_SIZE, GLYPH_SIZE), mode="bicubic",
-                                align_corners=False).permute(0, 2, 3, 1)
+    grid = grid + F.interpolate(field, size=(GLYPH_SIZE, GLYPH_SIZE), mode="bicubic", align_corners=False).permute(
+        0, 2, 3, 1
+    )
     out = F.grid_sample(glyphs[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     # stroke width: blend with a dilated / eroded copy
     stroke = torch.rand(n, generator=gen)
@@ -96,8 +119,18 @@ def yuv420(clips: np.ndarray) -> np.ndarray:
     return np.clip(ycc @ np.linalg.inv(_TO_YCC).T + 0.5, 0, 255).astype(np.uint8)
 
 
-def synth_batch(rng: np.random.Generator, gen: torch.Generator, n: int, bank, *, grid: tuple[int, int, int],
-                p_level2: float = 0.5, p_frozen: float = 0.1, p_invalid: float = 0.08, augment: bool = True):
+def synth_batch(
+    rng: np.random.Generator,
+    gen: torch.Generator,
+    n: int,
+    bank,
+    *,
+    grid: tuple[int, int, int],
+    p_level2: float = 0.5,
+    p_frozen: float = 0.1,
+    p_invalid: float = 0.08,
+    augment: bool = True,
+):
     """A training batch: uint8 clips (n, 16, 64, 64, 3) and targets (count, presence, colour, motion, where).
 
     ``where`` (n, t, h, w) labels the judge's token grid ``grid``: tokens within ``NEAR`` tokens of a
@@ -168,8 +201,14 @@ def synth_batch(rng: np.random.Generator, gen: torch.Generator, n: int, bank, *,
             sigma = rng.uniform(1, 10, (len(noisy), 1, 1, 1, 1)).astype(np.float32)
             noise = rng.standard_normal(clips[noisy].shape, dtype=np.float32) * sigma
             clips[noisy] = np.clip(clips[noisy] + noise, 0, 255)
-    return (clips, torch.from_numpy(count), torch.from_numpy(presence), torch.from_numpy(colour),
-            torch.from_numpy(motion), torch.from_numpy(where))
+    return (
+        clips,
+        torch.from_numpy(count),
+        torch.from_numpy(presence),
+        torch.from_numpy(colour),
+        torch.from_numpy(motion),
+        torch.from_numpy(where),
+    )
 
 
 class JudgeStream(torch.utils.data.IterableDataset):
@@ -199,8 +238,13 @@ def judge_loss(out: dict, count, presence, colour, motion, where) -> tuple[torch
     l_colour = F.cross_entropy(out["colour"].flatten(0, 1), colour.flatten(), ignore_index=IGNORE)
     l_motion = F.cross_entropy(out["motion"].flatten(0, 1), motion.flatten(), ignore_index=IGNORE)
     total = l_count + 10 * l_presence + l_colour + l_motion + l_where
-    return total, {"count": l_count.item(), "presence": l_presence.item(), "where": l_where.item(),
-                   "colour": l_colour.item(), "motion": l_motion.item()}
+    return total, {
+        "count": l_count.item(),
+        "presence": l_presence.item(),
+        "where": l_where.item(),
+        "colour": l_colour.item(),
+        "motion": l_motion.item(),
+    }
 
 
 def score(judge: Judge, n: int) -> dict:
@@ -214,7 +258,11 @@ def score(judge: Judge, n: int) -> dict:
             attrs += a
         scores = score_clips(judge_clips(np.concatenate(clips), judge=judge), attrs)
         held = np.array([a["held_out"] for a in attrs])
-        report = {"all": summarise_scores(scores), "seen": summarise_scores(scores, ~held), "held_out": summarise_scores(scores, held)}
+        report = {
+            "all": summarise_scores(scores),
+            "seen": summarise_scores(scores, ~held),
+            "held_out": summarise_scores(scores, held),
+        }
         if level == 2:
             report["separable"] = summarise_scores(scores, ~np.array([occluded(a) for a in attrs]))
         out[f"level{level}"] = report
@@ -225,8 +273,12 @@ def score(judge: Judge, n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=4500)
-    ap.add_argument("--minutes", type=float, default=None,
-                    help="wall-clock budget: the learning-rate cosine runs over whichever of --steps or this ends first")
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="wall-clock budget: the learning-rate cosine runs over whichever of --steps or this ends first",
+    )
     ap.add_argument("--batch-size", type=int, default=48)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
@@ -238,8 +290,11 @@ def main() -> None:
     ap.add_argument("--blocks", type=str, default="1,1,2")
     ap.add_argument("--eval-n", type=int, default=4000, help="real test clips per level for the final score")
     ap.add_argument("--out", type=Path, default=JUDGE_DIR)
-    ap.add_argument("--eval-only", action="store_true", help="only score the judge in --out (an ensemble too) and update its record "
-                         "(ensemble.json or training.json)")
+    ap.add_argument(
+        "--eval-only",
+        action="store_true",
+        help="only score the judge in --out (an ensemble too) and update its record (ensemble.json or training.json)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.eval_only:  # an ensemble's score goes beside its member list, a single judge's beside its weights
@@ -264,9 +319,18 @@ def main() -> None:
         return min(1.0, max(step / args.steps, (time.perf_counter() - t0) / budget_s))
 
     with torch.no_grad():
-        grid = tuple(judge.eval()(torch.zeros(1, 3, 16, 64, 64, device=device))["score"].shape[2:])  # the token grid (t, h, w)
-    stream = iter(torch.utils.data.DataLoader(JudgeStream(args.batch_size, args.seed, grid), batch_size=None,
-                                              num_workers=args.workers, prefetch_factor=4, persistent_workers=True))
+        grid = tuple(
+            judge.eval()(torch.zeros(1, 3, 16, 64, 64, device=device))["score"].shape[2:]
+        )  # the token grid (t, h, w)
+    stream = iter(
+        torch.utils.data.DataLoader(
+            JudgeStream(args.batch_size, args.seed, grid),
+            batch_size=None,
+            num_workers=args.workers,
+            prefetch_factor=4,
+            persistent_workers=True,
+        )
+    )
     t0, t_data = time.perf_counter(), 0.0
     judge.train()
     step = 0
@@ -286,14 +350,24 @@ def main() -> None:
         step += 1
         if step % 50 == 1 or progress(step) >= 1.0:
             el = time.perf_counter() - t0
-            print(f"step {step:5d} loss {loss.item():.4f} " + " ".join(f"{k} {v:.4f}" for k, v in parts.items())
-                  + f" | {el:.0f}s, {step * args.batch_size / el:.0f} clips/s, data {t_data / el:.0%}",
-                  flush=True)
+            print(
+                f"step {step:5d} loss {loss.item():.4f} "
+                + " ".join(f"{k} {v:.4f}" for k, v in parts.items())
+                + f" | {el:.0f}s, {step * args.batch_size / el:.0f} clips/s, data {t_data / el:.0%}",
+                flush=True,
+            )
     train_s = time.perf_counter() - t0
     judge.eval()
-    metrics = {"train_seconds": round(train_s, 1), "steps": step, "batch_size": args.batch_size,
-               "clips_seen": step * args.batch_size, "seed": args.seed, "lr": args.lr,
-               "parameters": n_params, "machine": machine()}
+    metrics = {
+        "train_seconds": round(train_s, 1),
+        "steps": step,
+        "batch_size": args.batch_size,
+        "clips_seen": step * args.batch_size,
+        "seed": args.seed,
+        "lr": args.lr,
+        "parameters": n_params,
+        "machine": machine(),
+    }
     save_judge(judge, args.out)
     metrics.update(score(judge, args.eval_n))
     atomic_write_text(args.out / "training.json", json.dumps(metrics, indent=2) + "\n")

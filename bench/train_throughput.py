@@ -9,6 +9,7 @@ recipe (``configs/anchor_small.yaml``: flow_patch 1).
 The matmul peak (bf16 and fp32) is measured in the same run, so the fractions compare like with like.
 FLOPs per step are counted by torch's FlopCounterMode (matmuls and convolutions, forward + backward).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,16 @@ def measure(preset: str, generator: str, *, steps: int, batch: int, bf16: bool) 
             trainer.train_step(videos, captions)
         dt = (time.perf_counter() - t) / steps
         params = sum(p.numel() for p in trainer.model.parameters())
-    return dict(preset=preset, generator=generator, bf16=bf16, params_m=params / 1e6, s_per_step=dt,
-                clips_per_s=batch / dt, gflop_per_step=flops / 1e9, gflops=flops / dt / 1e9)
+    return dict(
+        preset=preset,
+        generator=generator,
+        bf16=bf16,
+        params_m=params / 1e6,
+        s_per_step=dt,
+        clips_per_s=batch / dt,
+        gflop_per_step=flops / 1e9,
+        gflops=flops / dt / 1e9,
+    )
 
 
 def main() -> None:
@@ -67,14 +76,21 @@ def main() -> None:
     print("| preset | generator | precision | params (M) | s/step | clips/s | GFLOP/step | GFLOP/s | of matmul peak |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for preset in args.presets.split(","):
-        gens = [g for name in args.generators.split(",")
-                for g in ((f"{name}:ae", f"{name}:flow") if name in ("flow", "anchor") else (name,))]
+        gens = [
+            g
+            for name in args.generators.split(",")
+            for g in ((f"{name}:ae", f"{name}:flow") if name in ("flow", "anchor") else (name,))
+        ]
         for gen in gens:
             for bf16 in (True, False):
                 r = measure(preset, gen, steps=args.steps, batch=args.batch, bf16=bf16)
-                print(f"| {preset} | {gen} | {'bf16' if bf16 else 'fp32'} | {r['params_m']:.2f} | {r['s_per_step']:.2f} | "
-                      f"{r['clips_per_s']:.1f} | {r['gflop_per_step']:.1f} | {r['gflops']:.0f} | "
-                      f"{100 * r['gflops'] / peak[bf16]:.0f}% |", flush=True)
+                print(
+                    f"| {preset} | {gen} | {'bf16' if bf16 else 'fp32'} | {r['params_m']:.2f} | "
+                    f"{r['s_per_step']:.2f} | "
+                    f"{r['clips_per_s']:.1f} | {r['gflop_per_step']:.1f} | {r['gflops']:.0f} | "
+                    f"{100 * r['gflops'] / peak[bf16]:.0f}% |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ prompts and seeds as uint8 arrays. For the shipped default model: its clips only
 Run once, with the release whose format is to be pinned; the test then loads the folders with today's code and
 compares the clips. Do not regenerate the files to make that test pass: they are the earlier release.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ SEED = 1234
 
 def clips(pipe: TextToVideoPipeline) -> dict[str, np.ndarray]:
     torch.manual_seed(0)
-    return {"text": pipe(PROMPTS, seed=SEED),
-            "longer": pipe(PROMPTS[:1], seed=SEED + 1, num_frames=2 * pipe.num_frames + 3)}
+    return {
+        "text": pipe(PROMPTS, seed=SEED),
+        "longer": pipe(PROMPTS[:1], seed=SEED + 1, num_frames=2 * pipe.num_frames + 3),
+    }
 
 
 def main() -> None:
@@ -42,8 +45,9 @@ def main() -> None:
     for family in ("gan", "vae", "flow", "anchor"):
         with tempfile.TemporaryDirectory() as tmp:
             torch.manual_seed(0)
-            cfg = resolve_config("tiny", out=tmp, steps=6, batch_size=4, bf16=False, seed=0,
-                                 model={"generator": family})
+            cfg = resolve_config(
+                "tiny", out=tmp, steps=6, batch_size=4, bf16=False, seed=0, model={"generator": family}
+            )
             trainer = Trainer(cfg, quiet=True)
             ds = trainer.dataset
             for step in range(6):

@@ -14,8 +14,15 @@ def _own_user_data(tmp_path_factory, monkeypatch):
     """Each test sees an empty user data folder: a model the developer installed never changes a result."""
     monkeypatch.setenv("VIDFUSE_HOME", str(tmp_path_factory.mktemp("vidfuse_home")))
 
-CAPTIONS = ["the red digit 3 is moving to the left", "a blue seven moves down", "数字3在左右移动",
-            "红色的数字7向下移动", "digit 5 is going right", "a green 4 bouncing up and down"]
+
+CAPTIONS = [
+    "the red digit 3 is moving to the left",
+    "a blue seven moves down",
+    "数字3在左右移动",
+    "红色的数字7向下移动",
+    "digit 5 is going right",
+    "a green 4 bouncing up and down",
+]
 
 
 def tiny_pipeline(generator: str = "gan", seed: int = 0):
@@ -36,8 +43,13 @@ def random_condition(b=2, n=5, d=32, seed=0, image=None, has_image=None):
     from vidfuse.models.base import Condition
 
     g = torch.Generator().manual_seed(seed)
-    return Condition(torch.randn(b, n, d, generator=g), torch.ones(b, n, dtype=torch.bool),
-                     torch.randn(b, d, generator=g), image, has_image)
+    return Condition(
+        torch.randn(b, n, d, generator=g),
+        torch.ones(b, n, dtype=torch.bool),
+        torch.randn(b, d, generator=g),
+        image,
+        has_image,
+    )
 
 
 def tiny_generator(generator: str, **overrides):

@@ -2,6 +2,7 @@
 
 The default tiny model (the anchor flow: its autoencoder phase, then the flow phase, whose latent statistics
 are measured on its first batch and averaged across the processes), then the GAN (phases d and g each step)."""
+
 import sys
 from pathlib import Path
 
@@ -14,8 +15,16 @@ from vidfuse.train import Trainer, resolve_config
 out = Path(sys.argv[1])
 for folder, model in ((out, None), (out / "gan", {"generator": "gan"})):
     # a budget that is never reached: every step still asks rank 0 whether to stop (a broadcast)
-    cfg = resolve_config("tiny", steps=3, batch_size=2, out=str(folder / "run"), ckpt_every=100,
-                         sample_every=100, max_minutes=60, model=model)
+    cfg = resolve_config(
+        "tiny",
+        steps=3,
+        batch_size=2,
+        out=str(folder / "run"),
+        ckpt_every=100,
+        sample_every=100,
+        max_minutes=60,
+        model=model,
+    )
     trainer = Trainer(cfg, quiet=True)
     assert all(isinstance(net, DistributedDataParallel) for net in trainer.phase_nets.values())
     trainer.fit()

@@ -1,8 +1,10 @@
 """Anchor flow: motion measured by phase correlation, the translated first frame, the generator's contract."""
+
 import numpy as np
 import torch
+from conftest import random_condition as cond
+from conftest import tiny_generator, tiny_pipeline
 
-from conftest import random_condition as cond, tiny_generator, tiny_pipeline
 from vidfuse.data.moving_digits import MovingDigits
 from vidfuse.models.anchor import centring_offset, estimate_shifts, translate
 
@@ -14,8 +16,8 @@ def anchor(**kw):
 def moving_digit_clips(n=24):
     ds = MovingDigits("train", level=1, lang="en", size=n, seed=3)
     items = [ds[i] for i in range(n)]
-    video = torch.stack([v for v, _, _ in items])                                        # (n, 3, 16, 64, 64)
-    pos = np.stack([a["positions"][:, 0] for _, _, a in items])                           # (n, 16, 2) x, y
+    video = torch.stack([v for v, _, _ in items])  # (n, 3, 16, 64, 64)
+    pos = np.stack([a["positions"][:, 0] for _, _, a in items])  # (n, 16, 2) x, y
     return video, torch.from_numpy(pos - pos[:, :1])
 
 
@@ -55,7 +57,7 @@ def test_translate_moves_whole_pixels_and_fills_black():
     assert out.shape == (1, 3, 3, 8, 8)
     assert torch.allclose(out[:, :, 0], frame, atol=1e-5)
     assert out[0, 0, 1, 1, 5] > 0.99 and (out[0, :, 1] > -0.99).sum() == 3  # moved right 2, up 1
-    assert torch.allclose(out[:, :, 2], torch.full_like(frame, -1.0))          # moved out of the frame: black
+    assert torch.allclose(out[:, :, 2], torch.full_like(frame, -1.0))  # moved out of the frame: black
 
 
 def test_flow_phase_trains_both_parts_and_skips_the_anchor_loss_when_it_is_given():
@@ -99,14 +101,19 @@ def test_generate_shapes_guidance_and_a_given_first_frame():
     with torch.no_grad():
         out = g.generate(cond(), num_frames=4, generator=torch.Generator().manual_seed(0))
         assert out.shape == (2, 3, 4, 16, 16) and out.abs().max() <= 1
-        guided = g.generate(cond(), num_frames=4, uncond=cond(seed=1), guidance_scale=3.0,
-                            generator=torch.Generator().manual_seed(0))
+        guided = g.generate(
+            cond(), num_frames=4, uncond=cond(seed=1), guidance_scale=3.0, generator=torch.Generator().manual_seed(0)
+        )
         assert guided.shape == out.shape and not torch.allclose(guided, out)
         assert g.generate(cond(), num_frames=2).shape == (2, 3, 2, 16, 16)
         image = video[:, :, 0]
         given = cond(image=image, has_image=torch.tensor([True, False]))
-        out = g.generate(given, num_frames=4, uncond=cond(seed=1, image=image, has_image=torch.tensor([True, False])),
-                         guidance_scale=2.0)
+        out = g.generate(
+            given,
+            num_frames=4,
+            uncond=cond(seed=1, image=image, has_image=torch.tensor([True, False])),
+            guidance_scale=2.0,
+        )
         latent, offset = g.encode_anchor(image)
         recon = translate(g.decode(latent[:, None])[:, :, 0], offset[:, None])[:, :, 0]
         assert torch.allclose(out[0, :, 0], recon[0], atol=1e-3)  # sample 0 starts from its image, where it was

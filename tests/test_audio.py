@@ -1,4 +1,5 @@
 """Loudness (pyloudnorm, BS.1770) and true peak (4x oversampling) of the story mix."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,18 +4,26 @@ is not used). Open the page, submit a prompt, wait until the <video> plays the r
 The screenshot goes to ``docs/screenshot_web.png`` when ``VIDFUSE_WRITE_DOCS=1`` (then the shipped
 default model is used if it is installed, so the picture shows a real clip), else into tmp_path.
 """
+
 import os
 from pathlib import Path
 
 import pytest
-
 from conftest import tiny_pipeline
+
 from vidfuse.server.app import create_app, serve_in_background
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PLAYS = """() => {
   const v = document.getElementById('video');
   return !!v && !v.error && v.readyState >= 2 && v.currentTime > 0;
@@ -32,11 +40,15 @@ def _model(tmp_path: Path, write_docs: bool):
 
 def test_page_generates_and_plays_a_video(tmp_path):
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
-                    "(apt-get install -y chromium chromium-driver, or scripts/system_deps.sh)")
+        pytest.skip(
+            "Debian's chromium is not installed at /usr/bin/chromium "
+            "(apt-get install -y chromium chromium-driver, or scripts/system_deps.sh)"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     write_docs = os.environ.get("VIDFUSE_WRITE_DOCS") == "1"
-    shot = (Path(__file__).resolve().parents[1] / "docs" / "screenshot_web.png") if write_docs else tmp_path / "page.png"
+    shot = (
+        (Path(__file__).resolve().parents[1] / "docs" / "screenshot_web.png") if write_docs else tmp_path / "page.png"
+    )
 
     token = "browser-test-token"
     app = create_app(data_dir=tmp_path / "data", model=_model(tmp_path, write_docs), workers=1, token=token)
@@ -47,8 +59,12 @@ def test_page_generates_and_plays_a_video(tmp_path):
             errors, urls = [], []
             page.on("request", lambda r: urls.append(r.url))
             page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-            page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
-                    if m.type == "error" and "401" not in m.text else None)
+            page.on(
+                "console",
+                lambda m: (
+                    errors.append(f"console {m.type}: {m.text}") if m.type == "error" and "401" not in m.text else None
+                ),
+            )
             # The page loads without the token, then asks for it.
             page.goto(base + "/")
             page.wait_for_selector("#token-dialog[open]", timeout=30_000)
@@ -71,8 +87,11 @@ def test_page_generates_and_plays_a_video(tmp_path):
             assert any("/video?exp=" in u for u in urls) and any("/events?exp=" in u for u in urls)
             assert not [u for u in urls if token in u or "access_token" in u]  # browser history, logs, Referer
             # the history shows the job with its thumbnail, loaded
-            page.wait_for_function("() => { const i = document.querySelector('#history-list img');"
-                                   " return !!i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+            page.wait_for_function(
+                "() => { const i = document.querySelector('#history-list img');"
+                " return !!i && i.complete && i.naturalWidth > 0; }",
+                timeout=30_000,
+            )
             # Chinese UI, then back
             page.click("#lang-toggle")
             assert page.text_content("#create-title") == "创作"
@@ -100,9 +119,11 @@ def test_page_generates_and_plays_a_video(tmp_path):
             assert body["script"] == "Hello there." and body["music"] == mood and sent.value.status == 202
             assert body.get("voice") == (voices[1] if len(voices) > 1 else None)
             story = sent.value.json()["id"][:8]
-            page.wait_for_function(f"() => document.getElementById('progress-id').textContent.startsWith('{story}')"
-                                   " && document.getElementById('progress-box').dataset.status === 'done'",
-                                   timeout=120_000)
+            page.wait_for_function(
+                f"() => document.getElementById('progress-id').textContent.startsWith('{story}')"
+                " && document.getElementById('progress-box').dataset.status === 'done'",
+                timeout=120_000,
+            )
             page.click("#lang-toggle")  # the moods' labels follow the page's language
             assert page.text_content("#music option[value='none']") == "无"
             if "calm" in moods:
@@ -112,8 +133,11 @@ def test_page_generates_and_plays_a_video(tmp_path):
             # A link with the token in its fragment: no dialog, the fragment leaves the address bar.
             other = browser.new_page(locale="zh-CN")
             other.goto(base + "/#token=" + token)
-            other.wait_for_function("() => { const i = document.querySelector('#history-list img');"
-                                    " return !!i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+            other.wait_for_function(
+                "() => { const i = document.querySelector('#history-list img');"
+                " return !!i && i.complete && i.naturalWidth > 0; }",
+                timeout=30_000,
+            )
             assert other.evaluate("location.hash") == ""
             assert other.get_attribute("#token-dialog", "open") is None
             assert other.text_content("#create-title") == "创作"  # navigator.language zh-CN → Chinese
@@ -226,14 +250,23 @@ def test_page_model_picker_and_denoising_steps(tmp_path):
                 page.click("#submit")
             body = sent.value.request.post_data_json
             assert sent.value.status == 202, sent.value.text()
-            assert body == {"prompt": "a red fox running through the snow", "model": "wan-tiny", "steps": 60,
-                            "negative_prompt": "blurry", "frames": 5, "width": 32, "height": 32, "seed": 1}
+            assert body == {
+                "prompt": "a red fox running through the snow",
+                "model": "wan-tiny",
+                "steps": 60,
+                "negative_prompt": "blurry",
+                "frames": 5,
+                "width": 32,
+                "height": 32,
+                "seed": 1,
+            }
             page.wait_for_function(PLAYS, timeout=120_000)
             assert page.get_attribute("#progress-box", "data-status") == "done"
             steps = [s for s in page.evaluate("stages") if s.startswith("Denoising")]
             assert steps and all(re.fullmatch(r"Denoising, step \d+ of 60", s) for s in steps), steps
-            assert page.evaluate("[document.getElementById('video').videoWidth, "
-                                 "document.getElementById('video').videoHeight]") == [32, 32]
+            assert page.evaluate(
+                "[document.getElementById('video').videoWidth, document.getElementById('video').videoHeight]"
+            ) == [32, 32]
             assert not errors, errors
         finally:
             browser.close()

@@ -1,5 +1,6 @@
 """The models folder: `vidfuse models`, --model NAME, and a server that offers every model in it by name
 (GET /v1/models, "model" in POST /v1/videos, workers that load models lazily and keep a few)."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,9 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
-
 from conftest import tiny_pipeline
+
 from vidfuse.catalog import find_model, list_models, model_names
 from vidfuse.errors import InputError
 from vidfuse.userdirs import models_dir
@@ -88,8 +88,26 @@ def test_cli_models_and_generate_by_name(shelf, tmp_path, monkeypatch, capsys):
     table = _cli(monkeypatch, capsys, "models", "--models-dir", str(shelf))
     assert "wan-tiny" in table and "Wan" in table and "480×832×81" in table
     monkeypatch.setenv("VIDFUSE_MODELS", str(shelf))
-    out = _cli(monkeypatch, capsys, "generate", "a fox", "-o", str(tmp_path / "w.mp4"), "--model", "wan-tiny",
-               "--width", "32", "--height", "32", "--frames", "5", "--steps", "2", "--device", "cpu")
+    out = _cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        "a fox",
+        "-o",
+        str(tmp_path / "w.mp4"),
+        "--model",
+        "wan-tiny",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--frames",
+        "5",
+        "--steps",
+        "2",
+        "--device",
+        "cpu",
+    )
     assert "wrote" in out and (tmp_path / "w.mp4").stat().st_size > 0
 
 
@@ -124,8 +142,18 @@ def test_server_offers_the_models_folder_by_name(shelf, tmp_path):
         assert "path" not in by_name["wan-tiny"]  # no server paths for clients
         r = client.post("/v1/videos", json={"prompt": "a fox", "model": "sora"})
         assert r.status_code == 422 and "default, digits, wan-tiny" in r.json()["detail"]
-        r = client.post("/v1/videos", json={"prompt": "a fox running", "model": "wan-tiny", "frames": 5,
-                                            "width": 32, "height": 32, "seed": 1, "steps": 3})
+        r = client.post(
+            "/v1/videos",
+            json={
+                "prompt": "a fox running",
+                "model": "wan-tiny",
+                "frames": 5,
+                "width": 32,
+                "height": 32,
+                "seed": 1,
+                "steps": 3,
+            },
+        )
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
         assert r.json()["params"]["model"] == "wan-tiny" and r.json()["params"]["fps"] == pytest.approx(16.0)

@@ -2,6 +2,7 @@
 resolved :class:`~vidfuse.config.TrainConfig`, and a family setting the chosen family lacks is refused in one line.
 
 Nothing trains here: ``vidfuse.train.train`` is replaced by a stub that keeps the config it is given."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,12 +73,47 @@ def test_every_config_field_has_an_option():
 
 
 def test_the_options_that_existed_before_keep_their_meaning(tmp_path, monkeypatch, capsys, trained):
-    cfg = train_cfg(monkeypatch, capsys, trained, "--data", "moving-digits", "--steps", 3, "--max-minutes", 1.5,
-                    "--out", tmp_path / "run", "--resume", "--generator", "gan", "--batch-size", 2, "--lr", 1e-3,
-                    "--level", "1,2", "--lang", "en", "--seed", 5, "--ckpt-every", 7, "--sample-every", 9,
-                    "--text-encoder", "scratch", "--quiet", "--allow-outside-paths")
-    assert (cfg.preset, cfg.data, cfg.steps, cfg.max_minutes, cfg.out) == ("tiny", "moving-digits", 3, 1.5,
-                                                                           str(tmp_path / "run"))
+    cfg = train_cfg(
+        monkeypatch,
+        capsys,
+        trained,
+        "--data",
+        "moving-digits",
+        "--steps",
+        3,
+        "--max-minutes",
+        1.5,
+        "--out",
+        tmp_path / "run",
+        "--resume",
+        "--generator",
+        "gan",
+        "--batch-size",
+        2,
+        "--lr",
+        1e-3,
+        "--level",
+        "1,2",
+        "--lang",
+        "en",
+        "--seed",
+        5,
+        "--ckpt-every",
+        7,
+        "--sample-every",
+        9,
+        "--text-encoder",
+        "scratch",
+        "--quiet",
+        "--allow-outside-paths",
+    )
+    assert (cfg.preset, cfg.data, cfg.steps, cfg.max_minutes, cfg.out) == (
+        "tiny",
+        "moving-digits",
+        3,
+        1.5,
+        str(tmp_path / "run"),
+    )
     assert (cfg.batch_size, cfg.lr, cfg.level, cfg.lang, cfg.seed) == (2, 1e-3, (1, 2), "en", 5)
     assert (cfg.ckpt_every, cfg.sample_every, cfg.allow_outside_paths) == (7, 9, True)
     assert (cfg.model.generator, cfg.model.text_encoder, cfg.model.num_frames) == ("gan", "scratch", 4)
@@ -91,19 +127,49 @@ def test_left_out_options_keep_the_preset_and_the_config_file(tmp_path, monkeypa
     assert trained[0][1:] == (False, False)
 
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("data: moving-digits\nlr: 0.001\nsteps: 50\nallow_outside_paths: true\n"
-                      "model: {generator: vae, kl_weight: 0.5, dim: 16}\n")
+    recipe.write_text(
+        "data: moving-digits\nlr: 0.001\nsteps: 50\nallow_outside_paths: true\n"
+        "model: {generator: vae, kl_weight: 0.5, dim: 16}\n"
+    )
     trained.clear()
-    cfg = train_cfg(monkeypatch, capsys, trained, "--config", recipe, "--steps", 7, "--no-allow-outside-paths",
-                    "--temperature", 0.5, "--no-bf16")
+    cfg = train_cfg(
+        monkeypatch,
+        capsys,
+        trained,
+        "--config",
+        recipe,
+        "--steps",
+        7,
+        "--no-allow-outside-paths",
+        "--temperature",
+        0.5,
+        "--no-bf16",
+    )
     assert (cfg.lr, cfg.steps, cfg.allow_outside_paths, cfg.bf16) == (0.001, 7, False, False)
-    assert (cfg.model.generator, cfg.model.dim, cfg.model.gen.kl_weight, cfg.model.gen.temperature) == \
-        ("vae", 16, 0.5, 0.5)
+    assert (cfg.model.generator, cfg.model.dim, cfg.model.gen.kl_weight, cfg.model.gen.temperature) == (
+        "vae",
+        16,
+        0.5,
+        0.5,
+    )
 
 
 def test_a_family_setting_reaches_the_generators_config(tmp_path, monkeypatch, capsys, trained):
-    cfg = train_cfg(monkeypatch, capsys, trained, "--generator", "gan", "--r1-gamma", 1.5, "--disc-channels", "8,16",
-                    "--visual-channels", "8,16", "--betas", "0.9,0.95")
+    cfg = train_cfg(
+        monkeypatch,
+        capsys,
+        trained,
+        "--generator",
+        "gan",
+        "--r1-gamma",
+        1.5,
+        "--disc-channels",
+        "8,16",
+        "--visual-channels",
+        "8,16",
+        "--betas",
+        "0.9,0.95",
+    )
     assert type(cfg.model.gen) is GENERATOR_CONFIGS["gan"]
     assert (cfg.model.gen.r1_gamma, cfg.model.gen.disc_channels) == (1.5, (8, 16))
     assert (cfg.model.visual_channels, cfg.betas) == ((8, 16), (0.9, 0.95))
@@ -113,11 +179,16 @@ def test_a_family_setting_reaches_the_generators_config(tmp_path, monkeypatch, c
     assert (cfg.model.generator, cfg.model.gen.ae_steps, cfg.model.freeze_text) == (DEFAULT_GENERATOR, 5, False)
 
 
-@pytest.mark.parametrize("args, match", [
-    (("--r1-gamma", 1), f"--r1-gamma (gan) is not a setting of the {DEFAULT_GENERATOR} generator"),
-    (("--generator", "vae", "--ae-steps", 3, "--disc-channels", "8"),
-     "--ae-steps (anchor, flow), --disc-channels (gan) are not settings of the vae generator"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("--r1-gamma", 1), f"--r1-gamma (gan) is not a setting of the {DEFAULT_GENERATOR} generator"),
+        (
+            ("--generator", "vae", "--ae-steps", 3, "--disc-channels", "8"),
+            "--ae-steps (anchor, flow), --disc-channels (gan) are not settings of the vae generator",
+        ),
+    ],
+)
 def test_a_setting_the_chosen_family_lacks_is_one_line(args, match, tmp_path, monkeypatch, capsys, trained):
     code, text = cli(monkeypatch, capsys, "train", "--preset", "tiny", "--out", tmp_path / "r", *args)
     lines = text.strip().splitlines()

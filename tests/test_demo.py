@@ -1,7 +1,9 @@
 """`make demo`'s job: clips for seen and held-out prompts in both languages, a contact sheet, two stories."""
+
 import shutil
 
 from conftest import tiny_pipeline
+
 from vidfuse.demo import PROMPTS, STORIES, run_demo
 from vidfuse.media.speech import default_piper_voice
 from vidfuse.media.video_io import probe_video

@@ -1,6 +1,7 @@
 """Pretrained diffusers video pipelines as vidfuse models: tiny random-weight Wan, LTX-Video and CogVideoX
 folders (configs as in diffusers' own fast tests; a config-built T5 encoder and ByT5Tokenizer, which needs no
 files), saved with save_pretrained and driven through the pipeline call, generate_one/generate_batch and the CLI."""
+
 from __future__ import annotations
 
 import csv
@@ -26,52 +27,109 @@ def _t5():
     from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
     torch.manual_seed(0)
-    cfg = T5Config(vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-                   relative_attention_num_buckets=8)
+    cfg = T5Config(
+        vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8
+    )
     return T5EncoderModel(cfg), ByT5Tokenizer()
 
 
 def _wan():
     torch.manual_seed(0)
-    vae = diffusers.AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-                                     temperal_downsample=[False, True, True])
+    vae = diffusers.AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
     transformer = diffusers.WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
-        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32)
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
     te, tok = _t5()
-    return diffusers.WanPipeline(transformer=transformer, vae=vae, text_encoder=te, tokenizer=tok,
-                                 scheduler=diffusers.FlowMatchEulerDiscreteScheduler(shift=7.0))
+    return diffusers.WanPipeline(
+        transformer=transformer,
+        vae=vae,
+        text_encoder=te,
+        tokenizer=tok,
+        scheduler=diffusers.FlowMatchEulerDiscreteScheduler(shift=7.0),
+    )
 
 
 def _ltx():
     torch.manual_seed(0)
     transformer = diffusers.LTXVideoTransformer3DModel(
-        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
-        cross_attention_dim=32, num_layers=1, caption_channels=32)
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=1,
+        caption_channels=32,
+    )
     vae = diffusers.AutoencoderKLLTXVideo(
-        latent_channels=8, block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
-        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
-        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1), patch_size=1, patch_size_t=1,
-        encoder_causal=True, decoder_causal=False)
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
     te, tok = _t5()
-    return diffusers.LTXPipeline(transformer=transformer, vae=vae, text_encoder=te, tokenizer=tok,
-                                 scheduler=diffusers.FlowMatchEulerDiscreteScheduler())
+    return diffusers.LTXPipeline(
+        transformer=transformer,
+        vae=vae,
+        text_encoder=te,
+        tokenizer=tok,
+        scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
+    )
 
 
 def _cogvideox():
     torch.manual_seed(0)
     transformer = diffusers.CogVideoXTransformer3DModel(
-        num_attention_heads=4, attention_head_dim=8, in_channels=4, out_channels=4, time_embed_dim=2,
-        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
-        temporal_compression_ratio=4, max_text_seq_length=16)
+        num_attention_heads=4,
+        attention_head_dim=8,
+        in_channels=4,
+        out_channels=4,
+        time_embed_dim=2,
+        text_embed_dim=32,
+        num_layers=1,
+        sample_width=2,
+        sample_height=2,
+        sample_frames=9,
+        patch_size=2,
+        temporal_compression_ratio=4,
+        max_text_seq_length=16,
+    )
     vae = diffusers.AutoencoderKLCogVideoX(
-        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
-        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
-        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
     te, tok = _t5()
-    return diffusers.CogVideoXPipeline(transformer=transformer, vae=vae, text_encoder=te, tokenizer=tok,
-                                       scheduler=diffusers.DDIMScheduler())
+    return diffusers.CogVideoXPipeline(
+        transformer=transformer, vae=vae, text_encoder=te, tokenizer=tok, scheduler=diffusers.DDIMScheduler()
+    )
 
 
 BUILDERS = {"wan": _wan, "ltx": _ltx, "cogvideox": _cogvideox}
@@ -100,14 +158,29 @@ def test_single_and_batch_follow_the_contract(pipes, family):
     assert isinstance(pipe, DiffusersVideoPipeline)
     t, h, w = ASK[family]
     steps = []
-    one = pipe("a monkey dancing", num_frames=t, height=h, width=w, num_inference_steps=2, seed=0,
-               progress=lambda step, total: steps.append((step, total)))
+    one = pipe(
+        "a monkey dancing",
+        num_frames=t,
+        height=h,
+        width=w,
+        num_inference_steps=2,
+        seed=0,
+        progress=lambda step, total: steps.append((step, total)),
+    )
     assert one.dtype == np.uint8 and one.shape == (1, t, h, w, 3)
     assert steps == [(1, 2), (2, 2)]  # one report per denoising step
     again = pipe("a monkey dancing", num_frames=t, height=h, width=w, num_inference_steps=2, seed=0)
     assert np.abs(one.astype(int) - again.astype(int)).max() <= 1  # same seed, same clip
-    batch = pipe(["a monkey dancing", "a cat playing the piano"], negative_prompt="blurry", num_frames=t,
-                 height=h, width=w, num_inference_steps=2, seed=1, guidance_scale=3.0)
+    batch = pipe(
+        ["a monkey dancing", "a cat playing the piano"],
+        negative_prompt="blurry",
+        num_frames=t,
+        height=h,
+        width=w,
+        num_inference_steps=2,
+        seed=1,
+        guidance_scale=3.0,
+    )
     assert batch.shape == (2, t, h, w, 3) and batch.dtype == np.uint8
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an open-domain model has no word list to warn from
@@ -140,15 +213,34 @@ FPS = {"wan": 16.0, "ltx": 25.0, "cogvideox": 8.0}  # each family's own frame ra
 
 @pytest.mark.parametrize("family", list(BUILDERS))
 def test_generate_one_and_batch_write_videos(folders, tmp_path, family):
-    path = generate_one("a monkey", tmp_path / "one.mp4", model=folders[family], num_frames=5, height=16, width=16,
-                        steps=2, negative_prompt="blurry", seed=0, device="cpu")
+    path = generate_one(
+        "a monkey",
+        tmp_path / "one.mp4",
+        model=folders[family],
+        num_frames=5,
+        height=16,
+        width=16,
+        steps=2,
+        negative_prompt="blurry",
+        seed=0,
+        device="cpu",
+    )
     info = probe_video(path)
     assert (info.num_frames, info.height, info.width) == (5, 16, 16)
     assert abs(info.fps - FPS[family]) < 1e-6  # the family's own frame rate when --fps is left out
     prompts = tmp_path / "p.txt"
     prompts.write_text("a monkey\na cat\na dog\n", encoding="utf-8")
-    index = generate_batch(prompts, tmp_path / "clips", model=folders[family], num_frames=5, height=16,
-                           width=16, steps=1, fps=8, device="cpu")
+    index = generate_batch(
+        prompts,
+        tmp_path / "clips",
+        model=folders[family],
+        num_frames=5,
+        height=16,
+        width=16,
+        steps=1,
+        fps=8,
+        device="cpu",
+    )
     rows = list(csv.reader(index.open(encoding="utf-8")))
     assert [r[1] for r in rows[1:]] == ["0000.mp4", "0001.mp4", "0002.mp4"]
     assert probe_video(tmp_path / "clips" / "0002.mp4").num_frames == 5
@@ -169,8 +261,19 @@ def test_server_job_through_each_family(folders, tmp_path, family):
 
     shelf = folders[family].parent  # the three tiny folders, named wan, ltx, cogvideox
     with TestClient(create_app(data_dir=tmp_path / "data", models_dir=shelf, workers=0)) as client:
-        r = client.post("/v1/videos", json={"prompt": "a fox running", "model": family, "frames": 5, "width": 32,
-                                            "height": 32, "steps": 2, "negative_prompt": "blurry", "seed": 1})
+        r = client.post(
+            "/v1/videos",
+            json={
+                "prompt": "a fox running",
+                "model": family,
+                "frames": 5,
+                "width": 32,
+                "height": 32,
+                "steps": 2,
+                "negative_prompt": "blurry",
+                "seed": 1,
+            },
+        )
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
     store = JobStore(tmp_path / "data", create=False)
@@ -183,10 +286,35 @@ def test_server_job_through_each_family(folders, tmp_path, family):
 def test_cli_generate_through_a_diffusers_folder(folders, tmp_path, monkeypatch, capsys):
     from vidfuse.cli import main
 
-    monkeypatch.setattr(sys, "argv", ["vidfuse", "generate", "a monkey", "-o", str(tmp_path / "l.mp4"), "--model",
-                                      str(folders["ltx"]), "--width", "32", "--height", "32", "--frames", "9",
-                                      "--steps", "2", "--negative-prompt", "blurry", "--dtype", "float32",
-                                      "--device", "cpu", "--vae-tiling", "--vae-slicing"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "vidfuse",
+            "generate",
+            "a monkey",
+            "-o",
+            str(tmp_path / "l.mp4"),
+            "--model",
+            str(folders["ltx"]),
+            "--width",
+            "32",
+            "--height",
+            "32",
+            "--frames",
+            "9",
+            "--steps",
+            "2",
+            "--negative-prompt",
+            "blurry",
+            "--dtype",
+            "float32",
+            "--device",
+            "cpu",
+            "--vae-tiling",
+            "--vae-slicing",
+        ],
+    )
     monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
     with pytest.raises(SystemExit) as e:
         main()
@@ -254,14 +382,29 @@ def test_group_offload_is_validated_and_applied(folders, tmp_path, monkeypatch, 
 
     pipe = Recorder()
     place(pipe, torch.device("cuda"), "group")
-    (what, kw), = pipe.calls
+    ((what, kw),) = pipe.calls
     assert what == "group" and kw["onload_device"] == torch.device("cuda")
     assert kw["offload_device"] == torch.device("cpu") and kw["offload_type"] == "leaf_level" and kw["use_stream"]
 
     from vidfuse.cli import main
 
-    monkeypatch.setattr(sys, "argv", ["vidfuse", "generate", "a monkey", "-o", str(tmp_path / "g.mp4"), "--model",
-                                      str(folders["wan"]), "--device", "cpu", "--offload", "group"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "vidfuse",
+            "generate",
+            "a monkey",
+            "-o",
+            str(tmp_path / "g.mp4"),
+            "--model",
+            str(folders["wan"]),
+            "--device",
+            "cpu",
+            "--offload",
+            "group",
+        ],
+    )
     with pytest.raises(SystemExit) as e:
         main()
     err = capsys.readouterr().err
@@ -273,9 +416,19 @@ def test_a_wan_with_a_coarser_grid_rounds_to_its_own_step_and_returns_the_size_a
     Wan 2.1's 16; the step comes from the loaded pipeline and the frames come back at the size asked."""
     pipe = _wan()
     pipe.transformer = diffusers.WanTransformer3DModel(
-        patch_size=(1, 4, 4), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
-        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=1, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32)
+        patch_size=(1, 4, 4),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=1,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
     pipe.save_pretrained(tmp_path / "wan4")
     wan = TextToVideoPipeline.from_pretrained(tmp_path / "wan4", device="cpu")
     assert wan.size_step == 32 and wan.generation_shape(5, 48, 40) == (5, 64, 32)
@@ -286,8 +439,9 @@ def test_a_wan_with_a_coarser_grid_rounds_to_its_own_step_and_returns_the_size_a
 
 def test_options_a_pipeline_does_not_take_and_its_own_refusals_are_one_line_errors(pipes, monkeypatch):
     class NoGuidance:  # a pipeline whose __call__ has no guidance_scale (HunyuanVideo 1.5)
-        def __call__(self, prompt, num_frames=5, height=16, width=16, num_inference_steps=1, generator=None,
-                     output_type="np"):
+        def __call__(
+            self, prompt, num_frames=5, height=16, width=16, num_inference_steps=1, generator=None, output_type="np"
+        ):
             raise ValueError("`height` has to be divisible by 16 but is 17.\nmore detail")
 
     wan = pipes["wan"]

@@ -1,5 +1,6 @@
 """Bad input, faults and hostile files: one clear line and exit status 2, never a traceback, never a silent
 wrong result. CLI cases run ``vidfuse.cli.main`` in-process on a tiny random model saved to a temp folder."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_pipeline
 from PIL import Image
 
-from conftest import tiny_pipeline
 from vidfuse.config import GENERATORS, MAX_FRAMES, ModelConfig, TrainConfig, tiny
 from vidfuse.errors import InputError
 from vidfuse.generate import read_prompts
@@ -53,6 +54,7 @@ def refused(monkeypatch, capsys, *args: str, match: str) -> str:
 
 def png_header(width: int, height: int, idat: bytes | None = None) -> bytes:
     """A PNG whose header claims ``width``×``height`` (the pixel data need not be there)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -64,17 +66,31 @@ def png_header(width: int, height: int, idat: bytes | None = None) -> bytes:
 # ---- --prompts files ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data, match", [
-    (bytes(range(256)) * 2, "NUL byte at offset 0"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(range(1, 200)), "byte 0x89 at offset 0"),
-    ("café rouge\n".encode("latin-1"), "byte 0xe9 at offset 3"),
-    ("a red 3\n".encode("utf-16-le"), "NUL byte at offset 1"),  # UTF-16 without a byte-order mark
-    ("a red 3\n\x1b[31mgreen\n".encode(), "line 2"),  # a control character names its line
-], ids=["binary", "png", "latin-1", "utf-16-no-bom", "escape"])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (bytes(range(256)) * 2, "NUL byte at offset 0"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(1, 200)), "byte 0x89 at offset 0"),
+        ("café rouge\n".encode("latin-1"), "byte 0xe9 at offset 3"),
+        ("a red 3\n".encode("utf-16-le"), "NUL byte at offset 1"),  # UTF-16 without a byte-order mark
+        ("a red 3\n\x1b[31mgreen\n".encode(), "line 2"),  # a control character names its line
+    ],
+    ids=["binary", "png", "latin-1", "utf-16-no-bom", "escape"],
+)
 def test_undecodable_prompts_file_names_file_and_offset(tmp_path, monkeypatch, capsys, model_dir, data, match):
     (tmp_path / "p.txt").write_bytes(data)
-    line = refused(monkeypatch, capsys, "generate", "--prompts", tmp_path / "p.txt", "--out-dir", tmp_path / "o",
-                   "--model", model_dir, match=match)
+    line = refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "--prompts",
+        tmp_path / "p.txt",
+        "--out-dir",
+        tmp_path / "o",
+        "--model",
+        model_dir,
+        match=match,
+    )
     assert str(tmp_path / "p.txt") in line
     assert not (tmp_path / "o" / "index.csv").exists()
 
@@ -91,48 +107,100 @@ def test_prompts_file_encodings_with_a_byte_order_mark_are_read(tmp_path, encodi
 
 def test_utf16_prompts_file_generates(tmp_path, monkeypatch, capsys, model_dir):
     (tmp_path / "p.txt").write_bytes("a blue 7 moves down\n红色的数字3\n".encode("utf-16"))
-    code, text = cli(monkeypatch, capsys, "generate", "--prompts", tmp_path / "p.txt", "--out-dir", tmp_path / "o",
-                     "--model", model_dir, "--seed", 1)
+    code, text = cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        "--prompts",
+        tmp_path / "p.txt",
+        "--out-dir",
+        tmp_path / "o",
+        "--model",
+        model_dir,
+        "--seed",
+        1,
+    )
     assert code == 0, text
     rows = (tmp_path / "o" / "index.csv").read_text(encoding="utf-8").splitlines()
     assert rows[1:] == ["a blue 7 moves down,0000.mp4", "红色的数字3,0001.mp4"]
 
 
 def test_prompts_folder_is_called_a_folder(tmp_path, monkeypatch, capsys, model_dir):
-    line = refused(monkeypatch, capsys, "generate", "--prompts", tmp_path, "--out-dir", tmp_path / "o",
-                   "--model", model_dir, match="is a folder")
+    line = refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "--prompts",
+        tmp_path,
+        "--out-dir",
+        tmp_path / "o",
+        "--model",
+        model_dir,
+        match="is a folder",
+    )
     assert "does not exist" not in line
 
 
 # ---- numbers out of range ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("flag, value, match", [
-    ("--seed", 2**64, "seed=18446744073709551616 is out of range"),
-    ("--seed", 2**63, "seed="),
-    ("--seed", -1, "seed=-1"),
-    ("--guidance-scale", "nan", "guidance_scale=nan"),
-    ("--guidance-scale", "inf", "guidance_scale=inf"),
-    ("--guidance-scale", "-50", "guidance_scale=-50.0"),
-    ("--guidance-scale", "20.5", "from 0 to 20"),
-    ("--fps", 1000000, "fps=1000000.0 is out of range"),
-    ("--fps", "0.5", "use 1 to 120"),
-    ("--fps", "nan", "fps must be a positive number"),
-    ("--fps", "inf", "fps must be a positive number"),
-    ("--frames", 0, "num_frames=0"),
-    ("--frames", -3, "num_frames=-3"),
-    ("--frames", MAX_FRAMES + 1, f"1 to {MAX_FRAMES} frames"),
-])
-def test_out_of_range_numbers_are_refused_before_anything_is_written(tmp_path, monkeypatch, capsys, model_dir,
-                                                                      flag, value, match):
-    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir, flag, value,
-            match=match)
+@pytest.mark.parametrize(
+    "flag, value, match",
+    [
+        ("--seed", 2**64, "seed=18446744073709551616 is out of range"),
+        ("--seed", 2**63, "seed="),
+        ("--seed", -1, "seed=-1"),
+        ("--guidance-scale", "nan", "guidance_scale=nan"),
+        ("--guidance-scale", "inf", "guidance_scale=inf"),
+        ("--guidance-scale", "-50", "guidance_scale=-50.0"),
+        ("--guidance-scale", "20.5", "from 0 to 20"),
+        ("--fps", 1000000, "fps=1000000.0 is out of range"),
+        ("--fps", "0.5", "use 1 to 120"),
+        ("--fps", "nan", "fps must be a positive number"),
+        ("--fps", "inf", "fps must be a positive number"),
+        ("--frames", 0, "num_frames=0"),
+        ("--frames", -3, "num_frames=-3"),
+        ("--frames", MAX_FRAMES + 1, f"1 to {MAX_FRAMES} frames"),
+    ],
+)
+def test_out_of_range_numbers_are_refused_before_anything_is_written(
+    tmp_path, monkeypatch, capsys, model_dir, flag, value, match
+):
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "a.mp4",
+        "--model",
+        model_dir,
+        flag,
+        value,
+        match=match,
+    )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_numbers_at_the_bounds_are_accepted(tmp_path, monkeypatch, capsys, model_dir):
-    code, text = cli(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir,
-                     "--seed", 2**63 - 1, "--guidance-scale", 20, "--fps", 120, "--frames", 1)
+    code, text = cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "a.mp4",
+        "--model",
+        model_dir,
+        "--seed",
+        2**63 - 1,
+        "--guidance-scale",
+        20,
+        "--fps",
+        120,
+        "--frames",
+        1,
+    )
     assert code == 0, text
     info = probe_video(tmp_path / "a.mp4")
     assert info.num_frames == 1 and info.fps == pytest.approx(120, rel=0.01)
@@ -158,10 +226,17 @@ def test_write_video_refuses_unplayable_frame_rates(tmp_path, fps):
 # ---- prompts: control characters, length ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("prompt, code_point", [
-    ("digit\x003", "U+0000"), ("\x1b[31mred digit", "U+001B"), ("digit 3\x7f", "U+007F"),
-    ("digit\x853", "U+0085"), ("digit \ud800 3", "U+D800"), ("digit \ue000 3", "U+E000"),  # private use
-])
+@pytest.mark.parametrize(
+    "prompt, code_point",
+    [
+        ("digit\x003", "U+0000"),
+        ("\x1b[31mred digit", "U+001B"),
+        ("digit 3\x7f", "U+007F"),
+        ("digit\x853", "U+0085"),
+        ("digit \ud800 3", "U+D800"),
+        ("digit \ue000 3", "U+E000"),  # private use
+    ],
+)
 def test_control_characters_in_prompts_are_refused(prompt, code_point):
     pipe = tiny_pipeline("gan")
     with pytest.raises(InputError, match=re.escape(f"the prompt holds {code_point}")):
@@ -195,11 +270,13 @@ def test_tabs_and_newlines_are_whitespace_not_refused():
 
 def test_over_long_prompt_says_what_the_cli_user_can_do(tmp_path, monkeypatch, capsys, model_dir):
     long = "digit 3 moves up " * 30
-    line = refused(monkeypatch, capsys, "generate", long, "-o", tmp_path / "a.mp4", "--model", model_dir,
-                   match="--truncate")
+    line = refused(
+        monkeypatch, capsys, "generate", long, "-o", tmp_path / "a.mp4", "--model", model_dir, match="--truncate"
+    )
     assert "at most 46 tokens" in line  # tiny preset: 48 tokens including the begin and end markers
-    code, text = cli(monkeypatch, capsys, "generate", long, "-o", tmp_path / "a.mp4", "--model", model_dir,
-                     "--truncate")
+    code, text = cli(
+        monkeypatch, capsys, "generate", long, "-o", tmp_path / "a.mp4", "--model", model_dir, "--truncate"
+    )
     assert code == 0 and (tmp_path / "a.mp4").is_file(), text
     pipe = TextToVideoPipeline.from_pretrained(model_dir, device="cpu")
     assert pipe(long, seed=0, on_overflow="truncate").shape == (1, 4, 16, 16, 3)
@@ -213,19 +290,34 @@ def _real_png(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda p: p.write_bytes(png_header(15000, 15000)), "over 179 megapixels"),  # Pillow's own bomb limit
-    (lambda p: p.write_bytes(png_header(8000, 7500)), "8000×7500 pixels (60 megapixels)"),  # ours: 50
-    (lambda p: p.write_bytes(png_header(64, 64, os.urandom(200))), "not an image Pillow can read"),
-    (lambda p: p.write_bytes(_real_png(p).read_bytes()[:300]), "not an image Pillow can read"),
-    (lambda p: p.write_text("not an image"), "not an image Pillow can read"),
-    (lambda p: p.write_bytes(b""), "not an image Pillow can read"),
-    (lambda p: p.mkdir(), "is a folder"),
-], ids=["225-megapixels", "60-megapixels", "corrupt", "truncated", "text", "empty", "folder"])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda p: p.write_bytes(png_header(15000, 15000)), "over 179 megapixels"),  # Pillow's own bomb limit
+        (lambda p: p.write_bytes(png_header(8000, 7500)), "8000×7500 pixels (60 megapixels)"),  # ours: 50
+        (lambda p: p.write_bytes(png_header(64, 64, os.urandom(200))), "not an image Pillow can read"),
+        (lambda p: p.write_bytes(_real_png(p).read_bytes()[:300]), "not an image Pillow can read"),
+        (lambda p: p.write_text("not an image"), "not an image Pillow can read"),
+        (lambda p: p.write_bytes(b""), "not an image Pillow can read"),
+        (lambda p: p.mkdir(), "is a folder"),
+    ],
+    ids=["225-megapixels", "60-megapixels", "corrupt", "truncated", "text", "empty", "folder"],
+)
 def test_bad_first_frames_are_refused(tmp_path, monkeypatch, capsys, model_dir, make, match):
     make(tmp_path / "first.png")
-    line = refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir,
-                   "--image", tmp_path / "first.png", match=match)
+    line = refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "a.mp4",
+        "--model",
+        model_dir,
+        "--image",
+        tmp_path / "first.png",
+        match=match,
+    )
     assert str(tmp_path / "first.png") in line
     assert not (tmp_path / "a.mp4").exists()
 
@@ -240,31 +332,77 @@ def test_huge_in_memory_image_is_refused():
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
 def test_output_in_proc(monkeypatch, capsys, model_dir):
-    refused(monkeypatch, capsys, "generate", "digit 3", "-o", "/proc/x.mp4", "--model", model_dir,
-            match="cannot write /proc/x.mp4: the folder does not accept new files")
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        "/proc/x.mp4",
+        "--model",
+        model_dir,
+        match="cannot write /proc/x.mp4: the folder does not accept new files",
+    )
 
 
 def test_output_under_a_file(tmp_path, monkeypatch, capsys, model_dir):
     (tmp_path / "file").write_text("x")
-    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "file" / "x.mp4", "--model", model_dir,
-            match=f"{tmp_path / 'file'} is a file, not a folder")
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "file" / "x.mp4",
+        "--model",
+        model_dir,
+        match=f"{tmp_path / 'file'} is a file, not a folder",
+    )
     (tmp_path / "o.txt").write_text("x")
-    refused(monkeypatch, capsys, "generate", "--prompts", tmp_path / "o.txt", "--out-dir", tmp_path / "o.txt",
-            "--model", model_dir, match="is a file, not a folder")
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "--prompts",
+        tmp_path / "o.txt",
+        "--out-dir",
+        tmp_path / "o.txt",
+        "--model",
+        model_dir,
+        match="is a file, not a folder",
+    )
 
 
 def test_output_is_a_folder(tmp_path, monkeypatch, capsys, model_dir):
     (tmp_path / "a.mp4").mkdir()
-    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir,
-            match="it is a folder")
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "a.mp4",
+        "--model",
+        model_dir,
+        match="it is a folder",
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_output_in_an_unwritable_folder(tmp_path, monkeypatch, capsys, model_dir):
     (tmp_path / "ro").mkdir(mode=0o555)
     try:
-        refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "ro" / "a.mp4", "--model", model_dir,
-                match="permission denied")
+        refused(
+            monkeypatch,
+            capsys,
+            "generate",
+            "digit 3",
+            "-o",
+            tmp_path / "ro" / "a.mp4",
+            "--model",
+            model_dir,
+            match="permission denied",
+        )
     finally:
         (tmp_path / "ro").chmod(0o755)
 
@@ -279,12 +417,16 @@ def _copy_model(src: Path, dest: Path) -> Path:
     return dest
 
 
-@pytest.mark.parametrize("corrupt", [
-    lambda b: b[: len(b) // 2],
-    lambda b: os.urandom(100),
-    lambda b: b"",
-    "pickle",
-], ids=["truncated", "100-bytes", "empty", "pickle"])
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda b: b[: len(b) // 2],
+        lambda b: os.urandom(100),
+        lambda b: b"",
+        "pickle",
+    ],
+    ids=["truncated", "100-bytes", "empty", "pickle"],
+)
 def test_invalid_weights_file(tmp_path, monkeypatch, capsys, model_dir, corrupt):
     folder = _copy_model(model_dir, tmp_path / "m")
     weights = folder / "model.safetensors"
@@ -292,25 +434,36 @@ def test_invalid_weights_file(tmp_path, monkeypatch, capsys, model_dir, corrupt)
         torch.save({"w": torch.zeros(3)}, weights)
     else:
         weights.write_bytes(corrupt(weights.read_bytes()))
-    refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", folder,
-            match=f"model folder {folder}: model.safetensors is not a valid safetensors file (")
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "a.mp4",
+        "--model",
+        folder,
+        match=f"model folder {folder}: model.safetensors is not a valid safetensors file (",
+    )
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"dim": "128"}, "dim must be an integer, got '128'"),
-    ({"dim": -4}, "dim=-4 is out of range"),
-    ({"generator": "diffusion"}, "generator 'diffusion' is unknown; choose one of anchor, flow, gan, vae"),
-    ({"height": 100000, "width": 100000}, "height=100000 is out of range: must be 8 to 512"),
-    ({"num_frames": 0}, "num_frames=0"),
-    ({"gen_channels": []}, "gen_channels must list 1 to"),
-    ({"heads": 3}, "must be divisible by heads=3"),
-    ({"height": 18}, "must be divisible by 4"),
-    ({"p_image": True}, "p_image must be a finite number"),
-    ({"guidance_scale": float("nan")}, "guidance_scale must be a finite number"),
-    ({"dimm": 3}, "unknown ModelConfig field"),
-])
-def test_bad_model_config_is_refused_before_anything_is_built(tmp_path, monkeypatch, capsys, model_dir, change,
-                                                               match):
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"dim": "128"}, "dim must be an integer, got '128'"),
+        ({"dim": -4}, "dim=-4 is out of range"),
+        ({"generator": "diffusion"}, "generator 'diffusion' is unknown; choose one of anchor, flow, gan, vae"),
+        ({"height": 100000, "width": 100000}, "height=100000 is out of range: must be 8 to 512"),
+        ({"num_frames": 0}, "num_frames=0"),
+        ({"gen_channels": []}, "gen_channels must list 1 to"),
+        ({"heads": 3}, "must be divisible by heads=3"),
+        ({"height": 18}, "must be divisible by 4"),
+        ({"p_image": True}, "p_image must be a finite number"),
+        ({"guidance_scale": float("nan")}, "guidance_scale must be a finite number"),
+        ({"dimm": 3}, "unknown ModelConfig field"),
+    ],
+)
+def test_bad_model_config_is_refused_before_anything_is_built(tmp_path, monkeypatch, capsys, model_dir, change, match):
     import vidfuse.pipeline
 
     folder = _copy_model(model_dir, tmp_path / "m")
@@ -321,8 +474,7 @@ def test_bad_model_config_is_refused_before_anything_is_built(tmp_path, monkeypa
         raise AssertionError("a model was built from an invalid config")
 
     monkeypatch.setattr(vidfuse.pipeline, "VidFuseModel", no_build)
-    line = refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", folder,
-                   match=match)
+    line = refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", folder, match=match)
     assert line.startswith(f"error: model folder {folder}: config.json: ") and "re-train" in line
 
 
@@ -345,16 +497,19 @@ def test_presets_and_the_shipped_config_are_valid(preset):
         ModelConfig.from_dict(json.loads((SHIPPED_MODEL_DIR / "config.json").read_text()))
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"lr": "2e-4"}, "in YAML write a float with a dot"),
-    ({"steps": 0}, "steps=0 is out of range"),
-    ({"batch_size": 2.5}, "batch_size must be an integer"),
-    ({"betas": [0.5, 1.5]}, "betas=[0.5, 1.5] is out of range"),
-    ({"seed": 2**64}, "seed="),
-    ({"allow_outside_paths": "yes"}, "allow_outside_paths must be true or false"),
-    ({"model": 3}, "model must be a mapping"),
-    ({"model": {"generator": "diffusion"}}, "model.generator 'diffusion' is unknown"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"lr": "2e-4"}, "in YAML write a float with a dot"),
+        ({"steps": 0}, "steps=0 is out of range"),
+        ({"batch_size": 2.5}, "batch_size must be an integer"),
+        ({"betas": [0.5, 1.5]}, "betas=[0.5, 1.5] is out of range"),
+        ({"seed": 2**64}, "seed="),
+        ({"allow_outside_paths": "yes"}, "allow_outside_paths must be true or false"),
+        ({"model": 3}, "model must be a mapping"),
+        ({"model": {"generator": "diffusion"}}, "model.generator 'diffusion' is unknown"),
+    ],
+)
 def test_bad_training_config(change, match):
     with pytest.raises(InputError, match=re.escape(match)):
         TrainConfig.from_dict(change)
@@ -371,14 +526,27 @@ def test_every_generator_named_is_buildable():
 
 
 def test_train_with_an_unknown_generator_names_the_allowed_ones(tmp_path, monkeypatch, capsys):
-    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--generator", "diffusion", "--out", tmp_path / "r",
-            "--steps", 1, match="model.generator 'diffusion' is unknown; choose one of anchor, flow, gan, vae")
+    refused(
+        monkeypatch,
+        capsys,
+        "train",
+        "--preset",
+        "tiny",
+        "--generator",
+        "diffusion",
+        "--out",
+        tmp_path / "r",
+        "--steps",
+        1,
+        match="model.generator 'diffusion' is unknown; choose one of anchor, flow, gan, vae",
+    )
     assert not (tmp_path / "r").exists()
 
 
 def run_cfg(out: Path, steps: int, **kw):
-    return resolve_config("tiny", out=str(out), batch_size=2, ckpt_every=1, sample_every=100, steps=steps,
-                          warmup_steps=1, **kw)
+    return resolve_config(
+        "tiny", out=str(out), batch_size=2, ckpt_every=1, sample_every=100, steps=steps, warmup_steps=1, **kw
+    )
 
 
 def _step(path: Path) -> int:
@@ -436,15 +604,33 @@ def test_kill_between_the_renames_resumes_from_the_previous(tmp_path, three_step
     assert trainer.step == 2 and "previous checkpoint" in caplog.text
 
 
-@pytest.mark.parametrize("corrupt", [lambda b: b[: len(b) // 2], lambda b: b"", lambda b: b"x" * 100],
-                         ids=["truncated", "empty", "100-bytes"])
-def test_resume_from_an_unreadable_checkpoint_without_a_previous_one(tmp_path, monkeypatch, capsys, three_steps,
-                                                                     corrupt):
+@pytest.mark.parametrize(
+    "corrupt",
+    [lambda b: b[: len(b) // 2], lambda b: b"", lambda b: b"x" * 100],
+    ids=["truncated", "empty", "100-bytes"],
+)
+def test_resume_from_an_unreadable_checkpoint_without_a_previous_one(
+    tmp_path, monkeypatch, capsys, three_steps, corrupt
+):
     run = _copy_run(three_steps, tmp_path / "r")
     (run / CHECKPOINT_PREV).unlink()
     (run / CHECKPOINT).write_bytes(corrupt((run / CHECKPOINT).read_bytes()))
-    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--out", run, "--steps", 4, "--batch-size", 2,
-            "--resume", "--quiet", match=f"checkpoint {run / CHECKPOINT} is not a valid safetensors file")
+    refused(
+        monkeypatch,
+        capsys,
+        "train",
+        "--preset",
+        "tiny",
+        "--out",
+        run,
+        "--steps",
+        4,
+        "--batch-size",
+        2,
+        "--resume",
+        "--quiet",
+        match=f"checkpoint {run / CHECKPOINT} is not a valid safetensors file",
+    )
 
 
 def test_both_checkpoints_unreadable(tmp_path, three_steps):
@@ -498,11 +684,11 @@ def test_caption_index_paths_outside_the_data_folder_are_refused(data, kind):
     outside = data.parent / "secret" / "out.mp4"
     if kind == "symlink":
         (data / "link.mp4").symlink_to(outside)
-    path = {"absolute": str(outside), "dotdot": "../secret/out.mp4", "symlink": "link.mp4",
-            "jsonl": str(outside)}[kind]
+    path = {"absolute": str(outside), "dotdot": "../secret/out.mp4", "symlink": "link.mp4", "jsonl": str(outside)}[kind]
     if kind == "jsonl":
-        (data / "captions.jsonl").write_text(json.dumps({"video": "in.mp4", "caption": "a"}) + "\n"
-                                             + json.dumps({"video": path, "caption": "b"}) + "\n")
+        (data / "captions.jsonl").write_text(
+            json.dumps({"video": "in.mp4", "caption": "a"}) + "\n" + json.dumps({"video": path, "caption": "b"}) + "\n"
+        )
     else:
         (data / "captions.csv").write_text(f"video,caption\nin.mp4,a\n{path},b\n")
     index = data / ("captions.jsonl" if kind == "jsonl" else "captions.csv")
@@ -528,8 +714,21 @@ def test_cli_allow_outside_paths_reaches_the_loader(data, tmp_path, monkeypatch,
     import vidfuse.data.folder as folder
 
     (data / "captions.csv").write_text(f"video,caption\n{data.parent / 'secret' / 'out.mp4'},b\n")
-    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--data", data, "--out", tmp_path / "r",
-            "--steps", 1, "--quiet", match="outside the data folder")
+    refused(
+        monkeypatch,
+        capsys,
+        "train",
+        "--preset",
+        "tiny",
+        "--data",
+        data,
+        "--out",
+        tmp_path / "r",
+        "--steps",
+        1,
+        "--quiet",
+        match="outside the data folder",
+    )
     seen = []
 
     def spy(path, **kw):
@@ -537,6 +736,20 @@ def test_cli_allow_outside_paths_reaches_the_loader(data, tmp_path, monkeypatch,
         raise InputError("stop here")
 
     monkeypatch.setattr(folder, "open_dataset", spy)
-    refused(monkeypatch, capsys, "train", "--preset", "tiny", "--data", data, "--out", tmp_path / "r2",
-            "--steps", 1, "--quiet", "--allow-outside-paths", match="stop here")
+    refused(
+        monkeypatch,
+        capsys,
+        "train",
+        "--preset",
+        "tiny",
+        "--data",
+        data,
+        "--out",
+        tmp_path / "r2",
+        "--steps",
+        1,
+        "--quiet",
+        "--allow-outside-paths",
+        match="stop here",
+    )
     assert seen == [True]

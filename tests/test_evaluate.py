@@ -1,16 +1,32 @@
 """The judge (shipped weights), FD-judge, evaluate_model / evaluate_captions and `vidfuse eval`."""
+
 import json
 
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_pipeline
 from typer.testing import CliRunner
 
-from conftest import tiny_pipeline
 from vidfuse.errors import InputError
-from vidfuse.evaluate import (JUDGE_DIR, JudgeEnsemble, clips_to_tensor, evaluate_captions, evaluate_model, fd_summary,
-                              freeze, frechet_distance, frechet_distance_with_error, judge_self_test, invalid_clips, judge_accuracy_on_real, judge_clips, load_judge,
-                              real_test_clips, score_clips)
+from vidfuse.evaluate import (
+    JUDGE_DIR,
+    JudgeEnsemble,
+    clips_to_tensor,
+    evaluate_captions,
+    evaluate_model,
+    fd_summary,
+    frechet_distance,
+    frechet_distance_with_error,
+    freeze,
+    invalid_clips,
+    judge_accuracy_on_real,
+    judge_clips,
+    judge_self_test,
+    load_judge,
+    real_test_clips,
+    score_clips,
+)
 
 REPORT_KEYS = {"n", "digit", "colour", "motion", "per_digit", "joint"}
 GROUPS = {"all", "seen", "held_out", "en", "zh", "seen/en", "seen/zh", "held_out/en", "held_out/zh"}
@@ -40,7 +56,10 @@ def test_ensemble_votes_together_but_measures_fd_in_its_first_members_features(j
         colour = torch.stack([m(x)["colour"].float().log_softmax(-1) for m in judge.members]).mean(0)
         assert torch.allclose(together["colour"], colour, atol=1e-5)
         # an ensemble of one judge reads exactly as that judge
-        alone, solo = judge_clips(clips, judge=judge.members[0]), judge_clips(clips, judge=JudgeEnsemble([judge.members[0]]))
+        alone, solo = (
+            judge_clips(clips, judge=judge.members[0]),
+            judge_clips(clips, judge=JudgeEnsemble([judge.members[0]])),
+        )
     for key in ("count", "digits", "colour", "motion"):
         np.testing.assert_array_equal(alone[key], solo[key])
 
@@ -130,7 +149,8 @@ def test_self_test_is_cached_per_judge_and_reports_progress(judge, monkeypatch):
     monkeypatch.setattr(ev, "judge_accuracy_on_real", lambda *a, **k: pytest.fail("recomputed"))
     again = judge_self_test(n=12)
     assert again["cached"] and {k: v for k, v in again.items() if k != "cached"} == {
-        k: v for k, v in first.items() if k != "cached"}
+        k: v for k, v in first.items() if k != "cached"
+    }
     with pytest.raises(pytest.fail.Exception):
         judge_self_test(n=12, cache=False)  # asked not to use the cache
     with pytest.raises(pytest.fail.Exception):
@@ -168,10 +188,15 @@ def test_evaluate_model_on_a_tiny_random_pipeline(judge, tmp_path):
 
 def test_evaluate_captions(judge):
     pipe = tiny_pipeline("vae")
-    res = evaluate_captions(pipe, ["show a yellow six sliding to the right", "一个红色的三在上下跳"],
-                            [{"digit": 6, "colour": "yellow", "motion": "right", "group": "en"},
-                             {"digits": [3], "colours": ["red"], "motions": ["up and down"], "group": "zh"}],
-                            judge=judge)
+    res = evaluate_captions(
+        pipe,
+        ["show a yellow six sliding to the right", "一个红色的三在上下跳"],
+        [
+            {"digit": 6, "colour": "yellow", "motion": "right", "group": "en"},
+            {"digits": [3], "colours": ["red"], "motions": ["up and down"], "group": "zh"},
+        ],
+        judge=judge,
+    )
     assert set(res["all"]) == REPORT_KEYS and set(res["groups"]) == {"en", "zh"}
     assert [c["caption"] for c in res["clips"]][0] == "show a yellow six sliding to the right"
     with pytest.raises(InputError):
@@ -184,8 +209,22 @@ def test_cli_eval(tmp_path):
     from vidfuse.cli import app
 
     tiny_pipeline("gan").save_pretrained(tmp_path / "m")
-    out = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "m"), "--n", "8", "--self-test-n", "20",
-                                   "--json", str(tmp_path / "r.json"), "--sheet", str(tmp_path / "s.png")])
+    out = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--model",
+            str(tmp_path / "m"),
+            "--n",
+            "8",
+            "--self-test-n",
+            "20",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--sheet",
+            str(tmp_path / "s.png"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert "judge self-test" in out.output and "held-out/zh" in out.output and "FD-judge" in out.output
     saved = json.loads((tmp_path / "r.json").read_text())
@@ -201,11 +240,15 @@ def test_cli_eval_captions_file(tmp_path):
 
     tiny_pipeline("flow").save_pretrained(tmp_path / "m")
     novel = tmp_path / "novel.jsonl"
-    novel.write_text('{"caption": "show a yellow six sliding to the right", "digit": 6, "colour": "yellow", '
-                     '"motion": "right", "lang": "en"}\n\n{"caption": "画一个0，从右往左移动", "digit": 0, '
-                     '"colour": "white", "motion": "left", "lang": "zh"}\n', encoding="utf-8")
-    out = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "m"), "--captions", str(novel),
-                                   "--json", str(tmp_path / "n.json")])
+    novel.write_text(
+        '{"caption": "show a yellow six sliding to the right", "digit": 6, "colour": "yellow", '
+        '"motion": "right", "lang": "en"}\n\n{"caption": "画一个0，从右往左移动", "digit": 0, '
+        '"colour": "white", "motion": "left", "lang": "zh"}\n',
+        encoding="utf-8",
+    )
+    out = CliRunner().invoke(
+        app, ["eval", "--model", str(tmp_path / "m"), "--captions", str(novel), "--json", str(tmp_path / "n.json")]
+    )
     assert out.exit_code == 0, out.output
     saved = json.loads((tmp_path / "n.json").read_text())
     assert saved["all"]["n"] == 2 and set(saved["groups"]) == {"en", "zh"}
@@ -222,12 +265,19 @@ def test_novel_captions_are_unlike_the_training_captions(name):
 
     from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits, is_held_out
 
-    rows = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "bench" / name)
-            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (Path(__file__).resolve().parents[1] / "bench" / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert len(rows) >= 50 and {r["lang"] for r in rows} == {"en", "zh"}
     for r in rows:
         assert r["digit"] in range(10) and r["colour"] in COLOURS and r["motion"] in MOTIONS, r
         assert r["held_out"] == is_held_out(r["digit"], r["motion"]), r
-    train = {MovingDigits("train", level=1, lang=lang, size=2000, paraphrase=p)[i][1]
-             for lang in ("en", "zh") for p in (0.0, 1.0) for i in range(2000)}
+    train = {
+        MovingDigits("train", level=1, lang=lang, size=2000, paraphrase=p)[i][1]
+        for lang in ("en", "zh")
+        for p in (0.0, 1.0)
+        for i in range(2000)
+    }
     assert not train & {r["caption"] for r in rows}

@@ -1,10 +1,12 @@
 """Latent flow generator: shapes, the two phases, a step lowers each loss, guidance, reproducibility."""
-import torch
 
-from conftest import random_condition as cond, tiny_generator
+import torch
+from conftest import random_condition as cond
+from conftest import tiny_generator
+
 from vidfuse.models.latent import FrameAutoencoder
-from vidfuse.models.sampling import cat_conditions
 from vidfuse.models.layers import content_weight
+from vidfuse.models.sampling import cat_conditions
 
 
 def flow(**kw):
@@ -113,7 +115,7 @@ def test_a_few_steps_lower_each_loss_on_a_fixed_batch():
     for phase in ("ae", "main"):
         opt = torch.optim.AdamW(g.phase_parameters(phase), lr=3e-3)
 
-        def loss():
+        def loss(phase=phase):
             torch.manual_seed(123)  # same frames, noise and t before and after
             return g.loss(video, c, phase=phase)["loss"]
 

@@ -1,4 +1,5 @@
 """Real-data loaders (WebVid CSV, JSONL, Kinetics, COCO), skip-on-corrupt, errors, hflip, collate."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ def make_video(path: Path, tint: int = 0, t: int = 20) -> Path:
 
 
 def write_jsonl(path: Path, rows: list) -> Path:
-    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -71,7 +74,9 @@ def test_webvid_root_for_url_rows(tmp_path):
     make_video(tmp_path / "videos" / "001" / "42.mp4")
     (tmp_path / "index").mkdir()
     csv_path = tmp_path / "index" / "results.csv"
-    csv_path.write_text("videoid,name,page_dir,duration,contentUrl\n42,waves,001,PT9S,https://x/42.mp4\n", encoding="utf-8")
+    csv_path.write_text(
+        "videoid,name,page_dir,duration,contentUrl\n42,waves,001,PT9S,https://x/42.mp4\n", encoding="utf-8"
+    )
     ds = VideoCaptionFolder(csv_path, root=tmp_path / "videos", num_frames=4, size=16)
     check_sample(ds[0], (3, 4, 16, 16))
 
@@ -83,7 +88,10 @@ def test_jsonl_and_folder(tmp_path):
         tmp_path / "captions.jsonl",
         [{"video": "v/one.mp4", "caption": "数字3向左移动", "fps": 8}, "", {"video": "v/two.mp4", "caption": "a cat"}],
     )
-    for ds in (VideoCaptionFolder(tmp_path, num_frames=16, size=(24, 40)), open_dataset(tmp_path, num_frames=16, size=(24, 40))):
+    for ds in (
+        VideoCaptionFolder(tmp_path, num_frames=16, size=(24, 40)),
+        open_dataset(tmp_path, num_frames=16, size=(24, 40)),
+    ):
         assert isinstance(ds, VideoCaptionFolder) and len(ds) == 2
         check_sample(ds[0], (3, 16, 24, 40))
         assert ds[0][1] == "数字3向左移动" and ds[0][2]["fps"] == 8
@@ -195,7 +203,7 @@ def test_coco_errors_name_entry(tmp_path):
     (tmp_path / "val2017" / "000000000002.png").unlink()
     with pytest.raises(InputError, match=r"1 of the 2 files.*images\[1\]: .*000000000002\.png"):
         CocoCaptions(ann, images_dir=tmp_path / "val2017")
-    ann.write_text("{\n  \"images\": [,]\n}", encoding="utf-8")
+    ann.write_text('{\n  "images": [,]\n}', encoding="utf-8")
     with pytest.raises(InputError, match="line 2: not valid JSON"):
         CocoCaptions(ann, images_dir=tmp_path / "val2017")
 
@@ -209,7 +217,11 @@ def test_corrupt_video_is_skipped_and_counted(tmp_path, caplog):
     make_video(tmp_path / "c.mp4", tint=150)
     write_jsonl(
         tmp_path / "c.jsonl",
-        [{"video": "a.mp4", "caption": "first"}, {"video": "bad.mp4", "caption": "broken"}, {"video": "c.mp4", "caption": "third"}],
+        [
+            {"video": "a.mp4", "caption": "first"},
+            {"video": "bad.mp4", "caption": "broken"},
+            {"video": "c.mp4", "caption": "third"},
+        ],
     )
     ds = VideoCaptionFolder(tmp_path / "c.jsonl", num_frames=4, size=16)
     with caplog.at_level(logging.WARNING, logger="vidfuse.data"):
@@ -257,8 +269,14 @@ def test_missing_files_listed_with_lines(tmp_path):
 @pytest.mark.parametrize(
     "body, match",
     [
-        ("videoid,name,page_dir,duration,contentUrl\n1,ok,0,PT1S,a.mp4\n2,short row,0\n", r"captions\.csv: line 3: 3 fields, but the header has 5"),
-        ("videoid,name,page_dir,duration,contentUrl\n1,,0,PT1S,a.mp4\n", r"captions\.csv: line 2: the 'name' column is empty"),
+        (
+            "videoid,name,page_dir,duration,contentUrl\n1,ok,0,PT1S,a.mp4\n2,short row,0\n",
+            r"captions\.csv: line 3: 3 fields, but the header has 5",
+        ),
+        (
+            "videoid,name,page_dir,duration,contentUrl\n1,,0,PT1S,a.mp4\n",
+            r"captions\.csv: line 2: the 'name' column is empty",
+        ),
         ("videoid,name,page_dir,duration,contentUrl\n1,x,0,PT1S,a.mp4,extra\n", r"line 2: 6 fields"),
         ("file,text\na.mp4,x\n", r"captions\.csv: line 1: unknown columns"),
         ("", r"captions\.csv: line 1: the file is empty"),
@@ -290,7 +308,12 @@ def test_malformed_jsonl_names_file_and_line(tmp_path, line, match):
 def test_bad_options_fail_at_construction(tmp_path):
     make_video(tmp_path / "a.mp4")
     write_jsonl(tmp_path / "c.jsonl", [{"video": "a.mp4", "caption": "x"}])
-    for kwargs, match in [({"size": 0}, "size"), ({"num_frames": 0}, "num_frames"), ({"fps": -1.0}, "fps"), ({"hflip_p": 2}, "hflip_p")]:
+    for kwargs, match in [
+        ({"size": 0}, "size"),
+        ({"num_frames": 0}, "num_frames"),
+        ({"fps": -1.0}, "fps"),
+        ({"hflip_p": 2}, "hflip_p"),
+    ]:
         with pytest.raises(InputError, match=match):
             VideoCaptionFolder(tmp_path / "c.jsonl", **kwargs)
 
@@ -300,9 +323,13 @@ def test_bad_options_fail_at_construction(tmp_path):
 
 def test_open_dataset_dispatch(tmp_path):
     make_video(tmp_path / "a.mp4")
-    (tmp_path / "webvid.csv").write_text("videoid,name,page_dir,duration,contentUrl\n1,x,0,PT1S,a.mp4\n", encoding="utf-8")
+    (tmp_path / "webvid.csv").write_text(
+        "videoid,name,page_dir,duration,contentUrl\n1,x,0,PT1S,a.mp4\n", encoding="utf-8"
+    )
     (tmp_path / "plain.csv").write_text("video,caption\na.mp4,a plain caption\n", encoding="utf-8")
-    (tmp_path / "kinetics.csv").write_text("label,youtube_id,time_start,time_end,split\nx,a,0,10,train\n", encoding="utf-8")
+    (tmp_path / "kinetics.csv").write_text(
+        "label,youtube_id,time_start,time_end,split\nx,a,0,10,train\n", encoding="utf-8"
+    )
     assert isinstance(open_dataset(tmp_path / "webvid.csv"), VideoCaptionFolder)
     assert open_dataset(tmp_path / "plain.csv", num_frames=2, size=8)[0][1] == "a plain caption"
     assert isinstance(open_dataset(tmp_path / "kinetics.csv"), KineticsCSV)  # root defaults to the CSV's folder

@@ -1,4 +1,5 @@
 """VideoGAN: shapes, seeding, which parameters each phase trains, that a step lowers each loss, bf16."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,7 @@ def make_cond(cfg, *, requires_grad: bool = False, seed: int = 1) -> Condition:
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randn(B, N, cfg.dim, generator=g).requires_grad_(requires_grad)
     mask = torch.ones(B, N, dtype=torch.bool)
-    mask[0, 3:] = False                                                     # one padded row
+    mask[0, 3:] = False  # one padded row
     pooled = torch.randn(B, cfg.dim, generator=g).requires_grad_(requires_grad)
     return Condition(tokens, mask, pooled)
 
@@ -79,8 +80,10 @@ def test_motion_depends_on_text(model, cfg):
     noise = model.sample_noise(B, cfg.num_frames, generator=torch.Generator().manual_seed(0))
     cond_a, cond_b = make_cond(cfg, seed=1), make_cond(cfg, seed=9)
     with torch.no_grad():
-        a, b = model.generate(cond_a, noise=noise, num_frames=cfg.num_frames), model.generate(cond_b, noise=noise,
-                                                                                        num_frames=cfg.num_frames)
+        a, b = (
+            model.generate(cond_a, noise=noise, num_frames=cfg.num_frames),
+            model.generate(cond_b, noise=noise, num_frames=cfg.num_frames),
+        )
     assert (a - b).abs().max() > 1e-3
 
 
@@ -103,8 +106,11 @@ def test_phase_parameters_partition_the_model(model):
     assert d | g == {id(p) for p in model.parameters()}
     assert model.phases == ("d", "g") and model.cond_phase == "g"
     assert model.inference_modules() == ["motion_rnn", "decoder"]
-    assert all(not n.startswith(("video_disc", "frame_disc")) for m in model.inference_modules()
-               for n, _ in getattr(model, m).named_parameters())
+    assert all(
+        not n.startswith(("video_disc", "frame_disc"))
+        for m in model.inference_modules()
+        for n, _ in getattr(model, m).named_parameters()
+    )
 
 
 def test_d_phase_grads_only_on_discriminators(model, cfg):
@@ -113,7 +119,7 @@ def test_d_phase_grads_only_on_discriminators(model, cfg):
     assert all(p.grad is not None for p in model.phase_parameters("d"))
     assert any(p.grad.abs().sum() > 0 for p in model.phase_parameters("d"))
     assert all(p.grad is None for p in model.phase_parameters("g"))
-    assert cond.tokens.grad is None and cond.pooled.grad is None      # D never trains the text encoder
+    assert cond.tokens.grad is None and cond.pooled.grad is None  # D never trains the text encoder
 
 
 def test_g_phase_grads_only_on_generator(model, cfg):
@@ -123,7 +129,7 @@ def test_g_phase_grads_only_on_generator(model, cfg):
     assert set(out) == {"loss", "g_video", "g_frame"}
     assert all(p.grad is not None for p in model.phase_parameters("g"))
     assert all(p.grad is None for p in model.phase_parameters("d"))
-    assert all(p.requires_grad for p in model.phase_parameters("d"))   # toggled back on
+    assert all(p.requires_grad for p in model.phase_parameters("d"))  # toggled back on
     assert cond.pooled.grad.abs().sum() > 0 and cond.tokens.grad.abs().sum() > 0  # the text learns through G
 
 

@@ -5,14 +5,15 @@ unchanged: shapes and range, seeding (same seed → same clip; a CPU seed gives 
 placement, save → load → identical output, one optimiser step of every phase lowers that phase's loss,
 guidance and steps accepted or refused as the family declares, and its settings round-trip through config.json.
 """
+
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
 import torch
-
 from conftest import CAPTIONS, random_condition
+
 from vidfuse.config import GENERATOR_CONFIGS, ModelConfig, TrainConfig, tiny
 from vidfuse.models.base import Noise, VideoGenerator
 from vidfuse.models.registry import build_generator, families, generator_class
@@ -145,7 +146,7 @@ def test_one_step_of_every_phase_lowers_its_loss(family):
     for phase in g.phases:
         c_phase = None if phase in g.unconditional_phases else c
 
-        def loss() -> torch.Tensor:
+        def loss(phase: str = phase, c_phase=c_phase) -> torch.Tensor:
             torch.manual_seed(11)  # the same noise, timesteps and frames before and after the step
             return g.loss(video, c_phase, phase=phase)["loss"]
 

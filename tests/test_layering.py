@@ -1,4 +1,5 @@
 """Layering checks that import-linter cannot express (its contracts run in `make test`: pyproject.toml)."""
+
 from __future__ import annotations
 
 import ast

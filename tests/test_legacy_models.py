@@ -8,6 +8,7 @@ with tanh), and clips of the shipped default model. On the machine that wrote th
 host with torch 2.11 the shipped model's clips differed by 0.19 levels of 255 on average, 26 at most, where
 another seed or prompt gives a mean difference of 4 to 8. The tolerance sits between the two.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,7 +22,8 @@ from vidfuse.pipeline import TextToVideoPipeline
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
 _spec = importlib.util.spec_from_file_location(
-    "make_legacy_fixtures", Path(__file__).parents[1] / "scripts" / "make_legacy_fixtures.py")
+    "make_legacy_fixtures", Path(__file__).parents[1] / "scripts" / "make_legacy_fixtures.py"
+)
 fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fixtures)
 

@@ -1,11 +1,12 @@
 """Shapes and behaviour of the encoders and the fusion Transformer (tiny preset, CPU, seconds)."""
+
 import pytest
 import torch
 
 from vidfuse.config import ModelConfig, model_preset, tiny
+from vidfuse.data.pretrained_text import HFTokenizer, load_text_backbone, resolve_pretrained
 from vidfuse.errors import InputError
 from vidfuse.models.fusion import MultimodalFusion
-from vidfuse.data.pretrained_text import HFTokenizer, load_text_backbone, resolve_pretrained
 from vidfuse.models.text_encoder import PretrainedTextEncoder, ScratchTextEncoder
 from vidfuse.models.visual_encoder import VisualEncoder
 

@@ -1,4 +1,5 @@
 """Moving Digits (specs/moving-digits.md): split rules, motion, colour, captions, determinism, export, CLI."""
+
 from __future__ import annotations
 
 import csv
@@ -13,14 +14,40 @@ import torch
 from typer.testing import CliRunner
 
 from vidfuse.cli import app
-from vidfuse.data.moving_digits import (COLOURS, HELD_OUT_PAIRS, MOTIONS, NUM_FRAMES, POS_MAX, TOUCH_MARGIN,
-                                        MovingDigits, count_reversals, export_moving_digits, is_held_out,
-                                        load_glyph_bank, make_caption, read_idx, render_clip, sample_attributes)
+from vidfuse.data.moving_digits import (
+    COLOURS,
+    HELD_OUT_PAIRS,
+    MOTIONS,
+    NUM_FRAMES,
+    POS_MAX,
+    TOUCH_MARGIN,
+    MovingDigits,
+    count_reversals,
+    export_moving_digits,
+    is_held_out,
+    load_glyph_bank,
+    make_caption,
+    read_idx,
+    render_clip,
+    sample_attributes,
+)
 from vidfuse.errors import InputError
 from vidfuse.media.video_io import read_video
 
-SPEC_HELD_OUT = [(0, "left"), (0, "up and down"), (1, "left and right"), (2, "down"), (3, "up"), (4, "right"),
-                 (5, "left"), (5, "up and down"), (6, "left and right"), (7, "down"), (8, "up"), (9, "right")]
+SPEC_HELD_OUT = [
+    (0, "left"),
+    (0, "up and down"),
+    (1, "left and right"),
+    (2, "down"),
+    (3, "up"),
+    (4, "right"),
+    (5, "left"),
+    (5, "up and down"),
+    (6, "left and right"),
+    (7, "down"),
+    (8, "up"),
+    (9, "right"),
+]
 AXIS = {"left": 0, "right": 0, "left and right": 0, "up": 1, "down": 1, "up and down": 1}
 SIGN = {"left": -1, "right": 1, "up": -1, "down": 1}
 
@@ -38,8 +65,15 @@ def draw(bank, split, level, count, seed=0):
 
 EN_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 ZH_NUMBERS = "零一二三四五六七八九"
-ZH_COLOURS = {"品红色": "magenta", "白色": "white", "红色": "red", "绿色": "green", "蓝色": "blue",
-              "黄色": "yellow", "青色": "cyan"}
+ZH_COLOURS = {
+    "品红色": "magenta",
+    "白色": "white",
+    "红色": "red",
+    "绿色": "green",
+    "蓝色": "blue",
+    "黄色": "yellow",
+    "青色": "cyan",
+}
 ZH_MOTIONS = {"左右": "left and right", "上下": "up and down", "左": "left", "右": "right", "上": "up", "下": "down"}
 
 
@@ -55,25 +89,31 @@ def parse_caption(caption: str, lang: str) -> list[tuple[int, str | None, str]]:
         motion_re = "左右|上下|[向往]([左右上下])"
     parsed = []
     for j, m in enumerate(mentions):
-        before = caption[mentions[j - 1].end() if j else 0:m.start()]
-        after = caption[m.end():mentions[j + 1].start() if j + 1 < len(mentions) else len(caption)]
+        before = caption[mentions[j - 1].end() if j else 0 : m.start()]
+        after = caption[m.end() : mentions[j + 1].start() if j + 1 < len(mentions) else len(caption)]
         token = m.group(1)
-        digit = int(token) if token.isdigit() else (EN_NUMBERS.index(token) if lang == "en"
-                                                    else ZH_NUMBERS.index(token))
+        digit = (
+            int(token) if token.isdigit() else (EN_NUMBERS.index(token) if lang == "en" else ZH_NUMBERS.index(token))
+        )
         colours = re.findall(colour_re, before)
         colour = (colours[-1] if lang == "en" else ZH_COLOURS[colours[-1]]) if colours else None
         motion = re.search(motion_re, after)
         assert motion, f"no motion after digit {digit} in {caption!r}"
-        parsed.append((digit, colour, motion.group() if lang == "en" else ZH_MOTIONS[motion.group(1) or motion.group()]))
+        parsed.append(
+            (digit, colour, motion.group() if lang == "en" else ZH_MOTIONS[motion.group(1) or motion.group()])
+        )
     return parsed
 
 
 def expected(attrs) -> list[tuple[int, str | None, str]]:
-    return [(d, c if named else None, m)
-            for d, c, named, m in zip(attrs["digits"], attrs["colours"], attrs["colour_named"], attrs["motions"])]
+    return [
+        (d, c if named else None, m)
+        for d, c, named, m in zip(attrs["digits"], attrs["colours"], attrs["colour_named"], attrs["motions"])
+    ]
 
 
 # ───────────────────────────────────────────── split rules ─────────────────────────────────────────────
+
 
 def test_held_out_pairs_are_the_twelve_of_the_spec():
     assert sorted(HELD_OUT_PAIRS) == sorted((d, MOTIONS.index(m)) for d, m in SPEC_HELD_OUT)
@@ -112,10 +152,11 @@ def test_test_split_has_seen_and_held_out_pairs_on_test_glyphs(bank, level):
 
 # ──────────────────────────────────────────────── motion ───────────────────────────────────────────────
 
+
 def centroids(frames: np.ndarray) -> np.ndarray:
     """Centre of mass (x, y) of each frame's brightness, (T, 2)."""
     mass = frames.astype(np.float64).sum(axis=-1)  # (T, H, W)
-    ys, xs = np.mgrid[:mass.shape[1], :mass.shape[2]]
+    ys, xs = np.mgrid[: mass.shape[1], : mass.shape[2]]
     total = mass.sum(axis=(1, 2))
     return np.stack([(mass * xs).sum(axis=(1, 2)) / total, (mass * ys).sum(axis=(1, 2)) / total], axis=1)
 
@@ -175,6 +216,7 @@ def test_other_coordinate_is_fixed(bank):
 
 # ──────────────────────────────────────────────── colour ───────────────────────────────────────────────
 
+
 @pytest.mark.parametrize("name", list(COLOURS))
 def test_brightest_pixel_has_the_colour(bank, name):
     a = draw(bank, "train", 1, 1)[0]
@@ -200,12 +242,23 @@ def test_unnamed_colour_renders_white(bank):
 
 def test_two_digits_render_as_the_max(bank):
     a = draw(bank, "train", 2, 1)[0]
-    parts = [render_clip({**a, "positions": a["positions"][:, [j]], "glyph_indices": [a["glyph_indices"][j]],
-                          "colours": [a["colours"][j]]}, bank) for j in range(2)]
+    parts = [
+        render_clip(
+            {
+                **a,
+                "positions": a["positions"][:, [j]],
+                "glyph_indices": [a["glyph_indices"][j]],
+                "colours": [a["colours"][j]],
+            },
+            bank,
+        )
+        for j in range(2)
+    ]
     assert np.array_equal(render_clip(a, bank), np.maximum(*parts))
 
 
 # ─────────────────────────────────────────────── captions ──────────────────────────────────────────────
+
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("level", [1, 2])
@@ -219,8 +272,12 @@ def test_caption_agrees_with_attributes(bank, lang, level):
 
 def test_captions_cover_the_spec_forms():
     def captions(lang, *clauses, n=4000):
-        attrs = {"digits": [c[0] for c in clauses], "colours": [c[1] or "white" for c in clauses],
-                 "colour_named": [c[1] is not None for c in clauses], "motions": [c[2] for c in clauses]}
+        attrs = {
+            "digits": [c[0] for c in clauses],
+            "colours": [c[1] or "white" for c in clauses],
+            "colour_named": [c[1] is not None for c in clauses],
+            "motions": [c[2] for c in clauses],
+        }
         rng = np.random.default_rng(0)
         return {make_caption(attrs, lang, rng) for _ in range(n)}
 
@@ -233,8 +290,9 @@ def test_captions_cover_the_spec_forms():
     assert "数字3在左右移动" in captions("zh", (3, None, "left and right"))
     assert "红色的数字7向下移动" in captions("zh", (7, "red", "down"))
     assert "蓝色数字五上下弹跳" in captions("zh", (5, "blue", "up and down"))
-    assert ("digit 6 is up and down and digit 3 is left and right."
-            in captions("en", (6, None, "up and down"), (3, None, "left and right"), n=8000))
+    assert "digit 6 is up and down and digit 3 is left and right." in captions(
+        "en", (6, None, "up and down"), (3, None, "left and right"), n=8000
+    )
     assert "红色数字1向左移动，蓝色数字8上下弹跳" in captions("zh", (1, "red", "left"), (8, "blue", "up and down"))
     many = captions("en", (2, "cyan", "right"))
     assert len(many) > 50 and any("two" in c for c in many) and any("2" in c for c in many)
@@ -252,6 +310,7 @@ def test_level_two_captions_name_both_digits_with_their_own_colour_and_motion():
 
 
 # ──────────────────────────────────────────── dataset, determinism ────────────────────────────────────
+
 
 def test_same_index_gives_the_same_clip_in_any_order():
     ds = MovingDigits("test", level=(1, 2), lang="both", size=50, seed=3)
@@ -276,8 +335,16 @@ def test_getitem_and_dataloader():
     video, caption, attrs = ds[0]
     assert video.shape == (3, 16, 64, 64) and video.dtype == torch.float32
     assert video.min() >= -1 and video.max() <= 1 and video.min() == -1
-    assert isinstance(caption, str) and set(attrs) >= {"digits", "colours", "motions", "held_out", "lang",
-                                                       "level", "glyph_indices", "positions"}
+    assert isinstance(caption, str) and set(attrs) >= {
+        "digits",
+        "colours",
+        "motions",
+        "held_out",
+        "lang",
+        "level",
+        "glyph_indices",
+        "positions",
+    }
     loader = torch.utils.data.DataLoader(ds, batch_size=3, collate_fn=ds.collate)
     videos, captions, batch_attrs = next(iter(loader))
     assert videos.shape == (3, 3, 16, 64, 64) and len(captions) == 3 and len(batch_attrs) == 3
@@ -285,9 +352,17 @@ def test_getitem_and_dataloader():
     assert len(MovingDigits()) == 10_000 and len(MovingDigits("test")) == 1_000
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"split": "val"}, "split"), ({"lang": "fr"}, "lang"), ({"level": 3}, "level"), ({"level": ()}, "level"),
-    ({"size": 0}, "size"), ({"seed": -1}, "seed")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"split": "val"}, "split"),
+        ({"lang": "fr"}, "lang"),
+        ({"level": 3}, "level"),
+        ({"level": ()}, "level"),
+        ({"size": 0}, "size"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_bad_arguments_are_input_errors(kwargs, message):
     with pytest.raises(InputError, match=message):
         MovingDigits(**kwargs)
@@ -303,6 +378,7 @@ def test_export_bad_arguments(tmp_path):
 
 
 # ───────────────────────────────────────────────── IDX ─────────────────────────────────────────────────
+
 
 def write_idx(path, array: np.ndarray, compress: bool = False) -> None:
     data = b"\0\0\x08" + bytes([array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
@@ -336,6 +412,7 @@ def test_full_mnist_from_idx_files(tmp_path):
 
 # ──────────────────────────────────────────────── export ───────────────────────────────────────────────
 
+
 def test_export_writes_mp4s_csv_and_jsonl(tmp_path):
     out = export_moving_digits(tmp_path / "md", split="test", n=3, level=2, lang="both", seed=1)
     videos = sorted((out / "videos").glob("*.mp4"))
@@ -358,8 +435,10 @@ def test_export_writes_mp4s_csv_and_jsonl(tmp_path):
 
 
 def test_cli_exports(tmp_path):
-    result = CliRunner().invoke(app, ["data", "moving-digits", "--out", str(tmp_path), "--n", "2",
-                                      "--split", "test", "--lang", "zh", "--seed", "5"])
+    result = CliRunner().invoke(
+        app,
+        ["data", "moving-digits", "--out", str(tmp_path), "--n", "2", "--split", "test", "--lang", "zh", "--seed", "5"],
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 2 clips" in result.output
     assert len(list((tmp_path / "videos").glob("*.mp4"))) == 2

@@ -1,4 +1,5 @@
 """The wide training-caption grammar (vidfuse/data/paraphrase.py): every caption says what its clip shows."""
+
 import re
 
 import numpy as np
@@ -11,15 +12,31 @@ from vidfuse.errors import InputError
 
 EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ZH_NUMBERS = "零一二三四五六七八九"
-ZH_COLOURS = {"white": "白", "red": "红", "green": "绿", "blue": "蓝", "yellow": "黄", "cyan": "青", "magenta": "品红|洋红"}
-EN_CUES = {"left": r"left\w*", "right": r"right\w*",
-           "up": r"up|upwards?|top|ris\w+|climb\w*|ascend\w*|lift\w*|skyward|higher",
-           "down": r"down|downwards?|bottom|fall\w*|drop\w*|sink\w*|descend\w*|lower"}
+ZH_COLOURS = {
+    "white": "白",
+    "red": "红",
+    "green": "绿",
+    "blue": "蓝",
+    "yellow": "黄",
+    "cyan": "青",
+    "magenta": "品红|洋红",
+}
+EN_CUES = {
+    "left": r"left\w*",
+    "right": r"right\w*",
+    "up": r"up|upwards?|top|ris\w+|climb\w*|ascend\w*|lift\w*|skyward|higher",
+    "down": r"down|downwards?|bottom|fall\w*|drop\w*|sink\w*|descend\w*|lower",
+}
 ZH_CUES = {"left": "左", "right": "右", "up": "上|升|起|顶", "down": "下|落|掉|底"}
 
 
 def attrs(digit: int, motion: str, colour: str | None) -> dict:
-    return {"digits": [digit], "motions": [motion], "colours": [colour or "white"], "colour_named": [colour is not None]}
+    return {
+        "digits": [digit],
+        "motions": [motion],
+        "colours": [colour or "white"],
+        "colour_named": [colour is not None],
+    }
 
 
 def read_en(text: str) -> tuple[set, set, set]:
@@ -60,8 +77,11 @@ def test_every_paraphrase_says_its_digit_colour_and_motion(lang):
         if " and " in motion:  # bouncing: both ways of one axis, or the axis named
             horizontal = motion == "left and right"
             axis = {"left", "right"} if horizontal else {"up", "down"}
-            named = (("horizontal", "side", "左右", "水平", "横向", "一左一右") if horizontal
-                     else ("vertical", "上下", "竖直", "纵向", "一上一下"))
+            named = (
+                ("horizontal", "side", "左右", "水平", "横向", "一左一右")
+                if horizontal
+                else ("vertical", "上下", "竖直", "纵向", "一上一下")
+            )
             assert cues <= axis and (cues or any(w in caption for w in named)), caption
         else:
             assert cues == {motion}, caption
@@ -70,7 +90,12 @@ def test_every_paraphrase_says_its_digit_colour_and_motion(lang):
 
 def test_two_digit_paraphrases_name_both():
     rng = np.random.default_rng(1)
-    a = {"digits": [3, 8], "motions": ["left", "up and down"], "colours": ["cyan", "magenta"], "colour_named": [True, True]}
+    a = {
+        "digits": [3, 8],
+        "motions": ["left", "up and down"],
+        "colours": ["cyan", "magenta"],
+        "colour_named": [True, True],
+    }
     for lang, read in (("en", read_en), ("zh", read_zh)):
         for _ in range(200):
             caption = make_paraphrase(a, lang, rng)

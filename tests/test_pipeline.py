@@ -1,10 +1,11 @@
 """TextToVideoPipeline: shapes, seeds, save → load → same frames, and errors meant for people."""
+
 import numpy as np
-import torch
 import pytest
+import torch
+from conftest import tiny_pipeline
 from PIL import Image
 
-from conftest import tiny_pipeline
 from vidfuse.errors import InputError
 from vidfuse.pipeline import TextToVideoPipeline
 
@@ -63,12 +64,15 @@ def test_image_conditioning_and_resizing(pipe, tmp_path):
     assert not np.array_equal(a, pipe("digit 3", seed=0))
 
 
-@pytest.mark.parametrize("image, match", [
-    (np.zeros((4, 4, 3), np.uint8), "at least 8"),
-    (np.zeros((16, 16, 3), np.float32), "uint8"),
-    ("/nonexistent.png", "does not exist"),
-    (42, "must be a path"),
-])
+@pytest.mark.parametrize(
+    "image, match",
+    [
+        (np.zeros((4, 4, 3), np.uint8), "at least 8"),
+        (np.zeros((16, 16, 3), np.float32), "uint8"),
+        ("/nonexistent.png", "does not exist"),
+        (42, "must be a path"),
+    ],
+)
 def test_bad_images(pipe, image, match):
     with pytest.raises(InputError, match=match):
         pipe("digit 3", image=image)
@@ -103,6 +107,7 @@ def test_install_default_model(tmp_path):
     b = TextToVideoPipeline.from_pretrained(dest, device="cpu")(["a red 3 moves up"], seed=1)
     assert np.abs(a.astype(int) - b).mean() < 2  # float16 storage: the same frames up to weight rounding
     from safetensors.torch import load_file
+
     stored = load_file(dest / "model.safetensors")
     assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
     assert "generator.latent_shift" in stored  # the flow's latent statistics travel with the weights
@@ -168,7 +173,9 @@ def test_prompts_share_token_buckets_and_padding_changes_nothing_but_rounding(mo
     pipe = tiny_pipeline("anchor")
     shapes = []
     real_generate = pipe.model.generate
-    monkeypatch.setattr(pipe.model, "generate", lambda ids, *a, **k: shapes.append(ids.shape) or real_generate(ids, *a, **k))
+    monkeypatch.setattr(
+        pipe.model, "generate", lambda ids, *a, **k: shapes.append(ids.shape) or real_generate(ids, *a, **k)
+    )
     short, longer = "digit 3", "a red 3 moves"
     padded = [pipe(p, seed=0) for p in (short, longer)]
     assert shapes[0] == shapes[1] == (1, TOKEN_BUCKET)

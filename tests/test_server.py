@@ -4,6 +4,7 @@ One app with a real worker runs for the module (jobs end to end, worker death); 
 ``workers=0`` test what needs no worker (429, cancel of queued jobs, tokens) instantly; the
 restart test starts a fresh app over a data folder holding queued and running jobs.
 """
+
 import json
 import os
 import shutil
@@ -11,13 +12,12 @@ import signal
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_pipeline
 from fastapi.testclient import TestClient as _TestClient
 
-from conftest import tiny_pipeline
 from vidfuse.server.app import create_app
 from vidfuse.server.datafolder import VIDEO
 from vidfuse.server.runners import run_job
@@ -60,9 +60,9 @@ def sse_events(client, job_id) -> list[tuple[str, dict]]:
         assert r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
             if line.startswith("event: "):
-                name = line[len("event: "):]
+                name = line[len("event: ") :]
             elif line.startswith("data: "):
-                events.append((name, json.loads(line[len("data: "):])))
+                events.append((name, json.loads(line[len("data: ") :])))
     return events
 
 
@@ -73,8 +73,10 @@ def test_prompt_job_progress_download_and_range(served):
     from vidfuse.media.video_io import probe_video
 
     client, app, data = served
-    r = client.post("/v1/videos", json={"prompt": "the red digit 3 is moving to the left", "frames": 12,
-                                        "seed": 7, "height": 32, "width": 48})
+    r = client.post(
+        "/v1/videos",
+        json={"prompt": "the red digit 3 is moving to the left", "frames": 12, "seed": 7, "height": 32, "width": 48},
+    )
     assert r.status_code == 202, r.text
     job_id = r.json()["id"]
     assert r.headers["location"] == f"/v1/jobs/{job_id}"
@@ -129,8 +131,18 @@ def test_script_job(served, tmp_path):
     secret.write_text("TOP SECRET PAYLOAD", encoding="utf-8")
     # A one-line script that names an existing file must be narrated as text, never read as a file.
     for script in ("A red digit three moves to the left. Then it stops.", str(secret)):
-        r = client.post("/v1/videos", json={"script": script, "width": 96, "height": 64, "seed": 1,
-                                            "lang": "en", "subtitles": "soft", "no_voice": not shutil.which("espeak-ng")})
+        r = client.post(
+            "/v1/videos",
+            json={
+                "script": script,
+                "width": 96,
+                "height": 64,
+                "seed": 1,
+                "lang": "en",
+                "subtitles": "soft",
+                "no_voice": not shutil.which("espeak-ng"),
+            },
+        )
         assert r.status_code == 202, r.text
         job = wait_done(client, r.json()["id"])
         assert job["status"] == "done", job["error"]
@@ -141,7 +153,11 @@ def test_script_job(served, tmp_path):
         info = probe_video(path)
         assert (info.width, info.height) == (96, 64) and info.num_frames > 8
         vtt = client.get(job["urls"]["subtitles_vtt"])
-        assert vtt.status_code == 200 and vtt.text.startswith("WEBVTT") and vtt.headers["content-type"].startswith("text/vtt")
+        assert (
+            vtt.status_code == 200
+            and vtt.text.startswith("WEBVTT")
+            and vtt.headers["content-type"].startswith("text/vtt")
+        )
         srt = client.get(job["urls"]["subtitles_srt"]).text
         assert "-->" in srt and "SECRET" not in srt and "SECRET" not in vtt.text
 
@@ -214,11 +230,22 @@ def test_a_dead_worker_is_replaced_and_its_job_requeued(served):
     (pid,) = pool.pids()
     # Pretend the live worker holds a job, then kill it mid-"run": the monitor must re-queue the
     # job and a new worker must run it to completion, once.
-    job_id = store.create("prompt", {"prompt": "a blue seven moves down", "seed": 3, "fps": 8.0, "frames": 4,
-                                     "height": None, "width": None, "guidance_scale": 1.0})
+    job_id = store.create(
+        "prompt",
+        {
+            "prompt": "a blue seven moves down",
+            "seed": 3,
+            "fps": 8.0,
+            "frames": 4,
+            "height": None,
+            "width": None,
+            "guidance_scale": 1.0,
+        },
+    )
     with sqlite3.connect(data / "jobs.sqlite3") as db:
-        db.execute("UPDATE jobs SET status = 'running', claim = 'gone', worker = ?, attempts = 1 WHERE id = ?",
-                   (pid, job_id))
+        db.execute(
+            "UPDATE jobs SET status = 'running', claim = 'gone', worker = ?, attempts = 1 WHERE id = ?", (pid, job_id)
+        )
     os.kill(pid, signal.SIGKILL)
     job = wait_done(client, job_id)
     assert job["status"] == "done" and job["attempts"] == 2
@@ -255,8 +282,12 @@ def test_restart_runs_queued_and_requeues_running_jobs_once(model_dir, tmp_path)
         events = [e["event"] for e in store.log(job_id)]
         assert events.count("done") == 1, events
         assert events.count("requeued") == (1 if job_id in running else 0)
-        assert sorted(p.name for p in store.job_dir(job_id).iterdir()) == ["job.json", "storyboard.png", "thumb.png",
-                                                                           "video.mp4"]
+        assert sorted(p.name for p in store.job_dir(job_id).iterdir()) == [
+            "job.json",
+            "storyboard.png",
+            "thumb.png",
+            "video.mp4",
+        ]
 
 
 def test_one_server_per_data_dir(model_dir, tmp_path):
@@ -300,18 +331,21 @@ def test_cancel_queued_job(idle):
     assert idle.delete("/v1/jobs/" + "0" * 32).status_code == 404
 
 
-@pytest.mark.parametrize("body, limit", [
-    ({"prompt": "x" * 301}, "max_prompt_chars"),
-    ({"prompt": "digit 3 " * 10}, "max_text_len"),  # 80 characters: over the tiny model's 48 tokens
-    ({"script": "word " * 4001}, "max_script_chars"),
-    ({"prompt": "digit 3", "frames": 129}, "max_frames"),
-    ({"prompt": "digit 3", "height": 16, "width": 2000}, "max_side"),
-    ({"prompt": "digit 3", "height": 8, "width": 16}, "min_side"),
-    ({"prompt": "digit 3", "height": 1280, "width": 1280}, "max_pixels"),
-    ({"prompt": "digit 3", "fps": 31}, "max_fps"),
-    ({"prompt": "digit 3", "guidance_scale": 50}, "max_guidance_scale"),
-    ({"script": "A story.", "rate": 900}, "max_rate"),
-])
+@pytest.mark.parametrize(
+    "body, limit",
+    [
+        ({"prompt": "x" * 301}, "max_prompt_chars"),
+        ({"prompt": "digit 3 " * 10}, "max_text_len"),  # 80 characters: over the tiny model's 48 tokens
+        ({"script": "word " * 4001}, "max_script_chars"),
+        ({"prompt": "digit 3", "frames": 129}, "max_frames"),
+        ({"prompt": "digit 3", "height": 16, "width": 2000}, "max_side"),
+        ({"prompt": "digit 3", "height": 8, "width": 16}, "min_side"),
+        ({"prompt": "digit 3", "height": 1280, "width": 1280}, "max_pixels"),
+        ({"prompt": "digit 3", "fps": 31}, "max_fps"),
+        ({"prompt": "digit 3", "guidance_scale": 50}, "max_guidance_scale"),
+        ({"script": "A story.", "rate": 900}, "max_rate"),
+    ],
+)
 def test_limits_are_422_naming_the_limit(idle, body, limit):
     r = idle.post("/v1/videos", json=body)
     assert r.status_code == 422, r.text
@@ -320,14 +354,27 @@ def test_limits_are_422_naming_the_limit(idle, body, limit):
     assert (f"{m:g}" if isinstance(m, float) else str(m)) in r.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"prompt": "   "}, {"prompt": "a", "script": "b"}, {"prompt": "a", "aspect": "4:3"},
-    {"prompt": "a", "lang": "zh"}, {"script": "a", "guidance_scale": 2}, {"prompt": "a", "seed": -1},
-    {"prompt": "a", "steps": 4}, {"prompt": "a", "negative_prompt": "blur"}, {"script": "a", "model": "nope"},
-    {"prompt": "a", "height": 32}, {"prompt": "a", "aspect": "1:1", "height": 32, "width": 32},
-    {"script": "a", "height": 33, "width": 32}, {"script": "a", "voice": "en; rm -rf /"},
-    {"prompt": 3}, {"prompt": "a", "subtitles": "soft"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"prompt": "   "},
+        {"prompt": "a", "script": "b"},
+        {"prompt": "a", "aspect": "4:3"},
+        {"prompt": "a", "lang": "zh"},
+        {"script": "a", "guidance_scale": 2},
+        {"prompt": "a", "seed": -1},
+        {"prompt": "a", "steps": 4},
+        {"prompt": "a", "negative_prompt": "blur"},
+        {"script": "a", "model": "nope"},
+        {"prompt": "a", "height": 32},
+        {"prompt": "a", "aspect": "1:1", "height": 32, "width": 32},
+        {"script": "a", "height": 33, "width": 32},
+        {"script": "a", "voice": "en; rm -rf /"},
+        {"prompt": 3},
+        {"prompt": "a", "subtitles": "soft"},
+    ],
+)
 def test_bad_requests_are_422(idle, body):
     r = idle.post("/v1/videos", json=body)
     assert r.status_code == 422, r.text
@@ -366,19 +413,34 @@ def test_path_traversal_is_refused(idle, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET", encoding="utf-8")
     job_id = idle.post("/v1/videos", json={"prompt": "digit 1"}).json()["id"]
-    for url in ["/v1/jobs/..%2F..%2Fsecret.txt", "/v1/jobs/%2e%2e%2f%2e%2e%2fsecret.txt/video",
-                "/v1/jobs/%2e%2e/video", f"/v1/jobs/{job_id}%2f..%2f..%2fjobs.sqlite3",
-                "/v1/jobs/..%252f..%252fsecret.txt/video", f"/v1/jobs/{job_id}/..%2f..%2fjobs.sqlite3",
-                "/static/..%2fapp.py", "/static/%2e%2e%2fjobs.py", "/static/..%2F..%2Fsecret.txt",
-                f"/static/{secret}", f"/v1/jobs/{secret}/video", "/static/%2Fetc%2Fpasswd"]:
+    for url in [
+        "/v1/jobs/..%2F..%2Fsecret.txt",
+        "/v1/jobs/%2e%2e%2f%2e%2e%2fsecret.txt/video",
+        "/v1/jobs/%2e%2e/video",
+        f"/v1/jobs/{job_id}%2f..%2f..%2fjobs.sqlite3",
+        "/v1/jobs/..%252f..%252fsecret.txt/video",
+        f"/v1/jobs/{job_id}/..%2f..%2fjobs.sqlite3",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e%2fjobs.py",
+        "/static/..%2F..%2Fsecret.txt",
+        f"/static/{secret}",
+        f"/v1/jobs/{secret}/video",
+        "/static/%2Fetc%2Fpasswd",
+    ]:
         r = idle.get(url)
         assert r.status_code in (404, 405, 422), (url, r.status_code)
         assert b"TOP SECRET" not in r.content and b"SQLite" not in r.content and b"import" not in r.content
     r = idle.get(f"/v1/jobs/{job_id}/subtitles?format=../../../secret.txt")
     assert r.status_code == 422
     # file-system fields do not exist in the API: unknown fields are refused
-    for extra in ({"output": str(secret)}, {"model": str(tmp_path)}, {"image": str(secret)},
-                  {"music": str(secret)}, {"data_dir": "/tmp"}, {"id": "../../x"}):
+    for extra in (
+        {"output": str(secret)},
+        {"model": str(tmp_path)},
+        {"image": str(secret)},
+        {"music": str(secret)},
+        {"data_dir": "/tmp"},
+        {"id": "../../x"},
+    ):
         r = idle.post("/v1/videos", json={"prompt": "digit 1", **extra})
         assert r.status_code == 422 and next(iter(extra)) in r.json()["detail"]
     assert secret.read_text(encoding="utf-8") == "TOP SECRET"
@@ -413,8 +475,14 @@ def test_token_off_and_docs(idle):
     assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
     assert "<video" in page.text and "/static/app.js" in page.text and "http" not in page.text.split("<body>")[1]
     spec = idle.get("/openapi.json").json()
-    assert {"/v1/videos", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/video",
-            "/v1/jobs/{job_id}/events", "/v1/jobs/{job_id}/subtitles"} <= set(spec["paths"])
+    assert {
+        "/v1/videos",
+        "/v1/jobs",
+        "/v1/jobs/{job_id}",
+        "/v1/jobs/{job_id}/video",
+        "/v1/jobs/{job_id}/events",
+        "/v1/jobs/{job_id}/subtitles",
+    } <= set(spec["paths"])
     docs = idle.get("/docs")
     assert docs.status_code == 200 and "/v1/videos" in docs.text and "<script" not in docs.text
 
@@ -450,10 +518,29 @@ def _start_cli(model_dir, data, port):
 
     import httpx
 
-    proc = subprocess.Popen([sys.executable, "-m", "vidfuse.cli", "serve", "--port", str(port), "--data-dir", str(data),
-                             "--model", str(model_dir), "--workers", "1", "--allowed-host", "video.example.org",
-                             "--allowed-host", "[fd00::7]"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vidfuse.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--model",
+            str(model_dir),
+            "--workers",
+            "1",
+            "--allowed-host",
+            "video.example.org",
+            "--allowed-host",
+            "[fd00::7]",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert proc.poll() is None, "vidfuse serve exited at start-up"
@@ -486,8 +573,10 @@ def test_cli_serve_killed_mid_job_then_restarted(model_dir, tmp_path):
     base = f"http://127.0.0.1:{port}"
     server = _start_cli(model_dir, data, port)
     try:
-        job_id = httpx.post(f"{base}/v1/videos", json={"prompt": "digit 5 is going right", "frames": 64,
-                                                       "height": 192, "width": 320, "seed": 2}).json()["id"]
+        job_id = httpx.post(
+            f"{base}/v1/videos",
+            json={"prompt": "digit 5 is going right", "frames": 64, "height": 192, "width": 320, "seed": 2},
+        ).json()["id"]
         deadline = time.monotonic() + TIMEOUT_S
         while httpx.get(f"{base}/v1/jobs/{job_id}").json()["status"] == "queued":
             assert time.monotonic() < deadline

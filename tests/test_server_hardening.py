@@ -7,6 +7,7 @@ count against a job.
 The hostile cases run against a real uvicorn server over a socket; the rest use Starlette's
 test client, the ASGI app directly, or the job store.
 """
+
 import asyncio
 import json
 import logging
@@ -20,7 +21,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient as _TestClient
 
-from conftest import tiny_pipeline
 from vidfuse.errors import InputError, VidfuseError
 from vidfuse.server.app import create_app, serve_in_background
 from vidfuse.server.datafolder import JOB_FILE, SCHEMA_VERSION, STORYBOARD, THUMB, VIDEO
@@ -146,8 +146,9 @@ def _post_head(length: int | None, *, auth: bool, host: str = "127.0.0.1") -> by
 def test_an_unauthenticated_200_mb_post_is_refused_before_its_body_is_read(live, chunked):
     base, _ = live
     total = 200 * 1024 * 1024
-    status, headers, body, sent = push_body(base, _post_head(None if chunked else total, auth=False), total,
-                                            chunked=chunked)
+    status, headers, body, sent = push_body(
+        base, _post_head(None if chunked else total, auth=False), total, chunked=chunked
+    )
     assert status == 401 and headers["www-authenticate"].startswith("Bearer")
     assert "token" in json.loads(body)["detail"]
     # the server hung up at once: what the client got out is what the sockets' buffers hold, not 200 MB
@@ -178,26 +179,42 @@ def _asgi_call(app, scope_extra: dict, chunks: list[bytes]) -> tuple[int, dict, 
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": "/v1/videos", "raw_path": b"/v1/videos", "query_string": b"", "root_path": "",
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), **scope_extra}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/videos",
+        "raw_path": b"/v1/videos",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        **scope_extra,
+    }
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 30))
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, json.loads(body), reads[0]
 
 
-@pytest.mark.parametrize("token, auth, length, expect, max_reads", [
-    (TOKEN, False, str(200 * 1024 * 1024), 401, 0),   # no token: not one byte of the body is read
-    (TOKEN, False, None, 401, 0),                    # the same, chunked (no Content-Length)
-    (TOKEN, True, str(200 * 1024 * 1024), 413, 0),    # Content-Length over the limit: refused unread
-    (TOKEN, True, None, 413, 1 + SMALL_BODY // 4096),  # chunked: read only up to the limit
-    (None, False, None, 413, 1 + SMALL_BODY // 4096),  # no token configured: the limit still holds
-])
-def test_the_guard_reads_no_body_before_the_token_and_none_past_the_limit(model_dir, tmp_path, token, auth, length,
-                                                                          expect, max_reads):
-    app = create_app(data_dir=tmp_path, model=model_dir, workers=0, token=token,
-                     limits=Limits(max_body_bytes=SMALL_BODY))
+@pytest.mark.parametrize(
+    "token, auth, length, expect, max_reads",
+    [
+        (TOKEN, False, str(200 * 1024 * 1024), 401, 0),  # no token: not one byte of the body is read
+        (TOKEN, False, None, 401, 0),  # the same, chunked (no Content-Length)
+        (TOKEN, True, str(200 * 1024 * 1024), 413, 0),  # Content-Length over the limit: refused unread
+        (TOKEN, True, None, 413, 1 + SMALL_BODY // 4096),  # chunked: read only up to the limit
+        (None, False, None, 413, 1 + SMALL_BODY // 4096),  # no token configured: the limit still holds
+    ],
+)
+def test_the_guard_reads_no_body_before_the_token_and_none_past_the_limit(
+    model_dir, tmp_path, token, auth, length, expect, max_reads
+):
+    app = create_app(
+        data_dir=tmp_path, model=model_dir, workers=0, token=token, limits=Limits(max_body_bytes=SMALL_BODY)
+    )
     headers = [(b"host", b"localhost"), (b"content-type", b"application/json")]
     headers += [(b"authorization", f"Bearer {TOKEN}".encode())] if auth else []
     headers += [(b"content-length", length.encode())] if length else [(b"transfer-encoding", b"chunked")]
@@ -210,10 +227,14 @@ def test_the_guard_reads_no_body_before_the_token_and_none_past_the_limit(model_
 # ---- 2. the Host header -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "localhost.evil.example",
-                                  "[::2]", "10.0.0.1", ""])
-@pytest.mark.parametrize("method, path", [("GET", "/v1/jobs"), ("POST", "/v1/videos"), ("GET", "/"),
-                                          ("GET", "/healthz"), ("GET", "/openapi.json")])
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "localhost.evil.example", "[::2]", "10.0.0.1", ""],
+)
+@pytest.mark.parametrize(
+    "method, path",
+    [("GET", "/v1/jobs"), ("POST", "/v1/videos"), ("GET", "/"), ("GET", "/healthz"), ("GET", "/openapi.json")],
+)
 def test_a_foreign_host_is_400(live, host, method, path):
     """A page of another site that rebinds its name to 127.0.0.1 sends its own name as Host."""
     base, app = live
@@ -221,9 +242,12 @@ def test_a_foreign_host_is_400(live, host, method, path):
     sock = socket.create_connection(_address(base), timeout=30)
     body = b'{"prompt": "digit 1"}'
     version = "1.1" if host else "1.0"  # HTTP/1.1 without a Host is refused by uvicorn itself
-    request = (f"{method} {path} HTTP/{version}\r\n" + (f"Host: {host}\r\n" if host else "") +
-               f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body) if method == 'POST' else 0}\r\n\r\n").encode()
+    request = (
+        f"{method} {path} HTTP/{version}\r\n"
+        + (f"Host: {host}\r\n" if host else "")
+        + f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body) if method == 'POST' else 0}\r\n\r\n"
+    ).encode()
     sock.sendall(request + (body if method == "POST" else b""))
     try:
         status, headers, answer = _read_response(sock)
@@ -245,13 +269,17 @@ def test_the_loopback_names_are_served(live, host):
 
 
 def test_allowed_hosts_add_names(model_dir, tmp_path):
-    app = create_app(data_dir=tmp_path / "a", model=model_dir, workers=0, allowed_hosts=["Video.Example.org", "[fd00::5]"])
+    app = create_app(
+        data_dir=tmp_path / "a", model=model_dir, workers=0, allowed_hosts=["Video.Example.org", "[fd00::5]"]
+    )
     with TestClient(app, base_url="http://video.example.org:8000") as client:
         assert client.get("/v1/jobs").status_code == 200
         assert client.get("/v1/jobs", headers={"Host": "[fd00::5]:8000"}).status_code == 200
         assert client.get("/v1/jobs", headers={"Host": "example.org"}).status_code == 400
-    with TestClient(create_app(data_dir=tmp_path / "b", model=model_dir, workers=0, allowed_hosts=["*"]),
-                    base_url="http://anything.example") as client:
+    with TestClient(
+        create_app(data_dir=tmp_path / "b", model=model_dir, workers=0, allowed_hosts=["*"]),
+        base_url="http://anything.example",
+    ) as client:
         assert client.get("/v1/jobs").status_code == 200
     for bad in ("a b", "x/y", ""):
         with pytest.raises(InputError, match="not a host name"):
@@ -261,22 +289,25 @@ def test_allowed_hosts_add_names(model_dir, tmp_path):
 # ---- 3. values JSON allows but the API cannot use ---------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, field, says", [
-    (b'{"prompt": "digit 1", "fps": NaN}', "fps", "finite number"),
-    (b'{"prompt": "digit 1", "guidance_scale": NaN}', "guidance_scale", "finite number"),
-    (b'{"prompt": "digit 1", "fps": Infinity}', "fps", "finite number"),
-    (b'{"prompt": "digit 1", "guidance_scale": -Infinity}', "guidance_scale", "finite number"),
-    (b'{"prompt": "digit \\ud800 one"}', "prompt", "lone surrogate"),
-    (b'{"prompt": "\\udfff"}', "prompt", "lone surrogate"),
-    (b'{"script": "A story.\\ud83d"}', "script", "lone surrogate"),
-    (b'{"prompt": "digit 1", "\\ud800": 1}', "body", "lone surrogate"),
-    (b'{"prompt": "digit 1", "aspect": "\\ud800"}', "aspect", "lone surrogate"),
-    (b'{"prompt": "digit\\u0000 1"}', "prompt", "control character"),
-    (b'{"prompt": "digit 1", "voice": "en\\u0007"}', "voice", "control character"),
-    (b'{"prompt": "a\\u0085digit"}', "prompt", "control character"),   # C1: the pipeline refuses it too
-    (b'{"prompt": "a\\ue000 digit"}', "prompt", "private-use"),
-    (b'{"prompt": "digit 1", "fps": 0.0001}', "fps", "greater than or equal to 1"),  # write_video's floor
-])
+@pytest.mark.parametrize(
+    "raw, field, says",
+    [
+        (b'{"prompt": "digit 1", "fps": NaN}', "fps", "finite number"),
+        (b'{"prompt": "digit 1", "guidance_scale": NaN}', "guidance_scale", "finite number"),
+        (b'{"prompt": "digit 1", "fps": Infinity}', "fps", "finite number"),
+        (b'{"prompt": "digit 1", "guidance_scale": -Infinity}', "guidance_scale", "finite number"),
+        (b'{"prompt": "digit \\ud800 one"}', "prompt", "lone surrogate"),
+        (b'{"prompt": "\\udfff"}', "prompt", "lone surrogate"),
+        (b'{"script": "A story.\\ud83d"}', "script", "lone surrogate"),
+        (b'{"prompt": "digit 1", "\\ud800": 1}', "body", "lone surrogate"),
+        (b'{"prompt": "digit 1", "aspect": "\\ud800"}', "aspect", "lone surrogate"),
+        (b'{"prompt": "digit\\u0000 1"}', "prompt", "control character"),
+        (b'{"prompt": "digit 1", "voice": "en\\u0007"}', "voice", "control character"),
+        (b'{"prompt": "a\\u0085digit"}', "prompt", "control character"),  # C1: the pipeline refuses it too
+        (b'{"prompt": "a\\ue000 digit"}', "prompt", "private-use"),
+        (b'{"prompt": "digit 1", "fps": 0.0001}', "fps", "greater than or equal to 1"),  # write_video's floor
+    ],
+)
 def test_nan_and_lone_surrogates_are_422_with_a_readable_message(live, raw, field, says):
     import httpx
 
@@ -294,8 +325,11 @@ def test_a_surrogate_pair_is_fine(live):
     import httpx
 
     base, _ = live
-    r = httpx.post(base + "/v1/videos", content=b'{"prompt": "digit 1 \\ud83d\\ude00"}',
-                   headers={**AUTH, "Content-Type": "application/json"})
+    r = httpx.post(
+        base + "/v1/videos",
+        content=b'{"prompt": "digit 1 \\ud83d\\ude00"}',
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
     assert r.status_code == 202, r.text
     assert r.json()["params"]["prompt"] == "digit 1 \U0001f600"
     httpx.delete(base + f"/v1/jobs/{r.json()['id']}", headers=AUTH)  # done_job claims the oldest queued job
@@ -304,8 +338,22 @@ def test_a_surrogate_pair_is_fine(live):
 # ---- 4. HEAD -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/static/app.js", "/healthz", "/docs", "/openapi.json", "/v1/info", "/v1/jobs",
-                                  "{job}", "{job}/video", "{job}/thumbnail", "{job}/storyboard"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/static/app.js",
+        "/healthz",
+        "/docs",
+        "/openapi.json",
+        "/v1/info",
+        "/v1/jobs",
+        "{job}",
+        "{job}/video",
+        "{job}/thumbnail",
+        "{job}/storyboard",
+    ],
+)
 def test_head_answers_like_get_without_a_body(model_dir, tmp_path, path):
     with TestClient(create_app(data_dir=tmp_path, model=model_dir, workers=0)) as client:
         job_id = done_job(client.app.state.store)
@@ -360,16 +408,18 @@ def test_media_urls_are_signed_and_carry_no_token(model_dir, tmp_path):
         video = job["urls"]["video"]
         path, _, query = video.partition("?")
         bad_sig = video[:-4] + ("0000" if not video.endswith("0000") else "1111")
-        for url in (path,                                                   # unsigned
-                    bad_sig,                                                # tampered
-                    path.replace("/video", "/thumbnail") + "?" + query,     # another file of the job
-                    path.replace(job_id, other) + "?" + query,              # another job
-                    signer.sign(path, now=time.time() - 3 * 3600),         # expired
-                    f"/v1/jobs/{job_id}?{query}",                           # not a media URL
-                    f"/v1/jobs?{query}",
-                    f"{path}?exp=%C2%B2&sig=x",                             # a digit int() refuses
-                    f"{path}?exp=99999999999&sig=%E2%82%AC",                # a sig outside Latin-1
-                    f"{path}?exp=99999999999&sig={'A' * 32}"):              # not lower-case hex
+        for url in (
+            path,  # unsigned
+            bad_sig,  # tampered
+            path.replace("/video", "/thumbnail") + "?" + query,  # another file of the job
+            path.replace(job_id, other) + "?" + query,  # another job
+            signer.sign(path, now=time.time() - 3 * 3600),  # expired
+            f"/v1/jobs/{job_id}?{query}",  # not a media URL
+            f"/v1/jobs?{query}",
+            f"{path}?exp=%C2%B2&sig=x",  # a digit int() refuses
+            f"{path}?exp=99999999999&sig=%E2%82%AC",  # a sig outside Latin-1
+            f"{path}?exp=99999999999&sig={'A' * 32}",
+        ):  # not lower-case hex
             assert client.get(url).status_code == 401, url
         assert client.delete(f"/v1/jobs/{job_id}?{query}").status_code == 401  # GET and HEAD only
         # a URL made now stays the same for a while (browsers cache thumbnails)
@@ -391,13 +441,25 @@ def _fail_with(store: JobStore, make_error, kind="prompt", params=None) -> str:
     return store.get(job_id).error
 
 
-@pytest.mark.parametrize("make_error, shown", [
-    (lambda work, store: InputError(f"cannot write {work / VIDEO}: no space left on the device"), "cannot write video.mp4"),
-    (lambda work, store: OSError(f"[Errno 2] No such file: '{store.data_dir.resolve() / 'jobs' / 'x' / 'frame.png'}'"),
-     "jobs/x/frame.png"),
-    (lambda work, store: InputError("cannot load the model /home/someone/models/tiny: truncated file"),
-     "cannot load the model tiny: truncated file"),
-])
+@pytest.mark.parametrize(
+    "make_error, shown",
+    [
+        (
+            lambda work, store: InputError(f"cannot write {work / VIDEO}: no space left on the device"),
+            "cannot write video.mp4",
+        ),
+        (
+            lambda work, store: OSError(
+                f"[Errno 2] No such file: '{store.data_dir.resolve() / 'jobs' / 'x' / 'frame.png'}'"
+            ),
+            "jobs/x/frame.png",
+        ),
+        (
+            lambda work, store: InputError("cannot load the model /home/someone/models/tiny: truncated file"),
+            "cannot load the model tiny: truncated file",
+        ),
+    ],
+)
 def test_a_failed_job_shows_no_server_path(tmp_path, make_error, shown):
     store = JobStore(tmp_path / "data")
     error = _fail_with(store, make_error)
@@ -409,8 +471,18 @@ def test_a_script_job_failing_in_the_worker_names_the_script_not_its_path(tmp_pa
     pytest.importorskip("vidfuse.story.compose")
     store = JobStore(tmp_path / "data")
     # a job queued by an older server, before scripts were checked on submission
-    job_id = store.create("script", {"script": '[{"narration": "hi", "colour": "red"}]', "seed": 1, "fps": 8.0,
-                                     "lang": "en", "subtitles": "none", "no_voice": True, "aspect": "16:9"})
+    job_id = store.create(
+        "script",
+        {
+            "script": '[{"narration": "hi", "colour": "red"}]',
+            "seed": 1,
+            "fps": 8.0,
+            "lang": "en",
+            "subtitles": "none",
+            "no_voice": True,
+            "aspect": "16:9",
+        },
+    )
     job = store.claim(worker=os.getpid())
     assert run_job(store, job, pipe=None) == "failed"
     error = store.get(job_id).error
@@ -427,19 +499,22 @@ def test_public_error_leaves_other_text_alone():
 # ---- 7. a story is checked before it is accepted -----------------------------------------------------
 
 
-@pytest.mark.parametrize("script, expect", [
-    ('[{"narration": "hi", "colour": "red"}]', "unknown field"),
-    ('[{"narration": "hi", "duration": "long"}]', "duration"),
-    ('[{"narration": "hi", "duration": 1e9}]', "duration"),
-    ('[{"narration": 3}]', "narration"),
-    ('[{"narration": "hi"}, ]', "JSON but is not valid"),
-    ('[{"prompt": "a red 3"}]', "no \"narration\""),
-    ("\n\n".join(f"Scene {i}: the red digit {i % 10} moves left." for i in range(89)), "scenes"),
-    (json.dumps([{"narration": f"Scene {i}."} for i in range(89)]), "scenes"),
-    ("... !!! ???", "no words"),
-    (json.dumps([{"narration": "A red three.", "duration": 40}] * 20), "MAX_STORY_SECONDS"),  # 13 minutes
-    ("A " + "very " * 3000 + "long sentence.", "MAX_STORY_SECONDS"),  # one 15,000-character sentence
-])
+@pytest.mark.parametrize(
+    "script, expect",
+    [
+        ('[{"narration": "hi", "colour": "red"}]', "unknown field"),
+        ('[{"narration": "hi", "duration": "long"}]', "duration"),
+        ('[{"narration": "hi", "duration": 1e9}]', "duration"),
+        ('[{"narration": 3}]', "narration"),
+        ('[{"narration": "hi"}, ]', "JSON but is not valid"),
+        ('[{"prompt": "a red 3"}]', 'no "narration"'),
+        ("\n\n".join(f"Scene {i}: the red digit {i % 10} moves left." for i in range(89)), "scenes"),
+        (json.dumps([{"narration": f"Scene {i}."} for i in range(89)]), "scenes"),
+        ("... !!! ???", "no words"),
+        (json.dumps([{"narration": "A red three.", "duration": 40}] * 20), "MAX_STORY_SECONDS"),  # 13 minutes
+        ("A " + "very " * 3000 + "long sentence.", "MAX_STORY_SECONDS"),  # one 15,000-character sentence
+    ],
+)
 def test_a_bad_story_is_422_and_not_queued(model_dir, tmp_path, script, expect):
     pytest.importorskip("vidfuse.story.compose")
     with TestClient(create_app(data_dir=tmp_path, model=model_dir, workers=0)) as client:
@@ -453,8 +528,10 @@ def test_a_bad_story_is_422_and_not_queued(model_dir, tmp_path, script, expect):
 def test_a_good_story_is_accepted(model_dir, tmp_path):
     pytest.importorskip("vidfuse.story.compose")
     with TestClient(create_app(data_dir=tmp_path, model=model_dir, workers=0)) as client:
-        for script in ("A red digit three moves to the left.\n\nThen it stops.",
-                       '[{"narration": "A red three.", "prompt": "the red digit 3 is moving to the left", "duration": 3}]'):
+        for script in (
+            "A red digit three moves to the left.\n\nThen it stops.",
+            '[{"narration": "A red three.", "prompt": "the red digit 3 is moving to the left", "duration": 3}]',
+        ):
             assert client.post("/v1/videos", json={"script": script, "no_voice": True}).status_code == 202
 
 
@@ -530,8 +607,8 @@ def _corrupt_index_page(path: Path) -> None:
         root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'jobs_status'").fetchone()[0]
         size = db.execute("PRAGMA page_size").fetchone()[0]
     data = bytearray(path.read_bytes())
-    at = (root - 1) * size + data[(root - 1) * size: root * size].find(b"queued")
-    data[at: at + 6] = b"qaeued"
+    at = (root - 1) * size + data[(root - 1) * size : root * size].find(b"queued")
+    data[at : at + 6] = b"qaeued"
     path.write_bytes(bytes(data))
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 15
@@ -608,8 +685,11 @@ def test_a_schema_upgrade_backs_the_database_up_first(model_dir, tmp_path, caplo
             CREATE TABLE job_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, at REAL NOT NULL,
                 event TEXT NOT NULL, claim TEXT, detail TEXT);
             """)
-        db.execute("INSERT INTO jobs (id, kind, params, status, attempts, created_at) VALUES (?, 'prompt', ?, 'running', 3, ?)",
-                   ("a" * 32, json.dumps({"prompt": "old job", "seed": 1}), time.time()))
+        db.execute(
+            "INSERT INTO jobs (id, kind, params, status, attempts, created_at) "
+            "VALUES (?, 'prompt', ?, 'running', 3, ?)",
+            ("a" * 32, json.dumps({"prompt": "old job", "seed": 1}), time.time()),
+        )
     (data / "jobs" / ("a" * 32)).mkdir()
     with caplog.at_level(logging.INFO, logger="vidfuse.server"):
         with TestClient(create_app(data_dir=data, model=model_dir, workers=0)) as client:
@@ -647,15 +727,38 @@ def test_job_folders_without_a_record_are_reported(tmp_path, caplog):
     assert store.counts()["queued"] == 0
 
 
-_GOOD_RECORD = {"kind": "prompt", "params": {"prompt": "digit 1", "seed": 1}, "status": "done",
-                "files": [], "progress": 1.0, "created_at": 1.0e9, "finished_at": 1.0e9 + 5}
+_GOOD_RECORD = {
+    "kind": "prompt",
+    "params": {"prompt": "digit 1", "seed": 1},
+    "status": "done",
+    "files": [],
+    "progress": 1.0,
+    "created_at": 1.0e9,
+    "finished_at": 1.0e9 + 5,
+}
 
 
-@pytest.mark.parametrize("damage", [
-    "[1]", '"a string"', {"kind": None}, {"kind": "shell"}, {"params": [1, 2]}, {"params": None},
-    {"files": 5}, {"files": ["../../etc/passwd"]}, {"progress": "abc"}, {"progress": float("nan")},
-    {"progress": 7}, {"started_at": "yesterday"}, {"created_at": -1}, {"attempts": "many"}, {"error": 3},
-], ids=repr)
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "[1]",
+        '"a string"',
+        {"kind": None},
+        {"kind": "shell"},
+        {"params": [1, 2]},
+        {"params": None},
+        {"files": 5},
+        {"files": ["../../etc/passwd"]},
+        {"progress": "abc"},
+        {"progress": float("nan")},
+        {"progress": 7},
+        {"started_at": "yesterday"},
+        {"created_at": -1},
+        {"attempts": "many"},
+        {"error": 3},
+    ],
+    ids=repr,
+)
 def test_a_damaged_job_record_is_skipped_and_the_others_recovered(model_dir, tmp_path, damage):
     """A job.json may be damaged or planted: it is reported and skipped; the server starts, the good jobs
     come back, and the job list keeps working."""
@@ -676,7 +779,7 @@ def test_a_damaged_job_record_is_skipped_and_the_others_recovered(model_dir, tmp
 
 
 def test_a_database_that_cannot_be_opened_is_an_error_not_moved_aside_as_corrupt(tmp_path, monkeypatch):
-    """"database is locked" or "unable to open" is no proof of damage: startup stops with one line."""
+    """ "database is locked" or "unable to open" is no proof of damage: startup stops with one line."""
     import vidfuse.server.datafolder as datafolder
 
     JobStore(tmp_path)
@@ -736,8 +839,10 @@ def test_a_story_without_voice_is_not_bounded_by_a_speaking_rate_it_never_uses(m
     pytest.importorskip("vidfuse.story.compose")
     from vidfuse.story.planner import MAX_STORY_SECONDS, estimate_seconds, validate_script
 
-    script = "\n\n".join(f"Scene {i}: the red digit three moves slowly and steadily to the left across the "
-                         "wide black screen." for i in range(50))
+    script = "\n\n".join(
+        f"Scene {i}: the red digit three moves slowly and steadily to the left across the wide black screen."
+        for i in range(50)
+    )
     scenes = validate_script(script)
     assert estimate_seconds(scenes, rate=80) > MAX_STORY_SECONDS > estimate_seconds(scenes)
     with TestClient(create_app(data_dir=tmp_path, model=model_dir, workers=0)) as client:

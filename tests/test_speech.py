@@ -1,4 +1,5 @@
 """espeak-ng speech synthesis: audio, per-sentence timings, Chinese via pinyin, errors."""
+
 from __future__ import annotations
 
 import shutil
@@ -9,8 +10,15 @@ import pytest
 from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.media import speech
 from vidfuse.media import voices as engines
-from vidfuse.media.speech import (VoiceFallbackWarning, available_voices, default_piper_voice, installed_voices,
-                                  split_sentences, synthesize, to_pinyin)
+from vidfuse.media.speech import (
+    VoiceFallbackWarning,
+    available_voices,
+    default_piper_voice,
+    installed_voices,
+    split_sentences,
+    synthesize,
+    to_pinyin,
+)
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (sudo apt-get install espeak-ng)"
@@ -37,8 +45,15 @@ def _check_timings(s: speech.Speech, n_sentences: int) -> None:
 def test_split_sentences_english_and_chinese():
     text = "Hello world. Pi is 3.14! Is it? 你好。今天天气很好！他说：“走吧。”然后…\nNew line; ok"
     assert split_sentences(text) == [
-        "Hello world.", "Pi is 3.14!", "Is it?", "你好。", "今天天气很好！",
-        "他说：“走吧。”", "然后…", "New line;", "ok",
+        "Hello world.",
+        "Pi is 3.14!",
+        "Is it?",
+        "你好。",
+        "今天天气很好！",
+        "他说：“走吧。”",
+        "然后…",
+        "New line;",
+        "ok",
     ]
     assert split_sentences("The end.下一句。") == ["The end.", "下一句。"]
 
@@ -168,7 +183,7 @@ def test_cue_timing_per_sentence_for_both_engines(voice):
         onset, tail = _onset_offset_s(s, t)
         assert onset < 0.06 and tail < 0.06, (t, onset, tail)
     for a, b in zip(s.sentences, s.sentences[1:]):  # the pauses between sentences are silent
-        gap = s.waveform[round(a.end_s * s.sample_rate) + 1: round(b.start_s * s.sample_rate) - 1]
+        gap = s.waveform[round(a.end_s * s.sample_rate) + 1 : round(b.start_s * s.sample_rate) - 1]
         assert gap.size > 0 and np.abs(gap).max() < 1e-6
 
 
@@ -237,8 +252,9 @@ def _bad_voice(tmp_path, name, onnx: bytes | None = None, config=None):
 
 
 @needs_piper
-@pytest.mark.parametrize("case", ["garbage onnx", "config not an object", "not a Piper model", "two speakers",
-                                  "unknown phonemiser voice"])
+@pytest.mark.parametrize(
+    "case", ["garbage onnx", "config not an object", "not a Piper model", "two speakers", "unknown phonemiser voice"]
+)
 def test_a_bad_piper_voice_is_one_line_naming_it(tmp_path, case):
     import json
 
@@ -284,6 +300,6 @@ def test_speech_onsets_keep_time_at_rates_where_10_ms_is_not_whole_samples():
     starts = [1.0 + 10 * k for k in range(12)]
     rng = np.random.default_rng(0)
     for s in starts:
-        audio[int(s * rate):int((s + 1) * rate)] = rng.normal(0, 0.3, rate)
+        audio[int(s * rate) : int((s + 1) * rate)] = rng.normal(0, 0.3, rate)
     onsets = speech_onsets(audio, rate, [(s - 0.1, s + 1.5) for s in starts])
     assert max(abs(o - s) for o, s in zip(onsets, starts)) < 0.02

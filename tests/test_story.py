@@ -2,6 +2,7 @@
 
 Renders use the tiny random pipeline (16×16 frames) and small output sizes where sizes don't matter.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,16 +11,15 @@ import wave
 
 import numpy as np
 import pytest
+from conftest import tiny_pipeline
 from typer.testing import CliRunner
 
-from conftest import tiny_pipeline
 from vidfuse.errors import InputError
+from vidfuse.media.audio import DUCK_GAIN, MUSIC_BELOW_VOICE_DB, duck_gain
 from vidfuse.media.speech import split_sentences
 from vidfuse.media.subtitles import caption_band, parse_srt, parse_vtt
 from vidfuse.media.video_io import probe_video, read_audio, read_subtitles, read_video
-from vidfuse.story import Scene, StoryResult, load_script, plan_story, render_story
-from vidfuse.media.audio import DUCK_GAIN, MUSIC_BELOW_VOICE_DB, duck_gain
-from vidfuse.story import compose
+from vidfuse.story import Scene, StoryResult, compose, load_script, plan_story, render_story
 from vidfuse.story.cues import MAX_CUE_WEIGHT, display_weight, sentence_cues
 from vidfuse.story.layout import Letterbox, fit_prompt
 from vidfuse.story.planner import MAX_PROMPT_CHARS, LMPromptWriter, rule_prompt, sanitize_prompt, spoken_weight
@@ -71,7 +71,9 @@ def test_planner_splits_paragraphs_and_sentences_of_both_languages():
 
 def test_planner_joins_wrapped_lines_and_packs_sentences_into_scenes():
     wrapped = "The red digit 3 is\nmoving to the left.\n红色的数字\n7向下移动。"
-    assert [s.narration for s in plan_story(wrapped)] == ["The red digit 3 is moving to the left. 红色的数字7向下移动。"]
+    assert [s.narration for s in plan_story(wrapped)] == [
+        "The red digit 3 is moving to the left. 红色的数字7向下移动。"
+    ]
     sentences = [f"Digit {i % 10} moves left and right across the screen." for i in range(12)]
     scenes = plan_story(" ".join(sentences))
     assert 2 < len(scenes) < 12
@@ -88,13 +90,16 @@ def test_rule_prompt_is_trimmed_to_the_model_text_limit():
     assert rule_prompt(zh) == zh[:MAX_PROMPT_CHARS]
 
 
-@pytest.mark.parametrize("script, words", [
-    ("", "empty"),
-    ("  \n\t\n ", "empty"),
-    ("…！？。.,;!? -- ***", "no words"),
-    ("a" * 100_000, "20,000"),
-    ("Hello\x07 world.", r"U\+0007, a control character, at line 1, column 6"),
-])
+@pytest.mark.parametrize(
+    "script, words",
+    [
+        ("", "empty"),
+        ("  \n\t\n ", "empty"),
+        ("…！？。.,;!? -- ***", "no words"),
+        ("a" * 100_000, "20,000"),
+        ("Hello\x07 world.", r"U\+0007, a control character, at line 1, column 6"),
+    ],
+)
 def test_bad_scripts_are_refused_with_a_clear_message(script, words):
     with pytest.raises(InputError, match=words):
         plan_story(script)
@@ -106,7 +111,10 @@ def test_too_many_scenes_are_refused():
 
 
 def test_sanitize_prompt_keeps_one_clean_line_or_falls_back():
-    assert sanitize_prompt('  "the red digit 3 moves left."\nNarration: more', fallback="x") == "the red digit 3 moves left"
+    assert (
+        sanitize_prompt('  "the red digit 3 moves left."\nNarration: more', fallback="x")
+        == "the red digit 3 moves left"
+    )
     assert sanitize_prompt("", fallback="rule") == "rule"
     assert sanitize_prompt(" \n ... !!\n", fallback="rule") == "rule"
     assert len(sanitize_prompt("word " * 50, fallback="rule")) <= MAX_PROMPT_CHARS
@@ -121,32 +129,39 @@ def test_load_script_reads_text_and_json_files(tmp_path):
     txt.write_text("\ufeff" + EN, encoding="utf-8")
     assert load_script(txt) == plan_story(EN) == load_script(str(txt)) == load_script(EN)
 
-    items = [{"narration": "A red three.", "prompt": "the red digit 3 is moving to the left", "duration": 3},
-             {"narration": "红色的数字7向下移动。"},
-             {"narration": "", "prompt": "a blue seven moves down", "duration": 1.5}]
+    items = [
+        {"narration": "A red three.", "prompt": "the red digit 3 is moving to the left", "duration": 3},
+        {"narration": "红色的数字7向下移动。"},
+        {"narration": "", "prompt": "a blue seven moves down", "duration": 1.5},
+    ]
     js = tmp_path / "story.json"
     js.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
     scenes = load_script(js)
-    assert scenes == [Scene("A red three.", "the red digit 3 is moving to the left", 3.0, "en"),
-                      Scene("红色的数字7向下移动。", "红色的数字7向下移动", None, "zh"),
-                      Scene("", "a blue seven moves down", 1.5, "en")]
+    assert scenes == [
+        Scene("A red three.", "the red digit 3 is moving to the left", 3.0, "en"),
+        Scene("红色的数字7向下移动。", "红色的数字7向下移动", None, "zh"),
+        Scene("", "a blue seven moves down", 1.5, "en"),
+    ]
     assert load_script(json.dumps(items)) == scenes  # JSON text works too
     one_line = "word " * 80  # one line of text longer than a file name is text (split: 320 letters, no stop)
     assert " ".join(s.narration for s in load_script(one_line)) == one_line.strip()
 
 
-@pytest.mark.parametrize("content, words", [
-    ('{"narration": "x"}', "JSON list"),
-    ("[]", "no scenes"),
-    ('[{"narration": "Hi.", "speed": 2}]', "unknown field"),
-    ('[{"narration": "Hi.", "duration": "5s"}]', "duration"),
-    ('[{"narration": "Hi.", "duration": 0}]', "duration"),
-    ('[{"prompt": "a red 3"}]', "no \"narration\""),
-    ('[{"narration": "", "duration": 2}]', "needs a \"prompt\""),
-    ('["just text"]', "JSON object"),
-    ('[{"narration": "Hi.",}]', "not valid JSON"),
-    ('[{"narration": "...", "prompt": "x"}]', "no words"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ('{"narration": "x"}', "JSON list"),
+        ("[]", "no scenes"),
+        ('[{"narration": "Hi.", "speed": 2}]', "unknown field"),
+        ('[{"narration": "Hi.", "duration": "5s"}]', "duration"),
+        ('[{"narration": "Hi.", "duration": 0}]', "duration"),
+        ('[{"prompt": "a red 3"}]', 'no "narration"'),
+        ('[{"narration": "", "duration": 2}]', 'needs a "prompt"'),
+        ('["just text"]', "JSON object"),
+        ('[{"narration": "Hi.",}]', "not valid JSON"),
+        ('[{"narration": "...", "prompt": "x"}]', "no words"),
+    ],
+)
 def test_bad_json_scripts_name_the_problem(tmp_path, content, words):
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
@@ -180,15 +195,43 @@ def save_tiny_lm(folder):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    words = ["<unk>", "<eos>", "the", "red", "blue", "digit", "3", "7", "is", "moving", "to", "left", "right",
-             "down", "caption", "narration", ":", ".", "a", "write", "video", "for", "each", "short", "数字", "红色"]
+    words = [
+        "<unk>",
+        "<eos>",
+        "the",
+        "red",
+        "blue",
+        "digit",
+        "3",
+        "7",
+        "is",
+        "moving",
+        "to",
+        "left",
+        "right",
+        "down",
+        "caption",
+        "narration",
+        ":",
+        ".",
+        "a",
+        "write",
+        "video",
+        "for",
+        "each",
+        "short",
+        "数字",
+        "红色",
+    ]
     tok = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(words)}, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>",
-                            pad_token="<eos>").save_pretrained(folder)
+    PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>", pad_token="<eos>"
+    ).save_pretrained(folder)
     torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=len(words), n_positions=64, n_embd=32, n_layer=1, n_head=2,
-                     bos_token_id=1, eos_token_id=1)
+    cfg = GPT2Config(
+        vocab_size=len(words), n_positions=64, n_embd=32, n_layer=1, n_head=2, bos_token_id=1, eos_token_id=1
+    )
     GPT2LMHeadModel(cfg).save_pretrained(folder)
     return folder
 
@@ -206,6 +249,7 @@ def test_lm_planner_rewrites_prompts_with_a_local_model(tmp_path):
     # A model that writes nothing (only end-of-text) leaves the rule prompt in place.
     def nothing(input_ids, **kw):
         import torch
+
         return torch.cat([input_ids, torch.full((1, 3), writer.tokenizer.eos_token_id)], dim=1)
 
     writer.model.generate = nothing
@@ -249,7 +293,7 @@ def test_story_mp4_has_voice_video_and_subtitles_that_agree(tmp_path, pipe):
     # ... and the decoded audio has the voice under each cue and silence before the first one
     mono = audio.mean(axis=1)
     for a, b, _ in track:
-        assert rms(mono[int(a * rate):int(b * rate)]) > 0.01
+        assert rms(mono[int(a * rate) : int(b * rate)]) > 0.01
     assert rms(mono[: int((track[0][0] - 0.05) * rate)]) < 0.003
     # scenes: crossfades overlap by 0.5 s and the voice never plays under one
     first, second = result.scenes
@@ -260,6 +304,7 @@ def test_story_mp4_has_voice_video_and_subtitles_that_agree(tmp_path, pipe):
     assert frames[0].mean() < frames[len(frames) // 2].mean()  # the story fades in from black
     assert [s for s, _ in stages if _ == 1.0] == ["plan", "voice", "frames", "encode", "storyboard"]
     from PIL import Image
+
     assert Image.open(result.storyboard).size[0] > 6 * 16
 
 
@@ -303,8 +348,11 @@ def glyph_rows(burned: np.ndarray, plain: np.ndarray) -> int:
 def test_burned_cues_of_a_story_share_one_font_size(tmp_path, pipe, monkeypatch):
     written = []
     real = compose.write_video
-    monkeypatch.setattr(compose, "write_video", lambda path, frames, *a, **kw: (
-        written.append(np.stack(list(frames))) or real(path, written[-1], *a, **kw)))
+    monkeypatch.setattr(
+        compose,
+        "write_video",
+        lambda path, frames, *a, **kw: written.append(np.stack(list(frames))) or real(path, written[-1], *a, **kw),
+    )
     short, long = "Hyp hyp.", " ".join(["Hyp"] * 19) + "."  # every line holds a capital and a descender
     script = f"{short} {long}"
     kw = dict(size=(640, 360), no_voice=True, seed=2)
@@ -335,8 +383,10 @@ def test_json_script_renders_with_its_prompts_and_durations(tmp_path, pipe, monk
     seen = []
     real_call = type(pipe).__call__
     monkeypatch.setattr(type(pipe), "__call__", lambda self, p, **kw: seen.append(p) or real_call(self, p, **kw))
-    items = [{"narration": "Hi.", "prompt": "the red digit 3 is moving to the left", "duration": 4},
-             {"narration": "", "prompt": "a blue seven moves down", "duration": 2}]
+    items = [
+        {"narration": "Hi.", "prompt": "the red digit 3 is moving to the left", "duration": 4},
+        {"narration": "", "prompt": "a blue seven moves down", "duration": 2},
+    ]
     path = tmp_path / "s.json"
     path.write_text(json.dumps(items), encoding="utf-8")
     result = render(pipe, path, tmp_path / "j.mp4")
@@ -375,8 +425,10 @@ def test_no_voice_and_music(tmp_path, pipe):
     audio, _ = read_audio(mixed.video)
     mono = audio.mean(axis=1)
     gap = mixed.scenes[0].voice_end_s + 0.35, mixed.scenes[1].voice_start_s - 0.35  # music at full level
-    spoken = np.concatenate([mono[int(t.start_s * rate):int(t.end_s * rate)] for r in mixed.scenes for t in r.sentences])
-    between = 20 * np.log10(rms(mono[int(gap[0] * rate):int(gap[1] * rate)]) / rms(spoken))
+    spoken = np.concatenate(
+        [mono[int(t.start_s * rate) : int(t.end_s * rate)] for r in mixed.scenes for t in r.sentences]
+    )
+    between = 20 * np.log10(rms(mono[int(gap[0] * rate) : int(gap[1] * rate)]) / rms(spoken))
     # looped, and levelled MUSIC_BELOW_VOICE_DB (14 dB) under the voice as heard. The 1.5 dB tolerance:
     # the tone's loop crossfades are coherent, so equal-power fades swell it by up to 3 dB in a part of
     # the loop (this window measures about 0.5 dB over), and the mix's final loudness pass may lift the
@@ -437,9 +489,13 @@ def test_kana_and_hangul_cues_are_measured_as_wide_characters():
 def test_wrapped_japanese_lines_join_without_a_space_and_korean_lines_with_one():
     # Japanese puts no space between words (kana are not Chinese characters, yet join like them);
     # Korean does, so a line break there is a space
-    assert [s.narration for s in plan_story("あかい数字が\nゆっくり左へ動きます。")] == ["あかい数字がゆっくり左へ動きます。"]
+    assert [s.narration for s in plan_story("あかい数字が\nゆっくり左へ動きます。")] == [
+        "あかい数字がゆっくり左へ動きます。"
+    ]
     assert [s.narration for s in plan_story("ゆっくり\nうごきます。")] == ["ゆっくりうごきます。"]
-    assert [s.narration for s in plan_story("빨간 숫자가\n왼쪽으로 움직입니다.")] == ["빨간 숫자가 왼쪽으로 움직입니다."]
+    assert [s.narration for s in plan_story("빨간 숫자가\n왼쪽으로 움직입니다.")] == [
+        "빨간 숫자가 왼쪽으로 움직입니다."
+    ]
     assert [s.lang for s in plan_story("ゆっくりうごきます。\n\n赤い数字。")] == ["en", "zh"]  # zh: Chinese characters
 
 
@@ -453,8 +509,20 @@ def test_letterbox_keeps_square_frames_centred():
     assert big.shape == (720, 720, 3) and abs(float(big.mean()) - float(frame.mean())) < 2
 
 
-@pytest.mark.parametrize("case", ["empty", "punctuation", "too long", "missing file", "not utf-8",
-                                  "music not audio", "music is an image", "bad option", "midway"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "empty",
+        "punctuation",
+        "too long",
+        "missing file",
+        "not utf-8",
+        "music not audio",
+        "music is an image",
+        "bad option",
+        "midway",
+    ],
+)
 def test_bad_inputs_give_clear_errors_and_leave_no_output(tmp_path, pipe, monkeypatch, case):
     inputs = []
     script, kw, words = EN, {}, None
@@ -476,14 +544,17 @@ def test_bad_inputs_give_clear_errors_and_leave_no_output(tmp_path, pipe, monkey
         inputs.append("music.mp3")
     elif case == "music is an image":
         from PIL import Image
+
         Image.new("RGB", (8, 8)).save(tmp_path / "cover.png")
         kw, words = {"music": tmp_path / "cover.png"}, "no audio stream"
         inputs.append("cover.png")
     elif case == "bad option":
         kw, words = {"aspect": "4:3", "size": None}, "aspect"
     elif case == "midway":  # a failure after the MP4 was encoded, before it was moved into place
+
         def boom(*a, **k):
             raise RuntimeError("disk on fire")
+
         monkeypatch.setattr(compose, "contact_sheet", boom)
     out = tmp_path / "story.mp4"
     with pytest.raises(RuntimeError if case == "midway" else InputError, match=words):
@@ -498,8 +569,9 @@ def test_cli_story_with_a_saved_model(tmp_path, pipe):
     script = tmp_path / "story.txt"
     script.write_text("The red digit 3 is moving to the left.", encoding="utf-8")
     out = tmp_path / "out" / "story.mp4"
-    result = CliRunner().invoke(app, ["story", str(script), "-o", str(out), "--model", str(model),
-                                      "--subtitles", "burn", "--seed", "1"])
+    result = CliRunner().invoke(
+        app, ["story", str(script), "-o", str(out), "--model", str(model), "--subtitles", "burn", "--seed", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and out.is_file() and out.with_suffix(".srt").is_file()
     assert (tmp_path / "out" / "story.storyboard.png").is_file()
@@ -509,8 +581,9 @@ def test_cli_story_with_a_saved_model(tmp_path, pipe):
     assert frame[:, :200].max() < 40 and frame[:, -200:].max() < 40  # pillarbox bars stay black
     assert math.isclose(info.audio_duration_s, info.duration_s, abs_tol=1 / 8)
 
-    bad = CliRunner().invoke(app, ["story", str(script), "-o", str(tmp_path / "x.mp4"), "--model",
-                                   str(model), "--aspect", "4:3"])
+    bad = CliRunner().invoke(
+        app, ["story", str(script), "-o", str(tmp_path / "x.mp4"), "--model", str(model), "--aspect", "4:3"]
+    )
     assert bad.exit_code != 0 and isinstance(bad.exception, InputError)
     assert not (tmp_path / "x.mp4").exists()
 
@@ -520,9 +593,23 @@ def test_a_seed_at_the_top_of_the_range_renders_every_scene(tmp_path):
     used to be refused on the second scene, after the narration had been spoken."""
     from vidfuse.config import MAX_SEED
 
-    result = render_story("A red three moves left.\n\nA blue seven moves down.", tmp_path / "s.mp4",
-                          pipeline=tiny_pipeline("gan"), size=(64, 48), fps=4, seed=MAX_SEED, no_voice=True)
+    result = render_story(
+        "A red three moves left.\n\nA blue seven moves down.",
+        tmp_path / "s.mp4",
+        pipeline=tiny_pipeline("gan"),
+        size=(64, 48),
+        fps=4,
+        seed=MAX_SEED,
+        no_voice=True,
+    )
     assert len(result.scenes) == 2 and result.video.is_file()
     with pytest.raises(InputError, match="from 0 to 2\\*\\*63 - 1"):  # refused before any work, not wrapped
-        render_story("A red three moves left.", tmp_path / "t.mp4", pipeline=tiny_pipeline("gan"), size=(64, 48),
-                     fps=4, seed=MAX_SEED + 1, no_voice=True)
+        render_story(
+            "A red three moves left.",
+            tmp_path / "t.mp4",
+            pipeline=tiny_pipeline("gan"),
+            size=(64, 48),
+            fps=4,
+            seed=MAX_SEED + 1,
+            no_voice=True,
+        )

@@ -3,6 +3,7 @@ that is not audio, and the cost bounds (script, scene and story length) with fra
 
 Renders use the tiny random pipeline (16×16 frames) at small sizes; nothing here needs a GPU.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,18 +12,24 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-
 from conftest import tiny_pipeline
+
 from vidfuse.errors import InputError
-from vidfuse.media.speech import Speech, SentenceTiming, split_sentences
+from vidfuse.media.speech import SentenceTiming, Speech, split_sentences
 from vidfuse.media.subtitles import parse_srt
 from vidfuse.media.video_io import probe_video, read_video, write_video
-from vidfuse.story import Scene, load_script, plan_story, render_story
-from vidfuse.story import compose, planner, timeline
+from vidfuse.story import Scene, compose, load_script, plan_story, planner, render_story, timeline
 from vidfuse.story import cues as story_cues
 from vidfuse.story import music as story_music
-from vidfuse.story.planner import (MAX_SCENES, MAX_STORY_SECONDS, SCENE_WEIGHT,
-                                   estimate_seconds, spoken_weight, strip_markdown, validate_script)
+from vidfuse.story.planner import (
+    MAX_SCENES,
+    MAX_STORY_SECONDS,
+    SCENE_WEIGHT,
+    estimate_seconds,
+    spoken_weight,
+    strip_markdown,
+    validate_script,
+)
 
 SMALL = (64, 48)
 FPS = 4
@@ -57,40 +64,47 @@ def narrations(script, **kw) -> list[str]:
 MARKUP = set("#*_`[]()<>~|")
 
 
-@pytest.mark.parametrize("script, expected", [
-    ("# The red digit\n\nIt moves left.", ["The red digit", "It moves left."]),
-    ("## Chapter 1 ##\nThe red digit moves left.", ["Chapter 1", "The red digit moves left."]),
-    ("Chapter 1\n=========\nThe red digit moves left.", ["Chapter 1", "The red digit moves left."]),
-    ("**The red** digit _moves_ *left* and __up__, ***fast***.", ["The red digit moves left and up, fast."]),
-    ("The ~~blue~~ red digit.", ["The blue red digit."]),
-    ("- the red digit\n- the blue digit\n* the green digit\n+ the grey digit",
-     ["the red digit. the blue digit. the green digit. the grey digit."]),
-    ("- [x] the red digit moves\n  to the left\n- [ ] then up", ["the red digit moves to the left. then up."]),
-    ("1. Mix the flour\n2. Bake it", ["1. Mix the flour. 2. Bake it."]),
-    ("See [the red digit](https://example.com/a_(b)?x=1 \"title\") move.", ["See the red digit move."]),
-    ("See [the red digit][ref] move.\n\n[ref]: https://example.com", ["See the red digit move."]),
-    ("Mail <me@example.com> or <https://example.com>.", ["Mail me@example.com or https://example.com."]),
-    ("A digit ![a picture](pic.png) moves.", ["A digit moves."]),
-    ("Type `pip install` and ``a ` tick``.", ["Type pip install and a ` tick."]),
-    ("> The red digit\n> moves *left*.", ["The red digit moves left."]),
-    ("Before.\n\n---\n\nAfter.", ["Before.", "After."]),
-    ("Before.\n\n```python\nprint('the red digit')\n# not a heading\n```\n\nAfter.", ["Before.", "After."]),
-    ("Before.\n~~~\ncode\n~~~\nAfter.", ["Before.", "After."]),
-    ("A \\*literal\\* star and \\_under\\_.", ["A *literal* star and _under_."]),
-    # plain text that only looks like markup is left as written
-    ("snake_case_name and 2 * 3 = 6, #1 of 3 - 2.", ["snake_case_name and 2 * 3 = 6, #1 of 3 - 2."]),
-    # Chinese
-    ("# 第一章\n\n**红色的数字7**向下移动。", ["第一章", "红色的数字7向下移动。"]),
-    ("- 苹果\n- 香蕉", ["苹果。香蕉。"]),
-    ("看[红色的数字](https://example.com)和`代码`。\n\n```\n打印（）\n```", ["看红色的数字和代码。"]),
-])
+@pytest.mark.parametrize(
+    "script, expected",
+    [
+        ("# The red digit\n\nIt moves left.", ["The red digit", "It moves left."]),
+        ("## Chapter 1 ##\nThe red digit moves left.", ["Chapter 1", "The red digit moves left."]),
+        ("Chapter 1\n=========\nThe red digit moves left.", ["Chapter 1", "The red digit moves left."]),
+        ("**The red** digit _moves_ *left* and __up__, ***fast***.", ["The red digit moves left and up, fast."]),
+        ("The ~~blue~~ red digit.", ["The blue red digit."]),
+        (
+            "- the red digit\n- the blue digit\n* the green digit\n+ the grey digit",
+            ["the red digit. the blue digit. the green digit. the grey digit."],
+        ),
+        ("- [x] the red digit moves\n  to the left\n- [ ] then up", ["the red digit moves to the left. then up."]),
+        ("1. Mix the flour\n2. Bake it", ["1. Mix the flour. 2. Bake it."]),
+        ('See [the red digit](https://example.com/a_(b)?x=1 "title") move.', ["See the red digit move."]),
+        ("See [the red digit][ref] move.\n\n[ref]: https://example.com", ["See the red digit move."]),
+        ("Mail <me@example.com> or <https://example.com>.", ["Mail me@example.com or https://example.com."]),
+        ("A digit ![a picture](pic.png) moves.", ["A digit moves."]),
+        ("Type `pip install` and ``a ` tick``.", ["Type pip install and a ` tick."]),
+        ("> The red digit\n> moves *left*.", ["The red digit moves left."]),
+        ("Before.\n\n---\n\nAfter.", ["Before.", "After."]),
+        ("Before.\n\n```python\nprint('the red digit')\n# not a heading\n```\n\nAfter.", ["Before.", "After."]),
+        ("Before.\n~~~\ncode\n~~~\nAfter.", ["Before.", "After."]),
+        ("A \\*literal\\* star and \\_under\\_.", ["A *literal* star and _under_."]),
+        # plain text that only looks like markup is left as written
+        ("snake_case_name and 2 * 3 = 6, #1 of 3 - 2.", ["snake_case_name and 2 * 3 = 6, #1 of 3 - 2."]),
+        # Chinese
+        ("# 第一章\n\n**红色的数字7**向下移动。", ["第一章", "红色的数字7向下移动。"]),
+        ("- 苹果\n- 香蕉", ["苹果。香蕉。"]),
+        ("看[红色的数字](https://example.com)和`代码`。\n\n```\n打印（）\n```", ["看红色的数字和代码。"]),
+    ],
+)
 def test_markdown_is_stripped_to_its_words(script, expected):
     assert narrations(script) == expected
 
 
 def test_markdown_story_is_spoken_and_subtitled_without_markup(tmp_path, pipe, monkeypatch):
-    script = ("# The Red Digit\n\n**The red digit 3** is _moving_ to the [left](https://x.y/z).\n\n"
-              "- It bounces up\n- It falls down\n\n```\nrm -rf /\n```\n\n> `Then` it ~~stops~~ rests.")
+    script = (
+        "# The Red Digit\n\n**The red digit 3** is _moving_ to the [left](https://x.y/z).\n\n"
+        "- It bounces up\n- It falls down\n\n```\nrm -rf /\n```\n\n> `Then` it ~~stops~~ rests."
+    )
     spoken = []  # what espeak is given
     real = timeline.synthesize
     monkeypatch.setattr(timeline, "synthesize", lambda text, **kw: spoken.append(text) or real(text, **kw))
@@ -99,25 +113,57 @@ def test_markdown_story_is_spoken_and_subtitled_without_markup(tmp_path, pipe, m
     shown = " ".join(c.text for c in cues)
     assert not MARKUP & set(shown + "".join(spoken)), (shown, spoken)
     assert "rm" not in shown and "https" not in shown
-    assert [c.text for c in cues] == ["The Red Digit", "The red digit 3 is moving to the left.", "It bounces up.",
-                                      "It falls down.", "Then it stops rests."]
+    assert [c.text for c in cues] == [
+        "The Red Digit",
+        "The red digit 3 is moving to the left.",
+        "It bounces up.",
+        "It falls down.",
+        "Then it stops rests.",
+    ]
 
 
-@pytest.mark.parametrize("script, words", [
-    ("```\nprint('hello')\n```", "no words outside Markdown"),
-    ("# \n\n---\n\n![only a picture](a.png)", "no words outside Markdown"),
-    ("Hello.\n\n```python\nprint('the rest is lost')\nMore story.", r"opens a code block \(```\) at line 3"),
-])
+@pytest.mark.parametrize(
+    "script, words",
+    [
+        ("```\nprint('hello')\n```", "no words outside Markdown"),
+        ("# \n\n---\n\n![only a picture](a.png)", "no words outside Markdown"),
+        ("Hello.\n\n```python\nprint('the rest is lost')\nMore story.", r"opens a code block \(```\) at line 3"),
+    ],
+)
 def test_markdown_without_narration_is_refused(script, words):
     with pytest.raises(InputError, match=words):
         plan_story(script)
 
 
-@pytest.mark.parametrize("script", [
-    "*a " * 6000, "**a " * 4500, "_a " * 6000, "~~a " * 4500, "![" * 9000, "[a](" * 4500, "`a " * 6000,
-    "# a" + " " * 18000 + "a", "a" + " " * 18000 + "b", "[a]: " + "b" * 18000 + " x", "红" * 19999,
-], ids=["stars", "double stars", "underscores", "tildes", "image openers", "link openers", "ticks",
-        "heading with spaces", "spaces", "link definition", "one Chinese run"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "*a " * 6000,
+        "**a " * 4500,
+        "_a " * 6000,
+        "~~a " * 4500,
+        "![" * 9000,
+        "[a](" * 4500,
+        "`a " * 6000,
+        "# a" + " " * 18000 + "a",
+        "a" + " " * 18000 + "b",
+        "[a]: " + "b" * 18000 + " x",
+        "红" * 19999,
+    ],
+    ids=[
+        "stars",
+        "double stars",
+        "underscores",
+        "tildes",
+        "image openers",
+        "link openers",
+        "ticks",
+        "heading with spaces",
+        "spaces",
+        "link definition",
+        "one Chinese run",
+    ],
+)
 def test_hostile_markup_is_planned_in_linear_time(script):
     started = time.perf_counter()
     try:
@@ -136,7 +182,11 @@ def test_markdown_is_stripped_from_md_files(tmp_path):
 
 def test_list_numbers_do_not_end_a_sentence():
     assert split_sentences("1. Mix the flour. 2. Bake it. I counted to 3. Then I left.") == [
-        "1. Mix the flour.", "2. Bake it.", "I counted to 3.", "Then I left."]
+        "1. Mix the flour.",
+        "2. Bake it.",
+        "I counted to 3.",
+        "Then I left.",
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,8 +194,9 @@ def test_list_numbers_do_not_end_a_sentence():
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x1c"])
-@pytest.mark.parametrize("path", ["text", "json narration", "json blank narration", "json prompt",
-                                  "json file", "scene list", "validate"])
+@pytest.mark.parametrize(
+    "path", ["text", "json narration", "json blank narration", "json prompt", "json file", "scene list", "validate"]
+)
 def test_control_characters_are_refused_on_every_path(tmp_path, char, path):
     bad = f"The red{char} digit."
     if path == "text":
@@ -177,11 +228,21 @@ def test_music_that_is_not_audio_says_so(tmp_path, pipe):
     (tmp_path / "notes.txt").write_text("buy milk\n", encoding="utf-8")
     Image.new("RGB", (8, 8)).save(tmp_path / "cover.png")
     write_video(tmp_path / "silent.mp4", np.zeros((4, 16, 16, 3), np.uint8), fps=4)
-    for name, words in [("notes.txt", "is not an audio file"), ("cover.png", "has no audio stream"),
-                        ("silent.mp4", "has no audio stream")]:
+    for name, words in [
+        ("notes.txt", "is not an audio file"),
+        ("cover.png", "has no audio stream"),
+        ("silent.mp4", "has no audio stream"),
+    ]:
         with pytest.raises(InputError) as err:
-            render_story("The red digit moves.", tmp_path / "out.mp4", pipeline=pipe, size=SMALL, fps=FPS,
-                         music=tmp_path / name, no_voice=True)
+            render_story(
+                "The red digit moves.",
+                tmp_path / "out.mp4",
+                pipeline=pipe,
+                size=SMALL,
+                fps=FPS,
+                music=tmp_path / name,
+                no_voice=True,
+            )
         message = str(err.value)
         assert words in message and "no audio stream" in message and "MP3, WAV" in message, message
         assert "not a video" not in message and "re-encode" not in message and "\n" not in message
@@ -198,10 +259,12 @@ def test_long_music_is_decoded_only_as_far_as_the_story_needs(tmp_path, pipe, mo
         w.writeframes((0.3 * np.sin(np.arange(600 * rate) * 0.05) * 32767).astype("<i2").tobytes())
     decoded = []
     real = story_music.read_audio
-    monkeypatch.setattr(story_music, "read_audio",
-                        lambda *a, **kw: decoded.append(real(*a, **kw)[0]) or (decoded[-1], rate))
-    result = render_story("The red digit moves left.", tmp_path / "m.mp4", pipeline=pipe, size=SMALL, fps=FPS,
-                          music=music, no_voice=True)
+    monkeypatch.setattr(
+        story_music, "read_audio", lambda *a, **kw: decoded.append(real(*a, **kw)[0]) or (decoded[-1], rate)
+    )
+    result = render_story(
+        "The red digit moves left.", tmp_path / "m.mp4", pipeline=pipe, size=SMALL, fps=FPS, music=music, no_voice=True
+    )
     assert len(decoded[0]) / rate <= result.duration_s + 1.5  # not the whole ten minutes
     assert probe_video(result.video).has_audio
 
@@ -220,11 +283,14 @@ def test_a_very_long_sentence_is_refused_at_once_before_any_work(tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("sentence, joiner", [
-    ("the red digit moves to the left, and then it goes up, " * 20, " "),  # clause punctuation
-    ("the red digit moves to the left and then it goes up " * 20, " "),  # spaces only
-    ("红色的数字七向下移动然后向左移动" * 12, ""),  # Chinese without punctuation
-])
+@pytest.mark.parametrize(
+    "sentence, joiner",
+    [
+        ("the red digit moves to the left, and then it goes up, " * 20, " "),  # clause punctuation
+        ("the red digit moves to the left and then it goes up " * 20, " "),  # spaces only
+        ("红色的数字七向下移动然后向左移动" * 12, ""),  # Chinese without punctuation
+    ],
+)
 def test_an_over_long_sentence_becomes_several_scenes(sentence, joiner):
     scenes = plan_story(sentence)
     assert len(scenes) > 2
@@ -238,20 +304,30 @@ def json_script(items) -> str:
     return json.dumps(items, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("script, words", [
-    ("the red digit moves. " * 1100, r"the limit is 20,000 characters"),
-    ("\n\n".join(["The red digit moves to the left and it keeps on moving for a long, long while. " * 4] * 40),
-     r"story of about 1\d\.\d minutes \(80 scenes\); the limit is 10\.0 minutes \(MAX_STORY_SECONDS\)"),
-    ("红色的数字七向下移动。" * 300, r"the limit is 10\.0 minutes \(MAX_STORY_SECONDS\)"),
-    ("\n\n".join(f"Scene {i}." for i in range(MAX_SCENES + 1)), r"61 scenes; the limit is 60 \(MAX_SCENES\)"),
-    (json_script([{"narration": "Hi."}, {"narration": "word " * 300}]),
-     r"scene 2 of the JSON script \('word word.*about 80 s; a scene's narration may last at most 60 s"),
-    (json_script([{"narration": "红色" * 150}]), r"scene 1 of the JSON script .* at most 60 s"),
-    (json_script([{"narration": "Hi.", "duration": 61}]), r"scene 1 .*\"duration\" must be a number of seconds in \(0, 60\]"),
-    (json_script([{"narration": "Hi.", "duration": 60}] * 11), r"about 10\.\d minutes .*MAX_STORY_SECONDS"),
-    (json_script([{"narration": "Hi.", "prompt": "a red digit " * 30}]), r"prompt of scene 1 .* limit is 300"),
-    (json_script([{"narration": "Hi."}] * 61), r"61 scenes; the limit is 60"),
-])
+@pytest.mark.parametrize(
+    "script, words",
+    [
+        ("the red digit moves. " * 1100, r"the limit is 20,000 characters"),
+        (
+            "\n\n".join(["The red digit moves to the left and it keeps on moving for a long, long while. " * 4] * 40),
+            r"story of about 1\d\.\d minutes \(80 scenes\); the limit is 10\.0 minutes \(MAX_STORY_SECONDS\)",
+        ),
+        ("红色的数字七向下移动。" * 300, r"the limit is 10\.0 minutes \(MAX_STORY_SECONDS\)"),
+        ("\n\n".join(f"Scene {i}." for i in range(MAX_SCENES + 1)), r"61 scenes; the limit is 60 \(MAX_SCENES\)"),
+        (
+            json_script([{"narration": "Hi."}, {"narration": "word " * 300}]),
+            r"scene 2 of the JSON script \('word word.*about 80 s; a scene's narration may last at most 60 s",
+        ),
+        (json_script([{"narration": "红色" * 150}]), r"scene 1 of the JSON script .* at most 60 s"),
+        (
+            json_script([{"narration": "Hi.", "duration": 61}]),
+            r"scene 1 .*\"duration\" must be a number of seconds in \(0, 60\]",
+        ),
+        (json_script([{"narration": "Hi.", "duration": 60}] * 11), r"about 10\.\d minutes .*MAX_STORY_SECONDS"),
+        (json_script([{"narration": "Hi.", "prompt": "a red digit " * 30}]), r"prompt of scene 1 .* limit is 300"),
+        (json_script([{"narration": "Hi."}] * 61), r"61 scenes; the limit is 60"),
+    ],
+)
 def test_limits_are_refused_before_any_work_with_one_line_naming_them(tmp_path, monkeypatch, script, words):
     monkeypatch.setattr(timeline, "synthesize", no_speech)
     with pytest.raises(InputError, match=words) as server:
@@ -262,14 +338,17 @@ def test_limits_are_refused_before_any_work_with_one_line_naming_them(tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("scenes, words", [
-    ([Scene("Hi.", "a red digit", duration_s=600.0)], r"duration_s must be a number of seconds in \(0, 60\]"),
-    ([Scene("word " * 300, "a red digit")], r"scene 1 of the story .* at most 60 s"),
-    ([Scene("Hi.", "a red digit", duration_s=60.0)] * 11, r"MAX_STORY_SECONDS"),
-    ([Scene("Hi.", "a red digit")] * 61, r"limit is 60"),
-    ([Scene("", "a red digit")], "no narration"),
-    ([Scene("Hi.", "a red digit " * 30)], "limit is 300"),
-])
+@pytest.mark.parametrize(
+    "scenes, words",
+    [
+        ([Scene("Hi.", "a red digit", duration_s=600.0)], r"duration_s must be a number of seconds in \(0, 60\]"),
+        ([Scene("word " * 300, "a red digit")], r"scene 1 of the story .* at most 60 s"),
+        ([Scene("Hi.", "a red digit", duration_s=60.0)] * 11, r"MAX_STORY_SECONDS"),
+        ([Scene("Hi.", "a red digit")] * 61, r"limit is 60"),
+        ([Scene("", "a red digit")], "no narration"),
+        ([Scene("Hi.", "a red digit " * 30)], "limit is 300"),
+    ],
+)
 def test_scene_lists_meet_the_same_limits(tmp_path, scenes, words):
     with pytest.raises(InputError, match=words):
         render_story(scenes, tmp_path / "s.mp4", pipeline=NoPipeline(), size=SMALL, no_voice=True)
@@ -289,8 +368,11 @@ def test_estimates_follow_espeak_within_a_fifth():
     pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng is not installed")
     from vidfuse.media.speech import synthesize
 
-    for text in ["Once upon a time, in a small village by the sea, there lived an old fisherman.",
-                 "In 2024 the digit 7 moved 12 times.", "从前有一个小村庄，村子里住着一位老渔夫。"]:
+    for text in [
+        "Once upon a time, in a small village by the sea, there lived an old fisherman.",
+        "In 2024 the digit 7 moved 12 times.",
+        "从前有一个小村庄，村子里住着一位老渔夫。",
+    ]:
         estimate, spoken = planner.speech_seconds(text), synthesize(text).duration_s
         assert abs(estimate - spoken) <= 0.2 * spoken + 0.3, (text, estimate, spoken)
 
@@ -300,13 +382,17 @@ def fake_speech(seconds_per_scene: float):
         rate = 1000
         wave = np.full(int(seconds_per_scene * rate), 0.1, np.float32)
         return Speech(wave, rate, [SentenceTiming(text, 0.0, seconds_per_scene)])
+
     return synthesize
 
 
-@pytest.mark.parametrize("seconds, scenes, words", [
-    (90.0, 1, r"scene 1 \('1234.*takes 90 s to say.*at most 60 s"),  # numbers: far longer said than written
-    (20.0, 40, r"scenes 1–3\d already last 1\d\.\d minutes as spoken; a story may last at most 10 minutes"),
-])
+@pytest.mark.parametrize(
+    "seconds, scenes, words",
+    [
+        (90.0, 1, r"scene 1 \('1234.*takes 90 s to say.*at most 60 s"),  # numbers: far longer said than written
+        (20.0, 40, r"scenes 1–3\d already last 1\d\.\d minutes as spoken; a story may last at most 10 minutes"),
+    ],
+)
 def test_speech_far_longer_than_estimated_is_refused_before_any_frame(tmp_path, monkeypatch, seconds, scenes, words):
     monkeypatch.setattr(timeline, "synthesize", fake_speech(seconds))
     script = "\n\n".join(["1234567 8901234 5678901."] * scenes)
@@ -332,6 +418,7 @@ def test_frames_stream_into_the_encoder_scene_by_scene(tmp_path, pipe, monkeypat
             for f in frames:
                 encoded.append(f.shape)
                 yield f
+
         return real_write(path, counted(), *a, **kw)
 
     def call(self, prompt, **kw):

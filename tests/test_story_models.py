@@ -2,6 +2,7 @@
 long_clips, continues_from_last_frame, fits_prompt, unknown_words), so a tiny Wan pipeline folder tells a
 story as the built-in model does; model options reach it; unknown words reach the result, the storyboard
 and the server's job JSON."""
+
 from __future__ import annotations
 
 import sys
@@ -9,8 +10,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import tiny_pipeline
+
 from vidfuse.data.vocabulary import UnknownWordsWarning
 from vidfuse.errors import InputError
 from vidfuse.media.video_io import probe_video
@@ -68,8 +69,19 @@ def family_dirs(wan_dir, tmp_path_factory):
 
 @pytest.mark.parametrize("family", list(BUILDERS))
 def test_story_through_a_diffusers_folder(family_dirs, tmp_path, family):
-    result = render_story(SCRIPT, tmp_path / "s.mp4", model=family_dirs[family], no_voice=True, subtitles="none",
-                          size=(64, 48), width=32, height=32, frames=5, steps=2, negative_prompt="blurry")
+    result = render_story(
+        SCRIPT,
+        tmp_path / "s.mp4",
+        model=family_dirs[family],
+        no_voice=True,
+        subtitles="none",
+        size=(64, 48),
+        width=32,
+        height=32,
+        frames=5,
+        steps=2,
+        negative_prompt="blurry",
+    )
     info = probe_video(result.video)
     assert (info.width, info.height) == (64, 48) and len(result.scenes) == 2
     assert all(r.generated_frames == 5 for r in result.scenes) and result.unknown_words == []
@@ -82,8 +94,17 @@ def test_model_options_and_unknown_words_with_the_builtin_kind_of_model(tmp_path
         render_story("The red digit 3 is moving left.", tmp_path / "a.mp4", pipeline=pipe, no_voice=True, steps=4)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = render_story("A cat plays the piano.", tmp_path / "b.mp4", model="default", no_voice=True,
-                              subtitles="none", size=(64, 64), frames=4, width=24, height=24)
+        result = render_story(
+            "A cat plays the piano.",
+            tmp_path / "b.mp4",
+            model="default",
+            no_voice=True,
+            subtitles="none",
+            size=(64, 64),
+            frames=4,
+            width=24,
+            height=24,
+        )
     assert "cat" in result.unknown_words and "piano" in result.scenes[0].unknown_words
     assert any(issubclass(w.category, UnknownWordsWarning) for w in caught)
     assert result.scenes[0].generated_frames == 4
@@ -95,10 +116,34 @@ def test_cli_story_takes_model_options(wan_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VIDFUSE_MODELS", str(wan_dir.parent))
     script = tmp_path / "s.txt"
     script.write_text("A fox in the snow.")
-    monkeypatch.setattr(sys, "argv", ["vidfuse", "story", str(script), "-o", str(tmp_path / "s.mp4"), "--model",
-                                      "wan-tiny", "--no-voice", "--subtitles", "none", "--aspect", "1:1",
-                                      "--width", "32", "--height", "32", "--frames", "5", "--steps", "2",
-                                      "--negative-prompt", "blurry"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "vidfuse",
+            "story",
+            str(script),
+            "-o",
+            str(tmp_path / "s.mp4"),
+            "--model",
+            "wan-tiny",
+            "--no-voice",
+            "--subtitles",
+            "none",
+            "--aspect",
+            "1:1",
+            "--width",
+            "32",
+            "--height",
+            "32",
+            "--frames",
+            "5",
+            "--steps",
+            "2",
+            "--negative-prompt",
+            "blurry",
+        ],
+    )
     monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
     with pytest.raises(SystemExit) as e:
         main()
@@ -113,8 +158,17 @@ def test_server_jobs_carry_model_options_and_unknown_word_warnings(wan_dir, tmp_
     from vidfuse.server.app import create_app
 
     with TestClient(create_app(data_dir=tmp_path / "d", models_dir=wan_dir.parent, workers=0)) as client:
-        r = client.post("/v1/videos", json={"script": SCRIPT, "model": "wan-tiny", "frames": 5, "steps": 2,
-                                            "negative_prompt": "blurry", "no_voice": True})
+        r = client.post(
+            "/v1/videos",
+            json={
+                "script": SCRIPT,
+                "model": "wan-tiny",
+                "frames": 5,
+                "steps": 2,
+                "negative_prompt": "blurry",
+                "no_voice": True,
+            },
+        )
         assert r.status_code == 202, r.text
         p = r.json()["params"]
         assert (p["frames"], p["steps"], p["negative_prompt"]) == (5, 2, "blurry") and r.json()["warnings"] == []

@@ -1,4 +1,5 @@
 """Subtitles: SRT/WebVTT text and files, wrapping, and burn-in confined to the caption band."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,7 +65,8 @@ def test_parsers_accept_real_world_variants():
     vtt = "\ufeffWEBVTT - title\r\n\r\nNOTE a comment\r\n\r\n00:01.000 --> 00:02.500 align:center\r\nhi\r\n"
     assert parse_vtt(vtt) == [Cue(1.0, 2.5, "hi")]
     assert parse_srt("1\n00:00:00,000 --> 00:00:01,000\nA\n\n\n2\n00:00:01,000 --> 00:00:02,000\nB") == [
-        Cue(0.0, 1.0, "A"), Cue(1.0, 2.0, "B")
+        Cue(0.0, 1.0, "A"),
+        Cue(1.0, 2.0, "B"),
     ]
     with pytest.raises(InputError, match="WEBVTT"):
         parse_vtt(SRT)

@@ -1,4 +1,5 @@
 """CharTokenizer: round trips in English and Chinese, word tokens, byte fallback, errors, save/load, padding."""
+
 from __future__ import annotations
 
 import json
@@ -188,8 +189,9 @@ def test_frequent_words_are_one_token_each(wtok):
     assert wtok.encode("数字3")[0].shape == (1, 5)
 
 
-@pytest.mark.parametrize("text", ["the red digit 3 is moving upwards", "the sevenfold reds", "a green 4 在左右弹跳 bouncing",
-                                  "über seven"])
+@pytest.mark.parametrize(
+    "text", ["the red digit 3 is moving upwards", "the sevenfold reds", "a green 4 在左右弹跳 bouncing", "über seven"]
+)
 def test_word_roundtrip_with_unknown_and_partial_words(wtok, text):
     # an unknown word, or a known word inside a longer one, is spelled by characters (then bytes)
     assert roundtrip(wtok, text) == text
@@ -207,13 +209,16 @@ def test_spelling_dropout_spells_known_words_by_characters(wtok):
     assert wtok.decode(spelt[0]) == text == wtok.decode(plain[0])
     some = [wtok.encode(text, spell_p=0.5, rng=random.Random(s))[0].shape[1] for s in range(20)]
     assert plain.shape[1] < max(some) and min(some) < spelt.shape[1]  # a mixture, varying per draw
-    assert torch.equal(wtok.encode(text, spell_p=0.5, rng=random.Random(3))[0],
-                       wtok.encode(text, spell_p=0.5, rng=random.Random(3))[0])  # reproducible from the RNG
+    assert torch.equal(
+        wtok.encode(text, spell_p=0.5, rng=random.Random(3))[0], wtok.encode(text, spell_p=0.5, rng=random.Random(3))[0]
+    )  # reproducible from the RNG
 
 
 def test_word_vocab_save_load_and_version_1_files(wtok, tmp_path):
     loaded = CharTokenizer.from_pretrained(wtok.save(tmp_path / "w"))
-    assert loaded.words == wtok.words and torch.equal(loaded.encode("the red seven")[0], wtok.encode("the red seven")[0])
+    assert loaded.words == wtok.words and torch.equal(
+        loaded.encode("the red seven")[0], wtok.encode("the red seven")[0]
+    )
     old = CharTokenizer.build(CORPUS).to_dict()  # a model saved before words existed: version 1, no "words"
     old["version"] = 1
     del old["words"]

@@ -1,4 +1,5 @@
 """Training loop: a step lowers the loss, resume is exact, checkpoints are atomic, 2-process DDP agrees."""
+
 import json
 import os
 import subprocess
@@ -17,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def tiny_cfg(tmp_path, generator="gan", **kw):
     kw.setdefault("steps", 4)
     kw.setdefault("warmup_steps", 1)
-    return resolve_config("tiny", out=str(tmp_path), batch_size=4, ckpt_every=2, sample_every=100,
-                          model={"generator": generator}, **kw)
+    return resolve_config(
+        "tiny", out=str(tmp_path), batch_size=4, ckpt_every=2, sample_every=100, model={"generator": generator}, **kw
+    )
 
 
 @pytest.mark.parametrize("generator", ["gan", "vae"])
@@ -46,8 +48,11 @@ def _as_version_1(run: Path) -> None:
 
     tensors, meta = checkpoint.read(run / CHECKPOINT)
     del meta["version"]
-    old = {"ema." + k[len("ema.module."):] if k.startswith("ema.module.") else k: v for k, v in tensors.items()
-           if k != "ema.n_averaged"}
+    old = {
+        "ema." + k[len("ema.module.") :] if k.startswith("ema.module.") else k: v
+        for k, v in tensors.items()
+        if k != "ema.n_averaged"
+    }
     save_file(old, run / CHECKPOINT, metadata={"vidfuse": json.dumps(meta)})
 
 
@@ -146,8 +151,15 @@ def test_config_file_and_overrides(tmp_path):
 @pytest.mark.slow
 def test_two_process_ddp_replicas_identical(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-           str(ROOT / "tests" / "ddp_worker.py"), str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        str(ROOT / "tests" / "ddp_worker.py"),
+        str(tmp_path),
+    ]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
     for folder, model in ((tmp_path, None), (tmp_path / "gan", {"generator": "gan"})):
@@ -245,8 +257,9 @@ def test_wall_clock_budget_stops_saves_and_resumes(tmp_path, caplog):
     assert [r["step"] for r in rows] == [1, 2, 3] and rows[-1]["elapsed_min"] * 60 >= elapsed
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")), ids=lambda p: p.name
+)
 def test_every_shipped_recipe_resolves_and_names_its_generator(path):
     """The recipes the README cites must load (an unknown or misspelt field is an error) and say which
     generator they train, so a reader's `vidfuse train --config` does what the README row did."""

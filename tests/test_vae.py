@@ -1,4 +1,5 @@
 """VideoVAE on the tiny preset: shapes, reproducibility, the KL, a training step, guidance, bf16, range."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,9 +16,9 @@ B = 2
 
 def make_cond(cfg, seed: int, batch: int = B) -> Condition:
     g = torch.Generator().manual_seed(seed)
-    tokens = torch.randn(batch, 5, cfg.dim, generator=g)                  # (B, N, D)
-    mask = torch.ones(batch, 5, dtype=torch.bool)                         # (B, N)
-    mask[1:, 2:] = False                                                  # padding after the first sample
+    tokens = torch.randn(batch, 5, cfg.dim, generator=g)  # (B, N, D)
+    mask = torch.ones(batch, 5, dtype=torch.bool)  # (B, N)
+    mask[1:, 2:] = False  # padding after the first sample
     return Condition(tokens, mask, torch.randn(batch, cfg.dim, generator=g))
 
 
@@ -165,10 +166,12 @@ def test_one_adamw_step_lowers_the_loss(cfg, cond):
 def test_guidance_scale_one_equals_no_guidance(model, cond, uncond):
     with torch.no_grad():
         plain = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0))
-        scale_one = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=uncond,
-                                   guidance_scale=1.0)
-        guided = model.generate(cond, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=uncond,
-                                guidance_scale=3.0)
+        scale_one = model.generate(
+            cond, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=uncond, guidance_scale=1.0
+        )
+        guided = model.generate(
+            cond, num_frames=4, generator=torch.Generator().manual_seed(0), uncond=uncond, guidance_scale=3.0
+        )
     assert torch.equal(plain, scale_one)
     assert not torch.allclose(plain, guided)
 
@@ -196,8 +199,11 @@ def test_outputs_in_range(model, cfg, cond, uncond):
         t = cfg.num_frames
         hot = model.generate(cond, num_frames=t)
         model.cfg.gen.temperature = 3.0
-        videos = [hot, model.generate(cond, num_frames=t, uncond=uncond, guidance_scale=5.0),
-                  model.reconstruct(make_video(cfg), cond)]
+        videos = [
+            hot,
+            model.generate(cond, num_frames=t, uncond=uncond, guidance_scale=5.0),
+            model.reconstruct(make_video(cfg), cond),
+        ]
     for video in videos:
         assert video.min() >= -1 and video.max() <= 1
 
@@ -227,14 +233,21 @@ def test_frame_decoder_linear_output_keeps_gradients_where_tanh_saturates(cfg):
 
     def grad_norm(activation: str) -> float:
         torch.manual_seed(0)
-        dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen.gen_channels, height=cfg.height,
-                           width=cfg.width, heads=cfg.heads, out_activation=activation)
+        dec = FrameDecoder(
+            code_dim=8,
+            cond_dim=cfg.dim,
+            channels=cfg.gen.gen_channels,
+            height=cfg.height,
+            width=cfg.width,
+            heads=cfg.heads,
+            out_activation=activation,
+        )
         with torch.no_grad():
             conv = dec.out[-1]
             conv.weight.zero_()
             conv.bias.fill_(-5.0)
         target = torch.full((1, 3, 2, cfg.height, cfg.width), -1.0)
-        target[..., 4:8, 4:8] = 1.0                                     # a bright digit on black
+        target[..., 4:8, 4:8] = 1.0  # a bright digit on black
         video = dec(torch.randn(1, 2, 8), make_cond(cfg, 0, batch=1))
         torch.nn.functional.mse_loss(video, target).backward()
         return dec.out[-1].bias.grad.norm().item()
@@ -246,17 +259,25 @@ def test_frame_decoder_output_in_range_with_gradient_and_old_configs_keep_tanh(c
     from vidfuse.config import ModelConfig
     from vidfuse.models.base import FrameDecoder
 
-    dec = FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen.gen_channels, height=cfg.height,
-                       width=cfg.width, heads=cfg.heads)
+    dec = FrameDecoder(
+        code_dim=8, cond_dim=cfg.dim, channels=cfg.gen.gen_channels, height=cfg.height, width=cfg.width, heads=cfg.heads
+    )
     with torch.no_grad():
-        dec.out[-1].bias.fill_(3.0)                                  # every output far above the range
+        dec.out[-1].bias.fill_(3.0)  # every output far above the range
     video = dec(torch.randn(1, 2, 8), make_cond(cfg, 0, batch=1))
-    assert torch.equal(video, torch.ones_like(video))               # clamped going forward ...
-    (video + 1).square().mean().backward()                           # ... a loss that wants black
-    assert dec.out[-1].bias.grad.abs().min() > 1.0                   # still moves every channel (straight-through)
+    assert torch.equal(video, torch.ones_like(video))  # clamped going forward ...
+    (video + 1).square().mean().backward()  # ... a loss that wants black
+    assert dec.out[-1].bias.grad.abs().min() > 1.0  # still moves every channel (straight-through)
     with pytest.raises(ValueError, match="out_activation"):
-        FrameDecoder(code_dim=8, cond_dim=cfg.dim, channels=cfg.gen.gen_channels, height=cfg.height,
-                     width=cfg.width, heads=cfg.heads, out_activation="sigmoid")
+        FrameDecoder(
+            code_dim=8,
+            cond_dim=cfg.dim,
+            channels=cfg.gen.gen_channels,
+            height=cfg.height,
+            width=cfg.width,
+            heads=cfg.heads,
+            out_activation="sigmoid",
+        )
     v1 = {k: v for k, v in cfg.to_dict().items() if k not in ("config_version", "gen")}
     v1.update(dataclasses.asdict(cfg.gen))
     v1.pop("frame_out")  # the flat config.json of a model saved before the field existed
@@ -269,14 +290,14 @@ def test_recon_weights_the_pixels_unlike_the_background(cfg, cond, monkeypatch):
     pixels weigh 5× the background's (weights normalised to mean 1), so missing the stroke costs more."""
     video = -torch.ones(B, cfg.channels, cfg.num_frames, cfg.height, cfg.width)
     video[..., :4, :4] = 1.0
-    f = 16 / (cfg.height * cfg.width)                                     # the patch's share of a frame
+    f = 16 / (cfg.height * cfg.width)  # the patch's share of a frame
     recons = {}
     for extra in (0.0, 4.0):
         cfg.gen.ae_content_weight = extra
         vae = VideoVAE(cfg)
         monkeypatch.setattr(vae, "decode", lambda zc, zm, c: -torch.ones_like(video))
         recons[extra] = vae.loss(video, cond)["recon"].item()
-    err = 2 + 2 ** 2                                                      # |x − x̂| + (x − x̂)² on the patch
+    err = 2 + 2**2  # |x − x̂| + (x − x̂)² on the patch
     assert recons[0.0] == pytest.approx(f * err, rel=1e-5)
     assert recons[4.0] == pytest.approx(f * err * 5 / (1 + 4 * f), rel=1e-5)
 
@@ -293,14 +314,14 @@ def test_free_nats_spare_the_posterior_but_not_the_prior(model, cfg, cond):
     kl = model.loss(make_video(cfg), cond, generator=torch.Generator().manual_seed(3))["kl"].item()
     assert kl > 0
     plain = _grads(model, cfg, cond, kl_free_nats=0.0, kl_weight=1e-3)
-    free = _grads(model, cfg, cond, kl_free_nats=10 * kl, kl_weight=1e-3)     # the whole code is free
+    free = _grads(model, cfg, cond, kl_free_nats=10 * kl, kl_weight=1e-3)  # the whole code is free
     recon_only = _grads(model, cfg, cond, kl_free_nats=0.0, kl_weight=0.0)
     prior = [n for n in plain if n.startswith("prior.")]
     posterior = [n for n in plain if n.startswith("posterior.")]
     assert prior and posterior
-    for n in prior:                       # the prior learns from the KL as before
+    for n in prior:  # the prior learns from the KL as before
         assert torch.allclose(free[n], plain[n], atol=1e-7)
-    for n in posterior:                   # the posterior feels only the reconstruction
+    for n in posterior:  # the posterior feels only the reconstruction
         assert torch.allclose(free[n], recon_only[n], atol=1e-7)
     assert any(not torch.allclose(plain[n], recon_only[n], atol=1e-7) for n in posterior)
     model.cfg.gen.kl_free_nats, model.cfg.gen.kl_weight = 10 * kl, 1e-3

@@ -1,4 +1,5 @@
 """Round trips through vidfuse.media.video_io: write, decode, compare. Tiny synthetic clips, CPU, seconds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -196,9 +197,7 @@ def test_soft_subtitles_round_trip(tmp_path, ext, codec):
         (0.5, 1.0, "two\nlines"),
     ]
     wave = sine(16000, 8000, 440)  # 2 s, as long as the video: all three streams in one file
-    path = write_video(
-        tmp_path / f"sub.{ext}", counting_clip(), fps=8, audio=wave, sample_rate=8000, subtitles=cues
-    )
+    path = write_video(tmp_path / f"sub.{ext}", counting_clip(), fps=8, audio=wave, sample_rate=8000, subtitles=cues)
     info = probe_video(path)
     assert info.subtitle_codecs == [codec] and info.has_audio and info.num_frames == 16
     assert read_subtitles(path) == sorted(cues)
@@ -228,7 +227,26 @@ def test_num_frames_spreads_evenly_and_repeats_when_short(tmp_path):
     assert frame_ids(read_video(path, num_frames=6, size=8)) == [0, 3, 6, 9, 12, 15]
     # 20 from 16: round(linspace(0, 15, 20)) repeats four frames
     assert frame_ids(read_video(path, num_frames=20)) == [
-        0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9, 9, 10, 11, 12, 13, 13, 14, 15
+        0,
+        1,
+        2,
+        2,
+        3,
+        4,
+        5,
+        6,
+        6,
+        7,
+        8,
+        9,
+        9,
+        10,
+        11,
+        12,
+        13,
+        13,
+        14,
+        15,
     ]
 
 
@@ -382,7 +400,7 @@ def test_contact_sheet_title_is_written_above_the_first_row():
     shift = titled.shape[0] - plain.shape[0]
     assert shift >= 16  # one line of 16 px text
     np.testing.assert_array_equal(titled[shift:], plain)  # the rows move down, unchanged
-    assert (titled[2:2 + shift] != BACKGROUND).any(axis=-1).sum() > 50, "no title drawn"
+    assert (titled[2 : 2 + shift] != BACKGROUND).any(axis=-1).sum() > 50, "no title drawn"
 
 
 def test_long_captions_wrap_within_the_row(tmp_path):

@@ -1,5 +1,6 @@
 """A prompt with words the model never saw in training gets a warning naming them (an error with strict);
 Moving Digits captions, in either language and in wordings whose words are all known, never do."""
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,10 @@ def test_novel_wordings_warn_only_on_words_the_model_lacks(vocab):
     unknown = {r["caption"]: vocab.unknown_words(r["caption"]) for r in rows}
     assert unknown["Generate a yellow 0 sliding to the left."] == []
     assert unknown["请生成一个品红色的数字3向上移动的视频。"] == []
-    assert unknown["Can you animate a cyan number one drifting rightward across the screen?"] == ["drifting", "rightward"]
+    assert unknown["Can you animate a cyan number one drifting rightward across the screen?"] == [
+        "drifting",
+        "rightward",
+    ]
     assert sum(not u for u in unknown.values()) >= 30  # all-known wordings exist in both languages
     every = {w for ws in unknown.values() for w in ws}
     assert not every & {"a", "the", "you", "can", "number", "screen", "video", "请", "生成", "视频", "的"}
@@ -104,28 +108,33 @@ def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
 
 
 def test_cli_warns_on_stderr_and_strict_exits_2(monkeypatch, capsys, tmp_path):
-    code, out, err = _cli(monkeypatch, capsys, "generate", "a cat playing the piano", "-o", tmp_path / "c.mp4",
-                          "--frames", "2")
+    code, out, err = _cli(
+        monkeypatch, capsys, "generate", "a cat playing the piano", "-o", tmp_path / "c.mp4", "--frames", "2"
+    )
     assert code == 0 and (tmp_path / "c.mp4").is_file(), err
-    assert err.startswith("warning: this model was trained on Moving Digits captions; it does not know: cat, "
-                          "playing, piano"), err
+    assert err.startswith(
+        "warning: this model was trained on Moving Digits captions; it does not know: cat, playing, piano"
+    ), err
     code, out, err = _cli(monkeypatch, capsys, "generate", "一只猫在弹钢琴", "-o", tmp_path / "z.mp4", "--strict")
     assert code == 2 and not (tmp_path / "z.mp4").exists()
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: this model was trained on Moving Digits")
-    code, out, err = _cli(monkeypatch, capsys, "generate", "数字3在左右移动", "-o", tmp_path / "d.mp4", "--strict",
-                          "--frames", "2")
+    code, out, err = _cli(
+        monkeypatch, capsys, "generate", "数字3在左右移动", "-o", tmp_path / "d.mp4", "--strict", "--frames", "2"
+    )
     assert code == 0 and "warning" not in err, err
 
 
 def test_cli_batch_warns_once_naming_the_prompts(monkeypatch, capsys, tmp_path):
     prompts = tmp_path / "p.txt"
     prompts.write_text("digit 3 moves left\na cat\n红色数字7向下移动\n一只猫\n", encoding="utf-8")
-    code, out, err = _cli(monkeypatch, capsys, "generate", "--prompts", prompts, "--out-dir", tmp_path / "o",
-                          "--frames", "2")
+    code, out, err = _cli(
+        monkeypatch, capsys, "generate", "--prompts", prompts, "--out-dir", tmp_path / "o", "--frames", "2"
+    )
     assert code == 0, err
     assert err.count("warning:") == 1 and "prompts #1, #3 hold words it does not know: cat, 猫" in err, err
-    code, out, err = _cli(monkeypatch, capsys, "generate", "--prompts", prompts, "--out-dir", tmp_path / "s",
-                          "--strict")
+    code, out, err = _cli(
+        monkeypatch, capsys, "generate", "--prompts", prompts, "--out-dir", tmp_path / "s", "--strict"
+    )
     assert code == 2 and not (tmp_path / "s" / "0000.mp4").exists(), err
 
 

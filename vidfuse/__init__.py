@@ -10,6 +10,7 @@ Public API (imported lazily so that ``import vidfuse`` stays cheap):
 - :func:`vidfuse.media.video_io.write_video`, :func:`~vidfuse.media.video_io.read_video`
 - :class:`vidfuse.data.moving_digits.MovingDigits`
 """
+
 from __future__ import annotations
 
 from vidfuse.version import __version__

@@ -11,6 +11,7 @@ too, as ``default``.
 a folder: an existing path first, else a name in the models folder, else an :class:`InputError` listing the
 names it knows.
 """
+
 from __future__ import annotations
 
 import json
@@ -87,17 +88,43 @@ def describe(folder: str | os.PathLike, name: str | None = None, *, builtin: boo
             d = describe_folder(folder)
         except InputError as e:
             return ModelInfo(name, folder, "diffusers", "?", (), 0, 0, 0, 0.0, size, builtin=builtin, problem=str(e))
-        return ModelInfo(name, folder, "diffusers", d["family"], d["tasks"], d["height"], d["width"], d["frames"],
-                         d["fps"], size, frame_step=d["frame_step"], size_step=d["size_step"],
-                         max_frames=d["max_frames"], builtin=builtin, extra={"pipeline_class": d["pipeline_class"]})
+        return ModelInfo(
+            name,
+            folder,
+            "diffusers",
+            d["family"],
+            d["tasks"],
+            d["height"],
+            d["width"],
+            d["frames"],
+            d["fps"],
+            size,
+            frame_step=d["frame_step"],
+            size_step=d["size_step"],
+            max_frames=d["max_frames"],
+            builtin=builtin,
+            extra={"pipeline_class": d["pipeline_class"]},
+        )
     from vidfuse.config import ModelConfig
     from vidfuse.pipeline import CONFIG_NAME
 
     try:
         cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, InputError) as e:
-        return ModelInfo(name, folder, "vidfuse", "?", (), 0, 0, 0, 0.0, size, builtin=builtin,
-                         problem=f"{CONFIG_NAME} cannot be read: {e}")
+        return ModelInfo(
+            name,
+            folder,
+            "vidfuse",
+            "?",
+            (),
+            0,
+            0,
+            0,
+            0.0,
+            size,
+            builtin=builtin,
+            problem=f"{CONFIG_NAME} cannot be read: {e}",
+        )
     trained_on = None
     if cfg.text_encoder == "scratch":
         from vidfuse.data.vocabulary import Vocabulary
@@ -108,8 +135,20 @@ def describe(folder: str | os.PathLike, name: str | None = None, *, builtin: boo
             trained_on = vocab.trained_on if vocab is not None else None
         except (InputError, OSError, ValueError, KeyError):
             trained_on = None
-    return ModelInfo(name, folder, "vidfuse", f"vidfuse {cfg.generator}", ("text→video", "image→video"),
-                     cfg.height, cfg.width, cfg.num_frames, 8.0, size, trained_on=trained_on, builtin=builtin)
+    return ModelInfo(
+        name,
+        folder,
+        "vidfuse",
+        f"vidfuse {cfg.generator}",
+        ("text→video", "image→video"),
+        cfg.height,
+        cfg.width,
+        cfg.num_frames,
+        8.0,
+        size,
+        trained_on=trained_on,
+        builtin=builtin,
+    )
 
 
 def list_models(folder: str | os.PathLike | None = None) -> list[ModelInfo]:
@@ -134,8 +173,10 @@ def model_names(folder: str | os.PathLike | None = None) -> list[str]:
     root = models_dir(folder)
     names = [BUILTIN]
     if root.is_dir():
-        names += sorted((p.name for p in root.iterdir() if _NAME_RE.fullmatch(p.name) and p.name != BUILTIN
-                         and is_model(p)), key=str.lower)
+        names += sorted(
+            (p.name for p in root.iterdir() if _NAME_RE.fullmatch(p.name) and p.name != BUILTIN and is_model(p)),
+            key=str.lower,
+        )
     return names
 
 
@@ -154,9 +195,11 @@ def find_model(model: str | os.PathLike | None, folder: str | os.PathLike | None
     root = models_dir(folder)
     if is_model(root / text):
         return root / text
-    raise InputError(f"{text} is not a vidfuse model folder nor a model name in {root}; the models there: "
-                     f"{', '.join(model_names(folder))} (`vidfuse models` lists them; --model takes a name or "
-                     "a folder)")
+    raise InputError(
+        f"{text} is not a vidfuse model folder nor a model name in {root}; the models there: "
+        f"{', '.join(model_names(folder))} (`vidfuse models` lists them; --model takes a name or "
+        "a folder)"
+    )
 
 
 def format_size(n: int) -> str:

@@ -4,6 +4,7 @@ A :class:`ModelConfig` travels inside every model folder as ``config.json`` so t
 itself; a :class:`TrainConfig` is saved with every run as ``config.json`` beside the checkpoints.
 Presets are plain functions of nothing, kept in :data:`PRESETS` (the CLI offers the keys as choices).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,15 +18,15 @@ from vidfuse.errors import InputError
 
 # ---- documented bounds, checked when a config is read (a model folder's config.json, a training config) ----
 FRAME_OUTS = ("linear", "tanh")
-MAX_FRAMES = 512        # frames per clip, for training and for generation
-MAX_SIZE = 512          # native frame height and width in pixels (the pipeline resizes to other sizes)
-MAX_WIDTH = 4096        # dim, flow_width, every channel count and latent size
-MAX_LAYERS = 64         # layers of any one stack (text, fusion, flow blocks, channel tuples)
-MAX_VOCAB = 1_000_000   # vocab_size, text_words
-MAX_TEXT_LEN = 4096     # max_text_len
-MAX_GUIDANCE = 20.0     # classifier-free guidance: 0 (text ignored) to 20; 1 = off
-MAX_SEED = 2**63 - 1    # seeds are 0 ... 2**63 - 1
-CONFIG_VERSION = 2      # of a model config.json: 1 = one flat bag of every family's fields; 2 = ``gen`` nested
+MAX_FRAMES = 512  # frames per clip, for training and for generation
+MAX_SIZE = 512  # native frame height and width in pixels (the pipeline resizes to other sizes)
+MAX_WIDTH = 4096  # dim, flow_width, every channel count and latent size
+MAX_LAYERS = 64  # layers of any one stack (text, fusion, flow blocks, channel tuples)
+MAX_VOCAB = 1_000_000  # vocab_size, text_words
+MAX_TEXT_LEN = 4096  # max_text_len
+MAX_GUIDANCE = 20.0  # classifier-free guidance: 0 (text ignored) to 20; 1 = off
+MAX_SEED = 2**63 - 1  # seeds are 0 ... 2**63 - 1
+CONFIG_VERSION = 2  # of a model config.json: 1 = one flat bag of every family's fields; 2 = ``gen`` nested
 
 
 def offset_seed(seed: int | None, offset: int) -> int | None:
@@ -37,12 +38,23 @@ def offset_seed(seed: int | None, offset: int) -> int | None:
 # ---- each generator family's own settings ----------------------------------------------------------------
 # field: (low, high) for numbers, inclusive; tuple fields bound each entry and need 1 to MAX_LAYERS entries
 _FAMILY_BOUNDS: dict[str, tuple[float, float]] = {
-    "gen_channels": (1, MAX_WIDTH), "z_content": (1, MAX_WIDTH), "z_motion": (1, MAX_WIDTH),
-    "disc_channels": (1, MAX_WIDTH), "r1_gamma": (0, math.inf), "kl_weight": (0, math.inf),
-    "kl_free_nats": (0, math.inf), "temperature": (0, 100), "ae_channels": (1, MAX_WIDTH),
-    "latent_channels": (1, MAX_WIDTH), "ae_steps": (0, math.inf), "ae_content_weight": (0, math.inf),
-    "flow_width": (1, MAX_WIDTH), "flow_depth": (1, MAX_LAYERS), "flow_patch": (1, 16),
-    "flow_time_patch": (1, 16), "sample_steps": (1, 1000),
+    "gen_channels": (1, MAX_WIDTH),
+    "z_content": (1, MAX_WIDTH),
+    "z_motion": (1, MAX_WIDTH),
+    "disc_channels": (1, MAX_WIDTH),
+    "r1_gamma": (0, math.inf),
+    "kl_weight": (0, math.inf),
+    "kl_free_nats": (0, math.inf),
+    "temperature": (0, 100),
+    "ae_channels": (1, MAX_WIDTH),
+    "latent_channels": (1, MAX_WIDTH),
+    "ae_steps": (0, math.inf),
+    "ae_content_weight": (0, math.inf),
+    "flow_width": (1, MAX_WIDTH),
+    "flow_depth": (1, MAX_LAYERS),
+    "flow_patch": (1, 16),
+    "flow_time_patch": (1, 16),
+    "sample_steps": (1, 1000),
 }
 
 
@@ -55,8 +67,9 @@ class GeneratorConfig:
         _check_fields(self, _FAMILY_BOUNDS, prefix)
         for what, scale in self.size_divisors().items():
             if model.height % scale or model.width % scale:
-                raise InputError(f"height×width {model.height}×{model.width} must be divisible by {scale} "
-                                 f"(set by {prefix}{what})")
+                raise InputError(
+                    f"height×width {model.height}×{model.width} must be divisible by {scale} (set by {prefix}{what})"
+                )
 
     def size_divisors(self) -> dict[str, int]:
         """Which fields make the native frame size divide by what (each stage of a stack halves the frame)."""
@@ -68,10 +81,10 @@ class PixelDecoderConfig(GeneratorConfig):
     """Shared by the two families that decode pixels from per-frame codes with :class:`FrameDecoder`."""
 
     gen_channels: tuple[int, ...] = (256, 128, 64, 32, 32)  # decoder widths from 4×4 up to 64×64
-    z_content: int = 64               # per-clip code (GAN: content noise; VAE: latent)
-    z_motion: int = 16                # per-frame code (GAN: motion noise; VAE: latent)
-    frame_out: str = "linear"         # decoder output: "linear" (clamped, straight-through gradient) or "tanh",
-                                      # which saturates on mostly-black frames (docs/decisions/generators.md)
+    z_content: int = 64  # per-clip code (GAN: content noise; VAE: latent)
+    z_motion: int = 16  # per-frame code (GAN: motion noise; VAE: latent)
+    frame_out: str = "linear"  # decoder output: "linear" (clamped, straight-through gradient) or "tanh",
+    # which saturates on mostly-black frames (docs/decisions/generators.md)
 
     def validate(self, model: "ModelConfig", prefix: str = "") -> None:
         GeneratorConfig.validate(self, model, prefix)  # (slots dataclasses cannot use zero-argument super)
@@ -87,18 +100,18 @@ class GANConfig(PixelDecoderConfig):
     """The seed's VideoGAN: one generator pass from noise + Z; frame and video discriminators."""
 
     disc_channels: tuple[int, ...] = (32, 64, 128, 256)  # discriminators, 64 → 4
-    r1_gamma: float = 0.0             # R1 penalty weight on real videos (spectral norm already stabilises)
+    r1_gamma: float = 0.0  # R1 penalty weight on real videos (spectral norm already stabilises)
 
 
 @dataclass(slots=True)
 class VAEConfig(PixelDecoderConfig):
     """Conditional video VAE: a learned prior given Z, sampled and decoded."""
 
-    kl_weight: float = 1e-3           # beta on the KL term (per latent dim, vs per-pixel recon)
-    kl_free_nats: float = 0.0         # the posterior pays no KL for a clip's first N nats (batch mean; the prior
-                                      # still learns from all of it): a guard against posterior collapse
-    ae_content_weight: float = 4.0    # extra reconstruction weight on pixels unlike the frame's background
-    temperature: float = 1.0          # scales the prior's σ when sampling; below 1: typical over diverse
+    kl_weight: float = 1e-3  # beta on the KL term (per latent dim, vs per-pixel recon)
+    kl_free_nats: float = 0.0  # the posterior pays no KL for a clip's first N nats (batch mean; the prior
+    # still learns from all of it): a guard against posterior collapse
+    ae_content_weight: float = 4.0  # extra reconstruction weight on pixels unlike the frame's background
+    temperature: float = 1.0  # scales the prior's σ when sampling; below 1: typical over diverse
 
 
 @dataclass(slots=True)
@@ -106,14 +119,14 @@ class LatentConfig(GeneratorConfig):
     """Shared by the families that generate in a per-frame autoencoder's latent space by rectified flow."""
 
     ae_channels: tuple[int, ...] = (16, 32, 64)  # per-frame autoencoder; each entry halves the size (64 → 8)
-    latent_channels: int = 8          # channels of the per-frame latent (8×8×8 for 64×64 frames)
-    ae_steps: int = 1000              # train the autoencoder for this many steps, then freeze it
-    ae_content_weight: float = 4.0    # extra reconstruction weight on pixels unlike the frame's background (its
-                                      # median colour): sparse scenes' content is otherwise a tiny part of the loss
-    flow_width: int = 192             # Transformer width
-    flow_depth: int = 6               # Transformer blocks
-    flow_patch: int = 1               # latent patch size (8×8 latent, patch 2 → 16 tokens a frame)
-    sample_steps: int = 3             # Euler steps at generation time
+    latent_channels: int = 8  # channels of the per-frame latent (8×8×8 for 64×64 frames)
+    ae_steps: int = 1000  # train the autoencoder for this many steps, then freeze it
+    ae_content_weight: float = 4.0  # extra reconstruction weight on pixels unlike the frame's background (its
+    # median colour): sparse scenes' content is otherwise a tiny part of the loss
+    flow_width: int = 192  # Transformer width
+    flow_depth: int = 6  # Transformer blocks
+    flow_patch: int = 1  # latent patch size (8×8 latent, patch 2 → 16 tokens a frame)
+    sample_steps: int = 3  # Euler steps at generation time
 
     def size_divisors(self) -> dict[str, int]:
         return {"ae_channels and flow_patch": 2 ** len(self.ae_channels) * self.flow_patch}
@@ -125,7 +138,7 @@ class FlowConfig(LatentConfig):
 
     ae_steps: int = 1500
     flow_patch: int = 2
-    flow_time_patch: int = 2          # frames per token (16 frames → 8 token rows)
+    flow_time_patch: int = 2  # frames per token (16 frames → 8 token rows)
     sample_steps: int = 6
 
 
@@ -136,7 +149,10 @@ class AnchorConfig(LatentConfig):
 
 # name → settings class; the generator classes themselves register in vidfuse.models.registry
 GENERATOR_CONFIGS: dict[str, type[GeneratorConfig]] = {
-    "anchor": AnchorConfig, "flow": FlowConfig, "gan": GANConfig, "vae": VAEConfig,
+    "anchor": AnchorConfig,
+    "flow": FlowConfig,
+    "gan": GANConfig,
+    "vae": VAEConfig,
 }
 GENERATORS = tuple(GENERATOR_CONFIGS)
 DEFAULT_GENERATOR = "anchor"  # the family the shipped model uses and `vidfuse train` trains
@@ -144,10 +160,21 @@ _FAMILY_FIELDS = frozenset(f.name for c in GENERATOR_CONFIGS.values() for f in f
 
 # ---- the model ----------------------------------------------------------------------------------------
 _MODEL_BOUNDS: dict[str, tuple[float, float]] = {
-    "num_frames": (1, MAX_FRAMES), "height": (8, MAX_SIZE), "width": (8, MAX_SIZE), "channels": (1, 4),
-    "dim": (1, MAX_WIDTH), "heads": (1, 64), "text_layers": (0, MAX_LAYERS), "max_text_len": (3, MAX_TEXT_LEN),
-    "text_words": (0, MAX_VOCAB), "vocab_size": (0, MAX_VOCAB), "visual_channels": (1, MAX_WIDTH),
-    "fusion_layers": (0, MAX_LAYERS), "p_drop_text": (0, 1), "p_image": (0, 1), "guidance_scale": (0, MAX_GUIDANCE),
+    "num_frames": (1, MAX_FRAMES),
+    "height": (8, MAX_SIZE),
+    "width": (8, MAX_SIZE),
+    "channels": (1, 4),
+    "dim": (1, MAX_WIDTH),
+    "heads": (1, 64),
+    "text_layers": (0, MAX_LAYERS),
+    "max_text_len": (3, MAX_TEXT_LEN),
+    "text_words": (0, MAX_VOCAB),
+    "vocab_size": (0, MAX_VOCAB),
+    "visual_channels": (1, MAX_WIDTH),
+    "fusion_layers": (0, MAX_LAYERS),
+    "p_drop_text": (0, 1),
+    "p_image": (0, 1),
+    "guidance_scale": (0, MAX_GUIDANCE),
 }
 
 
@@ -155,30 +182,30 @@ _MODEL_BOUNDS: dict[str, tuple[float, float]] = {
 class ModelConfig:
     # --- what to generate -------------------------------------------------------------------
     generator: str = DEFAULT_GENERATOR  # a family of GENERATOR_CONFIGS; its own settings are ``gen``
-    num_frames: int = 16              # frames per clip at training time; generation may ask for more
-    height: int = 64                  # native frame size; other sizes are resized by the pipeline
-    width: int = 64                   # (height above): pixels of the frames the model is trained on
-    channels: int = 3                 # colour channels (3: RGB)
+    num_frames: int = 16  # frames per clip at training time; generation may ask for more
+    height: int = 64  # native frame size; other sizes are resized by the pipeline
+    width: int = 64  # (height above): pixels of the frames the model is trained on
+    channels: int = 3  # colour channels (3: RGB)
     # --- shared width of text tokens, visual tokens and fusion ------------------------------
-    dim: int = 128                    # width of text tokens, visual tokens, fusion and Z
-    heads: int = 4                    # attention heads in every Transformer (must divide dim and flow_width)
+    dim: int = 128  # width of text tokens, visual tokens, fusion and Z
+    heads: int = 4  # attention heads in every Transformer (must divide dim and flow_width)
     # --- H = Transformer(X): text encoder ---------------------------------------------------
-    text_encoder: str = "scratch"     # "scratch" | "minilm" | path to a local Hugging Face encoder folder
-    text_layers: int = 2              # layers of the from-scratch encoder
-    max_text_len: int = 128           # tokens per prompt, including BOS/EOS
-    text_words: int = 4000            # scratch tokenizer: up to this many frequent words get one token each
-                                      # (0: characters only)
-    vocab_size: int = 0               # set from the tokenizer when the model is built
-    freeze_text: bool = True          # pretrained encoders: keep frozen (False = fine-tune)
+    text_encoder: str = "scratch"  # "scratch" | "minilm" | path to a local Hugging Face encoder folder
+    text_layers: int = 2  # layers of the from-scratch encoder
+    max_text_len: int = 128  # tokens per prompt, including BOS/EOS
+    text_words: int = 4000  # scratch tokenizer: up to this many frequent words get one token each
+    # (0: characters only)
+    vocab_size: int = 0  # set from the tokenizer when the model is built
+    freeze_text: bool = True  # pretrained encoders: keep frozen (False = fine-tune)
     # --- V = CNN(I): visual encoder ---------------------------------------------------------
     visual_channels: tuple[int, ...] = (32, 64, 128)  # ResNet stages; each halves the size (64 → 8×8 tokens)
     # --- Z = MultimodalTransformer(H, V): fusion --------------------------------------------
-    fusion_layers: int = 2            # co-attention layers between text and image tokens
-    p_drop_text: float = 0.1          # modality dropout at train time (enables classifier-free guidance)
-    p_image: float = 0.3              # chance a training clip is conditioned on its own first frame
+    fusion_layers: int = 2  # co-attention layers between text and image tokens
+    p_drop_text: float = 0.1  # modality dropout at train time (enables classifier-free guidance)
+    p_image: float = 0.3  # chance a training clip is conditioned on its own first frame
     # --- Y = Generator(Z) --------------------------------------------------------------------
-    guidance_scale: float = 1.0       # classifier-free guidance a pipeline uses unless asked otherwise; 1 = off
-                                      # (the default model's recipe, configs/anchor_small.yaml, sets 2)
+    guidance_scale: float = 1.0  # classifier-free guidance a pipeline uses unless asked otherwise; 1 = off
+    # (the default model's recipe, configs/anchor_small.yaml, sets 2)
     gen: GeneratorConfig | None = None  # the family's own settings; None: its defaults
 
     def __post_init__(self):
@@ -203,13 +230,15 @@ class ModelConfig:
         """Build and :meth:`validate` a config of any version (older ones are migrated: :func:`migrate_model_dict`);
         ``prefix`` names where it sits in messages (``"model."``)."""
         if not isinstance(d, dict):
-            raise InputError(f"{prefix.rstrip('.') or 'the model config'} must be a mapping of field: value, "
-                             f"got {type(d).__name__}")
+            raise InputError(
+                f"{prefix.rstrip('.') or 'the model config'} must be a mapping of field: value, got {type(d).__name__}"
+            )
         d = migrate_model_dict(d, prefix=prefix)
         family = GENERATOR_CONFIGS.get(d.get("generator", DEFAULT_GENERATOR))
         if family is None:
-            raise InputError(f"{prefix}generator {d.get('generator')!r} is unknown; "
-                             f"choose one of {', '.join(GENERATORS)}")
+            raise InputError(
+                f"{prefix}generator {d.get('generator')!r} is unknown; choose one of {', '.join(GENERATORS)}"
+            )
         gen = d.pop("gen", None) or {}
         if not isinstance(gen, dict):
             raise InputError(f"{prefix}gen must be a mapping of field: value, got {type(gen).__name__}")
@@ -224,8 +253,10 @@ class ModelConfig:
             raise InputError(f"{prefix}generator {self.generator!r} is unknown; choose one of {', '.join(GENERATORS)}")
         family = GENERATOR_CONFIGS[self.generator]
         if type(self.gen) is not family:
-            raise InputError(f"{prefix}gen holds {type(self.gen).__name__} settings but the generator is "
-                             f"{self.generator!r} ({family.__name__})")
+            raise InputError(
+                f"{prefix}gen holds {type(self.gen).__name__} settings but the generator is "
+                f"{self.generator!r} ({family.__name__})"
+            )
         _check_fields(self, _MODEL_BOUNDS, prefix)
         self.gen.validate(self, prefix + "gen.")
         if not self.text_encoder.strip():
@@ -236,8 +267,10 @@ class ModelConfig:
                 raise InputError(f"{prefix}{name}={width} must be divisible by heads={self.heads}")
         scale = 2 ** len(self.visual_channels)  # each stage of the visual encoder halves the frame
         if self.height % scale or self.width % scale:
-            raise InputError(f"{prefix}height×width {self.height}×{self.width} must be divisible by {scale} "
-                             f"(set by {prefix}visual_channels)")
+            raise InputError(
+                f"{prefix}height×width {self.height}×{self.width} must be divisible by {scale} "
+                f"(set by {prefix}visual_channels)"
+            )
         return self
 
 
@@ -253,8 +286,10 @@ def migrate_model_dict(d: dict[str, Any], *, prefix: str = "") -> dict[str, Any]
     d = dict(d)
     version = d.pop("config_version", 1)
     if not _is_int(version) or not 1 <= version <= CONFIG_VERSION:
-        raise InputError(f"{prefix}config_version {version!r} is not one this vidfuse reads (1 to "
-                         f"{CONFIG_VERSION}); upgrade vidfuse to load this model")
+        raise InputError(
+            f"{prefix}config_version {version!r} is not one this vidfuse reads (1 to "
+            f"{CONFIG_VERSION}); upgrade vidfuse to load this model"
+        )
     gen = d.get("gen")
     gen = dict(gen) if isinstance(gen, dict) else gen
     flat = {k: d.pop(k) for k in list(d) if k in _FAMILY_FIELDS}
@@ -272,42 +307,56 @@ def migrate_model_dict(d: dict[str, Any], *, prefix: str = "") -> dict[str, Any]
 
 
 _TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
-    "level": (1, 2), "paraphrase": (0, 1), "steps": (1, math.inf), "max_minutes": (0, math.inf),
-    "batch_size": (1, 65536), "lr": (0, math.inf), "lr_d": (0, math.inf), "lr_ae": (0, math.inf),
-    "betas": (0, 1), "weight_decay": (0, math.inf), "grad_clip": (0, math.inf), "ema_decay": (0, 1),
-    "warmup_steps": (0, math.inf), "spell_p": (0, 1), "seed": (0, MAX_SEED), "num_workers": (0, 1024),
-    "log_every": (1, math.inf), "ckpt_every": (1, math.inf), "sample_every": (1, math.inf),
+    "level": (1, 2),
+    "paraphrase": (0, 1),
+    "steps": (1, math.inf),
+    "max_minutes": (0, math.inf),
+    "batch_size": (1, 65536),
+    "lr": (0, math.inf),
+    "lr_d": (0, math.inf),
+    "lr_ae": (0, math.inf),
+    "betas": (0, 1),
+    "weight_decay": (0, math.inf),
+    "grad_clip": (0, math.inf),
+    "ema_decay": (0, 1),
+    "warmup_steps": (0, math.inf),
+    "spell_p": (0, 1),
+    "seed": (0, MAX_SEED),
+    "num_workers": (0, 1024),
+    "log_every": (1, math.inf),
+    "ckpt_every": (1, math.inf),
+    "sample_every": (1, math.inf),
 }
 
 
 @dataclass
 class TrainConfig:
     preset: str = "small"
-    data: str = "moving-digits"       # "moving-digits" or a path (folder, WebVid CSV, JSONL, Kinetics CSV, COCO JSON)
+    data: str = "moving-digits"  # "moving-digits" or a path (folder, WebVid CSV, JSONL, Kinetics CSV, COCO JSON)
     allow_outside_paths: bool = False  # a caption index may name files outside its data folder (else refused)
-    level: tuple[int, ...] = (1,)     # Moving Digits levels to mix
-    lang: str = "both"                # Moving Digits caption language: en | zh | both
-    paraphrase: float = 0.0           # Moving Digits: share of training captions from the wide grammar
-                                      # (vidfuse/data/paraphrase.py) instead of the templates; 0 = templates only
-    steps: int = 2000                 # optimiser steps in all (a resumed run may raise it)
-    max_minutes: float = 0.0          # wall-clock budget for the whole run (resumes included); 0 = none. Training
-                                      # stops before a step that would overrun it, saving as at --steps
-    batch_size: int = 32              # per process
-    lr: float = 2e-4                  # AdamW learning rate of the conditioning phase (encoders, fusion, generator)
-    lr_d: float = 2e-4                # GAN discriminator learning rate
-    lr_ae: float = 2e-3               # latent families (flow, anchor): the per-frame autoencoder's learning rate
+    level: tuple[int, ...] = (1,)  # Moving Digits levels to mix
+    lang: str = "both"  # Moving Digits caption language: en | zh | both
+    paraphrase: float = 0.0  # Moving Digits: share of training captions from the wide grammar
+    # (vidfuse/data/paraphrase.py) instead of the templates; 0 = templates only
+    steps: int = 2000  # optimiser steps in all (a resumed run may raise it)
+    max_minutes: float = 0.0  # wall-clock budget for the whole run (resumes included); 0 = none. Training
+    # stops before a step that would overrun it, saving as at --steps
+    batch_size: int = 32  # per process
+    lr: float = 2e-4  # AdamW learning rate of the conditioning phase (encoders, fusion, generator)
+    lr_d: float = 2e-4  # GAN discriminator learning rate
+    lr_ae: float = 2e-3  # latent families (flow, anchor): the per-frame autoencoder's learning rate
     betas: tuple[float, float] = (0.5, 0.99)  # AdamW's moment decays
-    weight_decay: float = 0.01        # AdamW's decoupled weight decay
-    grad_clip: float = 1.0            # gradient norm clipped to this, per phase
-    ema_decay: float = 0.999          # decay of the weights' moving average (the saved model uses it)
-    warmup_steps: int = 100           # linear learning-rate warm-up, counted from each phase's start
-    spell_p: float = 0.1              # scratch tokenizer: spell a known word by characters with this probability
-    bf16: bool = True                 # bf16 autocast (CPU with AVX-512 bf16, or CUDA); never fp16 on CPU
-    seed: int = 0                     # the run's RNG seed: batches, noise and initial weights
-    num_workers: int = 0              # DataLoader workers; Moving Digits renders fast enough in-process
-    log_every: int = 10               # steps between metrics.jsonl rows
-    ckpt_every: int = 200             # steps between checkpoints (and model folders)
-    sample_every: int = 500           # steps between sample sheets
+    weight_decay: float = 0.01  # AdamW's decoupled weight decay
+    grad_clip: float = 1.0  # gradient norm clipped to this, per phase
+    ema_decay: float = 0.999  # decay of the weights' moving average (the saved model uses it)
+    warmup_steps: int = 100  # linear learning-rate warm-up, counted from each phase's start
+    spell_p: float = 0.1  # scratch tokenizer: spell a known word by characters with this probability
+    bf16: bool = True  # bf16 autocast (CPU with AVX-512 bf16, or CUDA); never fp16 on CPU
+    seed: int = 0  # the run's RNG seed: batches, noise and initial weights
+    num_workers: int = 0  # DataLoader workers; Moving Digits renders fast enough in-process
+    log_every: int = 10  # steps between metrics.jsonl rows
+    ckpt_every: int = 200  # steps between checkpoints (and model folders)
+    sample_every: int = 500  # steps between sample sheets
     out: str = "runs/default"
     model: ModelConfig = field(default_factory=ModelConfig)
 
@@ -330,8 +379,9 @@ def _from_dict(cls, d: dict[str, Any], prefix: str = ""):
     names = {f.name: f for f in fields(cls)}
     unknown = sorted(set(d) - set(names))
     if unknown:
-        raise InputError(f"unknown {cls.__name__} field(s) {[prefix + k for k in unknown]}; valid fields: "
-                         f"{sorted(names)}")
+        raise InputError(
+            f"unknown {cls.__name__} field(s) {[prefix + k for k in unknown]}; valid fields: {sorted(names)}"
+        )
     kwargs = {}
     for k, v in d.items():
         default = getattr(cls(), k) if k != "model" else None
@@ -347,8 +397,14 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-_TYPE_WORDS = {"int": "an integer", "float": "a finite number", "str": "a string", "bool": "true or false",
-               "tuple[int, ...]": "a list of integers", "tuple[float, float]": "a list of two numbers"}
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a finite number",
+    "str": "a string",
+    "bool": "true or false",
+    "tuple[int, ...]": "a list of integers",
+    "tuple[float, float]": "a list of two numbers",
+}
 
 
 def _type_ok(v: Any, kind: str) -> bool:
@@ -373,7 +429,9 @@ def _check_fields(cfg: Any, bounds: dict[str, tuple[float, float]], prefix: str)
     for f in fields(cfg):
         kind, value, name = str(f.type), getattr(cfg, f.name), prefix + f.name
         if not _type_ok(value, kind):
-            hint = " (in YAML write a float with a dot, e.g. 2.0e-4)" if kind == "float" and isinstance(value, str) else ""
+            hint = (
+                " (in YAML write a float with a dot, e.g. 2.0e-4)" if kind == "float" and isinstance(value, str) else ""
+            )
             raise InputError(f"{name} must be {_TYPE_WORDS.get(kind, kind)}, got {value!r}{hint}")
         if f.name not in bounds:
             continue
@@ -392,16 +450,46 @@ def _check_fields(cfg: Any, bounds: dict[str, tuple[float, float]], prefix: str)
 # ---- presets -------------------------------------------------------------------------------
 # A preset sets the shared fields and, for whichever family is chosen, those of its fields the preset names.
 _PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "tiny": ("For tests: a few thousand parameters per part, 16×16 frames, seconds on a CPU.",
-             dict(num_frames=4, height=16, width=16, dim=32, heads=2, text_layers=1, max_text_len=48,
-                  visual_channels=(8, 16), fusion_layers=1),
-             dict(gen_channels=(32, 16, 8), z_content=8, z_motion=4, disc_channels=(8, 16), ae_channels=(8, 16),
-                  latent_channels=4, ae_steps=2, flow_width=32, flow_depth=1, sample_steps=2)),
+    "tiny": (
+        "For tests: a few thousand parameters per part, 16×16 frames, seconds on a CPU.",
+        dict(
+            num_frames=4,
+            height=16,
+            width=16,
+            dim=32,
+            heads=2,
+            text_layers=1,
+            max_text_len=48,
+            visual_channels=(8, 16),
+            fusion_layers=1,
+        ),
+        dict(
+            gen_channels=(32, 16, 8),
+            z_content=8,
+            z_motion=4,
+            disc_channels=(8, 16),
+            ae_channels=(8, 16),
+            latent_channels=4,
+            ae_steps=2,
+            flow_width=32,
+            flow_depth=1,
+            sample_steps=2,
+        ),
+    ),
     "small": ("For a 2-core CPU: trains on Moving Digits (16 × 64 × 64) within the hour.", {}, {}),
-    "base": ("For a GPU: wider everywhere.",
-             dict(dim=256, heads=8, text_layers=4, fusion_layers=4, visual_channels=(64, 128, 256)),
-             dict(gen_channels=(512, 256, 128, 64, 64), z_content=128, z_motion=32,
-                  disc_channels=(64, 128, 256, 512), ae_channels=(64, 128, 128), flow_width=384, flow_depth=12)),
+    "base": (
+        "For a GPU: wider everywhere.",
+        dict(dim=256, heads=8, text_layers=4, fusion_layers=4, visual_channels=(64, 128, 256)),
+        dict(
+            gen_channels=(512, 256, 128, 64, 64),
+            z_content=128,
+            z_motion=32,
+            disc_channels=(64, 128, 256, 512),
+            ae_channels=(64, 128, 128),
+            flow_width=384,
+            flow_depth=12,
+        ),
+    ),
 }
 PRESETS = {name: doc for name, (doc, _, _) in _PRESETS.items()}  # name → what it is for
 
@@ -439,8 +527,7 @@ def merge_model_layers(preset: str, layers: list[dict[str, Any]]) -> dict[str, A
             raise InputError(f"model.gen must be a mapping of field: value, got {type(gen).__name__}")
         flat = {k: layer.pop(k) for k in list(layer) if k in _FAMILY_FIELDS}
         checked.append((layer, {**(gen or {}), **flat}))
-    generator = next((layer["generator"] for layer, _ in reversed(checked) if "generator" in layer),
-                     DEFAULT_GENERATOR)
+    generator = next((layer["generator"] for layer, _ in reversed(checked) if "generator" in layer), DEFAULT_GENERATOR)
     if generator not in GENERATOR_CONFIGS:
         raise InputError(f"model.generator {generator!r} is unknown; choose one of {', '.join(GENERATORS)}")
     merged = model_preset(preset, generator).to_dict()

@@ -4,6 +4,7 @@ With the default model installed it renders text-to-video clips for English and 
 (MP4 each + a contact sheet). Without one it renders real Moving Digits clips with their captions,
 the data the default model is trained on, and says how to train the model.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,13 +24,18 @@ PROMPTS: list[tuple[str, bool]] = [
 STORY_MUSIC = {"story_en": "calm", "story_zh": None}
 STORIES = {  # blank lines: one scene per paragraph (the planner packs a paragraph's sentences up to ~10 s)
     "story_en": "A red three moves up the screen.\n\nThen a blue seven moves down.\n\n"
-                "Finally, a green four bounces up and down. That is the end of the lesson.",
+    "Finally, a green four bounces up and down. That is the end of the lesson.",
     "story_zh": "一个红色的数字3向上移动。\n\n然后，蓝色的数字7向下移动。\n\n最后，绿色的数字4上下弹跳。",
 }
 
 
-def run_demo(out: str | Path = "out", *, model: str | Path | None = None,
-             story_size: tuple[int, int] | None = None, topic_story: bool = True) -> Iterator[str]:
+def run_demo(
+    out: str | Path = "out",
+    *,
+    model: str | Path | None = None,
+    story_size: tuple[int, int] | None = None,
+    topic_story: bool = True,
+) -> Iterator[str]:
     """Render the demo into ``out``; yields one line of news per file written.
 
     ``model``: a model folder (default: the one shipped inside vidfuse, when installed);
@@ -82,12 +88,22 @@ def _stories(pipe, out: Path, size: tuple[int, int] | None) -> Iterator[str]:
     for name, script in STORIES.items():
         voice = piper or espeak if name == "story_en" else espeak
         music = STORY_MUSIC[name] if library_dir() is not None else None
-        result = render_story(script, out / f"{name}.mp4", aspect="16:9", pipeline=pipe, no_voice=not voice,
-                              subtitles="soft", size=size, music=music)
+        result = render_story(
+            script,
+            out / f"{name}.mp4",
+            aspect="16:9",
+            pipeline=pipe,
+            no_voice=not voice,
+            subtitles="soft",
+            size=size,
+            music=music,
+        )
         spoken = ("Piper en_US-joe-medium" if piper and name == "story_en" else "espeak-ng") if voice else "no voice"
         bed = f", music: {music}" if music else ""
-        yield (f"{result.video}  (narrated story, {result.duration_s:.1f} s, voice: {spoken}{bed}; subtitles and "
-               "storyboard beside it)")
+        yield (
+            f"{result.video}  (narrated story, {result.duration_s:.1f} s, voice: {spoken}{bed}; subtitles and "
+            "storyboard beside it)"
+        )
 
 
 TOPIC = "apples on a farm"  # a counting story: the default model draws its scenes (coloured digits moving)
@@ -107,6 +123,16 @@ def _topic_story(pipe, out: Path, size: tuple[int, int] | None) -> Iterator[str]
         yield f"no topic story: {e}"
         return
     (out / "topic_story.json").write_text(script_json(scenes) + "\n", encoding="utf-8")
-    result = render_story(scenes, out / "topic_story.mp4", aspect="16:9", pipeline=pipe, subtitles="soft", size=size,
-                          no_voice=shutil.which("espeak-ng") is None)
-    yield f"{result.video}  (story written from the topic {TOPIC!r}, {result.duration_s:.1f} s; script in topic_story.json)"
+    result = render_story(
+        scenes,
+        out / "topic_story.mp4",
+        aspect="16:9",
+        pipeline=pipe,
+        subtitles="soft",
+        size=size,
+        no_voice=shutil.which("espeak-ng") is None,
+    )
+    yield (
+        f"{result.video}  (story written from the topic {TOPIC!r}, {result.duration_s:.1f} s; "
+        "script in topic_story.json)"
+    )

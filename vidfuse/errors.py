@@ -1,4 +1,5 @@
 """Errors meant for people. The CLI prints these without a traceback; anything else is a bug."""
+
 from __future__ import annotations
 
 

@@ -7,6 +7,7 @@ leaves at most a stray ``*.tmp`` file beside the old output. A destination that 
 (a file where its folder should be, a read-only or virtual folder, a folder at the path itself) is an
 :class:`~vidfuse.errors.InputError` naming the path and the reason; :func:`check_writable` asks first.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,10 +20,14 @@ from typing import Iterator
 from vidfuse.errors import InputError
 
 # why a folder refuses a new file, in words; other errors use the system's own text
-_REASONS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-            errno.EROFS: "the file system is read-only", errno.ENOSPC: "no space left on the device",
-            errno.EDQUOT: "the disk quota is exceeded",
-            errno.ENOENT: "the folder does not accept new files (a virtual file system such as /proc?)"}
+_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.ENOENT: "the folder does not accept new files (a virtual file system such as /proc?)",
+}
 
 
 def _cannot_write(dest: Path, err: OSError) -> InputError:

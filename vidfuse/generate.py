@@ -1,4 +1,5 @@
 """Text to video files: the Python twin of ``vidfuse generate`` (single prompt or a prompts file)."""
+
 from __future__ import annotations
 
 import csv
@@ -7,15 +8,19 @@ import warnings
 from pathlib import Path
 
 from vidfuse.data.vocabulary import UnknownWordsWarning
-
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
 
 FORMATS = ("mp4", "webm", "gif")
 # byte-order marks of the encodings a prompts file may use besides plain UTF-8 (UTF-32 first: its LE mark
 # begins with UTF-16's)
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
-         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 
 
 def read_prompts(path: str | Path) -> list[str]:
@@ -39,11 +44,15 @@ def read_prompts(path: str | Path) -> list[str]:
         text = data[:nul] if nul >= 0 else data
         text = text.decode(encoding)
     except UnicodeDecodeError as e:
-        raise InputError(f"prompts file {path} is not {encoding.upper().replace('-SIG', '')} text: byte "
-                         f"0x{data[e.start]:02x} at offset {e.start} cannot be decoded; save it as UTF-8") from e
+        raise InputError(
+            f"prompts file {path} is not {encoding.upper().replace('-SIG', '')} text: byte "
+            f"0x{data[e.start]:02x} at offset {e.start} cannot be decoded; save it as UTF-8"
+        ) from e
     if nul >= 0:
-        raise InputError(f"prompts file {path} holds a NUL byte at offset {nul}: it is binary, or UTF-16 "
-                         "without a byte-order mark; save it as UTF-8")
+        raise InputError(
+            f"prompts file {path} holds a NUL byte at offset {nul}: it is binary, or UTF-16 "
+            "without a byte-order mark; save it as UTF-8"
+        )
     prompts = []
     for n, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         if line.strip():
@@ -63,8 +72,9 @@ def _output_path(path: Path, fmt: str | None) -> Path:
 def _load(model, *, device=None, dtype="auto", offload="none", vae_tiling=False, vae_slicing=False):
     from vidfuse.pipeline import TextToVideoPipeline
 
-    return TextToVideoPipeline.from_pretrained(model, device=device, dtype=dtype, offload=offload,
-                                               vae_tiling=vae_tiling, vae_slicing=vae_slicing)
+    return TextToVideoPipeline.from_pretrained(
+        model, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing
+    )
 
 
 def _model_options(pipe, *, negative_prompt=None, steps=None, fps=None, progress=None) -> dict:
@@ -73,8 +83,9 @@ def _model_options(pipe, *, negative_prompt=None, steps=None, fps=None, progress
         return dict(negative_prompt=negative_prompt, num_inference_steps=steps, fps=fps, progress=progress)
     for name, value in (("--negative-prompt", negative_prompt), ("--steps", steps)):
         if value is not None:
-            raise InputError(f"{name} applies to pretrained diffusers models; this vidfuse model has no such "
-                             "option: leave it out")
+            raise InputError(
+                f"{name} applies to pretrained diffusers models; this vidfuse model has no such option: leave it out"
+            )
     return {}
 
 
@@ -83,8 +94,21 @@ def _fps(pipe, fps: float | None) -> float:
     return float(fps) if fps is not None else float(getattr(pipe, "fps", 8.0))
 
 
-def _checked_pipeline(pipeline, model, ext: str, check_output, *, num_frames, seed, guidance_scale, fps, steps,
-                      negative_prompt, progress, load: dict):
+def _checked_pipeline(
+    pipeline,
+    model,
+    ext: str,
+    check_output,
+    *,
+    num_frames,
+    seed,
+    guidance_scale,
+    fps,
+    steps,
+    negative_prompt,
+    progress,
+    load: dict,
+):
     """The options checked (before the model loads, so a bad one fails at once; ``check_output`` checks where
     the videos go), then the pipeline loaded (or ``pipeline`` as given), its extra call options and the
     frame rate to write at: ``(pipe, extra, fps)``."""
@@ -102,12 +126,31 @@ def _checked_pipeline(pipeline, model, ext: str, check_output, *, num_frames, se
     return pipe, extra, fps
 
 
-def generate_one(prompt: str, output: str | Path, *, model=None, image=None, seed=None, num_frames=None,
-                 fps: float | None = None, fmt: str | None = None, guidance_scale: float | None = None,
-                 pipeline=None, on_overflow: str = "error", strict: bool = False, width: int | None = None,
-                 height: int | None = None, steps: int | None = None, negative_prompt: str | None = None,
-                 dtype: str = "auto", device: str | None = None, offload: str = "none", vae_tiling: bool = False,
-                 vae_slicing: bool = False, progress=None) -> Path:
+def generate_one(
+    prompt: str,
+    output: str | Path,
+    *,
+    model=None,
+    image=None,
+    seed=None,
+    num_frames=None,
+    fps: float | None = None,
+    fmt: str | None = None,
+    guidance_scale: float | None = None,
+    pipeline=None,
+    on_overflow: str = "error",
+    strict: bool = False,
+    width: int | None = None,
+    height: int | None = None,
+    steps: int | None = None,
+    negative_prompt: str | None = None,
+    dtype: str = "auto",
+    device: str | None = None,
+    offload: str = "none",
+    vae_tiling: bool = False,
+    vae_slicing: bool = False,
+    progress=None,
+) -> Path:
     """Render ``prompt`` to ``output`` (format from ``fmt`` or the file name). Returns the written path.
 
     Words the model never saw in training warn (:class:`~vidfuse.data.vocabulary.UnknownWordsWarning`), or
@@ -122,22 +165,59 @@ def generate_one(prompt: str, output: str | Path, *, model=None, image=None, see
     out = _output_path(Path(output), fmt)
     check_prompt(prompt)
     pipe, extra, fps = _checked_pipeline(
-        pipeline, model, out.suffix.lstrip(".").lower(), lambda: check_writable(out), num_frames=num_frames,
-        seed=seed, guidance_scale=guidance_scale, fps=fps, steps=steps, negative_prompt=negative_prompt,
-        progress=progress, load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling,
-                                     vae_slicing=vae_slicing))
-    frames = pipe(prompt, image=image, num_frames=num_frames, seed=seed, guidance_scale=guidance_scale,
-                  on_overflow=on_overflow, strict=strict, height=height, width=width, **extra)[0]
+        pipeline,
+        model,
+        out.suffix.lstrip(".").lower(),
+        lambda: check_writable(out),
+        num_frames=num_frames,
+        seed=seed,
+        guidance_scale=guidance_scale,
+        fps=fps,
+        steps=steps,
+        negative_prompt=negative_prompt,
+        progress=progress,
+        load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing),
+    )
+    frames = pipe(
+        prompt,
+        image=image,
+        num_frames=num_frames,
+        seed=seed,
+        guidance_scale=guidance_scale,
+        on_overflow=on_overflow,
+        strict=strict,
+        height=height,
+        width=width,
+        **extra,
+    )[0]
     return write_video(out, frames, fps=fps)
 
 
-def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None, image=None, seed=None,
-                   num_frames=None, fps: float | None = None, fmt: str | None = None,
-                   guidance_scale: float | None = None, batch_size: int = 64, on_overflow: str = "error",
-                   strict: bool = False, width: int | None = None, height: int | None = None,
-                   steps: int | None = None, negative_prompt: str | None = None, dtype: str = "auto",
-                   device: str | None = None, offload: str = "none", vae_tiling: bool = False,
-                   vae_slicing: bool = False, progress=None) -> Path:
+def generate_batch(
+    prompts_file: str | Path,
+    out_dir: str | Path,
+    *,
+    model=None,
+    image=None,
+    seed=None,
+    num_frames=None,
+    fps: float | None = None,
+    fmt: str | None = None,
+    guidance_scale: float | None = None,
+    batch_size: int = 64,
+    on_overflow: str = "error",
+    strict: bool = False,
+    width: int | None = None,
+    height: int | None = None,
+    steps: int | None = None,
+    negative_prompt: str | None = None,
+    dtype: str = "auto",
+    device: str | None = None,
+    offload: str = "none",
+    vae_tiling: bool = False,
+    vae_slicing: bool = False,
+    progress=None,
+) -> Path:
     """One video per non-empty line of ``prompts_file`` (see :func:`read_prompts`) → ``out_dir/0000.mp4``,
     … and ``index.csv``. Prompt ``i`` uses seed ``seed + i`` (modulo 2**63). Unknown words: one warning
     for the whole file naming the prompts (numbered from 0), or with ``strict`` an error before any video."""
@@ -149,20 +229,38 @@ def generate_batch(prompts_file: str | Path, out_dir: str | Path, *, model=None,
     ext = (fmt or "mp4").lower()
     _output_path(Path(f"x.{ext}"), None)
     pipe, extra, fps = _checked_pipeline(
-        None, model, ext, lambda: check_writable_dir(out_dir), num_frames=num_frames, seed=seed,
-        guidance_scale=guidance_scale, fps=fps, steps=steps, negative_prompt=negative_prompt, progress=progress,
-        load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing))
+        None,
+        model,
+        ext,
+        lambda: check_writable_dir(out_dir),
+        num_frames=num_frames,
+        seed=seed,
+        guidance_scale=guidance_scale,
+        fps=fps,
+        steps=steps,
+        negative_prompt=negative_prompt,
+        progress=progress,
+        load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing),
+    )
     if getattr(pipe, "is_diffusers", False):
         batch_size = min(batch_size, 4)  # large pretrained models: a few clips at a time
     pipe.check_vocabulary(prompts, strict=strict)
     rows = []
     for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start:start + batch_size]
+        chunk = prompts[start : start + batch_size]
         with warnings.catch_warnings():  # already said once for the whole file
             warnings.simplefilter("ignore", UnknownWordsWarning)
-            frames = pipe(chunk, image=image, num_frames=num_frames, seed=offset_seed(seed, start),
-                          guidance_scale=guidance_scale,
-                          on_overflow=on_overflow, height=height, width=width, **extra)
+            frames = pipe(
+                chunk,
+                image=image,
+                num_frames=num_frames,
+                seed=offset_seed(seed, start),
+                guidance_scale=guidance_scale,
+                on_overflow=on_overflow,
+                height=height,
+                width=width,
+                **extra,
+            )
         for i, (p, f) in enumerate(zip(chunk, frames)):
             name = f"{start + i:04d}.{ext}"
             write_video(out_dir / name, f, fps=fps)

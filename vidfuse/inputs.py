@@ -3,6 +3,7 @@
 One rule each for the CLI, the Python API, the server and the pretrained backends (which is why this sits below
 the pipeline): a bad value is an :class:`~vidfuse.errors.InputError` naming it and what it may be.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,10 @@ def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
     if seed is not None and (not is_int(seed) or not 0 <= seed <= MAX_SEED):
         raise InputError(f"seed={seed!r} is out of range; use an integer from 0 to 2**63 - 1 ({MAX_SEED})")
     if guidance_scale is not None and (not is_number(guidance_scale) or not 0 <= guidance_scale <= MAX_GUIDANCE):
-        raise InputError(f"guidance_scale={guidance_scale!r} is out of range; use a number from 0 to "
-                         f"{MAX_GUIDANCE:g} (1 = off, higher follows the text more closely)")
+        raise InputError(
+            f"guidance_scale={guidance_scale!r} is out of range; use a number from 0 to "
+            f"{MAX_GUIDANCE:g} (1 = off, higher follows the text more closely)"
+        )
 
 
 def check_prompt(text: str, where: str = "the prompt") -> str:
@@ -50,8 +53,9 @@ def check_prompt(text: str, where: str = "the prompt") -> str:
     bad = first_bad_char(text) if isinstance(text, str) else None
     if bad:
         i, ch, kind = bad
-        raise InputError(f"{where} holds U+{ord(ch):04X}, {kind}, at character {i + 1}; remove it "
-                         "(a prompt is plain text)")
+        raise InputError(
+            f"{where} holds U+{ord(ch):04X}, {kind}, at character {i + 1}; remove it (a prompt is plain text)"
+        )
     return text
 
 
@@ -74,15 +78,18 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
         except FileNotFoundError as e:
             raise InputError(f"image file {path} does not exist") from e
         except Image.DecompressionBombError as e:
-            raise InputError(f"image {path} is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; images above "
-                             f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down") from e
+            raise InputError(
+                f"image {path} is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; images above "
+                f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down"
+            ) from e
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
             raise InputError(f"{path} is not an image Pillow can read ({e}); give a PNG, JPEG or WebP file") from e
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3, 4):
             raise InputError(f"an image array must be uint8 (H, W, 3); got {image.dtype} {image.shape}")
-        image = Image.fromarray(image[..., :3] if image.shape[2] == 4 else image.squeeze(-1) if image.shape[2] == 1
-                                else image)
+        image = Image.fromarray(
+            image[..., :3] if image.shape[2] == 4 else image.squeeze(-1) if image.shape[2] == 1 else image
+        )
     if not isinstance(image, Image.Image):
         raise InputError(f"image must be a path, a PIL image or a uint8 array; got {type(image).__name__}")
     if min(image.size) < 8:
@@ -103,5 +110,7 @@ def _check_pixels(size: tuple[int, int], what) -> None:
     size anyway; a huge one costs seconds and gigabytes)."""
     w, h = size
     if w * h > MAX_IMAGE_PIXELS:
-        raise InputError(f"{what} is {w}×{h} pixels ({w * h / 1e6:.0f} megapixels); images above "
-                         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down")
+        raise InputError(
+            f"{what} is {w}×{h} pixels ({w * h / 1e6:.0f} megapixels); images above "
+            f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels are refused: scale it down"
+        )

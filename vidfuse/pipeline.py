@@ -23,6 +23,7 @@ Documented behaviours for awkward inputs:
   weights are not a valid safetensors file → :class:`InputError` naming the folder, before anything is built;
 - ``height``/``width`` other than the native size: frames are generated natively then resized (bilinear).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,22 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from vidfuse.config import ModelConfig
-from vidfuse.data.vocabulary import (OPEN_DOMAIN_HINT, UnknownWordsError, UnknownWordsWarning, Vocabulary,
-                                     unknown_words_message)
+from vidfuse.data.vocabulary import (
+    OPEN_DOMAIN_HINT,
+    UnknownWordsError,
+    UnknownWordsWarning,
+    Vocabulary,
+    unknown_words_message,
+)
 from vidfuse.errors import InputError
+from vidfuse.inputs import (
+    MAX_IMAGE_PIXELS,  # noqa: F401 (re-exported)
+    check_options,
+    check_prompt,
+    image_to_tensor,  # noqa: F401 (API)
+    is_int,
+)
 from vidfuse.models.model import VidFuseModel
-from vidfuse.inputs import (MAX_IMAGE_PIXELS, check_options, check_prompt, image_to_tensor,  # noqa: F401 (API)
-                            is_int)
 from vidfuse.userdirs import user_data_dir
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
@@ -72,12 +83,16 @@ def resolve_model_dir(path: str | os.PathLike | None) -> Path:
     folder = default_model_dir() if path in (None, "default") else Path(path)
     if not is_model_folder(folder):
         if path in (None, "default"):
-            raise InputError("no default model is installed in this copy of vidfuse "
-                             f"({SHIPPED_MODEL_DIR} is empty); train one with `make train-default` "
-                             "or pass --model DIR")
-        raise InputError(f"{folder} is not a vidfuse model folder: it needs {CONFIG_NAME} and {WEIGHTS_NAME} "
-                         "(written by save_pretrained or by `vidfuse train` in RUN_DIR/model), or a diffusers "
-                         "pipeline's model_index.json")
+            raise InputError(
+                "no default model is installed in this copy of vidfuse "
+                f"({SHIPPED_MODEL_DIR} is empty); train one with `make train-default` "
+                "or pass --model DIR"
+            )
+        raise InputError(
+            f"{folder} is not a vidfuse model folder: it needs {CONFIG_NAME} and {WEIGHTS_NAME} "
+            "(written by save_pretrained or by `vidfuse train` in RUN_DIR/model), or a diffusers "
+            "pipeline's model_index.json"
+        )
     return folder
 
 
@@ -195,16 +210,26 @@ class TextToVideoPipeline:
         which = None if len(prompts) == 1 else [i for i, ws in enumerate(per_prompt) if ws]
         message = unknown_words_message(self.trained_on, words, which)
         if strict:
-            raise UnknownWordsError(f"{message}; rephrase with words it knows, or {OPEN_DOMAIN_HINT}",
-                                    words, self.trained_on)
-        warnings.warn(UnknownWordsWarning(f"{message} — {OPEN_DOMAIN_HINT}", words, self.trained_on),
-                      stacklevel=stacklevel + 2)
+            raise UnknownWordsError(
+                f"{message}; rephrase with words it knows, or {OPEN_DOMAIN_HINT}", words, self.trained_on
+            )
+        warnings.warn(
+            UnknownWordsWarning(f"{message} — {OPEN_DOMAIN_HINT}", words, self.trained_on), stacklevel=stacklevel + 2
+        )
         return words
 
     # ---- persistence -----------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None, *, device=None, dtype="auto",
-                        offload: str = "none", vae_tiling: bool = False, vae_slicing: bool = False):
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        device=None,
+        dtype="auto",
+        offload: str = "none",
+        vae_tiling: bool = False,
+        vae_slicing: bool = False,
+    ):
         """Load a model folder, or a model by its name in the models folder (:mod:`vidfuse.catalog`); ``None``
         or ``"default"`` loads the default model (:func:`default_model_dir`: the one installed by
         ``vidfuse install-model``, else the one shipped inside the package).
@@ -218,8 +243,9 @@ class TextToVideoPipeline:
 
         path = find_model(path)  # a folder, or a name in the models folder (`vidfuse models`)
         if path is not None and is_diffusers_folder(path):
-            return load_diffusers_folder(path, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling,
-                                         vae_slicing=vae_slicing)
+            return load_diffusers_folder(
+                path, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing
+            )
         folder = resolve_model_dir(path)
         fix = "re-install or re-train the model"
         try:
@@ -235,13 +261,16 @@ class TextToVideoPipeline:
             missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as e:  # a tensor of another shape than the config builds
             first = str(e).split("\n\t", 2)[1:2] or [str(e)]
-            raise InputError(f"model folder {folder}: {WEIGHTS_NAME} does not match its {CONFIG_NAME} "
-                             f"({first[0].strip()}); {fix}") from e
+            raise InputError(
+                f"model folder {folder}: {WEIGHTS_NAME} does not match its {CONFIG_NAME} ({first[0].strip()}); {fix}"
+            ) from e
         allowed = set(model.state_dict()) - set(model.inference_state_dict())  # training-only / shipped elsewhere
         missing = [k for k in missing if k not in allowed]
         if missing or unexpected:
-            raise InputError(f"{folder / WEIGHTS_NAME} does not match its config.json: "
-                             f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+            raise InputError(
+                f"{folder / WEIGHTS_NAME} does not match its config.json: "
+                f"missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
         return cls(model, tokenizer, device=device)
 
     def save_pretrained(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
@@ -286,10 +315,20 @@ class TextToVideoPipeline:
         return self
 
     @torch.no_grad()
-    def __call__(self, prompt: str | Sequence[str], image=None, *, num_frames: int | None = None,
-                 height: int | None = None, width: int | None = None, seed: int | None = None,
-                 guidance_scale: float | None = None, batch_size: int = 64, on_overflow: str = "error",
-                 strict: bool = False) -> np.ndarray:
+    def __call__(
+        self,
+        prompt: str | Sequence[str],
+        image=None,
+        *,
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        seed: int | None = None,
+        guidance_scale: float | None = None,
+        batch_size: int = 64,
+        on_overflow: str = "error",
+        strict: bool = False,
+    ) -> np.ndarray:
         """Frames ``uint8 (B, T, H, W, 3)`` for one prompt or a list (B = number of prompts).
 
         ``image``: a first frame (path, PIL image or uint8 array (H, W, 3)), one for all prompts or a list.
@@ -321,9 +360,14 @@ class TextToVideoPipeline:
         for i in range(0, len(prompts), batch_size):
             sl = slice(i, i + batch_size)
             with autocast_for(self.device):
-                video = self.model.generate(ids[sl].to(self.device), mask[sl].to(self.device),
-                                            None if images is None else images[sl], num_frames=num_frames,
-                                            generator=gen, guidance_scale=guidance_scale)
+                video = self.model.generate(
+                    ids[sl].to(self.device),
+                    mask[sl].to(self.device),
+                    None if images is None else images[sl],
+                    num_frames=num_frames,
+                    generator=gen,
+                    guidance_scale=guidance_scale,
+                )
             outs.append(resize_video(video.float(), height, width))
         return video_to_uint8(torch.cat(outs))
 
@@ -331,7 +375,9 @@ class TextToVideoPipeline:
 TOKEN_BUCKET = 16
 
 
-def pad_tokens(ids: torch.Tensor, mask: torch.Tensor, multiple: int = TOKEN_BUCKET) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_tokens(
+    ids: torch.Tensor, mask: torch.Tensor, multiple: int = TOKEN_BUCKET
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad token ids (B, L) and their mask to a multiple of ``multiple`` (masked, so the result is
     the same up to rounding). Prompts of different lengths then share a few tensor shapes, and CPU
     kernels that are compiled per shape (oneDNN's bf16/AMX ones) are built once, not for every prompt."""
@@ -368,28 +414,38 @@ def _replace_dir(new: Path, dest: Path) -> None:
 MAX_DEFAULT_MODEL_MB = 20  # the default model ships inside the package
 
 
-def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None = None, *, force: bool = False,
-                          max_mb: float = MAX_DEFAULT_MODEL_MB) -> Path:
+def install_default_model(
+    src: str | os.PathLike,
+    dest: str | os.PathLike | None = None,
+    *,
+    force: bool = False,
+    max_mb: float = MAX_DEFAULT_MODEL_MB,
+) -> Path:
     """Install the model folder ``src`` as the default model, in ``dest`` (default:
     :func:`installed_model_dir`, beside the shipped model, which stays untouched; ``make train-default``
     passes ``SHIPPED_MODEL_DIR`` to replace the one in the package).
 
     A model already at ``dest`` is replaced only with ``force`` (else :class:`InputError`); it is kept as
-    ``<dest>.previous-<time>`` (:func:`_keep_aside`; never deleted by vidfuse), so nothing is lost. Weights are stored as float16 (half the
-    size; loading casts them back to float32); the installed folder must hold at most ``max_mb`` MB. The
+    ``<dest>.previous-<time>`` (:func:`_keep_aside`; never deleted by vidfuse), so nothing is lost. Weights
+    are stored as float16 (half the size; loading casts them back to float32); the installed folder must hold
+    at most ``max_mb`` MB. The
     run's ``eval.json`` (beside ``src`` or inside it), when present, goes along so the numbers travel with
     the weights. Every step writes beside ``dest`` and renames, so a crash never leaves half a model."""
     from vidfuse.backends.diffusers import is_diffusers_folder
 
     src = Path(src)
     if is_diffusers_folder(src):
-        raise InputError(f"{src} is a diffusers pipeline folder; install-model takes vidfuse models (at most "
-                         f"{max_mb} MB): use the folder where it is, with --model {src}")
+        raise InputError(
+            f"{src} is a diffusers pipeline folder; install-model takes vidfuse models (at most "
+            f"{max_mb} MB): use the folder where it is, with --model {src}"
+        )
     dest = Path(dest) if dest is not None else installed_model_dir()
     if is_model_folder(dest) and not force:
-        raise InputError(f"a model is already installed at {dest}; add --force to replace it (it is kept as "
-                         f"{dest.name}.previous-<time>), or `vidfuse install-model --restore` to go back to the "
-                         "shipped model")
+        raise InputError(
+            f"a model is already installed at {dest}; add --force to replace it (it is kept as "
+            f"{dest.name}.previous-<time>), or `vidfuse install-model --restore` to go back to the "
+            "shipped model"
+        )
     pipe = TextToVideoPipeline.from_pretrained(resolve_model_dir(src), device="cpu")  # validates the folder
     dest.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".staged", dir=dest.parent))
@@ -397,8 +453,10 @@ def install_default_model(src: str | os.PathLike, dest: str | os.PathLike | None
         pipe.save_pretrained(staged, dtype=torch.float16)
         size_mb = sum(f.stat().st_size for f in staged.iterdir() if f.is_file()) / 1e6
         if size_mb > max_mb:
-            raise InputError(f"{src} takes {size_mb:.1f} MB even as float16; the default model ships inside "
-                             f"the package and may be at most {max_mb} MB: train a smaller preset")
+            raise InputError(
+                f"{src} takes {size_mb:.1f} MB even as float16; the default model ships inside "
+                f"the package and may be at most {max_mb} MB: train a smaller preset"
+            )
         for report in (src / "eval.json", src.parent / "eval.json"):
             if report.is_file():
                 shutil.copyfile(report, staged / "eval.json")
@@ -446,8 +504,14 @@ def model_info(path: str | os.PathLike | None = None, *, tokenizer: bool = False
         raise InputError(f"model folder {folder}: {CONFIG_NAME} is not valid JSON ({e})") from e
     except InputError as e:
         raise InputError(f"model folder {folder}: {CONFIG_NAME}: {e}") from e
-    info = {"height": cfg.height, "width": cfg.width, "frames": cfg.num_frames, "generator": cfg.generator,
-            "text_encoder": cfg.text_encoder, "max_text_len": cfg.max_text_len}
+    info = {
+        "height": cfg.height,
+        "width": cfg.width,
+        "frames": cfg.num_frames,
+        "generator": cfg.generator,
+        "text_encoder": cfg.text_encoder,
+        "max_text_len": cfg.max_text_len,
+    }
     if tokenizer:
         info["tokenizer"] = load_tokenizer(cfg, folder)
     return info

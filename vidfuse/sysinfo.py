@@ -1,4 +1,5 @@
 """What `vidfuse info` reports: versions, device, threads, optional system tools."""
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,8 @@ def collect() -> dict[str, str]:
     import PIL
     import torch
 
-    from vidfuse.version import __version__
     from vidfuse.media.fonts import find_cjk_font
+    from vidfuse.version import __version__
 
     espeak = shutil.which("espeak-ng")
     espeak_version = "missing (sudo apt-get install espeak-ng)"

@@ -3,14 +3,19 @@ the story planner and the server (a prompt the server accepts must not fail late
 
 Also which characters belong to East Asian scripts, written once for the planner, speech and subtitles.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 
 # Unicode categories refused anywhere text goes into a model, a voice or a subtitle
-BAD_CATEGORIES = {"Cc": "a control character", "Cs": "a lone surrogate", "Co": "a private-use character",
-                  "Cn": "an unassigned code point"}
+BAD_CATEGORIES = {
+    "Cc": "a control character",
+    "Cs": "a lone surrogate",
+    "Co": "a private-use character",
+    "Cn": "an unassigned code point",
+}
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 # East Asian scripts, as regex character-class ranges. Three sets, because callers ask three questions:

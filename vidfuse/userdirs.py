@@ -1,4 +1,5 @@
 """Where vidfuse keeps a user's own files and caches (never inside the package, which may be read-only)."""
+
 from __future__ import annotations
 
 import os

@@ -23,6 +23,7 @@ SANA-Video        next 4k + 1 ≥ asked         nearest multiple 32
 The extra frames are cut from the end and a rounded size is resized back (bilinear), so the output always has
 the asked ``num_frames``, ``height`` and ``width``. Left out, each is the pipeline's own default.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,9 +49,9 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 @dataclass(frozen=True)
 class Family:
     name: str
-    frame_step: int   # frames = frame_step * k + 1
-    size_step: int    # height and width are multiples of this
-    fps: float        # the frame rate its models were trained at
+    frame_step: int  # frames = frame_step * k + 1
+    size_step: int  # height and width are multiples of this
+    fps: float  # the frame rate its models were trained at
     image_to_video: str | None = None  # the twin pipeline that takes a first frame from the same weights
 
 
@@ -81,8 +82,9 @@ def _import_diffusers():
     try:
         import diffusers
     except ImportError as e:
-        raise MissingDependencyError("pretrained video models need diffusers and accelerate: "
-                                     ".venv/bin/pip install diffusers accelerate") from e
+        raise MissingDependencyError(
+            "pretrained video models need diffusers and accelerate: .venv/bin/pip install diffusers accelerate"
+        ) from e
     return diffusers
 
 
@@ -91,11 +93,16 @@ def read_model_index(folder: Path) -> tuple[str, dict[str, tuple[str, str]]]:
     try:
         index = json.loads((folder / MODEL_INDEX).read_text(encoding="utf-8"))
         cls = index["_class_name"]
-        components = {k: (v[0], v[1]) for k, v in index.items()
-                      if not k.startswith("_") and isinstance(v, list) and len(v) == 2 and v[0] and v[1]}
+        components = {
+            k: (v[0], v[1])
+            for k, v in index.items()
+            if not k.startswith("_") and isinstance(v, list) and len(v) == 2 and v[0] and v[1]
+        }
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-        raise InputError(f"model folder {folder}: {MODEL_INDEX} is not a diffusers pipeline index ({e}); "
-                         "restore it from where the model came from") from e
+        raise InputError(
+            f"model folder {folder}: {MODEL_INDEX} is not a diffusers pipeline index ({e}); "
+            "restore it from where the model came from"
+        ) from e
     if not isinstance(cls, str):
         raise InputError(f"model folder {folder}: {MODEL_INDEX} has no pipeline class (_class_name)")
     return cls, components
@@ -126,13 +133,17 @@ def check_components(folder: Path, components: dict[str, tuple[str, str]]) -> No
                 with safe_open(w, "pt") as f:
                     f.keys()
             except (SafetensorError, OSError, ValueError) as e:
-                corrupt.append(f"{name}/{w.name} ({str(e).strip().splitlines()[0] if str(e).strip() else 'unreadable'})")
+                corrupt.append(
+                    f"{name}/{w.name} ({str(e).strip().splitlines()[0] if str(e).strip() else 'unreadable'})"
+                )
     problems = []
     if missing:
         problems.append(f"missing {', '.join(missing)}")
     if pickled:
-        problems.append(f"pickled weights only in {', '.join(pickled)} (vidfuse loads safetensors only: convert "
-                        "them, e.g. save_pretrained(..., safe_serialization=True) in a trusted environment)")
+        problems.append(
+            f"pickled weights only in {', '.join(pickled)} (vidfuse loads safetensors only: convert "
+            "them, e.g. save_pretrained(..., safe_serialization=True) in a trusted environment)"
+        )
     if corrupt:
         problems.append(f"corrupt {', '.join(corrupt)}")
     if problems:
@@ -152,8 +163,15 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torc
     return DTYPES[dtype]
 
 
-def load_diffusers_folder(folder: str | os.PathLike, *, device=None, dtype="auto", offload: str = "none",
-                          vae_tiling: bool = False, vae_slicing: bool = False) -> "DiffusersVideoPipeline":
+def load_diffusers_folder(
+    folder: str | os.PathLike,
+    *,
+    device=None,
+    dtype="auto",
+    offload: str = "none",
+    vae_tiling: bool = False,
+    vae_slicing: bool = False,
+) -> "DiffusersVideoPipeline":
     """Check and load a diffusers pipeline folder offline; see the module docstring."""
     from vidfuse.sysinfo import best_device
 
@@ -162,19 +180,25 @@ def load_diffusers_folder(folder: str | os.PathLike, *, device=None, dtype="auto
         raise InputError(f"offload {offload!r} is not one of {', '.join(OFFLOADS)}")
     device = torch.device(device or best_device())
     if offload != "none" and device.type != "cuda":
-        raise InputError(f"--offload {offload} moves weights between CPU and GPU memory; it needs a GPU device "
-                         f"(this one is {device.type}): use --offload none")
+        raise InputError(
+            f"--offload {offload} moves weights between CPU and GPU memory; it needs a GPU device "
+            f"(this one is {device.type}): use --offload none"
+        )
     torch_dtype = resolve_dtype(dtype, device)
     cls_name, components = read_model_index(folder)
     if cls_name not in FAMILIES:
-        raise InputError(f"model folder {folder} holds a {cls_name}, which vidfuse does not run; it runs "
-                         f"{', '.join(sorted(FAMILIES))}")
+        raise InputError(
+            f"model folder {folder} holds a {cls_name}, which vidfuse does not run; it runs "
+            f"{', '.join(sorted(FAMILIES))}"
+        )
     check_components(folder, components)
     diffusers = _import_diffusers()
     cls = getattr(diffusers, cls_name, None)
     if cls is None:
-        raise MissingDependencyError(f"model folder {folder} needs diffusers' {cls_name}, which diffusers "
-                                     f"{diffusers.__version__} lacks: .venv/bin/pip install -U diffusers")
+        raise MissingDependencyError(
+            f"model folder {folder} needs diffusers' {cls_name}, which diffusers "
+            f"{diffusers.__version__} lacks: .venv/bin/pip install -U diffusers"
+        )
     from diffusers.utils import deprecation_utils  # diffusers that deprecate torch_dtype take dtype
 
     dtype_arg = "dtype" if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else "torch_dtype"
@@ -183,8 +207,10 @@ def load_diffusers_folder(folder: str | os.PathLike, *, device=None, dtype="auto
             pipe = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True, **{dtype_arg: torch_dtype})
     except (OSError, ValueError, RuntimeError, TypeError, KeyError, AttributeError, ImportError) as e:
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"model folder {folder}: diffusers could not load the {cls_name} ({why[:300]}); "
-                         "check that it is complete and made for this diffusers version") from e
+        raise InputError(
+            f"model folder {folder}: diffusers could not load the {cls_name} ({why[:300]}); "
+            "check that it is complete and made for this diffusers version"
+        ) from e
     pipe.set_progress_bar_config(disable=True)
     place(pipe, device, offload)
     vae = getattr(pipe, "vae", None)
@@ -209,10 +235,16 @@ def place(pipe, device: torch.device, offload: str) -> None:
         if not hasattr(pipe, "enable_group_offload"):
             import diffusers
 
-            raise MissingDependencyError(f"--offload group needs diffusers 0.33 or newer (this is "
-                                         f"{diffusers.__version__}): .venv/bin/pip install -U diffusers")
-        pipe.enable_group_offload(onload_device=device, offload_device=torch.device("cpu"),
-                                  offload_type="leaf_level", use_stream=device.type == "cuda")
+            raise MissingDependencyError(
+                f"--offload group needs diffusers 0.33 or newer (this is "
+                f"{diffusers.__version__}): .venv/bin/pip install -U diffusers"
+            )
+        pipe.enable_group_offload(
+            onload_device=device,
+            offload_device=torch.device("cpu"),
+            offload_type="leaf_level",
+            use_stream=device.type == "cuda",
+        )
     else:
         pipe.to(device)
 
@@ -257,15 +289,22 @@ def native_shape(family: Family, params, transformer_config, vae_scale: int) -> 
     (``params``: the signature's parameters), else its transformer's ``sample_*`` sizes (``transformer_config``,
     a mapping) times the VAE's spatial factor, else 480 × 832 × 49. ``max_frames`` is CogVideoX 1.0's
     ``sample_frames`` (its positions are fixed tables of that length; 1.5 uses rotary positions), else None."""
-    h, w, t = (params[k].default if k in params and params[k].default is not inspect.Parameter.empty else None
-               for k in ("height", "width", frames_parameter(params)))
+    h, w, t = (
+        params[k].default if k in params and params[k].default is not inspect.Parameter.empty else None
+        for k in ("height", "width", frames_parameter(params))
+    )
     cfg = transformer_config or {}
     if h is None and cfg.get("sample_height"):
         h, w = cfg["sample_height"] * vae_scale, cfg["sample_width"] * vae_scale
     if t is None and cfg.get("sample_frames"):
         t = cfg["sample_frames"]
-    max_frames = (cfg["sample_frames"] if family.name == "CogVideoX" and cfg.get("sample_frames")
-                  and not cfg.get("use_rotary_positional_embeddings", False) else None)
+    max_frames = (
+        cfg["sample_frames"]
+        if family.name == "CogVideoX"
+        and cfg.get("sample_frames")
+        and not cfg.get("use_rotary_positional_embeddings", False)
+        else None
+    )
     return int(h or 480), int(w or 832), int(t or 49), max_frames
 
 
@@ -292,11 +331,25 @@ def describe_folder(folder: str | os.PathLike) -> dict:
     h, w, t, max_frames = native_shape(family, params, config("transformer"), scale)
     patch = config("transformer").get("patch_size")
     step = max(family.size_step, scale * int(patch[-1])) if isinstance(patch, list) and patch else family.size_step
-    tasks = ("image→video",) if "ImageToVideo" in cls_name else \
-        ("text→video", "image→video") if family.image_to_video else ("text→video",)
-    return {"pipeline_class": cls_name, "family": family.name, "tasks": tasks, "height": h, "width": w,
-            "frames": t, "fps": family.fps, "max_frames": max_frames, "frame_step": family.frame_step,
-            "size_step": step}
+    tasks = (
+        ("image→video",)
+        if "ImageToVideo" in cls_name
+        else ("text→video", "image→video")
+        if family.image_to_video
+        else ("text→video",)
+    )
+    return {
+        "pipeline_class": cls_name,
+        "family": family.name,
+        "tasks": tasks,
+        "height": h,
+        "width": w,
+        "frames": t,
+        "fps": family.fps,
+        "max_frames": max_frames,
+        "frame_step": family.frame_step,
+        "size_step": step,
+    }
 
 
 def _resized(video: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -345,8 +398,7 @@ class DiffusersVideoPipeline:
         self.default_steps = params["num_inference_steps"].default if "num_inference_steps" in params else 50
         self.default_guidance = params["guidance_scale"].default if "guidance_scale" in params else None
         cfg = getattr(getattr(pipe, "transformer", None), "config", None)
-        h, w, t, self.max_frames = native_shape(self.family, params, cfg,
-                                                getattr(pipe, "vae_scale_factor_spatial", 8))
+        h, w, t, self.max_frames = native_shape(self.family, params, cfg, getattr(pipe, "vae_scale_factor_spatial", 8))
         self.native_size = (h, w)
         self.num_frames = t
         self.fps = self.family.fps
@@ -367,8 +419,10 @@ class DiffusersVideoPipeline:
         fam = self.family
         frames = _round_up(num_frames, fam.frame_step)
         if self.max_frames is not None and frames > self.max_frames:
-            raise InputError(f"{self.pipeline_class} makes at most {self.max_frames} frames (its position table); "
-                             f"asked for {num_frames}: ask for 1 to {self.max_frames}")
+            raise InputError(
+                f"{self.pipeline_class} makes at most {self.max_frames} frames (its position table); "
+                f"asked for {num_frames}: ask for 1 to {self.max_frames}"
+            )
         return frames, _round_size(height, self.size_step), _round_size(width, self.size_step)
 
     def _pipe_for_image(self):
@@ -376,20 +430,34 @@ class DiffusersVideoPipeline:
             return self.pipe
         twin = self.family.image_to_video
         if twin is None:
-            raise InputError(f"this {self.pipeline_class} folder makes video from text only; for --image use "
-                             f"a {self.family.name} image-to-video model folder")
+            raise InputError(
+                f"this {self.pipeline_class} folder makes video from text only; for --image use "
+                f"a {self.family.name} image-to-video model folder"
+            )
         if not hasattr(self, "_image_pipe"):
             self._image_pipe = getattr(_import_diffusers(), twin).from_pipe(self.pipe)
             self._image_pipe.set_progress_bar_config(disable=True)
         return self._image_pipe
 
     @torch.no_grad()
-    def __call__(self, prompt: str | Sequence[str], image=None, *, num_frames: int | None = None,
-                 height: int | None = None, width: int | None = None, seed: int | None = None,
-                 guidance_scale: float | None = None, negative_prompt: str | None = None,
-                 num_inference_steps: int | None = None, fps: float | None = None, batch_size: int = 4,
-                 on_overflow: str = "error", strict: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def __call__(
+        self,
+        prompt: str | Sequence[str],
+        image=None,
+        *,
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        seed: int | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        fps: float | None = None,
+        batch_size: int = 4,
+        on_overflow: str = "error",
+        strict: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
         """Frames ``uint8 (B, T, H, W, 3)``; ``progress(step, total)`` is called after every denoising step of
         every batch (``total`` counts all of them). ``on_overflow`` and ``strict`` are accepted for the
         common call; the pipeline's own tokenizer truncates long prompts."""
@@ -400,8 +468,9 @@ class DiffusersVideoPipeline:
             raise InputError("no prompt given")
         for i, p in enumerate(prompts):
             if not isinstance(p, str) or not p.strip():
-                raise InputError(f"the prompt{'' if len(prompts) == 1 else f' #{i}'} is empty: write what the video "
-                                 "should show")
+                raise InputError(
+                    f"the prompt{'' if len(prompts) == 1 else f' #{i}'} is empty: write what the video should show"
+                )
             check_prompt(p, "the prompt" if len(prompts) == 1 else f"prompt #{i}")
         num_frames = self.num_frames if num_frames is None else num_frames
         height = self.native_size[0] if height is None else height
@@ -437,11 +506,21 @@ class DiffusersVideoPipeline:
 
             pics = list(image) if isinstance(image, (list, tuple)) else [image] * len(prompts)
             if len(pics) != len(prompts):
-                raise InputError(f"got {len(pics)} images for {len(prompts)} prompts; give one image, or one per prompt")
-            images = [Image.fromarray(((image_to_tensor(im, gen_h, gen_w).permute(1, 2, 0) + 1) * 127.5)
-                                      .round().clamp(0, 255).to(torch.uint8).numpy()) for im in pics]
+                raise InputError(
+                    f"got {len(pics)} images for {len(prompts)} prompts; give one image, or one per prompt"
+                )
+            images = [
+                Image.fromarray(
+                    ((image_to_tensor(im, gen_h, gen_w).permute(1, 2, 0) + 1) * 127.5)
+                    .round()
+                    .clamp(0, 255)
+                    .to(torch.uint8)
+                    .numpy()
+                )
+                for im in pics
+            ]
         gen = torch.Generator(device="cpu").manual_seed(int(seed) if seed is not None else torch.seed() % 2**63)
-        chunks = [(i, prompts[i:i + batch_size]) for i in range(0, len(prompts), batch_size)]
+        chunks = [(i, prompts[i : i + batch_size]) for i in range(0, len(prompts), batch_size)]
         total, done = steps * len(chunks), [0]
 
         def on_step(_pipe, _i, _t, _kw):
@@ -458,7 +537,7 @@ class DiffusersVideoPipeline:
             if "callback_on_step_end" in params:
                 call["callback_on_step_end"] = on_step
             if images is not None:
-                call["image"] = images[start:start + len(chunk)] if len(chunk) > 1 else images[start]
+                call["image"] = images[start : start + len(chunk)] if len(chunk) > 1 else images[start]
             try:
                 video = pipe(**call).frames
             except (TypeError, ValueError) as e:  # the pipeline's own checks: one line, not a traceback
@@ -467,6 +546,8 @@ class DiffusersVideoPipeline:
             outs.append(_resized(video, height, width))  # from the size it made, which the pipeline may round
         video = torch.cat(outs)
         if video.shape[1:] != (num_frames, height, width, 3):
-            raise InputError(f"{type(pipe).__name__} made {tuple(video.shape[1:4])} (frames, height, width) where "
-                             f"{(num_frames, height, width)} was asked; ask for at most {frames} frames")
+            raise InputError(
+                f"{type(pipe).__name__} made {tuple(video.shape[1:4])} (frames, height, width) where "
+                f"{(num_frames, height, width)} was asked; ask for at most {frames} frames"
+            )
         return (video.clamp(0, 1) * 255).round().to(torch.uint8).numpy()

@@ -7,6 +7,7 @@ Every command calls one Python function (named in its help) and imports it lazil
 train's options are generated from the config dataclasses by :mod:`~vidfuse.cli.train_options`. This module
 makes the app, lists the commands in the order ``--help`` shows them, and turns errors into one line.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,8 +20,11 @@ from vidfuse.errors import VidfuseError
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="vidfuse: text-to-video by multimodal fusion (train, generate, tell stories, serve).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="vidfuse: text-to-video by multimodal fusion (train, generate, tell stories, serve).",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: export the built-in Moving Digits benchmark.")
 app.add_typer(data_app, name="data")
 

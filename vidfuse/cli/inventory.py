@@ -1,5 +1,6 @@
 """``vidfuse info``, ``models``, ``voices`` and ``install-model``: what is installed here, and installing the default
 model."""
+
 from __future__ import annotations
 
 import sys
@@ -27,8 +28,11 @@ def info() -> None:
 
 
 def models(
-    models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="The models folder, one model a sub-folder "
-                                              "(default: $VIDFUSE_MODELS, else ~/.cache/vidfuse/models)."),
+    models_dir: Optional[Path] = typer.Option(
+        None,
+        "--models-dir",
+        help="The models folder, one model a sub-folder (default: $VIDFUSE_MODELS, else ~/.cache/vidfuse/models).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON list instead of a table."),
 ) -> None:
     """The built-in model and each model folder in the models folder (--model's names). (vidfuse.catalog.list_models)"""
@@ -64,8 +68,9 @@ def voices() -> None:
         typer.echo(f"{label} ({lang}):")
         for v in mine:
             first = v.voice if v.engine == "espeak-ng" else v.name
-            typer.echo(f"  {'*' if v.default else ' '} {v.engine:<9} {first:<18} "
-                       f"{v.voice if v.engine == 'piper' else v.name}")
+            typer.echo(
+                f"  {'*' if v.default else ' '} {v.engine:<9} {first:<18} {v.voice if v.engine == 'piper' else v.name}"
+            )
         if not mine:
             typer.echo("    (none installed)")
     if not any(v.engine == "piper" for v in found):
@@ -77,16 +82,24 @@ def voices() -> None:
 
 def install_model(
     model: Optional[Path] = typer.Argument(None, help="A model folder (e.g. RUN_DIR/model) to install as the default."),
-    force: bool = typer.Option(False, "--force", help="Replace an installed model without asking (it is kept as "
-                               "*.previous-<time>)."),
-    restore: bool = typer.Option(False, "--restore", help="Remove the installed model: the shipped one is the default "
-                                 "again."),
-    ship: bool = typer.Option(False, "--ship", help="Replace the model shipped inside the package instead (make "
-                              "train-default)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an installed model without asking (it is kept as *.previous-<time>)."
+    ),
+    restore: bool = typer.Option(
+        False, "--restore", help="Remove the installed model: the shipped one is the default again."
+    ),
+    ship: bool = typer.Option(
+        False, "--ship", help="Replace the model shipped inside the package instead (make train-default)."
+    ),
 ) -> None:
     """Install a model folder as the default model, beside the shipped one. (vidfuse.pipeline.install_default_model)"""
-    from vidfuse.pipeline import (SHIPPED_MODEL_DIR, is_model_folder, install_default_model, installed_model_dir,
-                                  restore_default_model)
+    from vidfuse.pipeline import (
+        SHIPPED_MODEL_DIR,
+        install_default_model,
+        installed_model_dir,
+        is_model_folder,
+        restore_default_model,
+    )
 
     if restore:
         if model is not None:
@@ -98,8 +111,10 @@ def install_model(
     dest = SHIPPED_MODEL_DIR if ship else installed_model_dir()
     if is_model_folder(dest) and not force:
         if not sys.stdin.isatty():
-            raise VidfuseError(f"a model is already installed at {dest}; add --force to replace it (it is kept as "
-                               f"{dest.name}.previous-<time>)")
+            raise VidfuseError(
+                f"a model is already installed at {dest}; add --force to replace it (it is kept as "
+                f"{dest.name}.previous-<time>)"
+            )
         force = typer.confirm(f"replace the model at {dest}? (it is kept as {dest.name}.previous-<time>)")
         if not force:
             raise typer.Abort()

@@ -1,4 +1,5 @@
 """Progress bars for the commands that run in stages."""
+
 from __future__ import annotations
 
 import contextlib
@@ -9,8 +10,7 @@ def stage_bars(labels: dict[str, str]):
     """Rich progress bars, one per stage, driven by a ``progress(stage, fraction)`` callback (yielded)."""
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
-                  TimeElapsedColumn()) as bar:
+    with Progress(TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn()) as bar:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, fraction: float) -> None:

@@ -4,6 +4,7 @@ Every TrainConfig field, every ModelConfig shared field and every field of any g
 option named after it (batch_size → --batch-size, r1_gamma → --r1-gamma); None means "not given", so the
 preset's value stands, then --config's. A new dataclass field is a new option with no change here.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -14,8 +15,12 @@ import typer
 __all__ = ["CONFIG_FIELDS", "TrainCommand", "check_family_options", "train_signature"]
 
 _BY_HAND = {"preset", "out", "model", "gen"}  # fields with a hand-written option (cli/training.py) or none
-_PANELS = {"train": "Training", "model": "Model (every family)", "family": "Generator family settings",
-           "bool": "Switches"}  # bools apart: their --no- column would narrow a whole panel's help
+_PANELS = {
+    "train": "Training",
+    "model": "Model (every family)",
+    "family": "Generator family settings",
+    "bool": "Switches",
+}  # bools apart: their --no- column would narrow a whole panel's help
 _HELP = {  # for fields whose comment in vidfuse/config.py says too little on a command line
     "steps": "total optimiser steps (a resumed run may raise it)",
     "batch_size": "clips per step per process",
@@ -58,6 +63,7 @@ def _comma_list(kind: type, example: str):
             return tuple(kind(x) for x in value.split(","))
         except ValueError:
             raise ValueError(f"give {words} separated by commas, e.g. {example}; got {value!r}") from None
+
     return parse
 
 
@@ -92,8 +98,9 @@ def _config_fields() -> dict[str, tuple[str, str, str]]:
     helps = {**_HELP, "generator": f"the generator family: {' | '.join(GENERATORS)}"}
 
     def comment(cls: type, name: str) -> str:
-        return helps.get(name) or next((comments[c.__name__, name] for c in cls.__mro__
-                                        if (c.__name__, name) in comments), "")
+        return helps.get(name) or next(
+            (comments[c.__name__, name] for c in cls.__mro__ if (c.__name__, name) in comments), ""
+        )
 
     out: dict[str, tuple[str, str, str]] = {}
     for f in dataclasses.fields(TrainConfig):
@@ -105,8 +112,10 @@ def _config_fields() -> dict[str, tuple[str, str, str]]:
     for family, cls in GENERATOR_CONFIGS.items():
         for f in dataclasses.fields(cls):
             if f.name in out and out[f.name][0] != "family":
-                raise RuntimeError(f"config field {f.name!r} is in {cls.__name__} and in Train- or ModelConfig; "
-                                   f"rename one: they would share the option --{f.name.replace('_', '-')}")
+                raise RuntimeError(
+                    f"config field {f.name!r} is in {cls.__name__} and in Train- or ModelConfig; "
+                    f"rename one: they would share the option --{f.name.replace('_', '-')}"
+                )
             if f.name in out and str(f.type) != out[f.name][1]:
                 raise RuntimeError(f"{cls.__name__}.{f.name} has another type than in the other families")
             owners.setdefault(f.name, []).append(family)
@@ -141,8 +150,7 @@ def train_signature(command) -> inspect.Signature:
         decls = f"{decls}/--no-{decls[2:]}" if annotation is bool else decls
         panel = _PANELS["bool" if annotation is bool else panel]
         option = typer.Option(None, decls, help=_help_text(text), rich_help_panel=panel, **spec)
-        param = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
-                                  annotation=Optional[annotation])
+        param = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[annotation])
         (switches if annotation is bool else params).append(param)
     return inspect.Signature(params + switches, return_annotation=None)
 
@@ -152,8 +160,10 @@ def _generator_help() -> str:
     from vidfuse.config import DEFAULT_GENERATOR
     from vidfuse.models.registry import families
 
-    lines = [f"{name}{' (default)' if name == DEFAULT_GENERATOR else ''}: {_help_text(doc)}"
-             for name, doc in families().items()]
+    lines = [
+        f"{name}{' (default)' if name == DEFAULT_GENERATOR else ''}: {_help_text(doc)}"
+        for name, doc in families().items()
+    ]
     return "\n\n".join(["The generator family (its settings: the panel below).", *lines])
 
 
@@ -178,12 +188,15 @@ def check_family_options(family: str, given: dict[str, Any]) -> None:
     stray = [name for name in given if name not in mine]
     if not stray:
         return
-    whose = {name: [g for g, cls in GENERATOR_CONFIGS.items() if name in {f.name for f in dataclasses.fields(cls)}]
-             for name in stray}
+    whose = {
+        name: [g for g, cls in GENERATOR_CONFIGS.items() if name in {f.name for f in dataclasses.fields(cls)}]
+        for name in stray
+    }
     listed = ", ".join(f"--{n.replace('_', '-')} ({', '.join(whose[n])})" for n in stray)
     verb, them = ("is not a setting", "it") if len(stray) == 1 else ("are not settings", "them")
-    raise InputError(f"{listed} {verb} of the {family} generator; choose the family with --generator, or leave "
-                     f"{them} out")
+    raise InputError(
+        f"{listed} {verb} of the {family} generator; choose the family with --generator, or leave {them} out"
+    )
 
 
 CONFIG_FIELDS = _config_fields()  # field name → (panel, declared type, help); built once, at import

@@ -1,4 +1,5 @@
 """``vidfuse train``, ``vidfuse eval`` and ``vidfuse data``: training a model, judging it, exporting its data."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,8 @@ def train(
     Every field of vidfuse.config's configs is an option; left out, it keeps the preset's value or --config's.
     """
     from vidfuse.config import PRESETS
-    from vidfuse.train import resolve_config, train as run_train
+    from vidfuse.train import resolve_config
+    from vidfuse.train import train as run_train
 
     if preset not in PRESETS:
         raise typer.BadParameter(f"choose one of {sorted(PRESETS)}", param_hint="--preset")
@@ -33,8 +35,9 @@ def train(
             given[CONFIG_FIELDS[name][0]][name] = value
     run = dict(given["train"], out=str(out) if out else None)
     if given["family"]:  # the family that the preset, --config and --generator choose, to name a stray option
-        check_family_options(resolve_config(preset, config, **run, model=given["model"]).model.generator,
-                             given["family"])
+        check_family_options(
+            resolve_config(preset, config, **run, model=given["model"]).model.generator, given["family"]
+        )
     cfg = resolve_config(preset, config, **run, model={**given["model"], **given["family"]})
     path = run_train(cfg, resume=resume, quiet=quiet)
     typer.echo(f"model: {path}")
@@ -44,8 +47,9 @@ train.__signature__ = train_signature(train)  # one option per config field (vid
 
 
 def eval_model(
-    model: Optional[Path] = typer.Option(None, "--model",
-                                         help="Model folder (default: the one shipped inside vidfuse)."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", help="Model folder (default: the one shipped inside vidfuse)."
+    ),
     n: int = typer.Option(600, "--n", min=2, help="Test captions: half English, half Chinese; half held-out pairs."),
     level: int = typer.Option(1, "--level", min=1, max=2, help="1 = one digit, 2 = two digits."),
     image: bool = typer.Option(False, "--image", help="Text + first frame → video: give each real clip's first frame."),
@@ -53,13 +57,19 @@ def eval_model(
     batch_size: int = typer.Option(64, "--batch-size", min=1),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the self-test and results as JSON here."),
     sheet: Optional[Path] = typer.Option(None, "--sheet", help="Contact sheet (PNG) of held-out-pair samples."),
-    self_test_n: int = typer.Option(300, "--self-test-n", min=10, help="Real test clips per level for the judge's "
-                                    "self-test."),
-    guidance_scale: Optional[float] = typer.Option(None, "--guidance-scale", help="Classifier-free guidance (default: "
-                                                   "the model's)."),
-    captions: Optional[Path] = typer.Option(None, "--captions", help="Judge your own captions instead: JSONL of "
-                                            "{caption, digit, colour, motion[, lang]} (e.g. "
-                                            "bench/novel_captions.jsonl)."),
+    self_test_n: int = typer.Option(
+        300, "--self-test-n", min=10, help="Real test clips per level for the judge's self-test."
+    ),
+    guidance_scale: Optional[float] = typer.Option(
+        None, "--guidance-scale", help="Classifier-free guidance (default: the model's)."
+    ),
+    captions: Optional[Path] = typer.Option(
+        None,
+        "--captions",
+        help="Judge your own captions instead: JSONL of "
+        "{caption, digit, colour, motion[, lang]} (e.g. "
+        "bench/novel_captions.jsonl).",
+    ),
 ) -> None:
     """Judged accuracy and FD-judge on Moving Digits test captions. (vidfuse.evaluate.evaluate_model)"""
     import json
@@ -73,12 +83,15 @@ def eval_model(
     if captions is not None:
         from vidfuse.evaluate import evaluate_captions_file
 
-        result = evaluate_captions_file(model, captions, seed=seed, batch_size=batch_size,
-                                        guidance_scale=guidance_scale)
+        result = evaluate_captions_file(
+            model, captions, seed=seed, batch_size=batch_size, guidance_scale=guidance_scale
+        )
         for name, summary in [("all", result["all"]), *result["groups"].items()]:
-            typer.echo(f"{name:>8}: n {summary['n']:4d}  joint {100 * summary['joint']:5.1f}%  digit "
-                       f"{100 * summary['digit']:5.1f}%  colour {100 * summary['colour']:5.1f}%  motion "
-                       f"{100 * summary['motion']:5.1f}%")
+            typer.echo(
+                f"{name:>8}: n {summary['n']:4d}  joint {100 * summary['joint']:5.1f}%  digit "
+                f"{100 * summary['digit']:5.1f}%  colour {100 * summary['colour']:5.1f}%  motion "
+                f"{100 * summary['motion']:5.1f}%"
+            )
         if json_out is not None:
             atomic_write_text(json_out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
             typer.echo(f"wrote {json_out}")
@@ -86,19 +99,32 @@ def eval_model(
     labels = {"self-test": "judge self-test", "generate": f"generating {n} clips", "judge": "judging"}
     with stage_bars(labels) as progress:
         self_test = judge_self_test(n=self_test_n, seed=seed, progress=progress)
-        result = evaluate_model(model, n=n, level=level, seed=seed, batch_size=batch_size, image_conditioned=image,
-                                sheet=sheet, guidance_scale=guidance_scale, progress=progress)
+        result = evaluate_model(
+            model,
+            n=n,
+            level=level,
+            seed=seed,
+            batch_size=batch_size,
+            image_conditioned=image,
+            sheet=sheet,
+            guidance_scale=guidance_scale,
+            progress=progress,
+        )
     for table in report_tables(self_test, result):
         console.print(table)
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps({"self_test": self_test, "result": result}, indent=2,
-                                               ensure_ascii=False) + "\n")
+        atomic_write_text(
+            json_out, json.dumps({"self_test": self_test, "result": result}, indent=2, ensure_ascii=False) + "\n"
+        )
         typer.echo(f"wrote {json_out}")
     if sheet is not None:
         typer.echo(f"wrote {sheet}")
     if not self_test["ok"]:
-        typer.secho("warning: the judge failed its self-test (see its table); do not trust these numbers",
-                    fg=typer.colors.RED, err=True)
+        typer.secho(
+            "warning: the judge failed its self-test (see its table); do not trust these numbers",
+            fg=typer.colors.RED,
+            err=True,
+        )
 
 
 def data_moving_digits(

@@ -19,6 +19,7 @@ symmetric or 左/右 is not a direction: ``左右`` (左右移动 is side to sid
 is "about three seconds"), idioms that pair them (左顾右盼, 左邻右舍, 左思右想, 左摇右摆, ...),
 座右铭 and 相左.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,19 @@ _EN = re.compile(
 )
 
 _ZH_KEEP = (
-    "左顾右盼", "左邻右舍", "左思右想", "左摇右摆", "左拥右抱", "左膀右臂", "左支右绌", "左冲右突",
-    "左躲右闪", "左右", "右左", "座右铭", "相左",
+    "左顾右盼",
+    "左邻右舍",
+    "左思右想",
+    "左摇右摆",
+    "左拥右抱",
+    "左膀右臂",
+    "左支右绌",
+    "左冲右突",
+    "左躲右闪",
+    "左右",
+    "右左",
+    "座右铭",
+    "相左",
 )
 _ZH = re.compile("|".join([*_ZH_KEEP, "左", "右"]))
 _ZH_SWAP = {"左": "右", "右": "左"}

@@ -19,6 +19,7 @@ Robustness contract:
   never cut short. Only when no clip at all can be read is :class:`InputError` raised. The
   record is per process: with ``DataLoader(num_workers>0)`` each worker keeps its own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,17 @@ from vidfuse.data.augment import hflip_clip
 from vidfuse.errors import InputError
 from vidfuse.media.video_io import read_video
 
-__all__ = ["ClipDataset", "Entry", "VideoClipDataset", "check_files", "check_inside", "missing_error",
-           "positive_int", "resolve_path", "size_hw"]
+__all__ = [
+    "ClipDataset",
+    "Entry",
+    "VideoClipDataset",
+    "check_files",
+    "check_inside",
+    "missing_error",
+    "positive_int",
+    "resolve_path",
+    "size_hw",
+]
 
 log = logging.getLogger("vidfuse.data")
 
@@ -157,8 +167,9 @@ class ClipDataset(torch.utils.data.Dataset):
             except InputError as e:
                 self._bad.add(i)
                 self.skipped_paths.append(str(entry.path))
-                log.warning("skipping unreadable clip %s (listed in %s, %s): %s", entry.path, self.index, entry.where,
-                            e)
+                log.warning(
+                    "skipping unreadable clip %s (listed in %s, %s): %s", entry.path, self.index, entry.where, e
+                )
                 continue
             return self._sample(frames, entry)
         raise InputError(
@@ -186,8 +197,16 @@ class VideoClipDataset(ClipDataset):
     shorter than the window holds its last frame to fill it.
     """
 
-    def __init__(self, index: Path, *, num_frames: int, size: int | tuple[int, int], fps: float | None, hflip_p: float,
-                 allow_outside_paths: bool = False) -> None:
+    def __init__(
+        self,
+        index: Path,
+        *,
+        num_frames: int,
+        size: int | tuple[int, int],
+        fps: float | None,
+        hflip_p: float,
+        allow_outside_paths: bool = False,
+    ) -> None:
         super().__init__(index, hflip_p=hflip_p, allow_outside_paths=allow_outside_paths)
         self.num_frames = positive_int(num_frames, "num_frames")
         self.size = size_hw(size)

@@ -4,6 +4,7 @@ Each dataset yields ``(video (C, T, H, W) float32 in [-1, 1], caption str, attri
 :func:`collate` stacks the videos and keeps captions and attributes as lists, because captions
 are tokenized by the model (its tokenizer or pretrained encoder) and attributes differ by source.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence

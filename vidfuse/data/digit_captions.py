@@ -1,5 +1,6 @@
 """Moving Digits' template captions: one sentence per clip, English or Chinese, drawn from a few subject forms,
 predicate styles, number forms and endings (the wider grammar used in training is :mod:`vidfuse.data.paraphrase`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,14 +42,21 @@ _ZH_PREDICATES = (
     ("向{d}运动", "{b}来回移动"),
     ("一直往{d}移动", "不停地{b}弹跳"),
 )
-_ZH_DIRECTIONS = {"left": "左", "right": "右", "up": "上", "down": "下",
-                  "left and right": "左右", "up and down": "上下"}
+_ZH_DIRECTIONS = {
+    "left": "左",
+    "right": "右",
+    "up": "上",
+    "down": "下",
+    "left and right": "左右",
+    "up and down": "上下",
+}
 _ZH_JOINERS = ("，", "；", "，同时", "，而")
 _ZH_ENDINGS = ("", "。")
 
 
-def _en_clause(digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str],
-               words: bool) -> str:
+def _en_clause(
+    digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str], words: bool
+) -> str:
     number = EN_NUMBERS[digit] if words else str(digit)
     coloured = f"{colour} " if colour else ""
     noun = subject.format(c=coloured, n=number, a="a")
@@ -56,12 +64,14 @@ def _en_clause(digit: int, motion: str, colour: str | None, subject: str, predic
         noun = "an" + noun[1:]
     one_way = " and " not in motion
     verb = predicate[0 if one_way else 1].format(
-        d=motion, b=motion, to=f"to the {motion}" if motion in ("left", "right") else motion)
+        d=motion, b=motion, to=f"to the {motion}" if motion in ("left", "right") else motion
+    )
     return f"{noun} {verb}"
 
 
-def _zh_clause(digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str],
-               words: bool) -> str:
+def _zh_clause(
+    digit: int, motion: str, colour: str | None, subject: str, predicate: tuple[str, str], words: bool
+) -> str:
     number = ZH_NUMBERS[digit] if words else str(digit)
     zh_colour = COLOUR_ZH[colour] if colour else ""
     noun = subject.format(c=zh_colour, c_of=f"{zh_colour}的" if colour else "", n=number)
@@ -84,7 +94,8 @@ def make_caption(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> 
     joiner = pick(rng, _EN_JOINERS if en else _ZH_JOINERS)
     ending = pick(rng, _EN_ENDINGS if en else _ZH_ENDINGS)
     clause = _en_clause if en else _zh_clause
-    clauses = [clause(d, m, c if named else None, subject, predicate, words)
-               for d, m, c, named in zip(attrs["digits"], attrs["motions"], attrs["colours"],
-                                         attrs["colour_named"])]
+    clauses = [
+        clause(d, m, c if named else None, subject, predicate, words)
+        for d, m, c, named in zip(attrs["digits"], attrs["motions"], attrs["colours"], attrs["colour_named"])
+    ]
     return joiner.join(clauses) + ending

@@ -11,6 +11,7 @@ COCO's ``images_dir``), symlinks resolved: an absolute path, a ``../`` or a syml
 (``vidfuse train --allow-outside-paths``). Videos are decoded, frame-sampled, resized and centre-cropped by
 :func:`vidfuse.media.video_io.read_video`, which also reads still images (COCO) with Pillow.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,17 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from vidfuse.data.clips import (ClipDataset, Entry, VideoClipDataset, check_files, check_inside, missing_error,
-                                positive_int, resolve_path, size_hw)
+from vidfuse.data.clips import (
+    ClipDataset,
+    Entry,
+    VideoClipDataset,
+    check_files,
+    check_inside,
+    missing_error,
+    positive_int,
+    resolve_path,
+    size_hw,
+)
 from vidfuse.errors import InputError
 from vidfuse.media.video_io import read_video
 
@@ -50,8 +60,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str], list[str]]]:
                 line = reader.line_num  # where the row ends; rows span one line unless a quoted field holds a newline
                 if None in row or None in row.values():
                     n = len(header) + len(row.get(None, [])) - sum(v is None for v in row.values())
-                    raise InputError(f"{path}: line {line}: {n} fields, but the header has {len(header)} "
-                                     f"({', '.join(header)})")
+                    raise InputError(
+                        f"{path}: line {line}: {n} fields, but the header has {len(header)} ({', '.join(header)})"
+                    )
                 yield line, {k: v.strip() for k, v in row.items()}, header
     except UnicodeDecodeError as e:
         raise InputError(f"{path} is not UTF-8 text ({e}): save it as UTF-8") from e
@@ -114,13 +125,16 @@ def _read_caption_jsonl(path: Path, base: Path) -> list[Entry]:
         except json.JSONDecodeError as e:
             raise InputError(f"{path}: line {line}: not valid JSON ({e.msg} at column {e.colno})") from e
         if not isinstance(obj, dict):
-            raise InputError(f"{path}: line {line}: expected an object like {{\"video\": ..., \"caption\": ...}}")
+            raise InputError(f'{path}: line {line}: expected an object like {{"video": ..., "caption": ...}}')
         for key in ("video", "caption"):
             if not isinstance(obj.get(key), str) or not obj[key].strip():
                 raise InputError(f"{path}: line {line}: '{key}' is missing, empty or not a string")
         attrs = {k: v for k, v in obj.items() if k not in ("video", "caption")}
-        entries.append(Entry(resolve_path(obj["video"], base), obj["caption"].strip(), f"line {line}",
-                             {"source": "jsonl", **attrs}))
+        entries.append(
+            Entry(
+                resolve_path(obj["video"], base), obj["caption"].strip(), f"line {line}", {"source": "jsonl", **attrs}
+            )
+        )
     return entries
 
 
@@ -155,8 +169,9 @@ class VideoCaptionFolder(VideoClipDataset):
         allow_outside_paths: bool = False,
     ) -> None:
         index = _caption_index(Path(source))
-        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p,
-                         allow_outside_paths=allow_outside_paths)
+        super().__init__(
+            index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p, allow_outside_paths=allow_outside_paths
+        )
         base = Path(root).expanduser() if root is not None else index.parent
         if index.suffix.lower() == ".jsonl":
             entries = _read_caption_jsonl(index, base)
@@ -177,8 +192,9 @@ def _caption_index(source: Path) -> Path:
     if not source.is_file():
         raise InputError(f"no such file or folder: {source}")
     if source.suffix.lower() not in (".csv", ".jsonl"):
-        raise InputError(f"{source}: expected a .csv or .jsonl caption index, or a folder holding captions.csv / "
-                         "captions.jsonl")
+        raise InputError(
+            f"{source}: expected a .csv or .jsonl caption index, or a folder holding captions.csv / captions.jsonl"
+        )
     return source
 
 
@@ -212,8 +228,9 @@ class KineticsCSV(VideoClipDataset):
         index = Path(csv_path)
         if not index.is_file():
             raise InputError(f"no such Kinetics CSV: {index}")
-        super().__init__(index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p,
-                         allow_outside_paths=allow_outside_paths)
+        super().__init__(
+            index, num_frames=num_frames, size=size, fps=fps, hflip_p=hflip_p, allow_outside_paths=allow_outside_paths
+        )
         root = Path(root).expanduser()
         entries: list[Entry] = []
         missing: list[tuple[str, str]] = []
@@ -221,8 +238,10 @@ class KineticsCSV(VideoClipDataset):
         for line, row, header in _csv_rows(index):
             absent = [c for c in KINETICS_COLUMNS[:4] if c not in header]
             if absent:
-                raise InputError(f"{index}: line 1: missing column(s) {', '.join(absent)}; Kinetics CSVs have "
-                                 f"{','.join(KINETICS_COLUMNS)}")
+                raise InputError(
+                    f"{index}: line 1: missing column(s) {', '.join(absent)}; Kinetics CSVs have "
+                    f"{','.join(KINETICS_COLUMNS)}"
+                )
             row_split = row.get("split") or split
             splits_seen.add(row.get("split", ""))
             if split is not None and row.get("split", split) != split:
@@ -290,10 +309,12 @@ class CocoCaptions(ClipDataset):
             raise InputError(f"{index} is not UTF-8 text ({e})") from e
         except json.JSONDecodeError as e:
             raise InputError(f"{index}: line {e.lineno}: not valid JSON ({e.msg})") from e
-        if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
-                or not isinstance(data.get("annotations"), list):
-            raise InputError(f"{index}: expected a COCO captions file, an object with 'images' and 'annotations' "
-                             "lists")
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("images"), list)
+            or not isinstance(data.get("annotations"), list)
+        ):
+            raise InputError(f"{index}: expected a COCO captions file, an object with 'images' and 'annotations' lists")
         files: dict[Any, tuple[int, str]] = {}  # image id → (entry number, file name)
         for k, img in enumerate(data["images"]):
             if not isinstance(img, dict) or "id" not in img or not isinstance(img.get("file_name"), str):
@@ -304,15 +325,18 @@ class CocoCaptions(ClipDataset):
             if not isinstance(ann, dict) or not isinstance(ann.get("caption"), str) or not ann["caption"].strip():
                 raise InputError(f"{index}: annotations[{k}] needs a non-empty 'caption'")
             if ann.get("image_id") not in files:
-                raise InputError(f"{index}: annotations[{k}] refers to image_id {ann.get('image_id')!r}, which "
-                                 "'images' does not list")
+                raise InputError(
+                    f"{index}: annotations[{k}] refers to image_id {ann.get('image_id')!r}, which "
+                    "'images' does not list"
+                )
             _, name = files[ann["image_id"]]
             attrs = {"source": "coco", "image_id": ann["image_id"]}
             entries.append(Entry(images_dir / name, ann["caption"].strip(), f"annotations[{k}]", attrs))
         images = [Entry(images_dir / name, "", f"images[{k}]") for k, name in files.values()]
         check_inside(index, images, images_dir, allow_outside_paths)
-        missing = [(f"images[{k}]", str(images_dir / name)) for k, name in files.values()
-                   if not (images_dir / name).is_file()]
+        missing = [
+            (f"images[{k}]", str(images_dir / name)) for k, name in files.values() if not (images_dir / name).is_file()
+        ]
         if missing:
             hint = f"Images are looked up in images_dir={images_dir}; point it at the image folder (e.g. train2017/)."
             raise missing_error(index, missing, len(files), hint)
@@ -339,8 +363,11 @@ def open_dataset(path: str | os.PathLike, **kwargs: Any) -> ClipDataset:
     """
     p = Path(path).expanduser()
     if not p.exists():
-        hint = " (the built-in 'moving-digits' dataset is opened by the training code)" \
-            if str(path) == "moving-digits" else ""
+        hint = (
+            " (the built-in 'moving-digits' dataset is opened by the training code)"
+            if str(path) == "moving-digits"
+            else ""
+        )
         raise InputError(f"no dataset at {p}{hint}")
     suffix = p.suffix.lower()
     if suffix == ".csv" and {"label", "youtube_id"} <= set(_csv_header(p)):

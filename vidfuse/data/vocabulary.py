@@ -19,6 +19,7 @@ The rule, applied to the prompt after the tokenizer's normalisation (NFKC, lower
   背景 同时 …). Neighbouring unknown characters are reported together (猫, 钢琴).
 - Digits, punctuation, symbols and spaces are never unknown.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,33 +33,71 @@ _WORD = re.compile(r"[a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]+")  # the toke
 EN_NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
-    "first second third fourth fifth sixth seventh eighth ninth tenth".split())
-EN_STOP_WORDS = frozenset((
-    # articles, determiners, pronouns
-    "an the this that these those some any each every another other its it he she they them their his her "
-    "me my we us our you your what which who where when how "
-    # prepositions and conjunctions
-    "of on in at to from by with without for into onto over under across through along about around near "
-    "toward towards between off out upon within against behind beside "
-    "and or but while as than then so also too both either "
+    "first second third fourth fifth sixth seventh eighth ninth tenth".split()
+)
+EN_STOP_WORDS = frozenset(
+    (
+        # articles, determiners, pronouns
+        "an the this that these those some any each every another other its it he she they them their his her "
+        "me my we us our you your what which who where when how "
+        # prepositions and conjunctions
+        "of on in at to from by with without for into onto over under across through along about around near "
+        "toward towards between off out upon within against behind beside "
+        "and or but while as than then so also too both either "
+        # a story's connectives (its scenes' prompts come from its sentences)
+        "next finally after afterwards later meanwhile once suddenly "
+        # auxiliaries and modals
+        "is are was were be been being am do does did can could would will shall should may might must has have had "
+        # politeness and the request frame
+        "please let just now here there very really again want need like get make show generate create render draw "
+        "produce give see animate "
+        # what is being asked for, and where
+        "video videos clip clips animation animations movie film scene shot frame frames screen background picture "
+        "image"
+    ).split()
+)
+ZH_STOP_WORDS = (
+    "生成",
+    "视频",
+    "动画",
+    "画面",
+    "影片",
+    "短片",
+    "片段",
+    "屏幕",
+    "背景",
+    "制作",
+    "展示",
+    "显示",
+    "同时",
+    "一段",
+    "一下",
+    "我们",
+    "你们",
+    "他们",
+    "她们",
+    "它们",
+    "帮我",
+    "给我",
+    "一个",
+    "这个",
+    "那个",
     # a story's connectives (its scenes' prompts come from its sentences)
-    "next finally after afterwards later meanwhile once suddenly "
-    # auxiliaries and modals
-    "is are was were be been being am do does did can could would will shall should may might must has have had "
-    # politeness and the request frame
-    "please let just now here there very really again want need like get make show generate create render draw "
-    "produce give see animate "
-    # what is being asked for, and where
-    "video videos clip clips animation animations movie film scene shot frame frames screen background picture "
-    "image").split())
-ZH_STOP_WORDS = ("生成", "视频", "动画", "画面", "影片", "短片", "片段", "屏幕", "背景", "制作", "展示", "显示",
-                 "同时", "一段", "一下", "我们", "你们", "他们", "她们", "它们", "帮我", "给我", "一个", "这个",
-                 "那个",
-                 # a story's connectives (its scenes' prompts come from its sentences)
-                 "首先", "然后", "接着", "之后", "后来", "随后", "最后", "最终", "其次")
-ZH_STOP_CHARS = frozenset("的了着过地得之个只条张头位段幅匹支颗一在是有和与及或而且也都就又还正请帮给让把被将使"
-                          "我你他她它们这那从向往到朝对于以为上下中里内外边方面侧要想能会可看画做吧呢吗啊呀"
-                          "零〇一二两三四五六七八九十百千万")
+    "首先",
+    "然后",
+    "接着",
+    "之后",
+    "后来",
+    "随后",
+    "最后",
+    "最终",
+    "其次",
+)
+ZH_STOP_CHARS = frozenset(
+    "的了着过地得之个只条张头位段幅匹支颗一在是有和与及或而且也都就又还正请帮给让把被将使"
+    "我你他她它们这那从向往到朝对于以为上下中里内外边方面侧要想能会可看画做吧呢吗啊呀"
+    "零〇一二两三四五六七八九十百千万"
+)
 
 
 def _md_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
@@ -140,7 +179,7 @@ class Vocabulary:
 
         at = 0
         for m in _WORD.finditer(text):
-            self._other_scripts(text[at:m.start()], add)
+            self._other_scripts(text[at : m.start()], add)
             if not self._word_known(m.group()):
                 add(m.group())
             at = m.end()
@@ -188,13 +227,19 @@ class UnknownWordsError(InputError):
         self.trained_on = trained_on
 
 
-OPEN_DOMAIN_HINT = ("for open-domain video pass --model DIR with a pretrained diffusers pipeline folder "
-                    "(README: Pretrained video models)")
+OPEN_DOMAIN_HINT = (
+    "for open-domain video pass --model DIR with a pretrained diffusers pipeline folder "
+    "(README: Pretrained video models)"
+)
 
 
 def unknown_words_message(trained_on: str, words: list[str], prompts: list[int] | None = None) -> str:
-    """"this model was trained on Moving Digits captions; it does not know: cat, piano" (one line), with the
+    """ "this model was trained on Moving Digits captions; it does not know: cat, piano" (one line), with the
     prompt numbers of a batch."""
-    which = "it does not know" if not prompts else \
-        f"prompt{'s' if len(prompts) > 1 else ''} {', '.join(f'#{i}' for i in prompts)} hold{'' if len(prompts) > 1 else 's'} words it does not know"
+    if not prompts:
+        which = "it does not know"
+    else:
+        many = len(prompts) > 1
+        numbers = ", ".join(f"#{i}" for i in prompts)
+        which = f"prompt{'s' if many else ''} {numbers} hold{'' if many else 's'} words it does not know"
     return f"this model was trained on {trained_on}; {which}: {', '.join(words)}"

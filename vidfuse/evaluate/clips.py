@@ -1,4 +1,5 @@
 """The clips the judge is measured and trained on: real test clips, and clips it must judge wrong."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,7 +30,7 @@ def occluded(attrs: dict[str, Any], threshold: float = 0.5) -> bool:
     from vidfuse.data.moving_digits import GLYPH_SIZE
 
     gap = np.abs(pos[:, 0] - pos[:, 1])  # (T, 2)
-    overlap = np.clip(GLYPH_SIZE - gap, 0, None).prod(-1) / GLYPH_SIZE ** 2  # (T,)
+    overlap = np.clip(GLYPH_SIZE - gap, 0, None).prod(-1) / GLYPH_SIZE**2  # (T,)
     return bool(overlap.min() > threshold)
 
 

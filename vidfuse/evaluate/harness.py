@@ -1,5 +1,6 @@
 """Evaluation runs: the judge's self-test on real clips, and a generator judged on the Moving Digits test
 captions or on your own (a list, or a JSONL caption set)."""
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,16 @@ import torch.nn as nn
 
 from vidfuse.errors import InputError
 from vidfuse.evaluate.clips import freeze, invalid_clips, occluded, real_test_clips
-from vidfuse.evaluate.judge import (JUDGE_DIR, JUDGE_FRAMES, Judge, JudgeEnsemble, colour_classes, judge_clips,
-                                    load_judge, motion_classes)
+from vidfuse.evaluate.judge import (
+    JUDGE_DIR,
+    JUDGE_FRAMES,
+    Judge,
+    JudgeEnsemble,
+    colour_classes,
+    judge_clips,
+    load_judge,
+    motion_classes,
+)
 from vidfuse.evaluate.metrics import FD_MIN_N, frechet_distance_with_error, score_clips, summarise_scores
 
 # judge_self_test passes when level-1 joint accuracy on real test clips reaches this. The spec asks 0.99 of
@@ -45,22 +54,33 @@ def _stage(progress: Progress | None, stage: str, total: int) -> Callable[[], No
 
 # ───────────────────────────────────────── self-test ───────────────────────────────────────────
 
-def judge_accuracy_on_real(judge: Judge | JudgeEnsemble | None = None, *, n: int = 1000, level: int = 1,
-                           seed: int = 0) -> dict[str, Any]:
+
+def judge_accuracy_on_real(
+    judge: Judge | JudgeEnsemble | None = None, *, n: int = 1000, level: int = 1, seed: int = 0
+) -> dict[str, Any]:
     """The judge's accuracy on ``n`` real test clips: overall, seen and held-out pairs; for level 2
     also ``separable``, the clips that are not :func:`occluded` (most of them)."""
     clips, _, attrs = real_test_clips(n, level=level, seed=seed)
     scores = score_clips(judge_clips(clips, judge=judge), attrs)
     held = np.array([a["held_out"] for a in attrs])
-    report = {"all": summarise_scores(scores), "seen": summarise_scores(scores, ~held),
-              "held_out": summarise_scores(scores, held)}
+    report = {
+        "all": summarise_scores(scores),
+        "seen": summarise_scores(scores, ~held),
+        "held_out": summarise_scores(scores, held),
+    }
     if level == 2:
         report["separable"] = summarise_scores(scores, ~np.array([occluded(a) for a in attrs]))
     return report
 
 
-def judge_self_test(judge: Judge | JudgeEnsemble | None = None, *, n: int = 300, seed: int = 0,
-                    progress: Progress | None = None, cache: bool = True) -> dict[str, Any]:
+def judge_self_test(
+    judge: Judge | JudgeEnsemble | None = None,
+    *,
+    n: int = 300,
+    seed: int = 0,
+    progress: Progress | None = None,
+    cache: bool = True,
+) -> dict[str, Any]:
     """The judge's accuracy on ``n`` real test clips per level, and its verdict on clips that must fail.
 
     ``black``, ``noise`` (uniform) and ``frozen`` (real test clips whose frames are all the first)
@@ -90,14 +110,18 @@ def judge_self_test(judge: Judge | JudgeEnsemble | None = None, *, n: int = 300,
         step()
     clips, _, attrs = real_test_clips(min(n, 100), level=1, seed=seed)
     rng = np.random.default_rng(seed)
-    bad = {"black": invalid_clips("black", len(clips), rng), "noise": invalid_clips("noise", len(clips), rng),
-           "frozen": freeze(clips)}
+    bad = {
+        "black": invalid_clips("black", len(clips), rng),
+        "noise": invalid_clips("noise", len(clips), rng),
+        "frozen": freeze(clips),
+    }
     for name, fake in bad.items():
         scores = score_clips(judge_clips(fake, judge=judge), attrs)
         report[name] = {"n": len(fake), "wrong": round(1 - float(scores["joint"].mean()), 4)}
         step()
-    report["ok"] = bool(report["real_level1"]["all"]["joint"] >= SELF_TEST_MIN_JOINT
-                        and all(report[k]["wrong"] == 1.0 for k in bad))
+    report["ok"] = bool(
+        report["real_level1"]["all"]["joint"] >= SELF_TEST_MIN_JOINT and all(report[k]["wrong"] == 1.0 for k in bad)
+    )
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,23 +173,32 @@ def _resolve_generator(model_or_pipeline) -> GeneratorLike:
 
         return TextToVideoPipeline.from_pretrained(None)
     if isinstance(model_or_pipeline, nn.Module):
-        raise InputError("evaluate_model needs a TextToVideoPipeline (a model plus its tokenizer) or a model "
-                         "folder, not a bare nn.Module; wrap it: TextToVideoPipeline(model, tokenizer)")
+        raise InputError(
+            "evaluate_model needs a TextToVideoPipeline (a model plus its tokenizer) or a model "
+            "folder, not a bare nn.Module; wrap it: TextToVideoPipeline(model, tokenizer)"
+        )
     if not callable(model_or_pipeline):
-        raise InputError(f"cannot generate with a {type(model_or_pipeline).__name__}; pass a TextToVideoPipeline "
-                         "or a model folder")
+        raise InputError(
+            f"cannot generate with a {type(model_or_pipeline).__name__}; pass a TextToVideoPipeline or a model folder"
+        )
     return model_or_pipeline
 
 
-def _generate(pipe: GeneratorLike, captions: Sequence[str], images: Sequence[np.ndarray] | None, *,
-              seed: int, batch_size: int, progress: Progress | None = None) -> np.ndarray:
+def _generate(
+    pipe: GeneratorLike,
+    captions: Sequence[str],
+    images: Sequence[np.ndarray] | None,
+    *,
+    seed: int,
+    batch_size: int,
+    progress: Progress | None = None,
+) -> np.ndarray:
     outs = []
     step = _stage(progress, "generate", math.ceil(len(captions) / batch_size))
     for i in range(0, len(captions), batch_size):
-        image = None if images is None else list(images[i:i + batch_size])
-        out = np.asarray(pipe(list(captions[i:i + batch_size]), image=image, seed=seed + i,
-                              num_frames=JUDGE_FRAMES))
-        if out.dtype != np.uint8 or out.ndim != 5 or out.shape[0] != len(captions[i:i + batch_size]):
+        image = None if images is None else list(images[i : i + batch_size])
+        out = np.asarray(pipe(list(captions[i : i + batch_size]), image=image, seed=seed + i, num_frames=JUDGE_FRAMES))
+        if out.dtype != np.uint8 or out.ndim != 5 or out.shape[0] != len(captions[i : i + batch_size]):
             raise InputError(f"the generator returned {out.dtype} {out.shape}; expected uint8 (B, T, H, W, 3)")
         outs.append(out)
         step()
@@ -175,8 +208,11 @@ def _generate(pipe: GeneratorLike, captions: Sequence[str], images: Sequence[np.
 def _target(t: dict[str, Any]) -> dict[str, list]:
     """A target as lists; a level-1 shorthand ``{"digit": 3, "colour": "red", "motion": "left"}`` is accepted."""
     if "digits" in t:
-        out = {"digits": [int(d) for d in t["digits"]],
-               "colours": list(t.get("colours") or ["white"] * len(t["digits"])), "motions": list(t["motions"])}
+        out = {
+            "digits": [int(d) for d in t["digits"]],
+            "colours": list(t.get("colours") or ["white"] * len(t["digits"])),
+            "motions": list(t["motions"]),
+        }
     elif "digit" in t:
         out = {"digits": [int(t["digit"])], "colours": [t.get("colour") or "white"], "motions": [t["motion"]]}
     else:
@@ -195,15 +231,28 @@ def _describe(verdict: dict[str, np.ndarray], b: int) -> str:
     if verdict["count"][b] == 0:
         return "invalid"
     colours, motions = colour_classes(), motion_classes()
-    return " + ".join(f"{d} {colours[verdict['colour'][b, d]]} {motions[verdict['motion'][b, d]]}"
-                      for d in verdict["digits"][b] if d >= 0)
+    return " + ".join(
+        f"{d} {colours[verdict['colour'][b, d]]} {motions[verdict['motion'][b, d]]}"
+        for d in verdict["digits"][b]
+        if d >= 0
+    )
 
 
-def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int = 0, batch_size: int = 64,
-                   image_conditioned: bool = False, judge: Judge | JudgeEnsemble | None = None,
-                   sheet: str | os.PathLike | None = None, sheet_n: int = 12,
-                   guidance_scale: float | None = None, fd_min_n: int = FD_MIN_N,
-                   progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_model(
+    model_or_pipeline,
+    *,
+    n: int = 600,
+    level: int = 1,
+    seed: int = 0,
+    batch_size: int = 64,
+    image_conditioned: bool = False,
+    judge: Judge | JudgeEnsemble | None = None,
+    sheet: str | os.PathLike | None = None,
+    sheet_n: int = 12,
+    guidance_scale: float | None = None,
+    fd_min_n: int = FD_MIN_N,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Judged accuracy of a text-to-video model on ``n`` Moving Digits test captions.
 
     Captions come from ``MovingDigits("test", level=level, lang="both", size=n, seed=seed)``: half
@@ -258,29 +307,45 @@ def evaluate_model(model_or_pipeline, *, n: int = 600, level: int = 1, seed: int
         for lg in ("en", "zh"):
             masks[f"{pair}/{lg}"] = masks[pair] & masks[lg]
     result = {
-        "level": level, "n": n, "seed": seed, "image_conditioned": image_conditioned,
+        "level": level,
+        "n": n,
+        "seed": seed,
+        "image_conditioned": image_conditioned,
         "groups": {k: summarise_scores(s_fake, m) for k, m in masks.items()},
         "judge_on_real": {k: summarise_scores(s_real, m) for k, m in masks.items()},
         "fd_min_n": fd_min_n,
-        **{key: None if value is None else round(value, 4)
-           for key, value in zip(("fd_judge", "fd_judge_se", "fd_judge_real_vs_real", "fd_judge_real_vs_real_se"),
-                                 (*fd, *fd_real))},
-        "generate_seconds": round(gen_s, 3), "clips_per_second": round(n / gen_s, 2),
+        **{
+            key: None if value is None else round(value, 4)
+            for key, value in zip(
+                ("fd_judge", "fd_judge_se", "fd_judge_real_vs_real", "fd_judge_real_vs_real_se"), (*fd, *fd_real)
+            )
+        },
+        "generate_seconds": round(gen_s, 3),
+        "clips_per_second": round(n / gen_s, 2),
     }
     if sheet is not None:
         from vidfuse.media.video_io import contact_sheet
 
         pick = np.flatnonzero(held)[:sheet_n]
         marks = ["✓" if s_fake["joint"][b] else "✗" for b in pick]
-        contact_sheet([fake[b] for b in pick],
-                      [f"{captions[b]}  → judge: {_describe(v_fake, b)} {m}" for b, m in zip(pick, marks)],
-                      path=sheet)
+        contact_sheet(
+            [fake[b] for b in pick],
+            [f"{captions[b]}  → judge: {_describe(v_fake, b)} {m}" for b, m in zip(pick, marks)],
+            path=sheet,
+        )
     return result
 
 
-def evaluate_captions(model_or_pipeline, captions: Sequence[str], targets: Sequence[dict[str, Any]], *,
-                      seed: int = 0, batch_size: int = 64, images: Sequence[np.ndarray] | None = None,
-                      judge: Judge | JudgeEnsemble | None = None) -> dict[str, Any]:
+def evaluate_captions(
+    model_or_pipeline,
+    captions: Sequence[str],
+    targets: Sequence[dict[str, Any]],
+    *,
+    seed: int = 0,
+    batch_size: int = 64,
+    images: Sequence[np.ndarray] | None = None,
+    judge: Judge | JudgeEnsemble | None = None,
+) -> dict[str, Any]:
     """Judged accuracy on your own captions (e.g. ones worded unlike the training templates).
 
     ``targets[i]`` is ``{"digits": [3], "colours": ["red"], "motions": ["left"]}`` (or the level-1
@@ -300,13 +365,21 @@ def evaluate_captions(model_or_pipeline, captions: Sequence[str], targets: Seque
     return {
         "all": summarise_scores(scores),
         "groups": {g: summarise_scores(scores, groups == g) for g in sorted(set(groups)) if g},
-        "clips": [{"caption": c, "target": t, "judged": _describe(verdict, b), "joint": bool(scores["joint"][b])}
-                  for b, (c, t) in enumerate(zip(captions, clean))],
+        "clips": [
+            {"caption": c, "target": t, "judged": _describe(verdict, b), "joint": bool(scores["joint"][b])}
+            for b, (c, t) in enumerate(zip(captions, clean))
+        ],
     }
 
 
-def evaluate_captions_file(model_or_pipeline, path: str | os.PathLike, *, seed: int = 0, batch_size: int = 64,
-                           guidance_scale: float | None = None) -> dict[str, Any]:
+def evaluate_captions_file(
+    model_or_pipeline,
+    path: str | os.PathLike,
+    *,
+    seed: int = 0,
+    batch_size: int = 64,
+    guidance_scale: float | None = None,
+) -> dict[str, Any]:
     """:func:`evaluate_captions` on a JSONL file of ``{"caption", "digit", "colour", "motion"[, "lang"]}``
     (level-1 targets; ``lang`` becomes the group). A malformed line is reported with its number."""
     path = Path(path)
@@ -319,10 +392,15 @@ def evaluate_captions_file(model_or_pipeline, path: str | os.PathLike, *, seed: 
         try:
             row = json.loads(line)
             captions.append(str(row["caption"]))
-            targets.append({"digit": int(row["digit"]), "colour": row.get("colour", "white"),
-                            "motion": row["motion"], "group": row.get("lang", "")})
+            targets.append(
+                {
+                    "digit": int(row["digit"]),
+                    "colour": row.get("colour", "white"),
+                    "motion": row["motion"],
+                    "group": row.get("lang", ""),
+                }
+            )
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(f"{path}:{i}: expected a JSON object with caption, digit, colour and motion ({e})") from e
     pipe = _as_pipeline(model_or_pipeline, guidance_scale)
     return evaluate_captions(pipe, captions, targets, seed=seed, batch_size=batch_size)
-

@@ -36,6 +36,7 @@ Design choices, fixed here:
   ``docs/decisions/evaluation.md``). They vote by their mean log-probabilities; FD-judge uses member 0's
   features only, so adding members never moves an FD-judge figure.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -76,17 +77,18 @@ def colour_classes() -> tuple[str, ...]:
 
 # ─────────────────────────────────────────── network ───────────────────────────────────────────
 
+
 @dataclass
 class JudgeConfig:
-    stem: tuple[int, int] = (24, 8)       # 32×32 stem channels: appearance (one frame a step), motion (all frames)
+    stem: tuple[int, int] = (24, 8)  # 32×32 stem channels: appearance (one frame a step), motion (all frames)
     channels: tuple[int, int] = (48, 96)  # widths at 16×16 and 8×8
     blocks: tuple[int, int, int] = (1, 1, 2)  # (2+1)-D residual blocks at 32×32, 16×16 and 8×8
-    time_stride: int = 4                  # frames per time step
-    hidden: int = 128                              # slot MLP width
+    time_stride: int = 4  # frames per time step
+    hidden: int = 128  # slot MLP width
     num_digits: int = 10
     num_colours: int = 7
-    num_motions: int = 7                           # six motions + static
-    num_counts: int = 3                            # invalid | one digit | two digits
+    num_motions: int = 7  # six motions + static
+    num_counts: int = 3  # invalid | one digit | two digits
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -110,8 +112,12 @@ class _Block(nn.Module):
 
     def __init__(self, c: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv3d(c, c, (1, 3, 3), padding=(0, 1, 1), bias=False), *_bn_relu(c),
-                                  nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0), bias=False), nn.BatchNorm3d(c))
+        self.body = nn.Sequential(
+            nn.Conv3d(c, c, (1, 3, 3), padding=(0, 1, 1), bias=False),
+            *_bn_relu(c),
+            nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0), bias=False),
+            nn.BatchNorm3d(c),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(x + self.body(x))
@@ -133,9 +139,11 @@ class Judge(nn.Module):
         self.backbone = nn.Sequential(
             *_bn_relu(ca + cm),
             *[_Block(ca + cm) for _ in range(n1)],  # (t, 32, 32)
-            nn.Conv3d(ca + cm, c2, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False), *_bn_relu(c2),
+            nn.Conv3d(ca + cm, c2, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),
+            *_bn_relu(c2),
             *[_Block(c2) for _ in range(n2)],  # (t, 16, 16)
-            nn.Conv3d(c2, c3, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False), *_bn_relu(c3),
+            nn.Conv3d(c2, c3, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),
+            *_bn_relu(c3),
             *[_Block(c3) for _ in range(n3)],  # (t, 8, 8)
         )
         self.digit_score = nn.Conv3d(c3, cfg.num_digits, 1)
@@ -151,26 +159,34 @@ class Judge(nn.Module):
     def forward(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
         st = self.cfg.time_stride
         # (B, ca+cm, t, 32, 32)
-        stem = torch.cat([self.appearance(video[:, :, st // 2::st]), self.motion_stem(video)], 1)
+        stem = torch.cat([self.appearance(video[:, :, st // 2 :: st]), self.motion_stem(video)], 1)
         tokens = self.backbone(stem)  # (B, C, t, h, w)
         b, c, t, h, w = tokens.shape
         features = torch.cat([tokens.mean((2, 3, 4)), tokens.amax((2, 3, 4))], 1).float()  # (B, 2C)
         score = self.digit_score(tokens).float().flatten(3)  # (B, 10, t, h·w)
         presence = torch.logsumexp(score.flatten(2), -1) - math.log(t * h * w)  # (B, 10)
         where = score.softmax(-1)  # (B, 10, t, h·w): per time step, where digit d is
-        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=video.device),
-                                torch.linspace(-1, 1, w, device=video.device), indexing="ij")
+        ys, xs = torch.meshgrid(
+            torch.linspace(-1, 1, h, device=video.device), torch.linspace(-1, 1, w, device=video.device), indexing="ij"
+        )
         coords = torch.stack([xs.flatten(), ys.flatten()], -1)  # (h·w, 2)
         track = where @ coords  # (B, 10, t, 2)
         track = (track - track.mean(2, keepdim=True)).flatten(2)  # (B, 10, 2t): shape of the path, not its place
         # each digit's tokens, pooled by its maps and averaged over time
         pooled = torch.einsum("bdtn,bctn->bdc", where, tokens.float().flatten(3)) / t  # (B, 10, C)
         hidden = self.slot(torch.cat([pooled, 4 * track], -1))  # (B, 10, hidden)
-        return {"presence": presence, "colour": self.colour(hidden), "motion": self.motion(hidden),
-                "count": self.count(features), "features": features, "score": score.view(b, -1, t, h, w)}
+        return {
+            "presence": presence,
+            "colour": self.colour(hidden),
+            "motion": self.motion(hidden),
+            "count": self.count(features),
+            "features": features,
+            "score": score.view(b, -1, t, h, w),
+        }
 
 
 # ─────────────────────────────────────────── inputs ────────────────────────────────────────────
+
 
 def clips_to_tensor(clips: np.ndarray | Sequence[np.ndarray] | torch.Tensor) -> torch.Tensor:
     """uint8 clips ``(B, T, H, W, 3)`` (or a list of ``(T, H, W, 3)``) → float ``(B, 3, 16, 64, 64)`` in [0, 1].
@@ -194,6 +210,7 @@ def clips_to_tensor(clips: np.ndarray | Sequence[np.ndarray] | torch.Tensor) -> 
 
 # ──────────────────────────────────────── save and load ────────────────────────────────────────
 
+
 def save_judge(judge: Judge, path: str | os.PathLike = JUDGE_DIR) -> Path:
     """Write ``config.json`` + ``model.safetensors`` (float32) into ``path``, each file atomically."""
     from safetensors.torch import save as save_bytes
@@ -202,15 +219,18 @@ def save_judge(judge: Judge, path: str | os.PathLike = JUDGE_DIR) -> Path:
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
-             for k, v in judge.state_dict().items()}
+    state = {
+        k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in judge.state_dict().items()
+    }
     atomic_write_bytes(path / WEIGHTS_NAME, save_bytes(state, metadata={"format": "pt", "vidfuse": "judge"}))
     atomic_write_text(path / CONFIG_NAME, json.dumps(judge.cfg.to_dict(), indent=2) + "\n")
     return path
 
 
-def load_judge(path: str | os.PathLike | None = None, *,
-               device: str | torch.device | None = None) -> "Judge | JudgeEnsemble":
+def load_judge(
+    path: str | os.PathLike | None = None, *, device: str | torch.device | None = None
+) -> "Judge | JudgeEnsemble":
     """The judge in eval mode; ``None`` loads the one shipped in the package. Cached per (path, device).
 
     A folder with ``ensemble.json`` loads as a :class:`JudgeEnsemble` of the judge folders it lists
@@ -228,8 +248,10 @@ def _load_judge(folder: Path, device: str) -> "Judge | JudgeEnsemble":
     if listing.is_file():
         members = json.loads(listing.read_text(encoding="utf-8")).get("members")
         if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
-            raise InputError(f"{listing} must hold {{\"members\": [folder, ...]}} (non-empty, relative to "
-                             f"{folder}); got {listing.read_text(encoding='utf-8')[:200]!r}")
+            raise InputError(
+                f'{listing} must hold {{"members": [folder, ...]}} (non-empty, relative to '
+                f"{folder}); got {listing.read_text(encoding='utf-8')[:200]!r}"
+            )
         return JudgeEnsemble([_load_one_judge((folder / m).resolve()) for m in members]).to(device).eval()
     return _load_one_judge(folder).to(device).eval()
 
@@ -238,8 +260,9 @@ def _load_one_judge(folder: Path) -> Judge:
     from safetensors.torch import load_file
 
     if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
-        raise InputError(f"{folder} holds no judge ({CONFIG_NAME} + {WEIGHTS_NAME}); "
-                         "train one with `python bench/train_judge.py`")
+        raise InputError(
+            f"{folder} holds no judge ({CONFIG_NAME} + {WEIGHTS_NAME}); train one with `python bench/train_judge.py`"
+        )
     judge = Judge(JudgeConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))))
     judge.load_state_dict(load_file(folder / WEIGHTS_NAME))  # strict: a mismatch is an error
     return judge
@@ -269,9 +292,14 @@ class JudgeEnsemble(nn.Module):
         outs = [member(video) for member in self.members]
         mean = lambda key, f: torch.stack([f(o[key].float()) for o in outs]).mean(0)  # noqa: E731
         logp = lambda x: x.log_softmax(-1)  # noqa: E731
-        return {"presence": mean("presence", lambda x: x), "colour": mean("colour", logp),
-                "motion": mean("motion", logp), "count": mean("count", logp),
-                "features": outs[0]["features"], "score": outs[0]["score"]}
+        return {
+            "presence": mean("presence", lambda x: x),
+            "colour": mean("colour", logp),
+            "motion": mean("motion", logp),
+            "count": mean("count", logp),
+            "features": outs[0]["features"],
+            "score": outs[0]["score"],
+        }
 
 
 # ─────────────────────────────────────────── verdicts ──────────────────────────────────────────
@@ -281,8 +309,9 @@ _REVERSED_MOTION = [1, 0, 3, 2, 4, 5, 6]
 
 
 @torch.no_grad()
-def judge_clips(clips, *, judge: Judge | JudgeEnsemble | None = None, batch_size: int = 64,
-                tta: bool = True) -> dict[str, np.ndarray]:
+def judge_clips(
+    clips, *, judge: Judge | JudgeEnsemble | None = None, batch_size: int = 64, tta: bool = True
+) -> dict[str, np.ndarray]:
     """Run the judge on uint8 clips ``(B, T, H, W, 3)`` (any T, H, W: resampled to 16 × 64 × 64).
 
     ``tta``: also judge each clip played backwards (its motion mapped back) and average the two
@@ -303,7 +332,7 @@ def judge_clips(clips, *, judge: Judge | JudgeEnsemble | None = None, batch_size
         raise InputError("no clips to judge")
     outs: dict[str, list[torch.Tensor]] = {k: [] for k in ("count", "presence", "colour", "motion", "features")}
     for i in range(0, n, batch_size):
-        x = clips_to_tensor(clips[i:i + batch_size]).to(device)
+        x = clips_to_tensor(clips[i : i + batch_size]).to(device)
         with autocast_for(device):
             out = {k: v.float() for k, v in judge(x).items()}
             back = {k: v.float() for k, v in judge(x.flip(2)).items()} if tta else None

@@ -9,6 +9,7 @@
   ``torch.linalg.eigh``: ``tr(√(Σ₁ Σ₂))`` is the sum of the square roots of the eigenvalues of
   the symmetric PSD product ``√Σ₁ Σ₂ √Σ₁``, with ``√Σ₁`` itself from an eigen-decomposition.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,13 @@ def score_clips(verdict: dict[str, np.ndarray], targets: Sequence[dict[str, Any]
         # pair target digits with the same predicted digit, then the rest in digit order
         left = [d for d in seen if d not in {w[0] for w in want}]
         pairs = [(w, w[0] if w[0] in seen else left.pop(0)) for w in sorted(want, key=lambda w: w[0])]
-        right = np.array([(d == p, colours[verdict["colour"][b, p]] == c, motions[verdict["motion"][b, p]] == m)
-                          for (d, c, m), p in pairs], dtype=float)  # (digits, 3)
+        right = np.array(
+            [
+                (d == p, colours[verdict["colour"][b, p]] == c, motions[verdict["motion"][b, p]] == m)
+                for (d, c, m), p in pairs
+            ],
+            dtype=float,
+        )  # (digits, 3)
         out["digit"][b], out["colour"][b], out["motion"][b] = right.mean(0)
         out["per_digit"][b] = right.all(1).mean()
         out["joint"][b] = float(right.all())
@@ -78,8 +84,10 @@ def frechet_distance(a, b) -> float:
     """
     a, b = (torch.as_tensor(np.asarray(x), dtype=torch.float64) for x in (a, b))
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
-        raise InputError(f"frechet_distance needs two feature sets (N ≥ 2, F) of the same F; got "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+        raise InputError(
+            f"frechet_distance needs two feature sets (N ≥ 2, F) of the same F; got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}"
+        )
     s1, s2 = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)
     r1 = _sqrt_psd(s1)
     m = r1 @ s2 @ r1
@@ -97,8 +105,9 @@ def frechet_distance_with_error(a, b, *, rounds: int = FD_ERROR_ROUNDS, seed: in
     """
     a, b = np.asarray(a), np.asarray(b)
     rng = np.random.default_rng(seed)
-    halves = [frechet_distance(a[rng.permutation(len(a))[:len(a) // 2]],
-                               b[rng.permutation(len(b))[:len(b) // 2]])
-              for _ in range(rounds)]
+    halves = [
+        frechet_distance(a[rng.permutation(len(a))[: len(a) // 2]], b[rng.permutation(len(b))[: len(b) // 2]])
+        for _ in range(rounds)
+    ]
     spread = float(np.std(halves, ddof=1)) * math.sqrt(0.5) if rounds > 1 else float("nan")
     return frechet_distance(a, b), spread

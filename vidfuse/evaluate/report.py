@@ -1,4 +1,5 @@
 """What ``vidfuse eval`` prints: the self-test and judged-accuracy tables, and the FD-judge line."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,25 +27,50 @@ def report_tables(self_test: dict[str, Any] | None, result: dict[str, Any] | Non
                 ok = ""
                 if part == "all" and level == 1:  # level 2 is reported: overlapping digits cap it (see occluded)
                     ok = "pass" if r["joint"] is not None and r["joint"] >= SELF_TEST_MIN_JOINT else "FAIL"
-                t.add_row(f"real, level {level}, {part.replace('_', '-')}", str(r["n"]), pct(r["digit"]),
-                          pct(r["colour"]), pct(r["motion"]), pct(r["joint"]), ok)
+                t.add_row(
+                    f"real, level {level}, {part.replace('_', '-')}",
+                    str(r["n"]),
+                    pct(r["digit"]),
+                    pct(r["colour"]),
+                    pct(r["motion"]),
+                    pct(r["joint"]),
+                    ok,
+                )
         for name in ("black", "noise", "frozen"):
             r = self_test[name]
-            t.add_row(f"{name} clips", str(r["n"]), "", "", "", f"wrong {pct(r['wrong'])}",
-                      "pass" if r["wrong"] == 1.0 else "FAIL")
+            t.add_row(
+                f"{name} clips",
+                str(r["n"]),
+                "",
+                "",
+                "",
+                f"wrong {pct(r['wrong'])}",
+                "pass" if r["wrong"] == 1.0 else "FAIL",
+            )
         tables.append(t)
     if result is not None:
         two = result["level"] == 2
         mode = "text + first frame" if result["image_conditioned"] else "text"
         t = Table(title=f"judged accuracy, %: level {result['level']}, {mode} → video, {result['n']} test captions")
-        cols = ["pairs / language", "n", "digit", "colour", "motion"] + (["per digit"] if two else []) + [
-            "joint", "judge on real"]
+        cols = (
+            ["pairs / language", "n", "digit", "colour", "motion"]
+            + (["per digit"] if two else [])
+            + ["joint", "judge on real"]
+        )
         for col in cols:
             t.add_column(col, justify="left" if col == "pairs / language" else "right")
         for key in ("seen/en", "seen/zh", "held_out/en", "held_out/zh", "seen", "held_out", "all"):
             r, real = result["groups"][key], result["judge_on_real"][key]
-            t.add_row(key.replace("_", "-"), str(r["n"]), pct(r["digit"]), pct(r["colour"]), pct(r["motion"]),
-                      *([pct(r["per_digit"])] if two else []), pct(r["joint"]), pct(real["joint"]))
+            t.add_row(
+                key.replace("_", "-"),
+                str(r["n"]),
+                pct(r["digit"]),
+                pct(r["colour"]),
+                pct(r["motion"]),
+                *([pct(r["per_digit"])] if two else []),
+                pct(r["joint"]),
+                pct(real["joint"]),
+            )
         t.caption = f"{fd_summary(result)} · {result['clips_per_second']:.1f} clips/s generated"
         tables.append(t)
     return tables
@@ -55,5 +81,7 @@ def fd_summary(result: dict[str, Any]) -> str:
     n = result["n"]
     if result.get("fd_judge") is None:
         return f"FD-judge not computed: n = {n} clips is below {result.get('fd_min_n', FD_MIN_N)}, where it is noise"
-    return (f"FD-judge {result['fd_judge']:.1f} ± {result['fd_judge_se']:.1f} (real vs real: "
-            f"{result['fd_judge_real_vs_real']:.1f} ± {result['fd_judge_real_vs_real_se']:.1f}; n = {n})")
+    return (
+        f"FD-judge {result['fd_judge']:.1f} ± {result['fd_judge_se']:.1f} (real vs real: "
+        f"{result['fd_judge_real_vs_real']:.1f} ± {result['fd_judge_real_vs_real_se']:.1f}; n = {n})"
+    )

@@ -15,6 +15,7 @@
   before the sentence starts and after it ends, so it comes back in the pauses. The mix is at the higher
   of the two sample rates and stereo when the music is.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,10 +23,26 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["DUCK_BELOW_VOICE_DB", "DUCK_GAIN", "DUCK_RAMP_S", "MUSIC_BELOW_VOICE_DB", "MUSIC_FADE_IN_S",
-           "MUSIC_FADE_OUT_S", "MUSIC_LOOP_XFADE_S", "MUSIC_RMS", "TARGET_LUFS", "TRUE_PEAK_DBTP", "duck_gain",
-           "integrated_loudness", "mix_music", "music_bed", "normalize_loudness", "overlay", "resample",
-           "true_peak_db"]
+__all__ = [
+    "DUCK_BELOW_VOICE_DB",
+    "DUCK_GAIN",
+    "DUCK_RAMP_S",
+    "MUSIC_BELOW_VOICE_DB",
+    "MUSIC_FADE_IN_S",
+    "MUSIC_FADE_OUT_S",
+    "MUSIC_LOOP_XFADE_S",
+    "MUSIC_RMS",
+    "TARGET_LUFS",
+    "TRUE_PEAK_DBTP",
+    "duck_gain",
+    "integrated_loudness",
+    "mix_music",
+    "music_bed",
+    "normalize_loudness",
+    "overlay",
+    "resample",
+    "true_peak_db",
+]
 
 TARGET_LUFS = -16.0
 TRUE_PEAK_DBTP = -1.0
@@ -57,7 +74,7 @@ def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
     out = []
     step = 1 << 20
     for i in range(0, planar.shape[1], step):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, i:i + step]), format="fltp", layout=layout)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, i : i + step]), format="fltp", layout=layout)
         frame.sample_rate, frame.pts = src, i
         out += resampler.resample(frame)
     out += resampler.resample(None)  # None flushes the filter's tail
@@ -100,7 +117,7 @@ def _oversampled_abs(x: np.ndarray) -> np.ndarray:
         stop = min(n, start + _PEAK_BLOCK)
         lo, hi = max(0, start - _PEAK_CONTEXT), min(n, stop + _PEAK_CONTEXT)
         up = np.abs(resample_poly(x[lo:hi], OVERSAMPLE, 1, axis=0))  # (4·(hi - lo), C)
-        env[start:stop] = up.reshape(hi - lo, OVERSAMPLE, -1).max(axis=(1, 2))[start - lo: stop - lo]
+        env[start:stop] = up.reshape(hi - lo, OVERSAMPLE, -1).max(axis=(1, 2))[start - lo : stop - lo]
     return np.maximum(env, np.abs(x).max(axis=1))
 
 
@@ -129,8 +146,9 @@ def _limit_gain(x: np.ndarray, rate: int, ceiling: float) -> np.ndarray:
     return uniform_filter1d(held, w, mode="nearest")
 
 
-def normalize_loudness(x: np.ndarray, rate: int, *, target_lufs: float = TARGET_LUFS,
-                       peak_dbtp: float = TRUE_PEAK_DBTP) -> np.ndarray:
+def normalize_loudness(
+    x: np.ndarray, rate: int, *, target_lufs: float = TARGET_LUFS, peak_dbtp: float = TRUE_PEAK_DBTP
+) -> np.ndarray:
     """``x`` ((N,) or (N, C), float) at ``target_lufs`` integrated with its true peak ≤ ``peak_dbtp``.
 
     A gain sets the loudness; where the peaks would pass the ceiling a look-ahead limiter lowers
@@ -170,7 +188,7 @@ def overlay(clips: Sequence[tuple[np.ndarray, int, float]], rate: int, n: int) -
         wave = resample(wave, wave_rate, rate)
         at = int(round(start_s * rate))
         wave = wave[: max(0, n - at)]
-        audio[at:at + len(wave)] += wave
+        audio[at : at + len(wave)] += wave
     return audio
 
 
@@ -178,8 +196,14 @@ def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
     return x[:n] if len(x) >= n else np.concatenate([x, np.zeros((n - len(x),) + x.shape[1:], x.dtype)])
 
 
-def duck_gain(n: int, rate: int, spans: Sequence[tuple[float, float]] | Sequence[tuple[float, float, float]], *,
-              duck: float = DUCK_GAIN, ramp_s: float = DUCK_RAMP_S) -> np.ndarray:
+def duck_gain(
+    n: int,
+    rate: int,
+    spans: Sequence[tuple[float, float]] | Sequence[tuple[float, float, float]],
+    *,
+    duck: float = DUCK_GAIN,
+    ramp_s: float = DUCK_RAMP_S,
+) -> np.ndarray:
     """Music gain per sample, ``(n,)`` float32: 1 away from ``spans`` (seconds), ``duck`` inside them.
 
     A span may carry its own depth, ``(start, end, gain)``. The gain ramps linearly over ``ramp_s``
@@ -214,8 +238,8 @@ def _loop(music: np.ndarray, n: int, rate: int) -> np.ndarray:
         piece = music.astype(np.float32).copy()
         if at:
             piece[:x] *= fade_in
-            out[at:at + x] *= fade_out  # the previous repeat's tail, under this one's head
-        out[at:at + len(piece)] += piece
+            out[at : at + x] *= fade_out  # the previous repeat's tail, under this one's head
+        out[at : at + len(piece)] += piece
         at += len(music) - x
     return out[:n]
 
@@ -224,8 +248,14 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
-def music_bed(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
-              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
+def music_bed(
+    voice: np.ndarray | None,
+    voice_rate: int | None,
+    music: np.ndarray,
+    music_rate: int,
+    spans: Sequence[tuple[float, float]],
+    duration_s: float,
+) -> tuple[np.ndarray, int]:
     """The music as it plays under the voice: ``((n, C) float32, rate)``, ``duration_s`` long.
 
     Looped (crossfaded) or cut to length, levelled, faded in and out, and side-chained to the voice:
@@ -243,7 +273,7 @@ def music_bed(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarra
     bed = _fit_length(bed, n)  # (n, C)
     mono = bed.mean(axis=1)
     voice_n = _fit_length(resample(voice, voice_rate, rate), n) if voice is not None else None
-    speech = [voice_n[int(a * rate):int(b * rate)] for a, b in spans] if voice_n is not None else []
+    speech = [voice_n[int(a * rate) : int(b * rate)] for a, b in spans] if voice_n is not None else []
     level = _rms(np.concatenate(speech)) if speech else 0.0
     target = level * 10 ** (-MUSIC_BELOW_VOICE_DB / 20) if level > 0 else MUSIC_RMS
     rms, peak = _rms(mono), float(np.abs(bed).max())
@@ -251,7 +281,7 @@ def music_bed(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarra
         bed *= min(target / rms, 1.0 / peak)
     keyed = []  # (start, end, gain) per sentence: deep enough under that sentence's own level
     for (a, b), said in zip(spans, speech):
-        here = _rms(bed[int(a * rate):int(b * rate)].mean(axis=1))
+        here = _rms(bed[int(a * rate) : int(b * rate)].mean(axis=1))
         want = _rms(said) * 10 ** (-DUCK_BELOW_VOICE_DB / 20)
         keyed.append((a, b, min(DUCK_GAIN, want / here) if here > 0 else DUCK_GAIN))
     gain = duck_gain(n, rate, keyed if speech else spans)
@@ -260,8 +290,14 @@ def music_bed(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarra
     return bed * gain[:, None], rate
 
 
-def mix_music(voice: np.ndarray | None, voice_rate: int | None, music: np.ndarray, music_rate: int,
-              spans: Sequence[tuple[float, float]], duration_s: float) -> tuple[np.ndarray, int]:
+def mix_music(
+    voice: np.ndarray | None,
+    voice_rate: int | None,
+    music: np.ndarray,
+    music_rate: int,
+    spans: Sequence[tuple[float, float]],
+    duration_s: float,
+) -> tuple[np.ndarray, int]:
     """Voice (``(N,)`` or None) over :func:`music_bed`; ``((n, C), rate)``."""
     out, rate = music_bed(voice, voice_rate, music, music_rate, spans, duration_s)
     if voice is not None:

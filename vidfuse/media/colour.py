@@ -1,6 +1,7 @@
 """How vidfuse converts between RGB frames and the YUV that H.264 and VP9 store, the same way in both directions,
 so that a round trip is as exact as 4:2:0 chroma allows: BT.709, limited range, tagged in the stream, with
 swscale's accurate rounding and full chroma interpolation."""
+
 from __future__ import annotations
 
 from av.video.reformatter import Interpolation

@@ -5,6 +5,7 @@ Chinese text needs a font with CJK glyphs; Pillow's built-in font has none and d
 ``fonts-wqy-zenhei``), macOS and Windows keep one, then asks fontconfig; :func:`load_font` returns
 that font, or Pillow's default font (Latin only) with one logged warning when there is none.
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,9 +54,7 @@ def _fc_list_cjk_font() -> Path | None:
     if fc_list is None:
         return None
     try:
-        result = subprocess.run(
-            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False
-        )
+        result = subprocess.run([fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     # Each line reads "/path/to/font.ttc: "; prefer regular weights for body text.
@@ -81,8 +80,7 @@ def load_font(size: int, *, cjk: bool = True) -> ImageFont.FreeTypeFont | ImageF
         if path is not None:
             return ImageFont.truetype(str(path), size, index=_simplified_chinese_face(path))
         log.warning(
-            "no CJK font found; Chinese text will render as boxes. "
-            "Install one, e.g. `apt-get install fonts-noto-cjk`."
+            "no CJK font found; Chinese text will render as boxes. Install one, e.g. `apt-get install fonts-noto-cjk`."
         )
     return ImageFont.load_default(size)
 

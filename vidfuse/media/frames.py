@@ -2,6 +2,7 @@
 
 Shared by the codecs (:mod:`vidfuse.media.video_io`) and the contact sheet (:mod:`vidfuse.media.sheets`).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,7 @@ def is_int(value: object) -> bool:
 
 def is_positive_number(value: object) -> bool:
     """A finite real number above 0 (any numeric type, numpy's included), but not a bool."""
-    return (
-        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    )
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def check_frames(frames: object) -> np.ndarray:

@@ -3,6 +3,7 @@
 One row per clip, its frames picked evenly over the clip and upscaled nearest-neighbour, its caption
 (Chinese included) wrapped underneath in the CJK font from :mod:`vidfuse.media.fonts`.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,9 +59,7 @@ def contact_sheet(
         raise InputError("contact_sheet needs at least one clip.")
     clips = [check_frames(c) for c in clips]
     if captions is not None and len(captions) != len(clips):
-        raise InputError(
-            f"got {len(captions)} captions for {len(clips)} clips; pass one per clip (None for none)."
-        )
+        raise InputError(f"got {len(captions)} captions for {len(clips)} clips; pass one per clip (None for none).")
     limits = (("n_cols", n_cols, 1), ("scale", scale, 1), ("gap", gap, 0), ("font_size", font_size, 1))
     for name, value, low in limits:
         if not is_int(value) or value < low:
@@ -82,8 +81,9 @@ def contact_sheet(
 
     width = max(strip.shape[1] for strip, _ in rows) + 2 * gap
     heading = wrap_text(title, font, width - 2 * gap) if title and title.strip() else []
-    height = gap + len(heading) * line_height + sum(strip.shape[0] + len(lines) * line_height + gap
-                                                    for strip, lines in rows)
+    height = (
+        gap + len(heading) * line_height + sum(strip.shape[0] + len(lines) * line_height + gap for strip, lines in rows)
+    )
     sheet = Image.new("RGB", (width, height), _SHEET_BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     y = gap

@@ -31,6 +31,7 @@ espeak-ng is a system package: ``sudo apt-get install espeak-ng``; Piper's own p
 The engines and the choice of voice are in :mod:`vidfuse.media.voices`; sentence splitting and pinyin in
 :mod:`vidfuse.media.speech_text`. This module strings them together and re-exports their public names.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -40,9 +41,21 @@ import numpy as np
 
 from vidfuse.errors import InputError
 from vidfuse.media.speech_text import chinese_segments, is_chinese, is_pronounceable, split_sentences, to_pinyin
-from vidfuse.media.voices import (CHINESE_VOICE, DEFAULT_PIPER_NAME, ENGLISH_VOICE, INSTALL_LINE,  # noqa: F401
-                                  PIPER_INSTALL_LINE, Engine, InstalledVoice, VoiceInfo, available_voices,
-                                  default_piper_voice, installed_voices, resolve_voices, speak)
+from vidfuse.media.voices import (
+    CHINESE_VOICE,  # noqa: F401 (re-exported)
+    DEFAULT_PIPER_NAME,  # noqa: F401 (re-exported)
+    ENGLISH_VOICE,  # noqa: F401 (re-exported)
+    INSTALL_LINE,  # noqa: F401
+    PIPER_INSTALL_LINE,
+    Engine,
+    InstalledVoice,
+    VoiceInfo,
+    available_voices,
+    default_piper_voice,
+    installed_voices,
+    resolve_voices,
+    speak,
+)
 
 __all__ = [
     "InstalledVoice",
@@ -137,9 +150,13 @@ def synthesize(
     def say(engine: Engine, seg_text: str) -> tuple[np.ndarray, int]:
         if engine.fallback and not warned:  # said once, and only when English is actually spoken
             warned.append(True)
-            warnings.warn(VoiceFallbackWarning(
-                "the neural English voice (Piper) is not installed, so espeak-ng speaks English; for a natural "
-                f"voice: {PIPER_INSTALL_LINE}"), stacklevel=3)
+            warnings.warn(
+                VoiceFallbackWarning(
+                    "the neural English voice (Piper) is not installed, so espeak-ng speaks English; for a natural "
+                    f"voice: {PIPER_INSTALL_LINE}"
+                ),
+                stacklevel=3,
+            )
         used[engine.label] = None
         return speak(engine, seg_text, rate, pitch)
 

@@ -4,6 +4,7 @@
 :func:`split_sentences` is also the split the planner and the subtitles use, so that every spoken sentence is one
 subtitle cue.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,7 @@ _LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z'’\-]*(?:\s+[A-Za-z][A-Za-z'’\-]
 _PINYIN_SYLLABLE_RE = re.compile(r"^[a-zü]+[1-5]$")
 _LIST_NUMBER_RE = re.compile(r"\d{1,9}")  # "1." opening a sentence numbers a list item
 # Chinese punctuation inside a sentence that should become a short pause.
-_PAUSE_MARKS = set("，、：,:（）()「」『』“”\"—-")
+_PAUSE_MARKS = set('，、：,:（）()「」『』“”"—-')
 
 _CN_DIGITS = "零一二三四五六七八九"
 # Measure words after which the numeral 2 is read 两 (两个, 两只), not 二.

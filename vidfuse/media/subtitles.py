@@ -9,6 +9,7 @@ Burn-in only ever changes pixels inside the caption band, a full-width strip cov
 is white with a black outline on a translucent black box, in the CJK font from
 :mod:`vidfuse.media.fonts`, so Chinese and English both render.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,9 +54,7 @@ _CJK_PUNCT = "\u3000-\u303f\uff00-\uffef"
 _ATOM_RE = re.compile(rf"\s+|[{WIDE}]|[{_CJK_PUNCT}]|[^\s{WIDE}{_CJK_PUNCT}]+")
 _CLOSERS = set("，。！？、；：”’」』）》〉】…,.!?;:)]%")  # never start a line
 _OPENERS = set("“‘「『（《〈【([")  # never end a line
-_TIMING_RE = re.compile(
-    r"^\s*((?:\d+:)?\d{1,2}:\d{2}[,.]\d{3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[,.]\d{3})(?:\s.*)?$"
-)
+_TIMING_RE = re.compile(r"^\s*((?:\d+:)?\d{1,2}:\d{2}[,.]\d{3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[,.]\d{3})(?:\s.*)?$")
 
 
 class _Timed(Protocol):
@@ -244,8 +243,9 @@ def caption_band(height: int, width: int, band: str = "bottom") -> tuple[int, in
     raise InputError(f"band must be 'bottom' or 'top', not {band!r}")
 
 
-def _wrapped(text: str, band_h: int, width: int, size: int, margin: int
-             ) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[str], int, int, int, int]:
+def _wrapped(
+    text: str, band_h: int, width: int, size: int, margin: int
+) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[str], int, int, int, int]:
     """``text`` wrapped at font ``size``: ``(font, lines, line_height, padding, stroke, lines_the_band_holds)``."""
     font = load_font(size)
     pad, stroke = max(1, size // 4), max(1, size // 12)
@@ -259,8 +259,9 @@ def _default_margin(height: int, width: int) -> int:
     return max(1, round(0.03 * min(height, width)))
 
 
-def caption_font_size(height: int, width: int, texts: Iterable[str] = (), *, margin: int | None = None,
-                      max_size: int | None = None) -> int:
+def caption_font_size(
+    height: int, width: int, texts: Iterable[str] = (), *, margin: int | None = None, max_size: int | None = None
+) -> int:
     """The one font size for every caption burnt into a ``height``×``width`` video.
 
     It is chosen from the frame size: ``max_size``, by default 6 % of the frame's smaller side (at least
@@ -275,8 +276,9 @@ def caption_font_size(height: int, width: int, texts: Iterable[str] = (), *, mar
     margin = _default_margin(height, width) if margin is None else margin
     size = max(12, round(0.06 * min(height, width))) if max_size is None else max_size
     texts = list(dict.fromkeys(t for t in texts if t.strip()))  # each distinct text measured once
-    while size > _MIN_FONT_PX and any(len(w[1]) > w[5] for w in (_wrapped(t, y1 - y0, width, size, margin)
-                                                                 for t in texts)):
+    while size > _MIN_FONT_PX and any(
+        len(w[1]) > w[5] for w in (_wrapped(t, y1 - y0, width, size, margin) for t in texts)
+    ):
         size = max(_MIN_FONT_PX, int(size * 0.9))
     return size
 
@@ -294,8 +296,9 @@ def _layout(
     return font, lines, line_h, pad, stroke
 
 
-def _overlay(text: str, band_h: int, width: int, font_size: int, margin: int, band: str
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _overlay(
+    text: str, band_h: int, width: int, font_size: int, margin: int, band: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Render one caption for a band of ``(band_h, width)``; return ``(alpha, premultiplied)``,
     both float32 ``(band_h, width, 1)``, so that ``out = pixels * (1 - alpha) + premultiplied``."""
     font, lines, line_h, pad, stroke = _layout(text, band_h, width, font_size, margin)

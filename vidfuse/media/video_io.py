@@ -24,11 +24,19 @@ Both directions convert colours the same way (:mod:`vidfuse.media.colour`). Cont
 frames with captions) are in :mod:`vidfuse.media.sheets`. This module re-exports the names of all three,
 so callers import from one place.
 """
+
 from __future__ import annotations
 
 from vidfuse.media.sheets import contact_sheet
-from vidfuse.media.video_read import (VideoDecodeError, VideoInfo, audio_stream_count, probe_video, read_audio,
-                                      read_subtitles, read_video)
+from vidfuse.media.video_read import (
+    VideoDecodeError,
+    VideoInfo,
+    audio_stream_count,
+    probe_video,
+    read_audio,
+    read_subtitles,
+    read_video,
+)
 from vidfuse.media.video_write import MAX_FPS, MIN_FPS, PathLike, check_fps, write_video
 
 __all__ = [

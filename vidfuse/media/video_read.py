@@ -1,5 +1,6 @@
 """Reading video: frames (:func:`read_video`, still images too), audio, soft subtitles and stream layout
 (:func:`probe_video`). A file that exists but cannot be decoded raises :class:`VideoDecodeError`."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,15 @@ from vidfuse.errors import InputError
 from vidfuse.media.colour import SWS_DECODE
 from vidfuse.media.frames import even_indices, is_int, is_positive_number
 
-__all__ = ["VideoDecodeError", "VideoInfo", "audio_stream_count", "probe_video", "read_audio", "read_subtitles",
-           "read_video"]
+__all__ = [
+    "VideoDecodeError",
+    "VideoInfo",
+    "audio_stream_count",
+    "probe_video",
+    "read_audio",
+    "read_subtitles",
+    "read_video",
+]
 
 PathLike = str | os.PathLike
 _Finish = Callable[[np.ndarray], np.ndarray]  # per-frame resize/crop, (H, W, 3) → (H', W', 3)
@@ -152,9 +160,7 @@ def _read_still(path: Path) -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))  # (H, W, 3)
     except (UnidentifiedImageError, OSError) as err:
-        raise VideoDecodeError(
-            f"cannot decode image {path}: {err}; the file is corrupt or not an image."
-        ) from err
+        raise VideoDecodeError(f"cannot decode image {path}: {err}; the file is corrupt or not an image.") from err
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -292,8 +298,16 @@ def probe_video(path: PathLike) -> VideoInfo:
     if path.suffix.lower() in _STILL_SUFFIXES:
         height, width = _read_still(path).shape[:2]
         return VideoInfo(
-            num_frames=1, fps=0.0, width=width, height=height, duration_s=0.0, has_audio=False,
-            audio_duration_s=None, audio_sample_rate=None, audio_codec=None, video_codec="image",
+            num_frames=1,
+            fps=0.0,
+            width=width,
+            height=height,
+            duration_s=0.0,
+            has_audio=False,
+            audio_duration_s=None,
+            audio_sample_rate=None,
+            audio_codec=None,
+            video_codec="image",
             subtitle_codecs=[],
         )
     with _open(path) as container:

@@ -1,5 +1,6 @@
 """Writing video: :func:`write_video`, the one function in vidfuse that encodes a clip (see
 :mod:`vidfuse.media.video_io` for the formats and their guarantees)."""
+
 from __future__ import annotations
 
 import math
@@ -189,9 +190,7 @@ def _check_quality(quality: int | None, fmt: str) -> int | None:
     return int(quality)
 
 
-def _check_audio(
-    audio: np.ndarray | None, sample_rate: int | None, fmt: str, path: PathLike
-) -> np.ndarray | None:
+def _check_audio(audio: np.ndarray | None, sample_rate: int | None, fmt: str, path: PathLike) -> np.ndarray | None:
     """Return the waveform as float32 ``(C, N)``, or None."""
     if audio is None:
         if sample_rate is not None:
@@ -210,16 +209,13 @@ def _check_audio(
     if audio.ndim == 1:
         audio = audio[:, None]
     if audio.ndim != 2 or audio.shape[1] not in (1, 2) or audio.shape[0] < 1:
-        raise InputError(
-            f"audio must be shaped (N,) or (N, C) with C 1 or 2 and N >= 1, got shape {audio.shape}."
-        )
+        raise InputError(f"audio must be shaped (N,) or (N, C) with C 1 or 2 and N >= 1, got shape {audio.shape}.")
     if not np.isfinite(audio).all():
         raise InputError("audio contains NaN or infinite samples.")
     peak = float(np.abs(audio).max())
     if peak > 1.0 + 1e-6:
         raise InputError(
-            f"audio must lie in [-1, 1] but peaks at {peak:.3g}; "
-            "normalise it, e.g. audio / np.abs(audio).max()."
+            f"audio must lie in [-1, 1] but peaks at {peak:.3g}; normalise it, e.g. audio / np.abs(audio).max()."
         )
     return np.ascontiguousarray(audio.T, dtype=np.float32)  # (C, N)
 
@@ -230,9 +226,7 @@ def _check_cues(
     if subtitles is None:
         return []
     if fmt not in _SUBTITLE_CODEC:
-        raise InputError(
-            f"soft subtitles need an .mp4 or .webm file, not {path}; burn them into the frames instead."
-        )
+        raise InputError(f"soft subtitles need an .mp4 or .webm file, not {path}; burn them into the frames instead.")
     cues = []
     for i, cue in enumerate(subtitles):
         try:
@@ -337,9 +331,7 @@ def _add_audio(
     return stream, frames
 
 
-def _mux_cues(
-    container: av.container.OutputContainer, fmt: str, cues: list[tuple[float, float, str]]
-) -> None:
+def _mux_cues(container: av.container.OutputContainer, fmt: str, cues: list[tuple[float, float, str]]) -> None:
     """Add a soft subtitle track and mux one packet per cue.
 
     Packets are built by hand rather than through the ASS-based encoders so that text comes back
@@ -366,6 +358,4 @@ def _write_gif(tmp: Path, frames: np.ndarray, fps: Fraction) -> None:
     ends_cs = [round((i + 1) * 100 / fps) for i in range(len(frames))]
     durations_ms = [10 * (b - a) for a, b in zip([0, *ends_cs], ends_cs)]
     images = [Image.fromarray(f) for f in frames]  # (H, W, 3) uint8 → RGB
-    images[0].save(
-        tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations_ms, loop=0
-    )
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations_ms, loop=0)

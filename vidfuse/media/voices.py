@@ -7,6 +7,7 @@ its leading and trailing silence; :func:`vidfuse.media.speech.synthesize` string
   beside it).
 * **espeak-ng**, a formant synthesiser and a system package (``sudo apt-get install espeak-ng``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -82,8 +83,7 @@ def _espeak() -> str:
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise MissingDependencyError(
-            "espeak-ng (the offline speech synthesizer) is not installed. Install it with:\n"
-            f"{INSTALL_LINE}"
+            f"espeak-ng (the offline speech synthesizer) is not installed. Install it with:\n{INSTALL_LINE}"
         )
     return exe
 
@@ -149,8 +149,9 @@ def _check_piper_path(voice: str) -> Path:
     if not path.is_file():
         raise InputError(f"Piper voice file not found: {path}")
     if not Path(f"{path}.json").is_file():
-        raise InputError(f"Piper voice {path} has no config {path.name}.json beside it: put the voice's "
-                         ".onnx.json next to the .onnx")
+        raise InputError(
+            f"Piper voice {path} has no config {path.name}.json beside it: put the voice's .onnx.json next to the .onnx"
+        )
     return path
 
 
@@ -172,9 +173,11 @@ def _load_piper(path: str):
             raise ValueError(f"the model takes {sorted(inputs)}, not a Piper voice's {sorted(needed)}")
         return voice
     except Exception as e:  # onnxruntime's own errors (InvalidProtobuf, …) are plain Exceptions
-        raise InputError(f"the Piper voice {path} cannot be loaded ({type(e).__name__}: "
-                         f"{str(e).strip().splitlines()[0][:120] if str(e).strip() else ''}); "
-                         "pass a Piper .onnx voice with its .onnx.json") from e
+        raise InputError(
+            f"the Piper voice {path} cannot be loaded ({type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:120] if str(e).strip() else ''}); "
+            "pass a Piper .onnx voice with its .onnx.json"
+        ) from e
 
 
 def _run_piper(path: str, text: str, rate: int | None) -> tuple[np.ndarray, int]:
@@ -191,9 +194,11 @@ def _run_piper(path: str, text: str, rate: int | None) -> tuple[np.ndarray, int]
     try:
         chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
     except Exception as e:  # a voice that loads but cannot speak (wrong speakers, a phonemiser voice missing)
-        raise InputError(f"the Piper voice {path} failed to speak ({type(e).__name__}: "
-                         f"{str(e).strip().splitlines()[0][:120] if str(e).strip() else ''}); "
-                         "try another voice, or --voice espeak") from e
+        raise InputError(
+            f"the Piper voice {path} failed to speak ({type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:120] if str(e).strip() else ''}); "
+            "try another voice, or --voice espeak"
+        ) from e
     rate_hz = voice.config.sample_rate
     if not chunks:
         return np.zeros(0, np.float32), rate_hz
@@ -220,8 +225,11 @@ class Engine:
     def label(self) -> str:
         """The engine and its voice, as a :class:`~vidfuse.media.speech.Speech` lists them: "Piper en_US-joe-medium"
         or "espeak-ng cmn-latn-pinyin"."""
-        return f"Piper {Path(self.voice).name.removesuffix('.onnx')}" if self.kind == "piper" else \
-            f"espeak-ng {self.voice}"
+        return (
+            f"Piper {Path(self.voice).name.removesuffix('.onnx')}"
+            if self.kind == "piper"
+            else f"espeak-ng {self.voice}"
+        )
 
 
 def resolve_voices(voice: str | None) -> tuple[Engine, Engine]:
@@ -242,9 +250,11 @@ def resolve_voices(voice: str | None) -> tuple[Engine, Engine]:
         return Engine("espeak-ng", ENGLISH_VOICE + voice), Engine("espeak-ng", CHINESE_VOICE + voice)
     if voice.split("+")[0].lower().startswith(("cmn", "zh")):
         if voice.split("+")[0].lower() != CHINESE_VOICE:
-            raise InputError(f"voice {voice!r}: Chinese is spoken as tone-numbered pinyin, which only espeak-ng's "
-                             f"{CHINESE_VOICE} voice reads; use --voice {CHINESE_VOICE} (or a variant such as "
-                             f"{CHINESE_VOICE}+f3)")
+            raise InputError(
+                f"voice {voice!r}: Chinese is spoken as tone-numbered pinyin, which only espeak-ng's "
+                f"{CHINESE_VOICE} voice reads; use --voice {CHINESE_VOICE} (or a variant such as "
+                f"{CHINESE_VOICE}+f3)"
+            )
         return resolve_voices(None)[0], Engine("espeak-ng", voice)
     return Engine("espeak-ng", voice), zh
 
@@ -269,8 +279,15 @@ def installed_voices() -> list[InstalledVoice]:
         for v in available_voices():
             lang = v.language.split("-")[0]
             if lang == "en":  # espeak lists en-us, en-gb, …; without Piper, "en" (what speaks) is en-gb-like
-                out.append(InstalledVoice("en", "espeak-ng", v.language, v.name,
-                                          piper_default is None and v.language in (ENGLISH_VOICE, "en-gb")))
+                out.append(
+                    InstalledVoice(
+                        "en",
+                        "espeak-ng",
+                        v.language,
+                        v.name,
+                        piper_default is None and v.language in (ENGLISH_VOICE, "en-gb"),
+                    )
+                )
             elif v.language == CHINESE_VOICE:  # Chinese is spoken as tone-numbered pinyin: only this voice reads it
                 out.append(InstalledVoice("zh", "espeak-ng", v.language, v.name, True))
     return out

@@ -32,6 +32,7 @@ own ways (Moving Digits level 2), zoom, rotation, or things that appear. It trai
 unchanged (a pan shot is what it learns from one); a generator that needs those motions is the plain
 latent flow, which this one shares its autoencoder, phases and sampler with.
 """
+
 from __future__ import annotations
 
 import torch
@@ -59,7 +60,7 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
     The correlation peak is refined to sub-pixel precision by a parabola through it and its neighbours.
     A frame with no structure (all one colour) gets shift 0; frame 0's shift is exactly 0.
     """
-    lum = _luminance(video)                                                            # (B, T, H, W)
+    lum = _luminance(video)  # (B, T, H, W)
     scale = 2 if min(lum.shape[-2:]) >= 32 and lum.shape[-1] % 2 == 0 == lum.shape[-2] % 2 else 1
     if scale > 1:  # half resolution: 4× cheaper, still sub-pixel (docs/decisions/generators.md#phase-correlation)
         lum = F.avg_pool2d(lum, scale)
@@ -68,26 +69,30 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
     # (a digit crossing from one side to the other) would otherwise read as one the other way round
     h, w = 2 * h0, 2 * w0
     spec = torch.fft.rfft2(lum, s=(h, w))
-    cross = spec * spec[:, :1].conj()                                                  # (B, T, H, W//2+1)
+    cross = spec * spec[:, :1].conj()  # (B, T, H, W//2+1)
     mag = cross.abs()
     cross = cross / (mag + 1e-6 * mag.amax(dim=(-2, -1), keepdim=True) + 1e-12)
-    corr = torch.fft.irfft2(cross, s=(h, w))                                          # (B, T, H, W)
-    flat = corr.flatten(-2).argmax(dim=-1)                                             # (B, T)
+    corr = torch.fft.irfft2(cross, s=(h, w))  # (B, T, H, W)
+    flat = corr.flatten(-2).argmax(dim=-1)  # (B, T)
     iy, ix = flat // w, flat % w
 
     def refine(idx: torch.Tensor, size: int, axis: int) -> torch.Tensor:
         def at(offset: int) -> torch.Tensor:
             j = (idx + offset) % size
             if axis == 0:
-                return corr.gather(2, j[..., None, None].expand(b, t, 1, w)).squeeze(2).gather(
-                    2, ix[..., None]).squeeze(-1)
-            return corr.gather(3, j[..., None, None].expand(b, t, h, 1)).squeeze(3).gather(
-                2, iy[..., None]).squeeze(-1)
+                return (
+                    corr.gather(2, j[..., None, None].expand(b, t, 1, w))
+                    .squeeze(2)
+                    .gather(2, ix[..., None])
+                    .squeeze(-1)
+                )
+            return corr.gather(3, j[..., None, None].expand(b, t, h, 1)).squeeze(3).gather(2, iy[..., None]).squeeze(-1)
+
         left, mid, right = at(-1), at(0), at(1)
         denom = left - 2 * mid + right
         frac = torch.where(denom.abs() > 1e-9, 0.5 * (left - right) / denom, torch.zeros_like(denom))
         pos = idx.float() + frac.clamp(-0.5, 0.5)
-        return torch.where(pos > size / 2, pos - size, pos)                             # wrap to ±size/2
+        return torch.where(pos > size / 2, pos - size, pos)  # wrap to ±size/2
 
     shifts = torch.stack([refine(ix, w, 1), refine(iy, h, 0)], dim=-1) * scale
     # frame 0 against itself is zero by definition; the FFT round trip leaves ~1e-9 that differs by CPU
@@ -98,9 +103,9 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
 def centring_offset(frame: torch.Tensor) -> torch.Tensor:
     """Whole-pixel offset (dx, dy) of a frame's luminance centroid from the frame centre: frame (B, C, H, W)
     in [-1, 1] → (B, 2). ``translate(frame, -offset)`` centres the picture; a blank frame gets 0."""
-    lum = _luminance(frame)                                                            # (B, H, W)
+    lum = _luminance(frame)  # (B, H, W)
     h, w = lum.shape[-2:]
-    mass = lum.sum(dim=(-2, -1))                                                       # (B,)
+    mass = lum.sum(dim=(-2, -1))  # (B,)
     xs = torch.arange(w, device=frame.device, dtype=torch.float32)
     ys = torch.arange(h, device=frame.device, dtype=torch.float32)
     cx = (lum.sum(dim=-2) * xs).sum(-1) / mass.clamp_min(1e-6) - (w - 1) / 2
@@ -117,10 +122,10 @@ def translate(frame: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     shifts = shifts.float()
     xs = torch.arange(w, device=frame.device, dtype=torch.float32)
     ys = torch.arange(h, device=frame.device, dtype=torch.float32)
-    gx = (xs[None, None, None, :] - shifts[..., 0, None, None] + 0.5) / w * 2 - 1     # (B, T, 1, W)
-    gy = (ys[None, None, :, None] - shifts[..., 1, None, None] + 0.5) / h * 2 - 1     # (B, T, H, 1)
-    grid = torch.stack(torch.broadcast_tensors(gx, gy), dim=-1).flatten(0, 1)         # (B·T, H, W, 2)
-    src = (frame.float() + 1).repeat_interleave(t, dim=0)                              # black = 0 for padding
+    gx = (xs[None, None, None, :] - shifts[..., 0, None, None] + 0.5) / w * 2 - 1  # (B, T, 1, W)
+    gy = (ys[None, None, :, None] - shifts[..., 1, None, None] + 0.5) / h * 2 - 1  # (B, T, H, 1)
+    grid = torch.stack(torch.broadcast_tensors(gx, gy), dim=-1).flatten(0, 1)  # (B·T, H, W, 2)
+    src = (frame.float() + 1).repeat_interleave(t, dim=0)  # black = 0 for padding
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1
     return rearrange(out, "(b t) c h w -> b c t h w", b=b).to(frame.dtype)
 
@@ -141,7 +146,7 @@ class AnchorBlock(nn.Module):
         nn.init.zeros_(self.ada.bias)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, cond: Condition) -> torch.Tensor:
-        m = self.ada(F.silu(c)).chunk(6, dim=-1)                                          # 6 × (B, W)
+        m = self.ada(F.silu(c)).chunk(6, dim=-1)  # 6 × (B, W)
         x = x + m[2][:, None] * self.attn(modulate(self.norms[0](x), m[0], m[1]))
         x = x + self.cross(self.cross_norm(x), cond.tokens, cond.mask)
         return x + m[5][:, None] * self.ff(modulate(self.norms[1](x), m[3], m[4]))
@@ -155,8 +160,18 @@ class AnchorTransformer(TimestepConditioned):
     the path (learned frame positions).
     """
 
-    def __init__(self, *, latent_channels: int, latent_hw: tuple[int, int], patch: int, motion_tokens: int,
-                 width: int, depth: int, heads: int, cond_dim: int):
+    def __init__(
+        self,
+        *,
+        latent_channels: int,
+        latent_hw: tuple[int, int],
+        patch: int,
+        motion_tokens: int,
+        width: int,
+        depth: int,
+        heads: int,
+        cond_dim: int,
+    ):
         super().__init__(width, cond_dim)
         self.patch, self.latent_hw = patch, latent_hw
         n_anchor = (latent_hw[0] // patch) * (latent_hw[1] // patch)
@@ -175,8 +190,14 @@ class AnchorTransformer(TimestepConditioned):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, anchor: torch.Tensor, motion: torch.Tensor, t: torch.Tensor, cond: Condition,
-                given: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        anchor: torch.Tensor,
+        motion: torch.Tensor,
+        t: torch.Tensor,
+        cond: Condition,
+        given: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         p = self.patch
         h, w = self.latent_hw
         a = self.anchor_embed(rearrange(anchor, "b c (h p1) (w p2) -> b (h w) (c p1 p2)", p1=p, p2=p))
@@ -187,14 +208,13 @@ class AnchorTransformer(TimestepConditioned):
             a = a + flag
             m = torch.cat([m[:, :1] + flag, m[:, 1:]], dim=1)
         n_anchor = a.shape[1]
-        x = torch.cat([a, m], dim=1)                                                       # (B, S + M, W)
-        c_vec = self.conditioning_vector(t, cond.pooled, a.dtype)                          # (B, W)
+        x = torch.cat([a, m], dim=1)  # (B, S + M, W)
+        c_vec = self.conditioning_vector(t, cond.pooled, a.dtype)  # (B, W)
         for block in self.blocks:
             x = block(x, c_vec, cond)
         shift, scale = self.final_ada(F.silu(c_vec)).chunk(2, dim=-1)
         x = modulate(self.final_norm(x), shift, scale)
-        va = rearrange(self.anchor_out(x[:, :n_anchor]), "b (h w) (c p1 p2) -> b c (h p1) (w p2)",
-                       h=h // p, p1=p, p2=p)
+        va = rearrange(self.anchor_out(x[:, :n_anchor]), "b (h w) (c p1 p2) -> b c (h p1) (w p2)", h=h // p, p1=p, p2=p)
         return va, self.motion_out(x[:, n_anchor:])
 
 
@@ -205,9 +225,16 @@ class AnchorFlow(LatentGenerator):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         g = cfg.gen
-        self.transformer = AnchorTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
-                                             patch=g.flow_patch, motion_tokens=cfg.num_frames, width=g.flow_width,
-                                             depth=g.flow_depth, heads=cfg.heads, cond_dim=cfg.dim)
+        self.transformer = AnchorTransformer(
+            latent_channels=self.latent_channels,
+            latent_hw=self.latent_hw,
+            patch=g.flow_patch,
+            motion_tokens=cfg.num_frames,
+            width=g.flow_width,
+            depth=g.flow_depth,
+            heads=cfg.heads,
+            cond_dim=cfg.dim,
+        )
         # pixels of motion per unit of the flow's motion variable: the path's RMS, set on the first flow batch
         # as the latent statistics are
         self.register_buffer("motion_scale", torch.ones(()))
@@ -233,8 +260,8 @@ class AnchorFlow(LatentGenerator):
     def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             first_batch = not bool(self.latent_stats_set)  # encode_anchor sets the latent statistics
-            a1, offset = self.encode_anchor(video[:, :, 0])                               # (B, c, h, w), (B, 2)
-            path = offset[:, None] + estimate_shifts(video)                               # (B, T, 2)
+            a1, offset = self.encode_anchor(video[:, :, 0])  # (B, c, h, w), (B, 2)
+            path = offset[:, None] + estimate_shifts(video)  # (B, T, 2)
             if first_batch:
                 self._set_motion_scale(path)
             a1, m1 = a1.float(), path / self.motion_scale
@@ -248,8 +275,8 @@ class AnchorFlow(LatentGenerator):
             at = torch.where(given[:, None, None, None], a1, at)
             mt = torch.cat([torch.where(given[:, None, None], m1[:, :1], mt[:, :1]), mt[:, 1:]], dim=1)
         va, vm = self.transformer(at, mt, t, cond, given)
-        err_a = (va.float() - (a1 - a0)).pow(2).mean(dim=(1, 2, 3))                       # (B,)
-        err_m = (vm.float() - (m1 - m0)).pow(2).mean(dim=-1)                              # (B, T)
+        err_a = (va.float() - (a1 - a0)).pow(2).mean(dim=(1, 2, 3))  # (B,)
+        err_m = (vm.float() - (m1 - m0)).pow(2).mean(dim=-1)  # (B, T)
         if given is not None:
             keep = (~given).float()
             anchor_mse = (err_a * keep).sum() / keep.sum().clamp_min(1)
@@ -264,8 +291,16 @@ class AnchorFlow(LatentGenerator):
         length; the model continues longer ones from their last frame."""
         return {"anchor": (batch, self.latent_channels, *self.latent_hw), "path": (batch, self.cfg.num_frames, 2)}
 
-    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
-               guidance_scale: float, steps: int | None) -> torch.Tensor:
+    def sample(
+        self,
+        cond: Condition,
+        noise: Noise,
+        *,
+        num_frames: int,
+        uncond: Condition | None,
+        guidance_scale: float,
+        steps: int | None,
+    ) -> torch.Tensor:
         """Euler integration from noise (t = 0) to (anchor, motion) at t = 1; then the decoded anchor moved
         along the path. A given image fixes the anchor and the path's start."""
         fixed, start, given = self._given(cond)
@@ -281,7 +316,14 @@ class AnchorFlow(LatentGenerator):
             g = given if given is None or not doubled else torch.cat([given, given])
             return self.transformer(*state, t, c, g)
 
-        a, m = euler_flow(velocity, (noise["anchor"], noise["path"]), cond=cond, uncond=uncond,
-                          guidance_scale=guidance_scale, steps=steps or self.cfg.gen.sample_steps, pin=pin)
-        centred = self.decode(a[:, None].to(cond.tokens.dtype))[:, :, 0].float()          # (B, C, H, W)
+        a, m = euler_flow(
+            velocity,
+            (noise["anchor"], noise["path"]),
+            cond=cond,
+            uncond=uncond,
+            guidance_scale=guidance_scale,
+            steps=steps or self.cfg.gen.sample_steps,
+            pin=pin,
+        )
+        centred = self.decode(a[:, None].to(cond.tokens.dtype))[:, :, 0].float()  # (B, C, H, W)
         return translate(centred, m[:, :num_frames].float() * self.motion_scale)

@@ -17,6 +17,7 @@ registered by name in :mod:`vidfuse.models.registry` with its settings class (``
 
 The contract suite, tests/test_generator_contract.py, runs over every registered family.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,7 +41,7 @@ class Condition:
     """Z = MultimodalTransformer(H, V)."""
 
     tokens: torch.Tensor  # (B, N, D) fused text + visual tokens
-    mask: torch.Tensor    # (B, N) bool, True = a real token
+    mask: torch.Tensor  # (B, N) bool, True = a real token
     pooled: torch.Tensor  # (B, D) one vector per sample
     # the conditioning image itself (B, C, H, W) in [-1, 1], and which samples really have one (B,) bool:
     # for generators that start the clip from it (image-to-video); the others read it through ``tokens``
@@ -52,8 +53,9 @@ class Condition:
         return self.tokens.shape[0]
 
     def _map(self, fn) -> "Condition":
-        return Condition(*(None if t is None else fn(t) for t in
-                           (self.tokens, self.mask, self.pooled, self.image, self.has_image)))
+        return Condition(
+            *(None if t is None else fn(t) for t in (self.tokens, self.mask, self.pooled, self.image, self.has_image))
+        )
 
     def detach(self) -> "Condition":
         return self._map(lambda t: t.detach())
@@ -73,13 +75,22 @@ class Noise:
     parts: dict[str, torch.Tensor]
 
     @classmethod
-    def draw(cls, shapes: dict[str, tuple[int, ...]], *, generator: torch.Generator | None = None,
-             device: torch.device | str | None = None) -> "Noise":
+    def draw(
+        cls,
+        shapes: dict[str, tuple[int, ...]],
+        *,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> "Noise":
         """Draw every part in the order of ``shapes`` on the generator's device (the default RNG of
         ``device`` without one), then move it to ``device``: a CPU seed gives the same draw on any device."""
         source = generator.device if generator is not None else (device or "cpu")
-        return cls({name: torch.randn(*shape, generator=generator, device=source).to(device or source)
-                    for name, shape in shapes.items()})
+        return cls(
+            {
+                name: torch.randn(*shape, generator=generator, device=source).to(device or source)
+                for name, shape in shapes.items()
+            }
+        )
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.parts[name]
@@ -146,9 +157,17 @@ class VideoGenerator(nn.Module):
     def sample_noise(self, batch: int, num_frames: int, *, generator: torch.Generator | None = None) -> Noise:
         return Noise.draw(self.noise_shapes(batch, num_frames), generator=generator, device=self.device)
 
-    def generate(self, cond: Condition, *, num_frames: int, generator: torch.Generator | None = None,
-                 guidance_scale: float = 1.0, steps: int | None = None, uncond: Condition | None = None,
-                 noise: Noise | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        cond: Condition,
+        *,
+        num_frames: int,
+        generator: torch.Generator | None = None,
+        guidance_scale: float = 1.0,
+        steps: int | None = None,
+        uncond: Condition | None = None,
+        noise: Noise | None = None,
+    ) -> torch.Tensor:
         """Video (B, C, T, H, W) in [-1, 1] for Z. ``uncond`` (Z with the text dropped) and ``guidance_scale``
         s ≠ 1: classifier-free guidance; ``steps``: network evaluations of an iterative sampler (None: the
         config's); ``noise`` from :meth:`sample_noise` (drawn with ``generator`` when None)."""
@@ -166,12 +185,25 @@ class VideoGenerator(nn.Module):
         if noise is None:
             noise = Noise.draw(shapes, generator=generator, device=cond.tokens.device)
         noise.check(shapes)
-        return self.sample(cond, noise.to(cond.tokens.device), num_frames=num_frames,
-                           uncond=uncond if guidance_scale != 1.0 else None, guidance_scale=guidance_scale,
-                           steps=steps)
+        return self.sample(
+            cond,
+            noise.to(cond.tokens.device),
+            num_frames=num_frames,
+            uncond=uncond if guidance_scale != 1.0 else None,
+            guidance_scale=guidance_scale,
+            steps=steps,
+        )
 
-    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
-               guidance_scale: float, steps: int | None) -> torch.Tensor:
+    def sample(
+        self,
+        cond: Condition,
+        noise: Noise,
+        *,
+        num_frames: int,
+        uncond: Condition | None,
+        guidance_scale: float,
+        steps: int | None,
+    ) -> torch.Tensor:
         raise NotImplementedError
 
     # ---- training --------------------------------------------------------------------------
@@ -202,8 +234,19 @@ class FrameDecoder(nn.Module):
     VAE configs without ``frame_out`` load as "tanh", the output their weights were trained with.
     """
 
-    def __init__(self, *, code_dim: int, cond_dim: int, channels: tuple[int, ...], height: int, width: int,
-                 heads: int, out_channels: int = 3, attn_levels: int = 2, out_activation: str = "linear"):
+    def __init__(
+        self,
+        *,
+        code_dim: int,
+        cond_dim: int,
+        channels: tuple[int, ...],
+        height: int,
+        width: int,
+        heads: int,
+        out_channels: int = 3,
+        attn_levels: int = 2,
+        out_activation: str = "linear",
+    ):
         super().__init__()
         if out_activation not in ("linear", "tanh"):
             raise ValueError(f"out_activation must be 'linear' or 'tanh', not {out_activation!r}")
@@ -213,8 +256,9 @@ class FrameDecoder(nn.Module):
         if height % scale or width % scale:
             raise ValueError(f"frame size {height}x{width} must be divisible by {scale} for {levels} decoder levels")
         self.h0, self.w0 = height // scale, width // scale
-        self.frame_cond = nn.Sequential(nn.Linear(code_dim + cond_dim, cond_dim), nn.SiLU(),
-                                        nn.Linear(cond_dim, cond_dim))
+        self.frame_cond = nn.Sequential(
+            nn.Linear(code_dim + cond_dim, cond_dim), nn.SiLU(), nn.Linear(cond_dim, cond_dim)
+        )
         self.stem = nn.Linear(cond_dim, channels[0] * self.h0 * self.w0)
         self.blocks = nn.ModuleList()
         self.temporal = nn.ModuleList()
@@ -233,9 +277,9 @@ class FrameDecoder(nn.Module):
     def forward(self, codes: torch.Tensor, cond: Condition) -> torch.Tensor:
         b, t, _ = codes.shape
         pooled = cond.pooled[:, None, :].expand(b, t, -1)
-        frame_cond = self.frame_cond(torch.cat([codes, pooled], dim=-1))      # (B, T, D)
+        frame_cond = self.frame_cond(torch.cat([codes, pooled], dim=-1))  # (B, T, D)
         frame_cond = rearrange(frame_cond, "b t d -> (b t) d")
-        x = self.stem(frame_cond).view(b * t, -1, self.h0, self.w0)          # (B*T, c0, h0, w0)
+        x = self.stem(frame_cond).view(b * t, -1, self.h0, self.w0)  # (B*T, c0, h0, w0)
         for i, (block, temporal) in enumerate(zip(self.blocks, self.temporal)):
             if i > 0:
                 x = F.interpolate(x, scale_factor=2.0, mode="nearest")
@@ -245,7 +289,7 @@ class FrameDecoder(nn.Module):
                 q = rearrange(x, "(b t) c h w -> b (t h w) c", b=b)
                 q = self.attns[i](self.attn_norms[i](q), cond.tokens, cond.mask)
                 x = x + rearrange(q, "b (t h w) c -> (b t) c h w", t=t, h=h, w=w)
-        video = self.out(x)                                                  # (B*T, C, H, W)
+        video = self.out(x)  # (B*T, C, H, W)
         if self.out_activation == "tanh":
             video = torch.tanh(video)
         else:  # clamped going forward, the identity going backward (straight-through): no dead pixels

@@ -19,6 +19,7 @@ Sampling integrates the ODE from noise to data with ``gen.sample_steps`` Euler s
 shared :func:`~vidfuse.models.sampling.euler_flow`), then decodes each frame. Nothing here knows about
 digits or trajectories: the same preset trains on any video.
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,7 +50,7 @@ class FlowBlock(nn.Module):
         nn.init.zeros_(self.ada.bias)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, cond: Condition, t: int, s: int) -> torch.Tensor:
-        m = self.ada(F.silu(c)).chunk(9, dim=-1)                                          # 9 × (B, W)
+        m = self.ada(F.silu(c)).chunk(9, dim=-1)  # 9 × (B, W)
         h = modulate(self.norms[0](x), m[0], m[1])
         h = self.spatial(rearrange(h, "b (t s) w -> (b t) s w", t=t))
         x = x + m[2][:, None] * rearrange(h, "(b t) s w -> b (t s) w", t=t)
@@ -68,8 +69,18 @@ class FlowTransformer(TimestepConditioned):
     padded by repeating the last frame's latents and cropped after.
     """
 
-    def __init__(self, *, latent_channels: int, latent_hw: tuple[int, int], patch: int, time_patch: int,
-                 width: int, depth: int, heads: int, cond_dim: int):
+    def __init__(
+        self,
+        *,
+        latent_channels: int,
+        latent_hw: tuple[int, int],
+        patch: int,
+        time_patch: int,
+        width: int,
+        depth: int,
+        heads: int,
+        cond_dim: int,
+    ):
         super().__init__(width, cond_dim)
         self.patch, self.time_patch = patch, time_patch
         self.tokens_per_frame = (latent_hw[0] // patch) * (latent_hw[1] // patch)
@@ -92,14 +103,14 @@ class FlowTransformer(TimestepConditioned):
             x = torch.cat([x, x[:, -1:].expand(b, pad, c, h, w)], dim=1)
         n_t = x.shape[1] // q
         tokens = rearrange(x, "b (t q) c (h p1) (w p2) -> b (t h w) (c q p1 p2)", q=q, p1=p, p2=p)
-        time_pos = sinusoidal_positions(n_t, self.width).to(x.device, x.dtype)           # (T/q, W)
+        time_pos = sinusoidal_positions(n_t, self.width).to(x.device, x.dtype)  # (T/q, W)
         pos = (time_pos[:, None, :] + self.pos[None].to(x.dtype)).reshape(1, -1, self.width)
-        tokens = self.embed(tokens) + pos                                                   # (B, T·S, W)
-        c_vec = self.conditioning_vector(t, cond.pooled, x.dtype)                          # (B, W)
+        tokens = self.embed(tokens) + pos  # (B, T·S, W)
+        c_vec = self.conditioning_vector(t, cond.pooled, x.dtype)  # (B, W)
         for block in self.blocks:
             tokens = block(tokens, c_vec, cond, n_t, self.tokens_per_frame)
         shift, scale = self.final_ada(F.silu(c_vec)).chunk(2, dim=-1)
-        out = self.out(modulate(self.final_norm(tokens), shift, scale))                    # (B, T·S, c·q·p·p)
+        out = self.out(modulate(self.final_norm(tokens), shift, scale))  # (B, T·S, c·q·p·p)
         out = rearrange(out, "b (t h w) (c q p1 p2) -> b (t q) c (h p1) (w p2)", t=n_t, h=h // p, q=q, p1=p, p2=p)
         return out[:, :frames]
 
@@ -110,13 +121,20 @@ class LatentFlow(LatentGenerator):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         g = cfg.gen
-        self.transformer = FlowTransformer(latent_channels=self.latent_channels, latent_hw=self.latent_hw,
-                                           patch=g.flow_patch, time_patch=g.flow_time_patch, width=g.flow_width,
-                                           depth=g.flow_depth, heads=cfg.heads, cond_dim=cfg.dim)
+        self.transformer = FlowTransformer(
+            latent_channels=self.latent_channels,
+            latent_hw=self.latent_hw,
+            patch=g.flow_patch,
+            time_patch=g.flow_time_patch,
+            width=g.flow_width,
+            depth=g.flow_depth,
+            heads=cfg.heads,
+            cond_dim=cfg.dim,
+        )
 
     def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            x1 = self.encode(video).float()                                                 # (B, T, c, h, w)
+            x1 = self.encode(video).float()  # (B, T, c, h, w)
         x0 = torch.randn_like(x1)
         t = torch.sigmoid(torch.randn(x1.shape[0], device=x1.device))  # logit-normal: more weight mid-path (SD3)
         tt = t[:, None, None, None, None]
@@ -128,12 +146,27 @@ class LatentFlow(LatentGenerator):
     def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         return {"latents": (batch, num_frames, self.latent_channels, *self.latent_hw)}
 
-    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
-               guidance_scale: float, steps: int | None) -> torch.Tensor:
+    def sample(
+        self,
+        cond: Condition,
+        noise: Noise,
+        *,
+        num_frames: int,
+        uncond: Condition | None,
+        guidance_scale: float,
+        steps: int | None,
+    ) -> torch.Tensor:
         """Euler integration of dx/dt = v(x, t, Z) from noise (t = 0) to latents (t = 1), then per-frame decode."""
+
         def velocity(state, t, c, doubled):
             return (self.transformer(state[0], t, c),)
 
-        (x,) = euler_flow(velocity, (noise["latents"],), cond=cond, uncond=uncond, guidance_scale=guidance_scale,
-                          steps=steps or self.cfg.gen.sample_steps)
+        (x,) = euler_flow(
+            velocity,
+            (noise["latents"],),
+            cond=cond,
+            uncond=uncond,
+            guidance_scale=guidance_scale,
+            steps=steps or self.cfg.gen.sample_steps,
+        )
         return self.decode(x.to(cond.tokens.dtype)).float()

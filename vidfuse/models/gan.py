@@ -29,6 +29,7 @@ Design choices
     norm is attached so its power iteration starts from the final weights; the motion GRU gets orthogonal
     recurrent weights (the standard stable choice for RNNs). The FrameDecoder keeps its own initialisation.
 """
+
 from __future__ import annotations
 
 import torch
@@ -64,8 +65,8 @@ class ProjectionHead(nn.Module):
         self.linear = _sn(nn.Linear(feat_dim, 1))
 
     def forward(self, phi: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
-        proj = self.proj(self.embed(pooled.detach()))                        # (B, F)
-        proj = proj.view(proj.shape[0], *([1] * (phi.dim() - 2)), -1)        # (B, 1.., F) broadcasts over frames
+        proj = self.proj(self.embed(pooled.detach()))  # (B, F)
+        proj = proj.view(proj.shape[0], *([1] * (phi.dim() - 2)), -1)  # (B, 1.., F) broadcasts over frames
         # float32 for the reductions: a bf16 sum over F channels would lose the score's low bits
         return self.linear(phi).float().squeeze(-1) + (phi.float() * proj.float()).sum(-1)
 
@@ -88,7 +89,7 @@ class VideoDiscriminator(nn.Module):
         self.head = ProjectionHead(c_prev, cond_dim)
 
     def features(self, video: torch.Tensor) -> torch.Tensor:
-        return self.body(video).sum(dim=(2, 3, 4))                           # (B, F) sum-pool, as in SNGAN
+        return self.body(video).sum(dim=(2, 3, 4))  # (B, F) sum-pool, as in SNGAN
 
 
 class FrameDiscriminator(nn.Module):
@@ -98,8 +99,9 @@ class FrameDiscriminator(nn.Module):
     features(video (B, C, T, H, W)) -> φ (B, k, F);  head(φ, pooled (B, D)) -> scores (B, k)
     """
 
-    def __init__(self, in_channels: int, channels: tuple[int, ...], cond_dim: int,
-                 frames_per_clip: int = FRAMES_PER_CLIP):
+    def __init__(
+        self, in_channels: int, channels: tuple[int, ...], cond_dim: int, frames_per_clip: int = FRAMES_PER_CLIP
+    ):
         super().__init__()
         self.frames_per_clip = frames_per_clip
         layers: list[nn.Module] = []
@@ -113,20 +115,21 @@ class FrameDiscriminator(nn.Module):
     def features(self, video: torch.Tensor) -> torch.Tensor:
         b, _, t = video.shape[:3]
         k = min(self.frames_per_clip, t)
-        idx = torch.rand(b, t, device=video.device).argsort(dim=1)[:, :k]   # (B, k) distinct frames per clip
+        idx = torch.rand(b, t, device=video.device).argsort(dim=1)[:, :k]  # (B, k) distinct frames per clip
         frames = video.transpose(1, 2)[torch.arange(b, device=video.device)[:, None], idx]  # (B, k, C, H, W)
-        phi = self.body(frames.flatten(0, 1)).sum(dim=(2, 3))               # (B*k, F)
+        phi = self.body(frames.flatten(0, 1)).sum(dim=(2, 3))  # (B*k, F)
         return phi.view(b, k, -1)
 
 
-def _hinge_d(real: torch.Tensor, fake: torch.Tensor, mismatch: torch.Tensor,
-             negative: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _hinge_d(
+    real: torch.Tensor, fake: torch.Tensor, mismatch: torch.Tensor, negative: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """TGANs-C discriminator hinge loss from scores (B, ...) of real|c, fake|c and real|c_mismatched.
 
     ``negative`` (B,) bool marks rows whose rolled caption really differs (a batch may repeat a caption,
     and a real clip with its own caption must not be pushed down). Returns (total, mismatch term).
     """
-    per_row = F.relu(1 + mismatch).reshape(len(mismatch), -1).mean(1)         # (B,)
+    per_row = F.relu(1 + mismatch).reshape(len(mismatch), -1).mean(1)  # (B,)
     l_mismatch = (per_row * negative).sum() / negative.sum().clamp(min=1)
     total = F.relu(1 - real).mean() + 0.5 * F.relu(1 + fake).mean() + 0.5 * l_mismatch
     return total, l_mismatch
@@ -154,13 +157,20 @@ class VideoGAN(VideoGenerator):
         self.motion_rnn = nn.GRU(g.z_motion + cfg.dim, g.z_motion, batch_first=True)
         for name, w in self.motion_rnn.named_parameters():
             if name.startswith("weight_hh"):
-                for gate in w.chunk(3, dim=0):                               # reset, update, new: one each
+                for gate in w.chunk(3, dim=0):  # reset, update, new: one each
                     nn.init.orthogonal_(gate)
             elif name.startswith("bias"):
                 nn.init.zeros_(w)
-        self.decoder = FrameDecoder(code_dim=g.z_content + g.z_motion, cond_dim=cfg.dim,
-                                    channels=g.gen_channels, height=cfg.height, width=cfg.width,
-                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=g.frame_out)
+        self.decoder = FrameDecoder(
+            code_dim=g.z_content + g.z_motion,
+            cond_dim=cfg.dim,
+            channels=g.gen_channels,
+            height=cfg.height,
+            width=cfg.width,
+            heads=cfg.heads,
+            out_channels=cfg.channels,
+            out_activation=g.frame_out,
+        )
         self.video_disc = VideoDiscriminator(cfg.channels, g.disc_channels, cfg.dim)
         self.frame_disc = FrameDiscriminator(cfg.channels, g.disc_channels, cfg.dim)
 
@@ -169,11 +179,19 @@ class VideoGAN(VideoGenerator):
         """Content (B, z_content) and motion (B, T, z_motion) noise."""
         return {"content": (batch, self.z_content), "motion": (batch, num_frames, self.z_motion)}
 
-    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
-               guidance_scale: float, steps: int | None) -> torch.Tensor:
+    def sample(
+        self,
+        cond: Condition,
+        noise: Noise,
+        *,
+        num_frames: int,
+        uncond: Condition | None,
+        guidance_scale: float,
+        steps: int | None,
+    ) -> torch.Tensor:
         """One pass: motion codes from the GRU over the noise and pooled Z, then the frame decoder."""
         content, motion = noise["content"], noise["motion"]
-        pooled = cond.pooled[:, None, :].expand(-1, num_frames, -1)          # (B, T, D)
+        pooled = cond.pooled[:, None, :].expand(-1, num_frames, -1)  # (B, T, D)
         m, _ = self.motion_rnn(torch.cat([motion, pooled.to(motion.dtype)], dim=-1))  # (B, T, z_motion)
         codes = torch.cat([content[:, None, :].expand(-1, num_frames, -1), m], dim=-1)  # (B, T, zc + zm)
         return self.decoder(codes, cond)
@@ -200,18 +218,18 @@ class VideoGAN(VideoGenerator):
         b, t = video.shape[0], video.shape[2]
         cond = cond.detach()
         with torch.no_grad():
-            fake = self.generate(cond, num_frames=t)                         # (B, C, T, H, W)
+            fake = self.generate(cond, num_frames=t)  # (B, C, T, H, W)
         real = video.detach().requires_grad_(self.r1_gamma > 0)
-        both = torch.cat([real, fake.to(real.dtype)])                        # (2B, C, T, H, W) one pass for both
-        pooled, mismatched = cond.pooled, cond.roll(1).pooled                # (B, D)
+        both = torch.cat([real, fake.to(real.dtype)])  # (2B, C, T, H, W) one pass for both
+        pooled, mismatched = cond.pooled, cond.roll(1).pooled  # (B, D)
         negative = ~torch.isclose(pooled, mismatched, rtol=1e-3, atol=1e-5).all(dim=-1)  # (B,)
-        heads_cond = torch.cat([pooled, pooled, mismatched])                 # (3B, D)
+        heads_cond = torch.cat([pooled, pooled, mismatched])  # (3B, D)
 
         out: dict[str, torch.Tensor] = {}
         total, mismatch_sum, r1 = (torch.zeros((), device=video.device) for _ in range(3))
         real_scores, fake_scores = [], []
         for name, disc in (("video", self.video_disc), ("frame", self.frame_disc)):
-            phi = disc.features(both)                                        # (2B, .., F)
+            phi = disc.features(both)  # (2B, .., F)
             # real|c, fake|c, real|c_mismatched; the real features are shared by the matched and mismatched heads
             s_real, s_fake, s_mis = disc.head(torch.cat([phi[:b], phi[b:], phi[:b]]), heads_cond).chunk(3)
             d_loss, l_mis = _hinge_d(s_real, s_fake, s_mis, negative)
@@ -225,17 +243,22 @@ class VideoGAN(VideoGenerator):
             out[f"d_{name}"] = d_loss.detach()
             real_scores.append(s_real.detach().mean())
             fake_scores.append(s_fake.detach().mean())
-        out.update(loss=total + r1, d_mismatch=mismatch_sum, r1=r1.detach(),
-                   d_real_score=torch.stack(real_scores).mean(), d_fake_score=torch.stack(fake_scores).mean())
+        out.update(
+            loss=total + r1,
+            d_mismatch=mismatch_sum,
+            r1=r1.detach(),
+            d_real_score=torch.stack(real_scores).mean(),
+            d_fake_score=torch.stack(fake_scores).mean(),
+        )
         return out
 
     def _generator_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
         d_params = [p for name in self.discriminator_modules for p in getattr(self, name).parameters()]
         flags = [p.requires_grad for p in d_params]
-        for p in d_params:                 # D is a fixed critic here: gradients flow through it, not into it
+        for p in d_params:  # D is a fixed critic here: gradients flow through it, not into it
             p.requires_grad_(False)
         try:
-            fake = self.generate(cond, num_frames=video.shape[2])            # (B, C, T, H, W)
+            fake = self.generate(cond, num_frames=video.shape[2])  # (B, C, T, H, W)
             g_video = -self.video_disc.head(self.video_disc.features(fake), cond.pooled).mean()
             g_frame = -self.frame_disc.head(self.frame_disc.features(fake), cond.pooled).mean()
         finally:

@@ -6,6 +6,7 @@ the first ``gen.ae_steps`` steps (then frozen), and ``main``, the family's flow 
 trained on latents that still move wastes its steps, and an autoencoder step costs a fraction of a flow step
 (docs/decisions/generators.md#autoencoder-first).
 """
+
 from __future__ import annotations
 
 import torch
@@ -40,12 +41,18 @@ class FrameAutoencoder(nn.Module):
         for c in channels:
             enc += [nn.SiLU(), nn.Conv2d(c_prev, c, 4, stride=2, padding=1)]
             c_prev = c
-        self.encoder = nn.Sequential(*enc, ResBlock2d(c_prev, c_prev), group_norm(c_prev), nn.SiLU(),
-                                     nn.Conv2d(c_prev, latent_channels, 1))
+        self.encoder = nn.Sequential(
+            *enc, ResBlock2d(c_prev, c_prev), group_norm(c_prev), nn.SiLU(), nn.Conv2d(c_prev, latent_channels, 1)
+        )
         dec = [nn.Conv2d(self.out_channels, c_prev, 3, padding=1), ResBlock2d(c_prev, c_prev)]
         for c in reversed(channels[:-1]):
-            dec += [nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(c_prev, c, 3, padding=1), nn.SiLU(),
-                    nn.Conv2d(c, c, 3, padding=1), nn.SiLU()]
+            dec += [
+                nn.Upsample(scale_factor=2.0, mode="nearest"),
+                nn.Conv2d(c_prev, c, 3, padding=1),
+                nn.SiLU(),
+                nn.Conv2d(c, c, 3, padding=1),
+                nn.SiLU(),
+            ]
             c_prev = c
         dec += [nn.Conv2d(c_prev, in_channels * 4, 3, padding=1), nn.PixelShuffle(2)]
         self.decoder = nn.Sequential(*dec)
@@ -57,7 +64,7 @@ class FrameAutoencoder(nn.Module):
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Unbounded output: a tanh here saturates on the mostly-black frames of sparse scenes and the decoder
         stops learning (docs/decisions/generators.md#unbounded-autoencoder-output). Clamp for display."""
-        low = F.interpolate(latents[:, -self.in_channels:], scale_factor=float(self.down), mode="nearest")
+        low = F.interpolate(latents[:, -self.in_channels :], scale_factor=float(self.down), mode="nearest")
         return self.decoder(latents) + low
 
 
@@ -101,8 +108,9 @@ class LatentGenerator(VideoGenerator):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         g = cfg.gen
-        self.autoencoder = FrameAutoencoder(in_channels=cfg.channels, channels=g.ae_channels,
-                                            latent_channels=g.latent_channels)
+        self.autoencoder = FrameAutoencoder(
+            in_channels=cfg.channels, channels=g.ae_channels, latent_channels=g.latent_channels
+        )
         down = self.autoencoder.down
         self.latent_hw = (cfg.height // down, cfg.width // down)
         self.latent_channels = self.autoencoder.out_channels
@@ -147,7 +155,7 @@ class LatentGenerator(VideoGenerator):
         stats = torch.stack([z.mean(dim=(0, 1, 3, 4)), z.pow(2).mean(dim=(0, 1, 3, 4))])
         mean, sq = self.mean_across_processes(stats)
         self.latent_shift.copy_(mean)
-        self.latent_scale.copy_((sq - mean ** 2).clamp_min(1e-6).sqrt())
+        self.latent_scale.copy_((sq - mean**2).clamp_min(1e-6).sqrt())
         self.latent_stats_set.fill_(True)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
@@ -169,7 +177,7 @@ class LatentGenerator(VideoGenerator):
     def autoencoder_loss(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
         b, _, t = video.shape[:3]
         k = min(t, 4)  # a few random frames per clip are plenty for a per-frame autoencoder
-        idx = torch.rand(b, t).argsort(dim=1)[:, :k].to(video.device)                      # (B, k)
+        idx = torch.rand(b, t).argsort(dim=1)[:, :k].to(video.device)  # (B, k)
         frames = rearrange(video, "b c t h w -> b t c h w")[torch.arange(b, device=video.device)[:, None], idx]
         frames = rearrange(frames, "b k c h w -> (b k) c h w")
         recon = self.autoencoder.decode(self.autoencoder.encode(frames))

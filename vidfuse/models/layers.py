@@ -3,6 +3,7 @@
 Everything here is plain PyTorch: attention is ``F.scaled_dot_product_attention`` so that the
 same code runs fused kernels on a GPU and bf16 matmuls on a CPU.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,9 @@ class Attention(nn.Module):
         self.to_kv = nn.Linear(context_dim or dim, 2 * dim, bias=False)
         self.to_out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         context = x if context is None else context
         q = rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.heads)
         k, v = rearrange(self.to_kv(context), "b m (two h d) -> two b h m d", two=2, h=self.heads)
@@ -49,7 +51,7 @@ _CPU_MATH_ATTENTION_MAX = 1 << 16
 
 
 def _math_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    scores = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5                          # (B, h, N, M)
+    scores = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5  # (B, h, N, M)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     return scores.softmax(dim=-1) @ v
@@ -74,8 +76,14 @@ class TransformerBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.ff = FeedForward(dim)
 
-    def forward(self, x: torch.Tensor, *, mask: torch.Tensor | None = None,
-                context: torch.Tensor | None = None, context_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        mask: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
+        context_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         x = x + self.attn(self.norm1(x), mask=mask)
         if self.cross:
             x = x + self.cross_attn(self.norm_x(x), context, context_mask)
@@ -152,14 +160,15 @@ def content_weight(frames: torch.Tensor, extra: float, threshold: float = 0.1) -
     if not extra:
         return torch.ones_like(frames[:, :1])
     x = frames.float()
-    background = x.flatten(2).median(dim=2).values[..., None, None]                 # (N, C, 1, 1)
+    background = x.flatten(2).median(dim=2).values[..., None, None]  # (N, C, 1, 1)
     content = ((x - background).abs().amax(dim=1, keepdim=True) > threshold).float()  # (N, 1, H, W)
     w = 1 + extra * content
     return w / w.mean()
 
 
-def content_weighted_errors(pred: torch.Tensor, target: torch.Tensor,
-                            extra: float) -> tuple[torch.Tensor, torch.Tensor]:
+def content_weighted_errors(
+    pred: torch.Tensor, target: torch.Tensor, extra: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean :func:`content_weight`-ed absolute and squared errors of frames (N, C, H, W), in float32.
 
     The pixel reconstruction loss of the latent families' frame autoencoder and of the VideoVAE (``l1 + mse``);

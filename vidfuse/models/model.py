@@ -1,10 +1,11 @@
 """The whole text-to-video network: the seed's four formulas wired together.
 
-    H = TextEncoder(X)          (B, L, D)
-    V = VisualEncoder(I)        (B, N, D)      optional: a reference image or the clip's first frame
-    Z = MultimodalFusion(H, V)  Condition      cross-attention; either modality may be absent
-    Y = Generator(Z, noise)     (B, C, T, H, W) in [-1, 1]
+H = TextEncoder(X)          (B, L, D)
+V = VisualEncoder(I)        (B, N, D)      optional: a reference image or the clip's first frame
+Z = MultimodalFusion(H, V)  Condition      cross-attention; either modality may be absent
+Y = Generator(Z, noise)     (B, C, T, H, W) in [-1, 1]
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,22 +26,31 @@ class VidFuseModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.text_encoder = build_text_encoder(cfg, text_backbone)
-        self.visual_encoder = VisualEncoder(in_channels=cfg.channels, channels=cfg.visual_channels, dim=cfg.dim,
-                                            height=cfg.height, width=cfg.width)
+        self.visual_encoder = VisualEncoder(
+            in_channels=cfg.channels, channels=cfg.visual_channels, dim=cfg.dim, height=cfg.height, width=cfg.width
+        )
         self.fusion = MultimodalFusion(dim=cfg.dim, heads=cfg.heads, layers=cfg.fusion_layers)
         self.generator = build_generator(cfg)
 
     # ---- conditioning ----------------------------------------------------------------------
-    def condition(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None = None, *,
-                  drop_text: torch.Tensor | None = None, has_image: torch.Tensor | None = None) -> Condition:
+    def condition(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        image: torch.Tensor | None = None,
+        *,
+        drop_text: torch.Tensor | None = None,
+        has_image: torch.Tensor | None = None,
+    ) -> Condition:
         """Z from token ids (B, L) + mask and an optional image (B, C, H, W) in [-1, 1]."""
-        text = self.text_encoder(ids, mask)                                  # (B, L, D)
+        text = self.text_encoder(ids, mask)  # (B, L, D)
         visual = None if image is None else self._encode_images(image, has_image)  # (B, N, D)
         cond = self.fusion(text, mask, visual, batch_size=ids.shape[0], drop_text=drop_text, has_image=has_image)
         if image is not None:  # an image-to-video generator starts its clip from the image itself
             cond.image = image
-            cond.has_image = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device) if has_image is None \
-                else has_image
+            cond.has_image = (
+                torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device) if has_image is None else has_image
+            )
         return cond
 
     def _encode_images(self, image: torch.Tensor, has_image: torch.Tensor | None) -> torch.Tensor:
@@ -48,7 +58,7 @@ class VidFuseModel(nn.Module):
         saves the CNN's forward and backward for the 1 − ``p_image`` of a training batch without one."""
         if has_image is None or bool(has_image.all()):
             return self.visual_encoder(image)
-        feats = self.visual_encoder(image[has_image])                        # (B_img, N, D)
+        feats = self.visual_encoder(image[has_image])  # (B_img, N, D)
         out = feats.new_zeros(image.shape[0], *feats.shape[1:])
         out[has_image] = feats
         return out
@@ -58,9 +68,14 @@ class VidFuseModel(nn.Module):
         b = ids.shape[0]
         drop_text = torch.rand(b) < self.cfg.p_drop_text
         has_image = torch.rand(b) < self.cfg.p_image
-        image = video[:, :, 0] if has_image.any() else None                  # (B, C, H, W) first frames
-        return self.condition(ids, mask, image, drop_text=drop_text.to(ids.device),
-                              has_image=None if image is None else has_image.to(ids.device))
+        image = video[:, :, 0] if has_image.any() else None  # (B, C, H, W) first frames
+        return self.condition(
+            ids,
+            mask,
+            image,
+            drop_text=drop_text.to(ids.device),
+            has_image=None if image is None else has_image.to(ids.device),
+        )
 
     # ---- training --------------------------------------------------------------------------
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor, *, phase: str) -> dict:
@@ -81,9 +96,16 @@ class VidFuseModel(nn.Module):
 
     # ---- sampling --------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None = None, *,
-                 num_frames: int, generator: torch.Generator | None = None,
-                 guidance_scale: float = 1.0) -> torch.Tensor:
+    def generate(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        image: torch.Tensor | None = None,
+        *,
+        num_frames: int,
+        generator: torch.Generator | None = None,
+        guidance_scale: float = 1.0,
+    ) -> torch.Tensor:
         """Video (B, C, T, H, W) in [-1, 1] for a batch of tokenised prompts (and first frames).
 
         A generator that is trained on clips of a fixed length (``generator.native_frames``, e.g. the latent
@@ -94,28 +116,39 @@ class VidFuseModel(nn.Module):
         """
         native = self.generator.native_frames
         if native is None or num_frames <= native or native < 2:
-            return self._generate_once(ids, mask, image, num_frames=num_frames, generator=generator,
-                                       guidance_scale=guidance_scale)
+            return self._generate_once(
+                ids, mask, image, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale
+            )
         parts, have = [], 0
         while have < num_frames:
-            clip = self._generate_once(ids, mask, image, num_frames=native, generator=generator,
-                                       guidance_scale=guidance_scale)
+            clip = self._generate_once(
+                ids, mask, image, num_frames=native, generator=generator, guidance_scale=guidance_scale
+            )
             part = clip if not parts else clip[:, :, 1:]
-            parts.append(part[:, :, :num_frames - have])
+            parts.append(part[:, :, : num_frames - have])
             have += parts[-1].shape[2]
             image = clip[:, :, -1]  # (B, C, H, W) in [-1, 1]: the next segment starts here
         return torch.cat(parts, dim=2)
 
-    def _generate_once(self, ids: torch.Tensor, mask: torch.Tensor, image: torch.Tensor | None, *,
-                       num_frames: int, generator: torch.Generator | None, guidance_scale: float) -> torch.Tensor:
+    def _generate_once(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        image: torch.Tensor | None,
+        *,
+        num_frames: int,
+        generator: torch.Generator | None,
+        guidance_scale: float,
+    ) -> torch.Tensor:
         cond = self.condition(ids, mask, image)
         uncond = None
         if guidance_scale != 1.0:
             # the unconditional branch: text replaced by the null token, the image kept
             drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
             uncond = self.condition(ids, mask, image, drop_text=drop)
-        return self.generator.generate(cond, num_frames=num_frames, generator=generator,
-                                       guidance_scale=guidance_scale, uncond=uncond)
+        return self.generator.generate(
+            cond, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale, uncond=uncond
+        )
 
     # ---- what a model folder stores --------------------------------------------------------
     def inference_state_dict(self) -> dict[str, torch.Tensor]:
@@ -126,7 +159,7 @@ class VidFuseModel(nn.Module):
         for k, v in self.state_dict().items():
             # the generator's own tensors (not in a child module) are inference state too: the latent families'
             # shift and scale, without which a saved model decodes raw latents (grey frames)
-            own = k.startswith("generator.") and "." not in k[len("generator."):]
+            own = k.startswith("generator.") and "." not in k[len("generator.") :]
             if k.startswith("generator.") and not k.startswith(keep) and not own:
                 continue
             if skip_backbone and k.startswith("text_encoder.backbone."):

@@ -5,6 +5,7 @@ one line on what it is, for ``--help`` and error messages. A new family adds one
 :data:`vidfuse.config.GENERATOR_CONFIGS`, and the contract suite (tests/test_generator_contract.py) runs
 over it unchanged.
 """
+
 from __future__ import annotations
 
 import importlib

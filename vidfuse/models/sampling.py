@@ -4,6 +4,7 @@ A rectified flow carries noise (t = 0) to data (t = 1) along a velocity field v(
 may be several tensors (the latent flow: one latent video; the anchor flow: a first-frame latent and a
 motion path); the sampler steps them together.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,8 +35,16 @@ def cat_conditions(a: Condition, b: Condition) -> Condition:
     return both
 
 
-def euler_flow(velocity: Velocity, state: State, *, cond: Condition, steps: int, uncond: Condition | None = None,
-               guidance_scale: float = 1.0, pin: Callable[[State], State] | None = None) -> State:
+def euler_flow(
+    velocity: Velocity,
+    state: State,
+    *,
+    cond: Condition,
+    steps: int,
+    uncond: Condition | None = None,
+    guidance_scale: float = 1.0,
+    pin: Callable[[State], State] | None = None,
+) -> State:
     """Integrate dx/dt = v(x, t, Z) from the noise ``state`` at t = 0 to t = 1 in ``steps`` Euler steps.
 
     With ``uncond`` and ``guidance_scale`` s ≠ 1: v = v_u + s·(v_c − v_u) (classifier-free guidance), both

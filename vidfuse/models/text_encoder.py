@@ -12,6 +12,7 @@ Three kinds, chosen by ``ModelConfig.text_encoder``:
 The pretrained kinds arrive as a loaded backbone: models read no files, and
 :mod:`vidfuse.data.pretrained_text` finds and loads them.
 """
+
 from __future__ import annotations
 
 import torch
@@ -66,9 +67,12 @@ def build_text_encoder(cfg, backbone: nn.Module | None = None) -> nn.Module:
     """H = Transformer(X): the from-scratch encoder, or a pretrained ``backbone`` (required when
     ``cfg.text_encoder`` names one) with a projection to the model width."""
     if cfg.text_encoder == "scratch":
-        return ScratchTextEncoder(vocab_size=cfg.vocab_size, dim=cfg.dim, heads=cfg.heads,
-                                  layers=cfg.text_layers, max_len=cfg.max_text_len)
+        return ScratchTextEncoder(
+            vocab_size=cfg.vocab_size, dim=cfg.dim, heads=cfg.heads, layers=cfg.text_layers, max_len=cfg.max_text_len
+        )
     if backbone is None:
-        raise ValueError(f"text encoder {cfg.text_encoder!r} is pretrained: pass its backbone "
-                         "(vidfuse.pipeline.build_model loads it)")
+        raise ValueError(
+            f"text encoder {cfg.text_encoder!r} is pretrained: pass its backbone "
+            "(vidfuse.pipeline.build_model loads it)"
+        )
     return PretrainedTextEncoder(backbone, dim=cfg.dim, freeze=cfg.freeze_text)

@@ -26,6 +26,7 @@ P = 196,608, β ≈ 197 against a unit-scale likelihood): a tightly budgeted cod
 per clip — positions, speeds, glyph style — while what the caption says is read from Z. More frames
 mean more motion dimensions: the KL grows with T while recon does not.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,14 +37,21 @@ from einops import rearrange
 
 from vidfuse.config import ModelConfig
 from vidfuse.models.base import Condition, FrameDecoder, Noise, VideoGenerator
-from vidfuse.models.layers import (ResBlock2d, TemporalConv, TransformerBlock, content_weighted_errors,
-                                   group_norm, sinusoidal_positions)
+from vidfuse.models.layers import (
+    ResBlock2d,
+    TemporalConv,
+    TransformerBlock,
+    content_weighted_errors,
+    group_norm,
+    sinusoidal_positions,
+)
 
 LOGVAR_LIMIT = 10.0  # log σ² is soft-bounded to ±10 (σ ∈ [0.007, 150]): exp() in the KL stays finite and smooth
 
 
-def gaussian_kl(mean_q: torch.Tensor, logvar_q: torch.Tensor,
-                mean_p: torch.Tensor, logvar_p: torch.Tensor) -> torch.Tensor:
+def gaussian_kl(
+    mean_q: torch.Tensor, logvar_q: torch.Tensor, mean_p: torch.Tensor, logvar_p: torch.Tensor
+) -> torch.Tensor:
     """KL(N(mean_q, exp(logvar_q)) ‖ N(mean_p, exp(logvar_p))) per element, in nats, computed in float32.
 
     ``½ [logvar_p − logvar_q + (σ_q² + (mean_q − mean_p)²) / σ_p² − 1]``; all four tensors broadcast.
@@ -75,8 +83,9 @@ class DiagonalGaussian:
         return DiagonalGaussian(self.mean.detach(), self.logvar.detach())
 
 
-def _code_kl(q_content: DiagonalGaussian, p_content: DiagonalGaussian, q_motion: DiagonalGaussian,
-             p_motion: DiagonalGaussian) -> tuple[torch.Tensor, torch.Tensor]:
+def _code_kl(
+    q_content: DiagonalGaussian, p_content: DiagonalGaussian, q_motion: DiagonalGaussian, p_motion: DiagonalGaussian
+) -> tuple[torch.Tensor, torch.Tensor]:
     """KL of a clip's content code and of its motion codes (nats, summed over dimensions and frames),
     each averaged over the batch."""
     return q_content.kl(p_content).sum(dim=-1).mean(), q_motion.kl(p_motion).sum(dim=(-2, -1)).mean()
@@ -116,8 +125,9 @@ class VideoEncoder(nn.Module):
         super().__init__()
         scale = 2 ** (len(channels) - 1)
         if height % scale or width % scale:
-            raise ValueError(f"frame size {height}x{width} must be divisible by {scale} for {len(channels)} "
-                             "encoder levels")
+            raise ValueError(
+                f"frame size {height}x{width} must be divisible by {scale} for {len(channels)} encoder levels"
+            )
         self.stem = nn.Conv2d(in_channels, channels[0], 3, padding=1)
         self.downs = nn.ModuleList()
         self.blocks = nn.ModuleList()
@@ -129,17 +139,18 @@ class VideoEncoder(nn.Module):
             self.blocks.append(ResBlock2d(c_prev, c))
             self.temporal.append(TemporalConv(c))
             c_prev = c
-        self.out = nn.Sequential(group_norm(c_prev), nn.SiLU(), nn.Flatten(),
-                                 nn.Linear(c_prev * (height // scale) * (width // scale), dim))
+        self.out = nn.Sequential(
+            group_norm(c_prev), nn.SiLU(), nn.Flatten(), nn.Linear(c_prev * (height // scale) * (width // scale), dim)
+        )
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         b, _, t = video.shape[:3]
-        x = self.stem(rearrange(video, "b c t h w -> (b t) c h w"))         # (B*T, c0, H, W)
+        x = self.stem(rearrange(video, "b c t h w -> (b t) c h w"))  # (B*T, c0, H, W)
         for i, (block, temporal) in enumerate(zip(self.blocks, self.temporal)):
             if i > 0:
                 x = self.downs[i - 1](x)
             x = temporal(block(x), t)
-        return rearrange(self.out(x), "(b t) d -> b t d", b=b)              # (B, T, dim)
+        return rearrange(self.out(x), "(b t) d -> b t d", b=b)  # (B, T, dim)
 
 
 class Posterior(nn.Module):
@@ -151,14 +162,19 @@ class Posterior(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.dim
-        self.encoder = VideoEncoder(in_channels=cfg.channels, channels=tuple(reversed(cfg.gen.gen_channels)),
-                                    height=cfg.height, width=cfg.width, dim=d)
+        self.encoder = VideoEncoder(
+            in_channels=cfg.channels,
+            channels=tuple(reversed(cfg.gen.gen_channels)),
+            height=cfg.height,
+            width=cfg.width,
+            dim=d,
+        )
         self.content = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), GaussianHead(d, cfg.gen.z_content))
         self.motion = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), GaussianHead(d, cfg.gen.z_motion))
 
     def forward(self, video: torch.Tensor, cond: Condition) -> tuple[DiagonalGaussian, DiagonalGaussian]:
-        feats = self.encoder(video)                                          # (B, T, D)
-        pooled = cond.pooled                                                 # (B, D)
+        feats = self.encoder(video)  # (B, T, D)
+        pooled = cond.pooled  # (B, D)
         q_content = self.content(torch.cat([feats.mean(dim=1), pooled], dim=-1))
         q_motion = self.motion(torch.cat([feats, pooled[:, None].expand_as(feats)], dim=-1))
         return q_content, q_motion
@@ -174,8 +190,9 @@ class ConditionalPrior(nn.Module):
     def __init__(self, *, dim: int, heads: int, z_content: int, z_motion: int, layers: int = 2):
         super().__init__()
         self.dim = dim
-        self.content = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim), nn.SiLU(),
-                                     GaussianHead(dim, z_content))
+        self.content = nn.Sequential(
+            nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim), nn.SiLU(), GaussianHead(dim, z_content)
+        )
         self.time_in = nn.Linear(dim, dim)
         self.clip_in = nn.Linear(dim + z_content, dim)
         self.blocks = nn.ModuleList(TransformerBlock(dim, heads, cross=True, context_dim=dim) for _ in range(layers))
@@ -183,15 +200,15 @@ class ConditionalPrior(nn.Module):
         self.motion = GaussianHead(dim, z_motion)
 
     def content_dist(self, cond: Condition) -> DiagonalGaussian:
-        return self.content(cond.pooled)                                     # over (B, z_content)
+        return self.content(cond.pooled)  # over (B, z_content)
 
     def motion_dist(self, z_content: torch.Tensor, cond: Condition, num_frames: int) -> DiagonalGaussian:
-        time = sinusoidal_positions(num_frames, self.dim).to(cond.tokens.device)            # (T, D)
-        clip = self.clip_in(torch.cat([cond.pooled, z_content], dim=-1))                    # (B, D)
-        x = self.time_in(time)[None] + clip[:, None]                         # (B, T, D)
+        time = sinusoidal_positions(num_frames, self.dim).to(cond.tokens.device)  # (T, D)
+        clip = self.clip_in(torch.cat([cond.pooled, z_content], dim=-1))  # (B, D)
+        x = self.time_in(time)[None] + clip[:, None]  # (B, T, D)
         for block in self.blocks:
             x = block(x, context=cond.tokens, context_mask=cond.mask)
-        return self.motion(self.norm(x))                                     # over (B, T, z_motion)
+        return self.motion(self.norm(x))  # over (B, T, z_motion)
 
 
 def _guided(p_cond: DiagonalGaussian, p_uncond: DiagonalGaussian, scale: float) -> DiagonalGaussian:
@@ -215,9 +232,16 @@ class VideoVAE(VideoGenerator):
         g = cfg.gen
         self.posterior = Posterior(cfg)
         self.prior = ConditionalPrior(dim=cfg.dim, heads=cfg.heads, z_content=g.z_content, z_motion=g.z_motion)
-        self.decoder = FrameDecoder(code_dim=g.z_content + g.z_motion, cond_dim=cfg.dim,
-                                    channels=g.gen_channels, height=cfg.height, width=cfg.width,
-                                    heads=cfg.heads, out_channels=cfg.channels, out_activation=g.frame_out)
+        self.decoder = FrameDecoder(
+            code_dim=g.z_content + g.z_motion,
+            cond_dim=cfg.dim,
+            channels=g.gen_channels,
+            height=cfg.height,
+            width=cfg.width,
+            heads=cfg.heads,
+            out_channels=cfg.channels,
+            out_activation=g.frame_out,
+        )
 
     def inference_modules(self) -> list[str]:
         return ["prior", "decoder"]
@@ -233,8 +257,16 @@ class VideoVAE(VideoGenerator):
         return self.decoder(codes, cond)
 
     # ---- sampling --------------------------------------------------------------------------
-    def sample(self, cond: Condition, noise: Noise, *, num_frames: int, uncond: Condition | None,
-               guidance_scale: float, steps: int | None) -> torch.Tensor:
+    def sample(
+        self,
+        cond: Condition,
+        noise: Noise,
+        *,
+        num_frames: int,
+        uncond: Condition | None,
+        guidance_scale: float,
+        steps: int | None,
+    ) -> torch.Tensor:
         """Video drawn from the prior given Z: z = μ_p + temperature·σ_p·ε (``gen.temperature``).
 
         With ``uncond``: classifier-free guidance on the prior means (``μ = μ_u + s·(μ_c − μ_u)`` for content,
@@ -244,11 +276,11 @@ class VideoVAE(VideoGenerator):
         p_content = self.prior.content_dist(cond)
         if uncond is not None:
             p_content = _guided(p_content, self.prior.content_dist(uncond), guidance_scale)
-        z_content = p_content.sample(noise["content"], temperature)          # (B, z_content)
+        z_content = p_content.sample(noise["content"], temperature)  # (B, z_content)
         p_motion = self.prior.motion_dist(z_content, cond, num_frames)
         if uncond is not None:
             p_motion = _guided(p_motion, self.prior.motion_dist(z_content, uncond, num_frames), guidance_scale)
-        z_motion = p_motion.sample(noise["motion"], temperature)             # (B, T, z_motion)
+        z_motion = p_motion.sample(noise["motion"], temperature)  # (B, T, z_motion)
         return self.decode(z_content, z_motion, cond)
 
     def reconstruct(self, video: torch.Tensor, cond: Condition) -> torch.Tensor:
@@ -257,8 +289,9 @@ class VideoVAE(VideoGenerator):
         return self.decode(q_content.mean, q_motion.mean, cond)
 
     # ---- training --------------------------------------------------------------------------
-    def loss(self, video: torch.Tensor, cond: Condition, *, phase: str = "main",
-             generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def loss(
+        self, video: torch.Tensor, cond: Condition, *, phase: str = "main", generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
         """Negative ELBO of a real video (B, C, T, H, W) in [-1, 1]: ``recon + kl_weight · kl``.
 
         recon = mean of w · (|x − x̂| + (x − x̂)²): the negative log of a Laplace × Gaussian pixel density
@@ -278,15 +311,16 @@ class VideoVAE(VideoGenerator):
         b, _, t = video.shape[:3]
         q_content, q_motion = self.posterior(video, cond)
         eps = Noise.draw(self.noise_shapes(b, t), generator=generator, device=video.device)
-        z_content = q_content.sample(eps["content"])                         # (B, z_content)
-        z_motion = q_motion.sample(eps["motion"])                            # (B, T, z_motion)
+        z_content = q_content.sample(eps["content"])  # (B, z_content)
+        z_motion = q_motion.sample(eps["motion"])  # (B, T, z_motion)
         p_content = self.prior.content_dist(cond)
         p_motion = self.prior.motion_dist(z_content, cond, t)
 
-        video_hat = self.decode(z_content, z_motion, cond)                   # (B, C, T, H, W)
+        video_hat = self.decode(z_content, z_motion, cond)  # (B, C, T, H, W)
         frames = "b c t h w -> (b t) c h w"
-        l1, mse = content_weighted_errors(rearrange(video_hat, frames), rearrange(video, frames),
-                                          self.cfg.gen.ae_content_weight)
+        l1, mse = content_weighted_errors(
+            rearrange(video_hat, frames), rearrange(video, frames), self.cfg.gen.ae_content_weight
+        )
         recon = l1 + mse
         kl_content, kl_motion = _code_kl(q_content, p_content, q_motion, p_motion)
         kl = kl_content + kl_motion
@@ -296,5 +330,10 @@ class VideoVAE(VideoGenerator):
             to_prior = sum(_code_kl(q_content.detach(), p_content, q_motion.detach(), p_motion_sg))
             to_posterior = sum(_code_kl(q_content, p_content.detach(), q_motion, p_motion.detach()))
             kl_term = to_prior + to_posterior.clamp(min=self.cfg.gen.kl_free_nats) - kl.detach()
-        return {"loss": recon + self.cfg.gen.kl_weight * kl_term, "recon": recon.detach(), "kl": kl.detach(),
-                "kl_content": kl_content.detach(), "kl_motion": kl_motion.detach()}
+        return {
+            "loss": recon + self.cfg.gen.kl_weight * kl_term,
+            "recon": recon.detach(),
+            "kl": kl.detach(),
+            "kl_content": kl_content.detach(),
+            "kl_motion": kl_motion.detach(),
+        }

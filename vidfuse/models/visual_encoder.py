@@ -1,4 +1,5 @@
 """V = CNN(I): a ResNet-style visual encoder turning an image (or a clip's first frame) into visual tokens."""
+
 from __future__ import annotations
 
 import torch

@@ -13,6 +13,7 @@
 Worker processes are started with the ``spawn`` method, so a script that calls ``serve`` or
 ``create_app`` must guard its entry point with ``if __name__ == "__main__":``.
 """
+
 from __future__ import annotations
 
 __all__ = ["create_app", "serve", "Limits"]

@@ -4,6 +4,7 @@
 (:mod:`.pool`), the guard in front of everything (:mod:`.security`) and the routes (:mod:`.routes`,
 which lists the API).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,8 @@ from vidfuse.server.datafolder import data_dir_lock
 from vidfuse.server.pool import WorkerPool
 from vidfuse.server.routes import Service, limit_error, pages, v1, validation_error
 from vidfuse.server.schemas import SCRIPT_ONLY, LimitError, Limits, VideoRequest
-from vidfuse.server.security import Guard, MediaSigner, RedactToken, allowed_hosts as check_hosts, is_loopback
+from vidfuse.server.security import Guard, MediaSigner, RedactToken, is_loopback
+from vidfuse.server.security import allowed_hosts as check_hosts
 from vidfuse.server.served import served_models, vidfuse_version
 from vidfuse.server.store import JobStore
 
@@ -34,10 +36,18 @@ __all__ = ["create_app", "serve", "serve_in_background", "Limits", "VideoRequest
 log = logging.getLogger("vidfuse.server")
 
 
-def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None = None,
-               models_dir: str | os.PathLike | None = None, token: str | None = None,
-               workers: int = 1, queue_size: int = 16, limits: Limits | None = None,
-               max_crashes: int = 2, allowed_hosts: Iterable[str] = ()) -> FastAPI:
+def create_app(
+    *,
+    data_dir: str | os.PathLike,
+    model: str | os.PathLike | None = None,
+    models_dir: str | os.PathLike | None = None,
+    token: str | None = None,
+    workers: int = 1,
+    queue_size: int = 16,
+    limits: Limits | None = None,
+    max_crashes: int = 2,
+    allowed_hosts: Iterable[str] = (),
+) -> FastAPI:
     """The FastAPI app: API, web page and (while it runs) a pool of ``workers`` processes.
 
     ``workers=0`` accepts and stores jobs without running any (for tests, or to drain a queue
@@ -63,8 +73,16 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
             recovered = store.recover()
             if recovered:
                 log.info("re-queued %d job(s) left running by the last server", len(recovered))
-            pool = (WorkerPool(store, models={n: m.worker_folder for n, m in served.items()}, default=default_model,
-                               workers=workers) if workers else None)
+            pool = (
+                WorkerPool(
+                    store,
+                    models={n: m.worker_folder for n, m in served.items()},
+                    default=default_model,
+                    workers=workers,
+                )
+                if workers
+                else None
+            )
             app.state.pool = pool
             if pool:
                 pool.start()
@@ -74,10 +92,24 @@ def create_app(*, data_dir: str | os.PathLike, model: str | os.PathLike | None =
                 if pool:
                     await asyncio.to_thread(pool.stop)
 
-    app = FastAPI(title="vidfuse", version=vidfuse_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Text to video: submit a prompt or a script, follow the job, download the MP4.")
-    app.state.service = Service(store=store, limits=limits, served=served, default_model=default_model,
-                                signer=signer, sign_urls=bool(token), queue_size=queue_size, workers=workers)
+    app = FastAPI(
+        title="vidfuse",
+        version=vidfuse_version(),
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Text to video: submit a prompt or a script, follow the job, download the MP4.",
+    )
+    app.state.service = Service(
+        store=store,
+        limits=limits,
+        served=served,
+        default_model=default_model,
+        signer=signer,
+        sign_urls=bool(token),
+        queue_size=queue_size,
+        workers=workers,
+    )
     # also one by one, for serve() and tests; the pool is set while the app runs (lifespan)
     app.state.store, app.state.limits, app.state.pool, app.state.signer = store, limits, None, signer
     app.add_middleware(Guard, hosts=hosts, token=token, signer=signer, max_body=limits.max_body_bytes)
@@ -100,18 +132,26 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allowed_hosts: Iterable[str
     wildcard = host in ("", "0.0.0.0", "::")
     app = create_app(allowed_hosts=[*allowed_hosts, *([] if wildcard else [host])], **kwargs)
     if "*" in [h.strip() for h in allowed_hosts]:
-        log.warning("--allowed-host '*': any Host header is answered, so a web page of another site can reach this "
-                    "server through DNS rebinding; use it behind a proxy that checks the host name")
+        log.warning(
+            "--allowed-host '*': any Host header is answered, so a web page of another site can reach this "
+            "server through DNS rebinding; use it behind a proxy that checks the host name"
+        )
     elif wildcard:
-        log.warning("listening on all addresses: clients must name this server by localhost, 127.0.0.1, [::1] or an "
-                    "--allowed-host (e.g. --allowed-host 192.168.1.20, or the machine's name); others get 400")
+        log.warning(
+            "listening on all addresses: clients must name this server by localhost, 127.0.0.1, [::1] or an "
+            "--allowed-host (e.g. --allowed-host 192.168.1.20, or the machine's name); others get 400"
+        )
     with data_dir_lock(Path(kwargs["data_dir"]).resolve()):
         # fail here, with a plain message, when another server holds the folder or the database
         # cannot be repaired (lifespan locks it again; the check runs once)
         app.state.store.startup()
     logging.getLogger("uvicorn.access").addFilter(RedactToken())
-    log.info("data folder %s; web page at http://%s:%d/", Path(kwargs["data_dir"]).resolve(),
-             host if ":" not in host else f"[{host}]", port)
+    log.info(
+        "data folder %s; web page at http://%s:%d/",
+        Path(kwargs["data_dir"]).resolve(),
+        host if ":" not in host else f"[{host}]",
+        port,
+    )
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=5, log_level="info")
 
 

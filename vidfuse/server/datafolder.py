@@ -7,6 +7,7 @@ outputs under names the server picks; ``DATA_DIR/server.lock`` is held by the on
 Here: those names, the table's schema and migrations, the integrity check, moving a damaged database
 aside, and the field-by-field check of a ``job.json`` before it becomes a row again.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,8 +67,22 @@ CREATE INDEX IF NOT EXISTS job_log_job ON job_log (job_id);
 # Migrations from user_version N to N + 1.
 _MIGRATIONS = {0: "ALTER TABLE jobs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0"}
 # The columns a job folder's job.json holds (claim and worker belong to a live server only).
-RECORD_FIELDS = ("id", "kind", "params", "status", "stage", "progress", "error", "files", "attempts", "crashes",
-                 "cancel_requested", "created_at", "started_at", "finished_at")
+RECORD_FIELDS = (
+    "id",
+    "kind",
+    "params",
+    "status",
+    "stage",
+    "progress",
+    "error",
+    "files",
+    "attempts",
+    "crashes",
+    "cancel_requested",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
 
 
 def _stamp() -> str:
@@ -89,8 +104,9 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             other = Path(path).read_text().strip() or "?"
-            raise InputError(f"another vidfuse server (pid {other}) is using {data_dir}; stop it or pick "
-                             "another --data-dir") from None
+            raise InputError(
+                f"another vidfuse server (pid {other}) is using {data_dir}; stop it or pick another --data-dir"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield
@@ -105,8 +121,10 @@ def prepare_schema(db: sqlite3.Connection, db_path: Path) -> Path | None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").fetchone()
     if exists and version > SCHEMA_VERSION:
-        raise InputError(f"{db_path} was written by a newer vidfuse (schema {version}, this one "
-                         f"reads {SCHEMA_VERSION}); upgrade vidfuse or use another --data-dir")
+        raise InputError(
+            f"{db_path} was written by a newer vidfuse (schema {version}, this one "
+            f"reads {SCHEMA_VERSION}); upgrade vidfuse or use another --data-dir"
+        )
     if exists and version < SCHEMA_VERSION:
         backup = db_path.with_name(f"{DB_NAME}.v{version}-backup-{_stamp()}")
         with contextlib.closing(sqlite3.connect(backup)) as copy:
@@ -140,8 +158,10 @@ def integrity_problem(db_path: Path) -> str | None:
             if tables and "jobs" not in tables:
                 return f"it is an SQLite database without a jobs table (tables: {', '.join(sorted(tables))})"
     except sqlite3.OperationalError as e:  # locked or unreadable: no proof of damage, so never move it aside
-        raise VidfuseError(f"cannot open the job database {db_path.name} ({e}); check that no other "
-                           "program holds it and that this user may read and write it") from None
+        raise VidfuseError(
+            f"cannot open the job database {db_path.name} ({e}); check that no other "
+            "program holds it and that this user may read and write it"
+        ) from None
     except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed"
         return str(e)
     return None
@@ -198,10 +218,17 @@ def checked_record(raw: Any, job_id: str) -> dict[str, Any]:
     if any(v is not None and not isinstance(v, str) for v in text.values()):
         raise ValueError("its stage or error is not text")
     return {
-        "id": job_id, "kind": raw["kind"], "params": raw["params"], "status": raw["status"], "files": files,
-        **text, "progress": number("progress", optional=True, hi=1.0) or 0.0,
-        "attempts": int(number("attempts", optional=True) or 0), "crashes": int(number("crashes", optional=True) or 0),
+        "id": job_id,
+        "kind": raw["kind"],
+        "params": raw["params"],
+        "status": raw["status"],
+        "files": files,
+        **text,
+        "progress": number("progress", optional=True, hi=1.0) or 0.0,
+        "attempts": int(number("attempts", optional=True) or 0),
+        "crashes": int(number("crashes", optional=True) or 0),
         "cancel_requested": bool(raw.get("cancel_requested")),
         "created_at": number("created_at", optional=True) or time.time(),
-        "started_at": number("started_at", optional=True), "finished_at": number("finished_at", optional=True),
+        "started_at": number("started_at", optional=True),
+        "finished_at": number("finished_at", optional=True),
     }

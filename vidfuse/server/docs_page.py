@@ -1,5 +1,6 @@
 """``/docs``: the OpenAPI schema as one self-contained HTML page, readable without internet (FastAPI's
 Swagger UI, at ``/docs/swagger``, loads its script from a CDN)."""
+
 from __future__ import annotations
 
 import html
@@ -23,22 +24,27 @@ def offline_docs(spec: dict[str, Any]) -> str:
             params = "".join(
                 f"<li><code>{esc(p['name'])}</code> ({esc(p['in'])}{', required' if p.get('required') else ''})"
                 f"{': ' + esc(p.get('description', '')) if p.get('description') else ''}</li>"
-                for p in op.get("parameters", []))
+                for p in op.get("parameters", [])
+            )
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
             ref = esc(body["$ref"].split("/")[-1]) if "$ref" in body else ""
             body_html = f"<p>JSON body: <a href='#{ref}'>{ref}</a></p>" if "$ref" in body else ""
             codes = ", ".join(esc(c) for c in op.get("responses", {}))
-            rows.append(f"<section><h3><span class='m {esc(method)}'>{esc(method.upper())}</span> "
-                        f"<code>{esc(path)}</code></h3>"
-                        f"<p>{esc(op.get('summary', ''))}</p><p class='d'>{esc(op.get('description', ''))}</p>"
-                        f"{'<ul>' + params + '</ul>' if params else ''}{body_html}"
-                        f"<p class='d'>Responses: {codes}</p></section>")
-    schemas = "".join(f"<h3 id='{esc(name)}'>{esc(name)}</h3><pre>{esc(json.dumps(s, indent=2))}</pre>"
-                      for name, s in spec.get("components", {}).get("schemas", {}).items())
+            rows.append(
+                f"<section><h3><span class='m {esc(method)}'>{esc(method.upper())}</span> "
+                f"<code>{esc(path)}</code></h3>"
+                f"<p>{esc(op.get('summary', ''))}</p><p class='d'>{esc(op.get('description', ''))}</p>"
+                f"{'<ul>' + params + '</ul>' if params else ''}{body_html}"
+                f"<p class='d'>Responses: {codes}</p></section>"
+            )
+    schemas = "".join(
+        f"<h3 id='{esc(name)}'>{esc(name)}</h3><pre>{esc(json.dumps(s, indent=2))}</pre>"
+        for name, s in spec.get("components", {}).get("schemas", {}).items()
+    )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>vidfuse API</title>
 <style>{_STYLE}</style></head><body>
-<h1>{esc(spec.get('info', {}).get('title', 'API'))} {esc(spec.get('info', {}).get('version', ''))}</h1>
-<p>{esc(spec.get('info', {}).get('description', ''))}</p>
+<h1>{esc(spec.get("info", {}).get("title", "API"))} {esc(spec.get("info", {}).get("version", ""))}</h1>
+<p>{esc(spec.get("info", {}).get("description", ""))}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Interactive Swagger UI (loads from a CDN, needs
 internet): <a href="/docs/swagger">/docs/swagger</a>. With a token, send <code>Authorization: Bearer TOKEN</code>.</p>
-<h2>Endpoints</h2>{''.join(rows)}<h2>Schemas</h2>{schemas}</body></html>"""
+<h2>Endpoints</h2>{"".join(rows)}<h2>Schemas</h2>{schemas}</body></html>"""

@@ -2,6 +2,7 @@
 server's :class:`WorkerPool` spawns them, wakes them when a job is queued, restarts one that dies and
 stops them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,9 @@ from vidfuse.server.store import JobStore
 log = logging.getLogger("vidfuse.server")
 
 
-def worker_main(data_dir: str, models: dict[str, str | None], default: str, threads: int, inbox,
-                max_crashes: int) -> None:
+def worker_main(
+    data_dir: str, models: dict[str, str | None], default: str, threads: int, inbox, max_crashes: int
+) -> None:
     """Entry point of one worker process (spawned): load the default model, then claim and run jobs, loading
     the other models (``models``: name → folder, None for the built-in one) as jobs ask for them
     (:class:`ModelCache`).
@@ -72,8 +74,15 @@ class WorkerPool:
     """``n`` spawned worker processes, restarted when one dies (its running job is charged a crash
     and re-queued, or failed at its ``max_crashes``-th)."""
 
-    def __init__(self, store: JobStore, *, models: dict[str, str | None], default: str, workers: int,
-                 threads_per_worker: int | None = None):
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        models: dict[str, str | None],
+        default: str,
+        workers: int,
+        threads_per_worker: int | None = None,
+    ):
         self.store = store
         self.models, self.default = dict(models), default
         self.n = workers
@@ -89,9 +98,12 @@ class WorkerPool:
 
     def _spawn(self):
         inbox, outbox = self.ctx.Pipe(duplex=False)
-        p = self.ctx.Process(target=worker_main, name="vidfuse-worker", daemon=True,
-                             args=(str(self.store.data_dir), self.models, self.default, self.threads, inbox,
-                                   self.store.max_crashes))
+        p = self.ctx.Process(
+            target=worker_main,
+            name="vidfuse-worker",
+            daemon=True,
+            args=(str(self.store.data_dir), self.models, self.default, self.threads, inbox, self.store.max_crashes),
+        )
         p.start()
         inbox.close()
         os.set_blocking(outbox.fileno(), False)  # a worker that does not read must never block the server

@@ -20,6 +20,7 @@ The web page is ``/`` (plain HTML/CSS/JS from ``static/``). ``/docs`` is an offl
 from the OpenAPI schema (``/openapi.json``); ``/docs/swagger`` is FastAPI's Swagger UI, which loads
 its script from a CDN and so needs internet in the browser. Every ``GET`` also answers ``HEAD``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,18 +42,22 @@ from vidfuse.server.docs_page import offline_docs
 from vidfuse.server.pool import retry_after_seconds
 from vidfuse.server.schemas import ASPECTS, LimitError, Limits, VideoRequest, job_json
 from vidfuse.server.security import GuardedFileResponse, MediaSigner
-from vidfuse.server.served import (ServedModel, compose_available, music_options, vidfuse_version,
-                                   voice_options)
+from vidfuse.server.served import ServedModel, compose_available, music_options, vidfuse_version, voice_options
 from vidfuse.server.store import TERMINAL, Job, JobStore, QueueFull
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-STATIC_FILES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
-                "i18n.json": "application/json; charset=utf-8"}
+STATIC_FILES = {
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+    "i18n.json": "application/json; charset=utf-8",
+}
 _SSE_POLL_S = 0.2
 _SSE_KEEPALIVE_S = 15.0
 _SSE_MAX_S = 3600.0  # a stream ends after an hour; EventSource reconnects by itself
-_PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
-             "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+_PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 @dataclass
@@ -87,9 +92,13 @@ class Service:
         path = (self.store.job_dir(job.id) / name).resolve()
         if self.store.data_dir not in path.parents or not path.is_file():  # belt and braces: ids are hex, names fixed
             raise HTTPException(404, "no such file")
-        return GuardedFileResponse(path, media_type=media_type, filename=download,
-                                   content_disposition_type="attachment" if download else "inline",
-                                   headers={"Cache-Control": "private, max-age=86400"})
+        return GuardedFileResponse(
+            path,
+            media_type=media_type,
+            filename=download,
+            content_disposition_type="attachment" if download else "inline",
+            headers={"Cache-Control": "private, max-age=86400"},
+        )
 
 
 async def get_service(request: Request) -> Service:
@@ -136,16 +145,20 @@ pages = APIRouter(include_in_schema=False)
 
 @pages.get("/")
 def page() -> Response:
-    return Response((STATIC_DIR / "index.html").read_bytes(), media_type="text/html; charset=utf-8",
-                    headers={"Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-cache"})
+    return Response(
+        (STATIC_DIR / "index.html").read_bytes(),
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-cache"},
+    )
 
 
 @pages.get("/static/{name}")
 def static(name: str) -> Response:
     if name not in STATIC_FILES:  # a fixed list: nothing else in (or outside) the package is served
         raise HTTPException(404, "no such file")
-    return Response((STATIC_DIR / name).read_bytes(), media_type=STATIC_FILES[name],
-                    headers={"Cache-Control": "no-cache"})
+    return Response(
+        (STATIC_DIR / name).read_bytes(), media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"}
+    )
 
 
 @pages.get("/docs")
@@ -174,11 +187,19 @@ def info(request: Request, svc: ServiceDep) -> dict[str, Any]:
     """Limits, workers, queue and what this install can run (script jobs need the story composer)."""
     pool = request.app.state.pool
     native = svc.served[svc.default_model].info
-    return {"version": vidfuse_version(), "workers": pool.alive() if pool else 0, "queue_size": svc.queue_size,
-            "counts": svc.store.counts(), "limits": asdict(svc.limits), "aspects": list(ASPECTS),
-            "script_jobs": compose_available(), "model": svc.default_model,
-            "voices": voice_options(), "music": music_options(),
-            "native": {"height": native.height, "width": native.width, "frames": native.frames}}
+    return {
+        "version": vidfuse_version(),
+        "workers": pool.alive() if pool else 0,
+        "queue_size": svc.queue_size,
+        "counts": svc.store.counts(),
+        "limits": asdict(svc.limits),
+        "aspects": list(ASPECTS),
+        "script_jobs": compose_available(),
+        "model": svc.default_model,
+        "voices": voice_options(),
+        "music": music_options(),
+        "native": {"height": native.height, "width": native.width, "frames": native.frames},
+    }
 
 
 @v1.get("/models")
@@ -211,13 +232,18 @@ def submit(req: VideoRequest, request: Request, response: Response, svc: Service
 
 
 @v1.get("/jobs")
-def jobs(svc: ServiceDep, limit: int = Query(20, ge=1),
-         status: Literal["queued", "running", "done", "failed", "cancelled"] | None = None) -> dict[str, Any]:
+def jobs(
+    svc: ServiceDep,
+    limit: int = Query(20, ge=1),
+    status: Literal["queued", "running", "done", "failed", "cancelled"] | None = None,
+) -> dict[str, Any]:
     """Recent jobs, newest first (without their full parameters)."""
     if limit > svc.limits.max_list:
         raise LimitError("max_list", svc.limits.max_list, f"limit={limit} is over {svc.limits.max_list} (max_list)")
-    return {"jobs": [svc.as_json(j, full=False) for j in svc.store.list(limit=limit, status=status)],
-            "counts": svc.store.counts()}
+    return {
+        "jobs": [svc.as_json(j, full=False) for j in svc.store.list(limit=limit, status=status)],
+        "counts": svc.store.counts(),
+    }
 
 
 @v1.get("/jobs/{job_id}")
@@ -234,8 +260,9 @@ def cancel(job_id: str, svc: ServiceDep) -> dict[str, Any]:
     return svc.as_json(svc.store.cancel(job.id))
 
 
-@v1.get("/jobs/{job_id}/events", response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}})
+@v1.get(
+    "/jobs/{job_id}/events", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}}
+)
 async def events(job_id: str, request: Request, svc: ServiceDep) -> StreamingResponse:
     """Server-sent events: ``progress`` while it runs, then one ``done``/``failed``/``cancelled``; then the
     stream ends."""
@@ -261,8 +288,9 @@ async def events(job_id: str, request: Request, svc: ServiceDep) -> StreamingRes
                 return
             await asyncio.sleep(_SSE_POLL_S)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 @v1.get("/jobs/{job_id}/video", response_class=FileResponse, responses={200: {"content": {"video/mp4": {}}}})
@@ -272,8 +300,9 @@ def video(job_id: str, svc: ServiceDep, download: bool = False) -> FileResponse:
 
 
 @v1.get("/jobs/{job_id}/subtitles", response_class=FileResponse)
-def subtitles(job_id: str, svc: ServiceDep, format: Literal["srt", "vtt"] = "vtt",
-              download: bool = False) -> FileResponse:
+def subtitles(
+    job_id: str, svc: ServiceDep, format: Literal["srt", "vtt"] = "vtt", download: bool = False
+) -> FileResponse:
     """Script jobs: the subtitles as SubRip (srt) or WebVTT (vtt)."""
     if format == "srt":
         name, media = SRT, "application/x-subrip; charset=utf-8"

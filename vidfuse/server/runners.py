@@ -5,6 +5,7 @@ A prompt job is one clip from the pipeline; a script job is a narrated story fro
 names the server gives them (:mod:`vidfuse.server.datafolder`); :meth:`JobStore.complete` moves them
 into place. A worker keeps its models in a :class:`ModelCache`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,6 +79,7 @@ def denoising_progress(progress: ProgressFn, start: float, end: float) -> Callab
     """A pipeline's ``progress(step, total)`` as job progress: stage ``denoising step/total``, the fraction
     from ``start`` to ``end`` of the whole job. Every step is a new stage, so each one is written (and a
     cancelled job stops at the next step)."""
+
     def on_step(step: int, total: int) -> None:
         progress(denoising_stage(step, total), start + (end - start) * step / max(1, total))
 
@@ -89,12 +91,22 @@ def _run_prompt(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
 
     p = job.params
     progress("generating", 0.05)
-    extra = {k: v for k, v in (("num_inference_steps", p.get("steps")), ("negative_prompt", p.get("negative_prompt")))
-             if v is not None}  # the API takes them for pretrained diffusers models only
+    extra = {
+        k: v
+        for k, v in (("num_inference_steps", p.get("steps")), ("negative_prompt", p.get("negative_prompt")))
+        if v is not None
+    }  # the API takes them for pretrained diffusers models only
     if getattr(pipe, "is_diffusers", False):
         extra["progress"] = denoising_progress(progress, 0.05, 0.7)
-    frames = pipe(p["prompt"], num_frames=p.get("frames"), height=p.get("height"), width=p.get("width"),
-                  seed=p["seed"], guidance_scale=p.get("guidance_scale"), **extra)[0]  # (T, H, W, 3)
+    frames = pipe(
+        p["prompt"],
+        num_frames=p.get("frames"),
+        height=p.get("height"),
+        width=p.get("width"),
+        seed=p["seed"],
+        guidance_scale=p.get("guidance_scale"),
+        **extra,
+    )[0]  # (T, H, W, 3)
     progress("encoding", 0.7)
     write_video(work / VIDEO, frames, fps=p.get("fps", 8.0))
     progress("thumbnail", 0.9)
@@ -145,8 +157,24 @@ def _run_script(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
 
     p = job.params
     script = script_file(p["script"], work)
-    options = {k: p[k] for k in ("aspect", "lang", "subtitles", "voice", "rate", "pitch", "no_voice", "fps",
-                                 "frames", "steps", "negative_prompt", "music") if p.get(k) is not None}
+    options = {
+        k: p[k]
+        for k in (
+            "aspect",
+            "lang",
+            "subtitles",
+            "voice",
+            "rate",
+            "pitch",
+            "no_voice",
+            "fps",
+            "frames",
+            "steps",
+            "negative_prompt",
+            "music",
+        )
+        if p.get(k) is not None
+    }
     if p.get("height"):
         options["size"] = (p["width"], p["height"])
 
@@ -185,8 +213,14 @@ class ModelCache:
     named models with bounded memory. A model that fails to load fails the job that asked for it, and is
     tried again by the next job (the folder may have been fixed)."""
 
-    def __init__(self, folders: dict[str, str | None], default: str, *, max_loaded: int = MAX_LOADED_MODELS,
-                 loader: Callable[[str | None], Any] | None = None):
+    def __init__(
+        self,
+        folders: dict[str, str | None],
+        default: str,
+        *,
+        max_loaded: int = MAX_LOADED_MODELS,
+        loader: Callable[[str | None], Any] | None = None,
+    ):
         self.folders, self.default, self.max_loaded = dict(folders), default, max(1, max_loaded)
         self.loader = loader or self._load
         self.loaded: dict[str, Any] = {}  # insertion order = least recently used first
@@ -227,8 +261,14 @@ class ModelCache:
         return pipe
 
 
-def run_job(store: JobStore, job: Job, pipe, *, load_error: BaseException | None = None,
-            should_stop: Callable[[], bool] = lambda: False) -> str:
+def run_job(
+    store: JobStore,
+    job: Job,
+    pipe,
+    *,
+    load_error: BaseException | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> str:
     """Run one claimed job to its end state; returns that state (done, failed, cancelled, lost). ``pipe``:
     a loaded pipeline, or a :class:`ModelCache` that gives the one the job's ``model`` names."""
     work = store.job_dir(job.id) / f".attempt-{job.claim}"
@@ -257,8 +297,11 @@ def run_job(store: JobStore, job: Job, pipe, *, load_error: BaseException | None
             log.error("job %s failed:\n%s", job.id, traceback.format_exc())
             error = f"internal error: {type(e).__name__}: {e}"
         # the client sees no server paths; the server's log keeps the full message
-        public = public_error(error, (work, store.job_dir(job.id), store.data_dir),
-                              {work / "script.json": "the script", work / "script.txt": "the script"})
+        public = public_error(
+            error,
+            (work, store.job_dir(job.id), store.data_dir),
+            {work / "script.json": "the script", work / "script.txt": "the script"},
+        )
         if public != error:
             log.info("job %s failed: %s", job.id, error)
         store.fail(job.id, job.claim, public)

@@ -10,6 +10,7 @@ itself (``<video>``, ``<img>``, ``<track>``, ``EventSource`` cannot send headers
 media and events URLs signed by :class:`MediaSigner`, ``?exp=…&sig=…``, an HMAC of the path and an expiry
 (an hour or so) under a secret made at each start; no token in any URL.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,11 +29,11 @@ from fastapi.responses import FileResponse
 from vidfuse.errors import InputError
 
 MEDIA_PATH_RE = re.compile(r"/v1/jobs/[0-9a-f]{32}/(?:video|subtitles|storyboard|thumbnail|events)")
-MEDIA_URL_TTL_S = 3600          # a signed URL works at least this long…
+MEDIA_URL_TTL_S = 3600  # a signed URL works at least this long…
 _SIGNED_EXP_RE, _SIGNED_SIG_RE = re.compile(r"[0-9]{1,12}"), re.compile(r"[0-9a-f]{32}")
-_MEDIA_URL_STEP_S = 600         # …and its expiry is rounded up to this, so a re-rendered page keeps its URLs (cache)
+_MEDIA_URL_STEP_S = 600  # …and its expiry is rounded up to this, so a re-rendered page keeps its URLs (cache)
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-_HEAD = "vidfuse.head"          # scope key: this GET was a HEAD; answer with headers only
+_HEAD = "vidfuse.head"  # scope key: this GET was a HEAD; answer with headers only
 
 
 class MediaSigner:
@@ -67,7 +68,7 @@ def host_name(value: str) -> str:
     """The host name of a Host header or a configured name: lower case, no port, no brackets, no final dot."""
     value = value.strip().lower()
     if value.startswith("["):
-        value = value[1:value.find("]")] if "]" in value else value[1:]
+        value = value[1 : value.find("]")] if "]" in value else value[1:]
     elif value.count(":") == 1:
         value = value.split(":")[0]
     return value.rstrip(".")
@@ -81,8 +82,10 @@ def allowed_hosts(extra: Iterable[str]) -> frozenset[str] | None:
             return None
         name = host_name(value)
         if not name or re.search(r"[\s/@?#]", name):
-            raise InputError(f"allowed host {value!r} is not a host name; give a name or an address, "
-                             "e.g. --allowed-host video.example.org or --allowed-host 192.168.1.20")
+            raise InputError(
+                f"allowed host {value!r} is not a host name; give a name or an address, "
+                "e.g. --allowed-host video.example.org or --allowed-host 192.168.1.20"
+            )
         names.add(name)
     return frozenset(names)
 
@@ -91,8 +94,9 @@ def _printable(text: str, n: int = 100) -> str:
     return re.sub(r"[^\x21-\x7e]", "?", text)[:n]
 
 
-async def _answer(send, status: int, body: dict[str, Any], *, headers: Iterable[tuple[str, str]] = (),
-                  close: bool = False) -> None:
+async def _answer(
+    send, status: int, body: dict[str, Any], *, headers: Iterable[tuple[str, str]] = (), close: bool = False
+) -> None:
     """A JSON answer sent by the guard itself; ``close`` when the request's body was left unread."""
     data = json.dumps(body, ensure_ascii=True).encode("ascii")
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode("ascii"))]
@@ -107,8 +111,7 @@ class Guard:
     """Pure ASGI middleware in front of the whole app; see the module docstring. It also answers HEAD
     as GET without the body (FastAPI routes only match GET) and adds the security headers."""
 
-    def __init__(self, app, *, hosts: frozenset[str] | None, token: str | None, signer: MediaSigner,
-                 max_body: int):
+    def __init__(self, app, *, hosts: frozenset[str] | None, token: str | None, signer: MediaSigner, max_body: int):
         self.app, self.hosts, self.signer, self.max_body = app, hosts, signer, max_body
         self.token = token.encode("utf-8") if token else None
 
@@ -129,8 +132,11 @@ class Guard:
         async def send(message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in ((b"x-content-type-options", b"nosniff"),
-                                             (b"referrer-policy", b"no-referrer")) if k not in names]
+                extra = [
+                    (k, v)
+                    for k, v in ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+                    if k not in names
+                ]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await outer_send(message)
 
@@ -142,9 +148,16 @@ class Guard:
 
         host = host_name(headers.get(b"host", b"").decode("latin-1"))
         if self.hosts is not None and host not in self.hosts:
-            await _answer(send, 400, {"detail": f"this server does not answer to the host name '{_printable(host)}' "
-                                      "(a page of another site may not use it); open it by a name it was started "
-                                      "with, or restart it with --allowed-host NAME"}, close=has_body)
+            await _answer(
+                send,
+                400,
+                {
+                    "detail": f"this server does not answer to the host name '{_printable(host)}' "
+                    "(a page of another site may not use it); open it by a name it was started "
+                    "with, or restart it with --allowed-host NAME"
+                },
+                close=has_body,
+            )
             return
         path = scope["path"]
         api = path == "/v1" or path.startswith("/v1/")
@@ -152,11 +165,16 @@ class Guard:
             detail = "this server needs a token: send 'Authorization: Bearer TOKEN'"
             if MEDIA_PATH_RE.fullmatch(path):
                 detail += ", or use the signed URL in the job's JSON (it expires after an hour or so)"
-            await _answer(send, 401, {"detail": detail}, headers=[("WWW-Authenticate", 'Bearer realm="vidfuse"')],
-                          close=has_body)
+            await _answer(
+                send, 401, {"detail": detail}, headers=[("WWW-Authenticate", 'Bearer realm="vidfuse"')], close=has_body
+            )
             return
-        too_big = {"detail": f"the request body is over {self.max_body:,} bytes, the limit (max_body_bytes); "
-                             "send a shorter prompt or script", "limit": "max_body_bytes", "max": self.max_body}
+        too_big = {
+            "detail": f"the request body is over {self.max_body:,} bytes, the limit (max_body_bytes); "
+            "send a shorter prompt or script",
+            "limit": "max_body_bytes",
+            "max": self.max_body,
+        }
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _answer(send, 413, too_big, close=True)
             return

@@ -1,5 +1,6 @@
 """What this server offers: its models by name (each with its tokenizer, for the early prompt checks),
 and what this install can run (voices, music moods, the story composer)."""
+
 from __future__ import annotations
 
 import functools
@@ -59,8 +60,9 @@ class ServedModel:
         return out
 
 
-def served_models(model: str | os.PathLike | None, models_dir: str | os.PathLike | None
-                  ) -> tuple[dict[str, ServedModel], str]:
+def served_models(
+    model: str | os.PathLike | None, models_dir: str | os.PathLike | None
+) -> tuple[dict[str, ServedModel], str]:
     """The models this server offers by name — the built-in one (``default``), every model folder in the
     models folder, and ``model`` when it names a folder elsewhere — and the name of its default model.
     :class:`InputError` at once when ``model`` is missing or unusable."""
@@ -71,8 +73,11 @@ def served_models(model: str | os.PathLike | None, models_dir: str | os.PathLike
     folder = find_model(model, models_dir)
     if not is_diffusers_folder(folder):
         folder = resolve_model_dir(folder)  # checks a vidfuse folder (or the default) before anything runs
-    served = {m.name: ServedModel(m, None if m.builtin else str(m.path.resolve()))
-              for m in list_models(models_dir) if m.problem is None}
+    served = {
+        m.name: ServedModel(m, None if m.builtin else str(m.path.resolve()))
+        for m in list_models(models_dir)
+        if m.problem is None
+    }
     if model in (None, BUILTIN):
         default = BUILTIN
     else:
@@ -109,8 +114,9 @@ def voice_options() -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for v in installed_voices():
         value = v.name if v.engine == "piper" else v.voice
-        out.setdefault(value, {"voice": value, "engine": v.engine, "language": v.language, "name": v.name,
-                               "default": v.default})
+        out.setdefault(
+            value, {"voice": value, "engine": v.engine, "language": v.language, "name": v.name, "default": v.default}
+        )
     return list(out.values())
 
 

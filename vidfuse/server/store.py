@@ -24,6 +24,7 @@ re-queued until the ``max_crashes``-th (default 2) fails it. Why: ``docs/decisio
 Every transition is also appended to the ``job_log`` table, which tests and people read to see that a
 job was claimed, re-queued and completed exactly once.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,8 +40,18 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from vidfuse.errors import InputError, VidfuseError
-from vidfuse.server.datafolder import (DB_NAME, JOB_FILE, JOB_ID_RE, RECORD_FIELDS, STATUSES, checked_record,
-                                       integrity_problem, move_aside, move_orphans, prepare_schema)
+from vidfuse.server.datafolder import (
+    DB_NAME,
+    JOB_FILE,
+    JOB_ID_RE,
+    RECORD_FIELDS,
+    STATUSES,
+    checked_record,
+    integrity_problem,
+    move_aside,
+    move_orphans,
+    prepare_schema,
+)
 
 log = logging.getLogger("vidfuse.server")
 
@@ -72,24 +83,36 @@ class Job:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Job":
-        return cls(id=row["id"], kind=row["kind"], params=json.loads(row["params"]), status=row["status"],
-                   stage=row["stage"], progress=row["progress"], error=row["error"],
-                   files=json.loads(row["files"]) if row["files"] else [], claim=row["claim"], worker=row["worker"],
-                   attempts=row["attempts"], crashes=row["crashes"], cancel_requested=bool(row["cancel_requested"]),
-                   created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"])
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            params=json.loads(row["params"]),
+            status=row["status"],
+            stage=row["stage"],
+            progress=row["progress"],
+            error=row["error"],
+            files=json.loads(row["files"]) if row["files"] else [],
+            claim=row["claim"],
+            worker=row["worker"],
+            attempts=row["attempts"],
+            crashes=row["crashes"],
+            cancel_requested=bool(row["cancel_requested"]),
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )
 
 
 @dataclass
 class StartupReport:
     """What :meth:`JobStore.startup` found and did."""
 
-    problem: str | None = None          # why the database was unusable (None: it was fine or absent)
-    moved_to: Path | None = None        # where the unusable database went
-    backup: Path | None = None          # the copy taken before a schema change
+    problem: str | None = None  # why the database was unusable (None: it was fine or absent)
+    moved_to: Path | None = None  # where the unusable database went
+    backup: Path | None = None  # the copy taken before a schema change
     recovered: dict[str, int] = field(default_factory=dict)  # jobs rebuilt from folders, by status
-    unreadable: list[str] = field(default_factory=list)      # job folders whose job.json could not be read
+    unreadable: list[str] = field(default_factory=list)  # job folders whose job.json could not be read
     without_record: list[str] = field(default_factory=list)  # job folders with no job.json (older servers)
-
 
 
 class JobStore:
@@ -141,8 +164,10 @@ class JobStore:
 
     @staticmethod
     def _log(db: sqlite3.Connection, job_id: str, event: str, claim: str | None = None, detail: str | None = None):
-        db.execute("INSERT INTO job_log (job_id, at, event, claim, detail) VALUES (?, ?, ?, ?, ?)",
-                   (job_id, time.time(), event, claim, detail))
+        db.execute(
+            "INSERT INTO job_log (job_id, at, event, claim, detail) VALUES (?, ?, ?, ?, ?)",
+            (job_id, time.time(), event, claim, detail),
+        )
 
     def job_dir(self, job_id: str) -> Path:
         return self.jobs_dir / job_id
@@ -195,10 +220,23 @@ class JobStore:
                 db.execute(
                     "INSERT INTO jobs (id, kind, params, status, stage, progress, error, files, attempts, crashes, "
                     "cancel_requested, created_at, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r["id"], r["kind"], json.dumps(r["params"], ensure_ascii=False), status,
-                     status if status != "running" else r["stage"] or "running", r["progress"],
-                     error, json.dumps(files), r["attempts"], r["crashes"], int(r["cancel_requested"]),
-                     r["created_at"], r["started_at"], r["finished_at"]))
+                    (
+                        r["id"],
+                        r["kind"],
+                        json.dumps(r["params"], ensure_ascii=False),
+                        status,
+                        status if status != "running" else r["stage"] or "running",
+                        r["progress"],
+                        error,
+                        json.dumps(files),
+                        r["attempts"],
+                        r["crashes"],
+                        int(r["cancel_requested"]),
+                        r["created_at"],
+                        r["started_at"],
+                        r["finished_at"],
+                    ),
+                )
                 self._log(db, r["id"], "recovered", None, f"rebuilt from jobs/{r['id']}/{JOB_FILE} ({status})")
                 if status != r["status"]:
                     self._record(db, r["id"])
@@ -214,8 +252,12 @@ class JobStore:
         report.problem = integrity_problem(self.db_path)
         if report.problem is not None:
             report.moved_to = move_aside(self.db_path)
-            log.error("the job database %s is damaged (%s); moved it to %s and rebuilding the job list from "
-                      "the job folders", self.db_path, report.problem, report.moved_to.name)
+            log.error(
+                "the job database %s is damaged (%s); moved it to %s and rebuilding the job list from the job folders",
+                self.db_path,
+                report.problem,
+                report.moved_to.name,
+            )
         elif not self.db_path.exists():
             move_orphans(self.db_path)
             if any(self.jobs_dir.iterdir()):
@@ -233,12 +275,20 @@ class JobStore:
             what = ", ".join(f"{n} {s}" for s, n in sorted(report.recovered.items()))
             log.warning("recovered %d job(s) from their folders (%s); running ones are re-queued", total, what)
         if report.unreadable:
-            log.error("%d job folder(s) have an unreadable %s and were not recovered: %s", len(report.unreadable),
-                      JOB_FILE, ", ".join(report.unreadable[:10]))
+            log.error(
+                "%d job folder(s) have an unreadable %s and were not recovered: %s",
+                len(report.unreadable),
+                JOB_FILE,
+                ", ".join(report.unreadable[:10]),
+            )
         if report.without_record:
-            log.error("%d job folder(s) have no %s (written by an older vidfuse) and are not in the database: "
-                      "their jobs cannot be listed: %s", len(report.without_record), JOB_FILE,
-                      ", ".join(report.without_record[:10]))
+            log.error(
+                "%d job folder(s) have no %s (written by an older vidfuse) and are not in the database: "
+                "their jobs cannot be listed: %s",
+                len(report.without_record),
+                JOB_FILE,
+                ", ".join(report.without_record[:10]),
+            )
         self._started = report
         return report
 
@@ -251,8 +301,10 @@ class JobStore:
                 (queued,) = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()
                 if queued >= queue_size:
                     raise QueueFull(f"{queued} jobs are waiting, the queue holds {queue_size}; try again later")
-            db.execute("INSERT INTO jobs (id, kind, params, status, created_at) VALUES (?, ?, ?, 'queued', ?)",
-                       (job_id, kind, json.dumps(params, ensure_ascii=False), time.time()))
+            db.execute(
+                "INSERT INTO jobs (id, kind, params, status, created_at) VALUES (?, ?, ?, 'queued', ?)",
+                (job_id, kind, json.dumps(params, ensure_ascii=False), time.time()),
+            )
             self._log(db, job_id, "created")
             self._record(db, job_id)
         return job_id
@@ -281,7 +333,9 @@ class JobStore:
         with self._connect() as db:
             row = db.execute(
                 "SELECT (SELECT COUNT(*) FROM jobs q WHERE q.status = 'queued' AND q.rowid <= j.rowid) "
-                "FROM jobs j WHERE j.id = ? AND j.status = 'queued'", (job_id,)).fetchone()
+                "FROM jobs j WHERE j.id = ? AND j.status = 'queued'",
+                (job_id,),
+            ).fetchone()
         return row[0] if row else None
 
     def mean_run_seconds(self, last: int = 20) -> float | None:
@@ -290,7 +344,8 @@ class JobStore:
             row = db.execute(
                 "SELECT AVG(finished_at - started_at) FROM (SELECT finished_at, started_at FROM jobs "
                 "WHERE status = 'done' AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?)",
-                (last,)).fetchone()
+                (last,),
+            ).fetchone()
         return row[0] if row and row[0] is not None else None
 
     def cancel(self, job_id: str) -> Job | None:
@@ -300,8 +355,10 @@ class JobStore:
             if row is None:
                 return None
             if row["status"] == "queued":
-                db.execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? "
-                           "WHERE id = ?", (time.time(), job_id))
+                db.execute(
+                    "UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? WHERE id = ?",
+                    (time.time(), job_id),
+                )
                 self._log(db, job_id, "cancelled")
                 self._record(db, job_id)
             elif row["status"] == "running":
@@ -350,18 +407,29 @@ class JobStore:
         now = time.time()
         crashes = row["crashes"] + int(crashed)
         if row["cancel_requested"]:
-            db.execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', claim = NULL, worker = NULL, "
-                       "crashes = ?, finished_at = ? WHERE id = ?", (crashes, now, job_id))
+            db.execute(
+                "UPDATE jobs SET status = 'cancelled', stage = 'cancelled', claim = NULL, worker = NULL, "
+                "crashes = ?, finished_at = ? WHERE id = ?",
+                (crashes, now, job_id),
+            )
             self._log(db, job_id, "cancelled", row["claim"], reason)
         elif crashed and crashes >= self.max_crashes:
-            error = (f"its worker process died each time it ran ({crashes} times; last: {reason}); not retrying, "
-                     "since the job itself is the likely cause (too big for this machine's memory?)")
-            db.execute("UPDATE jobs SET status = 'failed', stage = 'failed', error = ?, claim = NULL, worker = NULL, "
-                       "crashes = ?, finished_at = ? WHERE id = ?", (error, crashes, now, job_id))
+            error = (
+                f"its worker process died each time it ran ({crashes} times; last: {reason}); not retrying, "
+                "since the job itself is the likely cause (too big for this machine's memory?)"
+            )
+            db.execute(
+                "UPDATE jobs SET status = 'failed', stage = 'failed', error = ?, claim = NULL, worker = NULL, "
+                "crashes = ?, finished_at = ? WHERE id = ?",
+                (error, crashes, now, job_id),
+            )
             self._log(db, job_id, "failed", row["claim"], error)
         else:
-            db.execute("UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, claim = NULL, "
-                       "worker = NULL, crashes = ?, started_at = NULL WHERE id = ?", (crashes, job_id))
+            db.execute(
+                "UPDATE jobs SET status = 'queued', stage = 'queued', progress = 0, claim = NULL, "
+                "worker = NULL, crashes = ?, started_at = NULL WHERE id = ?",
+                (crashes, job_id),
+            )
             self._log(db, job_id, "requeued", row["claim"], reason + (" (a crash)" if crashed else ""))
         self._record(db, job_id)
 
@@ -376,7 +444,8 @@ class JobStore:
             cur = db.execute(
                 "UPDATE jobs SET status = 'running', stage = 'starting', progress = 0, claim = ?, worker = ?, "
                 "attempts = attempts + 1, started_at = ? WHERE id = ? AND status = 'queued'",
-                (token, worker, time.time(), row["id"]))
+                (token, worker, time.time(), row["id"]),
+            )
             if cur.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; kept as the protocol's guard
                 return None
             self._log(db, row["id"], "claimed", token, f"worker {worker}")
@@ -387,9 +456,11 @@ class JobStore:
         """Record progress; False when the worker must stop (cancel requested, or the claim is gone)."""
         fraction = min(max(float(fraction), 0.0), 1.0)
         with self._write() as db:
-            cur = db.execute("UPDATE jobs SET stage = ?, progress = MAX(progress, ?) "
-                             "WHERE id = ? AND claim = ? AND status = 'running' AND cancel_requested = 0",
-                             (stage, fraction, job_id, claim))
+            cur = db.execute(
+                "UPDATE jobs SET stage = ?, progress = MAX(progress, ?) "
+                "WHERE id = ? AND claim = ? AND status = 'running' AND cancel_requested = 0",
+                (stage, fraction, job_id, claim),
+            )
             return cur.rowcount == 1
 
     def complete(self, job_id: str, claim: str, work_dir: Path, files: list[str]) -> bool:
@@ -405,24 +476,32 @@ class JobStore:
                 return False
             now = time.time()
             if row["cancel_requested"]:
-                db.execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? WHERE id = ?",
-                           (now, job_id))
+                db.execute(
+                    "UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? WHERE id = ?",
+                    (now, job_id),
+                )
                 self._log(db, job_id, "cancelled", claim)
                 self._record(db, job_id)
                 return False
             final.mkdir(parents=True, exist_ok=True)
             for name in files:  # same file system, so each rename is atomic
                 os.replace(work_dir / name, final / name)
-            db.execute("UPDATE jobs SET status = 'done', stage = 'done', progress = 1, files = ?, finished_at = ? "
-                       "WHERE id = ? AND claim = ?", (json.dumps(files), now, job_id, claim))
+            db.execute(
+                "UPDATE jobs SET status = 'done', stage = 'done', progress = 1, files = ?, finished_at = ? "
+                "WHERE id = ? AND claim = ?",
+                (json.dumps(files), now, job_id, claim),
+            )
             self._log(db, job_id, "done", claim)
             self._record(db, job_id)
         return True
 
     def fail(self, job_id: str, claim: str, error: str) -> bool:
         with self._write() as db:
-            cur = db.execute("UPDATE jobs SET status = 'failed', stage = 'failed', error = ?, finished_at = ? "
-                             "WHERE id = ? AND claim = ? AND status = 'running'", (error, time.time(), job_id, claim))
+            cur = db.execute(
+                "UPDATE jobs SET status = 'failed', stage = 'failed', error = ?, finished_at = ? "
+                "WHERE id = ? AND claim = ? AND status = 'running'",
+                (error, time.time(), job_id, claim),
+            )
             if cur.rowcount:
                 self._log(db, job_id, "failed", claim, error)
                 self._record(db, job_id)
@@ -431,9 +510,11 @@ class JobStore:
     def abort(self, job_id: str, claim: str) -> None:
         """The worker stopped on request: a cancelled job is marked so; a lost claim is left alone."""
         with self._write() as db:
-            cur = db.execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? "
-                             "WHERE id = ? AND claim = ? AND status = 'running' AND cancel_requested = 1",
-                             (time.time(), job_id, claim))
+            cur = db.execute(
+                "UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = ? "
+                "WHERE id = ? AND claim = ? AND status = 'running' AND cancel_requested = 1",
+                (time.time(), job_id, claim),
+            )
             if cur.rowcount:
                 self._log(db, job_id, "cancelled", claim)
                 self._record(db, job_id)

@@ -47,6 +47,7 @@ sidecars only; ``none``: nothing.
 **Atomicity.** Everything is written into a temporary folder beside the output and renamed into
 place at the end, the MP4 last; an error on the way leaves no output file (and no sidecars).
 """
+
 from __future__ import annotations
 
 import os
@@ -246,8 +247,18 @@ def render_story(
 
         # ---- frames, captions and encoding in one pass: frames stream into the encoder
         boards: list[np.ndarray] = []
-        stream = story_frames(renders, pipe, (out_h, out_w), fps=fps, seed=seed, boards=boards, report=report,
-                              frames=frames, gen_size=(height, width), options=options)
+        stream = story_frames(
+            renders,
+            pipe,
+            (out_h, out_w),
+            fps=fps,
+            seed=seed,
+            boards=boards,
+            report=report,
+            frames=frames,
+            gen_size=(height, width),
+            options=options,
+        )
         if subtitles == "burn" and cues:
             stream = burnt(stream, cues, fps, (out_h, out_w))
         tmp_video = work / output.name
@@ -258,13 +269,21 @@ def render_story(
         report("encode", 1.0)
 
         report("storyboard", 0.0)
-        captions = [f"{i}. {r.scene.narration or '(silent)'}\nprompt: {r.prompt}"
-                    + (f"\nnot known to the model: {', '.join(r.unknown_words)}" if r.unknown_words else "")
-                    for i, r in enumerate(renders, 1)]
+        captions = [
+            f"{i}. {r.scene.narration or '(silent)'}\nprompt: {r.prompt}"
+            + (f"\nnot known to the model: {', '.join(r.unknown_words)}" if r.unknown_words else "")
+            for i, r in enumerate(renders, 1)
+        ]
         native = max(height or pipe.native_size[0], width or pipe.native_size[1])
-        contact_sheet(boards, captions, path=work / storyboard_path.name, n_cols=STORYBOARD_FRAMES,
-                      scale=max(1, 128 // native), font_size=16,
-                      title=f"voice: {', '.join(spoken_by) or 'none'} · music: {music_name}")
+        contact_sheet(
+            boards,
+            captions,
+            path=work / storyboard_path.name,
+            n_cols=STORYBOARD_FRAMES,
+            scale=max(1, 128 // native),
+            font_size=16,
+            title=f"voice: {', '.join(spoken_by) or 'none'} · music: {music_name}",
+        )
         report("storyboard", 1.0)
 
         srt = vtt = None
@@ -278,6 +297,15 @@ def render_story(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     unknown = list(dict.fromkeys(w for r in renders for w in r.unknown_words))
-    return StoryResult(video=output, srt=srt, vtt=vtt, storyboard=storyboard_path, scenes=renders,
-                       duration_s=duration_s, cues=cues, unknown_words=unknown, voices=spoken_by,
-                       music=music_name)
+    return StoryResult(
+        video=output,
+        srt=srt,
+        vtt=vtt,
+        storyboard=storyboard_path,
+        scenes=renders,
+        duration_s=duration_s,
+        cues=cues,
+        unknown_words=unknown,
+        voices=spoken_by,
+        music=music_name,
+    )

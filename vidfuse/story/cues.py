@@ -6,6 +6,7 @@ is split at clause punctuation, else spaces, else between characters, into sever
 span in proportion to their spoken length. Burnt in, every cue of a story has one font size
 (:func:`vidfuse.media.subtitles.caption_font_size`): a long cue wraps onto more lines instead of shrinking.
 """
+
 from __future__ import annotations
 
 import math

@@ -15,6 +15,7 @@ or uneven (fractional nearest). They keep their aspect ratio, centred on black b
 Frames stream: each is made, crossfaded and handed on in timeline order, so memory holds one scene's native
 clip and the crossfade's few full-size frames, whatever the story's length.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterator
@@ -26,8 +27,15 @@ from vidfuse.config import offset_seed
 from vidfuse.errors import InputError
 from vidfuse.story.timeline import SceneRender, fade_frames
 
-__all__ = ["MAX_GENERATED_FRAMES", "STORYBOARD_FRAMES", "Letterbox", "Progress", "fit_prompt", "scene_clip",
-           "story_frames"]
+__all__ = [
+    "MAX_GENERATED_FRAMES",
+    "STORYBOARD_FRAMES",
+    "Letterbox",
+    "Progress",
+    "fit_prompt",
+    "scene_clip",
+    "story_frames",
+]
 
 MAX_GENERATED_FRAMES = 512  # the pipeline's limit per call
 STORYBOARD_FRAMES = 6
@@ -75,7 +83,7 @@ class Letterbox:
         return big
 
     def place(self, canvas: np.ndarray, content: np.ndarray) -> None:
-        canvas[self.y0:self.y0 + self.ch, self.x0:self.x0 + self.cw] = content
+        canvas[self.y0 : self.y0 + self.ch, self.x0 : self.x0 + self.cw] = content
 
 
 def _fade_weight(k: int, x: int) -> float:
@@ -97,16 +105,30 @@ def scene_clip(pipe, prompt: str, need: int, *, frames: int | None, seed: int | 
     step = 0
     while len(clip) < cap and pipe.continues_from_last_frame:
         step += 1
-        more = pipe(prompt, image=clip[-1], num_frames=max(2, min(pipe.num_frames, cap - len(clip) + 1)),
-                    seed=offset_seed(seed, 1000 * step), **options)[0]
+        more = pipe(
+            prompt,
+            image=clip[-1],
+            num_frames=max(2, min(pipe.num_frames, cap - len(clip) + 1)),
+            seed=offset_seed(seed, 1000 * step),
+            **options,
+        )[0]
         clip = np.concatenate([clip, more[1:]])  # its first frame is the last one already shown
     return clip[:cap]
 
 
-def story_frames(renders: list[SceneRender], pipe, size: tuple[int, int], *, fps: float, seed: int | None,
-                 boards: list[np.ndarray], report: Progress, frames: int | None = None,
-                 gen_size: tuple[int | None, int | None] = (None, None),
-                 options: dict | None = None) -> Iterator[np.ndarray]:
+def story_frames(
+    renders: list[SceneRender],
+    pipe,
+    size: tuple[int, int],
+    *,
+    fps: float,
+    seed: int | None,
+    boards: list[np.ndarray],
+    report: Progress,
+    frames: int | None = None,
+    gen_size: tuple[int | None, int | None] = (None, None),
+    options: dict | None = None,
+) -> Iterator[np.ndarray]:
     """The story's frames, ``(H, W, 3)`` uint8 each, in timeline order, made as they are asked for.
 
     Each scene is generated at full length, letterboxed and crossfaded: its last ``x`` frames wait
@@ -123,8 +145,7 @@ def story_frames(renders: list[SceneRender], pipe, size: tuple[int, int], *, fps
         report("frames", i / len(renders))
         r.prompt = fit_prompt(pipe, r.scene.prompt)
         r.unknown_words = pipe.unknown_words(r.prompt)
-        clip = scene_clip(pipe, r.prompt, r.num_frames, frames=frames, seed=offset_seed(seed, i),
-                          options=options)
+        clip = scene_clip(pipe, r.prompt, r.num_frames, frames=frames, seed=offset_seed(seed, i), options=options)
         r.generated_frames = len(clip)
         order = _pingpong(r.generated_frames, r.num_frames)  # clip[order[k]] is frame k of the scene
         boards.append(clip[order[np.round(np.linspace(0, r.num_frames - 1, STORYBOARD_FRAMES)).astype(int)]])

@@ -3,6 +3,7 @@
 They bound what one story costs: the render's time grows with its length. The server checks a script against
 them before it accepts a job (``validate_script``); ``render_story`` checks them before it speaks.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -43,17 +44,16 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-def check_text(text: str, max_chars: int, where: str = "the script",
-               advice: str = "split it into several stories") -> str:
+def check_text(
+    text: str, max_chars: int, where: str = "the script", advice: str = "split it into several stories"
+) -> str:
     """Normalise newlines and refuse text that is too long, empty, wordless or holds bad characters."""
     if not isinstance(text, str):
         raise InputError(f"{where} must be text (str), got {type(text).__name__}")
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     n = len(text.strip())
     if n > max_chars:
-        raise InputError(
-            f"{where} is {n:,} characters long; the limit is {max_chars:,} characters: {advice}"
-        )
+        raise InputError(f"{where} is {n:,} characters long; the limit is {max_chars:,} characters: {advice}")
     check_chars(text, where)
     if not text.strip():
         raise InputError(f"{where} is empty: write a few sentences to narrate")
@@ -101,5 +101,7 @@ def check_story(scenes: Sequence[Scene], where: str, rate: int | None) -> None:
             f"{_minutes(MAX_STORY_SECONDS)} (MAX_STORY_SECONDS): shorten it or split it into several stories"
         )
     if len(scenes) > MAX_SCENES:
-        raise InputError(f"{where} makes {len(scenes)} scenes; the limit is {MAX_SCENES} (MAX_SCENES): "
-                         "shorten it or split it into several stories")
+        raise InputError(
+            f"{where} makes {len(scenes)} scenes; the limit is {MAX_SCENES} (MAX_SCENES): "
+            "shorten it or split it into several stories"
+        )

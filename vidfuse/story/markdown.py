@@ -1,4 +1,5 @@
 """Markdown markup off a story script, its words kept (rule 2 of :mod:`vidfuse.story.planner`)."""
+
 from __future__ import annotations
 
 import re
@@ -109,7 +110,7 @@ def strip_markdown(text: str, where: str = "the script") -> str:
             continue
         m = _HEADING_RE.match(line)
         if m:
-            title = line[m.end():].rstrip()
+            title = line[m.end() :].rstrip()
             if title.rstrip("#") != title and (not title.rstrip("#") or title.rstrip("#")[-1] in " \t"):
                 title = title.rstrip("#").rstrip()  # "## Title ##": the closing hashes go
             out += ["", _strip_inline(title), ""]
@@ -117,12 +118,14 @@ def strip_markdown(text: str, where: str = "the script") -> str:
         m = _BULLET_RE.match(line)
         if m or _ORDERED_RE.match(line):
             items.append(len(out))
-            line = line[m.end():] if m else line.lstrip()  # an ordered item keeps its number
+            line = line[m.end() :] if m else line.lstrip()  # an ordered item keeps its number
         out.append(_strip_inline(line))
     if fence is not None:
         mark = fence[0] * fence[1] if fence[1] <= 10 else f"{fence[0] * 3}…, {fence[1]} long"
-        raise InputError(f"{where} opens a code block ({mark}) at line {fence[2]} and never closes it: close "
-                         "it with as long a fence on a line of its own, or remove it (code blocks are not narrated)")
+        raise InputError(
+            f"{where} opens a code block ({mark}) at line {fence[2]} and never closes it: close "
+            "it with as long a fence on a line of its own, or remove it (code blocks are not narrated)"
+        )
     # Each list item (with its continuation lines) ends its sentence.
     starts, last = set(items), None
     for i, line in enumerate(out + [""]):

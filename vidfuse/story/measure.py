@@ -11,6 +11,7 @@ Used by the tests (pocketsphinx, whose wheel bundles an en-us model: seconds per
   :data:`ONSET_BELOW_DB` of that cue's loudest frames (the 90th percentile over the cue), so ducked
   music under it does not count.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,14 +63,15 @@ def pocketsphinx_transcript(audio: np.ndarray, rate: int) -> str:
     return hyp.hypstr if hyp is not None else ""
 
 
-def speech_onsets(audio: np.ndarray, rate: int, cues: Sequence[tuple[float, float]], *,
-                  lookback_s: float = 0.3) -> list[float | None]:
+def speech_onsets(
+    audio: np.ndarray, rate: int, cues: Sequence[tuple[float, float]], *, lookback_s: float = 0.3
+) -> list[float | None]:
     """Per cue ``(start, end)`` seconds: when speech starts (seconds; None if none is found)."""
     mono = np.asarray(audio.mean(axis=1) if audio.ndim == 2 else audio, np.float64)
     hop = max(1, int(_FRAME_S * rate))
     frame_s = hop / rate  # what a frame really lasts (220 samples at 22.05 kHz are 9.98 ms, not 10)
     frames = mono[: len(mono) // hop * hop].reshape(-1, hop)
-    energy_db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    energy_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
     onsets: list[float | None] = []
     prev_end = 0.0
     for start, end in cues:

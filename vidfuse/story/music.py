@@ -6,6 +6,7 @@ MIT-licensed tracks of about 32 s, Opus) or the user's own file.
 one for the same seed; anything else is a path to an audio file. :func:`check_music` refuses a file
 with no audio stream before anything is spoken; :func:`load_music` decodes only as much as a story needs.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,18 @@ import numpy as np
 from vidfuse.errors import InputError, MissingDependencyError
 from vidfuse.media.video_io import audio_stream_count, read_audio
 
-__all__ = ["LIBRARY_INSTALL_LINE", "MUSIC_FORMATS", "MUSIC_NONE", "check_music", "library_dir", "load_music", "moods",
-           "music_label", "resolve_music", "tracks"]
+__all__ = [
+    "LIBRARY_INSTALL_LINE",
+    "MUSIC_FORMATS",
+    "MUSIC_NONE",
+    "check_music",
+    "library_dir",
+    "load_music",
+    "moods",
+    "music_label",
+    "resolve_music",
+    "tracks",
+]
 
 MUSIC_NONE = "none"
 LIBRARY_INSTALL_LINE = "pip install immich-memories-music"
@@ -69,10 +80,14 @@ def resolve_music(music: str | os.PathLike | None, seed: int | None = 0) -> Path
             return random.Random(seed).choice(choices)
         if bare and not Path(music).exists():
             if library_dir() is None:
-                raise MissingDependencyError(f"--music {music}: the music library is not installed: "
-                                             f"{LIBRARY_INSTALL_LINE} (or pass an audio file)")
-            raise InputError(f"--music {music!r} is neither a mood ({', '.join(moods())}) nor an existing file; "
-                             "pass a mood, an audio file, or none")
+                raise MissingDependencyError(
+                    f"--music {music}: the music library is not installed: "
+                    f"{LIBRARY_INSTALL_LINE} (or pass an audio file)"
+                )
+            raise InputError(
+                f"--music {music!r} is neither a mood ({', '.join(moods())}) nor an existing file; "
+                "pass a mood, an audio file, or none"
+            )
     return Path(music)
 
 
@@ -94,11 +109,15 @@ def check_music(music) -> Path:
         raise InputError(f"music file not found: {path}" if not path.exists() else f"music {path} is not a file")
     streams = audio_stream_count(path)
     if streams is None:
-        raise InputError(f"the music file {path} is not an audio file (FFmpeg finds no audio stream in it): "
-                         f"pass an audio file: {MUSIC_FORMATS}")
+        raise InputError(
+            f"the music file {path} is not an audio file (FFmpeg finds no audio stream in it): "
+            f"pass an audio file: {MUSIC_FORMATS}"
+        )
     if streams == 0:
-        raise InputError(f"the music file {path} has no audio stream (an image, or a video without sound): "
-                         f"pass an audio file: {MUSIC_FORMATS}")
+        raise InputError(
+            f"the music file {path} has no audio stream (an image, or a video without sound): "
+            f"pass an audio file: {MUSIC_FORMATS}"
+        )
     return path
 
 
@@ -107,8 +126,10 @@ def load_music(path: Path, seconds: float) -> tuple[np.ndarray, int]:
     try:
         wave, rate = read_audio(path, max_seconds=seconds)  # (N, C) float32
     except InputError as e:
-        raise InputError(f"the audio of the music file {path} cannot be decoded: the file is damaged or "
-                         f"truncated; pass another audio file: {MUSIC_FORMATS}") from e
+        raise InputError(
+            f"the audio of the music file {path} cannot be decoded: the file is damaged or "
+            f"truncated; pass another audio file: {MUSIC_FORMATS}"
+        ) from e
     if wave.shape[0] == 0:
         raise InputError(f"the music file {path} holds no samples")
     wave = np.nan_to_num(wave[:, :2])  # 5.1 and the like: keep front left/right

@@ -64,6 +64,7 @@ names of the modules it uses: :mod:`~vidfuse.story.scene`, :mod:`~vidfuse.story.
 :mod:`~vidfuse.story.spoken` (the length estimate), :mod:`~vidfuse.story.markdown`,
 :mod:`~vidfuse.story.prompts` and :mod:`~vidfuse.story.text_rules`.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,19 +75,47 @@ from typing import Any, Sequence
 
 from vidfuse.errors import InputError
 from vidfuse.media.speech import split_sentences
-from vidfuse.story.limits import (MAX_SCENE_PROMPT_CHARS, MAX_SCENE_SECONDS, MAX_SCENES, MAX_SCRIPT_CHARS,
-                                  MAX_STORY_SECONDS, check_chars, check_lang, check_story, check_text)
-from vidfuse.story.markdown import strip_markdown
-from vidfuse.story.prompts import (MAX_PROMPT_CHARS, LMPromptWriter, PromptWriter, prompt_writer, rule_prompt,
-                                   sanitize_prompt)
-from vidfuse.story.scene import Scene
-from vidfuse.story.spoken import estimate_seconds, speech_seconds, split_to_weight, spoken_weight
-from vidfuse.story.text_rules import has_words, join_text, scene_lang
 
 # Imported from here by the composer and its timeline, where the planner's constants used to live.
-from vidfuse.story.limits import LANGS, SPOKEN_SLACK  # noqa: F401
-from vidfuse.story.spoken import (CJK_WEIGHT, CROSSFADE_S, DEFAULT_RATE, LEAD_S, MIN_SENTENCE_S,  # noqa: F401
-                                  SENTENCE_PAUSE_S, TAIL_S, WEIGHT_PER_S, scene_seconds)
+from vidfuse.story.limits import (  # noqa: F401
+    LANGS,
+    MAX_SCENE_PROMPT_CHARS,
+    MAX_SCENE_SECONDS,
+    MAX_SCENES,
+    MAX_SCRIPT_CHARS,
+    MAX_STORY_SECONDS,
+    SPOKEN_SLACK,
+    check_chars,
+    check_lang,
+    check_story,
+    check_text,
+)
+from vidfuse.story.markdown import strip_markdown
+from vidfuse.story.prompts import (
+    MAX_PROMPT_CHARS,
+    LMPromptWriter,
+    PromptWriter,
+    prompt_writer,
+    rule_prompt,
+    sanitize_prompt,
+)
+from vidfuse.story.scene import Scene
+from vidfuse.story.spoken import (
+    CJK_WEIGHT,  # noqa: F401 (re-exported)
+    CROSSFADE_S,  # noqa: F401 (re-exported)
+    DEFAULT_RATE,  # noqa: F401 (re-exported)
+    LEAD_S,  # noqa: F401 (re-exported)
+    MIN_SENTENCE_S,  # noqa: F401
+    SENTENCE_PAUSE_S,  # noqa: F401 (re-exported)
+    TAIL_S,  # noqa: F401 (re-exported)
+    WEIGHT_PER_S,  # noqa: F401 (re-exported)
+    estimate_seconds,
+    scene_seconds,  # noqa: F401 (re-exported)
+    speech_seconds,
+    split_to_weight,
+    spoken_weight,
+)
+from vidfuse.story.text_rules import has_words, join_text, scene_lang
 
 __all__ = [
     "MAX_PROMPT_CHARS",
@@ -114,8 +143,14 @@ JSON_KEYS = ("narration", "prompt", "duration")
 _JSON_START_RE = re.compile(r"\s*\[\s*\{")
 
 
-def plan_story(script: str, *, lang: str = "auto", max_chars: int = MAX_SCRIPT_CHARS,
-               llm: str | os.PathLike | PromptWriter | None = None, rate: int | None = None) -> list[Scene]:
+def plan_story(
+    script: str,
+    *,
+    lang: str = "auto",
+    max_chars: int = MAX_SCRIPT_CHARS,
+    llm: str | os.PathLike | PromptWriter | None = None,
+    rate: int | None = None,
+) -> list[Scene]:
     """Split a script (English, Chinese or mixed; plain text or Markdown) into scenes with
     narrations and visual prompts.
 
@@ -137,8 +172,10 @@ def plan_story(script: str, *, lang: str = "auto", max_chars: int = MAX_SCRIPT_C
     text = check_text(script, max_chars)
     text = strip_markdown(text)
     if not has_words(text):
-        raise InputError("the script has no words outside Markdown markup and code blocks (code is not "
-                         "narrated): write a few sentences to narrate")
+        raise InputError(
+            "the script has no words outside Markdown markup and code blocks (code is not "
+            "narrated): write a few sentences to narrate"
+        )
     narrations: list[str] = []
     for paragraph in re.split(r"\n[ \t\u3000]*\n", text):
         joined = ""
@@ -189,8 +226,10 @@ def _read_file(path: Path, max_chars: int) -> str:
     # UTF-8 takes up to 4 bytes a character: anything bigger cannot be within the limit.
     size = path.stat().st_size
     if size > 4 * max_chars + 4096:
-        raise InputError(f"{path} is {size:,} bytes; a script may hold at most {max_chars:,} characters: "
-                         "split it into several stories")
+        raise InputError(
+            f"{path} is {size:,} bytes; a script may hold at most {max_chars:,} characters: "
+            "split it into several stories"
+        )
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -206,59 +245,77 @@ def _read_file(path: Path, max_chars: int) -> str:
 
 def _scenes_from_json(data: Any, lang: str, max_chars: int, where: str, rate: int | None = None) -> list[Scene]:
     if not isinstance(data, list):
-        raise InputError(f"{where} must be a JSON list of scenes, "
-                         '[{"narration": "...", "prompt": "...", "duration": 4}], got a JSON '
-                         f"{type(data).__name__}")
+        raise InputError(
+            f"{where} must be a JSON list of scenes, "
+            '[{"narration": "...", "prompt": "...", "duration": 4}], got a JSON '
+            f"{type(data).__name__}"
+        )
     if not data:
         raise InputError(f"{where} lists no scenes")
     if len(data) > MAX_SCENES:
-        raise InputError(f"{where} lists {len(data)} scenes; the limit is {MAX_SCENES} (MAX_SCENES): split it "
-                         "into several stories")
+        raise InputError(
+            f"{where} lists {len(data)} scenes; the limit is {MAX_SCENES} (MAX_SCENES): split it into several stories"
+        )
     scenes, total = [], 0
     for i, item in enumerate(data, 1):
         at = f"scene {i} of {where}"
         if not isinstance(item, dict):
-            raise InputError(f"{at} must be a JSON object with \"narration\" (and optionally \"prompt\", "
-                             f"\"duration\"), got {json.dumps(item, ensure_ascii=False)[:60]}")
+            raise InputError(
+                f'{at} must be a JSON object with "narration" (and optionally "prompt", '
+                f'"duration"), got {json.dumps(item, ensure_ascii=False)[:60]}'
+            )
         unknown = sorted(set(item) - set(JSON_KEYS))
         if unknown:
             raise InputError(f"{at} has unknown field(s) {unknown}; the fields are {list(JSON_KEYS)}")
         narration = item.get("narration", "")
         if not isinstance(narration, str):
-            raise InputError(f"{at}: \"narration\" must be text, got {type(narration).__name__}")
+            raise InputError(f'{at}: "narration" must be text, got {type(narration).__name__}')
         duration = item.get("duration")
         if duration is not None:
-            if isinstance(duration, bool) or not isinstance(duration, (int, float)) or \
-                    not 0 < duration <= MAX_SCENE_SECONDS:
-                raise InputError(f"{at}: \"duration\" must be a number of seconds in (0, {MAX_SCENE_SECONDS:g}], "
-                                 f"got {duration!r}")
+            if (
+                isinstance(duration, bool)
+                or not isinstance(duration, (int, float))
+                or not 0 < duration <= MAX_SCENE_SECONDS
+            ):
+                raise InputError(
+                    f'{at}: "duration" must be a number of seconds in (0, {MAX_SCENE_SECONDS:g}], got {duration!r}'
+                )
             duration = float(duration)
         check_chars(narration, f"the narration of {at}")  # also in an otherwise blank narration
         if narration.strip():
             narration = " ".join(check_text(narration, max_chars, f"the narration of {at}").split())
         elif duration is None:
-            raise InputError(f"{at} has no \"narration\"; give one, or a \"duration\" for a silent scene")
+            raise InputError(f'{at} has no "narration"; give one, or a "duration" for a silent scene')
         else:
             narration = ""
         total += len(narration)
         if total > max_chars:
-            raise InputError(f"the narrations of {where} hold more than {max_chars:,} characters, the limit: "
-                             "split it into several stories")
+            raise InputError(
+                f"the narrations of {where} hold more than {max_chars:,} characters, the limit: "
+                "split it into several stories"
+            )
         prompt = item.get("prompt")
         if prompt is None:
             if not narration:
-                raise InputError(f"{at} is silent, so it needs a \"prompt\" for its picture")
+                raise InputError(f'{at} is silent, so it needs a "prompt" for its picture')
             prompt = rule_prompt(narration)
         elif not isinstance(prompt, str) or not has_words(prompt):
             if isinstance(prompt, str):
                 check_chars(prompt, f"the prompt of {at}")
             shown = prompt[:60] if isinstance(prompt, str) else prompt
-            raise InputError(f"{at}: \"prompt\" must be text with words, got {shown!r}")
+            raise InputError(f'{at}: "prompt" must be text with words, got {shown!r}')
         else:
-            prompt = " ".join(check_text(prompt, MAX_SCENE_PROMPT_CHARS, f"the prompt of {at}",
-                                          "shorten it (the model reads one short caption)").split())
-        scenes.append(Scene(narration=narration, prompt=prompt, duration_s=duration,
-                            lang=scene_lang(narration or prompt, lang)))
+            prompt = " ".join(
+                check_text(
+                    prompt,
+                    MAX_SCENE_PROMPT_CHARS,
+                    f"the prompt of {at}",
+                    "shorten it (the model reads one short caption)",
+                ).split()
+            )
+        scenes.append(
+            Scene(narration=narration, prompt=prompt, duration_s=duration, lang=scene_lang(narration or prompt, lang))
+        )
     check_story(scenes, where, rate)
     return scenes
 
@@ -273,18 +330,22 @@ def _from_text(text: str, lang: str, max_chars: int, llm, rate: int | None) -> l
     if not is_json_script(text):
         return plan_story(text, lang=lang, max_chars=max_chars, llm=llm, rate=rate)
     if len(text) > 4 * max_chars + 4096:  # as for a file: JSON escapes take up to 6 characters a character
-        raise InputError(f"the JSON script is {len(text):,} characters long; a script may hold at most "
-                         f"{max_chars:,} characters of narration: split it into several stories")
+        raise InputError(
+            f"the JSON script is {len(text):,} characters long; a script may hold at most "
+            f"{max_chars:,} characters of narration: split it into several stories"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"the script looks like JSON but is not valid: {e.msg} at line {e.lineno}, "
-                         f"column {e.colno}") from None
+        raise InputError(
+            f"the script looks like JSON but is not valid: {e.msg} at line {e.lineno}, column {e.colno}"
+        ) from None
     return _scenes_from_json(data, lang, max_chars, "the JSON script", rate)
 
 
-def validate_script(text: str, *, lang: str = "auto", rate: int | None = None,
-                    max_chars: int = MAX_SCRIPT_CHARS) -> list[Scene]:
+def validate_script(
+    text: str, *, lang: str = "auto", rate: int | None = None, max_chars: int = MAX_SCRIPT_CHARS
+) -> list[Scene]:
     """Check script *text* (plain, Markdown or JSON; never read as a file name) as
     :func:`render_story` will, limits included, and return its scenes (rule prompts).
 
@@ -301,8 +362,14 @@ def validate_script(text: str, *, lang: str = "auto", rate: int | None = None,
     return _from_text(text, lang, max_chars, None, rate)
 
 
-def load_script(path_or_text: str | os.PathLike, *, lang: str = "auto", max_chars: int = MAX_SCRIPT_CHARS,
-                llm: str | os.PathLike | PromptWriter | None = None, rate: int | None = None) -> list[Scene]:
+def load_script(
+    path_or_text: str | os.PathLike,
+    *,
+    lang: str = "auto",
+    max_chars: int = MAX_SCRIPT_CHARS,
+    llm: str | os.PathLike | PromptWriter | None = None,
+    rate: int | None = None,
+) -> list[Scene]:
     """Scenes from a script file (``.txt``/``.md`` planned by :func:`plan_story`, ``.json`` taken
     as is) or text.
 
@@ -345,8 +412,9 @@ def _check_scene(scene: Scene, i: int) -> None:
         check_text(scene.narration, MAX_SCRIPT_CHARS, f"the narration of {at}")
     elif scene.duration_s is None:
         raise InputError(f"{at} has no narration; give one, or a duration_s for a silent scene")
-    check_text(scene.prompt, MAX_SCENE_PROMPT_CHARS, f"the prompt of {at}",
-                "shorten it (the model reads one short caption)")
+    check_text(
+        scene.prompt, MAX_SCENE_PROMPT_CHARS, f"the prompt of {at}", "shorten it (the model reads one short caption)"
+    )
     d = scene.duration_s
     if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 < d <= MAX_SCENE_SECONDS):
         raise InputError(f"{at}: duration_s must be a number of seconds in (0, {MAX_SCENE_SECONDS:g}], got {d!r}")

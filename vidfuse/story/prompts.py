@@ -1,5 +1,6 @@
 """A scene's visual prompt: chosen from its narration by rule (rule 6 of :mod:`vidfuse.story.planner`), or
 rewritten by a local causal language model (:class:`LMPromptWriter`) whose output is sanitised."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,10 @@ _VISUAL_EN = re.compile(
     r"rise|rises|rising|spin(?:s|ning)?|turn(?:s|ing)?|across|towards?)\b",
     re.IGNORECASE,
 )
-_VISUAL_ZH = re.compile(r"[0-9０-９零一二三四五六七八九红绿蓝黄白黑橙紫粉灰]|数字|移动|向|左|右|上|下|弹|跳|飞|"
-                        r"落|转|滑")
+_VISUAL_ZH = re.compile(
+    r"[0-9０-９零一二三四五六七八九红绿蓝黄白黑橙紫粉灰]|数字|移动|向|左|右|上|下|弹|跳|飞|"
+    r"落|转|滑"
+)
 _CLOSING = "。！？；…!?;.,，、：:\"'“”‘’「」『』（）()[]【】《》 \t"
 
 
@@ -100,8 +103,14 @@ class LMPromptWriter:
         "Caption:"
     )
 
-    def __init__(self, folder: str | os.PathLike, *, max_new_tokens: int = 24,
-                 max_chars: int = MAX_PROMPT_CHARS, device: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        *,
+        max_new_tokens: int = 24,
+        max_chars: int = MAX_PROMPT_CHARS,
+        device: str | None = None,
+    ) -> None:
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise InputError(
@@ -112,8 +121,9 @@ class LMPromptWriter:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as e:  # pragma: no cover - transformers is a dependency
-            raise MissingDependencyError(f"the prompt-writing language model needs transformers: {e}; "
-                                         "pip install transformers") from e
+            raise MissingDependencyError(
+                f"the prompt-writing language model needs transformers: {e}; pip install transformers"
+            ) from e
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
             self.model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=True)
@@ -135,9 +145,13 @@ class LMPromptWriter:
         pad = self.tokenizer.pad_token_id
         pad = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
         with torch.no_grad():
-            out = self.model.generate(**{k: v.to(self.device) for k, v in enc.items()}, do_sample=False,
-                                      max_new_tokens=self.max_new_tokens, pad_token_id=pad)
-        new = out[0, enc["input_ids"].shape[1]:]
+            out = self.model.generate(
+                **{k: v.to(self.device) for k, v in enc.items()},
+                do_sample=False,
+                max_new_tokens=self.max_new_tokens,
+                pad_token_id=pad,
+            )
+        new = out[0, enc["input_ids"].shape[1] :]
         raw = self.tokenizer.decode(new, skip_special_tokens=True)
         prompt = sanitize_prompt(raw, fallback=rule_prompt, max_chars=self.max_chars)
         if prompt is rule_prompt:

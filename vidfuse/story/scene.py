@@ -1,4 +1,5 @@
 """A story's scene: what the planner makes of a script and what the composer renders."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ The unit is a Latin letter's speaking time (:func:`spoken_weight`): espeak at it
 :data:`WEIGHT_PER_S` of them a second, and a Chinese character, a digit or a symbol read out weighs
 :data:`CJK_WEIGHT`. A scene's length adds the composer's fades and the pauses around its voice.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """How the story reads script text: what counts as words, which characters are written without spaces, how two
 pieces of a paragraph join, and which language a scene is in. Shared by the planner, the Markdown stripper, the
 prompt rules and the length estimate."""
+
 from __future__ import annotations
 
 import unicodedata

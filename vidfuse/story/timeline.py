@@ -9,6 +9,7 @@ under a transition and every subtitle cue lies inside its own scene's unfaded fr
 makes the story ``(scenes - 1) * 0.5 s`` shorter than the sum of its scenes. The voice track is exactly as
 long as the video (``samples = frames * rate / fps``).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,19 @@ from vidfuse.media.audio import overlay
 from vidfuse.media.speech import SentenceTiming, split_sentences, synthesize
 from vidfuse.media.subtitles import Cue
 from vidfuse.story.cues import sentence_cues
-from vidfuse.story.planner import (CROSSFADE_S, LEAD_S, MAX_SCENE_SECONDS, MAX_STORY_SECONDS, MIN_SENTENCE_S,
-                                   SENTENCE_PAUSE_S, SPOKEN_SLACK, TAIL_S, WEIGHT_PER_S, Scene, spoken_weight)
+from vidfuse.story.planner import (
+    CROSSFADE_S,
+    LEAD_S,
+    MAX_SCENE_SECONDS,
+    MAX_STORY_SECONDS,
+    MIN_SENTENCE_S,
+    SENTENCE_PAUSE_S,
+    SPOKEN_SLACK,
+    TAIL_S,
+    WEIGHT_PER_S,
+    Scene,
+    spoken_weight,
+)
 
 __all__ = ["SceneRender", "Voice", "check_spoken", "fade_frames", "lay_out", "speak", "voice_track"]
 
@@ -105,8 +117,9 @@ def fade_frames(fps: float) -> int:
     return max(1, int(round(CROSSFADE_S * fps)))
 
 
-def lay_out(scenes: list[Scene], voices: list[Voice], fps: float
-            ) -> tuple[list[SceneRender], list[Cue], list[tuple[float, float]], int]:
+def lay_out(
+    scenes: list[Scene], voices: list[Voice], fps: float
+) -> tuple[list[SceneRender], list[Cue], list[tuple[float, float]], int]:
     """Lay the scenes out in frames: ``(renders, cues, voice spans, total frames)`` (see the module docstring)."""
     x = fade_frames(fps)
     lead, tail = x / fps + LEAD_S, TAIL_S + x / fps
@@ -119,22 +132,32 @@ def lay_out(scenes: list[Scene], voices: list[Voice], fps: float
         length = max(2 * x + 1, int(math.ceil(need * fps - 1e-9)))
         t0 = start / fps
         voice_at = t0 + lead
-        sentences = [SentenceTiming(s.text, voice_at + float(s.start_s), voice_at + float(s.end_s))
-                     for s in v.sentences]
+        sentences = [
+            SentenceTiming(s.text, voice_at + float(s.start_s), voice_at + float(s.end_s)) for s in v.sentences
+        ]
         for s in sentences:
             cues += sentence_cues(s.text, s.start_s, s.end_s)
         if v.waveform is not None:  # music ducks under each spoken sentence, and comes back between them
             spans += [(s.start_s, s.end_s) for s in sentences]
-        renders.append(SceneRender(scene=scene, prompt=scene.prompt, start_s=t0, end_s=t0 + length / fps,
-                                   voice_start_s=voice_at if sentences else None,
-                                   voice_end_s=voice_at + v.duration_s if sentences else None,
-                                   sentences=sentences, num_frames=length))
+        renders.append(
+            SceneRender(
+                scene=scene,
+                prompt=scene.prompt,
+                start_s=t0,
+                end_s=t0 + length / fps,
+                voice_start_s=voice_at if sentences else None,
+                voice_end_s=voice_at + v.duration_s if sentences else None,
+                sentences=sentences,
+                num_frames=length,
+            )
+        )
         start += length - x  # the next scene fades in over this one's last x frames
     return renders, cues, spans, start + x
 
 
-def voice_track(renders: list[SceneRender], voices: list[Voice], total: int, fps: float
-                ) -> tuple[np.ndarray | None, int | None]:
+def voice_track(
+    renders: list[SceneRender], voices: list[Voice], total: int, fps: float
+) -> tuple[np.ndarray | None, int | None]:
     """Every scene's speech at its place on the timeline, ``(N,)`` float32 exactly as long as the video's
     ``total`` frames, at the highest rate any voice spoke at; ``(None, None)`` when nothing was spoken."""
     rates = [v.sample_rate for v in voices if v.sample_rate]

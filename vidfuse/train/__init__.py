@@ -15,6 +15,7 @@ which ``--resume`` falls back to, with a warning, when the latest is unreadable)
 ``from_pretrained`` folder with the EMA weights), ``metrics.jsonl``, ``loss.png``,
 ``samples/step_NNNNNN.png``, ``tb/`` (TensorBoard). Temporary files a kill left are removed at start.
 """
+
 from vidfuse.train.checkpoint import CHECKPOINT, CHECKPOINT_PREV, clean_stray_files
 from vidfuse.train.config import build_dataset, corpus_captions, resolve_config
 from vidfuse.train.distributed import init_distributed
@@ -23,6 +24,18 @@ from vidfuse.train.runlog import RunLog
 from vidfuse.train.sampler import StepBatchSampler, match_video_size
 from vidfuse.train.trainer import Trainer, train
 
-__all__ = ["CHECKPOINT", "CHECKPOINT_PREV", "InferenceEMA", "RunLog", "StepBatchSampler", "Trainer", "build_dataset",
-           "clean_stray_files", "corpus_captions", "init_distributed", "match_video_size", "resolve_config",
-           "train"]
+__all__ = [
+    "CHECKPOINT",
+    "CHECKPOINT_PREV",
+    "InferenceEMA",
+    "RunLog",
+    "StepBatchSampler",
+    "Trainer",
+    "build_dataset",
+    "clean_stray_files",
+    "corpus_captions",
+    "init_distributed",
+    "match_video_size",
+    "resolve_config",
+    "train",
+]

@@ -11,6 +11,7 @@
 Version 1 (no ``version`` entry) stored the EMA as ``ema.<name>``; :func:`migrate` reads it.
 ``checkpoint.prev.safetensors`` is the checkpoint before the latest, which ``--resume`` falls back to.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,10 @@ def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors = {"rng.torch": torch.get_rng_state(), "rng.numpy": torch.from_numpy(np_state[1].astype(np.int64))}
     if torch.cuda.is_available():
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
-    meta = {"numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
-            "python": json.loads(json.dumps(random.getstate()))}
+    meta = {
+        "numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "python": json.loads(json.dumps(random.getstate())),
+    }
     return tensors, meta
 
 
@@ -60,8 +63,15 @@ def restore_rng(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
 
 
 # ---- the format -----------------------------------------------------------------------------------------
-def pack(*, model: torch.nn.Module, ema, optimizers: dict[str, torch.optim.Optimizer], step: int,
-         elapsed_s: float, config: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def pack(
+    *,
+    model: torch.nn.Module,
+    ema,
+    optimizers: dict[str, torch.optim.Optimizer],
+    step: int,
+    elapsed_s: float,
+    config: dict[str, Any],
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Everything a run needs to continue exactly, as (tensors on the CPU, metadata)."""
     tensors: dict[str, torch.Tensor] = {}
     for k, v in model.state_dict().items():
@@ -77,8 +87,14 @@ def pack(*, model: torch.nn.Module, ema, optimizers: dict[str, torch.optim.Optim
         opt_meta[phase] = sd["param_groups"]
     rng_tensors, rng_meta = capture_rng()
     tensors.update(rng_tensors)
-    meta = {"version": VERSION, "step": step, "elapsed_s": elapsed_s, "config": config, "optim": opt_meta,
-            "rng": rng_meta}
+    meta = {
+        "version": VERSION,
+        "step": step,
+        "elapsed_s": elapsed_s,
+        "config": config,
+        "optim": opt_meta,
+        "rng": rng_meta,
+    }
     return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, meta
 
 
@@ -95,8 +111,14 @@ def migrate(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str,
     return out
 
 
-def unpack(tensors: dict[str, torch.Tensor], meta: dict[str, Any], *, model: torch.nn.Module, ema,
-           optimizers: dict[str, torch.optim.Optimizer]) -> None:
+def unpack(
+    tensors: dict[str, torch.Tensor],
+    meta: dict[str, Any],
+    *,
+    model: torch.nn.Module,
+    ema,
+    optimizers: dict[str, torch.optim.Optimizer],
+) -> None:
     """Restore model, EMA, optimisers and random generators from :func:`pack`'s output (any version).
     A checkpoint of another model raises KeyError, RuntimeError, ValueError or TypeError."""
     tensors = migrate(tensors, meta)
@@ -107,7 +129,7 @@ def unpack(tensors: dict[str, torch.Tensor], meta: dict[str, Any], *, model: tor
         prefix = f"opt.{phase}."
         for k, v in tensors.items():
             if k.startswith(prefix):
-                idx, name = k[len(prefix):].split(".", 1)
+                idx, name = k[len(prefix) :].split(".", 1)
                 state.setdefault(int(idx), {})[name] = v
         groups = meta["optim"][phase]
         for g in groups:
@@ -141,8 +163,10 @@ def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     except ValueError:
         meta = None
     if not isinstance(meta, dict) or not {"step", "optim", "rng"} <= set(meta):
-        raise InputError(f"checkpoint {path} is a safetensors file but not a vidfuse training checkpoint (its "
-                         f"metadata has no training state); {fix}")
+        raise InputError(
+            f"checkpoint {path} is a safetensors file but not a vidfuse training checkpoint (its "
+            f"metadata has no training state); {fix}"
+        )
     return tensors, meta
 
 

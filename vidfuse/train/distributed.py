@@ -11,6 +11,7 @@ exactly the phase's parameters (shared with the model, not copied) and whose for
 for that phase — the generator calls its sub-networks itself, so the models need not know about DDP.
 The reasons, and what was weighed, are in docs/decisions/training.md.
 """
+
 from __future__ import annotations
 
 import functools
@@ -96,5 +97,6 @@ def phase_network(model: nn.Module, phase: str, device: torch.device, world: int
     net = PhaseLoss(model, phase)
     if world == 1 or not any(p.requires_grad for p in net.parameters()):
         return net
-    return DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None,
-                                   find_unused_parameters=True)
+    return DistributedDataParallel(
+        net, device_ids=[device] if device.type == "cuda" else None, find_unused_parameters=True
+    )

@@ -7,6 +7,7 @@ own names: the weights as parameters, which it averages; buffers (statistics suc
 shift and scale), non-float tensors and the generator's ``no_ema_prefixes`` weights as buffers, which it
 copies.
 """
+
 from __future__ import annotations
 
 import torch
@@ -60,8 +61,9 @@ class InferenceEMA:
         live = model.inference_state_dict()
         buffers = {name for name, _ in model.named_buffers()}
         copied = tuple(f"generator.{p}" for p in model.generator.no_ema_prefixes)
-        averaged = {k for k, v in live.items()
-                    if v.is_floating_point() and k not in buffers and not k.startswith(copied)}
+        averaged = {
+            k for k, v in live.items() if v.is_floating_point() and k not in buffers and not k.startswith(copied)
+        }
         start = _tensor_module({k: v.detach().float().clone() for k, v in live.items()}, averaged)
         self.decay = 0.0
         self.average = AveragedModel(start, multi_avg_fn=self._lerp)
@@ -71,8 +73,9 @@ class InferenceEMA:
 
     def _live(self) -> _Live:
         current = self.model.inference_state_dict()
-        return _Live([current[n].detach().float() for n in self._param_names],
-                     [current[n].detach() for n in self._buffer_names])
+        return _Live(
+            [current[n].detach().float() for n in self._param_names], [current[n].detach() for n in self._buffer_names]
+        )
 
     def _lerp(self, averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
         get_ema_multi_avg_fn(self.decay)(averaged, current, n_averaged)

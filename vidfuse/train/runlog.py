@@ -1,4 +1,5 @@
 """What a run reports while it trains: progress bar, metrics.jsonl, TensorBoard, the loss curve (rank 0 only)."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,13 @@ class RunLog:
         if not quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self.progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                     TextColumn("{task.fields[info]}"))
+            self.progress = Progress(
+                TextColumn("train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"),
+            )
             self.task = self.progress.add_task("train", total=total, completed=start, info="")
             self.progress.start()
 

@@ -1,4 +1,5 @@
 """What one step sees: its batch as a pure function of (seed, step, rank), and clips fitted to the model."""
+
 from __future__ import annotations
 
 import torch
@@ -27,10 +28,18 @@ class StepBatchSampler(torch.utils.data.Sampler):
     Digits renders clip i from a seed derived from i) are walked in order.
     """
 
-    def __init__(self, n: int, batch_size: int, *, seed: int, start_step: int, steps: int, rank: int = 0,
-                 world: int = 1):
+    def __init__(
+        self, n: int, batch_size: int, *, seed: int, start_step: int, steps: int, rank: int = 0, world: int = 1
+    ):
         self.n, self.bs, self.seed, self.start, self.steps, self.rank, self.world = (
-            n, batch_size, seed, start_step, steps, rank, world)
+            n,
+            batch_size,
+            seed,
+            start_step,
+            steps,
+            rank,
+            world,
+        )
 
     def __len__(self) -> int:
         return max(0, self.steps - self.start)

@@ -8,6 +8,7 @@ weights, which sampling and the saved model use. The trainer knows a generator's
 API: ``phases``, ``active_phases``, ``phase_start``, ``phase_parameters``, ``cond_phase``, ``phase_lr_fields``,
 ``no_ema_prefixes``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -69,8 +70,12 @@ class Trainer:
         self.optimizers = {}
         self.phase_nets = {}  # phase -> the module its loss runs through (its own DDP under torchrun)
         for phase in self.phases:
-            self.optimizers[phase] = torch.optim.AdamW(self.model.phase_parameters(phase), lr=self.phase_lr(phase),
-                                                       betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+            self.optimizers[phase] = torch.optim.AdamW(
+                self.model.phase_parameters(phase),
+                lr=self.phase_lr(phase),
+                betas=tuple(cfg.betas),
+                weight_decay=cfg.weight_decay,
+            )
             self.phase_nets[phase] = phase_network(self.model, phase, self.device, self.world)
         self.ema = InferenceEMA(self.model, cfg.ema_decay)
         self.step = 0
@@ -97,8 +102,9 @@ class Trainer:
             return load_tokenizer(self.cfg.model, self.out / "model")
         from vidfuse.data.tokenizer import CharTokenizer
 
-        return CharTokenizer.build(corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len,
-                                   max_words=self.cfg.model.text_words)
+        return CharTokenizer.build(
+            corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len, max_words=self.cfg.model.text_words
+        )
 
     def _fitting(self, captions: list[str]) -> list[str]:
         """The captions that fit the text encoder's length limit; warns about the others, which training
@@ -111,9 +117,13 @@ class Trainer:
             except InputError:
                 pass
         if len(fits) < len(captions) and self.is_main:
-            logger.warning("%d of %d sampled captions exceed model.max_text_len=%d tokens and are truncated in "
-                           "training; raise max_text_len in the config", len(captions) - len(fits), len(captions),
-                           self.cfg.model.max_text_len)
+            logger.warning(
+                "%d of %d sampled captions exceed model.max_text_len=%d tokens and are truncated in "
+                "training; raise max_text_len in the config",
+                len(captions) - len(fits),
+                len(captions),
+                self.cfg.model.max_text_len,
+            )
         return fits or [c[:8] for c in captions]
 
     # ---- one step -----------------------------------------------------------------------------
@@ -144,14 +154,20 @@ class Trainer:
                 losses = self.phase_nets[phase](ids, mask, videos)
             loss = losses["loss"]
             if not torch.isfinite(loss):
-                raise RuntimeError(f"loss became {loss.item()} at step {self.step} (phase {phase}); lower --lr "
-                                   "or resume from the last checkpoint")
+                raise RuntimeError(
+                    f"loss became {loss.item()} at step {self.step} (phase {phase}); lower --lr "
+                    "or resume from the last checkpoint"
+                )
             loss.backward()  # under DDP the phase's gradients arrive averaged across processes
             params = [p for g in opt.param_groups for p in g["params"]]
             gnorm = torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
             opt.step()
-            logs.update({(k if phase == "main" else f"{phase}/{k}") if k == "loss" else k: float(v.detach())
-                         for k, v in losses.items()})
+            logs.update(
+                {
+                    (k if phase == "main" else f"{phase}/{k}") if k == "loss" else k: float(v.detach())
+                    for k, v in losses.items()
+                }
+            )
             logs[f"grad_norm/{phase}"] = float(gnorm)
         # the EMA of the conditioning phase's weights (fusion, encoders, generator) starts with that phase:
         # a latent generator's first steps train only its autoencoder, and averaging in untrained weights
@@ -173,8 +189,14 @@ class Trainer:
         if not self.is_main:
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        tensors, meta = checkpoint.pack(model=self.model, ema=self.ema, optimizers=self.optimizers, step=self.step,
-                                        elapsed_s=self.elapsed(), config=self.cfg.to_dict())
+        tensors, meta = checkpoint.pack(
+            model=self.model,
+            ema=self.ema,
+            optimizers=self.optimizers,
+            step=self.step,
+            elapsed_s=self.elapsed(),
+            config=self.cfg.to_dict(),
+        )
         checkpoint.write(self.out, tensors, meta, keep_latest=not self._latest_unreadable)
         self._latest_unreadable = False
         self.ema_pipeline().save_pretrained(self.out / "model")
@@ -212,9 +234,11 @@ class Trainer:
             self.step = int(meta["step"])
             self.elapsed_before = float(meta.get("elapsed_s", 0.0))
         except (KeyError, RuntimeError, ValueError, TypeError) as e:  # another model's, or a damaged one
-            raise InputError(f"checkpoint {path} does not fit this run's model and optimisers "
-                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); resume the run "
-                             "it came from") from e
+            raise InputError(
+                f"checkpoint {path} does not fit this run's model and optimisers "
+                f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); resume the run "
+                "it came from"
+            ) from e
         self._t_start = time.monotonic()
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -222,13 +246,24 @@ class Trainer:
         from vidfuse.data.collate import collate
 
         cfg = self.cfg
-        sampler = StepBatchSampler(len(self.dataset), cfg.batch_size, seed=cfg.seed, start_step=self.step,
-                                   steps=cfg.steps, rank=self.rank, world=self.world)
-        loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, collate_fn=collate,
-                                             num_workers=cfg.num_workers,
-                                             # its own generator: creating the iterator must not draw from
-                                             # the global RNG, or a resumed run would drift from a straight one
-                                             generator=torch.Generator().manual_seed(cfg.seed + self.step))
+        sampler = StepBatchSampler(
+            len(self.dataset),
+            cfg.batch_size,
+            seed=cfg.seed,
+            start_step=self.step,
+            steps=cfg.steps,
+            rank=self.rank,
+            world=self.world,
+        )
+        loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=cfg.num_workers,
+            # its own generator: creating the iterator must not draw from
+            # the global RNG, or a resumed run would drift from a straight one
+            generator=torch.Generator().manual_seed(cfg.seed + self.step),
+        )
         log = RunLog(self.out, enabled=self.is_main, quiet=self.quiet, start=self.step, total=cfg.steps)
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -246,9 +281,14 @@ class Trainer:
                 stop = self.step < cfg.steps and self._over_budget(now - t_prev)
                 t_prev = now
                 if stop and self.is_main:
-                    logger.warning("stopping at step %d of %d: the run's wall-clock budget (max_minutes=%g) "
-                                   "would be overrun by another step; --resume with a larger --max-minutes "
-                                   "continues it", self.step, cfg.steps, cfg.max_minutes)
+                    logger.warning(
+                        "stopping at step %d of %d: the run's wall-clock budget (max_minutes=%g) "
+                        "would be overrun by another step; --resume with a larger --max-minutes "
+                        "continues it",
+                        self.step,
+                        cfg.steps,
+                        cfg.max_minutes,
+                    )
                 last = self.step == cfg.steps or stop
                 if self.step % cfg.ckpt_every == 0 or last:
                     self.save()
@@ -281,8 +321,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Pat
         try:
             saved = TrainConfig.from_dict(json.loads((run / "config.json").read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"--resume: cannot read the run's config {run / 'config.json'} ({e}); restore it, "
-                             "or start a new run without --resume") from e
+            raise InputError(
+                f"--resume: cannot read the run's config {run / 'config.json'} ({e}); restore it, "
+                "or start a new run without --resume"
+            ) from e
         saved.steps = cfg.steps  # a resumed run may be extended
         saved.max_minutes = cfg.max_minutes  # ... or given more time
         saved.out = cfg.out  # the folder named is the run, also when it is a copy of another run's folder
