@@ -18,7 +18,7 @@ diffusers = pytest.importorskip("diffusers")
 
 from vidfuse.backends.diffusers import DiffusersVideoPipeline  # noqa: E402
 from vidfuse.errors import InputError  # noqa: E402
-from vidfuse.generate import generate_batch, generate_one  # noqa: E402
+from vidfuse.generate import LoadOptions, generate_batch, generate_one  # noqa: E402
 from vidfuse.media.video_io import probe_video  # noqa: E402
 from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
 
@@ -223,7 +223,7 @@ def test_generate_one_and_batch_write_videos(folders, tmp_path, family):
         steps=2,
         negative_prompt="blurry",
         seed=0,
-        device="cpu",
+        load=LoadOptions(device="cpu"),
     )
     info = probe_video(path)
     assert (info.num_frames, info.height, info.width) == (5, 16, 16)
@@ -239,7 +239,7 @@ def test_generate_one_and_batch_write_videos(folders, tmp_path, family):
         width=16,
         steps=1,
         fps=8,
-        device="cpu",
+        load=LoadOptions(device="cpu"),
     )
     rows = list(csv.reader(index.open(encoding="utf-8")))
     assert [r[1] for r in rows[1:]] == ["0000.mp4", "0001.mp4", "0002.mp4"]

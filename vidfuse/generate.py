@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from vidfuse.data.vocabulary import UnknownWordsWarning
@@ -69,12 +71,22 @@ def _output_path(path: Path, fmt: str | None) -> Path:
     return path if path.suffix.lstrip(".").lower() == fmt else path.with_suffix(f".{fmt}")
 
 
-def _load(model, *, device=None, dtype="auto", offload="none", vae_tiling=False, vae_slicing=False):
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a model is loaded: ``device`` for any model; precision, offloading and VAE tiling/slicing for
+    pretrained diffusers pipelines (see :meth:`~vidfuse.pipeline.TextToVideoPipeline.from_pretrained`)."""
+
+    device: str | None = None
+    dtype: str = "auto"
+    offload: str = "none"
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+
+
+def _load(model, load: LoadOptions):
     from vidfuse.pipeline import TextToVideoPipeline
 
-    return TextToVideoPipeline.from_pretrained(
-        model, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing
-    )
+    return TextToVideoPipeline.from_pretrained(model, **dataclasses.asdict(load))
 
 
 def _model_options(pipe, *, negative_prompt=None, steps=None, fps=None, progress=None) -> dict:
@@ -107,7 +119,7 @@ def _checked_pipeline(
     steps,
     negative_prompt,
     progress,
-    load: dict,
+    load: LoadOptions,
 ):
     """The options checked (before the model loads, so a bad one fails at once; ``check_output`` checks where
     the videos go), then the pipeline loaded (or ``pipeline`` as given), its extra call options and the
@@ -119,7 +131,7 @@ def _checked_pipeline(
     if fps is not None:
         check_fps(fps, ext)
     check_output()
-    pipe = pipeline or _load(model, **load)
+    pipe = pipeline or _load(model, load)
     extra = _model_options(pipe, negative_prompt=negative_prompt, steps=steps, fps=fps, progress=progress)
     fps = _fps(pipe, fps)
     check_fps(fps, ext)  # the model's own rate, where none was asked
@@ -144,19 +156,15 @@ def generate_one(
     height: int | None = None,
     steps: int | None = None,
     negative_prompt: str | None = None,
-    dtype: str = "auto",
-    device: str | None = None,
-    offload: str = "none",
-    vae_tiling: bool = False,
-    vae_slicing: bool = False,
+    load: LoadOptions | None = None,
     progress=None,
 ) -> Path:
     """Render ``prompt`` to ``output`` (format from ``fmt`` or the file name). Returns the written path.
 
     Words the model never saw in training warn (:class:`~vidfuse.data.vocabulary.UnknownWordsWarning`), or
     with ``strict`` fail (:class:`~vidfuse.data.vocabulary.UnknownWordsError`) before anything is written.
-    ``model`` may be a diffusers pipeline folder; ``steps``, ``negative_prompt``, ``dtype``, ``device``,
-    ``offload`` and the VAE options are for those, and ``progress(step, total)`` follows their denoising.
+    ``model`` may be a diffusers pipeline folder; ``steps``, ``negative_prompt`` and most of ``load`` are for
+    those, and ``progress(step, total)`` follows their denoising.
     ``fps`` left out: the model's own rate. The output path and ``fps`` are checked before the model loads,
     so a bad one fails at once."""
     from vidfuse.media.video_io import write_video
@@ -176,7 +184,7 @@ def generate_one(
         steps=steps,
         negative_prompt=negative_prompt,
         progress=progress,
-        load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing),
+        load=load or LoadOptions(),
     )
     frames = pipe(
         prompt,
@@ -211,11 +219,7 @@ def generate_batch(
     height: int | None = None,
     steps: int | None = None,
     negative_prompt: str | None = None,
-    dtype: str = "auto",
-    device: str | None = None,
-    offload: str = "none",
-    vae_tiling: bool = False,
-    vae_slicing: bool = False,
+    load: LoadOptions | None = None,
     progress=None,
 ) -> Path:
     """One video per non-empty line of ``prompts_file`` (see :func:`read_prompts`) → ``out_dir/0000.mp4``,
@@ -240,7 +244,7 @@ def generate_batch(
         steps=steps,
         negative_prompt=negative_prompt,
         progress=progress,
-        load=dict(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing),
+        load=load or LoadOptions(),
     )
     if getattr(pipe, "is_diffusers", False):
         batch_size = min(batch_size, 4)  # large pretrained models: a few clips at a time

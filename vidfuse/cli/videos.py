@@ -71,7 +71,7 @@ def generate(
     ),
 ) -> None:
     """Text (+ optional first frame) to video. (vidfuse.generate.generate_one, generate_batch)"""
-    from vidfuse.generate import generate_batch, generate_one
+    from vidfuse.generate import LoadOptions, generate_batch, generate_one
 
     if (prompt is None) == (prompts is None):
         raise typer.BadParameter("give either a PROMPT with -o FILE, or --prompts FILE with --out-dir DIR")
@@ -89,11 +89,7 @@ def generate(
         height=height,
         steps=steps,
         negative_prompt=negative_prompt,
-        dtype=dtype,
-        device=device,
-        offload=offload,
-        vae_tiling=vae_tiling,
-        vae_slicing=vae_slicing,
+        load=LoadOptions(device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing),
     )
     if prompt is not None and output is None:
         raise typer.BadParameter("where to write the video: add -o FILE.mp4")

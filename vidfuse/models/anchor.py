@@ -224,17 +224,7 @@ class AnchorFlow(LatentGenerator):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        g = cfg.gen
-        self.transformer = AnchorTransformer(
-            latent_channels=self.latent_channels,
-            latent_hw=self.latent_hw,
-            patch=g.flow_patch,
-            motion_tokens=cfg.num_frames,
-            width=g.flow_width,
-            depth=g.flow_depth,
-            heads=cfg.heads,
-            cond_dim=cfg.dim,
-        )
+        self.transformer = AnchorTransformer(**self.transformer_sizes(), motion_tokens=cfg.num_frames)
         # pixels of motion per unit of the flow's motion variable: the path's RMS, set on the first flow batch
         # as the latent statistics are
         self.register_buffer("motion_scale", torch.ones(()))

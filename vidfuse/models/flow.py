@@ -120,17 +120,7 @@ class LatentFlow(LatentGenerator):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        g = cfg.gen
-        self.transformer = FlowTransformer(
-            latent_channels=self.latent_channels,
-            latent_hw=self.latent_hw,
-            patch=g.flow_patch,
-            time_patch=g.flow_time_patch,
-            width=g.flow_width,
-            depth=g.flow_depth,
-            heads=cfg.heads,
-            cond_dim=cfg.dim,
-        )
+        self.transformer = FlowTransformer(**self.transformer_sizes(), time_patch=cfg.gen.flow_time_patch)
 
     def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
         with torch.no_grad():

@@ -121,6 +121,19 @@ class LatentGenerator(VideoGenerator):
         self.register_buffer("latent_scale", torch.ones(self.latent_channels))
         self.register_buffer("latent_stats_set", torch.zeros((), dtype=torch.bool))
 
+    def transformer_sizes(self) -> dict:
+        """The velocity network's sizes every latent family shares: latent shape, patch, width, depth, heads, Z."""
+        g = self.cfg.gen
+        return dict(
+            latent_channels=self.latent_channels,
+            latent_hw=self.latent_hw,
+            patch=g.flow_patch,
+            width=g.flow_width,
+            depth=g.flow_depth,
+            heads=self.cfg.heads,
+            cond_dim=self.cfg.dim,
+        )
+
     @property
     def native_frames(self) -> int:
         return self.cfg.num_frames
