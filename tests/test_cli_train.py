@@ -221,3 +221,13 @@ def test_help_lists_every_family_and_the_default(monkeypatch, capsys):
         assert f"{label}: {line}" in flat(text), name
     for flag in ("--steps", "--r1-gamma", "--generator", "--no-bf16"):
         assert flag in text
+
+
+def test_help_keeps_a_fields_whole_comment():
+    """A field's comment continued on comment-only lines (as ruff formats them) reaches --help whole."""
+    from vidfuse.cli.train_options import _field_comments
+
+    comments = _field_comments()
+    assert comments[("TrainConfig", "max_minutes")].endswith("saving as at --steps")
+    assert comments[("VAEConfig", "kl_free_nats")].endswith("a guard against posterior collapse")
+    assert "---" not in " ".join(comments.values())  # group headings are not any field's help

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -274,15 +275,23 @@ class ModelConfig:
         return self
 
 
+def is_version1_dump(d: dict[str, Any]) -> bool:
+    """Whether ``d`` is a whole version-1 model config as a model folder or run saved it: unversioned, flat, and
+    carrying both pixel-family and latent-family fields, as every version-1 save did (a recipe or an override
+    names one family's settings only)."""
+    return "config_version" not in d and "gen" not in d and {"gen_channels", "ae_channels"} <= d.keys()
+
+
 def migrate_model_dict(d: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
     """A model config dict of any :data:`CONFIG_VERSION` → the current shape (a new dict).
 
-    Version 1 (no ``config_version``) is one flat bag of every family's fields: the chosen family's fields move
-    into ``gen``, the others are dropped (they never applied). A version-1 config that names the GAN or VAE
-    and has no ``frame_out`` gets ``"tanh"``, the decoder output its weights were trained with. Family fields
-    given at the top level of a current config are moved into ``gen`` too (a training override may name them
-    flat).
+    A whole version-1 config (:func:`is_version1_dump`) is one flat bag of every family's fields: the chosen
+    family's fields move into ``gen``, the others are dropped (they never applied), and a GAN or VAE config
+    without ``frame_out`` gets ``"tanh"``, the decoder output its weights were trained with. Family fields
+    named flat in any other dict (a recipe, an override) move into ``gen`` too, where a field the family
+    lacks is an error.
     """
+    dump = is_version1_dump(d)
     d = dict(d)
     version = d.pop("config_version", 1)
     if not _is_int(version) or not 1 <= version <= CONFIG_VERSION:
@@ -293,11 +302,11 @@ def migrate_model_dict(d: dict[str, Any], *, prefix: str = "") -> dict[str, Any]
     gen = d.get("gen")
     gen = dict(gen) if isinstance(gen, dict) else gen
     flat = {k: d.pop(k) for k in list(d) if k in _FAMILY_FIELDS}
-    if version == 1:
+    if dump:
         family = GENERATOR_CONFIGS.get(d.get("generator", DEFAULT_GENERATOR))
         names = {f.name for f in fields(family)} if family else set()
         flat = {k: v for k, v in flat.items() if k in names}
-        if d.get("generator") in ("gan", "vae") and "frame_out" not in flat and "generator" in d and not gen:
+        if d.get("generator") in ("gan", "vae") and "frame_out" not in flat:
             flat["frame_out"] = "tanh"
     if flat:
         if gen is not None and not isinstance(gen, dict):
@@ -511,27 +520,36 @@ def tiny(generator: str = DEFAULT_GENERATOR) -> ModelConfig:
     return model_preset("tiny", generator)
 
 
-def merge_model_layers(preset: str, layers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The preset's model config (as a dict) with override layers applied in order (a recipe file's ``model``,
-    then the command line). A layer may name family fields flat or under ``gen``; the family is the last
-    ``generator`` any layer names, else the default, and the preset is taken for that family."""
-    checked = []
-    for layer in layers:
+def merge_model_layers(preset: str, recipe: dict[str, Any] | None, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The preset's model config (as a dict) with a recipe file's ``model`` and then explicit ``overrides``
+    applied. Either may name family fields flat or under ``gen``, or be a whole saved config (an earlier run's
+    config.json: :func:`migrate_model_dict`). The family is the one ``overrides`` names, else the recipe's, else
+    the default, and the preset is taken for that family. A recipe's settings that the family lacks (a VAE
+    recipe trained as another family) are left out with a warning naming them; an override's are an error."""
+    layers = []
+    for where, layer in (("the recipe's model", recipe), ("model", overrides)):
         if not layer:
             continue
         if not isinstance(layer, dict):
-            raise InputError(f"model must be a mapping of field: value, got {type(layer).__name__}")
-        layer = {k: v for k, v in layer.items() if k != "config_version"}
-        gen = layer.pop("gen", None)
-        if gen is not None and not isinstance(gen, dict):
+            raise InputError(f"{where} must be a mapping of field: value, got {type(layer).__name__}")
+        layer = migrate_model_dict(layer, prefix="model.")
+        gen = layer.pop("gen", None) or {}
+        if not isinstance(gen, dict):
             raise InputError(f"model.gen must be a mapping of field: value, got {type(gen).__name__}")
-        flat = {k: layer.pop(k) for k in list(layer) if k in _FAMILY_FIELDS}
-        checked.append((layer, {**(gen or {}), **flat}))
-    generator = next((layer["generator"] for layer, _ in reversed(checked) if "generator" in layer), DEFAULT_GENERATOR)
+        layers.append((layer, gen))
+    generator = next((layer["generator"] for layer, _ in reversed(layers) if "generator" in layer), DEFAULT_GENERATOR)
     if generator not in GENERATOR_CONFIGS:
         raise InputError(f"model.generator {generator!r} is unknown; choose one of {', '.join(GENERATORS)}")
     merged = model_preset(preset, generator).to_dict()
-    for layer, gen in checked:
+    names = {f.name for f in fields(GENERATOR_CONFIGS[generator])}
+    for i, (layer, gen) in enumerate(layers):
+        foreign = sorted(k for k in gen if k in _FAMILY_FIELDS and k not in names)
+        if foreign and i == 0 and recipe:
+            warnings.warn(
+                f"the recipe's model settings {', '.join(foreign)} do not apply to the {generator} generator: left out",
+                stacklevel=3,
+            )
+            gen = {k: v for k, v in gen.items() if k not in foreign}
         merged.update(layer)
         merged["gen"].update(gen)
     return merged

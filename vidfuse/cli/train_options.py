@@ -40,14 +40,16 @@ def _field_comments() -> dict[tuple[str, str], str]:
     except (OSError, TypeError):
         return {}
     found: dict[tuple[str, str], str] = {}
-    cls, last, column = "", None, -1
+    cls, last = "", None
     for line in lines:
         if m := re.match(r"class (\w+)", line):
             cls, last = m[1], None
         elif cls and (m := re.match(r" {4}(\w+): [^#]+#(.*)", line)):  # "    name: type = default  # comment"
-            last, column = (cls, m[1]), line.index("#")
+            last = (cls, m[1])
             found[last] = m[2].strip()
-        elif last and line.lstrip().startswith("#") and line.index("#") == column:
+        elif last and line.lstrip().startswith("#") and not line.lstrip().startswith("# ---"):
+            # a comment-only line right after a commented field continues it (``ruff format`` indents such
+            # lines like code, so their column says nothing); "# ---" lines head the next group of fields
             found[last] += " " + line.strip().lstrip("#").strip()
         else:
             last = None

@@ -17,7 +17,7 @@ def resolve_config(preset: str = "small", config_file: str | Path | None = None,
     model_over = overrides.pop("model", None) or {}
     data.update(file_data)
     data.update({k: v for k, v in overrides.items() if v is not None})
-    data["model"] = merge_model_layers(preset, [file_model, model_over])
+    data["model"] = merge_model_layers(preset, file_model, model_over)
     return TrainConfig.from_dict(data)
 
 
