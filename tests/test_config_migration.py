@@ -46,3 +46,14 @@ def test_tanh_only_for_whole_version1_gan_and_vae_configs():
     assert ModelConfig.from_dict({"generator": "vae", "gen": {}}).gen.frame_out == "linear"
     old = json.loads((LEGACY / "gan_tanh" / "config.json").read_text())
     assert "frame_out" not in old and ModelConfig.from_dict(old).gen.frame_out == "tanh"
+
+
+def test_a_replaced_config_has_its_own_family_settings():
+    import dataclasses
+
+    from vidfuse.config import tiny
+
+    a = tiny("anchor")
+    b = dataclasses.replace(a, dim=64)
+    b.gen.ae_steps = 99
+    assert a.gen.ae_steps != 99 and b.gen.ae_steps == 99

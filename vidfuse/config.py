@@ -217,6 +217,9 @@ class ModelConfig:
             self.gen = family()
         elif isinstance(self.gen, dict):
             self.gen = _from_dict(family, self.gen, "gen.")
+        elif isinstance(self.gen, GeneratorConfig):
+            # a config of its own: dataclasses.replace(cfg, ...) must not share the settings it may later change
+            self.gen = dataclasses.replace(self.gen)
 
     @property
     def native_size(self) -> tuple[int, int]:
