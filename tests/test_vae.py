@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from vidfuse.config import tiny
+from vidfuse.config import GENERATOR_CONFIGS, tiny
 from vidfuse.models.base import Condition
 from vidfuse.models.vae import GaussianHead, VideoVAE, gaussian_kl
 
@@ -279,6 +279,8 @@ def test_frame_decoder_output_in_range_with_gradient_and_old_configs_keep_tanh(c
             out_activation="sigmoid",
         )
     v1 = {k: v for k, v in cfg.to_dict().items() if k not in ("config_version", "gen")}
+    for family in GENERATOR_CONFIGS.values():  # a version-1 config.json carried every family's fields, flat
+        v1 = {**dataclasses.asdict(family()), **v1}
     v1.update(dataclasses.asdict(cfg.gen))
     v1.pop("frame_out")  # the flat config.json of a model saved before the field existed
     assert ModelConfig.from_dict(v1).gen.frame_out == "tanh"
