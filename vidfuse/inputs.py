@@ -17,13 +17,10 @@ import torch
 
 from vidfuse.config import MAX_FRAMES, MAX_GUIDANCE, MAX_SEED
 from vidfuse.errors import InputError
+from vidfuse.media.frames import is_int
 from vidfuse.text import first_bad_char
 
 MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
-
-
-def is_int(v: object) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def is_number(v: object) -> bool:
