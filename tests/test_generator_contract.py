@@ -151,7 +151,9 @@ def test_one_step_of_every_phase_lowers_its_loss(family):
             return g.loss(video, c_phase, phase=phase)["loss"]
 
         params = g.phase_parameters(phase)
-        opt = torch.optim.Adam(params, lr=1e-3)
+        # a small step: Adam moves every weight by about lr whatever its gradient, and at 1e-3 the sum of those
+        # moves overshot a random critic's matching term (anchor-gan, depending on the initial weights)
+        opt = torch.optim.Adam(params, lr=3e-4)
         before = loss()
         opt.zero_grad()
         before.backward()

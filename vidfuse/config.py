@@ -56,6 +56,10 @@ _FAMILY_BOUNDS: dict[str, tuple[float, float]] = {
     "flow_patch": (1, 16),
     "flow_time_patch": (1, 16),
     "sample_steps": (1, 1000),
+    "reader_depth": (1, MAX_LAYERS),
+    "z_dim": (1, MAX_WIDTH),
+    "r_gamma": (0, math.inf),
+    "match_weight": (0, math.inf),
 }
 
 
@@ -148,12 +152,38 @@ class AnchorConfig(LatentConfig):
     """Anchor flow: the first frame's latent plus the translation path that carries it over the clip."""
 
 
+@dataclass(slots=True)
+class OnePassConfig(LatentConfig):
+    """Shared by the families that draw the anchor representation (first-frame latent + path) in one pass."""
+
+    reader_depth: int = 4  # blocks of the network that reads a representation (critic / VAE encoder)
+    z_dim: int = 64  # the per-clip code drawn from (GAN: noise; VAE: the latent)
+
+
+@dataclass(slots=True)
+class AnchorGANConfig(OnePassConfig):
+    """VideoGAN in the anchor space: one generator pass from noise + Z, a text-matching critic (RpGAN + R1/R2)."""
+
+    r_gamma: float = 0.5  # R1 (real) + R2 (fake) gradient penalty weight on the critic's inputs
+    match_weight: float = 1.0  # weight of the critic's caption-matching term (real clip vs mismatched caption)
+
+
+@dataclass(slots=True)
+class AnchorVAEConfig(OnePassConfig):
+    """VideoVAE in the anchor space: a posterior and a learned prior given Z; samples the prior, decodes once."""
+
+    kl_weight: float = 5e-4  # beta on the KL term (per nat of the whole code, against the mean squared error)
+    temperature: float = 1.0  # scales the prior's σ when sampling; below 1: typical over diverse
+
+
 # name → settings class; the generator classes themselves register in vidfuse.models.registry
 GENERATOR_CONFIGS: dict[str, type[GeneratorConfig]] = {
     "anchor": AnchorConfig,
     "flow": FlowConfig,
     "gan": GANConfig,
     "vae": VAEConfig,
+    "anchor-gan": AnchorGANConfig,
+    "anchor-vae": AnchorVAEConfig,
 }
 GENERATORS = tuple(GENERATOR_CONFIGS)
 DEFAULT_GENERATOR = "anchor"  # the family the shipped model uses and `vidfuse train` trains

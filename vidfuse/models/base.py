@@ -64,6 +64,10 @@ class Condition:
         """The batch's conditions shifted by ``shift``: mismatched captions, negatives for text matching."""
         return self._map(lambda t: t.roll(shift, dims=0))
 
+    def head(self, n: int) -> "Condition":
+        """The first ``n`` samples' conditions."""
+        return self._map(lambda t: t[:n])
+
     def repeat(self, n: int) -> "Condition":
         return self._map(lambda t: t.repeat_interleave(n, dim=0))
 

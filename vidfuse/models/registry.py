@@ -19,6 +19,8 @@ _CLASSES: dict[str, str] = {
     "flow": "vidfuse.models.flow:LatentFlow",
     "gan": "vidfuse.models.gan:VideoGAN",
     "vae": "vidfuse.models.vae:VideoVAE",
+    "anchor-gan": "vidfuse.models.anchor_gan:AnchorGAN",
+    "anchor-vae": "vidfuse.models.anchor_vae:AnchorVAE",
 }
 assert set(_CLASSES) == set(GENERATOR_CONFIGS), "every family needs a class and a settings class"
 

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections import deque
 from pathlib import Path
 
 from vidfuse.fileio import atomic_path, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+# the collapse detector: a generator that reports ``spread`` (how much its samples differ across a batch of
+# captions, relative to real clips; 1 = as much as real ones) is warned about when the mean over the last
+# COLLAPSE_WINDOW steps falls below COLLAPSE_SPREAD, at most once every COLLAPSE_WINDOW steps
+COLLAPSE_SPREAD = 0.2
+COLLAPSE_WINDOW = 50
+# the second panel of loss.png: what shows a GAN working (critic scores on real / fake / mismatched clips,
+# the samples' spread, gradient norms)
+DIAGNOSTIC_PREFIXES = ("d_real", "d_fake", "d_mismatch", "spread", "grad_norm/", "kl")
 
 
 class RunLog:
@@ -14,6 +27,8 @@ class RunLog:
     def __init__(self, out: Path, *, enabled: bool, quiet: bool, start: int, total: int):
         self.enabled, self.out = enabled, out
         self.progress = self.writer = None
+        self.spreads: deque[float] = deque(maxlen=COLLAPSE_WINDOW)
+        self.warned_at = -COLLAPSE_WINDOW
         if not enabled:
             return
         out.mkdir(parents=True, exist_ok=True)
@@ -48,9 +63,29 @@ class RunLog:
             f.write(json.dumps({"step": step, **logs}) + "\n")
         for k, v in logs.items():
             self.writer.add_scalar(k, v, step)
+        self.check_collapse(step, logs)
         if self.progress is not None:
             info = " ".join(f"{k}={v:.3g}" for k, v in logs.items() if k.endswith("loss") or k == "clips_per_s")
             self.progress.update(self.task, completed=step, info=info)
+
+    def check_collapse(self, step: int, logs: dict[str, float]) -> bool:
+        """Warn (once a window) when the generator's samples have stopped differing across captions."""
+        if "spread" not in logs:
+            return False
+        self.spreads.append(logs["spread"])
+        mean = sum(self.spreads) / len(self.spreads)
+        if len(self.spreads) < COLLAPSE_WINDOW or mean >= COLLAPSE_SPREAD or step - self.warned_at < COLLAPSE_WINDOW:
+            return False
+        self.warned_at = step
+        logger.warning(
+            "step %d: generated clips barely differ across captions (spread %.3f over the last %d steps, "
+            "real clips = 1): the generator may have collapsed to one picture; see %s and the samples",
+            step,
+            mean,
+            COLLAPSE_WINDOW,
+            self.out / "loss.png",
+        )
+        return True
 
     def plot(self) -> None:
         if not self.enabled:
@@ -61,14 +96,18 @@ class RunLog:
         import matplotlib.pyplot as plt
 
         rows = [json.loads(row) for row in (self.out / "metrics.jsonl").read_text().splitlines() if row.strip()]
-        keys = sorted({k for r in rows for k in r if k.endswith("loss")})
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for k in keys:
-            pts = [(r["step"], r[k]) for r in rows if k in r]
-            ax.plot(*zip(*pts), label=k, linewidth=1)
-        ax.set_xlabel("step")
-        ax.legend()
-        ax.grid(alpha=0.3)
+        losses = sorted({k for r in rows for k in r if k.endswith("loss")})
+        diagnostics = sorted({k for r in rows for k in r if k.startswith(DIAGNOSTIC_PREFIXES)})
+        panels = [("loss", losses)] + ([("diagnostics", diagnostics)] if diagnostics else [])
+        fig, axes = plt.subplots(len(panels), 1, figsize=(7, 4 * len(panels)), squeeze=False)
+        for ax, (title, keys) in zip(axes[:, 0], panels):
+            for k in keys:
+                pts = [(r["step"], r[k]) for r in rows if k in r]
+                ax.plot(*zip(*pts), label=k, linewidth=1)
+            ax.set_title(title)
+            ax.set_xlabel("step")
+            ax.legend(fontsize="small")
+            ax.grid(alpha=0.3)
         with atomic_path(self.out / "loss.png") as tmp:
             fig.savefig(tmp, dpi=100, bbox_inches="tight")
         plt.close(fig)
