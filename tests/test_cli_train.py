@@ -201,7 +201,9 @@ def test_the_family_from_a_config_file_decides_what_is_stray(tmp_path, monkeypat
     recipe = tmp_path / "gan.yaml"
     recipe.write_text("model:\n  generator: gan\n")
     code, text = cli(monkeypatch, capsys, "train", "--preset", "tiny", "--config", recipe, "--ae-steps", 3)
-    assert code == 2 and "--ae-steps (anchor, flow, anchor-gan, anchor-vae) is not a setting of the gan generator" in text, text
+    assert (
+        code == 2 and "--ae-steps (anchor, flow, anchor-gan, anchor-vae) is not a setting of the gan generator" in text
+    ), text
 
 
 def test_a_list_option_that_is_not_a_list_of_numbers_is_refused(monkeypatch, capsys, trained):

@@ -60,6 +60,9 @@ _FAMILY_BOUNDS: dict[str, tuple[float, float]] = {
     "z_dim": (1, MAX_WIDTH),
     "r_gamma": (0, math.inf),
     "match_weight": (0, math.inf),
+    "distill_weight": (0, math.inf),
+    "adv_weight": (0, math.inf),
+    "teacher_guidance": (0, 100),
 }
 
 
@@ -176,6 +179,18 @@ class AnchorVAEConfig(OnePassConfig):
     temperature: float = 1.0  # scales the prior's σ when sampling; below 1: typical over diverse
 
 
+@dataclass(slots=True)
+class AnchorDistilledConfig(AnchorConfig):
+    """VideoGAN distilled from a trained anchor flow: one step, a distillation target and a critic (ADD)."""
+
+    reader_depth: int = 4  # blocks of the critic's reader
+    r_gamma: float = 0.5  # R1 (real) + R2 (fake) gradient penalty weight on the critic's inputs
+    match_weight: float = 1.0  # weight of the critic's caption-matching term
+    distill_weight: float = 1.0  # weight of the squared distance to the teacher's sample from the same noise
+    adv_weight: float = 0.1  # weight of the critic's verdict in the student's loss
+    teacher_guidance: float = 2.0  # classifier-free guidance of the teacher's targets
+
+
 # name → settings class; the generator classes themselves register in vidfuse.models.registry
 GENERATOR_CONFIGS: dict[str, type[GeneratorConfig]] = {
     "anchor": AnchorConfig,
@@ -184,6 +199,7 @@ GENERATOR_CONFIGS: dict[str, type[GeneratorConfig]] = {
     "vae": VAEConfig,
     "anchor-gan": AnchorGANConfig,
     "anchor-vae": AnchorVAEConfig,
+    "anchor-add": AnchorDistilledConfig,
 }
 GENERATORS = tuple(GENERATOR_CONFIGS)
 DEFAULT_GENERATOR = "anchor"  # the family the shipped model uses and `vidfuse train` trains
@@ -400,6 +416,8 @@ class TrainConfig:
     ckpt_every: int = 200  # steps between checkpoints (and model folders)
     sample_every: int = 500  # steps between sample sheets
     out: str = "runs/default"
+    init_from: str = ""  # a model folder whose weights start the run (a trained anchor flow, the teacher of
+    # anchor-add); its text, image and size settings are kept
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -414,6 +432,22 @@ class TrainConfig:
         cfg.model = model
         _check_fields(cfg, _TRAIN_BOUNDS, "")
         return cfg
+
+
+# what a run started from another model folder takes from its own recipe rather than from that folder
+_OWN_MODEL_FIELDS = ("generator", "gen", "guidance_scale", "p_drop_text", "p_image")
+
+
+def derive_model_config(base: ModelConfig, recipe: ModelConfig) -> ModelConfig:
+    """The model of a run that starts from ``base``'s weights: ``recipe``'s family, its own settings and
+    :data:`_OWN_MODEL_FIELDS`; everything else from ``base`` (text encoder, sizes, vocabulary), and the family
+    settings both families have (network sizes, the autoencoder, sampling steps) from ``base`` too, so the
+    weights fit."""
+    family = type(recipe.gen)
+    names = {f.name for f in fields(family)}
+    from_base = {f.name: getattr(base.gen, f.name) for f in fields(base.gen) if f.name in names}
+    gen = family(**{**{n: getattr(recipe.gen, n) for n in names}, **from_base})
+    return dataclasses.replace(base, gen=gen, **{k: getattr(recipe, k) for k in _OWN_MODEL_FIELDS if k != "gen"})
 
 
 def _from_dict(cls, d: dict[str, Any], prefix: str = ""):

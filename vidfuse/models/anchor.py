@@ -247,14 +247,19 @@ class AnchorFlow(LatentGenerator):
         stats = self.mean_across_processes(shifts.float().pow(2).mean().reshape(1))
         self.motion_scale.copy_(stats[0].clamp_min(1e-4).sqrt())
 
+    @torch.no_grad()
+    def representation(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A real clip (B, C, T, H, W) as the Transformer sees it: the centred anchor's normalised latent
+        (B, c, h, w) and the path in flow units (B, T, 2). The first call sets the latent and motion scales."""
+        first_batch = not bool(self.latent_stats_set)  # encode_anchor sets the latent statistics
+        a1, offset = self.encode_anchor(video[:, :, 0])  # (B, c, h, w), (B, 2)
+        path = offset[:, None] + estimate_shifts(video)  # (B, T, 2)
+        if first_batch:
+            self._set_motion_scale(path)
+        return a1.float(), path / self.motion_scale
+
     def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
-        with torch.no_grad():
-            first_batch = not bool(self.latent_stats_set)  # encode_anchor sets the latent statistics
-            a1, offset = self.encode_anchor(video[:, :, 0])  # (B, c, h, w), (B, 2)
-            path = offset[:, None] + estimate_shifts(video)  # (B, T, 2)
-            if first_batch:
-                self._set_motion_scale(path)
-            a1, m1 = a1.float(), path / self.motion_scale
+        a1, m1 = self.representation(video)
         b = a1.shape[0]
         a0, m0 = torch.randn_like(a1), torch.randn_like(m1)
         t = torch.sigmoid(torch.randn(b, device=a1.device))  # logit-normal: more weight mid-path (SD3)

@@ -88,55 +88,68 @@ class AnchorGAN(OnePassAnchor):
         raise ValueError(f"unknown phase {phase!r}; AnchorGAN phases are {self.phases}")
 
     def critic_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
-        g = self.cfg.gen
-        a1, m1 = self.real(video)
+        real = self.real(video)
         with torch.no_grad():
-            af, mf = self.fake(cond.detach())
-        s_real = self.critic(a1, m1, cond)
-        s_fake = self.critic(af, mf, cond)
-        penalty = self.penalty(cond, (a1, m1), (af, mf)) if g.r_gamma > 0 else s_real.new_zeros(())
-        adversarial = F.softplus(s_fake - s_real).mean()
-        mismatched = cond.roll(1)
-        negative = ~torch.isclose(cond.pooled, mismatched.pooled, rtol=1e-3, atol=1e-5).all(dim=-1)
-        s_mis = self.critic(a1, m1, mismatched)
-        match = (F.softplus(s_mis - s_real) * negative).sum() / negative.sum().clamp_min(1)
-        loss = adversarial + g.match_weight * match + 0.5 * g.r_gamma * penalty
-        return {
-            "loss": loss,
-            "d_real": s_real.detach().mean(),
-            "d_fake": s_fake.detach().mean(),
-            "d_mismatch": s_mis.detach().mean(),
-            "d_adversarial": adversarial.detach(),
-            "d_match": match.detach(),
-            "penalty": penalty.detach(),
-        }
-
-    def penalty(self, cond: Condition, real: tuple, fake: tuple) -> torch.Tensor:
-        """R1 + R2: the critic's squared input-gradient norm on real and on fake representations, on the first
-        PENALTY_SHARE of the batch (a separate, smaller pass: the double backward on the whole batch cost a
-        quarter of a GAN step here, and the penalty only needs an unbiased estimate)."""
-        n = max(1, round(PENALTY_SHARE * cond.batch_size))
-        part = cat_conditions(cond.head(n), cond.head(n))
-        a = torch.cat([real[0][:n], fake[0][:n]]).detach()
-        m = torch.cat([real[1][:n], fake[1][:n]]).detach()
-        with torch.enable_grad():  # input gradients are needed even where the caller evaluates without
-            a, m = a.requires_grad_(True), m.requires_grad_(True)
-            return 2 * _gradient_penalty(self.critic(a, m, part), (a, m))  # R1 + R2: each a mean over n
+            fake = self.fake(cond.detach())
+        return critic_loss(self.critic, real, fake, cond, self.cfg.gen)
 
     def generator_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
-        a1, m1 = self.real(video)
-        af, mf = self.fake(cond)
-        flags = [p.requires_grad for p in self.critic.parameters()]
-        self.critic.requires_grad_(False)  # the critic is fixed here: its gradients would only be thrown away
-        try:
-            s_fake = self.critic(af, mf, cond)
-            with torch.no_grad():
-                s_real = self.critic(a1, m1, cond)
-        finally:
-            for p, flag in zip(self.critic.parameters(), flags):
-                p.requires_grad_(flag)
-        loss = F.softplus(s_real - s_fake).mean()
-        return {"loss": loss, "g_adversarial": loss.detach(), **spread(af, a1)}
+        real = self.real(video)
+        fake = self.fake(cond)
+        loss = generator_adversarial_loss(self.critic, real, fake, cond)
+        return {"loss": loss, "g_adversarial": loss.detach(), **spread(fake[0], real[0])}
+
+
+def critic_loss(critic: nn.Module, real: tuple, fake: tuple, cond: Condition, g) -> dict[str, torch.Tensor]:
+    """The critic's loss on real and fake (anchor, path) pairs for the same captions (see the module docstring):
+    relativistic pairing + the matching-aware term + γ/2 (R1 + R2). ``g``: the family's settings (r_gamma,
+    match_weight)."""
+    (a1, m1), (af, mf) = real, fake
+    s_real = critic(a1, m1, cond)
+    s_fake = critic(af, mf, cond)
+    penalty = gradient_penalty(critic, cond, real, fake) if g.r_gamma > 0 else s_real.new_zeros(())
+    adversarial = F.softplus(s_fake - s_real).mean()
+    mismatched = cond.roll(1)
+    negative = ~torch.isclose(cond.pooled, mismatched.pooled, rtol=1e-3, atol=1e-5).all(dim=-1)
+    s_mis = critic(a1, m1, mismatched)
+    match = (F.softplus(s_mis - s_real) * negative).sum() / negative.sum().clamp_min(1)
+    loss = adversarial + g.match_weight * match + 0.5 * g.r_gamma * penalty
+    return {
+        "loss": loss,
+        "d_real": s_real.detach().mean(),
+        "d_fake": s_fake.detach().mean(),
+        "d_mismatch": s_mis.detach().mean(),
+        "d_adversarial": adversarial.detach(),
+        "d_match": match.detach(),
+        "penalty": penalty.detach(),
+    }
+
+
+def gradient_penalty(critic: nn.Module, cond: Condition, real: tuple, fake: tuple) -> torch.Tensor:
+    """R1 + R2: the critic's squared input-gradient norm on real and on fake representations, on the first
+    PENALTY_SHARE of the batch, in one pass (the double backward on the whole batch cost a quarter of a GAN step
+    here, and the penalty only needs an unbiased estimate)."""
+    n = max(1, round(PENALTY_SHARE * cond.batch_size))
+    part = cat_conditions(cond.head(n), cond.head(n))
+    a = torch.cat([real[0][:n], fake[0][:n]]).detach()
+    m = torch.cat([real[1][:n], fake[1][:n]]).detach()
+    with torch.enable_grad():  # input gradients are needed even where the caller evaluates without
+        a, m = a.requires_grad_(True), m.requires_grad_(True)
+        return 2 * _gradient_penalty(critic(a, m, part), (a, m))  # R1 + R2: each a mean over n
+
+
+def generator_adversarial_loss(critic: nn.Module, real: tuple, fake: tuple, cond: Condition) -> torch.Tensor:
+    """softplus(D(real) − D(fake)) with the critic's weights fixed (they get no gradient)."""
+    flags = [p.requires_grad for p in critic.parameters()]
+    critic.requires_grad_(False)
+    try:
+        s_fake = critic(*fake, cond)
+        with torch.no_grad():
+            s_real = critic(*real, cond)
+    finally:
+        for p, flag in zip(critic.parameters(), flags):
+            p.requires_grad_(flag)
+    return F.softplus(s_real - s_fake).mean()
 
 
 def spread(fake: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:

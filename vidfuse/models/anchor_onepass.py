@@ -28,7 +28,7 @@ import torch.nn as nn
 from einops import rearrange
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.anchor import AnchorFlow, estimate_shifts, translate
+from vidfuse.models.anchor import AnchorFlow, translate
 from vidfuse.models.base import Condition
 from vidfuse.models.layers import TransformerBlock
 
@@ -116,12 +116,7 @@ class OnePassAnchor(AnchorFlow):
     @torch.no_grad()
     def real(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A clip's representation in the Transformer's units: anchor latent (B, c, h, w), path (B, T, 2)."""
-        first_batch = not bool(self.latent_stats_set)  # encode_anchor sets the latent statistics
-        a1, offset = self.encode_anchor(video[:, :, 0])
-        path = offset[:, None] + estimate_shifts(video)
-        if first_batch:
-            self._set_motion_scale(path)
-        a1, m1 = a1.float(), (path / self.motion_scale).float()
+        a1, m1 = self.representation(video)
         if not bool(self.bounds_set):
             stats = torch.cat([a1.abs().amax(dim=(0, 2, 3)), m1.abs().amax(dim=(0, 1))])
             # about the largest magnitude on any process (a plain mean of per-process maxima understates it):

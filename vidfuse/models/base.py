@@ -13,7 +13,8 @@ registered by name in :mod:`vidfuse.models.registry` with its settings class (``
 - ``loss(video, cond, *, phase) -> dict`` whose ``"loss"`` entry is what the phase back-propagates;
 - ``phases``: the optimisation phases of one training step, in order (``("main",)`` for a VAE,
   ``("d", "g")`` for a GAN), read by the trainer together with ``active_phases``, ``phase_start``,
-  ``phase_parameters`` and ``phase_lr_fields``. The conditioning encoders and fusion train in ``cond_phase``.
+  ``phase_parameters`` and ``phase_lr_fields``. The conditioning encoders and fusion train in ``cond_phase``
+  (None: in no phase, e.g. a student that keeps its teacher's).
 
 The contract suite, tests/test_generator_contract.py, runs over every registered family.
 """
@@ -120,13 +121,15 @@ class VideoGenerator(nn.Module):
     the noise and calls ``sample``."""
 
     phases: tuple[str, ...] = ("main",)
-    cond_phase: str = "main"
+    cond_phase: str | None = "main"
     unconditional_phases: tuple[str, ...] = ()  # phases whose loss needs no condition (it is passed None)
     supports_guidance: bool = False
     iterative: bool = False  # samples in ``steps`` network evaluations (a flow) rather than one pass
     no_ema_prefixes: tuple[str, ...] = ()  # weights the EMA copies instead of averaging
     # phase -> the TrainConfig field holding its learning rate; phases not listed use ``lr``
     phase_lr_fields: dict[str, str] = {}
+    # loss() also takes ``uncond`` (Z with the text dropped), e.g. for a guided teacher's targets
+    wants_uncond: bool = False
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -216,6 +219,10 @@ class VideoGenerator(nn.Module):
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
+
+    def after_init_from(self) -> None:
+        """Called once the run's weights were loaded from another model folder (``--init-from``), e.g. to
+        freeze a copy of them as a teacher. Nothing by default."""
 
     def inference_modules(self) -> list[str]:
         """Names of child modules needed to generate; others (discriminators) are training-only."""

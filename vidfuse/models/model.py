@@ -84,7 +84,12 @@ class VidFuseModel(nn.Module):
             return self.generator.loss(video, None, phase=phase)
         with torch.set_grad_enabled(torch.is_grad_enabled() and phase == self.generator.cond_phase):
             cond = self.training_condition(ids, mask, video)
-        return self.generator.loss(video, cond, phase=phase)
+        if not self.generator.wants_uncond:
+            return self.generator.loss(video, cond, phase=phase)
+        with torch.no_grad():  # the same samples' Z with the text dropped and the image (if any) kept
+            drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
+            uncond = self.condition(ids, mask, cond.image, drop_text=drop, has_image=cond.has_image)
+        return self.generator.loss(video, cond, phase=phase, uncond=uncond)
 
     def conditioning_parameters(self) -> list[nn.Parameter]:
         mods = (self.text_encoder, self.visual_encoder, self.fusion)

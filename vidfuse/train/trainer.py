@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidfuse.config import TrainConfig
+from vidfuse.config import TrainConfig, derive_model_config
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
 from vidfuse.pipeline import TextToVideoPipeline, autocast_for, build_model
@@ -57,12 +57,17 @@ class Trainer:
         np.random.seed(cfg.seed)
         random.seed(cfg.seed)
         self.dataset = dataset if dataset is not None else build_dataset(cfg)
+        start = self._starting_model() if tokenizer is None else None
+        if start is not None:
+            tokenizer = start.tokenizer
         if tokenizer is None:
             tokenizer = self._tokenizer_for_run()
         self.tokenizer = tokenizer
         if cfg.model.text_encoder == "scratch":
             cfg.model.vocab_size = tokenizer.vocab_size
         self.model = build_model(cfg.model).to(self.device)
+        if start is not None:
+            self._load_start(start)
         if self.world > 1:
             self.model.generator.mean_across_processes = mean_across_processes
             broadcast_state(self.model)
@@ -93,6 +98,33 @@ class Trainer:
         if self.cfg.max_minutes <= 0:
             return False
         return rank0_decides(self.elapsed() + last_step_s > self.cfg.max_minutes * 60, self.device, self.world)
+
+    def _starting_model(self):
+        """``cfg.init_from``'s pipeline for a fresh run (its model settings become the run's, with the recipe's
+        family); None without it, or when the run already has a tokenizer (a resumed run: the checkpoint
+        holds the weights)."""
+        if not self.cfg.init_from or (self.out / "model" / "tokenizer.json").is_file():
+            return None
+        from vidfuse.pipeline import TextToVideoPipeline
+
+        start = TextToVideoPipeline.from_pretrained(self.cfg.init_from)
+        self.cfg.model = derive_model_config(start.config, self.cfg.model)
+        return start
+
+    def _load_start(self, start) -> None:
+        """The starting folder's weights into the run's model; the family's own extras (a critic, a teacher
+        copy) keep their fresh initialisation, and the family is told (``after_init_from``)."""
+        state = start.model.state_dict()
+        own = self.model.state_dict()
+        misfit = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+        if misfit:
+            raise InputError(
+                f"--init-from {self.cfg.init_from}: {len(misfit)} weights do not fit this model's sizes "
+                f"(first: {misfit[0]}); start from a folder of the same preset"
+            )
+        self.model.load_state_dict(state, strict=False)
+        self.model.generator.after_init_from()
+        logger.info("started from %s (%d of %d tensors)", self.cfg.init_from, len(state), len(own))
 
     def _tokenizer_for_run(self):
         """Reuse the run's saved tokenizer on resume (the vocabulary must not change); else build one."""
@@ -172,7 +204,8 @@ class Trainer:
         # the EMA of the conditioning phase's weights (fusion, encoders, generator) starts with that phase:
         # a latent generator's first steps train only its autoencoder, and averaging in untrained weights
         # for them would leave the EMA far behind
-        self.ema.update(self.step - self.model.generator.phase_start(self.model.generator.cond_phase))
+        gen = self.model.generator
+        self.ema.update(self.step - (0 if gen.cond_phase is None else gen.phase_start(gen.cond_phase)))
         self.step += 1
         return logs
 
