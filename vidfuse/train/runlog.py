@@ -18,6 +18,7 @@ COLLAPSE_SPREAD = 0.2
 COLLAPSE_WINDOW = 50
 # the second panel of loss.png: what shows a GAN working (critic scores on real / fake / mismatched clips,
 # the samples' spread, gradient norms)
+PROGRESS_KEYS = ("clips_per_s", "d_real", "d_fake", "spread")  # shown beside the losses on the progress bar
 DIAGNOSTIC_PREFIXES = ("d_real", "d_fake", "d_mismatch", "spread", "grad_norm/", "kl")
 
 
@@ -65,7 +66,7 @@ class RunLog:
             self.writer.add_scalar(k, v, step)
         self.check_collapse(step, logs)
         if self.progress is not None:
-            info = " ".join(f"{k}={v:.3g}" for k, v in logs.items() if k.endswith("loss") or k == "clips_per_s")
+            info = " ".join(f"{k}={v:.3g}" for k, v in logs.items() if k.endswith("loss") or k in PROGRESS_KEYS)
             self.progress.update(self.task, completed=step, info=info)
 
     def check_collapse(self, step: int, logs: dict[str, float]) -> bool:
