@@ -85,8 +85,7 @@ def main() -> None:
                 f"level 2, per digit / joint (n={l2['all']['n']})",
                 f"{pct(l2['all']['per_digit'])} / {pct(l2['all']['joint'])}",
             )
-            for l2 in [res["level2"]["groups"]]
-            if "level2" in res
+            for l2 in ([res["level2"]["groups"]] if "level2" in res else [])
         ],
         (
             "single-prompt latency after load; real-time factor",

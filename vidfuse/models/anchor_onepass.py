@@ -10,9 +10,12 @@ Transformer pass and one autoencoder decode per clip, which is what makes them t
 The code is one vector per clip, as StyleGAN's z and MoCoGAN's content code are, not a tensor the shape of the
 representation: a first VAE with an element-wise code copied its path from per-frame codes, so samples from
 the prior jumped from place to place every frame (their independent noise became the path); a global code
-must be turned into a whole path by the network. It enters through Z's pooled vector (``z_embed(z)`` is added to
-it), which modulates every block (adaLN); the Transformer's inputs are a learned constant (``canvas``,
-``path_canvas``), or a given image's anchor and starting point (image to video).
+must be turned into a whole path by the network. It enters twice: as one more token of Z that every block
+cross-attends to (``z_token``), and added to Z's pooled vector (``z_embed``), which modulates every block
+(adaLN). The token is the path that works from the first step: adaLN's weights start at zero, so through them
+alone the code had no effect on the output and no gradient, and a VAE's posterior collapsed onto its prior
+(an hour's run: posterior σ 1.0 on every dimension, bouncing digits drawn static). The Transformer's inputs are
+a learned constant (``canvas``, ``path_canvas``), or a given image's anchor and starting point (image to video).
 
 Bounds: a one-pass network has nothing that keeps its outputs where real latents lie, and a GAN's critic never
 penalises a generator for leaving that range (a first pilot drew paths of hundreds of pixels and latents with a
@@ -90,6 +93,7 @@ class OnePassAnchor(AnchorFlow):
         self.register_buffer("bounds_set", torch.zeros((), dtype=torch.bool))
         z_dim, dim = cfg.gen.z_dim, cfg.dim
         self.z_embed = nn.Sequential(nn.Linear(z_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+        self.z_token = nn.Linear(z_dim, dim)
         # the Transformer's input where nothing is given: a learned constant, random at the start, as StyleGAN's
         # 4×4 input is. Zeros made every anchor token the same but for a small position embedding, and a first
         # GAN pilot drew one flat latent for 200 steps
@@ -137,8 +141,10 @@ class OnePassAnchor(AnchorFlow):
         if fixed is not None:
             a_in = torch.where(given[:, None, None, None], fixed, a_in)
             m_in = torch.cat([torch.where(given[:, None], start, m_in[:, 0])[:, None], m_in[:, 1:]], dim=1)
-        pooled = cond.pooled + self.z_embed(z.to(cond.pooled.dtype))
-        coded = Condition(cond.tokens, cond.mask, pooled, cond.image, cond.has_image)
+        zc = z.to(cond.pooled.dtype)
+        tokens = torch.cat([cond.tokens, self.z_token(zc)[:, None].to(cond.tokens.dtype)], dim=1)
+        mask = torch.cat([cond.mask, cond.mask.new_ones(b, 1)], dim=1)
+        coded = Condition(tokens, mask, cond.pooled + self.z_embed(zc), cond.image, cond.has_image)
         t = torch.zeros(b, device=z.device)
         va, vm = self.transformer(a_in, m_in, t, coded, given)
         ab = self.anchor_bound[None, :, None, None]
