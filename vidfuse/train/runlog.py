@@ -16,10 +16,12 @@ logger = logging.getLogger(__name__)
 # COLLAPSE_WINDOW steps falls below COLLAPSE_SPREAD, at most once every COLLAPSE_WINDOW steps
 COLLAPSE_SPREAD = 0.2
 COLLAPSE_WINDOW = 50
-# the second panel of loss.png: what shows a GAN working (critic scores on real / fake / mismatched clips,
-# the samples' spread, gradient norms)
+# loss.png's panels besides the losses: what shows a GAN (or VAE) working — the critic's scores on real, fake and
+# mismatched clips, the samples' spread, the KL — and the gradient norms, on a log scale (they spike)
 PROGRESS_KEYS = ("clips_per_s", "d_real", "d_fake", "spread")  # shown beside the losses on the progress bar
-DIAGNOSTIC_PREFIXES = ("d_real", "d_fake", "d_mismatch", "spread", "grad_norm/", "kl")
+LOSS_TERMS = ("distill", "recon_anchor", "recon_path")
+DIAGNOSTIC_PREFIXES = ("d_real", "d_fake", "d_mismatch", "spread", "kl")
+GRADIENT_PREFIX = "grad_norm/"
 
 
 class RunLog:
@@ -97,18 +99,24 @@ class RunLog:
         import matplotlib.pyplot as plt
 
         rows = [json.loads(row) for row in (self.out / "metrics.jsonl").read_text().splitlines() if row.strip()]
-        losses = sorted({k for r in rows for k in r if k.endswith("loss")})
-        diagnostics = sorted({k for r in rows for k in r if k.startswith(DIAGNOSTIC_PREFIXES)})
-        panels = [("loss", losses)] + ([("diagnostics", diagnostics)] if diagnostics else [])
-        fig, axes = plt.subplots(len(panels), 1, figsize=(7, 4 * len(panels)), squeeze=False)
-        for ax, (title, keys) in zip(axes[:, 0], panels):
-            for k in keys:
+        keys = sorted({k for r in rows for k in r})
+        panels = [
+            ("loss", [k for k in keys if k.endswith("loss") or k in LOSS_TERMS], "linear"),
+            ("diagnostics", [k for k in keys if k.startswith(DIAGNOSTIC_PREFIXES)], "linear"),
+            ("gradient norm (before clipping)", [k for k in keys if k.startswith(GRADIENT_PREFIX)], "log"),
+        ]
+        panels = [p for p in panels if p[1]]
+        fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.5 * len(panels)), squeeze=False)
+        for ax, (title, names, scale) in zip(axes[:, 0], panels):
+            for k in names:
                 pts = [(r["step"], r[k]) for r in rows if k in r]
                 ax.plot(*zip(*pts), label=k, linewidth=1)
             ax.set_title(title)
+            ax.set_yscale(scale)
             ax.set_xlabel("step")
             ax.legend(fontsize="small")
             ax.grid(alpha=0.3)
+        fig.tight_layout()
         with atomic_path(self.out / "loss.png") as tmp:
             fig.savefig(tmp, dpi=100, bbox_inches="tight")
         plt.close(fig)
