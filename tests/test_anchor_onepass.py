@@ -131,6 +131,10 @@ def test_collapse_detector_warns_once_a_window_when_the_spread_stays_low(tmp_pat
         # the window's mean falls below the threshold after most of a window of low values; then once a window
         assert at[0] > COLLAPSE_WINDOW // 2 and len(at) == 2 and at[1] - at[0] == COLLAPSE_WINDOW
         assert "collapsed" in caplog.records[0].getMessage()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="vidfuse.train"):
+            high = [log.check_collapse(s, {"spread": 20.0}) for s in range(300, 300 + COLLAPSE_WINDOW)]
+        assert high.count(True) == 1 and "drifting apart" in caplog.records[-1].getMessage()
         log.plot()
         assert (tmp_path / "loss.png").stat().st_size > 0
     finally:

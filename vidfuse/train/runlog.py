@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 # COLLAPSE_WINDOW steps falls below COLLAPSE_SPREAD, at most once every COLLAPSE_WINDOW steps
 COLLAPSE_SPREAD = 0.2
 COLLAPSE_WINDOW = 50
+DIVERGE_SPREAD = 3.0  # ... and when it stays above this: samples far more varied than real clips (drifting apart)
 # loss.png's panels besides the losses: what shows a GAN (or VAE) working — the critic's scores on real, fake and
 # mismatched clips, the samples' spread, the KL — and the gradient norms, on a log scale (they spike)
 PROGRESS_KEYS = ("clips_per_s", "d_real", "d_fake", "spread")  # shown beside the losses on the progress bar
@@ -77,13 +78,19 @@ class RunLog:
             return False
         self.spreads.append(logs["spread"])
         mean = sum(self.spreads) / len(self.spreads)
-        if len(self.spreads) < COLLAPSE_WINDOW or mean >= COLLAPSE_SPREAD or step - self.warned_at < COLLAPSE_WINDOW:
+        low, high = mean < COLLAPSE_SPREAD, mean > DIVERGE_SPREAD
+        if len(self.spreads) < COLLAPSE_WINDOW or not (low or high) or step - self.warned_at < COLLAPSE_WINDOW:
             return False
         self.warned_at = step
+        what = (
+            "barely differ across captions (real clips = 1): the generator may have collapsed to one picture"
+            if low
+            else "differ far more than real clips do (real = 1): the generator's outputs are drifting apart"
+        )
         logger.warning(
-            "step %d: generated clips barely differ across captions (spread %.3f over the last %d steps, "
-            "real clips = 1): the generator may have collapsed to one picture; see %s and the samples",
+            "step %d: generated clips %s (spread %.3f over the last %d steps); see %s and the samples",
             step,
+            what,
             mean,
             COLLAPSE_WINDOW,
             self.out / "loss.png",
