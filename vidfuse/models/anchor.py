@@ -298,27 +298,57 @@ class AnchorFlow(LatentGenerator):
     ) -> torch.Tensor:
         """Euler integration from noise (t = 0) to (anchor, motion) at t = 1; then the decoded anchor moved
         along the path. A given image fixes the anchor and the path's start."""
-        fixed, start, given = self._given(cond)
-
-        def pin(state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-            a, m = state
-            if fixed is None:
-                return a, m
-            m0 = torch.where(given[:, None], start, m[:, 0])
-            return torch.where(given[:, None, None, None], fixed, a), torch.cat([m0[:, None], m[:, 1:]], dim=1)
-
-        def velocity(state, t, c, doubled):
-            g = given if given is None or not doubled else torch.cat([given, given])
-            return self.transformer(*state, t, c, g)
-
-        a, m = euler_flow(
-            velocity,
+        a, m = self.integrate(
+            self.transformer,
+            cond,
             (noise["anchor"], noise["path"]),
-            cond=cond,
             uncond=uncond,
             guidance_scale=guidance_scale,
             steps=steps or self.cfg.gen.sample_steps,
-            pin=pin,
         )
-        centred = self.decode(a[:, None].to(cond.tokens.dtype))[:, :, 0].float()  # (B, C, H, W)
+        return self.render(a, m, num_frames, cond.tokens.dtype)
+
+    @staticmethod
+    def pin(given_parts: tuple, a: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(anchor, path) with a given image's anchor and path start put in where a sample has one;
+        ``given_parts`` is :meth:`_given`'s answer, computed once per batch (it encodes the image)."""
+        fixed, start, given = given_parts
+        if fixed is None:
+            return a, m
+        m0 = torch.where(given[:, None], start, m[:, 0])
+        return torch.where(given[:, None, None, None], fixed, a), torch.cat([m0[:, None], m[:, 1:]], dim=1)
+
+    def integrate(
+        self,
+        network: nn.Module,
+        cond: Condition,
+        state: tuple[torch.Tensor, torch.Tensor],
+        *,
+        uncond: Condition | None,
+        guidance_scale: float,
+        steps: int,
+        given_parts: tuple | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(anchor, path) at t = 1 by Euler integration of ``network``'s velocity (an :class:`AnchorTransformer`)
+        from ``state`` at t = 0, with classifier-free guidance and the given image's parts pinned."""
+        given_parts = given_parts or self._given(cond)
+        given = given_parts[2]
+
+        def velocity(state, t, c, doubled):
+            g = given if given is None or not doubled else torch.cat([given, given])
+            return network(*state, t, c, g)
+
+        return euler_flow(
+            velocity,
+            state,
+            cond=cond,
+            uncond=uncond,
+            guidance_scale=guidance_scale,
+            steps=steps,
+            pin=lambda s: self.pin(given_parts, *s),
+        )
+
+    def render(self, a: torch.Tensor, m: torch.Tensor, num_frames: int, dtype: torch.dtype) -> torch.Tensor:
+        """(anchor, path) → video (B, C, T, H, W): the decoded anchor moved along the path."""
+        centred = self.decode(a[:, None].to(dtype))[:, :, 0].float()  # (B, C, H, W)
         return translate(centred, m[:, :num_frames].float() * self.motion_scale)

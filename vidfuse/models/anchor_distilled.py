@@ -26,11 +26,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.anchor import AnchorFlow, translate
+from vidfuse.models.anchor import AnchorFlow
 from vidfuse.models.anchor_gan import AnchorCritic, critic_loss, generator_adversarial_loss, spread
 from vidfuse.models.anchor_onepass import AnchorReader
 from vidfuse.models.base import Condition, Noise
-from vidfuse.models.sampling import euler_flow
 
 
 class AnchorDistilled(AnchorFlow):
@@ -44,13 +43,8 @@ class AnchorDistilled(AnchorFlow):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        sizes = self.transformer_sizes()
         self.teacher = copy.deepcopy(self.transformer).requires_grad_(False)
-        self.critic = AnchorCritic(
-            AnchorReader(**{**sizes, "depth": cfg.gen.reader_depth}, motion_tokens=cfg.num_frames),
-            cfg.gen.flow_width,
-            cfg.dim,
-        )
+        self.critic = AnchorCritic(AnchorReader.sized_like(self), cfg.gen.flow_width, cfg.dim)
         self.autoencoder.requires_grad_(False)
 
     def after_init_from(self) -> None:
@@ -72,47 +66,37 @@ class AnchorDistilled(AnchorFlow):
         return [p for p in module.parameters() if p.requires_grad]
 
     # ---- one step and the teacher's many ----------------------------------------------------------
-    def _pin(self, cond: Condition, a: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        fixed, start, given = self._given(cond)
-        if fixed is None:
-            return a, m
-        m0 = torch.where(given[:, None], start, m[:, 0])
-        return torch.where(given[:, None, None, None], fixed, a), torch.cat([m0[:, None], m[:, 1:]], dim=1)
-
-    def one_step(self, cond: Condition, a0: torch.Tensor, m0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The student: one Euler step of size 1 from the noise at t = 0 (a given image pins its parts)."""
-        given = cond.has_image if cond.image is not None else None
-        a0, m0 = self._pin(cond, a0, m0)
+    def one_step(
+        self, cond: Condition, a0: torch.Tensor, m0: torch.Tensor, given_parts: tuple | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The student: one Euler step of size 1 from the noise at t = 0 (a given image pins its parts;
+        ``given_parts``: :meth:`_given`'s answer when the caller has it)."""
+        given_parts = given_parts or self._given(cond)
+        a0, m0 = self.pin(given_parts, a0, m0)
         t = torch.zeros(a0.shape[0], device=a0.device)
-        va, vm = self.transformer(a0, m0, t, cond, given)
-        return self._pin(cond, a0 + va.float(), m0 + vm.float())
+        va, vm = self.transformer(a0, m0, t, cond, given_parts[2])
+        return self.pin(given_parts, a0 + va.float(), m0 + vm.float())
 
     @torch.no_grad()
     def teacher_sample(
-        self, cond: Condition, uncond: Condition | None, a0: torch.Tensor, m0: torch.Tensor
+        self, cond: Condition, uncond: Condition | None, a0: torch.Tensor, m0: torch.Tensor, given_parts: tuple
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        given = cond.has_image if cond.image is not None else None
-
-        def velocity(state, t, c, doubled):
-            g = given if given is None or not doubled else torch.cat([given, given])
-            return self.teacher(*state, t, c, g)
-
+        """The teacher's answer from the same noise: its own steps and guidance (guidance 1 without ``uncond``)."""
         guidance = self.cfg.gen.teacher_guidance if uncond is not None else 1.0
-        a, m = euler_flow(
-            velocity,
+        a, m = self.integrate(
+            self.teacher,
+            cond,
             (a0, m0),
-            cond=cond,
             uncond=uncond if guidance != 1.0 else None,
             guidance_scale=guidance,
             steps=self.cfg.gen.sample_steps,
-            pin=lambda state: self._pin(cond, *state),
+            given_parts=given_parts,
         )
         return a.float(), m.float()
 
     def sample(self, cond: Condition, noise: Noise, *, num_frames, uncond, guidance_scale, steps) -> torch.Tensor:
         a, m = self.one_step(cond, noise["anchor"], noise["path"])
-        centred = self.decode(a[:, None].to(cond.tokens.dtype))[:, :, 0].float()
-        return translate(centred, m[:, :num_frames].float() * self.motion_scale)
+        return self.render(a, m, num_frames, cond.tokens.dtype)
 
     # ---- training ---------------------------------------------------------------------------
     def loss(
@@ -126,8 +110,9 @@ class AnchorDistilled(AnchorFlow):
             return critic_loss(self.critic, real, fake, cond, self.cfg.gen)
         if phase != "g":
             raise ValueError(f"unknown phase {phase!r}; AnchorDistilled phases are {self.phases}")
-        fake = self.one_step(cond, a0, m0)
-        target = self.teacher_sample(cond, uncond, a0, m0)
+        given_parts = self._given(cond)  # encodes the given images once for the student and the teacher
+        fake = self.one_step(cond, a0, m0, given_parts)
+        target = self.teacher_sample(cond, uncond, a0, m0, given_parts)
         distill = F.mse_loss(fake[0], target[0]) + F.mse_loss(fake[1], target[1])
         g = self.cfg.gen
         adversarial = (

@@ -24,8 +24,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.anchor_onepass import OnePassAnchor
+from vidfuse.models.anchor_onepass import AnchorReader, OnePassAnchor
 from vidfuse.models.base import Condition, Noise
+from vidfuse.models.layers import frozen
 from vidfuse.models.sampling import cat_conditions
 
 PENALTY_SHARE = 0.25  # share of the batch the R1/R2 penalty is estimated on
@@ -59,7 +60,7 @@ class AnchorGAN(OnePassAnchor):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        self.critic = AnchorCritic(self.reader(), cfg.gen.flow_width, cfg.dim)
+        self.critic = AnchorCritic(AnchorReader.sized_like(self), cfg.gen.flow_width, cfg.dim)
 
     def inference_modules(self) -> list[str]:
         return [name for name, _ in self.named_children() if name != "critic"]
@@ -140,15 +141,10 @@ def gradient_penalty(critic: nn.Module, cond: Condition, real: tuple, fake: tupl
 
 def generator_adversarial_loss(critic: nn.Module, real: tuple, fake: tuple, cond: Condition) -> torch.Tensor:
     """softplus(D(real) − D(fake)) with the critic's weights fixed (they get no gradient)."""
-    flags = [p.requires_grad for p in critic.parameters()]
-    critic.requires_grad_(False)
-    try:
+    with frozen(critic.parameters()):
         s_fake = critic(*fake, cond)
         with torch.no_grad():
             s_real = critic(*real, cond)
-    finally:
-        for p, flag in zip(critic.parameters(), flags):
-            p.requires_grad_(flag)
     return F.softplus(s_real - s_fake).mean()
 
 

@@ -31,7 +31,7 @@ import torch.nn as nn
 from einops import rearrange
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.anchor import AnchorFlow, translate
+from vidfuse.models.anchor import AnchorFlow
 from vidfuse.models.base import Condition
 from vidfuse.models.layers import TransformerBlock
 
@@ -44,9 +44,14 @@ class AnchorReader(nn.Module):
     The anchor's latent in ``patch × patch`` blocks and one token per frame of the path, with learned positions,
     read by pre-norm Transformer blocks with cross-attention to Z's tokens. Plain pre-norm blocks rather than
     the generator's adaLN-zero ones: a reader must use its input from the first step, and adaLN-zero blocks
-    start as the identity (the first GAN pilot's critic barely read its input: NOTES.md). ``flag`` (width,) is
-    added to every token, e.g. to mark "no input: the prior" for the VAE.
+    start as the identity (the first GAN pilot's critic barely read its input: NOTES.md).
     """
+
+    @classmethod
+    def sized_like(cls, generator: AnchorFlow) -> "AnchorReader":
+        """A reader with ``generator``'s sizes (latent, patch, width, heads, Z), ``gen.reader_depth`` blocks deep."""
+        sizes = {**generator.transformer_sizes(), "depth": generator.cfg.gen.reader_depth}
+        return cls(**sizes, motion_tokens=generator.cfg.num_frames)
 
     def __init__(self, *, latent_channels, latent_hw, patch, motion_tokens, width, depth, heads, cond_dim):
         super().__init__()
@@ -62,15 +67,11 @@ class AnchorReader(nn.Module):
         )
         self.norm = nn.LayerNorm(width)
 
-    def forward(
-        self, anchor: torch.Tensor, path: torch.Tensor, cond: Condition, flag: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, anchor: torch.Tensor, path: torch.Tensor, cond: Condition) -> torch.Tensor:
         p = self.patch
         a = self.anchor_embed(rearrange(anchor, "b c (h p1) (w p2) -> b (h w) (c p1 p2)", p1=p, p2=p))
         m = self.motion_embed(path.to(a.dtype)) + self.motion_pos[: path.shape[1]].to(a.dtype)
         x = torch.cat([a + self.anchor_pos.to(a.dtype), m], dim=1)
-        if flag is not None:
-            x = x + flag.to(x.dtype)
         for block in self.blocks:
             x = block(x, context=cond.tokens, context_mask=cond.mask)
         return self.norm(x)
@@ -78,8 +79,9 @@ class AnchorReader(nn.Module):
 
 class OnePassAnchor(AnchorFlow):
     """Base of the one-pass anchor families: ``draw`` (one bounded Transformer pass), ``real`` (a clip's
-    representation), sampling, and the ``ae`` phase first. Subclasses add their training-only networks, their
-    phases after ``ae`` and their losses."""
+    representation, measuring the bounds on the first batch), and the ``ae`` phase first. Subclasses add their
+    training-only networks, their phases after ``ae`` and their losses; sampling and rendering are
+    :class:`AnchorFlow`'s."""
 
     supports_guidance = False
     iterative = False
@@ -103,12 +105,6 @@ class OnePassAnchor(AnchorFlow):
     def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         """One code per clip, (B, z_dim): clips are at most the training length; longer ones are continued."""
         return {"z": (batch, self.cfg.gen.z_dim)}
-
-    def reader(self) -> AnchorReader:
-        """A fresh :class:`AnchorReader` sized like the generator, ``gen.reader_depth`` blocks deep."""
-        sizes = self.transformer_sizes()
-        sizes["depth"] = self.cfg.gen.reader_depth
-        return AnchorReader(**sizes, motion_tokens=self.cfg.num_frames)
 
     def active_phases(self, step: int) -> tuple[str, ...]:
         return ("ae",) if step < self.cfg.gen.ae_steps else self.phases[1:]
@@ -135,31 +131,19 @@ class OnePassAnchor(AnchorFlow):
         """(anchor (B, c, h, w), path (B, T, 2)) for the code z (B, z_dim), in one pass; a given image is the
         input and pins the anchor and the path's first point (image to video)."""
         b = z.shape[0]
-        fixed, start, given = self._given(cond)
-        a_in = self.canvas[None].expand(b, -1, -1, -1)
-        m_in = self.path_canvas[None].expand(b, -1, -1)
-        if fixed is not None:
-            a_in = torch.where(given[:, None, None, None], fixed, a_in)
-            m_in = torch.cat([torch.where(given[:, None], start, m_in[:, 0])[:, None], m_in[:, 1:]], dim=1)
+        given_parts = self._given(cond)
+        a_in, m_in = self.pin(
+            given_parts, self.canvas[None].expand(b, -1, -1, -1), self.path_canvas[None].expand(b, -1, -1)
+        )
         zc = z.to(cond.pooled.dtype)
         tokens = torch.cat([cond.tokens, self.z_token(zc)[:, None].to(cond.tokens.dtype)], dim=1)
         mask = torch.cat([cond.mask, cond.mask.new_ones(b, 1)], dim=1)
         coded = Condition(tokens, mask, cond.pooled + self.z_embed(zc), cond.image, cond.has_image)
         t = torch.zeros(b, device=z.device)
-        va, vm = self.transformer(a_in, m_in, t, coded, given)
+        va, vm = self.transformer(a_in, m_in, t, coded, given_parts[2])
         ab = self.anchor_bound[None, :, None, None]
         pb = self.path_bound[None, None, :]
-        a = ab * torch.tanh(va.float() / ab)
-        m = pb * torch.tanh(vm.float() / pb)
-        if fixed is not None:
-            a = torch.where(given[:, None, None, None], fixed, a)
-            m = torch.cat([torch.where(given[:, None], start, m[:, 0])[:, None], m[:, 1:]], dim=1)
-        return a, m
-
-    def render(self, a: torch.Tensor, m: torch.Tensor, num_frames: int, dtype: torch.dtype) -> torch.Tensor:
-        """(anchor, path) → video (B, C, T, H, W): the decoded anchor moved along the path."""
-        centred = self.decode(a[:, None].to(dtype))[:, :, 0].float()
-        return translate(centred, m[:, :num_frames].float() * self.motion_scale)
+        return self.pin(given_parts, ab * torch.tanh(va.float() / ab), pb * torch.tanh(vm.float() / pb))
 
     def random_code(self, batch: int) -> torch.Tensor:
         """Standard-normal codes (B, z_dim) on the model's device, from the global RNG (training draws)."""

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.anchor_onepass import OnePassAnchor
+from vidfuse.models.anchor_onepass import AnchorReader, OnePassAnchor
 from vidfuse.models.base import Condition, Noise
 
 LOGVAR_RANGE = (-10.0, 4.0)
@@ -37,7 +37,7 @@ class AnchorVAE(OnePassAnchor):
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         width, z_dim, dim = cfg.gen.flow_width, cfg.gen.z_dim, cfg.dim
-        self.encoder = self.reader()
+        self.encoder = AnchorReader.sized_like(self)
         self.posterior_head = nn.Linear(width, 2 * z_dim)
         self.prior = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, 2 * z_dim))
         for layer in (self.posterior_head, self.prior[-1]):  # q and p start as N(0, I): the KL starts at zero

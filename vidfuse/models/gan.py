@@ -39,6 +39,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from vidfuse.config import ModelConfig
 from vidfuse.models.base import Condition, FrameDecoder, Noise, VideoGenerator
+from vidfuse.models.layers import frozen
 
 FRAMES_PER_CLIP = 4  # frames the frame discriminator judges per clip (MoCoGAN samples a few, not all)
 
@@ -254,16 +255,10 @@ class VideoGAN(VideoGenerator):
 
     def _generator_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
         d_params = [p for name in self.discriminator_modules for p in getattr(self, name).parameters()]
-        flags = [p.requires_grad for p in d_params]
-        for p in d_params:  # D is a fixed critic here: gradients flow through it, not into it
-            p.requires_grad_(False)
-        try:
+        with frozen(d_params):  # D is a fixed critic here: gradients flow through it, not into it
             fake = self.generate(cond, num_frames=video.shape[2])  # (B, C, T, H, W)
             g_video = -self.video_disc.head(self.video_disc.features(fake), cond.pooled).mean()
             g_frame = -self.frame_disc.head(self.frame_disc.features(fake), cond.pooled).mean()
-        finally:
-            for p, flag in zip(d_params, flags):
-                p.requires_grad_(flag)
         return {"loss": g_video + g_frame, "g_video": g_video.detach(), "g_frame": g_frame.detach()}
 
     # ---- parameter groups ------------------------------------------------------------------

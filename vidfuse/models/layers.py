@@ -6,7 +6,9 @@ same code runs fused kernels on a GPU and bf16 matmuls on a CPU.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterable, Iterator
 
 import torch
 import torch.nn as nn
@@ -177,3 +179,18 @@ def content_weighted_errors(
     w = content_weight(target, extra)
     err = (pred.float() - target.float()).abs()
     return (err * w).mean(), (err.pow(2) * w).mean()
+
+
+@contextlib.contextmanager
+def frozen(params: Iterable[nn.Parameter]) -> Iterator[None]:
+    """Inside the block the parameters get no gradient (a GAN's critic while the generator's loss flows through
+    it); their ``requires_grad`` flags are restored after, also on an exception."""
+    params = list(params)
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
