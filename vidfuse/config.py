@@ -56,6 +56,9 @@ _FAMILY_BOUNDS: dict[str, tuple[float, float]] = {
     "flow_patch": (1, 16),
     "flow_time_patch": (1, 16),
     "sample_steps": (1, 1000),
+    "layers": (1, 16),
+    "mask_block": (1, 64),
+    "p_prefix": (0, 1),
     "reader_depth": (1, MAX_LAYERS),
     "z_dim": (1, MAX_WIDTH),
     "r_gamma": (0, math.inf),
@@ -156,6 +159,15 @@ class AnchorConfig(LatentConfig):
 
 
 @dataclass(slots=True)
+class LayeredConfig(LatentConfig):
+    """Layered anchor flow: the first frame's latent cut into layers, each carried along its own path."""
+
+    layers: int = 3  # layers a clip is cut into (the bottom one takes the background)
+    mask_block: int = 4  # pixels of a layer-mask cell (divides the latent cell: 4 → 2×2 mask cells per latent cell)
+    p_prefix: float = 0.2  # share of training clips whose anchor and first frames are given (continuing a clip)
+
+
+@dataclass(slots=True)
 class OnePassConfig(LatentConfig):
     """Shared by the families that draw the anchor representation (first-frame latent + path) in one pass."""
 
@@ -200,6 +212,7 @@ GENERATOR_CONFIGS: dict[str, type[GeneratorConfig]] = {
     "anchor-gan": AnchorGANConfig,
     "anchor-vae": AnchorVAEConfig,
     "anchor-add": AnchorDistilledConfig,
+    "layered": LayeredConfig,
 }
 GENERATORS = tuple(GENERATOR_CONFIGS)
 DEFAULT_GENERATOR = "anchor"  # the family the shipped model uses and `vidfuse train` trains
@@ -237,7 +250,7 @@ class ModelConfig:
     dim: int = 128  # width of text tokens, visual tokens, fusion and Z
     heads: int = 4  # attention heads in every Transformer (must divide dim and flow_width)
     # --- H = Transformer(X): text encoder ---------------------------------------------------
-    text_encoder: str = "scratch"  # "scratch" | "minilm" | path to a local Hugging Face encoder folder
+    text_encoder: str = "scratch"  # "scratch" | "e5" (multilingual) | "minilm" | a local Hugging Face encoder folder
     text_layers: int = 2  # layers of the from-scratch encoder
     max_text_len: int = 128  # tokens per prompt, including BOS/EOS
     text_words: int = 4000  # scratch tokenizer: up to this many frequent words get one token each
@@ -310,7 +323,7 @@ class ModelConfig:
         _check_fields(self, _MODEL_BOUNDS, prefix)
         self.gen.validate(self, prefix + "gen.")
         if not self.text_encoder.strip():
-            raise InputError(f"{prefix}text_encoder is empty; use 'scratch', 'minilm' or a local encoder folder")
+            raise InputError(f"{prefix}text_encoder is empty; use 'scratch', 'e5', 'minilm' or a local encoder folder")
         widths = {"dim": self.dim, "gen.flow_width": getattr(self.gen, "flow_width", self.heads)}
         for name, width in widths.items():
             if width % self.heads:

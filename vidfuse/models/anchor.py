@@ -53,12 +53,15 @@ def _luminance(x: torch.Tensor) -> torch.Tensor:
     return (x.float().mean(dim=1) + 1) / 2
 
 
-def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
-    """Translation of every frame relative to the first, by phase correlation. video (B, C, T, H, W) in
-    [-1, 1] → shifts (B, T, 2) in pixels, (dx, dy), with frame_t(x, y) ≈ frame_0(x − dx, y − dy).
+def phase_correlation_peaks(video: torch.Tensor, peaks: int = 1) -> torch.Tensor:
+    """The ``peaks`` strongest translations of every frame relative to the first, by phase correlation.
+    video (B, C, T, H, W) in [-1, 1] → (B, T, P, 2) pixels (dx, dy), strongest first, each meaning
+    frame_t(x, y) ≈ frame_0(x − dx, y − dy) for some part of the picture.
 
-    The correlation peak is refined to sub-pixel precision by a parabola through it and its neighbours.
-    A frame with no structure (all one colour) gets shift 0; frame 0's shift is exactly 0.
+    One rigid picture gives one sharp peak; several things moving their own ways give one peak each.
+    Peaks are local maxima of the correlation (3 × 3 neighbourhood, circular), refined to sub-pixel
+    precision by a parabola through each and its neighbours. A frame with no structure (all one colour)
+    gets shift 0; frame 0's shifts are exactly 0.
     """
     lum = _luminance(video)  # (B, T, H, W)
     scale = 2 if min(lum.shape[-2:]) >= 32 and lum.shape[-1] % 2 == 0 == lum.shape[-2] % 2 else 1
@@ -73,31 +76,38 @@ def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
     mag = cross.abs()
     cross = cross / (mag + 1e-6 * mag.amax(dim=(-2, -1), keepdim=True) + 1e-12)
     corr = torch.fft.irfft2(cross, s=(h, w))  # (B, T, H, W)
-    flat = corr.flatten(-2).argmax(dim=-1)  # (B, T)
-    iy, ix = flat // w, flat % w
+    flat = corr.flatten(-2)
+    if peaks == 1:
+        top = flat.argmax(dim=-1)[..., None]  # (B, T, 1)
+    else:
+        around = F.max_pool2d(F.pad(corr.flatten(0, 1)[:, None], (1, 1, 1, 1), mode="circular"), 3, stride=1)
+        local = corr >= around.view(b, t, h, w)
+        top = torch.where(local, corr, torch.full_like(corr, -torch.inf)).flatten(-2).topk(peaks, dim=-1).indices
+    iy, ix = top // w, top % w  # (B, T, P)
 
-    def refine(idx: torch.Tensor, size: int, axis: int) -> torch.Tensor:
-        def at(offset: int) -> torch.Tensor:
-            j = (idx + offset) % size
-            if axis == 0:
-                return (
-                    corr.gather(2, j[..., None, None].expand(b, t, 1, w))
-                    .squeeze(2)
-                    .gather(2, ix[..., None])
-                    .squeeze(-1)
-                )
-            return corr.gather(3, j[..., None, None].expand(b, t, h, 1)).squeeze(3).gather(2, iy[..., None]).squeeze(-1)
+    def at(dy: int, dx: int) -> torch.Tensor:
+        return flat.gather(-1, ((iy + dy) % h) * w + (ix + dx) % w)
 
-        left, mid, right = at(-1), at(0), at(1)
+    def refine(idx: torch.Tensor, left: torch.Tensor, mid: torch.Tensor, right: torch.Tensor, size: int):
         denom = left - 2 * mid + right
         frac = torch.where(denom.abs() > 1e-9, 0.5 * (left - right) / denom, torch.zeros_like(denom))
         pos = idx.float() + frac.clamp(-0.5, 0.5)
         return torch.where(pos > size / 2, pos - size, pos)  # wrap to ±size/2
 
-    shifts = torch.stack([refine(ix, w, 1), refine(iy, h, 0)], dim=-1) * scale
+    mid = at(0, 0)
+    shifts = torch.stack(
+        [refine(ix, at(0, -1), mid, at(0, 1), w), refine(iy, at(-1, 0), mid, at(1, 0), h)], dim=-1
+    ) * scale
     # frame 0 against itself is zero by definition; the FFT round trip leaves ~1e-9 that differs by CPU
     shifts[:, 0] = 0
     return shifts
+
+
+def estimate_shifts(video: torch.Tensor) -> torch.Tensor:
+    """Translation of every frame relative to the first, by phase correlation. video (B, C, T, H, W) in
+    [-1, 1] → shifts (B, T, 2) in pixels, (dx, dy), with frame_t(x, y) ≈ frame_0(x − dx, y − dy):
+    the strongest peak of :func:`phase_correlation_peaks`."""
+    return phase_correlation_peaks(video, 1)[:, :, 0]
 
 
 def centring_offset(frame: torch.Tensor) -> torch.Tensor:
@@ -114,7 +124,7 @@ def centring_offset(frame: torch.Tensor) -> torch.Tensor:
     return torch.where(mass[:, None] > 1e-3, offset, torch.zeros_like(offset))
 
 
-def translate(frame: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+def translate(frame: torch.Tensor, shifts: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
     """The frame moved along a path: frame (B, C, H, W) in [-1, 1], shifts (B, T, 2) pixels (dx, dy) →
     video (B, C, T, H, W); frame t is ``frame`` moved by shifts[:, t], black where nothing moved in."""
     b, c, h, w = frame.shape
@@ -126,7 +136,7 @@ def translate(frame: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     gy = (ys[None, None, :, None] - shifts[..., 1, None, None] + 0.5) / h * 2 - 1  # (B, T, H, 1)
     grid = torch.stack(torch.broadcast_tensors(gx, gy), dim=-1).flatten(0, 1)  # (B·T, H, W, 2)
     src = (frame.float() + 1).repeat_interleave(t, dim=0)  # black = 0 for padding
-    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1
+    out = F.grid_sample(src, grid, mode=mode, padding_mode="zeros", align_corners=False) - 1
     return rearrange(out, "(b t) c h w -> b c t h w", b=b).to(frame.dtype)
 
 
@@ -153,11 +163,12 @@ class AnchorBlock(nn.Module):
 
 
 class AnchorTransformer(TimestepConditioned):
-    """forward(anchor (B, c, h, w), path (B, T, 2), t (B,), cond, given (B,) bool | None) → velocities of both.
+    """forward(anchor (B, c, h, w), path (B, T, D), t (B,), cond, given) → velocities of both.
 
     Tokens: the anchor latent in ``patch × patch`` blocks (learned positions; + a learned embedding where the
     anchor and the path's first point are a given image's rather than noise), then one token per frame of
-    the path (learned frame positions).
+    the path (learned frame positions). ``given``: None, (B,) bool (an image: the anchor tokens and the
+    first path token are given), or (B, S + M) bool, token by token (a continued clip's known frames).
     """
 
     def __init__(
@@ -167,6 +178,7 @@ class AnchorTransformer(TimestepConditioned):
         latent_hw: tuple[int, int],
         patch: int,
         motion_tokens: int,
+        motion_dim: int = 2,
         width: int,
         depth: int,
         heads: int,
@@ -179,13 +191,13 @@ class AnchorTransformer(TimestepConditioned):
         self.anchor_embed = nn.Linear(patch_dim, width)
         self.anchor_pos = nn.Parameter(torch.randn(n_anchor, width) * 0.02)
         self.given = nn.Parameter(torch.zeros(width))
-        self.motion_embed = nn.Linear(2, width)
+        self.motion_embed = nn.Linear(motion_dim, width)
         self.motion_pos = nn.Parameter(torch.randn(motion_tokens, width) * 0.02)
         self.blocks = nn.ModuleList(AnchorBlock(width, heads, cond_dim) for _ in range(depth))
         self.final_norm = nn.LayerNorm(width, elementwise_affine=False)
         self.final_ada = nn.Linear(width, 2 * width)
         self.anchor_out = nn.Linear(width, patch_dim)
-        self.motion_out = nn.Linear(width, 2)
+        self.motion_out = nn.Linear(width, motion_dim)
         for layer in (self.final_ada, self.anchor_out, self.motion_out):  # the untrained net predicts zero velocity
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -203,12 +215,15 @@ class AnchorTransformer(TimestepConditioned):
         a = self.anchor_embed(rearrange(anchor, "b c (h p1) (w p2) -> b (h w) (c p1 p2)", p1=p, p2=p))
         a = a + self.anchor_pos.to(a.dtype)
         m = self.motion_embed(motion.to(a.dtype)) + self.motion_pos.to(a.dtype)
-        if given is not None:
-            flag = given[:, None, None].to(a.dtype) * self.given.to(a.dtype)
-            a = a + flag
-            m = torch.cat([m[:, :1] + flag, m[:, 1:]], dim=1)
         n_anchor = a.shape[1]
         x = torch.cat([a, m], dim=1)  # (B, S + M, W)
+        if given is not None:
+            if given.dim() == 1:  # an image: its anchor and the path's start
+                flags = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
+                flags[:, : n_anchor + 1] = given[:, None]
+            else:  # (B, S + M): which tokens are given, one by one
+                flags = given
+            x = x + flags[..., None].to(x.dtype) * self.given.to(x.dtype)
         c_vec = self.conditioning_vector(t, cond.pooled, a.dtype)  # (B, W)
         for block in self.blocks:
             x = block(x, c_vec, cond)
@@ -224,10 +239,23 @@ class AnchorFlow(LatentGenerator):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        self.transformer = AnchorTransformer(**self.transformer_sizes(), motion_tokens=cfg.num_frames)
+        sizes = self.transformer_sizes()
+        sizes["latent_channels"] += self.mask_channels
+        self.transformer = AnchorTransformer(**sizes, motion_tokens=cfg.num_frames, motion_dim=self.motion_dim)
         # pixels of motion per unit of the flow's motion variable: the path's RMS, set on the first flow batch
         # as the latent statistics are
         self.register_buffer("motion_scale", torch.ones(()))
+
+    @property
+    def motion_dim(self) -> int:
+        """Numbers a frame's motion token carries: (dx, dy) of the one picture."""
+        return 2
+
+    @property
+    def mask_channels(self) -> int:
+        """Channels the anchor carries beside the latent (the layered flow's masks); a given image fixes
+        the latent channels only."""
+        return 0
 
     def encode_anchor(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, H, W) → the centred frame's normalised latent (B, c, h, w) and its offset in pixels (B, 2)."""
@@ -240,7 +268,8 @@ class AnchorFlow(LatentGenerator):
         if cond.image is None:
             return None, None, None
         a, offset = self.encode_anchor(cond.image)
-        return a.float(), offset / self.motion_scale, cond.has_image
+        start = (offset / self.motion_scale).repeat(1, self.motion_dim // 2)  # every layer starts at the anchor
+        return a.float(), start, cond.has_image
 
     @torch.no_grad()
     def _set_motion_scale(self, shifts: torch.Tensor) -> None:
@@ -266,11 +295,14 @@ class AnchorFlow(LatentGenerator):
         at = (1 - t[:, None, None, None]) * a0 + t[:, None, None, None] * a1
         mt = (1 - t[:, None, None]) * m0 + t[:, None, None] * m1
         given = cond.has_image if cond.image is not None else None
-        if given is not None:  # the clip's own first frame given: its anchor and start are clean, not learnt
-            at = torch.where(given[:, None, None, None], a1, at)
+        g = self.latent_channels
+        if given is not None:  # the clip's own first frame given: its latent and start are clean, not learnt
+            at = torch.cat([torch.where(given[:, None, None, None], a1[:, :g], at[:, :g]), at[:, g:]], dim=1)
             mt = torch.cat([torch.where(given[:, None, None], m1[:, :1], mt[:, :1]), mt[:, 1:]], dim=1)
         va, vm = self.transformer(at, mt, t, cond, given)
-        err_a = (va.float() - (a1 - a0)).pow(2).mean(dim=(1, 2, 3))  # (B,)
+        err = (va.float() - (a1 - a0)).pow(2)
+        err_a = err[:, :g].mean(dim=(1, 2, 3))  # (B,)
+        err_k = err[:, g:].mean(dim=(1, 2, 3)) if err.shape[1] > g else None  # masks: learnt even with an image
         err_m = (vm.float() - (m1 - m0)).pow(2).mean(dim=-1)  # (B, T)
         if given is not None:
             keep = (~given).float()
@@ -279,12 +311,20 @@ class AnchorFlow(LatentGenerator):
             motion_mse = err_m.sum() / (err_m[:, 1:].numel() + keep.sum())
         else:
             anchor_mse, motion_mse = err_a.mean(), err_m.mean()
-        return {"loss": anchor_mse + motion_mse, "anchor_mse": anchor_mse.detach(), "motion_mse": motion_mse.detach()}
+        out = {"loss": anchor_mse + motion_mse, "anchor_mse": anchor_mse.detach(), "motion_mse": motion_mse.detach()}
+        if err_k is not None:
+            mask_mse = err_k.mean()
+            out["loss"] = out["loss"] + mask_mse
+            out["mask_mse"] = mask_mse.detach()
+        return out
 
     def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         """ε for the anchor (B, c, h, w) and the path (B, native_frames, 2): clips are at most the training
         length; the model continues longer ones from their last frame."""
-        return {"anchor": (batch, self.latent_channels, *self.latent_hw), "path": (batch, self.cfg.num_frames, 2)}
+        return {
+            "anchor": (batch, self.latent_channels + self.mask_channels, *self.latent_hw),
+            "path": (batch, self.cfg.num_frames, self.motion_dim),
+        }
 
     def sample(
         self,
@@ -316,7 +356,9 @@ class AnchorFlow(LatentGenerator):
         if fixed is None:
             return a, m
         m0 = torch.where(given[:, None], start, m[:, 0])
-        return torch.where(given[:, None, None, None], fixed, a), torch.cat([m0[:, None], m[:, 1:]], dim=1)
+        g = fixed.shape[1]  # the latent channels; a layered anchor's masks stay sampled
+        a = torch.cat([torch.where(given[:, None, None, None], fixed, a[:, :g]), a[:, g:]], dim=1)
+        return a, torch.cat([m0[:, None], m[:, 1:]], dim=1)
 
     def integrate(
         self,

@@ -115,15 +115,32 @@ class VidFuseModel(nn.Module):
 
         A generator that is trained on clips of a fixed length (``generator.native_frames``, e.g. the latent
         flow's Transformer, which learns time positions only up to its training length) makes longer videos
-        by continuation: each further segment is generated from the text with the previous segment's last
-        frame as its first frame (the same text + image → video path the model is trained for), and that
-        repeated frame is dropped. Generators with no native length (GAN, VAE) generate any length at once.
+        by continuation: a generator with an ``extend`` method carries the clip on itself (the layered flow:
+        its layers keep their motions); otherwise each further segment is generated from the text with the
+        previous segment's last frame as its first frame (the same text + image → video path the model is
+        trained for), and that repeated frame is dropped. Generators with no native length (GAN, VAE)
+        generate any length at once.
         """
         native = self.generator.native_frames
         if native is None or num_frames <= native or native < 2:
             return self._generate_once(
                 ids, mask, image, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale
             )
+        extend = getattr(self.generator, "extend", None)
+        if extend is not None:  # the generator carries its own motion on (vidfuse.models.layered)
+            clip = self._generate_once(
+                ids, mask, image, num_frames=native, generator=generator, guidance_scale=guidance_scale
+            )
+            cond, uncond = self._conditions(ids, mask, None, guidance_scale)
+            more = extend(
+                clip,
+                cond,
+                new_frames=num_frames - native,
+                uncond=uncond,
+                guidance_scale=guidance_scale,
+                generator=generator,
+            )
+            return torch.cat([clip, more], dim=2)
         parts, have = [], 0
         while have < num_frames:
             clip = self._generate_once(
@@ -145,15 +162,19 @@ class VidFuseModel(nn.Module):
         generator: torch.Generator | None,
         guidance_scale: float,
     ) -> torch.Tensor:
-        cond = self.condition(ids, mask, image)
-        uncond = None
-        if guidance_scale != 1.0:
-            # the unconditional branch: text replaced by the null token, the image kept
-            drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
-            uncond = self.condition(ids, mask, image, drop_text=drop)
+        cond, uncond = self._conditions(ids, mask, image, guidance_scale)
         return self.generator.generate(
             cond, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale, uncond=uncond
         )
+
+    def _conditions(self, ids, mask, image, guidance_scale: float) -> tuple[Condition, Condition | None]:
+        """Z, and for guidance the unconditional branch: text replaced by the null token, the image kept."""
+        cond = self.condition(ids, mask, image)
+        uncond = None
+        if guidance_scale != 1.0:
+            drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
+            uncond = self.condition(ids, mask, image, drop_text=drop)
+        return cond, uncond
 
     # ---- what a model folder stores --------------------------------------------------------
     def inference_state_dict(self) -> dict[str, torch.Tensor]:

@@ -22,6 +22,7 @@ _CLASSES: dict[str, str] = {
     "anchor-gan": "vidfuse.models.anchor_gan:AnchorGAN",
     "anchor-vae": "vidfuse.models.anchor_vae:AnchorVAE",
     "anchor-add": "vidfuse.models.anchor_distilled:AnchorDistilled",
+    "layered": "vidfuse.models.layered:LayeredFlow",
 }
 assert set(_CLASSES) == set(GENERATOR_CONFIGS), "every family needs a class and a settings class"
 
