@@ -95,9 +95,9 @@ def phase_correlation_peaks(video: torch.Tensor, peaks: int = 1) -> torch.Tensor
         return torch.where(pos > size / 2, pos - size, pos)  # wrap to ±size/2
 
     mid = at(0, 0)
-    shifts = torch.stack(
-        [refine(ix, at(0, -1), mid, at(0, 1), w), refine(iy, at(-1, 0), mid, at(1, 0), h)], dim=-1
-    ) * scale
+    shifts = (
+        torch.stack([refine(ix, at(0, -1), mid, at(0, 1), w), refine(iy, at(-1, 0), mid, at(1, 0), h)], dim=-1) * scale
+    )
     # frame 0 against itself is zero by definition; the FFT round trip leaves ~1e-9 that differs by CPU
     shifts[:, 0] = 0
     return shifts

@@ -370,4 +370,3 @@ class LayeredFlow(AnchorFlow):
             parts.append(new)
             have += new.shape[2]
         return torch.cat(parts, dim=2)[:, :, :new_frames]
-
