@@ -4,8 +4,9 @@
 
 Runs, in one process on one machine: the judge's self-test; text → video on ``--n`` level-1 test
 captions (seen / held-out pairs × English / Chinese) with FD-judge; text + first frame → video on the
-same number of captions; the captions of ``bench/novel_captions.jsonl`` and ``novel_captions_v2.jsonl``
-(worded unlike the training templates, never trained on); level 2 on ``--n2`` captions; single-prompt
+same number of captions; the captions of ``bench/novel_captions.jsonl``, ``novel_captions_v2.jsonl`` and
+``novel_captions_zh.jsonl`` (worded unlike the training templates, never trained on); level 2 on ``--n2``
+captions, beside the judge's own accuracy on the real level-2 clips of those captions; single-prompt
 latency after load (median of ``--repeats``, as a real-time factor at 8 fps) and batch clips/s; a contact
 sheet of held-out-pair samples (``--sheet``). Prints a Markdown table and writes everything as JSON.
 """
@@ -28,8 +29,13 @@ from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # captions worded unlike the training templates, never trained on: v1 was written beside the templates
-# (and its phrasing later informed vidfuse/data/paraphrase.py); v2 was written blind to both
-NOVEL_SETS = {"novel": "novel_captions.jsonl", "novel_v2": "novel_captions_v2.jsonl"}
+# (and its phrasing later informed vidfuse/data/paraphrase.py); v2 (English and Chinese) and zh (Chinese,
+# 144 captions) were written blind to both
+NOVEL_SETS = {
+    "novel": "novel_captions.jsonl",
+    "novel_v2": "novel_captions_v2.jsonl",
+    "novel_zh": "novel_captions_zh.jsonl",
+}
 
 
 def pct(x: float | None) -> str:
@@ -81,11 +87,19 @@ def main() -> None:
             for key, r in novel
         ],
         *[
-            (
-                f"level 2, per digit / joint (n={l2['all']['n']})",
-                f"{pct(l2['all']['per_digit'])} / {pct(l2['all']['joint'])}",
+            row
+            for l2, real in ([(res["level2"]["groups"], res["level2"]["judge_on_real"])] if "level2" in res else [])
+            for row in (
+                (
+                    f"level 2, both digits right, en / zh (n={l2['all']['n']})",
+                    f"{pct(l2['en']['joint'])} / {pct(l2['zh']['joint'])}",
+                ),
+                ("level 2, per digit (all attributes of one digit)", pct(l2["all"]["per_digit"])),
+                (
+                    "judge on these level-2 real clips: both digits / per digit",
+                    f"{pct(real['all']['joint'])} / {pct(real['all']['per_digit'])}",
+                ),
             )
-            for l2 in ([res["level2"]["groups"]] if "level2" in res else [])
         ],
         (
             "single-prompt latency after load; real-time factor",

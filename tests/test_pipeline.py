@@ -164,6 +164,27 @@ def test_flow_continues_past_its_native_length_from_the_last_frame(monkeypatch):
     assert tiny_pipeline("vae").model.generator.native_frames is None  # any length in one piece
 
 
+def test_layered_flow_continues_with_its_own_extend_not_from_a_still_last_frame(monkeypatch):
+    pipe = tiny_pipeline("layered")
+    model, native = pipe.model, pipe.model.generator.native_frames
+    calls, extends = [], []
+    real_once, real_extend = model._generate_once, model.generator.extend
+
+    def once(ids, mask, image, **kw):
+        calls.append(kw["num_frames"])
+        return real_once(ids, mask, image, **kw)
+
+    def extend(video, cond, **kw):
+        extends.append((video.shape[2], kw["new_frames"], cond.image))
+        return real_extend(video, cond, **kw)
+
+    monkeypatch.setattr(model, "_generate_once", once)
+    monkeypatch.setattr(model.generator, "extend", extend)
+    frames = pipe(["a red 3 moves up", "a blue 7"], num_frames=native + 3, seed=0)
+    assert frames.shape[:2] == (2, native + 3)
+    assert calls == [native] and extends == [(native, 3, None)]  # one native clip, then carried on
+
+
 def test_prompts_share_token_buckets_and_padding_changes_nothing_but_rounding(monkeypatch):
     """Token ids are padded to multiples of 16, so prompts of different lengths run the same tensor shapes
     (CPU kernels compiled per shape are built once); padding is masked, so frames move by rounding only."""

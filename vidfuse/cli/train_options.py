@@ -24,7 +24,7 @@ _PANELS = {
 _HELP = {  # for fields whose comment in vidfuse/config.py says too little on a command line
     "steps": "total optimiser steps (a resumed run may raise it)",
     "batch_size": "clips per step per process",
-    "text_encoder": '"scratch", "minilm" or the path of a local Hugging Face encoder folder',
+    "text_encoder": '"scratch", "e5" (multilingual: English + Chinese), "minilm" or a local encoder folder',
 }
 
 

@@ -214,7 +214,7 @@ def upsample_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(masks.float(), size=size, mode="nearest")
 
 
-def reconstruct(video: torch.Tensor, layers: int = 3, block: int = 8) -> torch.Tensor:
+def reconstruct(video: torch.Tensor, layers: int = 3, block: int = 4) -> torch.Tensor:
     """A real clip encoded into the layered representation and drawn back, in pixels (no autoencoder, no
     sampling): the ceiling of what this generator's representation can show of that clip."""
     anchor, _, masks, paths = analyse(video, layers, block)
