@@ -187,3 +187,14 @@ def test_upsample_masks_gives_each_pixel_its_cell(size):
     up = upsample_masks(masks, size)
     assert up.shape == (1, 3, *size)
     torch.testing.assert_close(up[..., ::4, ::4], masks)
+
+
+def test_a_given_first_frame_is_centred_as_in_training_so_no_digit_is_pushed_out():
+    g = layered_model().eval()
+    cfg = g.cfg
+    image = -torch.ones(1, 3, cfg.height, cfg.width)
+    image[:, :, 0:6, 0:6] = 1  # a big thing top left, a small one bottom right: plain centring cuts it off
+    image[:, :, -2:, -2:] = 1
+    _, offset = g.encode_anchor(image)
+    torch.testing.assert_close(offset, lossless_centring_offset(image))
+    assert not torch.equal(offset, centring_offset(image))

@@ -259,9 +259,14 @@ class AnchorFlow(LatentGenerator):
 
     def encode_anchor(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, H, W) → the centred frame's normalised latent (B, c, h, w) and its offset in pixels (B, 2)."""
-        offset = centring_offset(frame)
+        offset = self.centring(frame)
         centred = translate(frame, -offset[:, None])[:, :, 0]
         return self.encode(centred[:, :, None])[:, 0], offset
+
+    @staticmethod
+    def centring(frame: torch.Tensor) -> torch.Tensor:
+        """The whole-pixel offset that centres a first frame (B, C, H, W) → (B, 2)."""
+        return centring_offset(frame)
 
     def _given(self, cond: Condition) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """The condition's image as (anchor latent, path start in flow units, which samples have one)."""

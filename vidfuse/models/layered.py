@@ -161,7 +161,7 @@ def cluster_tracks(
 
 
 def analyse(
-    video: torch.Tensor, layers: int, block: int, *, peaks: int = 6, content_min: float = 0.02
+    video: torch.Tensor, layers: int, block: int, *, peaks: int = 6, content_min: float = 0.02, refine: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """A real clip as layers (see the module docstring). video (B, C, T, H, W) in [-1, 1] →
 
@@ -185,6 +185,17 @@ def analyse(
     # count a little, so that a blank clip's layer 0 stands still)
     layer_err = torch.einsum("btpn,bnk->btpk", errors, onehot * (weight[..., None] + 1e-6))
     paths = pick(candidates, layer_err).transpose(1, 2)  # (B, T, K, 2)
+    if refine:
+        # every content block goes to the layer whose whole path carries it best (the clustering above
+        # compared tracks, which a block shared by two things or a frame of doubt can mislead)
+        best = layer_err.argmin(dim=2)  # (B, T, K): each layer's candidate in every frame
+        along = errors.gather(2, best[..., None].expand(-1, -1, -1, errors.shape[-1]))  # (B, T, K, N)
+        alive = onehot.sum(1) > 0  # (B, K)
+        cost = along.sum(1).masked_fill(~alive[..., None], torch.inf)  # (B, K, N)
+        assign = torch.where(weight > 0, cost.argmin(dim=1), assign)
+        onehot = F.one_hot(assign, layers).float()
+        layer_err = torch.einsum("btpn,bnk->btpk", errors, onehot * (weight[..., None] + 1e-6))
+        paths = pick(candidates, layer_err).transpose(1, 2)
     standing = offset[:, None, None].expand_as(paths)
     gh, gw = video.shape[-2] // block, video.shape[-1] // block
     masks = rearrange(onehot, "b (h w) k -> b k h w", h=gh, w=gw)
@@ -232,6 +243,11 @@ class LayeredFlow(AnchorFlow):
         self.block = cfg.gen.mask_block  # pixels of one mask cell; a latent cell carries (cell / block)² of them
         if self.cell % self.block:
             raise ValueError(f"gen.mask_block must divide the latent cell ({self.cell} px), got {self.block}")
+
+    @staticmethod
+    def centring(frame: torch.Tensor) -> torch.Tensor:
+        """Centring that pushes nothing out of the frame (:func:`lossless_centring_offset`), as in training."""
+        return lossless_centring_offset(frame)
 
     @property
     def layers(self) -> int:
