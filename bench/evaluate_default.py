@@ -82,7 +82,8 @@ def main() -> None:
         *[
             (
                 f"novel wording, {NOVEL_SETS[key]}, joint (n={r['all']['n']}; en / zh)",
-                f"{pct(r['all']['joint'])} ({pct(r['groups']['en']['joint'])} / {pct(r['groups']['zh']['joint'])})",
+                f"{pct(r['all']['joint'])} ({pct(r['groups'].get('en', {}).get('joint'))} / "
+                f"{pct(r['groups'].get('zh', {}).get('joint'))})",
             )
             for key, r in novel
         ],

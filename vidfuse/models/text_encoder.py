@@ -45,13 +45,21 @@ class ScratchTextEncoder(nn.Module):
 class PretrainedTextEncoder(nn.Module):
     """A Hugging Face encoder's last hidden states, projected to the model width. forward(ids, mask) -> (B,L,D)."""
 
-    def __init__(self, backbone: nn.Module, *, dim: int, freeze: bool):
+    def __init__(self, backbone: nn.Module, *, dim: int, freeze: bool, adapter_layers: int = 0, heads: int = 4):
         super().__init__()
         self.backbone = backbone  # loaded from its folder by vidfuse.data.pretrained_text.load_text_backbone
         self.frozen = freeze
         if freeze:
             self.backbone.requires_grad_(False).eval()
         self.proj = nn.Linear(self.backbone.config.hidden_size, dim)
+        # the adapter (e5): the backbone's states normalised per token (e5's are ~0.1 in scale, ten times under
+        # the from-scratch encoder's, and its words differ by a few hundredths of cosine), then trainable
+        # Transformer blocks that learn which of them a video needs; none for the older pretrained kinds
+        self.adapter_layers = adapter_layers
+        if adapter_layers:
+            self.in_norm = nn.LayerNorm(self.backbone.config.hidden_size)
+            self.blocks = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(adapter_layers))
+            self.out_norm = nn.LayerNorm(dim)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -62,7 +70,12 @@ class PretrainedTextEncoder(nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             h = self.backbone(input_ids=ids, attention_mask=mask.long()).last_hidden_state  # (B, L, hidden)
-        return self.proj(h)
+        if not self.adapter_layers:
+            return self.proj(h)
+        x = self.proj(self.in_norm(h))
+        for block in self.blocks:
+            x = block(x, mask=mask)
+        return self.out_norm(x)
 
 
 def build_text_encoder(cfg, backbone: nn.Module | None = None) -> nn.Module:
@@ -77,4 +90,5 @@ def build_text_encoder(cfg, backbone: nn.Module | None = None) -> nn.Module:
             f"text encoder {cfg.text_encoder!r} is pretrained: pass its backbone "
             "(vidfuse.pipeline.build_model loads it)"
         )
-    return PretrainedTextEncoder(backbone, dim=cfg.dim, freeze=cfg.freeze_text)
+    adapter = cfg.text_layers if cfg.text_encoder == "e5" else 0  # e5 models train text_layers blocks on top
+    return PretrainedTextEncoder(backbone, dim=cfg.dim, freeze=cfg.freeze_text, adapter_layers=adapter, heads=cfg.heads)
