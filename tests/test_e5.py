@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -131,3 +132,56 @@ def test_plugs_into_the_pretrained_text_encoder():
     with pytest.raises(ValueError, match="over this model's limit"):
         e5.get_tokenizer().encode(["word " * 20], max_length=8)
     assert e5.get_tokenizer().encode(["word " * 20], max_length=8, on_overflow="truncate")[0].shape == (1, 8)
+
+
+def test_adapter_standardises_from_the_first_training_batch():
+    """The adapter's input statistics come from the first training batch and then stay: after it, e5's shared
+    direction is gone (a per-token LayerNorm keeps it: token-to-token cosine ~0.8), and they are saved."""
+    from vidfuse.models.text_encoder import PretrainedTextEncoder
+
+    torch.manual_seed(0)
+    enc = PretrainedTextEncoder(e5.load_e5(), dim=32, freeze=True, adapter_layers=1)
+    texts = ["the red digit 3 is moving to the left", "a blue seven goes up and down", "绿色的数字5在上下移动"]
+    ids, mask = e5.get_tokenizer().encode(texts)
+    norm = enc.in_norm
+    assert not bool(norm.ready)
+    enc.eval()
+    enc(ids, mask)
+    assert not bool(norm.ready)  # eval never sets statistics
+    enc.train()
+    enc(ids, mask)
+    assert bool(norm.ready)
+    h = enc.backbone(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+    z = norm(h, mask)[mask]
+    cos = torch.nn.functional.normalize(z, dim=-1) @ torch.nn.functional.normalize(z, dim=-1).T
+    raw = torch.nn.functional.normalize(h[mask], dim=-1)
+    assert (raw @ raw.T).mean() > 0.5  # e5's shared direction, which standardising removes
+    assert cos.mean().abs() < 0.1
+    mean = norm.mean.clone()
+    enc(ids[:1], mask[:1])  # a later batch does not move them
+    assert torch.equal(norm.mean, mean)
+    again = PretrainedTextEncoder(e5.load_e5(), dim=32, freeze=True, adapter_layers=1)
+    again.load_state_dict({k: v for k, v in enc.state_dict().items()}, strict=False)
+    assert bool(again.in_norm.ready) and torch.equal(again.in_norm.mean, mean)
+
+
+def test_an_e5_model_keeps_its_adapter_statistics_through_save_and_load(tmp_path):
+    """The backbone stays out of the model folder; the adapter and its statistics go in, so a loaded model
+    draws what the saved one drew."""
+    from vidfuse.config import tiny
+    from vidfuse.pipeline import TextToVideoPipeline, build_model, load_tokenizer
+
+    torch.manual_seed(0)
+    cfg = tiny("layered")
+    cfg.text_encoder, cfg.max_text_len = "e5", 64
+    model = build_model(cfg)
+    tok = load_tokenizer(cfg, None)
+    ids, mask = tok.encode(["a red 3 moves up", "蓝色的数字7向左移动"])
+    model.text_encoder.train()
+    model.text_encoder(ids, mask)  # the first training batch sets the statistics
+    pipe = TextToVideoPipeline(model, tok, device="cpu")
+    before = pipe(["a red 3 moves up"], seed=2)
+    pipe.save_pretrained(tmp_path / "m")
+    loaded = TextToVideoPipeline.from_pretrained(tmp_path / "m", device="cpu")
+    assert bool(loaded.model.text_encoder.in_norm.ready)
+    assert np.allclose(before.astype(int), loaded(["a red 3 moves up"], seed=2).astype(int), atol=1)

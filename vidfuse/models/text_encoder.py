@@ -42,6 +42,38 @@ class ScratchTextEncoder(nn.Module):
         return self.norm(x)
 
 
+class Standardise(nn.Module):
+    """Per-dimension standardisation whose statistics come from the first training batch (data-dependent
+    initialisation, as Glow's ActNorm), then stay fixed and travel in the state dict.
+
+    forward(h (B, L, C), mask (B, L)) -> (h - mean) / std. Until a training batch has been seen (an untrained
+    model in eval mode) it is the identity. Why not LayerNorm: e5's token states share one large direction
+    (token-to-token cosine ~0.80 whatever the words), which a per-token norm keeps; removing the per-dimension
+    mean leaves the differences between words (cosine ~0.00 between tokens).
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("std", torch.ones(channels))
+        self.register_buffer("ready", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def _initialise(self, h: torch.Tensor, mask: torch.Tensor) -> None:
+        tokens = h[mask.bool()].float()  # (N, C): real tokens only, padding left out
+        if tokens.shape[0] < 2:
+            return  # one token says nothing about spread; wait for a fuller batch
+        self.mean.copy_(tokens.mean(0))
+        self.std.copy_(tokens.std(0))
+        self.ready.fill_(True)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.training and not bool(self.ready):
+            self._initialise(h, mask)
+        return (h - self.mean) / (self.std + self.eps)
+
+
 class PretrainedTextEncoder(nn.Module):
     """A Hugging Face encoder's last hidden states, projected to the model width. forward(ids, mask) -> (B,L,D)."""
 
@@ -52,12 +84,12 @@ class PretrainedTextEncoder(nn.Module):
         if freeze:
             self.backbone.requires_grad_(False).eval()
         self.proj = nn.Linear(self.backbone.config.hidden_size, dim)
-        # the adapter (e5): the backbone's states normalised per token (e5's are ~0.1 in scale, ten times under
-        # the from-scratch encoder's, and its words differ by a few hundredths of cosine), then trainable
-        # Transformer blocks that learn which of them a video needs; none for the older pretrained kinds
+        # the adapter (e5): the backbone's states standardised per dimension (e5's are ~0.1 in scale and share
+        # one direction, so its words differ by a few hundredths of cosine), then trainable Transformer blocks
+        # that learn which of them a video needs; none for the older pretrained kinds
         self.adapter_layers = adapter_layers
         if adapter_layers:
-            self.in_norm = nn.LayerNorm(self.backbone.config.hidden_size)
+            self.in_norm = Standardise(self.backbone.config.hidden_size)
             self.blocks = nn.ModuleList(TransformerBlock(dim, heads) for _ in range(adapter_layers))
             self.out_norm = nn.LayerNorm(dim)
 
@@ -72,7 +104,7 @@ class PretrainedTextEncoder(nn.Module):
             h = self.backbone(input_ids=ids, attention_mask=mask.long()).last_hidden_state  # (B, L, hidden)
         if not self.adapter_layers:
             return self.proj(h)
-        x = self.proj(self.in_norm(h))
+        x = self.proj(self.in_norm(h, mask))
         for block in self.blocks:
             x = block(x, mask=mask)
         return self.out_norm(x)
