@@ -105,9 +105,8 @@ def main() -> int:
     print(f"model {result['model']} ({result['generator']}), {args.frames} frames, seams at {at}\n")
     print("| caption | step px/frame | largest seam jump px | reversals | smooth |\n| --- | ---: | ---: | ---: | --- |")
     for r in rows:
-        print(
-            f"| {r['caption']} | {r['step']:.2f} | {r['seam']:.2f} | {r['reverse']} | {'yes' if r['smooth'] else 'no'} |"
-        )
+        smooth = "yes" if r["smooth"] else "no"
+        print(f"| {r['caption']} | {r['step']:.2f} | {r['seam']:.2f} | {r['reverse']} | {smooth} |")
     print(f"\nsmooth: {result['smooth']} of {len(rows)}")
     if args.out:
         atomic_write_text(args.out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
