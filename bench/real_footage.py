@@ -29,6 +29,11 @@ Representations (``REPRESENTATIONS``; one more is one line in ``OPTIONAL``):
             the first frame centred by whole pixels, moved along centring offset + phase-correlation shifts,
             black where nothing moves in. So it is the ceiling of the motion part alone;
 ``layered`` ``vidfuse.models.layered.reconstruct`` where that module exists (skipped with a note otherwise).
+
+``--residual-cell N`` adds, for each of them, a *what-if* row ``<name>+res<N>px``: the representation plus the
+clip's own error averaged over N×N-pixel cells, frame by frame (bilinear back to full size). No generator
+draws that yet; the row says how much a per-frame, N-pixel appearance correction would add (issue 17: rigid
+layers cannot change appearance).
 """
 
 from __future__ import annotations
@@ -158,6 +163,16 @@ def anchor(video: Video) -> Video:
     centred = translate(first, -offset[:, None])[:, :, 0]  # AnchorFlow.encode_anchor, minus encode
     path = offset[:, None] + estimate_shifts(video)  # (B, T, 2); the motion scale cancels out
     return translate(centred, path)  # AnchorFlow.render, minus decode
+
+
+def with_cell_residual(video: Video, recon: Video, cell: int) -> Video:
+    """``recon`` plus the clip's own error ``video − recon`` averaged over ``cell``×``cell`` pixels in each frame
+    and brought back to full size bilinearly: a low-resolution appearance correction per frame."""
+    b, c, t, h, w = video.shape
+    err = (video - recon).transpose(1, 2).reshape(b * t, c, h, w)
+    low = torch.nn.functional.avg_pool2d(err, cell, ceil_mode=True)
+    up = torch.nn.functional.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
+    return recon + up.reshape(b, t, c, h, w).transpose(1, 2)
 
 
 REPRESENTATIONS: dict[str, Callable[[Video], Video]] = {"frozen": frozen, "anchor": anchor}
@@ -292,6 +307,7 @@ def run(args: argparse.Namespace) -> dict:
         "machine": machine(),
         "git": _git_revision(),
         "threshold": args.threshold,
+        "residual_cell": args.residual_cell,
         "windows": args.windows,
         "window_frames": WINDOW_FRAMES,
         "size": SIZE,
@@ -335,15 +351,21 @@ def run(args: argparse.Namespace) -> dict:
             "representations": {},
         }
         base = None
+        recons: dict[str, Video] = {}
         for rep_name, fn in reps.items():
             with torch.no_grad():
                 try:
-                    recon = fn(video)
-                    s = scores(video, recon, args.threshold)
+                    recons[rep_name] = fn(video)
                 except Exception as err:  # a representation under development must not take the others down
                     entry["representations"][rep_name] = {"error": f"{type(err).__name__}: {err}"}
                     print(f"note: {rep_name} failed on {name}: {type(err).__name__}: {err}", file=sys.stderr)
-                    continue
+        if args.residual_cell:
+            for rep_name in list(recons):
+                recons[f"{rep_name}+res{args.residual_cell}px"] = with_cell_residual(
+                    video, recons[rep_name], args.residual_cell
+                )
+        for rep_name, recon in recons.items():
+            s = scores(video, recon, args.threshold)
             if rep_name == "frozen":
                 base = s["moving_psnr"]
             gain = None
@@ -402,11 +424,22 @@ def main() -> int:
     ap.add_argument("--fps", type=float, default=TARGET_FPS, help="clip frame rate; step = round(source fps / this)")
     ap.add_argument("--sources", nargs="+", default=["vtest", "bikes", "bigbuckbunny", "pong"])
     ap.add_argument("--seed", type=int, default=0, help="Pong's random actions")
+    ap.add_argument(
+        "--residual-cell",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also score each representation plus the clip's own error averaged over N-pixel cells (a what-if)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results" / "real_footage.json")
     args = ap.parse_args()
     unknown = sorted(set(args.sources) - {"vtest", "bikes", "bigbuckbunny", "pong"})
-    if unknown or args.windows < 1 or not 0 <= args.threshold < 1 or args.fps <= 0:
-        what = f"unknown source(s) {', '.join(unknown)}" if unknown else "--windows ≥ 1, 0 ≤ --threshold < 1, --fps > 0"
+    if unknown or args.windows < 1 or not 0 <= args.threshold < 1 or args.fps <= 0 or args.residual_cell < 0:
+        what = (
+            f"unknown source(s) {', '.join(unknown)}"
+            if unknown
+            else "--windows ≥ 1, 0 ≤ --threshold < 1, --fps > 0, --residual-cell ≥ 0"
+        )
         print(f"error: {what}; sources are vtest, bikes, bigbuckbunny, pong", file=sys.stderr)
         return 2
     torch.manual_seed(0)

@@ -101,7 +101,7 @@ def test_cluster_tracks_merges_close_tracks_and_sends_blank_blocks_to_layer_zero
     assert assign[4] == 0
 
 
-def test_composite_stacks_layers_bottom_up_and_leaves_black_where_nothing_lands():
+def test_composite_stacks_layers_bottom_up_and_shows_the_background_colour_where_nothing_lands():
     pixels = torch.ones(1, 3, 8, 8)  # white everywhere
     pixels[:, 1:] = -1  # red
     masks = torch.zeros(1, 2, 8, 8)
@@ -112,7 +112,17 @@ def test_composite_stacks_layers_bottom_up_and_leaves_black_where_nothing_lands(
     video = composite(pixels, masks, paths)
     torch.testing.assert_close(video[:, :, 0], pixels)
     assert bool((video[:, :, 1, :, :4] == pixels[:, :, :, :4]).all())  # layer 1 on top, same red
-    assert bool((video[:, :, 1, :, 4:] == -1).all())  # uncovered: black
+    assert bool((video[:, :, 1, :, 4:] == pixels[:, :, :, 4:]).all())  # uncovered: the median colour, red
+    grey = torch.zeros(1, 3, 8, 8)  # a grey frame with a white 2×2 square in layer 1
+    grey[:, :, 2:4, 2:4] = 1
+    masks = torch.zeros(1, 2, 8, 8)
+    masks[:, 1, 2:4, 2:4] = 1
+    masks[:, 0] = 1 - masks[:, 1]
+    paths = torch.zeros(1, 2, 2, 2)
+    paths[:, 1, 1] = torch.tensor([3.0, 0.0])  # the square moves right, uncovering its first place
+    video = composite(grey, masks, paths)
+    torch.testing.assert_close(video[:, :, 1, 2:4, 2:4], torch.zeros(1, 3, 2, 2))  # grey, not black
+    torch.testing.assert_close(video[:, :, 1, 2:4, 5:7], torch.ones(1, 3, 2, 2))
 
 
 def layered_model(**gen):

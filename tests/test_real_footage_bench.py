@@ -88,3 +88,19 @@ def test_frames_of_any_size_are_resized_and_centre_cropped_into_range():
     out = bench.resize_crop(band[0])
     assert out.shape == (64, 64, 3) and out[:, 32].min() == 255 and out[:, 0].max() == 0
     assert [bench.frame_step(f) for f in (10, 25, 29.97, 60)] == [1, 3, 4, 8]
+
+
+def test_the_cell_residual_adds_each_frames_own_error_averaged_over_its_cells():
+    video = square_clip(batch=1)
+    frozen = bench.frozen(video)
+    # one-pixel cells give the clip back exactly; coarser cells only their average error, frame by frame
+    assert torch.allclose(bench.with_cell_residual(video, frozen, 1), video, atol=1e-6)
+    coarse = bench.with_cell_residual(video, frozen, 8)
+    assert coarse.shape == video.shape
+    assert torch.equal(coarse[:, :, 0], frozen[:, :, 0])  # frame 0 has no error to add
+    cell = (video - frozen)[0, :, 5, 24:32, 16:24].mean((1, 2))  # an 8-px cell the square half covers at t = 5
+    assert cell.abs().max() > 0
+    s_frozen = bench.scores(video, frozen, 0.1)["moving_psnr"]
+    assert bench.scores(video, coarse, 0.1)["moving_psnr"] > s_frozen
+    # an exact representation gains nothing from its (zero) residual
+    assert torch.equal(bench.with_cell_residual(video, video, 4), video)

@@ -13,7 +13,8 @@ layers, as layered video models and codecs with sprite coding do:
             flow's.
 
 A clip is drawn by cutting the decoded anchor into its layers, moving each along its path, and stacking
-them bottom (layer 0) to top with their masks as alpha. Where nothing lands, the frame is black.
+them bottom (layer 0) to top with their masks as alpha. Where nothing lands, the frame shows the anchor's
+median colour (its background: black on Moving Digits).
 
 The layers of a real clip are found without labels, for any video (:func:`analyse`):
 
@@ -209,14 +210,19 @@ def analyse(
 def composite(pixels: torch.Tensor, masks: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
     """Stack the moved layers: pixels (B, C, H, W) in [-1, 1]; masks (B, K, H, W) in [0, 1] (full size);
     paths (B, T, K, 2) pixels → video (B, C, T, H, W) in [-1, 1]. Layer 0 is at the bottom, each layer's
-    mask is its alpha (moved with it), and where no layer lands the frame is black."""
+    mask is its alpha (moved with it). Where no layer lands (what a moving layer uncovers, what enters at an
+    edge), the frame shows the anchor's background: its median colour (black on Moving Digits; on real
+    footage a hole of background colour costs far less than a black one)."""
     colour = (pixels.float() + 1) / 2
-    out = None
+    background = colour.flatten(-2).median(dim=-1).values[:, :, None, None, None]  # (B, C, 1, 1, 1)
+    out = cover = None
     for k in range(masks.shape[1]):
         m = masks[:, k : k + 1].float()
         moved = (translate(torch.cat([colour * m, m], dim=1) * 2 - 1, paths[:, :, k]) + 1) / 2  # black pads 0
         c, alpha = moved[:, :-1], moved[:, -1:]
         out = c if out is None else out * (1 - alpha) + c
+        cover = alpha if cover is None else cover * (1 - alpha) + alpha
+    out = out + (1 - cover).clamp(0, 1) * background
     return out.clamp(0, 1) * 2 - 1
 
 
