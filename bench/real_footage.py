@@ -64,6 +64,7 @@ from vidfuse.errors import VidfuseError  # noqa: E402
 from vidfuse.fileio import atomic_write_text, check_writable  # noqa: E402
 from vidfuse.media.video_read import probe_video, read_video  # noqa: E402
 from vidfuse.models.anchor import centring_offset, estimate_shifts, translate  # noqa: E402
+from vidfuse.models.layered import add_residual, cell_residual  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WINDOW_FRAMES = 16
@@ -167,12 +168,9 @@ def anchor(video: Video) -> Video:
 
 def with_cell_residual(video: Video, recon: Video, cell: int) -> Video:
     """``recon`` plus the clip's own error ``video − recon`` averaged over ``cell``×``cell`` pixels in each frame
-    and brought back to full size bilinearly: a low-resolution appearance correction per frame."""
-    b, c, t, h, w = video.shape
-    err = (video - recon).transpose(1, 2).reshape(b * t, c, h, w)
-    low = torch.nn.functional.avg_pool2d(err, cell, ceil_mode=True)
-    up = torch.nn.functional.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
-    return recon + up.reshape(b, t, c, h, w).transpose(1, 2)
+    and brought back to full size bilinearly: a low-resolution appearance correction per frame (the layered
+    flow's ``gen.residual_cell``, applied to any representation)."""
+    return add_residual(recon, cell_residual(video, recon, cell))
 
 
 REPRESENTATIONS: dict[str, Callable[[Video], Video]] = {"frozen": frozen, "anchor": anchor}

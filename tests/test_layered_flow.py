@@ -14,7 +14,9 @@ from conftest import random_condition
 from vidfuse.config import tiny
 from vidfuse.models.anchor import centring_offset, estimate_shifts, phase_correlation_peaks, translate
 from vidfuse.models.layered import (
+    add_residual,
     analyse,
+    cell_residual,
     cluster_tracks,
     composite,
     lossless_centring_offset,
@@ -169,8 +171,9 @@ def test_a_prefix_is_given_clean_and_left_out_of_the_loss(monkeypatch):
     assert float(out["anchor_mse"]) == 0.0 and float(out["mask_mse"]) == 0.0  # nothing left to learn there
 
 
-def test_extend_pins_the_analysed_tail_and_returns_only_new_frames(monkeypatch):
-    g = layered_model().eval()
+@pytest.mark.parametrize("residual_cell", [0, 8])
+def test_extend_pins_the_analysed_tail_and_returns_only_new_frames(monkeypatch, residual_cell):
+    g = layered_model(residual_cell=residual_cell).eval()
     cfg = g.cfg
     video = -torch.ones(1, 3, cfg.num_frames, cfg.height, cfg.width)
     for t in range(cfg.num_frames):
@@ -208,3 +211,50 @@ def test_a_given_first_frame_is_centred_as_in_training_so_no_digit_is_pushed_out
     _, offset = g.encode_anchor(image)
     torch.testing.assert_close(offset, lossless_centring_offset(image))
     assert not torch.equal(offset, centring_offset(image))
+
+
+def test_the_appearance_correction_draws_what_rigid_layers_cannot():
+    """A square that brightens while it moves: rigid layers carry it but cannot change its colour; the
+    per-frame correction over cells puts the change back (exactly at one-pixel cells)."""
+    video, _ = two_squares()
+    for t in range(T):
+        video[0, 0, t] = torch.where(video[0, 0, t] > 0, torch.tensor(-0.6 + 0.2 * t), video[0, 0, t])
+    layers = reconstruct(video)
+    corrected = reconstruct(video, residual_cell=4)
+    assert moving_psnr(corrected, video) > moving_psnr(layers, video) + 3
+    torch.testing.assert_close(reconstruct(video, residual_cell=1), video, atol=1e-5, rtol=0)
+    res = cell_residual(video, layers, 4)
+    assert res.shape == (1, T, 3, 16, 16)
+    torch.testing.assert_close(add_residual(layers, torch.zeros_like(res)), layers)
+
+
+def test_frame_tokens_carry_the_correction_and_render_draws_it(monkeypatch):
+    g = layered_model(residual_cell=4)
+    cfg = g.cfg
+    assert g.motion_dim == 2 * g.layers + 3 * (cfg.height // 4) * (cfg.width // 4)
+    video = -torch.ones(2, 3, cfg.num_frames, cfg.height, cfg.width)
+    for t in range(cfg.num_frames):
+        video[:, 0, t, 4:8, 2 + t // 2 : 6 + t // 2] = -0.8 + 0.1 * t  # a red square moving and brightening
+    a1, m1 = g.representation(video)
+    assert m1.shape == (2, cfg.num_frames, g.motion_dim) and float(g.residual_scale) > 0
+    # drawn with the clip's own anchor pixels, the tokens give the clip back as reconstruct does
+    anchor = analyse(video, g.layers, g.block)[0]
+    monkeypatch.setattr(g, "decode", lambda x: anchor[:, :, None])
+    drawn = g.render(a1, m1, cfg.num_frames, torch.float32)
+    # (render softens the ±1 masks to 0.995 / 0.005: MASK_SHARPNESS)
+    torch.testing.assert_close(drawn, reconstruct(video, g.layers, g.block, residual_cell=4), atol=5e-3, rtol=0)
+    out = g.flow_loss(video, random_condition(b=2, seed=0))
+    assert {"motion_mse", "residual_mse"} <= set(out) and torch.isfinite(out["loss"])
+
+
+def test_a_given_first_frame_starts_every_layer_at_its_offset_with_no_correction():
+    g = layered_model(residual_cell=8).eval()
+    cfg = g.cfg
+    image = -torch.ones(1, 3, cfg.height, cfg.width)
+    image[:, :, 2:6, 2:6] = 1
+    c = random_condition(b=1, seed=0, image=image, has_image=torch.ones(1, dtype=torch.bool))
+    _, start, _ = g._given(c)
+    offset = lossless_centring_offset(image) / g.motion_scale
+    assert start.shape == (1, g.motion_dim)
+    torch.testing.assert_close(start[:, : g.path_dim], offset.repeat(1, g.layers))
+    assert not bool(start[:, g.path_dim :].any())

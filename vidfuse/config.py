@@ -59,6 +59,7 @@ _FAMILY_BOUNDS: dict[str, tuple[float, float]] = {
     "layers": (1, 16),
     "mask_block": (1, 64),
     "p_prefix": (0, 1),
+    "residual_cell": (0, 64),
     "reader_depth": (1, MAX_LAYERS),
     "z_dim": (1, MAX_WIDTH),
     "r_gamma": (0, math.inf),
@@ -165,6 +166,9 @@ class LayeredConfig(LatentConfig):
     layers: int = 3  # layers a clip is cut into (the bottom one takes the background)
     mask_block: int = 4  # pixels of a layer-mask cell (divides the latent cell: 4 → 2×2 mask cells per latent cell)
     p_prefix: float = 0.2  # share of training clips whose anchor and first frames are given (continuing a clip)
+    # pixels of a cell of the per-frame appearance correction (each frame token carries the clip's error
+    # after the layers, averaged over cells of this size: what rigid layers cannot draw); 0: none
+    residual_cell: int = 0
 
 
 @dataclass(slots=True)

@@ -231,11 +231,30 @@ def upsample_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(masks.float(), size=size, mode="nearest")
 
 
-def reconstruct(video: torch.Tensor, layers: int = 3, block: int = 4) -> torch.Tensor:
+def cell_residual(video: torch.Tensor, drawn: torch.Tensor, cell: int) -> torch.Tensor:
+    """What ``drawn`` misses of ``video`` (both (B, C, T, H, W)), averaged over ``cell``×``cell`` pixels in
+    every frame → (B, T, C, H / cell, W / cell): a coarse appearance correction per frame."""
+    b, c, t, h, w = video.shape
+    err = (video.float() - drawn.float()).transpose(1, 2).reshape(b * t, c, h, w)
+    return F.avg_pool2d(err, cell, ceil_mode=True).unflatten(0, (b, t))
+
+
+def add_residual(drawn: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """``drawn`` (B, C, T, H, W) plus a per-frame correction (B, T, C, h, w) brought to full size bilinearly."""
+    b, c, t, h, w = drawn.shape
+    up = F.interpolate(residual.flatten(0, 1).float(), size=(h, w), mode="bilinear", align_corners=False)
+    return drawn + up.unflatten(0, (b, t)).transpose(1, 2)
+
+
+def reconstruct(video: torch.Tensor, layers: int = 3, block: int = 4, residual_cell: int = 0) -> torch.Tensor:
     """A real clip encoded into the layered representation and drawn back, in pixels (no autoencoder, no
-    sampling): the ceiling of what this generator's representation can show of that clip."""
+    sampling): the ceiling of what this generator's representation can show of that clip. With
+    ``residual_cell``, the per-frame appearance correction is added (``gen.residual_cell``)."""
     anchor, _, masks, paths = analyse(video, layers, block)
-    return composite(anchor, upsample_masks(masks, video.shape[-2:]), paths)
+    drawn = composite(anchor, upsample_masks(masks, video.shape[-2:]), paths)
+    if residual_cell:
+        drawn = add_residual(drawn, cell_residual(video, drawn, residual_cell)).clamp(-1, 1)
+    return drawn
 
 
 # ---- the generator -------------------------------------------------------------------------------------
@@ -249,6 +268,12 @@ class LayeredFlow(AnchorFlow):
         self.block = cfg.gen.mask_block  # pixels of one mask cell; a latent cell carries (cell / block)² of them
         if self.cell % self.block:
             raise ValueError(f"gen.mask_block must divide the latent cell ({self.cell} px), got {self.block}")
+        rc = cfg.gen.residual_cell
+        if rc and (cfg.height % rc or cfg.width % rc):
+            raise ValueError(f"gen.residual_cell must divide the frame ({cfg.height}×{cfg.width}), got {rc}")
+        if rc:
+            # the correction's RMS in [-1, 1] pixel units, set on the first flow batch as the motion scale is
+            self.register_buffer("residual_scale", torch.ones(()))
 
     @staticmethod
     def centring(frame: torch.Tensor) -> torch.Tensor:
@@ -260,8 +285,47 @@ class LayeredFlow(AnchorFlow):
         return self.cfg.gen.layers
 
     @property
-    def motion_dim(self) -> int:
+    def path_dim(self) -> int:
         return 2 * self.layers
+
+    @property
+    def residual_shape(self) -> tuple[int, int, int]:
+        """(C, h, w) of a frame's appearance correction; (0, 0, 0) without one."""
+        rc = self.cfg.gen.residual_cell
+        return (3, self.cfg.height // rc, self.cfg.width // rc) if rc else (0, 0, 0)
+
+    @property
+    def motion_dim(self) -> int:
+        """A frame token: every layer's (dx, dy), then the frame's appearance correction, if any, flattened."""
+        c, h, w = self.residual_shape
+        return self.path_dim + c * h * w
+
+    def _given(self, cond: Condition) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """A given first frame: its anchor latent, every layer starting at its offset, no correction."""
+        a, start, given = super()._given(cond)
+        if start is None:
+            return a, start, given
+        start = start[:, :2].repeat(1, self.layers)
+        extra = self.motion_dim - self.path_dim
+        return a, torch.cat([start, start.new_zeros(start.shape[0], extra)], dim=1), given
+
+    def frame_tokens(
+        self, video: torch.Tensor, anchor: torch.Tensor, masks: torch.Tensor, paths: torch.Tensor, *, set_scale: bool
+    ) -> torch.Tensor:
+        """Every frame's token in flow units (B, T, motion_dim): the analysed paths (B, T, K, 2), then, with
+        ``gen.residual_cell``, what the layers drawn from the analysed anchor miss of ``video``."""
+        paths = paths.flatten(2)  # (B, T, 2K)
+        if set_scale:
+            self._set_motion_scale(paths)
+        tokens = paths / self.motion_scale
+        if not self.cfg.gen.residual_cell:
+            return tokens
+        drawn = composite(anchor, upsample_masks(masks, video.shape[-2:]), paths.unflatten(-1, (self.layers, 2)))
+        res = cell_residual(video, drawn, self.cfg.gen.residual_cell).flatten(2)  # (B, T, C·h·w)
+        if set_scale:
+            rms = self.mean_across_processes(res.pow(2).mean().reshape(1))[0]
+            self.residual_scale.copy_(rms.clamp_min(1e-6).sqrt())
+        return torch.cat([tokens, res / self.residual_scale], dim=-1)
 
     @property
     def mask_channels(self) -> int:
@@ -276,18 +340,20 @@ class LayeredFlow(AnchorFlow):
         anchor, _, masks, paths = analyse(video, self.layers, self.block)
         latent = self.encode(anchor[:, :, None])[:, 0].float()
         folded = F.pixel_unshuffle(masks * 2 - 1, self.cell // self.block)  # (B, K·f², h, w)
-        paths = paths.flatten(2)  # (B, T, 2K)
-        if first_batch:
-            self._set_motion_scale(paths)
-        return torch.cat([latent, folded], dim=1), paths / self.motion_scale
+        return torch.cat([latent, folded], dim=1), self.frame_tokens(video, anchor, masks, paths, set_scale=first_batch)
 
     def render(self, a: torch.Tensor, m: torch.Tensor, num_frames: int, dtype: torch.dtype) -> torch.Tensor:
         """(anchor + masks, paths) → video: the decoded anchor cut into its layers, each moved on its path."""
         c = self.latent_channels
         pixels = self.decode(a[:, None, :c].to(dtype))[:, :, 0].float()  # (B, C, H, W)
         masks = torch.softmax(MASK_SHARPNESS * F.pixel_shuffle(a[:, c:].float(), self.cell // self.block), dim=1)
-        paths = (m[:, :num_frames].float() * self.motion_scale).unflatten(-1, (self.layers, 2))
-        return composite(pixels, upsample_masks(masks, pixels.shape[-2:]), paths)
+        m = m[:, :num_frames].float()
+        paths = (m[..., : self.path_dim] * self.motion_scale).unflatten(-1, (self.layers, 2))
+        video = composite(pixels, upsample_masks(masks, pixels.shape[-2:]), paths)
+        if not self.cfg.gen.residual_cell:
+            return video
+        residual = (m[..., self.path_dim :] * self.residual_scale).unflatten(-1, self.residual_shape)
+        return add_residual(video, residual).clamp(-1, 1)
 
     def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
         """Rectified flow on (anchor + masks, paths), with what a sample is given held clean and out of the loss:
@@ -330,13 +396,20 @@ class LayeredFlow(AnchorFlow):
         err = (va.float() - (a1 - a0)).pow(2)
         anchor_mse = masked_mse(err[:, :g].mean(dim=(1, 2, 3)), latent_given)
         mask_mse = masked_mse(err[:, g:].mean(dim=(1, 2, 3)), masks_given)
-        motion_mse = masked_mse((vm.float() - (m1 - m0)).pow(2).mean(dim=-1), frames_given)
-        return {
+        err_m = (vm.float() - (m1 - m0)).pow(2)  # (B, T, motion_dim)
+        p = self.path_dim  # the paths and the correction weigh the same whatever their sizes
+        motion_mse = masked_mse(err_m[..., :p].mean(dim=-1), frames_given)
+        out = {
             "loss": anchor_mse + mask_mse + motion_mse,
             "anchor_mse": anchor_mse.detach(),
             "mask_mse": mask_mse.detach(),
             "motion_mse": motion_mse.detach(),
         }
+        if err_m.shape[-1] > p:
+            residual_mse = masked_mse(err_m[..., p:].mean(dim=-1), frames_given)
+            out["loss"] = out["loss"] + residual_mse
+            out["residual_mse"] = residual_mse.detach()
+        return out
 
     @torch.no_grad()
     def extend(
@@ -366,7 +439,7 @@ class LayeredFlow(AnchorFlow):
             anchor, _, masks, paths = analyse(tail, self.layers, self.block)
             latent = self.encode(anchor[:, :, None])[:, 0].float()
             fixed = torch.cat([latent, F.pixel_unshuffle(masks * 2 - 1, self.cell // self.block)], dim=1)
-            known = paths.flatten(2) / self.motion_scale  # (B, keep, 2K)
+            known = self.frame_tokens(tail, anchor, masks, paths, set_scale=False)  # (B, keep, motion_dim)
             b = video.shape[0]
             flags = torch.zeros(b, n_anchor + frames, dtype=torch.bool, device=video.device)
             flags[:, : n_anchor + keep] = True
