@@ -91,7 +91,7 @@ bench-real-footage: setup
 	  else \
 	    echo "vidfuse: vtest needs a Debian package. Run: sudo apt-get install -y opencv-doc (vtest is skipped)" >&2; \
 	  fi; }
-	$(PY) bench/real_footage.py
+	$(PY) bench/real_footage.py --residual-cell 4
 
 clean:
 	rm -rf out runs
