@@ -258,3 +258,31 @@ def test_a_given_first_frame_starts_every_layer_at_its_offset_with_no_correction
     assert start.shape == (1, g.motion_dim)
     torch.testing.assert_close(start[:, : g.path_dim], offset.repeat(1, g.layers))
     assert not bool(start[:, g.path_dim :].any())
+
+
+def test_a_model_with_the_correction_generates_saves_and_loads(tmp_path):
+    """gen.residual_cell travels in config.json and its scale in the weights: a loaded model draws the same."""
+    import numpy as np
+    from conftest import CAPTIONS
+
+    from vidfuse.data.tokenizer import CharTokenizer
+    from vidfuse.models.model import VidFuseModel
+    from vidfuse.pipeline import TextToVideoPipeline
+
+    torch.manual_seed(0)
+    tok = CharTokenizer.build(CAPTIONS, max_length=48)
+    cfg = tiny("layered")
+    cfg.vocab_size, cfg.gen.residual_cell = tok.vocab_size, 4
+    model = VidFuseModel(cfg)
+    video = -torch.ones(2, 3, cfg.num_frames, cfg.height, cfg.width)
+    video[:, :, :, 2:6, 2:6] = 1
+    model.generator.representation(video)  # sets the scales, as the first training batch does
+    model.generator.residual_scale.fill_(0.25)
+    pipe = TextToVideoPipeline(model, tok, device="cpu")
+    before = pipe(["a blue seven moves down", "数字3在左右移动"], num_frames=cfg.num_frames + 3, seed=1)
+    assert before.shape == (2, cfg.num_frames + 3, cfg.height, cfg.width, 3)
+    pipe.save_pretrained(tmp_path / "m")
+    loaded = TextToVideoPipeline.from_pretrained(tmp_path / "m", device="cpu")
+    assert loaded.model.cfg.gen.residual_cell == 4 and float(loaded.model.generator.residual_scale) == 0.25
+    after = loaded(["a blue seven moves down", "数字3在左右移动"], num_frames=cfg.num_frames + 3, seed=1)
+    assert np.abs(before.astype(int) - after.astype(int)).max() <= 1
