@@ -2,11 +2,14 @@
 cannot follow them, whatever its generator learns.
 
     .venv/bin/python bench/condition_spread.py --model runs/layered/model [--model vidfuse/default_model ...]
+    .venv/bin/python bench/condition_spread.py --model runs/x/model --checkpoint runs/x/checkpoint.safetensors
 
 For each model: Z = fusion(text encoder(caption)) for level-1 captions built from one template, and the mean
 cosine of the pooled vectors between caption pairs that differ in exactly one attribute (digit, colour or
 motion), and between all pairs. The shipped default (from-scratch encoder) is the reference; 1.0 means the
-conditions do not depend on the words. Eval mode, no image, no dropout.
+conditions do not depend on the words. Eval mode, no image, no dropout. A model folder holds the EMA weights,
+which lag the training by ~1/(1 − ema_decay) steps; ``--checkpoint`` reads a run's raw weights instead (with
+one ``--model``: the run's own model folder, for its config and tokenizer), to follow a run as it trains.
 """
 
 from __future__ import annotations
@@ -52,12 +55,32 @@ def spread(pipe: TextToVideoPipeline) -> dict[str, float]:
     return {k: round(sum(v) / len(v), 4) for k, v in groups.items()}
 
 
+def load_raw_weights(pipe: TextToVideoPipeline, checkpoint: Path) -> None:
+    """A training checkpoint's raw (not EMA) model weights into ``pipe``'s model."""
+    from safetensors import safe_open
+
+    with safe_open(checkpoint, "pt") as f:
+        state = {k.removeprefix("model."): f.get_tensor(k) for k in f.keys() if k.startswith("model.")}
+    if not state:
+        raise SystemExit(f"error: {checkpoint} holds no model weights; give a run's checkpoint.safetensors")
+    pipe.model.load_state_dict(state, strict=False)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", required=True, help="a model folder (repeat for several)")
+    ap.add_argument("--checkpoint", type=Path, default=None, help="a run's checkpoint: its raw weights")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    rows = {m: spread(TextToVideoPipeline.from_pretrained(m, device="cpu")) for m in args.model}
+    if args.checkpoint and len(args.model) != 1:
+        ap.error("--checkpoint goes with exactly one --model (the run's model folder)")
+    rows = {}
+    for m in args.model:
+        pipe = TextToVideoPipeline.from_pretrained(m, device="cpu")
+        if args.checkpoint:
+            load_raw_weights(pipe, args.checkpoint)
+            m = f"{m} (raw weights of {args.checkpoint})"
+        rows[m] = spread(pipe)
     print(f"pooled-condition cosine between captions differing in one attribute; {machine()}\n")
     print("| model | digit | colour | motion | all pairs |\n| --- | ---: | ---: | ---: | ---: |")
     for m, r in rows.items():

@@ -31,3 +31,18 @@ def test_spread_groups_pairs_by_the_one_attribute_they_differ_in(monkeypatch):
 
     monkeypatch.setattr(pipe.model, "condition", deaf)
     assert bench.spread(pipe) == pytest.approx({k: 1.0 for k in r}, abs=1e-4)
+
+
+def test_a_checkpoints_raw_weights_replace_the_folders(tmp_path):
+    from safetensors.torch import save_file
+
+    pipe = tiny_pipeline("anchor")
+    state = {f"model.{k}": v.clone() + 1 for k, v in pipe.model.state_dict().items() if v.is_floating_point()}
+    state["ema.module.fusion.pool.0.bias"] = torch.zeros(3)  # other parts of a checkpoint are left alone
+    save_file(state, tmp_path / "checkpoint.safetensors")
+    before = pipe.model.fusion.pool[0].bias.clone()
+    bench.load_raw_weights(pipe, tmp_path / "checkpoint.safetensors")
+    torch.testing.assert_close(pipe.model.fusion.pool[0].bias, before + 1)
+    save_file({"ema.module.x": torch.zeros(1)}, tmp_path / "ema_only.safetensors")
+    with pytest.raises(SystemExit, match="no model weights"):
+        bench.load_raw_weights(pipe, tmp_path / "ema_only.safetensors")
