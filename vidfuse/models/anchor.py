@@ -273,8 +273,11 @@ class AnchorFlow(LatentGenerator):
         if cond.image is None:
             return None, None, None
         a, offset = self.encode_anchor(cond.image)
-        start = (offset / self.motion_scale).repeat(1, self.motion_dim // 2)  # every layer starts at the anchor
-        return a.float(), start, cond.has_image
+        return a.float(), self.start_token(offset), cond.has_image
+
+    def start_token(self, offset: torch.Tensor) -> torch.Tensor:
+        """A given first frame's motion token (B, motion_dim) in flow units: the picture at its offset (B, 2)."""
+        return offset / self.motion_scale
 
     @torch.no_grad()
     def _set_motion_scale(self, shifts: torch.Tensor) -> None:

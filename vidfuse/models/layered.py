@@ -300,14 +300,10 @@ class LayeredFlow(AnchorFlow):
         c, h, w = self.residual_shape
         return self.path_dim + c * h * w
 
-    def _given(self, cond: Condition) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
-        """A given first frame: its anchor latent, every layer starting at its offset, no correction."""
-        a, start, given = super()._given(cond)
-        if start is None:
-            return a, start, given
-        start = start[:, :2].repeat(1, self.layers)
-        extra = self.motion_dim - self.path_dim
-        return a, torch.cat([start, start.new_zeros(start.shape[0], extra)], dim=1), given
+    def start_token(self, offset: torch.Tensor) -> torch.Tensor:
+        """A given first frame: every layer starts at its offset, with no appearance correction."""
+        start = (offset / self.motion_scale).repeat(1, self.layers)
+        return torch.cat([start, start.new_zeros(start.shape[0], self.motion_dim - self.path_dim)], dim=1)
 
     def frame_tokens(
         self, video: torch.Tensor, anchor: torch.Tensor, masks: torch.Tensor, paths: torch.Tensor, *, set_scale: bool
