@@ -46,3 +46,21 @@ def test_a_checkpoints_raw_weights_replace_the_folders(tmp_path):
     save_file({"ema.module.x": torch.zeros(1)}, tmp_path / "ema_only.safetensors")
     with pytest.raises(SystemExit, match="no model weights"):
         bench.load_raw_weights(pipe, tmp_path / "ema_only.safetensors")
+
+
+def test_caption_gain_is_zero_for_a_model_deaf_to_the_words_and_not_otherwise(monkeypatch):
+    pipe = tiny_pipeline("anchor")
+    out = pipe.model.generator.transformer
+    for layer in (out.final_ada, out.anchor_out, out.motion_out):  # an untrained flow predicts zero: give it a say
+        torch.nn.init.normal_(layer.weight, std=0.5)
+    gain = bench.caption_gain(pipe, clips=6, level=(1,))
+    assert {"loss", "anchor_mse", "motion_mse"} <= set(gain) and abs(gain["loss"]) > 0
+    real = pipe.model.condition
+    fixed_ids, fixed_mask = pipe.tokenizer.encode(["the red digit 3 is moving to the left"])
+
+    def deaf(ids, mask, *a, **kw):  # Z computed from one fixed caption, whatever the batch says
+        b = ids.shape[0]
+        return real(fixed_ids.expand(b, -1), fixed_mask.expand(b, -1), *a, **kw)
+
+    monkeypatch.setattr(pipe.model, "condition", deaf)
+    assert bench.caption_gain(pipe, clips=6, level=(1,)) == pytest.approx({k: 0.0 for k in gain}, abs=1e-6)
