@@ -64,10 +64,19 @@ def spread(pipe: TextToVideoPipeline) -> dict[str, float]:
 
 
 @torch.no_grad()
-def caption_gain(pipe: TextToVideoPipeline, *, clips: int = 64, level: tuple[int, ...] = (1, 2), seed: int = 0) -> dict:
+def caption_gain(
+    pipe: TextToVideoPipeline,
+    *,
+    clips: int = 64,
+    level: tuple[int, ...] = (1, 2),
+    seed: int = 0,
+    dataset=None,
+    first: int = 0,
+) -> dict:
     """Training loss (each term) with rolled captions minus with the clips' own, on ``clips`` real test clips of
-    Moving Digits ``level``, both languages; eval mode, batches of 32, one fixed RNG seed per batch so both
-    passes draw the same noise, times and dropout."""
+    Moving Digits ``level``, both languages (or ``dataset[first:first + clips]``: e.g. a run's own training
+    data, captions as it trains on them); eval mode, batches of 32, the RNG seeded ``seed`` + the batch's start
+    before both passes, so they draw the same noise, times and dropout."""
     from vidfuse.data.collate import collate
     from vidfuse.data.moving_digits import MovingDigits
     from vidfuse.train.sampler import match_video_size
@@ -77,10 +86,10 @@ def caption_gain(pipe: TextToVideoPipeline, *, clips: int = 64, level: tuple[int
     phase = model.generator.cond_phase
     if phase is None:
         raise SystemExit("error: this generator has no conditional training loss to compare")
-    ds = MovingDigits("test", level=level, lang="both", size=clips, seed=seed)
+    ds = dataset if dataset is not None else MovingDigits("test", level=level, lang="both", size=clips, seed=seed)
     totals: dict[str, dict[str, float]] = {"own": {}, "rolled": {}}
     for start in range(0, clips, 32):
-        videos, caps, _ = collate([ds[i] for i in range(start, min(start + 32, clips))])
+        videos, caps, _ = collate([ds[first + i] for i in range(start, min(start + 32, clips))])
         videos = match_video_size(videos, m.num_frames, m.height, m.width)
         if len(caps) < 2:
             break  # one clip has no other caption to be given

@@ -11,7 +11,10 @@ of a latent family with the same latent settings; only ``generator.autoencoder.*
 motion scales are measured again on the first batch) and trains the flow phase alone
 (``gen.ae_steps`` = 0) for ``--steps`` steps of the recipe's batch and learning rates. Every ``--every``
 steps, on the raw (not EMA) weights: the pooled-condition cosine and the caption gain of
-``bench/condition_spread.py`` (gain on 64 real test clips of ``--level``). One JSON line per measurement.
+``bench/condition_spread.py``, on 64 clips of the run's own training data that its batches never draw
+(indices from 10⁸; batches draw below), noise seeded 123 (``--gain-split test``: 64 real test clips of
+``--level`` instead). ``--gen KEY=VALUE`` overrides one of the family's settings (e.g. ``layers=1``). One JSON
+line per measurement.
 
 The figures compare recipes with each other on one machine, not with a full run: the flow starts from an
 autoencoder that another run trained, and there is no EMA.
@@ -54,7 +57,11 @@ def autoencoder_weights(folder: Path) -> dict[str, torch.Tensor]:
 
 def build(args: argparse.Namespace, out: Path) -> Trainer:
     """The recipe's trainer with the flow phase from step 0 and the given autoencoder loaded."""
-    model = {"gen": {"ae_steps": 0}}
+    gen = {"ae_steps": 0}
+    for item in args.gen:
+        key, _, value = item.partition("=")
+        gen[key] = json.loads(value)
+    model = {"gen": gen}
     if args.generator:
         model["generator"] = args.generator
     if args.text_encoder:
@@ -73,10 +80,14 @@ def build(args: argparse.Namespace, out: Path) -> Trainer:
     return trainer
 
 
-def measure(trainer: Trainer, level: tuple[int, ...]) -> dict:
+HELD_OUT = 10**8  # training batches draw indices below this; the gain's own-data clips start here
+
+
+def measure(trainer: Trainer, level: tuple[int, ...], split: str) -> dict:
     pipe = argparse.Namespace(model=trainer.model, tokenizer=trainer.tokenizer)
     row = condition_spread.spread(pipe)
-    row["caption gain"] = condition_spread.caption_gain(pipe, clips=64, level=level)
+    own = {"dataset": trainer.dataset, "first": HELD_OUT} if split == "train" else {}
+    row["caption gain"] = condition_spread.caption_gain(pipe, clips=64, level=level, seed=123, **own)
     return row
 
 
@@ -90,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--level", default="1,2")
     ap.add_argument("--lang", default="both")
     ap.add_argument("--paraphrase", type=float, default=0.0)
+    ap.add_argument("--gen", action="append", default=[], metavar="KEY=VALUE", help="a family setting (JSON value)")
+    ap.add_argument("--gain-split", choices=("train", "test"), default="train")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--every", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
@@ -99,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     level = tuple(int(x) for x in args.level.split(","))
     trainer = build(args, args.out.with_suffix(".run"))
     ds, batch = trainer.dataset, trainer.cfg.batch_size
-    draw = torch.Generator().manual_seed(args.seed)
+    draw = torch.Generator().manual_seed(args.seed + 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     head = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}}
     t0 = time.monotonic()
@@ -107,13 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         log.write(json.dumps(head) + "\n")
         for step in range(args.steps + 1):
             if step % args.every == 0 or step == args.steps:
-                row = {"step": step, "minutes": round((time.monotonic() - t0) / 60, 2), **measure(trainer, level)}
+                row = {
+                    "step": step,
+                    "minutes": round((time.monotonic() - t0) / 60, 2),
+                    **measure(trainer, level, args.gain_split),
+                }
                 print(json.dumps(row), flush=True)
                 log.write(json.dumps(row) + "\n")
                 log.flush()
             if step == args.steps:
                 break
-            idx = torch.randint(0, len(ds), (batch,), generator=draw).tolist()
+            idx = torch.randint(0, min(len(ds), HELD_OUT), (batch,), generator=draw).tolist()
             videos, captions, _ = collate([ds[i] for i in idx])
             trainer.train_step(videos, captions)
     return 0

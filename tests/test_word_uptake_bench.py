@@ -33,10 +33,10 @@ def test_the_flow_phase_runs_from_the_folders_autoencoder_and_logs_each_measurem
     out = tmp_path / "uptake.jsonl"
     ns = bench.argparse.Namespace(
         autoencoder=folder, preset="tiny", config=recipe, generator=None, text_encoder=None, level="1",
-        lang="both", paraphrase=0.0,
+        lang="both", paraphrase=0.0, gen=["sample_steps=2"],
     )  # fmt: skip
     trainer = bench.build(ns, tmp_path / "run")
-    assert trainer.cfg.model.gen.ae_steps == 0
+    assert trainer.cfg.model.gen.ae_steps == 0 and trainer.cfg.model.gen.sample_steps == 2
     loaded = trainer.model.state_dict()
     for k, v in bench.autoencoder_weights(folder).items():
         torch.testing.assert_close(loaded[k], v)
