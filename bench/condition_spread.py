@@ -89,10 +89,10 @@ def caption_gain(
     ds = dataset if dataset is not None else MovingDigits("test", level=level, lang="both", size=clips, seed=seed)
     totals: dict[str, dict[str, float]] = {"own": {}, "rolled": {}}
     for start in range(0, clips, 32):
+        if min(start + 32, clips) - start < 2:
+            break  # one clip has no other caption to be given
         videos, caps, _ = collate([ds[first + i] for i in range(start, min(start + 32, clips))])
         videos = match_video_size(videos, m.num_frames, m.height, m.width)
-        if len(caps) < 2:
-            break  # one clip has no other caption to be given
         for name, given in (("own", caps), ("rolled", caps[1:] + caps[:1])):
             ids, mask = pipe.tokenizer.encode(given, on_overflow="truncate")
             torch.manual_seed(seed + start)
@@ -101,6 +101,11 @@ def caption_gain(
                 if k == "loss" or k.endswith("_mse"):
                     totals[name][k] = totals[name].get(k, 0.0) + float(v) * len(caps)
     return {k: round((totals["rolled"][k] - v) / clips, 4) for k, v in totals["own"].items()}
+
+
+def levels(text: str) -> tuple[int, ...]:
+    """``"1,2"`` → (1, 2): Moving Digits levels on a command line."""
+    return tuple(int(x) for x in text.split(","))
 
 
 def load_raw_weights(pipe: TextToVideoPipeline, checkpoint: Path) -> None:
@@ -119,7 +124,9 @@ def main() -> int:
     ap.add_argument("--model", action="append", required=True, help="a model folder (repeat for several)")
     ap.add_argument("--checkpoint", type=Path, default=None, help="a run's checkpoint: its raw weights")
     ap.add_argument("--gain-clips", type=int, default=64, help="test clips for the caption gain (0: skip)")
-    ap.add_argument("--gain-level", default="1,2", help="Moving Digits levels of those clips, e.g. 1 or 1,2")
+    ap.add_argument(
+        "--gain-level", type=levels, default=(1, 2), help="Moving Digits levels of those clips, e.g. 1 or 1,2"
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     if args.checkpoint and len(args.model) != 1:
@@ -132,8 +139,7 @@ def main() -> int:
             m = f"{m} (raw weights of {args.checkpoint})"
         rows[m] = spread(pipe)
         if args.gain_clips > 0:
-            level = tuple(int(x) for x in args.gain_level.split(","))
-            rows[m]["caption gain"] = caption_gain(pipe, clips=args.gain_clips, level=level)
+            rows[m]["caption gain"] = caption_gain(pipe, clips=args.gain_clips, level=args.gain_level)
     print(f"pooled-condition cosine between captions differing in one attribute; {machine()}\n")
     print("| model | digit | colour | motion | all pairs | caption gain (loss terms) |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")

@@ -66,9 +66,14 @@ def build(args: argparse.Namespace, out: Path) -> Trainer:
         model["generator"] = args.generator
     if args.text_encoder:
         model["text_encoder"] = args.text_encoder
-    levels = [int(x) for x in args.level.split(",")]
     cfg = resolve_config(
-        args.preset, args.config, out=str(out), model=model, level=levels, lang=args.lang, paraphrase=args.paraphrase
+        args.preset,
+        args.config,
+        out=str(out),
+        model=model,
+        level=list(args.level),
+        lang=args.lang,
+        paraphrase=args.paraphrase,
     )
     trainer = Trainer(cfg, quiet=True)
     state = autoencoder_weights(args.autoencoder)
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, default=Path("configs/layered_small.yaml"), help="the recipe")
     ap.add_argument("--generator", default=None, help="override the recipe's family (a latent flow family)")
     ap.add_argument("--text-encoder", default=None, help="override the recipe's text encoder (scratch, e5, …)")
-    ap.add_argument("--level", default="1,2")
+    ap.add_argument("--level", type=condition_spread.levels, default=(1, 2), help="e.g. 1 or 1,2")
     ap.add_argument("--lang", default="both")
     ap.add_argument("--paraphrase", type=float, default=0.0)
     ap.add_argument("--gen", action="append", default=[], metavar="KEY=VALUE", help="a family setting (JSON value)")
@@ -109,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="JSON lines, one per measurement")
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
-    level = tuple(int(x) for x in args.level.split(","))
     trainer = build(args, args.out.with_suffix(".run"))
     ds, batch = trainer.dataset, trainer.cfg.batch_size
     draw = torch.Generator().manual_seed(args.seed + 1)
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = {
                     "step": step,
                     "minutes": round((time.monotonic() - t0) / 60, 2),
-                    **measure(trainer, level, args.gain_split),
+                    **measure(trainer, args.level, args.gain_split),
                 }
                 print(json.dumps(row), flush=True)
                 log.write(json.dumps(row) + "\n")

@@ -32,7 +32,7 @@ def test_the_flow_phase_runs_from_the_folders_autoencoder_and_logs_each_measurem
     args = ["--autoencoder", str(folder), "--preset", "tiny", "--config", str(recipe), "--level", "1"]
     out = tmp_path / "uptake.jsonl"
     ns = bench.argparse.Namespace(
-        autoencoder=folder, preset="tiny", config=recipe, generator=None, text_encoder=None, level="1",
+        autoencoder=folder, preset="tiny", config=recipe, generator=None, text_encoder=None, level=(1,),
         lang="both", paraphrase=0.0, gen=["sample_steps=2"],
     )  # fmt: skip
     trainer = bench.build(ns, tmp_path / "run")
