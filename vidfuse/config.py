@@ -238,6 +238,7 @@ _MODEL_BOUNDS: dict[str, tuple[float, float]] = {
     "fusion_layers": (0, MAX_LAYERS),
     "p_drop_text": (0, 1),
     "p_image": (0, 1),
+    "align_weight": (0, 100),
     "guidance_scale": (0, MAX_GUIDANCE),
 }
 
@@ -267,6 +268,8 @@ class ModelConfig:
     fusion_layers: int = 2  # co-attention layers between text and image tokens
     p_drop_text: float = 0.1  # modality dropout at train time (enables classifier-free guidance)
     p_image: float = 0.3  # chance a training clip is conditioned on its own first frame
+    # weight of the text–clip contrastive loss on pooled Z (vidfuse.models.alignment; training only); 0: none
+    align_weight: float = 0.0
     # --- Y = Generator(Z) --------------------------------------------------------------------
     guidance_scale: float = 1.0  # classifier-free guidance a pipeline uses unless asked otherwise; 1 = off
     # (the default model's recipe, configs/anchor_small.yaml, sets 2)
@@ -452,7 +455,7 @@ class TrainConfig:
 
 
 # what a run started from another model folder takes from its own recipe rather than from that folder
-_OWN_MODEL_FIELDS = ("generator", "gen", "guidance_scale", "p_drop_text", "p_image")
+_OWN_MODEL_FIELDS = ("generator", "gen", "guidance_scale", "p_drop_text", "p_image", "align_weight")
 
 
 def derive_model_config(base: ModelConfig, recipe: ModelConfig) -> ModelConfig:

@@ -4,6 +4,8 @@ H = TextEncoder(X)          (B, L, D)
 V = VisualEncoder(I)        (B, N, D)      optional: a reference image or the clip's first frame
 Z = MultimodalFusion(H, V)  Condition      cross-attention; either modality may be absent
 Y = Generator(Z, noise)     (B, C, T, H, W) in [-1, 1]
+
+In training, ``align_weight`` > 0 adds a text–clip contrastive loss on pooled Z (:mod:`vidfuse.models.alignment`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from vidfuse.config import ModelConfig
+from vidfuse.models.alignment import TextClipAlignment
 from vidfuse.models.base import Condition
 from vidfuse.models.fusion import MultimodalFusion
 from vidfuse.models.registry import build_generator
@@ -31,6 +34,8 @@ class VidFuseModel(nn.Module):
         )
         self.fusion = MultimodalFusion(dim=cfg.dim, heads=cfg.heads, layers=cfg.fusion_layers)
         self.generator = build_generator(cfg)
+        # training only: makes Z tell captions apart before the generator has learnt to listen to it
+        self.alignment = TextClipAlignment(dim=cfg.dim, in_channels=cfg.channels) if cfg.align_weight > 0 else None
 
     # ---- conditioning ----------------------------------------------------------------------
     def condition(
@@ -63,19 +68,23 @@ class VidFuseModel(nn.Module):
         out[has_image] = feats
         return out
 
-    def training_condition(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor) -> Condition:
-        """Z with modality dropout: text dropped with p_drop_text; the clip's own first frame given with p_image."""
+    def training_condition(
+        self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor
+    ) -> tuple[Condition, torch.Tensor]:
+        """Z with modality dropout: text dropped with p_drop_text; the clip's own first frame given with p_image.
+        Also which samples are conditioned on their text alone (B,) bool: those the alignment loss reads."""
         b = ids.shape[0]
         drop_text = torch.rand(b) < self.cfg.p_drop_text
         has_image = torch.rand(b) < self.cfg.p_image
         image = video[:, :, 0] if has_image.any() else None  # (B, C, H, W) first frames
-        return self.condition(
+        cond = self.condition(
             ids,
             mask,
             image,
             drop_text=drop_text.to(ids.device),
             has_image=None if image is None else has_image.to(ids.device),
         )
+        return cond, (~drop_text & ~has_image).to(ids.device)
 
     # ---- training --------------------------------------------------------------------------
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor, *, phase: str) -> dict:
@@ -83,17 +92,22 @@ class VidFuseModel(nn.Module):
         if phase in self.generator.unconditional_phases:  # e.g. a latent generator's autoencoder
             return self.generator.loss(video, None, phase=phase)
         with torch.set_grad_enabled(torch.is_grad_enabled() and phase == self.generator.cond_phase):
-            cond = self.training_condition(ids, mask, video)
+            cond, text_only = self.training_condition(ids, mask, video)
         if not self.generator.wants_uncond:
-            return self.generator.loss(video, cond, phase=phase)
-        with torch.no_grad():  # the same samples' Z with the text dropped and the image (if any) kept
-            drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
-            uncond = self.condition(ids, mask, cond.image, drop_text=drop, has_image=cond.has_image)
-        return self.generator.loss(video, cond, phase=phase, uncond=uncond)
+            out = self.generator.loss(video, cond, phase=phase)
+        else:
+            with torch.no_grad():  # the same samples' Z with the text dropped and the image (if any) kept
+                drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
+                uncond = self.condition(ids, mask, cond.image, drop_text=drop, has_image=cond.has_image)
+            out = self.generator.loss(video, cond, phase=phase, uncond=uncond)
+        if self.alignment is not None and phase == self.generator.cond_phase:
+            align = self.alignment(cond.pooled[text_only], video[text_only])
+            out = {**out, "loss": out["loss"] + self.cfg.align_weight * align, "align": align.detach()}
+        return out
 
     def conditioning_parameters(self) -> list[nn.Parameter]:
-        mods = (self.text_encoder, self.visual_encoder, self.fusion)
-        return [p for m in mods for p in m.parameters() if p.requires_grad]
+        mods = (self.text_encoder, self.visual_encoder, self.fusion, self.alignment)
+        return [p for m in mods if m is not None for p in m.parameters() if p.requires_grad]
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         params = self.generator.phase_parameters(phase)
@@ -189,6 +203,8 @@ class VidFuseModel(nn.Module):
             if k.startswith("generator.") and not k.startswith(keep) and not own:
                 continue
             if skip_backbone and k.startswith("text_encoder.backbone."):
+                continue
+            if k.startswith("alignment."):  # training only
                 continue
             out[k] = v
         return out
