@@ -76,7 +76,8 @@ def caption_gain(
     """Training loss (each term) with rolled captions minus with the clips' own, on ``clips`` real test clips of
     Moving Digits ``level``, both languages (or ``dataset[first:first + clips]``: e.g. a run's own training
     data, captions as it trains on them); eval mode, batches of 32, the RNG seeded ``seed`` + the batch's start
-    before both passes, so they draw the same noise, times and dropout."""
+    before both passes, so they draw the same noise, times and dropout. ``loss`` is the generator's own (a
+    model's text–clip alignment term, ``model.align_weight``, is left out)."""
     from vidfuse.data.collate import collate
     from vidfuse.data.moving_digits import MovingDigits
     from vidfuse.train.sampler import match_video_size
@@ -97,6 +98,8 @@ def caption_gain(
             ids, mask = pipe.tokenizer.encode(given, on_overflow="truncate")
             torch.manual_seed(seed + start)
             losses = model.loss(ids, mask, videos, phase=phase)
+            if "align" in losses:  # the generator's loss only: the text–clip alignment is not the generator's
+                losses["loss"] = losses["loss"] - m.align_weight * losses["align"]
             for k, v in losses.items():
                 if k == "loss" or k.endswith("_mse"):
                     totals[name][k] = totals[name].get(k, 0.0) + float(v) * len(caps)

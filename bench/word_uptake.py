@@ -14,7 +14,7 @@ steps, on the raw (not EMA) weights: the pooled-condition cosine and the caption
 ``bench/condition_spread.py``, on 64 clips of the run's own training data that its batches never draw
 (indices from 10⁸; batches draw below), noise seeded 123 (``--gain-split test``: 64 real test clips of
 ``--level`` instead). ``--gen KEY=VALUE`` overrides one of the family's settings (e.g. ``layers=1``). One JSON
-line per measurement.
+line per measurement, with the mean training losses since the last one (``train``).
 
 The figures compare recipes with each other on one machine, not with a full run: the flow starts from an
 autoencoder that another run trained, and there is no EMA.
@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     head = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}}
     t0 = time.monotonic()
+    since: dict[str, list[float]] = {}  # training losses since the last measurement
     with open(args.out, "w", encoding="utf-8") as log:
         log.write(json.dumps(head) + "\n")
         for step in range(args.steps + 1):
@@ -128,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
                     "step": step,
                     "minutes": round((time.monotonic() - t0) / 60, 2),
                     **measure(trainer, args.level, args.gain_split),
+                    "train": {k: round(sum(v) / len(v), 4) for k, v in since.items()},
                 }
+                since = {}
                 print(json.dumps(row), flush=True)
                 log.write(json.dumps(row) + "\n")
                 log.flush()
@@ -136,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                 break
             idx = torch.randint(0, min(len(ds), HELD_OUT), (batch,), generator=draw).tolist()
             videos, captions, _ = collate([ds[i] for i in idx])
-            trainer.train_step(videos, captions)
+            for k, v in trainer.train_step(videos, captions).items():
+                if isinstance(v, float):
+                    since.setdefault(k, []).append(v)
     return 0
 
 

@@ -64,3 +64,20 @@ def test_caption_gain_is_zero_for_a_model_deaf_to_the_words_and_not_otherwise(mo
 
     monkeypatch.setattr(pipe.model, "condition", deaf)
     assert bench.caption_gain(pipe, clips=6, level=(1,)) == pytest.approx({k: 0.0 for k in gain}, abs=1e-6)
+
+
+def test_caption_gain_counts_the_generator_alone_not_the_text_clip_alignment():
+    from vidfuse.models.model import VidFuseModel
+    from vidfuse.pipeline import TextToVideoPipeline
+
+    pipe = tiny_pipeline("anchor")
+    cfg = pipe.model.cfg
+    cfg.align_weight = 0.5
+    torch.manual_seed(0)
+    pipe = TextToVideoPipeline(VidFuseModel(cfg), pipe.tokenizer, device="cpu")
+    out = pipe.model.generator.transformer
+    for layer in (out.final_ada, out.anchor_out, out.motion_out):
+        torch.nn.init.normal_(layer.weight, std=0.5)
+    gain = bench.caption_gain(pipe, clips=6, level=(1,))
+    assert "align" not in gain
+    assert gain["loss"] == pytest.approx(gain["anchor_mse"] + gain["motion_mse"], abs=1e-4)
