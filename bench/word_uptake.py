@@ -42,22 +42,10 @@ condition_spread = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(condition_spread)
 
 
-def autoencoder_weights(folder: Path) -> dict[str, torch.Tensor]:
-    """``generator.autoencoder.*`` of a model folder's weights."""
-    from safetensors.torch import load_file
-
-    path = folder / "model.safetensors"
-    if not path.is_file():
-        raise SystemExit(f"error: {path} not found; give a model folder of a latent flow family")
-    state = {k: v for k, v in load_file(path).items() if k.startswith("generator.autoencoder.")}
-    if not state:
-        raise SystemExit(f"error: {path} holds no autoencoder; give a model folder of a latent flow family")
-    return state
-
-
 def build(args: argparse.Namespace, out: Path) -> Trainer:
-    """The recipe's trainer with the flow phase from step 0 and the given autoencoder loaded."""
-    gen = {"ae_steps": 0}
+    """The recipe's trainer with the flow phase from step 0 and the given autoencoder loaded
+    (``vidfuse train --autoencoder-from``)."""
+    gen = {}
     for item in args.gen:
         key, _, value = item.partition("=")
         gen[key] = json.loads(value)
@@ -70,19 +58,13 @@ def build(args: argparse.Namespace, out: Path) -> Trainer:
         args.preset,
         args.config,
         out=str(out),
+        autoencoder_from=str(args.autoencoder),
         model=model,
         level=list(args.level),
         lang=args.lang,
         paraphrase=args.paraphrase,
     )
-    trainer = Trainer(cfg, quiet=True)
-    state = autoencoder_weights(args.autoencoder)
-    own = trainer.model.state_dict()
-    misfit = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
-    if misfit:
-        raise SystemExit(f"error: {args.autoencoder}'s autoencoder does not fit this recipe's (first: {misfit[0]})")
-    trainer.model.load_state_dict(state, strict=False)
-    return trainer
+    return Trainer(cfg, quiet=True)
 
 
 HELD_OUT = 10**8  # training batches draw indices below this; the gain's own-data clips start here

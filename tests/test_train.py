@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from vidfuse.errors import InputError
 from vidfuse.train import CHECKPOINT, StepBatchSampler, Trainer, match_video_size, resolve_config, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,6 +205,36 @@ def test_latent_flow_phases_warm_up_and_ema_from_their_start(tmp_path):
     # first flow step (since = 0): decay 1/10, so the EMA is 90% the live weights, not ≈ 0.1% of them
     assert not torch.equal(live, torch.zeros_like(live))
     assert torch.allclose(trainer.ema.weights()[key], 0.9 * live, atol=1e-6)
+
+
+def test_autoencoder_from_skips_the_autoencoder_phase_and_loads_that_one(tmp_path):
+    """--autoencoder-from: the flow phase from step 0 on another folder's trained autoencoder; a resumed run
+    takes it from its checkpoint (the folder may be gone), and folders without one are refused in one line."""
+    from conftest import tiny_pipeline
+
+    source = tiny_pipeline("anchor")
+    with torch.no_grad():
+        for p in source.model.generator.autoencoder.parameters():
+            p.add_(0.5)  # unlike a fresh one
+    folder = source.save_pretrained(tmp_path / "ae")
+    cfg = tiny_cfg(tmp_path / "run", "anchor", steps=2, autoencoder_from=str(folder))
+    trainer = Trainer(cfg, quiet=True)
+    assert trainer.cfg.model.gen.ae_steps == 0 and tuple(trainer.model.generator.active_phases(0)) == ("main",)
+    saved, loaded = load_file(folder / "model.safetensors"), trainer.model.state_dict()
+    ae = [k for k in saved if k.startswith("generator.autoencoder.")]
+    assert ae and all(torch.equal(loaded[k], saved[k]) for k in ae)
+    trainer.fit()
+    (folder / "model.safetensors").unlink()
+    resumed = Trainer(tiny_cfg(tmp_path / "run", "anchor", steps=3, autoencoder_from=str(folder)), quiet=True)
+    resumed.load()
+    assert resumed.step == 2
+    with pytest.raises(InputError, match="not found"):
+        Trainer(tiny_cfg(tmp_path / "other", "anchor", autoencoder_from=str(folder)), quiet=True)
+    gan = tiny_pipeline("gan").save_pretrained(tmp_path / "gan")
+    with pytest.raises(InputError, match="holds no autoencoder"):
+        Trainer(tiny_cfg(tmp_path / "g", "anchor", autoencoder_from=str(gan)), quiet=True)
+    with pytest.raises(InputError, match="has no autoencoder"):
+        Trainer(tiny_cfg(tmp_path / "h", "gan", autoencoder_from=str(folder)), quiet=True)
 
 
 def test_long_captions_warn_and_samples_fit(tmp_path, caplog):

@@ -16,6 +16,12 @@ bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
 
+def folder_weights(folder: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(folder / "model.safetensors")
+
+
 @pytest.fixture
 def recipe(tmp_path):
     path = tmp_path / "recipe.yaml"
@@ -37,16 +43,10 @@ def test_the_flow_phase_runs_from_the_folders_autoencoder_and_logs_each_measurem
     )  # fmt: skip
     trainer = bench.build(ns, tmp_path / "run")
     assert trainer.cfg.model.gen.ae_steps == 0 and trainer.cfg.model.gen.sample_steps == 2
-    loaded = trainer.model.state_dict()
-    for k, v in bench.autoencoder_weights(folder).items():
-        torch.testing.assert_close(loaded[k], v)
+    loaded, saved = trainer.model.state_dict(), folder_weights(folder)
+    ae = [k for k in saved if k.startswith("generator.autoencoder.")]
+    assert ae and all(torch.equal(loaded[k], saved[k]) for k in ae)
     assert bench.main([*args, "--steps", "2", "--every", "1", "--out", str(out)]) == 0
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert "machine" in lines[0] and [r["step"] for r in lines[1:]] == [0, 1, 2]
     assert {"all pairs", "caption gain"} <= set(lines[1]) and "loss" in lines[1]["caption gain"]
-
-
-def test_a_folder_without_an_autoencoder_is_refused_in_one_line(tmp_path):
-    folder = tiny_pipeline("gan").save_pretrained(tmp_path / "gan")
-    with pytest.raises(SystemExit, match="no autoencoder"):
-        bench.autoencoder_weights(folder)

@@ -268,8 +268,7 @@ class ModelConfig:
     fusion_layers: int = 2  # co-attention layers between text and image tokens
     p_drop_text: float = 0.1  # modality dropout at train time (enables classifier-free guidance)
     p_image: float = 0.3  # chance a training clip is conditioned on its own first frame
-    # weight of the text–clip contrastive loss on pooled Z (vidfuse.models.alignment; training only); 0: none
-    align_weight: float = 0.0
+    align_weight: float = 0.0  # weight of a text–clip contrastive loss on pooled Z (training only; 0: none)
     # --- Y = Generator(Z) --------------------------------------------------------------------
     guidance_scale: float = 1.0  # classifier-free guidance a pipeline uses unless asked otherwise; 1 = off
     # (the default model's recipe, configs/anchor_small.yaml, sets 2)
@@ -438,6 +437,8 @@ class TrainConfig:
     out: str = "runs/default"
     init_from: str = ""  # a model folder whose weights start the run (a trained anchor flow, the teacher of
     # anchor-add); its text, image and size settings are kept
+    autoencoder_from: str = ""  # a model folder of a latent family whose trained autoencoder starts the run:
+    # its autoencoder phase is skipped (gen.ae_steps = 0), e.g. to try another recipe's flow phase
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict[str, Any]:

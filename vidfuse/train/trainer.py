@@ -25,7 +25,7 @@ import torch
 from vidfuse.config import TrainConfig, derive_model_config
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
-from vidfuse.pipeline import TextToVideoPipeline, autocast_for, build_model
+from vidfuse.pipeline import WEIGHTS_NAME, TextToVideoPipeline, autocast_for, build_model
 from vidfuse.train import checkpoint
 from vidfuse.train.checkpoint import CHECKPOINT, CHECKPOINT_PREV, clean_stray_files
 from vidfuse.train.config import build_dataset, corpus_captions
@@ -65,9 +65,17 @@ class Trainer:
         self.tokenizer = tokenizer
         if cfg.model.text_encoder == "scratch":
             cfg.model.vocab_size = tokenizer.vocab_size
+        if cfg.autoencoder_from:
+            if not hasattr(cfg.model.gen, "ae_steps"):
+                raise InputError(
+                    f"--autoencoder-from: the {cfg.model.generator} family has no autoencoder; use a latent family"
+                )
+            cfg.model.gen.ae_steps = 0  # the flow phase from step 0
         self.model = build_model(cfg.model).to(self.device)
         if start is not None:
             self._load_start(start)
+        if cfg.autoencoder_from and not self._resuming():
+            self._load_autoencoder(Path(cfg.autoencoder_from))
         if self.world > 1:
             self.model.generator.mean_across_processes = mean_across_processes
             broadcast_state(self.model)
@@ -99,11 +107,14 @@ class Trainer:
             return False
         return rank0_decides(self.elapsed() + last_step_s > self.cfg.max_minutes * 60, self.device, self.world)
 
+    def _resuming(self) -> bool:
+        """The run folder already has a model (a run to resume: its checkpoint holds the weights)."""
+        return (self.out / "model" / "tokenizer.json").is_file()
+
     def _starting_model(self):
         """``cfg.init_from``'s pipeline for a fresh run (its model settings become the run's, with the recipe's
-        family); None without it, or when the run already has a tokenizer (a resumed run: the checkpoint
-        holds the weights)."""
-        if not self.cfg.init_from or (self.out / "model" / "tokenizer.json").is_file():
+        family); None without it, or when the run is being resumed."""
+        if not self.cfg.init_from or self._resuming():
             return None
         from vidfuse.pipeline import TextToVideoPipeline
 
@@ -125,6 +136,27 @@ class Trainer:
         self.model.load_state_dict(state, strict=False)
         self.model.generator.after_init_from()
         logger.info("started from %s (%d of %d tensors)", self.cfg.init_from, len(state), len(own))
+
+    def _load_autoencoder(self, folder: Path) -> None:
+        """``generator.autoencoder.*`` of ``folder``'s weights into the run's model (the latent and motion
+        scales are measured again on the first flow batch, as in any run)."""
+        from safetensors.torch import load_file
+
+        path = folder / WEIGHTS_NAME
+        if not path.is_file():
+            raise InputError(f"--autoencoder-from: {path} not found; give a model folder of a latent family")
+        state = {k: v for k, v in load_file(path).items() if k.startswith("generator.autoencoder.")}
+        if not state:
+            raise InputError(f"--autoencoder-from: {path} holds no autoencoder; give a model folder of a latent family")
+        own = self.model.state_dict()
+        misfit = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+        if misfit:
+            raise InputError(
+                f"--autoencoder-from: {folder}'s autoencoder does not fit this run's (first: {misfit[0]}); "
+                "use a folder trained with the same preset and latent settings"
+            )
+        self.model.load_state_dict(state, strict=False)
+        logger.info("autoencoder from %s (%d tensors); its phase is skipped", folder, len(state))
 
     def _tokenizer_for_run(self):
         """Reuse the run's saved tokenizer on resume (the vocabulary must not change); else build one."""
