@@ -59,6 +59,7 @@ def build(args: argparse.Namespace, out: Path) -> Trainer:
         args.config,
         out=str(out),
         autoencoder_from=str(args.autoencoder),
+        seed=args.seed,  # the initial weights and the training noise
         model=model,
         level=list(args.level),
         lang=args.lang,
@@ -71,6 +72,12 @@ HELD_OUT = 10**8  # training batches draw indices below this; the gain's own-dat
 
 
 def measure(trainer: Trainer, level: tuple[int, ...], split: str) -> dict:
+    """Spread and caption gain; the gain seeds its own noise, so the training RNG is put back after it."""
+    with torch.random.fork_rng(devices=[]):
+        return _measure(trainer, level, split)
+
+
+def _measure(trainer: Trainer, level: tuple[int, ...], split: str) -> dict:
     pipe = argparse.Namespace(model=trainer.model, tokenizer=trainer.tokenizer)
     row = condition_spread.spread(pipe)
     own = {"dataset": trainer.dataset, "first": HELD_OUT} if split == "train" else {}

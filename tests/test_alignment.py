@@ -57,3 +57,17 @@ def test_model_adds_the_loss_and_trains_the_text_side_only_in_training():
 def test_off_by_default():
     pipe = tiny_pipeline("anchor")
     assert pipe.model.cfg.align_weight == 0 and pipe.model.alignment is None
+
+
+def test_identical_captions_give_no_direction():
+    """Centring identical pooled vectors leaves rounding noise: it must not be normalised into a direction
+    (the loss stays at chance, log B, and its gradient stays small)."""
+    torch.manual_seed(0)
+    align = TextClipAlignment(dim=16, in_channels=3)
+    video = torch.rand(8, 3, 4, 16, 16) * 2 - 1
+    pooled = torch.randn(1, 16).expand(8, 16).clone() * 3 + torch.randn(8, 16) * 1e-9
+    pooled.requires_grad_(True)
+    loss = align(pooled, video)
+    assert abs(loss.item() - math.log(8)) < 1e-3
+    loss.backward()
+    assert pooled.grad.abs().max() < 50  # ~1/ε; a plain unit-length scaling gives ~1e3 here

@@ -64,10 +64,20 @@ class TextClipAlignment(nn.Module):
         """The loss (a scalar) over a batch of matching (caption, clip) pairs; 0 for fewer than two pairs."""
         if pooled.shape[0] < 2:
             return pooled.new_zeros(()).float()
-        text = self.text_proj(pooled.float())
         clip = self.reader(video)
-        text = F.normalize(text - text.mean(dim=0, keepdim=True), dim=-1)
-        clip = F.normalize(clip - clip.mean(dim=0, keepdim=True), dim=-1)
-        logits = self.logit_scale.clamp(max=math.log(100)).exp() * text @ clip.T  # (B, B)
+        with torch.autocast(device_type=pooled.device.type, enabled=False):  # logits in fp32, never bf16
+            text = _centred_unit(self.text_proj(pooled.float()))
+            clip = _centred_unit(clip.float())
+            logits = self.logit_scale.clamp(max=math.log(100)).exp() * text @ clip.T  # (B, B)
         target = torch.arange(logits.shape[0], device=logits.device)
         return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def _centred_unit(x: torch.Tensor) -> torch.Tensor:
+    """Rows (B, D) minus their mean, scaled to unit length once they differ from the mean by more than ~1% of
+    the rows' size (c / sqrt(|c|² + ε²), ε = 1% of the mean row norm). Below that they stay short: captions
+    that pooled Z cannot yet tell apart give logits near 0 (the loss at chance) and a bounded gradient, not
+    rounding noise blown up into a direction."""
+    centred = x - x.mean(dim=0, keepdim=True)
+    eps = 0.01 * x.norm(dim=-1).mean().clamp_min(1e-12)
+    return centred * torch.rsqrt(centred.pow(2).sum(dim=-1, keepdim=True) + eps.detach() ** 2)

@@ -35,7 +35,8 @@ class VidFuseModel(nn.Module):
         self.fusion = MultimodalFusion(dim=cfg.dim, heads=cfg.heads, layers=cfg.fusion_layers)
         self.generator = build_generator(cfg)
         # training only: makes Z tell captions apart before the generator has learnt to listen to it
-        self.alignment = TextClipAlignment(dim=cfg.dim, in_channels=cfg.channels) if cfg.align_weight > 0 else None
+        wanted = cfg.align_weight > 0 and self.generator.cond_phase is not None  # a phase must train Z
+        self.alignment = TextClipAlignment(dim=cfg.dim, in_channels=cfg.channels) if wanted else None
 
     # ---- conditioning ----------------------------------------------------------------------
     def condition(

@@ -20,7 +20,7 @@ DIVERGE_SPREAD = 3.0  # ... and when it stays above this: samples far more varie
 # loss.png's panels besides the losses: what shows a GAN (or VAE) working — the critic's scores on real, fake and
 # mismatched clips, the samples' spread, the KL — and the gradient norms, on a log scale (they spike)
 PROGRESS_KEYS = ("clips_per_s", "d_real", "d_fake", "spread")  # shown beside the losses on the progress bar
-LOSS_TERMS = ("distill", "recon_anchor", "recon_path")
+LOSS_TERMS = ("distill", "recon_anchor", "recon_path", "align")
 DIAGNOSTIC_PREFIXES = ("d_real", "d_fake", "d_mismatch", "spread", "kl")
 GRADIENT_PREFIX = "grad_norm/"
 

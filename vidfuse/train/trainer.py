@@ -47,7 +47,9 @@ logger = logging.getLogger(__name__)
 class Trainer:
     """Holds model, EMA, optimisers; ``train_step`` / ``save`` / ``load`` / ``fit``."""
 
-    def __init__(self, cfg: TrainConfig, *, tokenizer=None, dataset=None, quiet: bool = False):
+    def __init__(self, cfg: TrainConfig, *, tokenizer=None, dataset=None, quiet: bool = False, resume: bool = False):
+        """``resume``: the run is to be restored from its checkpoint (:meth:`load`), so nothing is loaded from
+        ``cfg.autoencoder_from``."""
         self.cfg = cfg
         self.rank, self.world, self.device = init_distributed()
         self.is_main = self.rank == 0
@@ -65,16 +67,17 @@ class Trainer:
         self.tokenizer = tokenizer
         if cfg.model.text_encoder == "scratch":
             cfg.model.vocab_size = tokenizer.vocab_size
-        if cfg.autoencoder_from:
-            if not hasattr(cfg.model.gen, "ae_steps"):
-                raise InputError(
-                    f"--autoencoder-from: the {cfg.model.generator} family has no autoencoder; use a latent family"
-                )
+        if cfg.autoencoder_from and hasattr(cfg.model.gen, "ae_steps"):
             cfg.model.gen.ae_steps = 0  # the flow phase from step 0
         self.model = build_model(cfg.model).to(self.device)
+        if cfg.autoencoder_from and "ae" not in self.model.generator.unconditional_phases:
+            raise InputError(
+                f"--autoencoder-from: the {cfg.model.generator} family trains no autoencoder phase; "
+                "use a latent flow family (flow, anchor, layered)"
+            )
         if start is not None:
             self._load_start(start)
-        if cfg.autoencoder_from and not self._resuming():
+        if cfg.autoencoder_from and not resume:  # a resumed run's checkpoint holds its autoencoder
             self._load_autoencoder(Path(cfg.autoencoder_from))
         if self.world > 1:
             self.model.generator.mean_across_processes = mean_across_processes
@@ -107,14 +110,11 @@ class Trainer:
             return False
         return rank0_decides(self.elapsed() + last_step_s > self.cfg.max_minutes * 60, self.device, self.world)
 
-    def _resuming(self) -> bool:
-        """The run folder already has a model (a run to resume: its checkpoint holds the weights)."""
-        return (self.out / "model" / "tokenizer.json").is_file()
-
     def _starting_model(self):
         """``cfg.init_from``'s pipeline for a fresh run (its model settings become the run's, with the recipe's
-        family); None without it, or when the run is being resumed."""
-        if not self.cfg.init_from or self._resuming():
+        family); None without it, or when the run already has a tokenizer (a resumed run: the checkpoint
+        holds the weights)."""
+        if not self.cfg.init_from or (self.out / "model" / "tokenizer.json").is_file():
             return None
         from vidfuse.pipeline import TextToVideoPipeline
 
@@ -138,8 +138,8 @@ class Trainer:
         logger.info("started from %s (%d of %d tensors)", self.cfg.init_from, len(state), len(own))
 
     def _load_autoencoder(self, folder: Path) -> None:
-        """``generator.autoencoder.*`` of ``folder``'s weights into the run's model (the latent and motion
-        scales are measured again on the first flow batch, as in any run)."""
+        """``generator.autoencoder.*`` of ``folder``'s weights into the run's model; the latent (and motion)
+        statistics are measured again on the first flow batch, also when ``--init-from`` brought others."""
         from safetensors.torch import load_file
 
         path = folder / WEIGHTS_NAME
@@ -156,6 +156,10 @@ class Trainer:
                 "use a folder trained with the same preset and latent settings"
             )
         self.model.load_state_dict(state, strict=False)
+        gen = self.model.generator
+        for flag in ("latent_stats_set", "bounds_set"):  # statistics of another autoencoder's latents
+            if hasattr(gen, flag):
+                getattr(gen, flag).fill_(False)
         logger.info("autoencoder from %s (%d tensors); its phase is skipped", folder, len(state))
 
     def _tokenizer_for_run(self):
@@ -395,7 +399,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Pat
         saved.out = cfg.out  # the folder named is the run, also when it is a copy of another run's folder
         saved.allow_outside_paths = saved.allow_outside_paths or cfg.allow_outside_paths
         cfg = saved
-    trainer = Trainer(cfg, quiet=quiet)
+    trainer = Trainer(cfg, quiet=quiet, resume=resume)
     if resume:
         trainer.load()
     return trainer.fit()
