@@ -73,15 +73,11 @@ HELD_OUT = 10**8  # training batches draw indices below this; the gain's own-dat
 
 def measure(trainer: Trainer, level: tuple[int, ...], split: str) -> dict:
     """Spread and caption gain; the gain seeds its own noise, so the training RNG is put back after it."""
-    with torch.random.fork_rng(devices=[]):
-        return _measure(trainer, level, split)
-
-
-def _measure(trainer: Trainer, level: tuple[int, ...], split: str) -> dict:
     pipe = argparse.Namespace(model=trainer.model, tokenizer=trainer.tokenizer)
-    row = condition_spread.spread(pipe)
     own = {"dataset": trainer.dataset, "first": HELD_OUT} if split == "train" else {}
-    row["caption gain"] = condition_spread.caption_gain(pipe, clips=64, level=level, seed=123, **own)
+    with torch.random.fork_rng(devices=[]):
+        row = condition_spread.spread(pipe)
+        row["caption gain"] = condition_spread.caption_gain(pipe, clips=64, level=level, seed=123, **own)
     return row
 
 
