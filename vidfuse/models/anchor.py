@@ -35,6 +35,8 @@ latent flow, which this one shares its autoencoder, phases and sampler with.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -234,6 +236,23 @@ class AnchorTransformer(TimestepConditioned):
 
 
 # ---- the generator -------------------------------------------------------------------------------------
+@dataclass
+class FlowBatch:
+    """One rectified-flow training point for a batch of real clips: the noised state the Transformer reads
+    (``anchor``, ``path`` at times ``t`` (B,), with what a sample is given put in clean and named by
+    ``flags``, the Transformer's own argument), and the velocities it should predict. The flow loss and
+    the text distiller (:mod:`vidfuse.train.distil_text`) read the same point."""
+
+    anchor: torch.Tensor
+    path: torch.Tensor
+    t: torch.Tensor
+    flags: torch.Tensor | None  # which samples (anchor flow: (B,)) or tokens (layered: (B, N)) are given
+    anchor_target: torch.Tensor
+    path_target: torch.Tensor
+    latent_given: torch.Tensor | None = None  # the layered flow's: (B,) whose latent / masks are given
+    masks_given: torch.Tensor | None = None
+
+
 class AnchorFlow(LatentGenerator):
     """First-frame latent + translation path, generated jointly by rectified flow (see the module docstring)."""
 
@@ -295,7 +314,9 @@ class AnchorFlow(LatentGenerator):
             self._set_motion_scale(path)
         return a1.float(), path / self.motion_scale
 
-    def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
+    def flow_batch(self, video: torch.Tensor, cond: Condition) -> FlowBatch:
+        """A real clip (B, C, T, H, W) as one rectified-flow training point: the representation noised at a
+        random time, with a given image's parts clean (see :class:`FlowBatch`)."""
         a1, m1 = self.representation(video)
         b = a1.shape[0]
         a0, m0 = torch.randn_like(a1), torch.randn_like(m1)
@@ -307,11 +328,20 @@ class AnchorFlow(LatentGenerator):
         if given is not None:  # the clip's own first frame given: its latent and start are clean, not learnt
             at = torch.cat([torch.where(given[:, None, None, None], a1[:, :g], at[:, :g]), at[:, g:]], dim=1)
             mt = torch.cat([torch.where(given[:, None, None], m1[:, :1], mt[:, :1]), mt[:, 1:]], dim=1)
-        va, vm = self.transformer(at, mt, t, cond, given)
-        err = (va.float() - (a1 - a0)).pow(2)
+        return FlowBatch(at, mt, t, given, a1 - a0, m1 - m0)
+
+    def velocity(self, batch: FlowBatch, cond: Condition) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Transformer's velocity (anchor, path) at ``batch``'s point under ``cond``."""
+        return self.transformer(batch.anchor, batch.path, batch.t, cond, batch.flags)
+
+    def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
+        x = self.flow_batch(video, cond)
+        va, vm = self.velocity(x, cond)
+        given, g = x.flags, self.latent_channels
+        err = (va.float() - x.anchor_target).pow(2)
         err_a = err[:, :g].mean(dim=(1, 2, 3))  # (B,)
         err_k = err[:, g:].mean(dim=(1, 2, 3)) if err.shape[1] > g else None  # masks: learnt even with an image
-        err_m = (vm.float() - (m1 - m0)).pow(2).mean(dim=-1)  # (B, T)
+        err_m = (vm.float() - x.path_target).pow(2).mean(dim=-1)  # (B, T)
         if given is not None:
             keep = (~given).float()
             anchor_mse = (err_a * keep).sum() / keep.sum().clamp_min(1)

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from vidfuse.config import ModelConfig
-from vidfuse.models.anchor import AnchorFlow, centring_offset, phase_correlation_peaks, translate
+from vidfuse.models.anchor import AnchorFlow, FlowBatch, centring_offset, phase_correlation_peaks, translate
 from vidfuse.models.base import Condition
 from vidfuse.models.sampling import euler_flow
 
@@ -351,7 +351,7 @@ class LayeredFlow(AnchorFlow):
         residual = (m[..., self.path_dim :] * self.residual_scale).unflatten(-1, self.residual_shape)
         return add_residual(video, residual).clamp(-1, 1)
 
-    def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
+    def flow_batch(self, video: torch.Tensor, cond: Condition) -> FlowBatch:
         """Rectified flow on (anchor + masks, paths), with what a sample is given held clean and out of the loss:
         an image gives the anchor's latent and every layer's start; a prefix (a share ``gen.p_prefix`` of the
         batch: how a clip is continued, :meth:`extend`) gives the whole anchor and the first k frames."""
@@ -383,16 +383,21 @@ class LayeredFlow(AnchorFlow):
         mt = torch.where(frames_given[..., None], m1, mt)
         n_anchor = self.latent_hw[0] * self.latent_hw[1] // self.cfg.gen.flow_patch**2
         flags = torch.cat([latent_given[:, None].expand(b, n_anchor), frames_given], dim=1)
-        va, vm = self.transformer(at, mt, t, cond, flags)
+        return FlowBatch(at, mt, t, flags, a1 - a0, m1 - m0, latent_given, masks_given)
+
+    def flow_loss(self, video: torch.Tensor, cond: Condition) -> dict[str, torch.Tensor]:
+        x = self.flow_batch(video, cond)
+        va, vm = self.velocity(x, cond)
+        g, frames_given = self.latent_channels, x.flags[:, -x.path.shape[1] :]
 
         def masked_mse(err: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
             keep = (~given).float()
             return (err * keep).sum() / keep.sum().clamp_min(1)
 
-        err = (va.float() - (a1 - a0)).pow(2)
-        anchor_mse = masked_mse(err[:, :g].mean(dim=(1, 2, 3)), latent_given)
-        mask_mse = masked_mse(err[:, g:].mean(dim=(1, 2, 3)), masks_given)
-        err_m = (vm.float() - (m1 - m0)).pow(2)  # (B, T, motion_dim)
+        err = (va.float() - x.anchor_target).pow(2)
+        anchor_mse = masked_mse(err[:, :g].mean(dim=(1, 2, 3)), x.latent_given)
+        mask_mse = masked_mse(err[:, g:].mean(dim=(1, 2, 3)), x.masks_given)
+        err_m = (vm.float() - x.path_target).pow(2)  # (B, T, motion_dim)
         p = self.path_dim  # the paths and the correction weigh the same whatever their sizes
         motion_mse = masked_mse(err_m[..., :p].mean(dim=-1), frames_given)
         out = {

