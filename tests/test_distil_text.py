@@ -68,6 +68,8 @@ def test_resume_continues_where_a_run_stopped(tmp_path):
     cfg = _cfg(tmp_path, steps=2)
     cfg.out = str(tmp_path / "split")
     distil(cfg, quiet=True)
+    with open(tmp_path / "split" / "metrics.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"step": 3, "loss": 9.0}\n')  # a step a killed run logged after its last checkpoint
     cfg.steps = 3
     part = distil(cfg, resume=True, quiet=True)
     part_state = TextToVideoPipeline.from_pretrained(part, device="cpu").model.state_dict()

@@ -362,6 +362,20 @@ class Distiller:
         self.opt.load_state_dict({"state": opt_state, "param_groups": groups})
         checkpoint.restore_rng(tensors, meta["rng"])
         self.step, self.elapsed_s = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
+        self._truncate_metrics()
+
+    def _truncate_metrics(self) -> None:
+        """Drop the metrics rows a killed run logged after its last checkpoint: the resumed run logs them again."""
+        path = self.out / "metrics.jsonl"
+        if not path.is_file():
+            return
+        keep = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= self.step
+        ]
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
 
 
 def distil(cfg: DistilConfig, *, resume: bool = False, quiet: bool = False) -> Path:
