@@ -62,6 +62,37 @@ def restore_rng(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     random.setstate((version, tuple(state), gauss_py))
 
 
+# ---- optimisers ------------------------------------------------------------------------------------------
+def optimizer_state(optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Each optimiser's state as tensors ``opt.<phase>.<index>.<name>`` and its param_groups as JSON, by phase."""
+    tensors: dict[str, torch.Tensor] = {}
+    groups = {}
+    for phase, opt in optimizers.items():
+        sd = opt.state_dict()
+        for idx, st in sd["state"].items():
+            for name, val in st.items():
+                tensors[f"opt.{phase}.{idx}.{name}"] = val if torch.is_tensor(val) else torch.tensor(val)
+        groups[phase] = sd["param_groups"]
+    return tensors, groups
+
+
+def load_optimizer_state(
+    tensors: dict[str, torch.Tensor], groups: dict[str, Any], optimizers: dict[str, torch.optim.Optimizer]
+) -> None:
+    """Restore the optimisers from :func:`optimizer_state`'s tensors and param_groups."""
+    for phase, opt in optimizers.items():
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        prefix = f"opt.{phase}."
+        for k, v in tensors.items():
+            if k.startswith(prefix):
+                idx, name = k[len(prefix) :].split(".", 1)
+                state.setdefault(int(idx), {})[name] = v
+        phase_groups = groups[phase]
+        for g in phase_groups:
+            g["betas"] = tuple(g["betas"])
+        opt.load_state_dict({"state": state, "param_groups": phase_groups})
+
+
 # ---- the format -----------------------------------------------------------------------------------------
 def pack(
     *,
@@ -78,13 +109,8 @@ def pack(
         tensors[f"model.{k}"] = v
     for k, v in ema.state_dict().items():
         tensors[f"ema.{k}"] = v
-    opt_meta = {}
-    for phase, opt in optimizers.items():
-        sd = opt.state_dict()
-        for idx, st in sd["state"].items():
-            for name, val in st.items():
-                tensors[f"opt.{phase}.{idx}.{name}"] = val if torch.is_tensor(val) else torch.tensor(val)
-        opt_meta[phase] = sd["param_groups"]
+    opt_tensors, opt_meta = optimizer_state(optimizers)
+    tensors.update(opt_tensors)
     rng_tensors, rng_meta = capture_rng()
     tensors.update(rng_tensors)
     meta = {
@@ -124,17 +150,7 @@ def unpack(
     tensors = migrate(tensors, meta)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
-    for phase, opt in optimizers.items():
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        prefix = f"opt.{phase}."
-        for k, v in tensors.items():
-            if k.startswith(prefix):
-                idx, name = k[len(prefix) :].split(".", 1)
-                state.setdefault(int(idx), {})[name] = v
-        groups = meta["optim"][phase]
-        for g in groups:
-            g["betas"] = tuple(g["betas"])
-        opt.load_state_dict({"state": state, "param_groups": groups})
+    load_optimizer_state(tensors, meta["optim"], optimizers)
     restore_rng(tensors, meta["rng"])
 
 

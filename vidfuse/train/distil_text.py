@@ -44,11 +44,12 @@ from vidfuse.data.moving_digits import MovingDigits
 from vidfuse.data.paraphrase import make_paraphrase
 from vidfuse.data.vocabulary import Vocabulary, moving_digits_vocabulary
 from vidfuse.errors import InputError
-from vidfuse.fileio import atomic_path
+from vidfuse.fileio import atomic_write_text
 from vidfuse.models.base import Condition
 from vidfuse.models.model import VidFuseModel
 from vidfuse.pipeline import TextToVideoPipeline, autocast_for, build_model, load_tokenizer, pad_tokens
 from vidfuse.train import checkpoint
+from vidfuse.train.runlog import truncate_metrics
 from vidfuse.train.sampler import match_video_size
 
 DATA_SIZE = 10**9  # clip indices: step · batch + i, so a run never repeats a clip
@@ -108,7 +109,7 @@ def build_student(teacher: VidFuseModel, cfg: ModelConfig) -> VidFuseModel:
     bad = [k for k in missing if not k.startswith("text_encoder.")] + list(unexpected)
     if bad:
         raise InputError(f"the teacher's weights do not fit the student ({bad[:3]}); is the teacher folder whole?")
-    student.requires_grad_(False)
+    student.eval().requires_grad_(False)  # frozen modules stay in eval mode; train_step trains the text encoder
     for p in trainable(student):
         p.requires_grad_(True)
     return student
@@ -200,7 +201,7 @@ def distil_loss(
 @torch.no_grad()
 def reference_errors(teacher: VidFuseModel, video: torch.Tensor, tokens: tuple[torch.Tensor, torch.Tensor]) -> dict:
     """What the velocity term reads for a student that says nothing (the text dropped) and for one that says
-    another clip's caption: the scale against which ``anchor + path`` is read."""
+    another clip's caption: the scale against which the logged ``velocity`` is read."""
     ct = teacher.condition(*tokens)
     point = teacher.generator.flow_batch(video, ct)
     va, vm = teacher.generator.velocity(point, ct)
@@ -272,8 +273,7 @@ class Distiller:
         scale = min(1.0, (self.step + 1) / max(1, self.cfg.warmup_steps))
         for g in self.opt.param_groups:
             g["lr"] = self.cfg.lr * scale
-        self.student.train()
-        self.student.visual_encoder.eval(), self.student.fusion.eval(), self.student.generator.eval()
+        self.student.text_encoder.train()  # the rest stays in eval mode (build_student; save() sets it again)
         with autocast_for(torch.device("cpu")):  # bf16 where the CPU has AVX-512 bf16; fp32 elsewhere
             out = distil_loss(
                 self.teacher,
@@ -325,22 +325,18 @@ class Distiller:
         self.student.eval()
         TextToVideoPipeline(self.student, self.student_tok, device="cpu").save_pretrained(self.out / "model")
         tensors = {f"model.{k}": v for k, v in text_state(self.student).items()}
-        opt = self.opt.state_dict()
-        for idx, st in opt["state"].items():
-            for name, val in st.items():
-                tensors[f"opt.main.{idx}.{name}"] = val if torch.is_tensor(val) else torch.tensor(val)
+        opt_tensors, opt_groups = checkpoint.optimizer_state({"main": self.opt})
         rng_tensors, rng_meta = checkpoint.capture_rng()
-        tensors.update(rng_tensors)
+        tensors.update(opt_tensors | rng_tensors)
         meta = {
             "step": self.step,
             "elapsed_s": self.elapsed_s,
             "config": asdict(self.cfg),
-            "optim": {"main": opt["param_groups"]},
+            "optim": opt_groups,
             "rng": rng_meta,
         }
         checkpoint.write(self.out, {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, meta)
-        with atomic_path(self.out / "config.json") as tmp:
-            Path(tmp).write_text(json.dumps(asdict(self.cfg), indent=2), encoding="utf-8")
+        atomic_write_text(self.out / "config.json", json.dumps(asdict(self.cfg), indent=2))
 
     def _load(self) -> None:
         tensors, meta = checkpoint.read(self.out / checkpoint.CHECKPOINT)
@@ -351,31 +347,10 @@ class Distiller:
             raise InputError(f"--resume: {self.out}'s checkpoint is another student's ({str(e)[:120]})") from e
         if unexpected or [k for k in missing if not k.startswith("backbone.")]:
             raise InputError(f"--resume: {self.out}'s checkpoint is another student's; resume with its own settings")
-        opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for k, v in tensors.items():
-            if k.startswith("opt.main."):
-                idx, name = k[len("opt.main.") :].split(".", 1)
-                opt_state.setdefault(int(idx), {})[name] = v
-        groups = meta["optim"]["main"]
-        for g in groups:
-            g["betas"] = tuple(g["betas"])
-        self.opt.load_state_dict({"state": opt_state, "param_groups": groups})
+        checkpoint.load_optimizer_state(tensors, meta["optim"], {"main": self.opt})
         checkpoint.restore_rng(tensors, meta["rng"])
         self.step, self.elapsed_s = int(meta["step"]), float(meta.get("elapsed_s", 0.0))
-        self._truncate_metrics()
-
-    def _truncate_metrics(self) -> None:
-        """Drop the metrics rows a killed run logged after its last checkpoint: the resumed run logs them again."""
-        path = self.out / "metrics.jsonl"
-        if not path.is_file():
-            return
-        keep = [
-            line
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= self.step
-        ]
-        with atomic_path(path) as tmp:
-            Path(tmp).write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+        truncate_metrics(self.out, self.step)
 
 
 def distil(cfg: DistilConfig, *, resume: bool = False, quiet: bool = False) -> Path:

@@ -25,6 +25,15 @@ DIAGNOSTIC_PREFIXES = ("d_real", "d_fake", "d_mismatch", "spread", "kl")
 GRADIENT_PREFIX = "grad_norm/"
 
 
+def truncate_metrics(out: Path, start: int) -> None:
+    """On resume, drop the rows of ``out/metrics.jsonl`` logged after the checkpoint's step ``start`` (a killed
+    run logged them; the resumed run logs them again)."""
+    path = out / "metrics.jsonl"
+    if path.is_file():
+        keep = [row for row in path.read_text().splitlines() if row.strip() and json.loads(row)["step"] <= start]
+        atomic_write_text(path, "".join(row + "\n" for row in keep))
+
+
 class RunLog:
     """Progress bar with ETA, metrics.jsonl, TensorBoard scalars and a loss-curve PNG (rank 0 only)."""
 
@@ -54,11 +63,7 @@ class RunLog:
             self.progress.start()
 
     def _truncate_metrics(self, start: int) -> None:
-        """On resume, drop metrics logged after the checkpoint (they will be logged again)."""
-        path = self.out / "metrics.jsonl"
-        if path.is_file():
-            keep = [row for row in path.read_text().splitlines() if row.strip() and json.loads(row)["step"] <= start]
-            atomic_write_text(path, "".join(row + "\n" for row in keep))
+        truncate_metrics(self.out, start)
 
     def step(self, step: int, logs: dict[str, float]) -> None:
         if not self.enabled:
