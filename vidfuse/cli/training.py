@@ -135,6 +135,9 @@ def distil_text(
     text_encoder: str = typer.Option("e5", "--text-encoder", help="The student's pretrained encoder: e5 (en + zh)."),
     text_layers: int = typer.Option(2, "--text-layers", min=0, max=12, help="Trainable blocks on the encoder."),
     paraphrase: float = typer.Option(0.75, "--paraphrase", help="Share of the student's captions from the grammar."),
+    contrast: float = typer.Option(
+        0.0, "--contrast", min=0.0, help="Weight of the digit-contrast term (pairs of captions one digit apart)."
+    ),
     steps: int = typer.Option(1000, "--steps", min=1),
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
@@ -154,6 +157,7 @@ def distil_text(
         text_encoder=text_encoder,
         text_layers=text_layers,
         paraphrase=paraphrase,
+        contrast=contrast,
         steps=steps,
         max_minutes=max_minutes,
         batch_size=batch_size,

@@ -17,6 +17,11 @@ teacher's velocity exactly. Teaching each block's read directly is what makes th
 matched only the final velocity, through six frozen blocks, and in 120 steps its velocity error fell no lower
 than what dropping the text altogether gives (0.17 against 0.16–0.26; NOTES.md, fourteenth session).
 
+Those relative errors are dominated by what every caption shares (motion, colour, the frame); the digit is a
+small part of a read, so a student that draws an "average" digit already scores well. With ``contrast`` > 0
+each clip also comes with a second caption pair one digit apart (:func:`contrast_pair`), and the student's
+reads must change between its two captions as the teacher's change between theirs (:func:`distil_loss`).
+
 The student reads a paraphrase (:func:`vidfuse.data.paraphrase.make_paraphrase`) or a template caption, in
 either language, whatever the teacher's language; the teacher always reads the template caption the clip
 came with. Guidance needs nothing more: the unconditional branch is the fusion's null token, unchanged.
@@ -70,6 +75,7 @@ class DistilConfig:
     max_minutes: float | None = None
     ckpt_every: int = 100
     pooled_weight: float = 1.0
+    contrast: float = 0.0  # weight of the digit-contrast term (0: no contrast pairs; see distil_loss)
     seed: int = 0
 
     def check(self) -> None:
@@ -82,6 +88,8 @@ class DistilConfig:
             raise InputError("the student needs a pretrained text encoder (e5, minilm or a folder), not 'scratch'")
         if not self.lr > 0:
             raise InputError(f"lr must be positive, got {self.lr}")
+        if not self.contrast >= 0:
+            raise InputError(f"contrast is a loss weight, at least 0, got {self.contrast}")
         if self.level not in (1, 2):
             raise InputError(f"level must be 1 or 2, got {self.level}")
 
@@ -128,10 +136,36 @@ def caption_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -
     """Clip ``index`` (C, T, H, W), its template caption (the teacher's) and a caption of the same clip for the
     student: a paraphrase with probability ``paraphrase``, else another template caption, in either language."""
     video, teacher_caption, attrs = data[index]
+    student, _ = _student_captions(attrs, index, paraphrase, seed, contrast=False)
+    return video, teacher_caption, student
+
+
+def contrast_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -> tuple[torch.Tensor, list[str]]:
+    """Clip ``index`` and four captions: the teacher's and the student's for the clip (as :func:`caption_pair`),
+    then the same two with one digit changed. The student's two are worded alike word for word (one grammar
+    draw replayed), so the only thing that tells them apart is the digit; the teacher's other caption is a
+    template caption of the changed attributes."""
+    video, teacher_caption, attrs = data[index]
+    (student, other_student), other = _student_captions(attrs, index, paraphrase, seed, contrast=True)
+    rng = np.random.default_rng([seed, 11, index])
+    other_teacher = make_caption(other, LANGS[int(rng.integers(len(LANGS)))], rng)
+    return video, [teacher_caption, student, other_teacher, other_student]
+
+
+def _student_captions(attrs: dict, index: int, paraphrase: float, seed: int, *, contrast: bool):
     rng = np.random.default_rng([seed, 7, index])
     lang = LANGS[int(rng.integers(len(LANGS)))]
     make = make_paraphrase if rng.random() < paraphrase else make_caption
-    return video, teacher_caption, make(attrs, lang, rng)
+    if not contrast:
+        return make(attrs, lang, rng), None
+    which = int(rng.integers(len(attrs["digits"])))
+    digits = list(attrs["digits"])
+    digits[which] = (digits[which] + 1 + int(rng.integers(9))) % 10  # any other digit
+    other = {**attrs, "digits": digits}
+    state = rng.bit_generator.state
+    first = make(attrs, lang, rng)
+    rng.bit_generator.state = state  # the same draws: the same wording, the other digit
+    return (first, make(other, lang, rng)), other
 
 
 def cross_reads(generator: nn.Module) -> list[nn.Module]:
@@ -152,6 +186,8 @@ def distil_loss(
     *,
     pooled_weight: float = 1.0,
     velocity: bool = False,
+    other_tokens: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    contrast_weight: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """The distillation loss on one batch (module docstring): real clips (B, C, T, H, W), each side's
     (token ids, mask). A share ``p_image`` of the samples is given its first frame, as in training.
@@ -161,7 +197,15 @@ def distil_loss(
     over blocks); ``pooled``: Z's pooled vector against the teacher's (relative to its variance). Equal
     reads in every block and equal pooled vectors give the teacher's velocity exactly; each block's read
     is taught directly, not through the blocks above it. With ``velocity`` the student's whole velocity
-    error is measured too (no gradient): what guidance and sampling will see."""
+    error is measured too (no gradient): what guidance and sampling will see.
+
+    ``other_tokens`` (the teacher's, the student's) are a second caption per sample that differs from the first
+    in one digit (:func:`contrast_pair`). Both are taught as above, at the first caption's queries, and the
+    ``contrast`` term asks that the student's reads change from one to the other as the teacher's do:
+    ‖(s₁ − s₂) − (t₁ − t₂)‖² / ‖t₁ − t₂‖² per block, and the same for the pooled vector. The digit is a small
+    part of a read's energy, so the plain term barely sees a student that draws the average digit; this
+    term is all digit. Samples given their first frame are left out of it (the frame, not the caption,
+    carries their digit)."""
     b = video.shape[0]
     has_image = torch.rand(b) < teacher.cfg.p_image
     image = video[:, :, 0] if has_image.any() else None
@@ -182,20 +226,40 @@ def distil_loss(
             h.remove()
     cs = student.condition(*student_tokens, image, has_image=has)
     student_reads = cross_reads(student.generator)
-    cross = torch.stack(
-        [
-            (student_reads[i].cross(q, cs.tokens, cs.mask).float() - out.float()).pow(2).mean()
-            / out.float().pow(2).mean().clamp_min(1e-8)
-            for i, (q, out) in sorted(seen.items())
-        ]
-    ).mean()
-    pooled = (cs.pooled.float() - ct.pooled.float()).pow(2).mean() / ct.pooled.float().var().clamp_min(1e-8)
+    reads_s = {i: student_reads[i].cross(q, cs.tokens, cs.mask).float() for i, (q, _) in seen.items()}
+    reads_t = {i: out.float() for i, (_, out) in seen.items()}
+    cross = torch.stack([_relative(reads_s[i], reads_t[i]) for i in sorted(seen)]).mean()
+    pooled = _relative(cs.pooled.float(), ct.pooled.float(), ct.pooled.float().var())
     out = {"loss": cross + pooled_weight * pooled, "cross": cross.detach(), "pooled": pooled.detach()}
+    if other_tokens is not None:
+        with torch.no_grad():
+            ct2 = teacher.condition(*other_tokens[0], image, has_image=has)
+            reads_t2 = {i: reads[i].cross(q, ct2.tokens, ct2.mask).float() for i, (q, _) in seen.items()}
+        cs2 = student.condition(*other_tokens[1], image, has_image=has)
+        reads_s2 = {i: student_reads[i].cross(q, cs2.tokens, cs2.mask).float() for i, (q, _) in seen.items()}
+        text = ~has_image.to(video.device)
+        cross2 = torch.stack([_relative(reads_s2[i], reads_t2[i]) for i in sorted(seen)]).mean()
+        pooled2 = _relative(cs2.pooled.float(), ct2.pooled.float(), ct2.pooled.float().var())
+        if text.any():
+            diff = [_relative((reads_s[i] - reads_s2[i])[text], (reads_t[i] - reads_t2[i])[text]) for i in sorted(seen)]
+            pdiff = (cs.pooled.float() - cs2.pooled.float())[text]
+            tdiff = (ct.pooled.float() - ct2.pooled.float())[text]
+            contrast = torch.stack(diff).mean() + pooled_weight * _relative(pdiff, tdiff)
+        else:
+            contrast = cross2.new_zeros(())
+        out["loss"] = (out["loss"] + cross2 + pooled_weight * pooled2) / 2 + contrast_weight * contrast
+        out["contrast"] = contrast.detach()
     if velocity:
         with torch.no_grad():
             va_s, vm_s = student.generator.velocity(point, cs.detach())
         out["velocity"] = (va_s.float() - va_t.float()).pow(2).mean() + (vm_s.float() - vm_t.float()).pow(2).mean()
     return out
+
+
+def _relative(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+    """‖x − target‖² relative to ``scale`` (default: the target's energy), both as means."""
+    scale = target.pow(2).mean() if scale is None else scale
+    return (x - target).pow(2).mean() / scale.clamp_min(1e-8)
 
 
 @torch.no_grad()
@@ -256,20 +320,29 @@ class Distiller:
             )
 
     # ---- one step ---------------------------------------------------------------------------
-    def batch(self, step: int) -> tuple[torch.Tensor, list[str], list[str]]:
-        rows = [
-            caption_pair(self.data, step * self.cfg.batch_size + i, self.cfg.paraphrase, self.cfg.seed)
-            for i in range(self.cfg.batch_size)
-        ]
+    def batch(self, step: int) -> tuple[torch.Tensor, list[list[str]]]:
+        """The step's clips and caption columns: the teacher's and the student's, then (with ``contrast``) the
+        same two with one digit changed."""
+        idx = range(step * self.cfg.batch_size, (step + 1) * self.cfg.batch_size)
+        p, seed = self.cfg.paraphrase, self.cfg.seed
+        if self.cfg.contrast > 0:
+            rows = [contrast_pair(self.data, i, p, seed) for i in idx]
+            columns = [[r[1][k] for r in rows] for k in range(4)]
+        else:
+            rows = [caption_pair(self.data, i, p, seed) for i in idx]
+            columns = [[r[1] for r in rows], [r[2] for r in rows]]
         c = self.teacher.cfg
         video = match_video_size(torch.stack([r[0] for r in rows]), c.num_frames, c.height, c.width)
-        return video, [r[1] for r in rows], [r[2] for r in rows]
+        return video, columns
 
     def tokens(self, tokenizer, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_tokens(*tokenizer.encode(captions, on_overflow="truncate"))
 
     def train_step(self) -> dict[str, float]:
-        video, teacher_caps, student_caps = self.batch(self.step)
+        video, caps = self.batch(self.step)
+        other = None
+        if len(caps) == 4:
+            other = (self.tokens(self.teacher_tok, caps[2]), self.tokens(self.student_tok, caps[3]))
         scale = min(1.0, (self.step + 1) / max(1, self.cfg.warmup_steps))
         for g in self.opt.param_groups:
             g["lr"] = self.cfg.lr * scale
@@ -279,10 +352,12 @@ class Distiller:
                 self.teacher,
                 self.student,
                 video,
-                self.tokens(self.teacher_tok, teacher_caps),
-                self.tokens(self.student_tok, student_caps),
+                self.tokens(self.teacher_tok, caps[0]),
+                self.tokens(self.student_tok, caps[1]),
                 pooled_weight=self.cfg.pooled_weight,
                 velocity=self.step % 10 == 0,
+                other_tokens=other,
+                contrast_weight=self.cfg.contrast,
             )
         self.opt.zero_grad(set_to_none=True)
         out["loss"].backward()
@@ -295,8 +370,8 @@ class Distiller:
     def fit(self) -> Path:
         cfg = self.cfg
         if self.step == 0:
-            video, teacher_caps, _ = self.batch(0)
-            ref = reference_errors(self.teacher, video, self.tokens(self.teacher_tok, teacher_caps))
+            video, caps = self.batch(0)
+            ref = reference_errors(self.teacher, video, self.tokens(self.teacher_tok, caps[0]))
             self._log({"step": 0, "reference_null": ref["null"], "reference_other": ref["other"]})
         limit = None if cfg.max_minutes is None else cfg.max_minutes * 60
         last = 0.0
