@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.conftest import tiny_pipeline
+from vidfuse.catalog import describe
 from vidfuse.data.caption_words import EN_NUMBERS, ZH_NUMBERS
 from vidfuse.data.moving_digits import MovingDigits
 from vidfuse.errors import InputError
@@ -96,6 +97,7 @@ def test_the_student_folder_loads_and_warns_about_words_it_was_never_taught(tmp_
     pipe = TextToVideoPipeline.from_pretrained(folder, device="cpu")
     assert pipe.config.text_encoder == "e5"
     assert (folder / "vocabulary.json").is_file()
+    assert describe(folder).trained_on == "Moving Digits captions"  # what the model list and the page say
     # paraphrase-grammar wording is known, a cat is not
     assert pipe.unknown_words("a red 3 drifting leftward") == []
     assert pipe.unknown_words("a cat playing the piano") == ["cat", "playing", "piano"]

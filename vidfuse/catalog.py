@@ -126,7 +126,10 @@ def describe(folder: str | os.PathLike, name: str | None = None, *, builtin: boo
             problem=f"{CONFIG_NAME} cannot be read: {e}",
         )
     trained_on = None
-    if cfg.text_encoder == "scratch":
+    from vidfuse.data.e5 import VOCABULARY_FILE
+
+    # a from-scratch tokenizer, or a pretrained encoder's record of the words its video model was taught
+    if cfg.text_encoder == "scratch" or (folder / VOCABULARY_FILE).is_file():
         from vidfuse.data.vocabulary import Vocabulary
         from vidfuse.pipeline import load_tokenizer
 
