@@ -132,12 +132,13 @@ def text_state(student: VidFuseModel) -> dict[str, torch.Tensor]:
     return {k: v for k, v in student.text_encoder.state_dict().items() if not k.startswith("backbone.")}
 
 
-def caption_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -> tuple[torch.Tensor, str, str]:
-    """Clip ``index`` (C, T, H, W), its template caption (the teacher's) and a caption of the same clip for the
-    student: a paraphrase with probability ``paraphrase``, else another template caption, in either language."""
+def caption_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -> tuple[torch.Tensor, list[str]]:
+    """Clip ``index`` (C, T, H, W) and two captions: its template caption (the teacher's) and a caption of the
+    same clip for the student: a paraphrase with probability ``paraphrase``, else another template caption, in
+    either language."""
     video, teacher_caption, attrs = data[index]
     student, _ = _student_captions(attrs, index, paraphrase, seed, contrast=False)
-    return video, teacher_caption, student
+    return video, [teacher_caption, student]
 
 
 def contrast_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -> tuple[torch.Tensor, list[str]]:
@@ -226,25 +227,28 @@ def distil_loss(
             h.remove()
     cs = student.condition(*student_tokens, image, has_image=has)
     student_reads = cross_reads(student.generator)
-    reads_s = {i: student_reads[i].cross(q, cs.tokens, cs.mask).float() for i, (q, _) in seen.items()}
-    reads_t = {i: out.float() for i, (_, out) in seen.items()}
-    cross = torch.stack([_relative(reads_s[i], reads_t[i]) for i in sorted(seen)]).mean()
+    queries = [seen[i][0] for i in range(len(reads))]  # every block read Z in the teacher's pass
+    reads_t = [seen[i][1].float() for i in range(len(reads))]
+    reads_s = _reads(student_reads, queries, cs)
+    cross = _mean_relative(reads_s, reads_t)
     pooled = _relative(cs.pooled.float(), ct.pooled.float(), ct.pooled.float().var())
     out = {"loss": cross + pooled_weight * pooled, "cross": cross.detach(), "pooled": pooled.detach()}
     if other_tokens is not None:
         with torch.no_grad():
             ct2 = teacher.condition(*other_tokens[0], image, has_image=has)
-            reads_t2 = {i: reads[i].cross(q, ct2.tokens, ct2.mask).float() for i, (q, _) in seen.items()}
+            reads_t2 = _reads(reads, queries, ct2)
         cs2 = student.condition(*other_tokens[1], image, has_image=has)
-        reads_s2 = {i: student_reads[i].cross(q, cs2.tokens, cs2.mask).float() for i, (q, _) in seen.items()}
+        reads_s2 = _reads(student_reads, queries, cs2)
         text = ~has_image.to(video.device)
-        cross2 = torch.stack([_relative(reads_s2[i], reads_t2[i]) for i in sorted(seen)]).mean()
+        cross2 = _mean_relative(reads_s2, reads_t2)
         pooled2 = _relative(cs2.pooled.float(), ct2.pooled.float(), ct2.pooled.float().var())
         if text.any():
-            diff = [_relative((reads_s[i] - reads_s2[i])[text], (reads_t[i] - reads_t2[i])[text]) for i in sorted(seen)]
+            diff = _mean_relative(
+                [(a - b)[text] for a, b in zip(reads_s, reads_s2)], [(a - b)[text] for a, b in zip(reads_t, reads_t2)]
+            )
             pdiff = (cs.pooled.float() - cs2.pooled.float())[text]
             tdiff = (ct.pooled.float() - ct2.pooled.float())[text]
-            contrast = torch.stack(diff).mean() + pooled_weight * _relative(pdiff, tdiff)
+            contrast = diff + pooled_weight * _relative(pdiff, tdiff)
         else:
             contrast = cross2.new_zeros(())
         out["loss"] = (out["loss"] + cross2 + pooled_weight * pooled2) / 2 + contrast_weight * contrast
@@ -254,6 +258,15 @@ def distil_loss(
             va_s, vm_s = student.generator.velocity(point, cs.detach())
         out["velocity"] = (va_s.float() - va_t.float()).pow(2).mean() + (vm_s.float() - vm_t.float()).pow(2).mean()
     return out
+
+
+def _reads(blocks: list[nn.Module], queries: list[torch.Tensor], cond: Condition) -> list[torch.Tensor]:
+    """Each block's cross-attention read of ``cond``'s tokens for the given queries (float32)."""
+    return [blk.cross(q, cond.tokens, cond.mask).float() for blk, q in zip(blocks, queries)]
+
+
+def _mean_relative(xs: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
+    return torch.stack([_relative(x, t) for x, t in zip(xs, targets)]).mean()
 
 
 def _relative(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
@@ -325,15 +338,11 @@ class Distiller:
         same two with one digit changed."""
         idx = range(step * self.cfg.batch_size, (step + 1) * self.cfg.batch_size)
         p, seed = self.cfg.paraphrase, self.cfg.seed
-        if self.cfg.contrast > 0:
-            rows = [contrast_pair(self.data, i, p, seed) for i in idx]
-            columns = [[r[1][k] for r in rows] for k in range(4)]
-        else:
-            rows = [caption_pair(self.data, i, p, seed) for i in idx]
-            columns = [[r[1] for r in rows], [r[2] for r in rows]]
+        pair = contrast_pair if self.cfg.contrast > 0 else caption_pair
+        rows = [pair(self.data, i, p, seed) for i in idx]
         c = self.teacher.cfg
         video = match_video_size(torch.stack([r[0] for r in rows]), c.num_frames, c.height, c.width)
-        return video, columns
+        return video, [list(column) for column in zip(*(r[1] for r in rows))]
 
     def tokens(self, tokenizer, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_tokens(*tokenizer.encode(captions, on_overflow="truncate"))
