@@ -126,7 +126,7 @@ def describe(folder: str | os.PathLike, name: str | None = None, *, builtin: boo
             problem=f"{CONFIG_NAME} cannot be read: {e}",
         )
     trained_on = None
-    from vidfuse.data.e5 import VOCABULARY_FILE
+    from vidfuse.data.vocabulary import VOCABULARY_FILE  # (vidfuse.data.e5 would import torch for a name)
 
     # a from-scratch tokenizer, or a pretrained encoder's record of the words its video model was taught
     if cfg.text_encoder == "scratch" or (folder / VOCABULARY_FILE).is_file():

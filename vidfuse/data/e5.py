@@ -42,6 +42,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from vidfuse.data.vocabulary import VOCABULARY_FILE
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
 
@@ -53,7 +54,6 @@ QK = 32  # Q4_0 block size
 # one the model card asks for in symmetric tasks (similarity, paraphrase) such as comparing captions. This is
 # the only place the prefix is chosen: the tokenizer adds it, so callers always pass the bare caption.
 QUERY_PREFIX = "query: "
-VOCABULARY_FILE = "vocabulary.json"  # a model folder's record of the words its video model was taught
 PASSAGE_PREFIX = "passage: "
 
 _META = "\u2581"  # SentencePiece's metaspace

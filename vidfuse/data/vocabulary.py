@@ -28,6 +28,10 @@ from functools import lru_cache
 
 from vidfuse.errors import InputError
 
+VOCABULARY_FILE = (
+    "vocabulary.json"  # a pretrained encoder's record, in a model folder, of the words its video model was taught
+)
+
 _WORD = re.compile(r"[a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]+")  # the tokenizer's word scripts
 
 EN_NUMBER_WORDS = frozenset(
