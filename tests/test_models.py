@@ -124,3 +124,30 @@ def test_visual_encoder_runs_only_on_samples_with_an_image():
     ids, mask = torch.randint(1, 50, (3, 6)), torch.ones(3, 6, dtype=torch.bool)
     cond = model.condition(ids, mask, image, has_image=has)
     assert torch.equal(cond.has_image, has) and cond.image is image  # an image-to-video generator reads it
+
+
+def test_guidance_encodes_the_prompt_once_and_its_unconditional_branch_ignores_the_text():
+    """The unconditional branch hides every text token behind the null token, so the text encoder need not run
+    for it (with e5 that second pass was a third of a prompt's time); its Z is the one a dropped text gives."""
+    from vidfuse.models.model import VidFuseModel
+
+    torch.manual_seed(0)
+    cfg = tiny()
+    cfg.vocab_size = 50
+    model = VidFuseModel(cfg).eval()
+    calls = {"text": 0, "visual": 0}
+    model.text_encoder.register_forward_hook(lambda *_: calls.__setitem__("text", calls["text"] + 1))
+    model.visual_encoder.register_forward_hook(lambda *_: calls.__setitem__("visual", calls["visual"] + 1))
+    ids, mask = torch.randint(1, 50, (3, 6)), torch.ones(3, 6, dtype=torch.bool)
+    mask[1, 4:] = False
+    image = torch.rand(3, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        cond, uncond = model._conditions(ids, mask, image, guidance_scale=2.0)
+        assert calls == {"text": 1, "visual": 1}
+        dropped = model.condition(ids, mask, image, drop_text=torch.ones(3, dtype=torch.bool))
+        plain = model.condition(ids, mask, image)
+    for got, want in ((uncond, dropped), (cond, plain)):
+        assert torch.equal(got.mask, want.mask) and got.image is image
+        torch.testing.assert_close(got.tokens[got.mask], want.tokens[want.mask], rtol=1e-5, atol=1e-6)  # hidden: unread
+        torch.testing.assert_close(got.pooled, want.pooled, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(uncond.pooled, cond.pooled, atol=1e-3)  # it is the unconditional branch

@@ -51,11 +51,15 @@ class VidFuseModel(nn.Module):
         """Z from token ids (B, L) + mask and an optional image (B, C, H, W) in [-1, 1]."""
         text = self.text_encoder(ids, mask)  # (B, L, D)
         visual = None if image is None else self._encode_images(image, has_image)  # (B, N, D)
-        cond = self.fusion(text, mask, visual, batch_size=ids.shape[0], drop_text=drop_text, has_image=has_image)
+        return self._fuse(text, mask, visual, image, drop_text=drop_text, has_image=has_image)
+
+    def _fuse(self, text, mask, visual, image, *, drop_text=None, has_image=None) -> Condition:
+        """Z from encoded text (B, L, D) and images (B, N, D) or None; ``image`` the pixels they came from."""
+        cond = self.fusion(text, mask, visual, batch_size=text.shape[0], drop_text=drop_text, has_image=has_image)
         if image is not None:  # an image-to-video generator starts its clip from the image itself
             cond.image = image
             cond.has_image = (
-                torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device) if has_image is None else has_image
+                torch.ones(text.shape[0], dtype=torch.bool, device=text.device) if has_image is None else has_image
             )
         return cond
 
@@ -98,8 +102,8 @@ class VidFuseModel(nn.Module):
             out = self.generator.loss(video, cond, phase=phase)
         else:
             with torch.no_grad():  # the same samples' Z with the text dropped and the image (if any) kept
-                drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
-                uncond = self.condition(ids, mask, cond.image, drop_text=drop, has_image=cond.has_image)
+                visual = None if cond.image is None else self._encode_images(cond.image, cond.has_image)
+                uncond = self._unconditional(mask, visual, cond.image, has_image=cond.has_image)
             out = self.generator.loss(video, cond, phase=phase, uncond=uncond)
         if self.alignment is not None and phase == self.generator.cond_phase:
             align = self.alignment(cond.pooled[text_only], video[text_only])
@@ -184,12 +188,18 @@ class VidFuseModel(nn.Module):
 
     def _conditions(self, ids, mask, image, guidance_scale: float) -> tuple[Condition, Condition | None]:
         """Z, and for guidance the unconditional branch: text replaced by the null token, the image kept."""
-        cond = self.condition(ids, mask, image)
-        uncond = None
-        if guidance_scale != 1.0:
-            drop = torch.ones(ids.shape[0], dtype=torch.bool, device=ids.device)
-            uncond = self.condition(ids, mask, image, drop_text=drop)
+        visual = None if image is None else self.visual_encoder(image)  # encoded once for both branches
+        cond = self._fuse(self.text_encoder(ids, mask), mask, visual, image)
+        uncond = None if guidance_scale == 1.0 else self._unconditional(mask, visual, image)
         return cond, uncond
+
+    def _unconditional(self, mask, visual, image, *, has_image=None) -> Condition:
+        """Z with every sample's text dropped. The null token hides the text tokens from everything that is
+        read (attention masks, the masked mean), so their values never matter: zeros stand in and the text
+        encoder is not run (with e5 a second pass was a third of a prompt's time)."""
+        text = torch.zeros(*mask.shape, self.cfg.dim, device=mask.device)
+        drop = torch.ones(mask.shape[0], dtype=torch.bool, device=mask.device)
+        return self._fuse(text, mask, visual, image, drop_text=drop, has_image=has_image)
 
     # ---- what a model folder stores --------------------------------------------------------
     def inference_state_dict(self) -> dict[str, torch.Tensor]:

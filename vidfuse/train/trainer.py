@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from vidfuse.config import TrainConfig, derive_model_config
+from vidfuse.data.tokenizer import CharTokenizer
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
 from vidfuse.pipeline import WEIGHTS_NAME, TextToVideoPipeline, autocast_for, build_model
@@ -168,7 +169,6 @@ class Trainer:
 
         if (self.out / "model" / "tokenizer.json").is_file() or self.cfg.model.text_encoder != "scratch":
             return load_tokenizer(self.cfg.model, self.out / "model")
-        from vidfuse.data.tokenizer import CharTokenizer
 
         return CharTokenizer.build(
             corpus_captions(self.dataset), max_length=self.cfg.model.max_text_len, max_words=self.cfg.model.text_words
@@ -205,8 +205,10 @@ class Trainer:
 
     def train_step(self, videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
         self.model.train()
-        spell = {"spell_p": self.cfg.spell_p} if self.cfg.spell_p and hasattr(self.tokenizer, "words") else {}
+        # only the scratch tokenizer spells words (e5's tokenizer also records words, for the vocabulary check);
         # spelling draws from python's RNG, which the checkpoint carries
+        spelling = self.cfg.spell_p and isinstance(self.tokenizer, CharTokenizer)
+        spell = {"spell_p": self.cfg.spell_p} if spelling else {}
         ids, mask = self.tokenizer.encode(captions, on_overflow="truncate", **spell)
         m = self.cfg.model
         videos = match_video_size(videos.to(self.device), m.num_frames, m.height, m.width)
