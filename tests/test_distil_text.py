@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -18,6 +19,7 @@ from vidfuse.train.distil_text import (
     DistilConfig,
     Distiller,
     build_student,
+    change_attribute,
     contrast_pair,
     distil,
     student_config,
@@ -149,6 +151,26 @@ def test_contrast_pairs_are_worded_alike_but_for_one_digit(level):
         assert _without_numbers(student) == _without_numbers(other_student), (student, other_student)
     _, again = contrast_pair(data, 7, 0.75, 0)
     assert again == contrast_pair(data, 7, 0.75, 0)[1]  # a function of the clip index: resume replays it
+
+
+def test_a_contrast_pair_changes_one_attribute_of_one_digit():
+    data = MovingDigits(split="train", level=2, lang="both", size=1000, seed=0)
+    rng = np.random.default_rng(0)
+    for index in range(20):
+        attrs = data[index][2]
+        for kind, field in (("digit", "digits"), ("colour", "colours"), ("motion", "motions")):
+            other = change_attribute(attrs, kind, index % 2, rng)
+            changed = [f for f in ("digits", "colours", "motions") if other[f] != attrs[f]]
+            named = attrs["colour_named"][index % 2]
+            want = "digits" if kind == "colour" and not named else field  # an unnamed colour is no word to change
+            assert changed == [want] and sum(a != b for a, b in zip(other[want], attrs[want])) == 1
+            if want == "colours":
+                assert other["colours"][index % 2] != "white"
+    for index in range(30):
+        captions = contrast_pair(data, index, 0.75, 0, ("digit", "colour", "motion"))[1]
+        assert captions[1] != captions[3] and captions[0] != captions[2]
+    with pytest.raises(InputError, match="contrast_on"):
+        DistilConfig(contrast_on="digit,size").check()
 
 
 def test_the_contrast_term_teaches_the_change_a_digit_makes(tmp_path):

