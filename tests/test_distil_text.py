@@ -108,15 +108,21 @@ def test_the_student_folder_loads_and_warns_about_words_it_was_never_taught(tmp_
     assert video.shape[0] == 1
 
 
-def test_a_one_step_generator_trains_from_a_student_folder(tmp_path):
-    """``--init-from`` an e5 model (make train-gan-distilled from the shipped default): e5's tokenizer records
-    words too, and training once asked it to spell them as the scratch tokenizer does."""
+def test_a_one_step_generator_trains_from_a_student_folder_and_resumes_without_it(tmp_path):
+    """``--init-from`` an e5 model (make train-gan-distilled from the e5 default): e5's tokenizer records words
+    too, and training once asked it to spell them as the scratch tokenizer does. A resumed run reads only its
+    own files: the starting folder may have been replaced or removed since (an installed default model)."""
+    import shutil
+
     from tests.test_train import tiny_cfg
     from vidfuse.train import train
 
     _listening_teacher(tmp_path)
-    student = distil(_cfg(tmp_path, steps=1), quiet=True)
-    folder = train(tiny_cfg(tmp_path / "add", "anchor-add", init_from=str(student), steps=1, spell_p=0.5), quiet=True)
+    student = shutil.copytree(distil(_cfg(tmp_path, steps=1), quiet=True), tmp_path / "start")
+    cfg = dict(init_from=str(student), spell_p=0.5)
+    train(tiny_cfg(tmp_path / "add", "anchor-add", steps=1, **cfg), quiet=True)
+    shutil.rmtree(student)
+    folder = train(tiny_cfg(tmp_path / "add", "anchor-add", steps=2, **cfg), resume=True, quiet=True)
     pipe = TextToVideoPipeline.from_pretrained(folder, device="cpu")
     assert (pipe.config.generator, pipe.config.text_encoder) == ("anchor-add", "e5")
     assert pipe("a red 3 drifting leftward", seed=0).shape[0] == 1

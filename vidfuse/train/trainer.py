@@ -60,7 +60,7 @@ class Trainer:
         np.random.seed(cfg.seed)
         random.seed(cfg.seed)
         self.dataset = dataset if dataset is not None else build_dataset(cfg)
-        start = self._starting_model() if tokenizer is None else None
+        start = self._starting_model() if tokenizer is None and not resume else None
         if start is not None:
             tokenizer = start.tokenizer
         if tokenizer is None:
@@ -113,9 +113,9 @@ class Trainer:
 
     def _starting_model(self):
         """``cfg.init_from``'s pipeline for a fresh run (its model settings become the run's, with the recipe's
-        family); None without it, or when the run already has a tokenizer (a resumed run: the checkpoint
-        holds the weights)."""
-        if not self.cfg.init_from or (self.out / "model" / "tokenizer.json").is_file():
+        family); None without it. A resumed run never reads it: its checkpoint holds the weights and its
+        config.json the settings, so the folder may have changed or gone since."""
+        if not self.cfg.init_from:
             return None
         from vidfuse.pipeline import TextToVideoPipeline
 
