@@ -40,6 +40,7 @@ class AnchorDistilled(AnchorFlow):
     iterative = False
     wants_uncond = True  # the teacher's targets use classifier-free guidance: the model passes Z without text
     phase_lr_fields = {"d": "lr_d"}
+    starts_from = ("anchor",)  # the teacher is the starting folder's Transformer: it must be a trained flow
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

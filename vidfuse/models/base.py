@@ -220,6 +220,9 @@ class VideoGenerator(nn.Module):
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
+    # the families whose model folders a run of this family may start from (``--init-from``); None: any
+    starts_from: tuple[str, ...] | None = None
+
     def after_init_from(self) -> None:
         """Called once the run's weights were loaded from another model folder (``--init-from``), e.g. to
         freeze a copy of them as a teacher. Nothing by default."""

@@ -126,6 +126,12 @@ class Trainer:
     def _load_start(self, start) -> None:
         """The starting folder's weights into the run's model; the family's own extras (a critic, a teacher
         copy) keep their fresh initialisation, and the family is told (``after_init_from``)."""
+        allowed = self.model.generator.starts_from
+        if allowed is not None and start.config.generator not in allowed:
+            raise InputError(
+                f"--init-from {self.cfg.init_from}: a {start.config.generator} model; a {self.cfg.model.generator} "
+                f"run starts from a trained {' or '.join(allowed)} model (the folder it was distilled from)"
+            )
         state = start.model.state_dict()
         own = self.model.state_dict()
         misfit = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
