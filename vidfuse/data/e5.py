@@ -347,10 +347,9 @@ class _Layer(nn.Module):
     def __init__(self, dim: int, heads: int, ffn: int, eps: float):
         super().__init__()
         self.heads = heads
-        linear = functools.partial(nn.utils.skip_init, nn.Linear)  # the file's weights replace any initialisation
-        self.q, self.k, self.v, self.o = (linear(dim, dim) for _ in range(4))
+        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
         self.ln1 = nn.LayerNorm(dim, eps=eps)
-        self.fc1, self.fc2 = linear(dim, ffn), linear(ffn, dim)
+        self.fc1, self.fc2 = nn.Linear(dim, ffn), nn.Linear(ffn, dim)
         self.ln2 = nn.LayerNorm(dim, eps=eps)
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
@@ -381,19 +380,22 @@ class E5Encoder(nn.Module):
         self.word = _QuantEmbedding(_q4_blocks(img, "emb.word"), hp["vocab"], H)
         self.register_buffer("pos", _f32(img, "emb.pos", (hp["max_pos"], H)), persistent=False)
         self.register_buffer("type0", _f32(img, "emb.type", (hp["type_vocab"], H))[0], persistent=False)
-        self.ln = nn.LayerNorm(H, eps=eps)
-        self.layers = nn.ModuleList(_Layer(H, hp["heads"], hp["ffn"], eps) for _ in range(hp["layers"]))
-        with torch.no_grad():
-            self.ln.weight.copy_(_f32(img, "emb.ln.w", H))
-            self.ln.bias.copy_(_f32(img, "emb.ln.b", H))
-            for i, ly in enumerate(self.layers):
-                for mod, key in ((ly.q, "q"), (ly.k, "k"), (ly.v, "v"), (ly.o, "ao"), (ly.fc1, "fi"), (ly.fc2, "fo")):
-                    w = _dequant_q4(_q4_blocks(img, f"l{i}.{key}.w"))
-                    mod.weight.copy_(w.view_as(mod.weight))  # stored (out, in) row-major, like nn.Linear
-                    mod.bias.copy_(_f32(img, f"l{i}.{key}.b", mod.bias.shape))
-                for ln, key in ((ly.ln1, "aln"), (ly.ln2, "oln")):
-                    ln.weight.copy_(_f32(img, f"l{i}.{key}.w", H))
-                    ln.bias.copy_(_f32(img, f"l{i}.{key}.b", H))
+        with torch.device("meta"):  # shapes only: every parameter is the file's (no throw-away initialisation)
+            self.ln = nn.LayerNorm(H, eps=eps)
+            self.layers = nn.ModuleList(_Layer(H, hp["heads"], hp["ffn"], eps) for _ in range(hp["layers"]))
+
+        def put(mod: nn.Module, name: str, value: torch.Tensor) -> None:
+            setattr(mod, name, nn.Parameter(value.view(getattr(mod, name).shape), requires_grad=False))
+
+        put(self.ln, "weight", _f32(img, "emb.ln.w", H))
+        put(self.ln, "bias", _f32(img, "emb.ln.b", H))
+        for i, ly in enumerate(self.layers):
+            for mod, key in ((ly.q, "q"), (ly.k, "k"), (ly.v, "v"), (ly.o, "ao"), (ly.fc1, "fi"), (ly.fc2, "fo")):
+                put(mod, "weight", _dequant_q4(_q4_blocks(img, f"l{i}.{key}.w")))  # stored (out, in), as nn.Linear
+                put(mod, "bias", _f32(img, f"l{i}.{key}.b", -1))
+            for ln, key in ((ly.ln1, "aln"), (ly.ln2, "oln")):
+                put(ln, "weight", _f32(img, f"l{i}.{key}.w", H))
+                put(ln, "bias", _f32(img, f"l{i}.{key}.b", H))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> E5Output:
         L = input_ids.shape[1]
