@@ -87,7 +87,7 @@ def test_guidance(tmp_path):
             p.add_(torch.randn_like(p) * 0.1)
     a, b = vae("digit 3", seed=0), vae("digit 3", seed=0, guidance_scale=3.0)
     assert a.shape == b.shape and not np.array_equal(a, b)
-    with pytest.raises(InputError, match="no guidance"):
+    with pytest.raises(InputError, match="without classifier-free guidance"):
         tiny_pipeline("gan")("digit 3", guidance_scale=2.0)
 
 

@@ -355,7 +355,10 @@ class TextToVideoPipeline:
             guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
         check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:
-            raise InputError(f"the {self.config.generator} generator has no guidance; use guidance_scale=1.0")
+            raise InputError(
+                f"guidance_scale={guidance_scale}: the {self.config.generator} generator draws a clip in one pass "
+                "without classifier-free guidance; leave the guidance scale out (or give 1)"
+            )
         ids, mask = pad_tokens(*self.tokenizer.encode(prompts, on_overflow=on_overflow))
         self.check_vocabulary(prompts, strict=strict, stacklevel=2)  # past __call__ and torch's no_grad wrapper
         images = self._prepare_images(image, len(prompts))
