@@ -42,13 +42,15 @@ format: setup
 
 # Train the default model from scratch on this machine and install it into the package (vidfuse/default_model/)
 # for `vidfuse generate` and `make demo`: the anchor flow with its template text encoder (≈ 60 min on 2 cores;
-# README "Results"), judged, then its multilingual e5 encoder taught by it (distil-default, below).
+# README "Results"), judged, then its multilingual e5 encoder taught by it (distil-default, below), then that
+# model distilled into one step (train-gan-distilled, below), which is what ships.
 DEFAULT_STEPS ?= 6800
 train-default: setup
 	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_small.yaml --steps $(DEFAULT_STEPS) --out runs/default $(if $(wildcard runs/default/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/default/model --out runs/default/eval.json --sheet runs/default/heldout_samples.png
 	$(MAKE) distil-default
-	$(PY) -m vidfuse.cli install-model runs/default_e5/model --ship --force
+	$(MAKE) train-gan-distilled
+	$(PY) -m vidfuse.cli install-model runs/add/model --ship --force
 
 # The default model's multilingual text encoder (README "Captions in other words"): e5 with two trainable blocks,
 # taught by the template model of train-default (runs/default/model: run train-default, or name another template
@@ -82,10 +84,11 @@ train-vae: setup
 	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_vae_small.yaml --out runs/vae $(if $(wildcard runs/vae/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/vae/model --out runs/vae/eval.json --sheet runs/vae/heldout_samples.png --n2 0
 
-# The fast path: a one-step GAN distilled from the shipped anchor flow (its teacher; ≈ 25 min here on top of
-# the teacher's own hour), judged, left as runs/add/model (README "Generator families").
+# The default model's last stage: a one-step GAN distilled from the anchor flow with the e5 encoder (ADD_TEACHER,
+# made by distil-default; ≈ 55 min here), judged, left as runs/add/model (README "The default model").
+ADD_TEACHER ?= runs/default_e5/model
 train-gan-distilled: setup
-	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_add_small.yaml --out runs/add $(if $(wildcard runs/add/checkpoint.safetensors),--resume,)
+	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_add_small.yaml --init-from $(ADD_TEACHER) --out runs/add $(if $(wildcard runs/add/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/add/model --out runs/add/eval.json --sheet runs/add/heldout_samples.png
 
 bench: setup

@@ -3,9 +3,9 @@
 The folders and clips under tests/data/legacy were written by scripts/make_legacy_fixtures.py with the code
 of 2026-12-04 (commit 374728e, before the generator contract of issue #16): one tiny model per generator family
 in that release's flat config.json format, one GAN folder in the older format without ``frame_out`` (decoded
-with tanh), and clips of the shipped default model (rewritten with the code of 2026-12-05 when the default
-became the anchor flow with the e5 text encoder; the tiny anchor folder's clips still pin the generator code
-the earlier default ran). On the machine that wrote them the clips are bit-identical
+with tanh), and clips of the shipped default model (rewritten with ``--default-only`` whenever a new default
+ships: last on 2026-12-05, when it became the one-step generator distilled from the e5 anchor flow; the tiny
+anchor folder's clips still pin the generator code the earlier defaults ran). On the machine that wrote them the clips are bit-identical
 (sha256.json). Other CPUs and torch versions round differently (bf16 autocast above all): on a 16-core x86 GPU
 host with torch 2.11 the shipped model's clips differed by 0.19 levels of 255 on average, 26 at most, where
 another seed or prompt gives a mean difference of 4 to 8. The tolerance sits between the two.
