@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidfuse.pipeline import TextToVideoPipeline
+from vidfuse.pipeline import SHIPPED_MODEL_DIR, TextToVideoPipeline
 from vidfuse.train import Trainer, resolve_config
 
 PROMPTS = ["the red digit 3 is moving to the left", "数字7向上移动", "a blue 5 bouncing"]
@@ -67,7 +67,7 @@ def main() -> None:
         out = clips(pipe)
         np.savez_compressed(folder / "clips.npz", **out)
         sums[family] = {k: hashlib.sha256(v.tobytes()).hexdigest() for k, v in out.items()}
-    pipe = TextToVideoPipeline.from_pretrained(None, device="cpu")
+    pipe = TextToVideoPipeline.from_pretrained(SHIPPED_MODEL_DIR, device="cpu")  # not a user-installed one
     out = clips(pipe)
     np.savez_compressed(args.out / "default_model_clips.npz", **out)
     sums["default_model"] = {k: hashlib.sha256(v.tobytes()).hexdigest() for k, v in out.items()}

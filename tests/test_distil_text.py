@@ -12,7 +12,7 @@ import torch
 from tests.conftest import tiny_pipeline
 from vidfuse.catalog import describe
 from vidfuse.data.caption_words import EN_NUMBERS, ZH_NUMBERS
-from vidfuse.data.moving_digits import MovingDigits
+from vidfuse.data.moving_digits import MovingDigits, is_held_out
 from vidfuse.errors import InputError
 from vidfuse.pipeline import TextToVideoPipeline
 from vidfuse.train.distil_text import (
@@ -123,6 +123,9 @@ def test_a_one_step_generator_trains_from_a_student_folder_and_resumes_without_i
     train(tiny_cfg(tmp_path / "add", "anchor-add", steps=1, **cfg), quiet=True)
     shutil.rmtree(student)
     folder = train(tiny_cfg(tmp_path / "add", "anchor-add", steps=2, **cfg), resume=True, quiet=True)
+    other = dict(cfg, init_from=str(tmp_path / "teacher"))  # another teacher: a new run, not this one resumed
+    with pytest.raises(InputError, match="started from"):
+        train(tiny_cfg(tmp_path / "add", "anchor-add", steps=3, **other), resume=True, quiet=True)
     pipe = TextToVideoPipeline.from_pretrained(folder, device="cpu")
     assert (pipe.config.generator, pipe.config.text_encoder) == ("anchor-add", "e5")
     assert pipe("a red 3 drifting leftward", seed=0).shape[0] == 1
@@ -162,7 +165,7 @@ def test_contrast_pairs_are_worded_alike_but_for_one_digit(level):
 def test_a_contrast_pair_changes_one_attribute_of_one_digit():
     data = MovingDigits(split="train", level=2, lang="both", size=1000, seed=0)
     rng = np.random.default_rng(0)
-    for index in range(20):
+    for index in range(60):
         attrs = data[index][2]
         for kind, field in (("digit", "digits"), ("colour", "colours"), ("motion", "motions")):
             other = change_attribute(attrs, kind, index % 2, rng)
@@ -172,6 +175,9 @@ def test_a_contrast_pair_changes_one_attribute_of_one_digit():
             assert changed == [want] and sum(a != b for a, b in zip(other[want], attrs[want])) == 1
             if want == "colours":
                 assert other["colours"][index % 2] != "white"
+            # still a training clip: no held-out (digit, motion) pair, two different digits
+            assert not any(is_held_out(d, m) for d, m in zip(other["digits"], other["motions"]))
+            assert len(set(other["digits"])) == len(other["digits"])
     for index in range(30):
         captions = contrast_pair(data, index, 0.75, 0, ("digit", "colour", "motion"))[1]
         assert captions[1] != captions[3] and captions[0] != captions[2]

@@ -1,14 +1,14 @@
 """Model folders written by earlier releases load and generate the clips they generated then.
 
-The folders and clips under tests/data/legacy were written by scripts/make_legacy_fixtures.py with the code
-of 2026-12-04 (commit 374728e, before the generator contract of issue #16): one tiny model per generator family
-in that release's flat config.json format, one GAN folder in the older format without ``frame_out`` (decoded
-with tanh), and clips of the shipped default model (rewritten with ``--default-only`` whenever a new default
-ships: last on 2026-12-05, when it became the one-step generator distilled from the e5 anchor flow; the tiny
-anchor folder's clips still pin the generator code the earlier defaults ran). On the machine that wrote them the clips are bit-identical
-(sha256.json). Other CPUs and torch versions round differently (bf16 autocast above all): on a 16-core x86 GPU
-host with torch 2.11 the shipped model's clips differed by 0.19 levels of 255 on average, 26 at most, where
-another seed or prompt gives a mean difference of 4 to 8. The tolerance sits between the two.
+The folders and clips under tests/data/legacy were written by scripts/make_legacy_fixtures.py with the code of
+2026-12-04 (commit 374728e, before the generator contract of issue #16): one tiny model per generator family in
+that release's flat config.json format, one GAN folder in the older format without ``frame_out`` (decoded with
+tanh), and clips of the shipped default model (rewritten with ``--default-only`` whenever a new default ships:
+last on 2026-12-05, when it became the one-step generator distilled from the e5 anchor flow; the tiny anchor
+folder's clips still pin the generator code the earlier defaults ran). On the machine that wrote them the clips
+are bit-identical (sha256.json). Other CPUs and torch versions round differently (bf16 autocast above all): on a
+16-core x86 GPU host with torch 2.11 the shipped model's clips differed by 0.19 levels of 255 on average, 26 at
+most, where another seed or prompt gives a mean difference of 4 to 8. The tolerance sits between the two.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidfuse.pipeline import TextToVideoPipeline
+from vidfuse.pipeline import SHIPPED_MODEL_DIR, TextToVideoPipeline
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
 _spec = importlib.util.spec_from_file_location(
@@ -50,5 +50,5 @@ def test_earlier_model_folders_generate_the_same_clips(family):
 
 
 def test_shipped_default_model_generates_the_same_clips():
-    pipe = TextToVideoPipeline.from_pretrained(None, device="cpu")
+    pipe = TextToVideoPipeline.from_pretrained(SHIPPED_MODEL_DIR, device="cpu")
     assert_close_clips(fixtures.clips(pipe), np.load(LEGACY / "default_model_clips.npz"))

@@ -151,3 +151,33 @@ def test_guidance_encodes_the_prompt_once_and_its_unconditional_branch_ignores_t
         torch.testing.assert_close(got.tokens[got.mask], want.tokens[want.mask], rtol=1e-5, atol=1e-6)  # hidden: unread
         torch.testing.assert_close(got.pooled, want.pooled, rtol=1e-5, atol=1e-6)
     assert not torch.allclose(uncond.pooled, cond.pooled, atol=1e-3)  # it is the unconditional branch
+
+
+def test_a_training_step_that_wants_the_unconditional_branch_encodes_the_text_once():
+    """anchor-add's teacher samples with guidance in training: its Z without text comes from the step's own
+    encoders (the text hidden, the image features reused), and equals the Z a dropped text gives."""
+    from vidfuse.models.model import VidFuseModel
+
+    torch.manual_seed(0)
+    cfg = tiny("anchor")
+    cfg.vocab_size, cfg.p_image, cfg.p_drop_text = 50, 1.0, 0.0
+    model = VidFuseModel(cfg).eval()
+    seen = {}
+    model.generator.wants_uncond = True
+    model.generator.loss = lambda video, cond, *, phase, uncond: (
+        seen.update(cond=cond, uncond=uncond) or {"loss": cond.pooled.sum()}
+    )
+    calls = []
+    model.text_encoder.register_forward_hook(lambda *_: calls.append(1))
+    ids, mask = torch.randint(1, 50, (3, 6)), torch.ones(3, 6, dtype=torch.bool)
+    video = torch.rand(3, 3, cfg.num_frames, cfg.height, cfg.width) * 2 - 1
+    with torch.no_grad():
+        model.loss(ids, mask, video, phase=model.generator.cond_phase)
+        assert len(calls) == 1
+        cond, uncond = seen["cond"], seen["uncond"]
+        want = model.condition(
+            ids, mask, cond.image, drop_text=torch.ones(3, dtype=torch.bool), has_image=cond.has_image
+        )
+    assert torch.equal(uncond.mask, want.mask) and uncond.image is cond.image
+    torch.testing.assert_close(uncond.tokens[uncond.mask], want.tokens[want.mask], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(uncond.pooled, want.pooled, rtol=1e-5, atol=1e-6)

@@ -429,9 +429,9 @@ def _load(dtype: torch.dtype) -> E5Encoder:
 def load_e5(dtype: torch.dtype = torch.float32) -> E5Encoder:
     """The frozen encoder (eval mode, no gradients), built once per process and dtype and then shared: do not
     modify it; ``copy.deepcopy`` it to fine-tune. ~90 MB of float32 weights + 48 MB of 4-bit word embeddings."""
-    # built under a forked RNG: its layers' throw-away random initialisation must not move the global
-    # generator, or a run that loads e5 first in its process would initialise its own weights differently
-    # from one that finds it cached
+    # built under a forked RNG: building it must never move the global generator (its layers are made on the
+    # meta device now, which draws nothing), or a run that loads e5 first in its process would initialise its
+    # own weights differently from one that finds it cached
     with _lock, torch.random.fork_rng(devices=[]):
         return _load(dtype)
 

@@ -10,6 +10,8 @@ In training, ``align_weight`` > 0 adds a text–clip contrastive loss on pooled 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn as nn
 
@@ -20,6 +22,13 @@ from vidfuse.models.fusion import MultimodalFusion
 from vidfuse.models.registry import build_generator
 from vidfuse.models.text_encoder import PretrainedTextEncoder, build_text_encoder
 from vidfuse.models.visual_encoder import VisualEncoder
+
+
+class Encoded(NamedTuple):
+    """What the encoders gave for a batch, besides Z: the text encoder's output dtype and V (or None)."""
+
+    text_dtype: torch.dtype
+    visual: torch.Tensor | None
 
 
 class VidFuseModel(nn.Module):
@@ -75,21 +84,19 @@ class VidFuseModel(nn.Module):
 
     def training_condition(
         self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor
-    ) -> tuple[Condition, torch.Tensor]:
+    ) -> tuple[Condition, torch.Tensor, Encoded]:
         """Z with modality dropout: text dropped with p_drop_text; the clip's own first frame given with p_image.
-        Also which samples are conditioned on their text alone (B,) bool: those the alignment loss reads."""
+        Also which samples are conditioned on their text alone (B,) bool: those the alignment loss reads; and
+        what the encoders gave (for an unconditional branch of the same samples)."""
         b = ids.shape[0]
         drop_text = torch.rand(b) < self.cfg.p_drop_text
         has_image = torch.rand(b) < self.cfg.p_image
         image = video[:, :, 0] if has_image.any() else None  # (B, C, H, W) first frames
-        cond = self.condition(
-            ids,
-            mask,
-            image,
-            drop_text=drop_text.to(ids.device),
-            has_image=None if image is None else has_image.to(ids.device),
-        )
-        return cond, (~drop_text & ~has_image).to(ids.device)
+        has = None if image is None else has_image.to(ids.device)
+        text = self.text_encoder(ids, mask)
+        visual = None if image is None else self._encode_images(image, has)
+        cond = self._fuse(text, mask, visual, image, drop_text=drop_text.to(ids.device), has_image=has)
+        return cond, (~drop_text & ~has_image).to(ids.device), Encoded(text.dtype, visual)
 
     # ---- training --------------------------------------------------------------------------
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor, *, phase: str) -> dict:
@@ -97,13 +104,15 @@ class VidFuseModel(nn.Module):
         if phase in self.generator.unconditional_phases:  # e.g. a latent generator's autoencoder
             return self.generator.loss(video, None, phase=phase)
         with torch.set_grad_enabled(torch.is_grad_enabled() and phase == self.generator.cond_phase):
-            cond, text_only = self.training_condition(ids, mask, video)
+            cond, text_only, encoded = self.training_condition(ids, mask, video)
         if not self.generator.wants_uncond:
             out = self.generator.loss(video, cond, phase=phase)
         else:
             with torch.no_grad():  # the same samples' Z with the text dropped and the image (if any) kept
-                visual = None if cond.image is None else self._encode_images(cond.image, cond.has_image)
-                uncond = self._unconditional(mask, visual, cond.image, has_image=cond.has_image)
+                visual = None if encoded.visual is None else encoded.visual.detach()
+                uncond = self._unconditional(
+                    mask, visual, cond.image, has_image=cond.has_image, dtype=encoded.text_dtype
+                )
             out = self.generator.loss(video, cond, phase=phase, uncond=uncond)
         if self.alignment is not None and phase == self.generator.cond_phase:
             align = self.alignment(cond.pooled[text_only], video[text_only])
@@ -189,15 +198,17 @@ class VidFuseModel(nn.Module):
     def _conditions(self, ids, mask, image, guidance_scale: float) -> tuple[Condition, Condition | None]:
         """Z, and for guidance the unconditional branch: text replaced by the null token, the image kept."""
         visual = None if image is None else self.visual_encoder(image)  # encoded once for both branches
-        cond = self._fuse(self.text_encoder(ids, mask), mask, visual, image)
-        uncond = None if guidance_scale == 1.0 else self._unconditional(mask, visual, image)
+        text = self.text_encoder(ids, mask)
+        cond = self._fuse(text, mask, visual, image)
+        uncond = None if guidance_scale == 1.0 else self._unconditional(mask, visual, image, dtype=text.dtype)
         return cond, uncond
 
-    def _unconditional(self, mask, visual, image, *, has_image=None) -> Condition:
+    def _unconditional(self, mask, visual, image, *, has_image=None, dtype=torch.float32) -> Condition:
         """Z with every sample's text dropped. The null token hides the text tokens from everything that is
         read (attention masks, the masked mean), so their values never matter: zeros stand in and the text
-        encoder is not run (with e5 a second pass was a third of a prompt's time)."""
-        text = torch.zeros(*mask.shape, self.cfg.dim, device=mask.device)
+        encoder is not run (with e5 a second pass was a third of a prompt's time). ``dtype``: the text
+        encoder's output dtype (the null token is cast to it, as with real text)."""
+        text = torch.zeros(*mask.shape, self.cfg.dim, device=mask.device, dtype=dtype)
         drop = torch.ones(mask.shape[0], dtype=torch.bool, device=mask.device)
         return self._fuse(text, mask, visual, image, drop_text=drop, has_image=has_image)
 

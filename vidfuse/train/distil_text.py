@@ -46,7 +46,7 @@ import torch.nn as nn
 
 from vidfuse.config import ModelConfig
 from vidfuse.data.digit_captions import LANGS, make_caption
-from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits
+from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits, is_held_out
 from vidfuse.data.paraphrase import make_paraphrase
 from vidfuse.data.vocabulary import Vocabulary, moving_digits_vocabulary
 from vidfuse.errors import InputError
@@ -170,20 +170,25 @@ def contrast_pair(
 
 def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generator) -> dict:
     """``attrs`` with digit ``which``'s ``kind`` replaced by another value of the same kind. A colour is changed
-    only where the caption names one (an unnamed colour is the white no caption mentions): else the digit."""
+    only where the caption names one (an unnamed colour is the white no caption mentions): else the digit.
+    The changed clip stays a training clip: no held-out (digit, motion) pair, no digit twice in one clip
+    (the value is drawn again until it is; a draw that is already one costs nothing more, so the captions of
+    earlier runs that never hit one are unchanged)."""
     if kind == "colour" and attrs["colour_named"][which]:
         named = [c for c in COLOURS if c not in ("white", attrs["colours"][which])]
         colours = list(attrs["colours"])
         colours[which] = named[int(rng.integers(len(named)))]
         return {**attrs, "colours": colours}
-    if kind == "motion":
-        motions = list(attrs["motions"])
-        others = [m for m in MOTIONS if m != motions[which]]
-        motions[which] = others[int(rng.integers(len(others)))]
-        return {**attrs, "motions": motions}
-    digits = list(attrs["digits"])
-    digits[which] = (digits[which] + 1 + int(rng.integers(9))) % 10  # any other digit
-    return {**attrs, "digits": digits}
+    digits, motions = list(attrs["digits"]), list(attrs["motions"])
+    for _ in range(100):
+        if kind == "motion":
+            others = [m for m in MOTIONS if m != attrs["motions"][which]]
+            motions[which] = others[int(rng.integers(len(others)))]
+        else:
+            digits[which] = (attrs["digits"][which] + 1 + int(rng.integers(9))) % 10  # any other digit
+        if not is_held_out(digits[which], motions[which]) and digits.count(digits[which]) == 1:
+            return {**attrs, "digits": digits, "motions": motions}
+    raise AssertionError(f"no training value for a {kind} change of {attrs['digits']} / {attrs['motions']}")
 
 
 def _student_captions(attrs: dict, index: int, paraphrase: float, seed: int, *, contrast: tuple[str, ...] | None):

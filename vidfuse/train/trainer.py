@@ -129,8 +129,9 @@ class Trainer:
         allowed = self.model.generator.starts_from
         if allowed is not None and start.config.generator not in allowed:
             raise InputError(
-                f"--init-from {self.cfg.init_from}: a {start.config.generator} model; a {self.cfg.model.generator} "
-                f"run starts from a trained {' or '.join(allowed)} model (the folder it was distilled from)"
+                f"--init-from {self.cfg.init_from}: its generator is {start.config.generator}; "
+                f"{self.cfg.model.generator} runs start from a trained {' or '.join(allowed)} model (the folder to "
+                "distil from)"
             )
         state = start.model.state_dict()
         own = self.model.state_dict()
@@ -402,6 +403,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Pat
                 f"--resume: cannot read the run's config {run / 'config.json'} ({e}); restore it, "
                 "or start a new run without --resume"
             ) from e
+        if cfg.init_from and Path(cfg.init_from).resolve() != Path(saved.init_from or "").resolve():
+            raise InputError(
+                f"--resume: {run} started from {saved.init_from or 'scratch'}, not --init-from {cfg.init_from}; "
+                "resume it as it began, or give another --out for a run from the new folder"
+            )
         saved.steps = cfg.steps  # a resumed run may be extended
         saved.max_minutes = cfg.max_minutes  # ... or given more time
         saved.out = cfg.out  # the folder named is the run, also when it is a copy of another run's folder
