@@ -58,9 +58,14 @@ class VidFuseModel(nn.Module):
         has_image: torch.Tensor | None = None,
     ) -> Condition:
         """Z from token ids (B, L) + mask and an optional image (B, C, H, W) in [-1, 1]."""
+        return self._encode(ids, mask, image, drop_text=drop_text, has_image=has_image)[0]
+
+    def _encode(self, ids, mask, image, *, drop_text=None, has_image=None) -> tuple[Condition, Encoded]:
+        """Z, and what the encoders gave (for an unconditional branch of the same samples)."""
         text = self.text_encoder(ids, mask)  # (B, L, D)
         visual = None if image is None else self._encode_images(image, has_image)  # (B, N, D)
-        return self._fuse(text, mask, visual, image, drop_text=drop_text, has_image=has_image)
+        cond = self._fuse(text, mask, visual, image, drop_text=drop_text, has_image=has_image)
+        return cond, Encoded(text.dtype, visual)
 
     def _fuse(self, text, mask, visual, image, *, drop_text=None, has_image=None) -> Condition:
         """Z from encoded text (B, L, D) and images (B, N, D) or None; ``image`` the pixels they came from."""
@@ -93,10 +98,8 @@ class VidFuseModel(nn.Module):
         has_image = torch.rand(b) < self.cfg.p_image
         image = video[:, :, 0] if has_image.any() else None  # (B, C, H, W) first frames
         has = None if image is None else has_image.to(ids.device)
-        text = self.text_encoder(ids, mask)
-        visual = None if image is None else self._encode_images(image, has)
-        cond = self._fuse(text, mask, visual, image, drop_text=drop_text.to(ids.device), has_image=has)
-        return cond, (~drop_text & ~has_image).to(ids.device), Encoded(text.dtype, visual)
+        cond, encoded = self._encode(ids, mask, image, drop_text=drop_text.to(ids.device), has_image=has)
+        return cond, (~drop_text & ~has_image).to(ids.device), encoded
 
     # ---- training --------------------------------------------------------------------------
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, video: torch.Tensor, *, phase: str) -> dict:
@@ -197,11 +200,10 @@ class VidFuseModel(nn.Module):
 
     def _conditions(self, ids, mask, image, guidance_scale: float) -> tuple[Condition, Condition | None]:
         """Z, and for guidance the unconditional branch: text replaced by the null token, the image kept."""
-        visual = None if image is None else self.visual_encoder(image)  # encoded once for both branches
-        text = self.text_encoder(ids, mask)
-        cond = self._fuse(text, mask, visual, image)
-        uncond = None if guidance_scale == 1.0 else self._unconditional(mask, visual, image, dtype=text.dtype)
-        return cond, uncond
+        cond, encoded = self._encode(ids, mask, image)  # encoded once for both branches
+        if guidance_scale == 1.0:
+            return cond, None
+        return cond, self._unconditional(mask, encoded.visual, image, dtype=encoded.text_dtype)
 
     def _unconditional(self, mask, visual, image, *, has_image=None, dtype=torch.float32) -> Condition:
         """Z with every sample's text dropped. The null token hides the text tokens from everything that is
