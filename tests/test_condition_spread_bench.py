@@ -55,14 +55,14 @@ def test_caption_gain_is_zero_for_a_model_deaf_to_the_words_and_not_otherwise(mo
         torch.nn.init.normal_(layer.weight, std=0.5)
     gain = bench.caption_gain(pipe, clips=6, level=(1,))
     assert {"loss", "anchor_mse", "motion_mse"} <= set(gain) and abs(gain["loss"]) > 0
-    real = pipe.model.condition
+    real = pipe.model._encode  # where every condition (training's too) is computed
     fixed_ids, fixed_mask = pipe.tokenizer.encode(["the red digit 3 is moving to the left"])
 
     def deaf(ids, mask, *a, **kw):  # Z computed from one fixed caption, whatever the batch says
         b = ids.shape[0]
         return real(fixed_ids.expand(b, -1), fixed_mask.expand(b, -1), *a, **kw)
 
-    monkeypatch.setattr(pipe.model, "condition", deaf)
+    monkeypatch.setattr(pipe.model, "_encode", deaf)
     assert bench.caption_gain(pipe, clips=6, level=(1,)) == pytest.approx({k: 0.0 for k in gain}, abs=1e-6)
 
 
