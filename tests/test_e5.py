@@ -135,6 +135,22 @@ def test_plugs_into_the_pretrained_text_encoder():
     assert e5.get_tokenizer().encode(["word " * 20], max_length=8, on_overflow="truncate")[0].shape == (1, 8)
 
 
+def test_fine_tuning_trains_a_copy_of_the_backbone():
+    """``freeze_text: false`` must train e5's layers (the cached instance comes with gradients off), and only a
+    copy of them: the process's shared encoder stays as it was."""
+    from vidfuse.data.pretrained_text import load_text_backbone
+    from vidfuse.models.text_encoder import PretrainedTextEncoder
+
+    enc = PretrainedTextEncoder(load_text_backbone("e5"), dim=32, freeze=False, adapter_layers=1)
+    assert all(p.requires_grad for p in enc.backbone.parameters())
+    ids, mask = e5.get_tokenizer().encode(["a blue seven moves down", "数字3在左右移动"])
+    enc.train()
+    enc(ids, mask).square().mean().backward()
+    grads = [p.grad for p in enc.backbone.parameters()]
+    assert all(g is not None for g in grads) and sum(float(g.abs().sum()) for g in grads) > 0
+    assert not any(p.requires_grad for p in e5.load_e5().parameters())  # the cache is not the copy
+
+
 def test_adapter_standardises_from_the_first_training_batch():
     """The adapter's input statistics come from the first training batch and then stay: after it, e5's shared
     direction is gone (a per-token LayerNorm keeps it: token-to-token cosine ~0.8), and they are saved."""

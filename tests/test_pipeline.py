@@ -155,8 +155,11 @@ def test_flow_continues_past_its_native_length_from_the_last_frame(monkeypatch):
         return out
 
     monkeypatch.setattr(model, "_generate_once", spy)
+    encodes = []
+    model.text_encoder.register_forward_hook(lambda *a: encodes.append(1))
     frames = pipe(["a red 3 moves up", "a blue 7"], num_frames=10, seed=0)
     assert frames.shape == (2, 10, 16, 16, 3)
+    assert len(encodes) == 1  # the prompt is encoded once for all three windows
     # 4 frames, then 3 new + 3 new (each segment's first frame repeats the last one and is dropped)
     assert [n for _, n, _ in calls] == [4, 4, 4] and calls[0][0] is None
     for (_, _, prev), (image, _, _) in zip(calls, calls[1:]):

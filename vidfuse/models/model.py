@@ -10,6 +10,7 @@ In training, ``align_weight`` > 0 adds a text–clip contrastive loss on pooled 
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -60,9 +61,10 @@ class VidFuseModel(nn.Module):
         """Z from token ids (B, L) + mask and an optional image (B, C, H, W) in [-1, 1]."""
         return self._encode(ids, mask, image, drop_text=drop_text, has_image=has_image)[0]
 
-    def _encode(self, ids, mask, image, *, drop_text=None, has_image=None) -> tuple[Condition, Encoded]:
-        """Z, and what the encoders gave (for an unconditional branch of the same samples)."""
-        text = self.text_encoder(ids, mask)  # (B, L, D)
+    def _encode(self, ids, mask, image, *, drop_text=None, has_image=None, text=None) -> tuple[Condition, Encoded]:
+        """Z, and what the encoders gave (for an unconditional branch of the same samples). ``text``: the text
+        encoder's output for ``ids`` when the caller already has it (a continued clip's later windows)."""
+        text = self.text_encoder(ids, mask) if text is None else text  # (B, L, D)
         visual = None if image is None else self._encode_images(image, has_image)  # (B, N, D)
         cond = self._fuse(text, mask, visual, image, drop_text=drop_text, has_image=has_image)
         return cond, Encoded(text.dtype, visual)
@@ -157,12 +159,14 @@ class VidFuseModel(nn.Module):
             return self._generate_once(
                 ids, mask, image, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale
             )
+        text = self.text_encoder(ids, mask)  # the prompt is the same in every window: encoded once
+        once = functools.partial(
+            self._generate_once, ids, mask, num_frames=native, generator=generator, guidance_scale=guidance_scale
+        )
         extend = getattr(self.generator, "extend", None)
         if extend is not None:  # the generator carries its own motion on (vidfuse.models.layered)
-            clip = self._generate_once(
-                ids, mask, image, num_frames=native, generator=generator, guidance_scale=guidance_scale
-            )
-            cond, uncond = self._conditions(ids, mask, None, guidance_scale)
+            clip = once(image, text=text)
+            cond, uncond = self._conditions(ids, mask, None, guidance_scale, text=text)
             more = extend(
                 clip,
                 cond,
@@ -174,9 +178,7 @@ class VidFuseModel(nn.Module):
             return torch.cat([clip, more], dim=2)
         parts, have = [], 0
         while have < num_frames:
-            clip = self._generate_once(
-                ids, mask, image, num_frames=native, generator=generator, guidance_scale=guidance_scale
-            )
+            clip = once(image, text=text)
             part = clip if not parts else clip[:, :, 1:]
             parts.append(part[:, :, : num_frames - have])
             have += parts[-1].shape[2]
@@ -192,15 +194,16 @@ class VidFuseModel(nn.Module):
         num_frames: int,
         generator: torch.Generator | None,
         guidance_scale: float,
+        text: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        cond, uncond = self._conditions(ids, mask, image, guidance_scale)
+        cond, uncond = self._conditions(ids, mask, image, guidance_scale, text=text)
         return self.generator.generate(
             cond, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale, uncond=uncond
         )
 
-    def _conditions(self, ids, mask, image, guidance_scale: float) -> tuple[Condition, Condition | None]:
+    def _conditions(self, ids, mask, image, guidance_scale: float, *, text=None) -> tuple[Condition, Condition | None]:
         """Z, and for guidance the unconditional branch: text replaced by the null token, the image kept."""
-        cond, encoded = self._encode(ids, mask, image)  # encoded once for both branches
+        cond, encoded = self._encode(ids, mask, image, text=text)  # encoded once for both branches
         if guidance_scale == 1.0:
             return cond, None
         return cond, self._unconditional(mask, encoded.visual, image, dtype=encoded.text_dtype)

@@ -81,8 +81,10 @@ class PretrainedTextEncoder(nn.Module):
         super().__init__()
         self.backbone = backbone  # loaded from its folder by vidfuse.data.pretrained_text.load_text_backbone
         self.frozen = freeze
+        # the cached backbones come with gradients off (vidfuse.data.e5.load_e5): fine-tuning turns them on
+        self.backbone.requires_grad_(not freeze)
         if freeze:
-            self.backbone.requires_grad_(False).eval()
+            self.backbone.eval()
         self.proj = nn.Linear(self.backbone.config.hidden_size, dim)
         # the adapter (e5): the backbone's states standardised per dimension (e5's are ~0.1 in scale and share
         # one direction, so its words differ by a few hundredths of cosine), then trainable Transformer blocks

@@ -105,6 +105,10 @@ class DistilConfig:
             )
         if self.level not in (1, 2):
             raise InputError(f"level must be 1 or 2, got {self.level}")
+        if self.contrast == 0 and kinds != ("digit",):
+            raise InputError(
+                f"contrast_on {self.contrast_on!r} changes nothing without the contrast term: add --contrast W (W > 0)"
+            )
 
 
 def student_config(teacher: ModelConfig, text_encoder: str, text_layers: int) -> ModelConfig:
