@@ -147,7 +147,11 @@ def test_a_generator_without_a_flow_an_untrained_teacher_and_an_existing_run_are
 
 
 def _without_numbers(caption: str) -> str:
-    caption = re.sub(r"\b(" + "|".join(EN_NUMBERS) + r")\b|[0-9" + "".join(ZH_NUMBERS) + "]", "#", caption)
+    caption = re.sub(
+        r"\b(" + "|".join(EN_NUMBERS) + r")\b|[0-9０-９〇幺壹贰貳叁參肆伍陆陸柒捌玖" + "".join(ZH_NUMBERS) + "]",
+        "#",
+        caption,
+    )
     return re.sub(r"\ban\b", "a", caption)
 
 
@@ -183,6 +187,9 @@ def test_a_contrast_pair_changes_one_attribute_of_one_digit():
         assert captions[1] != captions[3] and captions[0] != captions[2]
     with pytest.raises(InputError, match="contrast_on"):
         DistilConfig(contrast_on="digit,size").check()
+    with pytest.raises(InputError, match="without the contrast term"):  # it would be silently ignored
+        DistilConfig(contrast_on="colour").check()
+    DistilConfig(contrast_on="colour", contrast=1.0).check()
 
 
 def test_the_contrast_term_teaches_the_change_a_digit_makes(tmp_path):

@@ -12,15 +12,11 @@ from vidfuse.errors import InputError
 
 EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ZH_NUMBERS = "零一二三四五六七八九"
-ZH_COLOURS = {
-    "white": "白",
-    "red": "红",
-    "green": "绿",
-    "blue": "蓝",
-    "yellow": "黄",
-    "cyan": "青",
-    "magenta": "品红|洋红",
-}
+ZH_OTHER_DIGITS = {"〇": 0, "幺": 1, "壹": 1, "贰": 2, "貳": 2, "叁": 3, "參": 3, "肆": 4, "伍": 5, "陆": 6, "陸": 6}
+ZH_OTHER_DIGITS |= {"柒": 7, "捌": 8, "玖": 9}
+# a compound colour word is read (and taken out) before the single characters it holds: 蓝绿 is cyan, 紫红 magenta
+ZH_COMPOUND_COLOURS = {"cyan": "蓝绿", "magenta": "品红|洋红|紫红|玫红|品紅|洋紅|紫紅|紫"}
+ZH_COLOURS = {"white": "白", "red": "红|紅", "green": "绿|綠", "blue": "蓝|藍", "yellow": "黄|黃", "cyan": "青"}
 EN_CUES = {
     "left": r"left\w*",
     "right": r"right\w*",
@@ -50,13 +46,19 @@ def read_en(text: str) -> tuple[set, set, set]:
 
 
 def read_zh(text: str) -> tuple[set, set, set]:
-    for phrase in ("一个", "一直", "一段", "一左一右", "一上一下", "屏幕上", "背景上", "画面里"):
+    for phrase in ("一个", "一直", "一段", "一路", "另一", "一会儿", "一点", "一样", "一左一右", "一上一下"):
+        text = text.replace(phrase, "")
+    for phrase in ("屏幕上有", "背景上", "画面里", "黑底"):
         text = text.replace(phrase, "")
     digits = {int(ch) for ch in text if ch.isdigit()} | {ZH_NUMBERS.index(ch) for ch in text if ch in ZH_NUMBERS}
-    colours = {"magenta"} if re.search(ZH_COLOURS["magenta"], text) else set()
-    text = re.sub(ZH_COLOURS["magenta"], "", text)  # 品红 holds 红 (red)
+    digits |= {d for ch, d in ZH_OTHER_DIGITS.items() if ch in text}
+    colours = set()
+    for colour, cue in ZH_COMPOUND_COLOURS.items():
+        colours |= {colour} if re.search(cue, text) else set()
+        text = re.sub(cue, "", text)
     colours |= {c for c, cue in ZH_COLOURS.items() if re.search(cue, text)}
-    text = re.sub(r"[从由自]([左右上下])[往向到而]([左右上下])", r"\2", text)
+    # "from X to Y" reads as Y: 从右往左, 从画面底部移动到顶部
+    text = re.sub(r"[从由自](?:画面|屏幕)?([左右上下顶底])[^左右上下顶底，；。]{0,4}?([左右上下顶底])", r"\2", text)
     cues = {m for m, cue in ZH_CUES.items() if re.search(cue, text)}
     return digits, colours, cues
 
@@ -78,9 +80,9 @@ def test_every_paraphrase_says_its_digit_colour_and_motion(lang):
             horizontal = motion == "left and right"
             axis = {"left", "right"} if horizontal else {"up", "down"}
             named = (
-                ("horizontal", "side", "左右", "水平", "横向", "一左一右")
+                ("horizontal", "side", "左右", "水平", "横", "一左一右")
                 if horizontal
-                else ("vertical", "上下", "竖直", "纵向", "一上一下")
+                else ("vertical", "上下", "竖", "垂直", "纵向", "一上一下")
             )
             assert cues <= axis and (cues or any(w in caption for w in named)), caption
         else:

@@ -23,10 +23,6 @@ import numpy as np
 
 from vidfuse.data.caption_words import COLOUR_ZH, EN_NUMBERS, ZH_NUMBERS, pick
 
-# (the templates' name, a second form): 红色 / 红 ("红色的5", "红色数字" vs "红5"); magenta's second is 洋红色
-_ZH_COLOURS = {c: (name, "洋红色" if c == "magenta" else name.removesuffix("色")) for c, name in COLOUR_ZH.items()}
-
-
 # ─────────────────────────────────────────── English ───────────────────────────────────────────
 
 # (-ing form, present form) of verbs for a one-way motion; some only fit one direction
@@ -292,182 +288,175 @@ def _en_caption(rng, items: list[tuple[int, str, str | None]]) -> str:
 
 
 # ─────────────────────────────────────────── Chinese ───────────────────────────────────────────
+# The Chinese word lists were widened on 2026-12-05 from a lexicon written by a helper who read no project file
+# (neither the templates, this grammar nor any test set): colour synonyms and traditional forms, every way of
+# writing a digit, path phrases ("从画面右边往左边"), full predicates ("冉冉升起"), more request frames.
 
+# every colour's names; the template name (COLOUR_ZH) first. A name ending in 的 ("红红的") is used as it is
+_ZH_COLOURS = {
+    "white": "白色 白 纯白 纯白色 雪白 雪白色 洁白 洁白色 亮白色 白颜色 乳白色 白白的 純白色".split(),
+    "red": "红色 红 大红 大红色 鲜红 鲜红色 正红色 朱红色 赤红色 火红 火红色 亮红色 红颜色 红红的 紅色 紅".split(),
+    "green": "绿色 绿 翠绿 翠绿色 鲜绿色 嫩绿色 草绿色 亮绿色 碧绿 碧绿色 绿颜色 绿油油的 綠色 綠".split(),
+    "blue": "蓝色 蓝 宝蓝 宝蓝色 湛蓝 湛蓝色 亮蓝色 鲜蓝色 蔚蓝色 钴蓝色 蓝颜色 蓝蓝的 藍色 藍".split(),
+    "yellow": "黄色 黄 金黄 金黄色 明黄色 鲜黄色 柠檬黄 柠檬黄色 亮黄色 嫩黄色 黄颜色 黄澄澄的 黃色 黃".split(),
+    "cyan": "青色 青 亮青色 蓝绿色 蓝绿 水青色 碧青色 青颜色".split(),
+    "magenta": "品红色 品红 洋红 洋红色 紫红 紫红色 玫红 玫红色 亮紫红色 紫色 亮紫色 品紅色 洋紅色 紫紅色".split(),
+}
+assert all(_ZH_COLOURS[c][0] == name for c, name in COLOUR_ZH.items())
+# other ways to write each digit than the Arabic one and ZH_NUMBERS': full width, the formal (banking) numerals,
+# their traditional forms, 〇 and 幺
+_ZH_DIGIT_FORMS = "０〇 １壹幺 ２贰貳 ３叁參 ４肆 ５伍 ６陆陸 ７柒 ８捌 ９玖".split()
+_ZH_NOUN = (
+    "数字{n} 一个{n} 一个数字{n} 这个数字{n} 手写的{n} 一个手写数字{n} {n} 数字“{n}” 一个手写的{n} 手写数字{n} "
+    "一个手写的数字{n} 手写体的{n} 手写体数字{n} 阿拉伯数字{n} 一个阿拉伯数字{n} 一个数字“{n}” “{n}”这个数字 "
+    "{n}这个数字 一个{n}字 手写风格的{n} 一个手写的“{n}” 写出来的{n} 一个大大的{n} 那个数字{n} 字符{n} "
+    "手寫數字{n} 數字{n}"
+).split()
 _ZH_WAY = {
-    "left": [
-        "向左",
-        "往左",
-        "朝左",
-        "向左边",
-        "往左边",
-        "朝左边",
-        "向左侧",
-        "从右往左",
-        "从右向左",
-        "从右到左",
-        "由右向左",
-        "自右向左",
-        "朝左方",
-        "向左方",
-    ],
-    "right": [
-        "向右",
-        "往右",
-        "朝右",
-        "向右边",
-        "往右边",
-        "朝右边",
-        "向右侧",
-        "从左往右",
-        "从左向右",
-        "从左到右",
-        "由左向右",
-        "自左向右",
-        "朝右方",
-        "向右方",
-    ],
-    "up": [
-        "向上",
-        "往上",
-        "朝上",
-        "向上方",
-        "往上边",
-        "从下往上",
-        "从下向上",
-        "从下到上",
-        "由下向上",
-        "自下而上",
-        "朝上方",
-        "向顶部",
-    ],
-    "down": [
-        "向下",
-        "往下",
-        "朝下",
-        "向下方",
-        "往下边",
-        "从上往下",
-        "从上向下",
-        "从上到下",
-        "由上向下",
-        "自上而下",
-        "朝下方",
-        "向底部",
-    ],
+    "left": (
+        "向左 往左 朝左 向左边 往左边 朝左边 向左侧 从右往左 从右向左 从右到左 由右向左 自右向左 朝左方 向左方 "
+        "往左侧 朝左侧 朝着左边 向左手边 由右至左 从右边向左边 从右侧往左侧 从画面右边往左边 朝画面左侧 "
+        "向屏幕左边 往画面左边 朝着屏幕左侧 沿水平方向向左 向左邊 往左邊"
+    ).split(),
+    "right": (
+        "向右 往右 朝右 向右边 往右边 朝右边 向右侧 从左往右 从左向右 从左到右 由左向右 自左向右 朝右方 向右方 "
+        "往右侧 朝右侧 朝着右边 向右手边 由左至右 从左边向右边 从左侧往右侧 从画面左边往右边 朝画面右侧 "
+        "向屏幕右边 往画面右边 朝着屏幕右侧 沿水平方向向右 向右邊 往右邊"
+    ).split(),
+    "up": (
+        "向上 往上 朝上 向上方 往上边 从下往上 从下向上 从下到上 由下向上 自下而上 朝上方 向顶部 往上方 向上边 "
+        "往上面 朝着上方 垂直向上 笔直向上 由下至上 从底部向顶部 从下方往上方 从画面底部往顶部 朝画面顶部 "
+        "向屏幕上方 往画面上边 朝着屏幕顶端 沿竖直方向向上 往上邊"
+    ).split(),
+    "down": (
+        "向下 往下 朝下 向下方 往下边 从上往下 从上向下 从上到下 由上向下 自上而下 朝下方 向底部 往下方 向下边 "
+        "往下面 朝着下方 垂直向下 笔直向下 由上至下 从顶部向底部 从上方往下方 从画面顶部往底部 朝画面底部 "
+        "向屏幕下方 往画面下边 朝着屏幕底端 沿竖直方向向下 往下邊"
+    ).split(),
 }
-_ZH_GO = [
-    "移动",
-    "运动",
-    "滑动",
-    "漂移",
-    "飘",
-    "飘去",
-    "走",
-    "跑",
-    "滑行",
-    "平移",
-    "前进",
-    "移过去",
-    "飞",
-    "滚动",
-    "游走",
-]
-_ZH_GO_UP = ["上升", "升起", "飘起", "往上飘", "爬升"]
-_ZH_GO_DOWN = ["下落", "落下", "掉下来", "下降", "往下掉", "坠落"]
+_ZH_GO = (
+    "移动 运动 滑动 漂移 飘 飘去 走 跑 滑行 平移 前进 移过去 飞 滚动 游走 移 滑 滑去 滑过去 飘动 飘过去 走去 "
+    "行进 挪动 挪 移去 移动过去 跑去 飞去 移动着 运动着 穿过画面 划过画面 移動 運動"
+).split()
+# predicates that carry their own direction
+_ZH_GO_ALONE = {
+    "left": (
+        "左移 向左移动 往左走 往左移 向左平移 左滑 往左边滑过去 滑向左边 移向左侧 往左挪 一路向左 一路往左走 "
+        "从右边移到左边 从右侧滑到左侧 从画面右侧移动到左侧 从右往左穿过画面 向左漂移 朝左边飘去 "
+        "朝屏幕左边缘移动 向画面左侧移动 朝着屏幕左边缘前进 向左边缘靠近 向左移動"
+    ).split(),
+    "right": (
+        "右移 向右移动 往右走 往右移 向右平移 右滑 往右边滑过去 滑向右边 移向右侧 往右挪 一路向右 一路往右走 "
+        "从左边移到右边 从左侧滑到右侧 从画面左侧移动到右侧 从左往右穿过画面 向右漂移 朝右边飘去 "
+        "朝屏幕右边缘移动 向画面右侧移动 朝着屏幕右边缘前进 向右边缘靠近 向右移動"
+    ).split(),
+    "up": (
+        "上升 升起 飘起 往上飘 爬升 升高 上移 往上升 升上去 向上飘 飘上去 往上飞 飞上去 浮上去 上浮 向上漂浮 "
+        "往上爬 冉冉升起 一路向上 向上移动 移向画面顶部 朝屏幕上边缘移动 从底部升到顶部 从下面移到上面 "
+        "从画面底部移动到顶部 向上移動"
+    ).split(),
+    "down": (
+        "下落 落下 掉下来 下降 往下掉 坠落 降落 落下来 下移 掉下去 掉落 下沉 沉下去 往下滑 滑下来 飘落 一路向下 "
+        "向下移动 移向画面底部 朝屏幕下边缘移动 从顶部落到底部 从上面移到下面 从画面顶部移动到底部 向下移動"
+    ).split(),
+}
 _ZH_BACK = {
-    "left and right": [
-        "左右",
-        "左右来回",
-        "在左右之间来回",
-        "水平来回",
-        "横向来回",
-        "从左到右来回",
-        "来回左右",
-        "一左一右地",
-    ],
-    "up and down": [
-        "上下",
-        "上下来回",
-        "在上下之间来回",
-        "竖直来回",
-        "纵向来回",
-        "从上到下来回",
-        "来回上下",
-        "一上一下地",
-    ],
+    "left and right": (
+        "左右 左右来回 在左右之间来回 水平来回 横向来回 从左到右来回 来回左右 一左一右地 左右反复 左右往返 "
+        "在左右两边之间 沿水平方向 水平方向来回 横着来回"
+    ).split(),
+    "up and down": (
+        "上下 上下来回 在上下之间来回 竖直来回 纵向来回 从上到下来回 来回上下 一上一下地 上下反复 上下往返 "
+        "在上下两端之间 沿垂直方向 竖直方向来回 竖着来回"
+    ).split(),
 }
-_ZH_BOUNCE = ["弹跳", "移动", "跳动", "摆动", "晃动", "弹", "运动", "蹦", "跳", "反弹", "往返", "穿梭", "弹来弹去"]
-_ZH_ADVERB = ["", "", "", "慢慢地", "慢慢", "快速地", "缓缓地", "不停地", "一直", "匀速", "轻轻地"]
+_ZH_BOUNCE = (
+    "弹跳 移动 跳动 摆动 晃动 弹 运动 蹦 跳 反弹 往返 穿梭 弹来弹去 摇摆 晃来晃去 摇来摇去 往返运动 往复运动 "
+    "来回移动 晃悠 移動"
+).split()
+# bouncing predicates whole
+_ZH_BACK_ALONE = {
+    "left and right": (
+        "在画面左右两侧之间弹来弹去 在屏幕左右两边之间来回弹跳 一会儿向左一会儿向右 忽左忽右地移动 "
+        "从左到右再从右到左来回移动 向左再向右来回移动 左右來回移動"
+    ).split(),
+    "up and down": (
+        "在画面顶部和底部之间弹来弹去 在屏幕上下两端之间来回弹跳 一会儿向上一会儿向下 忽上忽下地移动 "
+        "像皮球一样上下弹跳 上蹿下跳 上下起伏 上下浮动 上下來回移動"
+    ).split(),
+}
+_ZH_ADVERB = [""] * 4 + (
+    "慢慢地 慢慢 快速地 缓缓地 不停地 一直 匀速 轻轻地 缓缓 缓慢地 徐徐 匀速地 平稳地 稳稳地 稳定地 均匀地 平滑地 "
+    "顺畅地 悠悠地 不紧不慢地 一点一点地 持续地 稳步 勻速地"
+).split()
 _ZH_TAIL = ["", "", "", "", "，穿过屏幕", "，背景是黑色的", "，一直不停", "，在画面中", "，在黑色背景上", "，来来回回"]
 
 
+def _zh_digit(rng, digit: int) -> str:
+    r = rng.random()
+    if r < 0.45:
+        return str(digit)
+    if r < 0.85:
+        return ZH_NUMBERS[digit]
+    return pick(rng, _ZH_DIGIT_FORMS[digit])
+
+
 def _zh_subject(rng, digit: int, colour: str | None) -> str:
-    n = ZH_NUMBERS[digit] if rng.random() < 0.5 else str(digit)
+    n = _zh_digit(rng, digit)
     if not colour:
-        forms = ["数字{n}", "一个{n}", "一个数字{n}", "这个数字{n}", "手写的{n}", "一个手写数字{n}", "{n}", "数字“{n}”"]
-        return pick(rng, forms).format(n=n)
-    c, short = _ZH_COLOURS[colour]
+        return pick(rng, _ZH_NOUN).format(n=n)
+    names = _ZH_COLOURS[colour]
+    c = names[0] if rng.random() < 0.4 else pick(rng, names)  # the common name most often
+    cd = c if c.endswith("的") else c + "的"
     forms = [
-        "{c}的数字{n}",
-        "一个{c}的{n}",
+        "{cd}数字{n}",
+        "一个{cd}{n}",
         "{c}数字{n}",
-        "一个{c}的数字{n}",
-        "{c}的{n}",
-        "一个颜色是{c}的{n}",
-        "{s}色的{n}" if len(short) == 1 else "{c}的{n}",
-        "数字{n}，{c}的，",
+        "一个{cd}数字{n}",
+        "{cd}{n}",
+        "一个颜色是{cd}{n}",
+        "数字{n}，{cd}，",
         "一个{c}手写数字{n}",
         "一个{n}（{c}）",
-        "涂成{c}的{n}",
+        "涂成{cd}{n}",
+        "{cd}手写{n}",
+        "一个{c}的数字“{n}”" if c == cd[:-1] else "一个{cd}数字“{n}”",
+        "用{c}写的{n}" if c == cd[:-1] else "{cd}{n}",
     ]
-    return pick(rng, forms).format(c=c, s=short, n=n)
+    return pick(rng, forms).format(c=c, cd=cd, n=n)
 
 
 def _zh_predicate(rng, motion: str) -> str:
     adverb, tail = pick(rng, _ZH_ADVERB), pick(rng, _ZH_TAIL)
     if motion in _ZH_WAY:
-        special = _ZH_GO_UP if motion == "up" else _ZH_GO_DOWN if motion == "down" else []
-        if special and rng.random() < 0.3:
-            verb = pick(rng, special)
-            if rng.random() < 0.5:
-                return f"{adverb}{verb}{tail}"
-            return f"{adverb}{pick(rng, _ZH_WAY[motion])}{verb}{tail}"
+        if rng.random() < 0.3:
+            return f"{adverb}{pick(rng, _ZH_GO_ALONE[motion])}{tail}"
         return f"{adverb}{pick(rng, _ZH_WAY[motion])}{pick(rng, _ZH_GO)}{tail}"
-    way = pick(rng, _ZH_BACK[motion])
-    return f"{adverb}{way}{pick(rng, _ZH_BOUNCE)}{tail}"
+    if rng.random() < 0.2:
+        return f"{adverb}{pick(rng, _ZH_BACK_ALONE[motion])}{tail}"
+    return f"{adverb}{pick(rng, _ZH_BACK[motion])}{pick(rng, _ZH_BOUNCE)}{tail}"
 
 
-_ZH_FRAMES = [
-    "{s}",
-    "{s}",
-    "{s}",
-    "画一个{s}",
-    "生成一段{s}的视频",
-    "生成{s}的动画",
-    "请画{s}",
-    "请生成：{s}",
-    "我想看{s}",
-    "我想要{s}",
-    "显示{s}",
-    "展示{s}",
-    "屏幕上有{s}",
-    "画面里{s}",
-    "视频中{s}",
-    "让{s}",
-    "做一个{s}的视频",
-    "来一段{s}",
-    "帮我生成{s}",
-    "一段视频：{s}",
-    "动画：{s}",
-    "黑色背景上{s}",
-]
-_ZH_JOIN = ["，", "；", "，同时", "，而", "，另外", "。"]
+_ZH_FRAMES = ["{s}"] * 3 + (
+    "画一个{s} 生成一段{s}的视频 生成{s}的动画 请画{s} 请生成：{s} 我想看{s} 我想要{s} 显示{s} 展示{s} 屏幕上有{s} "
+    "画面里{s} 视频中{s} 让{s} 做一个{s}的视频 来一段{s} 帮我生成{s} 一段视频：{s} 动画：{s} 黑色背景上{s} "
+    "{s}。 请生成{s}的视频 帮我生成一个{s}的视频 给我做一个{s}的短视频 我想要一段{s}的动画 请制作一段视频：{s} "
+    "视频内容：{s} 画面中，{s} 视频里，{s} 画面：{s} 生成视频：{s} 一段短视频：{s} 做个视频，{s} 来一段{s}的视频 "
+    "我需要一个视频，内容是{s} 想看{s}的画面 请你生成一段小动画，{s} 播放一个{s}的动画 请画出{s}的动画 "
+    "帮忙做个{s}的小视频呗 麻烦生成一段{s}的视频，谢谢 能不能生成一个{s}的视频？ 可以帮我做一段{s}的视频吗？ "
+    "能否生成{s}的动画？ 有没有可能做一个{s}的视频？ 黑色背景上，{s} 在黑色背景中，{s} {s}，背景为黑色 {s}，黑底 "
+    "{s}，纯黑背景 一个短片，{s}，背景是黑的 用黑色背景，{s} 请生成{s}的影片 幫我做一段{s}的影片 請生成{s}的視頻"
+).split()
+_ZH_JOIN = (
+    "， ； ，同时 。 ，同时， ，与此同时 ，与此同时， ，而 ，另外 ；另外， ，此外 ，还有 ，并且 ，旁边 ，旁边还有 "
+    "，另一边 。另外， ，以及 ；同時"
+).split()
 
 
 def _zh_caption(rng, items: list[tuple[int, str, str | None]]) -> str:
     clauses = [_zh_subject(rng, d, c) + _zh_predicate(rng, m) for d, m, c in items]
     text = pick(rng, _ZH_FRAMES).format(s=pick(rng, _ZH_JOIN).join(clauses))
-    return text + pick(rng, ["", "", "。", "！"])
+    return text + ("" if text[-1] in "。？！" else pick(rng, ["", "", "。", "！"]))
 
 
 def make_paraphrase(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> str:
