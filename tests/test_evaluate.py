@@ -257,10 +257,18 @@ def test_cli_eval_captions_file(tmp_path):
     assert bad.exit_code != 0 and "novel.jsonl:1" in str(bad.exception)
 
 
-@pytest.mark.parametrize("name", ["novel_captions.jsonl", "novel_captions_v2.jsonl"])
-def test_novel_captions_are_unlike_the_training_captions(name):
+@pytest.mark.parametrize(
+    "name, langs",
+    [
+        ("novel_captions.jsonl", {"en", "zh"}),
+        ("novel_captions_v2.jsonl", {"en", "zh"}),
+        ("novel_captions_zh.jsonl", {"zh"}),
+        ("novel_captions_zh2.jsonl", {"zh"}),
+    ],
+)
+def test_novel_captions_are_unlike_the_training_captions(name, langs):
     """bench/novel_captions*.jsonl: 50+ captions worded unlike the training captions (templates and the
-    wide grammar), both languages, with valid targets."""
+    wide grammar), in their languages, with valid targets."""
     from pathlib import Path
 
     from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits, is_held_out
@@ -270,7 +278,7 @@ def test_novel_captions_are_unlike_the_training_captions(name):
         for line in (Path(__file__).resolve().parents[1] / "bench" / name).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    assert len(rows) >= 50 and {r["lang"] for r in rows} == {"en", "zh"}
+    assert len(rows) >= 50 and {r["lang"] for r in rows} == langs
     for r in rows:
         assert r["digit"] in range(10) and r["colour"] in COLOURS and r["motion"] in MOTIONS, r
         assert r["held_out"] == is_held_out(r["digit"], r["motion"]), r
