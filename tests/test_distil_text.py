@@ -148,7 +148,7 @@ def test_a_generator_without_a_flow_an_untrained_teacher_and_an_existing_run_are
 
 def _without_numbers(caption: str) -> str:
     caption = re.sub(
-        r"\b(" + "|".join(EN_NUMBERS) + r")\b|[0-9０-９〇幺壹贰貳叁參肆伍陆陸柒捌玖" + "".join(ZH_NUMBERS) + "]",
+        r"\b(" + "|".join(EN_NUMBERS) + r")\b|[0-9０-９〇○幺壹贰貳叁參肆伍陆陸柒捌玖" + "".join(ZH_NUMBERS) + "]",
         "#",
         caption,
     )

@@ -12,7 +12,20 @@ from vidfuse.errors import InputError
 
 EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ZH_NUMBERS = "零一二三四五六七八九"
-ZH_OTHER_DIGITS = {"〇": 0, "幺": 1, "壹": 1, "贰": 2, "貳": 2, "叁": 3, "參": 3, "肆": 4, "伍": 5, "陆": 6, "陸": 6}
+ZH_OTHER_DIGITS = {
+    "〇": 0,
+    "○": 0,
+    "幺": 1,
+    "壹": 1,
+    "贰": 2,
+    "貳": 2,
+    "叁": 3,
+    "參": 3,
+    "肆": 4,
+    "伍": 5,
+    "陆": 6,
+    "陸": 6,
+}
 ZH_OTHER_DIGITS |= {"柒": 7, "捌": 8, "玖": 9}
 # a compound colour word is read (and taken out) before the single characters it holds: 蓝绿 is cyan, 紫红 magenta
 ZH_COMPOUND_COLOURS = {"cyan": "蓝绿", "magenta": "品红|洋红|紫红|玫红|品紅|洋紅|紫紅|紫"}
@@ -87,6 +100,8 @@ def test_every_paraphrase_says_its_digit_colour_and_motion(lang):
             assert cues <= axis and (cues or any(w in caption for w in named)), caption
         else:
             assert cues == {motion}, caption
+            assert not re.search(r"来回|往返|弹来弹去|back and forth", caption), caption  # one way, not a bounce
+        assert not re.search("一个一个|一个这个|的的|来回来回|往返往返", caption), caption  # seams mended
     assert len(seen) > 1400  # hardly a caption twice
 
 

@@ -305,7 +305,7 @@ _ZH_COLOURS = {
 assert all(_ZH_COLOURS[c][0] == name for c, name in COLOUR_ZH.items())
 # other ways to write each digit than the Arabic one and ZH_NUMBERS': full width, the formal (banking) numerals,
 # their traditional forms, 〇 and 幺
-_ZH_DIGIT_FORMS = "０〇 １壹幺 ２贰貳 ３叁參 ４肆 ５伍 ６陆陸 ７柒 ８捌 ９玖".split()
+_ZH_DIGIT_FORMS = "０〇○ １壹幺 ２贰貳 ３叁參 ４肆 ５伍 ６陆陸 ７柒 ８捌 ９玖".split()
 _ZH_NOUN = (
     "数字{n} 一个{n} 一个数字{n} 这个数字{n} 手写的{n} 一个手写数字{n} {n} 数字“{n}” 一个手写的{n} 手写数字{n} "
     "一个手写的数字{n} 手写体的{n} 手写体数字{n} 阿拉伯数字{n} 一个阿拉伯数字{n} 一个数字“{n}” “{n}”这个数字 "
@@ -363,11 +363,11 @@ _ZH_GO_ALONE = {
 _ZH_BACK = {
     "left and right": (
         "左右 左右来回 在左右之间来回 水平来回 横向来回 从左到右来回 来回左右 一左一右地 左右反复 左右往返 "
-        "在左右两边之间 沿水平方向 水平方向来回 横着来回"
+        "在左右两边之间 水平方向来回 横着来回"
     ).split(),
     "up and down": (
         "上下 上下来回 在上下之间来回 竖直来回 纵向来回 从上到下来回 来回上下 一上一下地 上下反复 上下往返 "
-        "在上下两端之间 沿垂直方向 竖直方向来回 竖着来回"
+        "在上下两端之间 竖直方向来回 竖着来回"
     ).split(),
 }
 _ZH_BOUNCE = (
@@ -389,7 +389,8 @@ _ZH_ADVERB = [""] * 4 + (
     "慢慢地 慢慢 快速地 缓缓地 不停地 一直 匀速 轻轻地 缓缓 缓慢地 徐徐 匀速地 平稳地 稳稳地 稳定地 均匀地 平滑地 "
     "顺畅地 悠悠地 不紧不慢地 一点一点地 持续地 稳步 勻速地"
 ).split()
-_ZH_TAIL = ["", "", "", "", "，穿过屏幕", "，背景是黑色的", "，一直不停", "，在画面中", "，在黑色背景上", "，来来回回"]
+_ZH_TAIL = ["", "", "", "", "，穿过屏幕", "，背景是黑色的", "，一直不停", "，在画面中", "，在黑色背景上"]
+_ZH_BACK_TAIL = ["，来来回回"]  # a bounce's own tail: after a one-way motion it would say the opposite
 
 
 def _zh_digit(rng, digit: int) -> str:
@@ -426,15 +427,21 @@ def _zh_subject(rng, digit: int, colour: str | None) -> str:
     return pick(rng, forms).format(c=c, cd=cd, n=n)
 
 
-def _zh_predicate(rng, motion: str) -> str:
-    adverb, tail = pick(rng, _ZH_ADVERB), pick(rng, _ZH_TAIL)
+def _zh_predicate(rng, motion: str, after: str = "") -> str:
+    """The motion's predicate; ``after``: the subject's last character (a numeral 一 followed by the adverb 一直
+    would read 一一直, so the adverb is left out there)."""
+    adverb, tail = pick(rng, _ZH_ADVERB), pick(rng, _ZH_TAIL if motion in _ZH_WAY else _ZH_TAIL + _ZH_BACK_TAIL)
+    if after and adverb.startswith(after):
+        adverb = ""
     if motion in _ZH_WAY:
         if rng.random() < 0.3:
             return f"{adverb}{pick(rng, _ZH_GO_ALONE[motion])}{tail}"
         return f"{adverb}{pick(rng, _ZH_WAY[motion])}{pick(rng, _ZH_GO)}{tail}"
     if rng.random() < 0.2:
         return f"{adverb}{pick(rng, _ZH_BACK_ALONE[motion])}{tail}"
-    return f"{adverb}{pick(rng, _ZH_BACK[motion])}{pick(rng, _ZH_BOUNCE)}{tail}"
+    way = pick(rng, _ZH_BACK[motion])
+    verbs = [v for v in _ZH_BOUNCE if not any(w in way and w in v for w in ("来回", "往返"))]  # not 来回来回
+    return f"{adverb}{way}{pick(rng, verbs)}{tail}"
 
 
 _ZH_FRAMES = ["{s}"] * 3 + (
@@ -453,9 +460,18 @@ _ZH_JOIN = (
 ).split()
 
 
+# where a frame and a subject meet, or a tail and a frame ("画一个" + "一个红色的3", "黑色的" + "的视频")
+_ZH_SEAMS = (("一个一个", "一个"), ("一个这个", "这个"), ("一个那个", "那个"), ("的的", "的"))
+
+
 def _zh_caption(rng, items: list[tuple[int, str, str | None]]) -> str:
-    clauses = [_zh_subject(rng, d, c) + _zh_predicate(rng, m) for d, m, c in items]
+    clauses = []
+    for d, m, c in items:
+        subject = _zh_subject(rng, d, c)
+        clauses.append(subject + _zh_predicate(rng, m, after=subject[-1]))
     text = pick(rng, _ZH_FRAMES).format(s=pick(rng, _ZH_JOIN).join(clauses))
+    for seam, mended in _ZH_SEAMS:
+        text = text.replace(seam, mended)
     return text + ("" if text[-1] in "。？！" else pick(rng, ["", "", "。", "！"]))
 
 
