@@ -33,7 +33,7 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 def graft(text_from: TextToVideoPipeline, into: TextToVideoPipeline) -> TextToVideoPipeline:
     """``into``'s model with ``text_from``'s text encoder and tokenizer (``into`` is changed in place)."""
     src, dst = text_from.model, into.model
-    for field in ("text_encoder", "text_layers", "dim", "max_text_len"):
+    for field in ("text_encoder", "text_layers", "dim", "heads", "max_text_len", "vocab_size", "freeze_text"):
         if getattr(src.cfg, field) != getattr(dst.cfg, field):
             raise InputError(
                 f"the two models' text encoders differ in {field} "
@@ -45,7 +45,10 @@ def graft(text_from: TextToVideoPipeline, into: TextToVideoPipeline) -> TextToVi
                 f"the two models' {part} weights differ: they do not read the same Z, so a text encoder taught "
                 "for one would not fit the other (graft only within one distillation family)"
             )
-    dst.text_encoder.load_state_dict(src.text_encoder.state_dict())
+    try:
+        dst.text_encoder.load_state_dict(src.text_encoder.state_dict())
+    except RuntimeError as e:
+        raise InputError(f"the two models' text encoders do not have the same shape ({str(e)[:120]})") from e
     return TextToVideoPipeline(dst, text_from.tokenizer, device="cpu")
 
 

@@ -60,3 +60,7 @@ def test_a_model_that_reads_another_z_is_refused():
     deeper.model.cfg = dataclasses.replace(deeper.model.cfg, text_layers=2)
     with pytest.raises(InputError, match="text_layers"):
         graft_module.graft(deeper, into)
+    tuned = _e5_pipe()
+    tuned.model.cfg = dataclasses.replace(tuned.model.cfg, freeze_text=False)  # its backbone would be dropped
+    with pytest.raises(InputError, match="freeze_text"):
+        graft_module.graft(tuned, into)
