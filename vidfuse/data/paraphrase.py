@@ -421,8 +421,8 @@ def _zh_subject(rng, digit: int, colour: str | None) -> str:
         "一个{n}（{c}）",
         "涂成{cd}{n}",
         "{cd}手写{n}",
-        "一个{c}的数字“{n}”" if c == cd[:-1] else "一个{cd}数字“{n}”",
-        "用{c}写的{n}" if c == cd[:-1] else "{cd}{n}",
+        "一个{cd}数字“{n}”",
+        "{cd}{n}" if c.endswith("的") else "用{c}写的{n}",  # not 用红红的写的
     ]
     return pick(rng, forms).format(c=c, cd=cd, n=n)
 

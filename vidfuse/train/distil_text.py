@@ -184,9 +184,9 @@ def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generato
         colours[which] = named[int(rng.integers(len(named)))]
         return {**attrs, "colours": colours}
     digits, motions = list(attrs["digits"]), list(attrs["motions"])
+    others = [m for m in MOTIONS if m != attrs["motions"][which]]
     for _ in range(100):
         if kind == "motion":
-            others = [m for m in MOTIONS if m != attrs["motions"][which]]
             motions[which] = others[int(rng.integers(len(others)))]
         else:
             digits[which] = (attrs["digits"][which] + 1 + int(rng.integers(9))) % 10  # any other digit
