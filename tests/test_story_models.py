@@ -176,6 +176,11 @@ def test_server_jobs_carry_model_options_and_unknown_word_warnings(wan_dir, tmp_
         assert r.status_code == 202 and "cat, playing, piano" in r.json()["warnings"][0]
         job = client.get(f"/v1/jobs/{r.json()['id']}").json()
         assert "trained on Moving Digits captions" in job["warnings"][0]
+        r = client.post("/v1/videos", json={"prompt": "a red 3 moving left and a blue 7 moving up"})
+        assert r.status_code == 202 and r.json()["warnings"] == [
+            "this model draws one digit per clip; the prompt asks for 2 (3, 7): only one will be drawn — ask for "
+            "one per prompt, or tell it as a story (one scene per digit, one after another)"
+        ]
         r = client.post("/v1/videos", json={"script": "The red digit 3 is moving to the left."})
         assert r.json()["warnings"] == []
         r = client.post("/v1/videos", json={"script": "A cat sleeps.", "steps": 3})

@@ -12,7 +12,7 @@ import pytest
 
 from vidfuse.data.moving_digits import MovingDigits
 from vidfuse.data.tokenizer import CharTokenizer
-from vidfuse.data.vocabulary import UnknownWordsError, UnknownWordsWarning, Vocabulary
+from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsError, UnknownWordsWarning, Vocabulary
 from vidfuse.pipeline import SHIPPED_MODEL_DIR, TextToVideoPipeline
 
 NOVEL = Path(__file__).resolve().parents[1] / "bench" / "novel_captions_v2.jsonl"
@@ -99,6 +99,7 @@ def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
     code = 0
     with warnings.catch_warnings():
         warnings.simplefilter("always", UnknownWordsWarning)
+        warnings.simplefilter("always", TooManyDigitsWarning)
         try:
             main()
         except SystemExit as e:
@@ -122,6 +123,11 @@ def test_cli_warns_on_stderr_and_strict_exits_2(monkeypatch, capsys, tmp_path):
         monkeypatch, capsys, "generate", "数字3在左右移动", "-o", tmp_path / "d.mp4", "--strict", "--frames", "2"
     )
     assert code == 0 and "warning" not in err, err
+    two = "a red 3 moving left and a blue 7 moving up"
+    code, out, err = _cli(monkeypatch, capsys, "generate", two, "-o", tmp_path / "t.mp4", "--frames", "2")
+    assert code == 0 and err.startswith("warning: this model draws one digit per clip; the prompt asks for 2"), err
+    code, out, err = _cli(monkeypatch, capsys, "generate", two, "-o", tmp_path / "u.mp4", "--strict")
+    assert code == 2 and err.startswith("error: this model draws one digit") and not (tmp_path / "u.mp4").exists()
 
 
 def test_cli_batch_warns_once_naming_the_prompts(monkeypatch, capsys, tmp_path):
@@ -149,3 +155,4 @@ def test_the_demo_stories_warn_about_nothing():
     for script in STORIES.values():
         for scene in validate_script(script):
             assert pipe.unknown_words(scene.prompt) == [], scene.prompt
+            assert pipe.digits_beyond(scene.prompt) is None, scene.prompt

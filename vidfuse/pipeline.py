@@ -42,9 +42,12 @@ from safetensors.torch import save_file
 from vidfuse.config import ModelConfig
 from vidfuse.data.vocabulary import (
     OPEN_DOMAIN_HINT,
+    TooManyDigitsError,
+    TooManyDigitsWarning,
     UnknownWordsError,
     UnknownWordsWarning,
     Vocabulary,
+    too_many_digits_message,
     unknown_words_message,
 )
 from vidfuse.errors import InputError
@@ -203,10 +206,23 @@ class TextToVideoPipeline:
         (``[]`` when all are known or the model has no record); the rule is :mod:`vidfuse.data.vocabulary`'s."""
         return self.vocabulary.unknown_words(prompt) if self.vocabulary is not None else []
 
+    def digits_beyond(self, prompt: str):
+        """How ``prompt`` asks for more digits at once than the model draws (a :class:`DigitsAsked`), or
+        ``None`` (it does not, or the model keeps no record of how many it draws)."""
+        return self.vocabulary.digits_beyond(prompt) if self.vocabulary is not None else None
+
     def check_vocabulary(self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1) -> list[str]:
-        """Warn (:class:`UnknownWordsWarning`, attributed ``stacklevel`` frames above the caller), or with
-        ``strict`` raise :class:`UnknownWordsError`, when ``prompts`` hold words the model never saw; returns
-        those words."""
+        """Warn (attributed ``stacklevel`` frames above the caller), or with ``strict`` raise, when ``prompts``
+        ask for more digits at once than the model draws (:class:`TooManyDigitsWarning` /
+        :class:`TooManyDigitsError`) or hold words the model never saw (:class:`UnknownWordsWarning` /
+        :class:`UnknownWordsError`); returns those words."""
+        beyond = [self.digits_beyond(p) for p in prompts]
+        if any(beyond):
+            which = None if len(prompts) == 1 else [i for i, b in enumerate(beyond) if b]
+            message = too_many_digits_message(self.vocabulary.subjects, [b for b in beyond if b], which)
+            if strict:
+                raise TooManyDigitsError(message)
+            warnings.warn(TooManyDigitsWarning(message), stacklevel=stacklevel + 2)
         per_prompt = [self.unknown_words(p) for p in prompts]
         words = list(dict.fromkeys(w for ws in per_prompt for w in ws))
         if not words:

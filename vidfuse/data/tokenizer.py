@@ -89,6 +89,11 @@ def _checked_prompt(text: object, where: str) -> str:
     return text
 
 
+def valid_subjects(value) -> bool:
+    """Whether ``value`` can be a tokenizer's ``subjects`` record: a whole number from 1."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 class CharTokenizer:
     """Words and characters → ids, with UTF-8 byte fallback for characters outside the vocabulary.
 
@@ -101,6 +106,9 @@ class CharTokenizer:
     eos_id = 2
     byte_offset = 3  # byte b has id byte_offset + b
     char_offset = byte_offset + 256
+    # The most digits one training caption named (Moving Digits level), for the two-digit warning of
+    # vidfuse.data.vocabulary; None: no record (other data, or a model from before the record).
+    subjects: int | None = None
 
     def __init__(
         self, chars: Sequence[str], *, max_length: int = 64, lowercase: bool = True, words: Sequence[str] = ()
@@ -324,6 +332,7 @@ class CharTokenizer:
             "byte_offset": self.byte_offset,
             "vocab": self.chars,
             "words": self.words,
+            **({"subjects": self.subjects} if self.subjects is not None else {}),
         }
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -381,7 +390,12 @@ class CharTokenizer:
                 f"{path} is missing or has malformed 'normalization', 'vocab', 'words' or 'max_length' "
                 "fields; the file is corrupt"
             )
+        subjects = data.get("subjects")
+        if subjects is not None and not valid_subjects(subjects):
+            raise InputError(f"{path} has subjects={subjects!r}, not a whole number from 1; the file is corrupt")
         try:
-            return cls(vocab, max_length=max_length, lowercase=norm["lowercase"], words=words)
+            tok = cls(vocab, max_length=max_length, lowercase=norm["lowercase"], words=words)
         except InputError as e:
             raise InputError(f"{path}: {e}; the file is corrupt") from e
+        tok.subjects = subjects
+        return tok

@@ -18,6 +18,11 @@ The rule, applied to the prompt after the tokenizer's normalisation (NFKC, lower
   从 向 …), a Chinese numeral, or part of a request-frame word (:data:`ZH_STOP_WORDS`: 生成 视频 动画 屏幕
   背景 同时 …). Neighbouring unknown characters are reported together (猫, 钢琴).
 - Digits, punctuation, symbols and spaces are never unknown.
+
+A model's record may also say how many digits it draws at once (``subjects``: the most digits one of its
+training captions named, 1 for Moving Digits level 1). :meth:`Vocabulary.digits_beyond` reads how many a
+prompt asks for (:mod:`vidfuse.data.subjects`), so that "a red 3 moving left and a blue 7 moving up" warns
+that one of them will not be drawn instead of silently dropping it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from vidfuse.data.subjects import DigitsAsked, digits_asked
 from vidfuse.errors import InputError
 
 VOCABULARY_FILE = (
@@ -150,10 +156,11 @@ def describe_training(words, chars) -> str:
 class Vocabulary:
     """A model's known words and characters (from its tokenizer), and :meth:`unknown_words` of a prompt."""
 
-    def __init__(self, words, chars, *, trained_on: str | None = None) -> None:
+    def __init__(self, words, chars, *, trained_on: str | None = None, subjects: int | None = None) -> None:
         self.words = frozenset(words)
         self.chars = frozenset(chars)
         self.trained_on = trained_on or describe_training(self.words, self.chars)
+        self.subjects = subjects  # the most digits it draws at once; None: no record, no check
 
     @classmethod
     def from_tokenizer(cls, tokenizer) -> "Vocabulary | None":
@@ -162,7 +169,15 @@ class Vocabulary:
         words, chars = getattr(tokenizer, "words", None), getattr(tokenizer, "chars", None)
         if words is None or chars is None:
             return None
-        return cls(words, chars)
+        return cls(words, chars, subjects=getattr(tokenizer, "subjects", None))
+
+    def digits_beyond(self, prompt: str) -> DigitsAsked | None:
+        """How ``prompt`` asks for more digits at once than the model draws (``None``: it does not, or the
+        model keeps no record)."""
+        if self.subjects is None:
+            return None
+        asked = digits_asked(prompt)
+        return asked if asked.total > self.subjects else None
 
     def _word_known(self, w: str) -> bool:
         if len(w) == 1 or w in EN_STOP_WORDS or w in EN_NUMBER_WORDS or w in self.words:
@@ -229,6 +244,39 @@ class UnknownWordsError(InputError):
         super().__init__(message)
         self.words = list(words)
         self.trained_on = trained_on
+
+
+class TooManyDigitsWarning(UserWarning):
+    """A prompt asks for more digits at once than the model draws; the clip shows fewer."""
+
+
+class TooManyDigitsError(InputError):
+    """``strict`` generation refused a prompt that asks for more digits at once than the model draws."""
+
+
+def too_many_digits_message(subjects: int, asked: list[DigitsAsked], prompts: list[int] | None = None) -> str:
+    """ "this model draws one digit per clip; the prompt asks for 2 (3, 7): only one will be drawn — ask for one
+    digit per prompt" (one line), with the prompt numbers of a batch."""
+    most = max(a.total for a in asked)
+    named = sorted({d for a in asked for d in a.named}, key=[d for a in asked for d in a.named].index)
+    which = ""
+    if named:
+        which = f" ({', '.join(map(str, named))})"
+    whose = (
+        "the prompt asks"
+        if not prompts
+        else f"prompt{'s' if len(prompts) > 1 else ''} "
+        + ", ".join(f"#{i}" for i in prompts)
+        + (" ask" if len(prompts) > 1 else " asks")
+    )
+    n = _COUNT_WORDS.get(subjects, str(subjects))
+    return (
+        f"this model draws {n} digit{'s' if subjects > 1 else ''} per clip; {whose} for {most}{which}: only {n} "
+        f"will be drawn — ask for {n} per prompt, or tell it as a story (one scene per digit, one after another)"
+    )
+
+
+_COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 
 
 OPEN_DOMAIN_HINT = (

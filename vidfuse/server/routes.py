@@ -218,7 +218,7 @@ def submit(req: VideoRequest, request: Request, response: Response, svc: Service
         if not compose_available():
             raise HTTPException(501, "this install has no story composer (vidfuse.story.compose); send a prompt")
         prompts = [scene.prompt for scene in check_story(params)]
-    svc.served[params["model"]].note_unknown_words(params, prompts)
+    svc.served[params["model"]].note_prompt_warnings(params, prompts)
     try:
         job_id = svc.store.create(kind, params, queue_size=svc.queue_size)
     except QueueFull as e:

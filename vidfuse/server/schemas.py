@@ -172,13 +172,12 @@ def job_json(
         "cancel_requested": job.cancel_requested,
         "urls": urls,
     }
+    out["warnings"] = [job.params["digits_warning"]] if job.params.get("digits_warning") else []
     if job.params.get("unknown_words"):
         from vidfuse.data.vocabulary import OPEN_DOMAIN_HINT, unknown_words_message
 
         message = unknown_words_message(job.params.get("trained_on") or "its captions", job.params["unknown_words"])
-        out["warnings"] = [f"{message} — {OPEN_DOMAIN_HINT}"]
-    else:
-        out["warnings"] = []
+        out["warnings"].append(f"{message} — {OPEN_DOMAIN_HINT}")
     if job.status == "queued" and store is not None:
         out["queue_position"] = store.queue_position(job.id)
     if full:

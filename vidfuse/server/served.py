@@ -41,9 +41,10 @@ class ServedModel:
     def max_text_len(self) -> int | None:
         return self._max_text_len if self.tokenizer is not None else None
 
-    def note_unknown_words(self, params: dict[str, Any], prompts: list[str]) -> None:
+    def note_prompt_warnings(self, params: dict[str, Any], prompts: list[str]) -> None:
         """Record in ``params`` the words of ``prompts`` the model never saw (``unknown_words``) and what it
-        was trained on, so the job's JSON and the page can say so (``warnings``)."""
+        was trained on, and a prompt that asks for more digits at once than the model draws
+        (``digits_warning``), so the job's JSON and the page can say so (``warnings``)."""
         vocab = None
         if self.tokenizer is not None:
             from vidfuse.data.vocabulary import Vocabulary
@@ -52,6 +53,12 @@ class ServedModel:
         words = list(dict.fromkeys(w for p in prompts if p for w in vocab.unknown_words(p))) if vocab else []
         if words:
             params.update(unknown_words=words, trained_on=vocab.trained_on)
+        beyond = [vocab.digits_beyond(p) if vocab and p else None for p in prompts]
+        if any(beyond):
+            from vidfuse.data.vocabulary import too_many_digits_message
+
+            which = None if len(prompts) == 1 else [i for i, b in enumerate(beyond) if b]
+            params.update(digits_warning=too_many_digits_message(vocab.subjects, [b for b in beyond if b], which))
 
     def public(self, default: str) -> dict[str, Any]:
         """What GET /v1/models shows of it: no server paths."""

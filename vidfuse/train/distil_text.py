@@ -342,7 +342,9 @@ def student_vocabulary(teacher_pipe: TextToVideoPipeline) -> Vocabulary:
     teacher = teacher_pipe.vocabulary
     if teacher is not None:
         words, chars = words | teacher.words, chars | teacher.chars
-    return Vocabulary(words, chars, trained_on=teacher.trained_on if teacher is not None else None)
+    if teacher is None:
+        return Vocabulary(words, chars)
+    return Vocabulary(words, chars, trained_on=teacher.trained_on, subjects=teacher.subjects)
 
 
 class Distiller:
@@ -361,6 +363,7 @@ class Distiller:
         if not hasattr(self.student_tok, "words"):
             raise InputError(f"text encoder {cfg.text_encoder!r}: its tokenizer keeps no vocabulary record; use e5")
         self.student_tok.words, self.student_tok.chars = sorted(vocab.words), sorted(vocab.chars)  # vocabulary.json
+        self.student_tok.subjects = vocab.subjects
         self.params = trainable(self.student)
         self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=0.0)
         self.data = MovingDigits(split="train", level=cfg.level, lang="both", size=DATA_SIZE, seed=cfg.seed)

@@ -66,6 +66,8 @@ class Trainer:
         if tokenizer is None:
             tokenizer = self._tokenizer_for_run()
         self.tokenizer = tokenizer
+        if cfg.data == "moving-digits":  # the saved model's record of how many digits it draws at once
+            tokenizer.subjects = max(getattr(tokenizer, "subjects", None) or 0, *cfg.level)
         if cfg.model.text_encoder == "scratch":
             cfg.model.vocab_size = tokenizer.vocab_size
         if cfg.autoencoder_from and hasattr(cfg.model.gen, "ae_steps"):

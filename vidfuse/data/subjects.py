@@ -1,0 +1,267 @@
+"""How many digits a Moving Digits prompt asks to see at once: :func:`digits_asked`.
+
+A model records the most digits one of its training captions named (``subjects`` in its vocabulary
+record: 1 for a model trained on level 1). A prompt that asks for more ("a red 3 moving left and a blue 7
+moving up") is drawn with one of them only, so the pipeline warns (:mod:`vidfuse.pipeline`). This module
+reads a prompt the way a person would count the digits in it, in English and Chinese, after NFKC (so
+full-width ３ is 3) and lower-casing:
+
+- **A digit named**: a numeral on its own ("3", "the 3s"), a number word ("three"; "one" only after
+  "digit", "number", "numeral" or "figure", since it is mostly the determiner), a Chinese numeral (三, 叁,
+  〇, 幺; 一 only after 数字/号/字符, since it is mostly 一个, 一直, 一边), or a multi-digit number after
+  "digit"/"number"/数字 ("the number 42": two glyphs). Distinct values count once: "the 5 moves left, then
+  the 5 keeps going" names one digit.
+- **Not a digit**: a number followed by a unit or a count word ("16 frames", "2 seconds", "3 times",
+  "2x", "3秒", "16帧", "两次"), an ordinal ("first", "3rd", 第一), a size ("64x64"), a decimal, and the
+  Chinese words with numeral characters that are not numbers (四周, 两边, 十分, 五颜六色, 一…一…).
+- **A count of digits**: a number before a plural digit noun ("two digits", "two red 4s", "3 numbers"),
+  "both", "a pair of", "another", "second digit", and in Chinese a numeral with a measure word before a
+  digit (两个数字, 两个5, 三个数字), 另一个, 一对, 一双.
+
+:func:`digits_asked` is the larger of the distinct digits named and the largest count. The rule errs
+towards silence: a warning that fires on a one-digit prompt is worse than one missed on a two-digit
+prompt, since the clip shows one digit either way. ``bench/subject_count.py`` measures both.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["DigitsAsked", "digits_asked"]
+
+_EN_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_EN_VALUE = {w: i for i, w in enumerate(_EN_WORDS)} | {"oh": 0, "nought": 0, "naught": 0}
+_DIGIT_NOUNS = ("digit", "number", "numeral", "figure", "glyph", "character", "symbol")
+_EN_PLURALS = {("sixes" if w == "six" else w + "s"): i for i, w in enumerate(_EN_WORDS) if w != "one"}
+_PLURAL_NOUNS = tuple(n + "s" for n in _DIGIT_NOUNS) + ("ones", "sprites", "objects")
+# What a number can count or measure besides digits: "16 frames", "2 seconds", "3 times", "2 px" (not
+# "bounces" or "passes": "a 9 bounces" is a verb more often than "3 bounces" is a count)
+_EN_UNITS = frozenset(
+    "frame frames second seconds sec secs s ms minute minutes min mins fps time times x px pixel pixels step steps "
+    "loop loops cycle cycles round rounds lap laps trip trips way ways direction "
+    "directions side sides edge edges corner corners percent per % st nd rd th d k hz beat beats unit units "
+    "cell cells row rows column columns".split()
+)
+# Colour words: the same digit in two colours is two digits ("a cyan 2 … and a yellow 2")
+_EN_COLOURS = frozenset(
+    "white red green blue yellow cyan magenta purple pink violet orange black grey gray teal turquoise aqua "
+    "crimson scarlet gold golden lime navy indigo maroon brown silver fuchsia".split()
+)
+_ZH_COLOURS = "白红紅绿綠蓝藍黄黃青紫粉橙黑灰金银"
+_ZH_VALUE = {
+    c: i for i, forms in enumerate("零〇○ 一壹幺 二贰貳 三叁參 四肆 五伍 六陆陸 七柒 八捌 九玖".split()) for c in forms
+}
+# Characters after a Chinese numeral that make it a count or a measure, not a digit: 两个, 三次, 16帧, 两边
+_ZH_MEASURE = frozenset("个只位颗枚条张对双组串排")
+_ZH_UNIT = frozenset(
+    "帧秒次遍倍趟圈步格分点米厘毫度周处方面边侧端头角番回轮拍阵会样般些切旁再味同齐直起路段时刻瞬闪定致共连贯口心意"
+    "年月日天"
+)
+_ZH_NUMBER_PART = frozenset(_ZH_VALUE) | frozenset("十拾百佰千仟万萬两")
+_ONE_BEFORE = frozenset(
+    "a the big small large tiny little huge giant bold thin thick handwritten written drawn painted colored coloured "
+    "bright dark light pale glowing single lone".split()
+)
+_ONE_NOT_BEFORE = frozenset("of more another after by at more".split()) | _EN_COLOURS
+_ZH_PAIRED = "上下左右前后来去进退东西南北高低大小动静快慢"  # 一上一下: a pattern, not two ones
+_ZH_AND = frozenset("和与跟及、同")
+_ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
+_EN_MEASURE_BEFORE = frozenset("speed pace rate level size scale zoom factor length duration every each".split())
+_EN_DURATION_BEFORE = frozenset("for in over within lasting about around after takes take taking".split())
+_ZH_DIGIT_NOUN = ("数字", "号码", "字符", "阿拉伯数字", "数", "字", "號", "号")
+# Words and idioms whose numeral characters are not numbers
+_ZH_NOT_NUMBERS = (
+    "四周 四处 四面 八方 十分 万分 三番五次 五颜六色 五彩 七上八下 乱七八糟 一五一十 三角 三心二意 一模一样 "
+    "七彩 四散 四溢 万一 唯一 统一 同一 专一 独一 第一 第二 第三 第四 第五 第六 第七 第八 第九 第零 "
+    "数一数 一二 九宫"
+).split()
+# 一 is the digit only after these, after 的 (白色的一) or beside another digit (零和一); 一直, 一个 are words
+_ZH_ONE_AFTER = ("数字", "号", "字符", "数字“", "号“", "“", "数字:", "数字 ", "是")
+
+_WORD_OR_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:st|nd|rd|th|s)?|[a-z]+|[^\sa-z\d]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class DigitsAsked:
+    """What :func:`digits_asked` read in a prompt: the distinct digits ``named`` (in order of first
+    mention) and the largest ``count`` of digits stated ("two digits": 2; 0 when none)."""
+
+    named: tuple[int, ...]
+    count: int
+
+    @property
+    def total(self) -> int:
+        """How many digits the prompt asks to see at once."""
+        return max(len(self.named), self.count)
+
+
+def digits_asked(prompt: str) -> DigitsAsked:
+    """The digits ``prompt`` names and the count of digits it states (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", prompt).lower()
+    text = re.sub(r"\d+\s*[x×*]\s*\d+", " ", text)  # sizes: 64x64
+    named: list[tuple[int, str | None]] = []  # (digit, its colour word if one comes just before)
+    counts = [0]
+
+    def name(d: int, colour: str | None) -> None:
+        if (d, colour) not in named:
+            named.append((d, colour))
+
+    tokens = _WORD_OR_NUMBER.findall(text)
+    _english(tokens, name, counts)
+    _chinese(text, name, counts)
+    # one entry per digit, and one more per further colour it is named in
+    subjects: list[int] = []
+    for d, colour in named:
+        others = [c for e, c in named if e == d and c is not None]
+        if d not in subjects or (colour is not None and others.index(colour) > 0):
+            subjects.append(d)
+    return DigitsAsked(tuple(subjects), max(counts))
+
+
+def _next_words(tokens: list[str], i: int, n: int) -> list[str]:
+    """Up to ``n`` Latin words or numbers after ``tokens[i]``, skipping punctuation only up to a clause end."""
+    out = []
+    for t in tokens[i + 1 :]:
+        if t in ",.;:!?，。；：！？":
+            break
+        if t[0].isascii() and (t[0].isalnum()):
+            out.append(t)
+            if len(out) == n:
+                break
+    return out
+
+
+def _counted(tokens: list[str], i: int) -> bool:
+    """Whether the number at ``tokens[i]`` counts digits: a plural digit noun (or a plural numeral, "4s")
+    within the next three words, before a clause end."""
+    for w in _next_words(tokens, i, 3):
+        if w in _PLURAL_NOUNS or re.fullmatch(r"\d+s", w) or w in _EN_PLURALS:
+            return True
+        if w in _DIGIT_NOUNS or w in _EN_UNITS:
+            return False
+    return False
+
+
+def _en_colour(tokens: list[str], i: int) -> str | None:
+    """The colour word among the three words before ``tokens[i]`` ("a yellow 2", "green number 7"), or the
+    Chinese colour character among the four characters before it ("青色的２")."""
+    words = next((w for w in reversed(tokens[max(0, i - 3) : i]) if w in _EN_COLOURS), None)
+    return words or _zh_colour("".join(tokens[max(0, i - 4) : i]))
+
+
+def _english(tokens: list[str], name, counts: list[int]) -> None:
+    prev = ""
+    last_digit = -9  # the token index of the last digit named: "zero and one" names one too
+
+    def named(i: int, d: int) -> None:
+        nonlocal last_digit
+        name(d, _en_colour(tokens, i))
+        last_digit = i
+
+    for i, t in enumerate(tokens):
+        after = _next_words(tokens, i, 1)
+        nxt = after[0] if after else ""
+        raw = tokens[i + 1] if i + 1 < len(tokens) else ""
+        unit = nxt in _EN_UNITS and raw == nxt or raw in _ZH_UNIT or raw in _ZH_MEASURE or prev in _EN_MEASURE_BEFORE
+        if t[0].isdigit():
+            if "." in t or t.endswith(("st", "nd", "rd", "th")):  # a decimal or an ordinal
+                pass
+            elif t.endswith("s"):  # "two red 4s" (the count is read at "two"); "for 2s" is a duration
+                if len(t) == 2 and prev not in _EN_DURATION_BEFORE:
+                    named(i, int(t[0]))
+            elif unit:
+                pass
+            elif _counted(tokens, i):
+                counts.append(int(t))
+            elif len(t) == 1:
+                named(i, int(t))
+            elif prev in _DIGIT_NOUNS:  # "the number 42": two glyphs
+                for c in t:
+                    named(i, int(c))
+        elif t in _EN_VALUE:
+            v = _EN_VALUE[t]
+            beside_digit = (
+                prev in ("and", "or") and last_digit == i - 2 or nxt in ("and", "or") and _names_digit(tokens, i + 2)
+            )
+            the_digit = prev in _DIGIT_NOUNS or beside_digit or t == "one" and _one_is_digit(prev, nxt)
+            if unit or (t in ("one", "oh", "nought", "naught") and not the_digit):
+                pass  # a measure, or "one" the determiner ("one red digit", "a red one")
+            elif v >= 2 and _counted(tokens, i):
+                counts.append(v)
+            else:
+                named(i, v)
+        elif t in _EN_PLURALS:  # "sevens": several digits of one value
+            named(i, _EN_PLURALS[t])
+            counts.append(2)
+        elif (
+            t == "both" and nxt not in _EN_UNITS or t in ("pair", "couple") and nxt == "of" and not _measures(tokens, i)
+        ):
+            counts.append(2)
+        elif t in ("another", "second") and any(w in _DIGIT_NOUNS or w == "one" for w in _next_words(tokens, i, 3)):
+            counts.append(2)
+        if t.isascii() and t.isalnum():
+            prev = t
+
+
+def _one_is_digit(prev: str, nxt: str) -> bool:
+    """Whether "one" after ``prev`` and before ``nxt`` is the digit: after an article or a describing word and
+    not before a noun ("a yellow one is sliding", "a big one in white"; not "one blue digit", "one of")."""
+    return (prev in _ONE_BEFORE or prev in _EN_COLOURS) and nxt not in _DIGIT_NOUNS and nxt not in _ONE_NOT_BEFORE
+
+
+def _names_digit(tokens: list[str], i: int) -> bool:
+    """Whether ``tokens[i]`` is a digit other than "one" (a numeral or a number word)."""
+    t = tokens[i] if i < len(tokens) else ""
+    return len(t) == 1 and t.isdigit() or t in _EN_VALUE and t != "one"
+
+
+def _measures(tokens: list[str], i: int) -> bool:
+    """Whether the phrase at ``tokens[i]`` ("a couple of times") ends in a unit within three words."""
+    return any(w in _EN_UNITS for w in _next_words(tokens, i, 3))
+
+
+def _chinese(text: str, name, counts: list[int]) -> None:
+    masked = text
+    for w in _ZH_NOT_NUMBERS:
+        masked = masked.replace(w, "\0" * len(w))
+    masked = re.sub(f"一([{_ZH_PAIRED}])一", lambda m: "\0" + m.group(1) + "\0", masked)  # 一上一下, 一左一右
+    masked = re.sub(f"一(?=[{''.join(_ZH_UNIT | _ZH_MEASURE)}])", "\0", masked)  # 一直, 一个, 一边: words
+    if any(w in masked for w in ("另一个", "另外一个", "另一只", "另外一只", "一对", "一双", "第二个")):
+        counts.append(2)
+    for i, c in enumerate(masked):
+        if c == "两" and i + 1 < len(masked) and masked[i + 1] in _ZH_MEASURE and _digit_follows(masked, i + 2):
+            counts.append(2)
+            continue
+        if c not in _ZH_VALUE:
+            continue
+        v = _ZH_VALUE[c]
+        nxt = masked[i + 1] if i + 1 < len(masked) else ""
+        if nxt == "下" and masked[i + 2 : i + 3] and masked[i + 2] in _ZH_DOWN:
+            nxt = ""  # 三下降: the digit, going down
+        if nxt in _ZH_MEASURE:
+            if v >= 2 and _digit_follows(masked, i + 2):
+                counts.append(v)
+            continue
+        if nxt in _ZH_UNIT or (i and masked[i - 1] in _ZH_NUMBER_PART) or nxt in _ZH_NUMBER_PART:
+            continue  # a measure (三次), or part of a longer number (十六, 二十四)
+        beside = masked[i - 1 : i] in _ZH_AND and masked[i - 2 : i - 1] in _ZH_VALUE  # 零和一
+        if c == "一" and not masked[:i].endswith(_ZH_ONE_AFTER) and not beside and masked[i - 1 : i] != "的":
+            continue
+        name(v, _zh_colour(masked[max(0, i - 4) : i]))
+    # ASCII numerals in Chinese text are read by _english; those it took as digits may be measures here
+    for m in re.finditer(r"(?<![\d.])(\d)(?![\d.])\s*([个只位颗枚])", text):
+        if _digit_follows(text, m.end()):
+            counts.append(int(m.group(1)))
+
+
+def _zh_colour(before: str) -> str | None:
+    """The colour character nearest before a digit ("青色的２": 青)."""
+    return next((c for c in reversed(before) if c in _ZH_COLOURS), None)
+
+
+def _digit_follows(text: str, at: int) -> bool:
+    """Whether a digit noun or a numeral follows within a few characters (两个红色的数字, 两个5)."""
+    window = text[at : at + 8]
+    return any(n in window for n in _ZH_DIGIT_NOUN) or any(ch.isdigit() or ch in _ZH_VALUE for ch in window)
