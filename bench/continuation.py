@@ -8,7 +8,8 @@ the luminance centroid of the frame (the clips are one digit on black). Reported
 
 ``step``      the median per-frame displacement along the motion's axis inside the first native window;
 ``seam``      the largest |displacement − step| at a frame where continuation begins (frame 16, then every
-              half window for a generator with ``extend``, every 15 frames otherwise): a jump shows here;
+              half window for a generator with ``extend`` or that ``continues_itself``, every 15 frames
+              otherwise): a jump shows here;
 ``reverse``   frames after the first window that move against the asked direction by more than 1 px while
               the digit is still inside the frame (it may leave the frame: a one-way motion carries on).
 
@@ -84,7 +85,8 @@ def main() -> int:
     args = ap.parse_args()
     pipe = TextToVideoPipeline.from_pretrained(args.model)
     native = pipe.model.generator.native_frames or pipe.config.num_frames
-    half = getattr(pipe.model.generator, "extend", None) is not None
+    gen = pipe.model.generator  # half-window seams: a layered extend, or an anchor family's motion matching
+    half = getattr(gen, "extend", None) is not None or getattr(gen, "continues_itself", False)
     at = seams(native, args.frames, half)
     rows = []
     for caption, motion in CAPTIONS:

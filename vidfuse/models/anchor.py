@@ -27,6 +27,16 @@ Image to video: where the condition carries an image, the anchor is that image's
 (with a learned "given" embedding) instead of generated, and only the motion is sampled. Training shows
 the model its clip's own first frame that way for a fraction ``p_image`` of the batch.
 
+Clips longer than the training length (``continues_itself``): the picture stays the anchor and the path is
+carried on by *motion matching* on the model's own samples, half a window at a time. For each half-window,
+``CANDIDATES`` further windows are sampled for the same condition; in each, the frame whose position and
+velocity best match the clip's last (``MATCH_PX``, ``MATCH_PX_PER_FRAME``) is found in its first half, and
+the half-window after it is appended as displacements from the clip's last position. Positions are
+continuous by construction, the velocity across the seam is the sampled one nearest the clip's, and where a
+sample bounces at the same place the clip is, the clip bounces there too. Restarting from the last frame as
+an image instead (what the other families do) jumped: a frame where no training clip with that caption
+starts sends the path back to where one would (x 16 → 27 px at frame 16, README "Continuation").
+
 What it cannot draw: anything but a rigid translation of the first frame — several objects moving their
 own ways (Moving Digits level 2), zoom, rotation, or things that appear. It trains on any video folder
 unchanged (a pan shot is what it learns from one); a generator that needs those motions is the plain
@@ -253,6 +263,35 @@ class FlowBatch:
     masks_given: torch.Tensor | None = None
 
 
+CANDIDATES = 4  # sampled windows a continued half-window is matched in
+MATCH_PX = 8.0  # position mismatch (px) that costs as much as MATCH_PX_PER_FRAME of velocity mismatch
+MATCH_PX_PER_FRAME = 1.0
+
+
+def match_continuation(path: torch.Tensor, candidates: torch.Tensor, length: int, scale: float = 1.0) -> torch.Tensor:
+    """The ``length`` positions (B, length, D) that carry ``path`` (B, T0, D) on, taken from the best-matching
+    place in ``candidates`` (B, K, T, D): the frame s < T - length of candidate k whose position and velocity
+    (to frame s + 1) are nearest the path's last position and velocity (squared distances over ``MATCH_PX``²
+    and ``MATCH_PX_PER_FRAME``², positions in units of ``scale`` px), then frames s + 1 … s + length as
+    displacements from frame s added to the path's last position."""
+    b, k, t, d = candidates.shape
+    starts = t - length
+    if starts < 1 or path.shape[1] < 2:
+        raise ValueError(f"cannot match {length} frames in {t}-frame candidates after a {path.shape[1]}-frame path")
+    last, vel = path[:, -1], path[:, -1] - path[:, -2]  # (B, D)
+    pos = candidates[:, :, :starts]  # (B, K, S, D)
+    step = candidates[:, :, 1 : starts + 1] - pos
+    cost = ((pos - last[:, None, None]) * scale / MATCH_PX).pow(2).sum(-1) + (
+        (step - vel[:, None, None]) * scale / MATCH_PX_PER_FRAME
+    ).pow(2).sum(-1)  # (B, K, S)
+    best = cost.reshape(b, k * starts).argmin(dim=1)
+    which, s = best // starts, best % starts
+    chosen = candidates[torch.arange(b, device=path.device), which]  # (B, T, D)
+    frames = s[:, None] + torch.arange(1, length + 1, device=path.device)  # (B, length)
+    ahead = chosen.gather(1, frames[..., None].expand(-1, -1, d))
+    return last[:, None] + ahead - chosen.gather(1, s[:, None, None].expand(-1, 1, d))
+
+
 class AnchorFlow(LatentGenerator):
     """First-frame latent + translation path, generated jointly by rectified flow (see the module docstring)."""
 
@@ -356,13 +395,41 @@ class AnchorFlow(LatentGenerator):
             out["mask_mse"] = mask_mse.detach()
         return out
 
-    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
-        """ε for the anchor (B, c, h, w) and the path (B, native_frames, 2): clips are at most the training
-        length; the model continues longer ones from their last frame."""
+    continues_itself = True  # clips past the training length: the path carried on by motion matching
+
+    def window_noise_shapes(self, batch: int) -> dict[str, tuple[int, ...]]:
+        """The noise of one training-length window: ε for the anchor (B, c, h, w) and the path (B, T, 2)."""
         return {
             "anchor": (batch, self.latent_channels + self.mask_channels, *self.latent_hw),
             "path": (batch, self.cfg.num_frames, self.motion_dim),
         }
+
+    def continued_windows(self, num_frames: int) -> int:
+        """Half-windows a clip of ``num_frames`` is carried on by past the training length."""
+        half = self.cfg.num_frames // 2
+        return -(-max(0, num_frames - self.cfg.num_frames) // half) if self.continues_itself else 0
+
+    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """One window's noise (:meth:`window_noise_shapes`), and for a longer clip ``more_*``: the noise of
+        ``CANDIDATES`` windows per continued half-window per sample, drawn after the first window's (so a
+        clip's first window is the same at any length)."""
+        shapes = self.window_noise_shapes(batch)
+        n = batch * CANDIDATES * self.continued_windows(num_frames)
+        return shapes | ({f"more_{k}": (n, *s[1:]) for k, s in shapes.items()} if n else {})
+
+    def draw_parts(
+        self, cond: Condition, noise: Noise, *, uncond: Condition | None, guidance_scale: float, steps: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(anchor, path) from one window's noise: Euler integration from t = 0 to 1; a given image fixes the
+        anchor and the path's start."""
+        return self.integrate(
+            self.transformer,
+            cond,
+            (noise["anchor"], noise["path"]),
+            uncond=uncond,
+            guidance_scale=guidance_scale,
+            steps=steps or self.cfg.gen.sample_steps,
+        )
 
     def sample(
         self,
@@ -374,17 +441,27 @@ class AnchorFlow(LatentGenerator):
         guidance_scale: float,
         steps: int | None,
     ) -> torch.Tensor:
-        """Euler integration from noise (t = 0) to (anchor, motion) at t = 1; then the decoded anchor moved
-        along the path. A given image fixes the anchor and the path's start."""
-        a, m = self.integrate(
-            self.transformer,
-            cond,
-            (noise["anchor"], noise["path"]),
-            uncond=uncond,
-            guidance_scale=guidance_scale,
-            steps=steps or self.cfg.gen.sample_steps,
-        )
+        """The decoded anchor moved along the path (:meth:`draw_parts`), carried on past the training length
+        by motion matching (the module docstring)."""
+        options = dict(uncond=uncond, guidance_scale=guidance_scale, steps=steps)
+        a, m = self.draw_parts(cond, noise, **options)
+        windows = self.continued_windows(num_frames)
+        if windows:
+            m = self.carry_on(cond, noise, m, windows, **options)
         return self.render(a, m, num_frames, cond.tokens.dtype)
+
+    def carry_on(self, cond: Condition, noise: Noise, m: torch.Tensor, windows: int, **options) -> torch.Tensor:
+        """``m`` (B, T, 2) followed by ``windows`` half-windows matched in the ``more_*`` noise's samples."""
+        b, t = m.shape[:2]
+        n = CANDIDATES * windows
+        more = Noise({k[len("more_") :]: v for k, v in noise.parts.items() if k.startswith("more_")})
+        uncond = options.pop("uncond")
+        _, q = self.draw_parts(cond.repeat(n), more, uncond=uncond.repeat(n) if uncond else None, **options)
+        q = q.float().reshape(b, windows, CANDIDATES, t, -1)
+        path = m.float()
+        for w in range(windows):
+            path = torch.cat([path, match_continuation(path, q[:, w], t // 2, float(self.motion_scale))], dim=1)
+        return path
 
     @staticmethod
     def pin(given_parts: tuple, a: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

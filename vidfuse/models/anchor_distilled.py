@@ -95,9 +95,8 @@ class AnchorDistilled(AnchorFlow):
         )
         return a.float(), m.float()
 
-    def sample(self, cond: Condition, noise: Noise, *, num_frames, uncond, guidance_scale, steps) -> torch.Tensor:
-        a, m = self.one_step(cond, noise["anchor"], noise["path"])
-        return self.render(a, m, num_frames, cond.tokens.dtype)
+    def draw_parts(self, cond: Condition, noise: Noise, *, uncond, guidance_scale, steps):
+        return self.one_step(cond, noise["anchor"], noise["path"])
 
     # ---- training ---------------------------------------------------------------------------
     def loss(

@@ -71,9 +71,8 @@ class AnchorGAN(OnePassAnchor):
         module = {"ae": self.autoencoder, "d": self.critic}[phase]
         return [p for p in module.parameters() if p.requires_grad]
 
-    def sample(self, cond: Condition, noise: Noise, *, num_frames, uncond, guidance_scale, steps) -> torch.Tensor:
-        a, m = self.draw(cond, noise["z"])
-        return self.render(a, m, num_frames, cond.tokens.dtype)
+    def draw_parts(self, cond: Condition, noise: Noise, *, uncond, guidance_scale, steps):
+        return self.draw(cond, noise["z"])
 
     def fake(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor]:
         return self.draw(cond, self.random_code(cond.batch_size))

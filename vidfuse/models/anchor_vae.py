@@ -66,11 +66,9 @@ class AnchorVAE(OnePassAnchor):
         """Mean and log-variance (B, z_dim) of p(z | Z)."""
         return self._gaussian(self.prior(cond.pooled))
 
-    def sample(self, cond: Condition, noise: Noise, *, num_frames, uncond, guidance_scale, steps) -> torch.Tensor:
+    def draw_parts(self, cond: Condition, noise: Noise, *, uncond, guidance_scale, steps):
         mu, logvar = self.prior_of(cond)
-        z = mu + self.cfg.gen.temperature * (0.5 * logvar).exp() * noise["z"]
-        a, m = self.draw(cond, z)
-        return self.render(a, m, num_frames, cond.tokens.dtype)
+        return self.draw(cond, mu + self.cfg.gen.temperature * (0.5 * logvar).exp() * noise["z"])
 
     # ---- training ---------------------------------------------------------------------------
     def loss(self, video: torch.Tensor, cond: Condition, *, phase: str) -> dict[str, torch.Tensor]:

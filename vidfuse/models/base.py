@@ -130,6 +130,9 @@ class VideoGenerator(nn.Module):
     phase_lr_fields: dict[str, str] = {}
     # loss() also takes ``uncond`` (Z with the text dropped), e.g. for a guided teacher's targets
     wants_uncond: bool = False
+    # sample() draws clips past native_frames itself (the anchor families' motion matching), so the model
+    # does not continue them window by window from their last frame
+    continues_itself: bool = False
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()

@@ -262,6 +262,8 @@ class LayeredFlow(AnchorFlow):
     """Layered anchor flow: the centred first frame's latent + layer masks + every layer's path, generated
     jointly by rectified flow (see the module docstring); the anchor flow is its one-layer case."""
 
+    continues_itself = False  # longer clips: extend() carries every layer's motion on (the module docstring)
+
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
         self.cell = cfg.height // self.latent_hw[0]  # pixels of one latent cell

@@ -148,14 +148,15 @@ class VidFuseModel(nn.Module):
 
         A generator that is trained on clips of a fixed length (``generator.native_frames``, e.g. the latent
         flow's Transformer, which learns time positions only up to its training length) makes longer videos
-        by continuation: a generator with an ``extend`` method carries the clip on itself (the layered flow:
-        its layers keep their motions); otherwise each further segment is generated from the text with the
-        previous segment's last frame as its first frame (the same text + image → video path the model is
-        trained for), and that repeated frame is dropped. Generators with no native length (GAN, VAE)
-        generate any length at once.
+        by continuation: a generator that ``continues_itself`` draws the whole length in its ``sample`` (the
+        anchor families: motion matching on their own samples); one with an ``extend`` method carries the
+        clip on after its first window (the layered flow: its layers keep their motions); otherwise each
+        further segment is generated from the text with the previous segment's last frame as its first frame
+        (the same text + image → video path the model is trained for), and that repeated frame is dropped.
+        Generators with no native length (GAN, VAE) generate any length at once.
         """
         native = self.generator.native_frames
-        if native is None or num_frames <= native or native < 2:
+        if native is None or num_frames <= native or native < 2 or self.generator.continues_itself:
             return self._generate_once(
                 ids, mask, image, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale
             )
