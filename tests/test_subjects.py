@@ -53,6 +53,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("叁向左移动，同时柒向上", (3, 7), 0),
         ("一个黄色的数字一，一直向上升", (1,), 0),
         ("青色的２往上飘，黄色的２往下飘", (2, 2), 0),
+        ("数字3向左，另一个数字向右", (3,), 2),
+        ("数字3和数字7同时向左", (3, 7), 0),
+        ("3和7分别向左和向右", (3, 7), 0),
+        ("数字42向左", (4, 2), 0),
+        ("3 moves left and 7 moves up", (3, 7), 0),
+        ("a white five goes left while a one goes up.", (5, 1), 0),
+        ("a yellow one is sliding down", (1,), 0),
+        ("白1 下移", (1,), 0),
     ],
 )
 def test_digits_asked_reads_digits_counts_and_not_other_numbers(prompt, named, count):
@@ -61,18 +69,44 @@ def test_digits_asked_reads_digits_counts_and_not_other_numbers(prompt, named, c
     assert got.total == max(len(named), count)
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a red 3 moving left, a big one",  # "one" the pronoun, with a digit named
+        "a 5 like the one in the first clip",
+        "a 3 bouncing off two walls",  # a number counting something else
+        "a 3 with 2 bounces",
+        "a 4 in two hops",
+        "a 3 from frame 2 to 10",  # a label, a ratio, a time, a range, a speed
+        "step 1: a red 3 moves",
+        "a 4 in 4:3 aspect",
+        "a 3 at 3 o'clock",
+        "a 5 moving 2 or 3 pixels a frame",
+        "a 7 with a speed of 4",
+        "数字5向左跳三下",  # 三下: three times
+        "数字5移动3像素",
+        "从零开始，数字3向左",
+        "数字3速度为3",
+        "独一无二的数字3",
+        "数字3走了三分之二",
+        "数字3约3-4秒",
+    ],
+)
+def test_one_digit_prompts_with_other_numbers_stay_quiet(prompt):
+    assert digits_asked(prompt).total == 1, digits_asked(prompt)
+
+
 def _rows(name: str) -> list[dict]:
     return [json.loads(line) for line in (BENCH / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_blind_sets_warn_on_two_digits_and_never_on_one():
-    """The rule was written against the dev halves (bench/subject_count.py reports the test halves too):
-    every one-digit prompt the project holds, blind or generated, stays quiet."""
+    """The rule was written against the dev halves; the test halves are read by bench/subject_count.py only,
+    so that no test fits the rule to them. Every other one-digit prompt the project holds stays quiet."""
     two = [r["caption"] for r in _rows("subject_count/two_dev.jsonl")]
     assert np.mean([digits_asked(c).total >= 2 for c in two]) >= 0.95
     for name in (
         "subject_count/one_dev.jsonl",
-        "subject_count/one_test.jsonl",
         "novel_captions.jsonl",
         "novel_captions_v2.jsonl",
         "novel_captions_zh.jsonl",
@@ -90,7 +124,7 @@ def test_generated_captions_warn_by_level(make):
         if level == 1:
             assert max(reads) == 1, (level, lang)
         else:
-            assert np.mean([r >= 2 for r in reads]) >= 0.97, (level, lang)
+            assert np.mean([r >= 2 for r in reads]) >= 0.95, (level, lang)  # "a big one" after a digit: silent
 
 
 def test_a_vocabulary_checks_digits_only_with_a_record():
@@ -146,3 +180,7 @@ def test_training_on_moving_digits_records_its_level(tmp_path):
 
     assert trainer(tmp_path / "l1", (1,)).tokenizer.subjects == 1
     assert trainer(tmp_path / "l2", (1, 2)).tokenizer.subjects == 2
+    from vidfuse.train import train
+
+    folder = train(resolve_config("tiny", out=str(tmp_path / "run"), batch_size=4, steps=1, level=(1,)), quiet=True)
+    assert json.loads((Path(folder) / "tokenizer.json").read_text(encoding="utf-8"))["subjects"] == 1

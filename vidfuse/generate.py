@@ -9,7 +9,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidfuse.data.vocabulary import UnknownWordsWarning
+from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
 
@@ -254,6 +254,7 @@ def generate_batch(
         chunk = prompts[start : start + batch_size]
         with warnings.catch_warnings():  # already said once for the whole file
             warnings.simplefilter("ignore", UnknownWordsWarning)
+            warnings.simplefilter("ignore", TooManyDigitsWarning)
             frames = pipe(
                 chunk,
                 image=image,

@@ -6,14 +6,20 @@ moving up") is drawn with one of them only, so the pipeline warns (:mod:`vidfuse
 reads a prompt the way a person would count the digits in it, in English and Chinese, after NFKC (so
 full-width ３ is 3) and lower-casing:
 
-- **A digit named**: a numeral on its own ("3", "the 3s"), a number word ("three"; "one" only after
-  "digit", "number", "numeral" or "figure", since it is mostly the determiner), a Chinese numeral (三, 叁,
-  〇, 幺; 一 only after 数字/号/字符, since it is mostly 一个, 一直, 一边), or a multi-digit number after
-  "digit"/"number"/数字 ("the number 42": two glyphs). Distinct values count once: "the 5 moves left, then
-  the 5 keeps going" names one digit.
+- **A digit named**: a numeral on its own ("3", "the 3s"), a number word ("three"), a Chinese numeral
+  (三, 叁, 〇, 幺), or a multi-digit number after "digit"/"number"/数字 ("the number 42": two glyphs).
+  "one" is mostly the determiner or the pronoun: it is the digit after "digit"/"number"/"numeral"/"figure",
+  beside another digit ("zero and one"), or after an article or a describing word when a verb follows ("a
+  one goes up"); "a red one" alone is the digit only when no other digit is named ("a red 3, a big one" is
+  the 3). 一 is mostly 一个, 一直, 一边: it is the digit after 数字/号/字符/的 or beside another digit (零和一).
+  Distinct values count once: "the 5 moves left, then the 5 keeps going" names one digit; the same digit
+  after two different colours counts twice ("a cyan 2 … a yellow 2").
 - **Not a digit**: a number followed by a unit or a count word ("16 frames", "2 seconds", "3 times",
-  "2x", "3秒", "16帧", "两次"), an ordinal ("first", "3rd", 第一), a size ("64x64"), a decimal, and the
-  Chinese words with numeral characters that are not numbers (四周, 两边, 十分, 五颜六色, 一…一…).
+  "2x", "3秒", "16帧", "3像素", "两次", 跳三下), or by another plural noun ("two walls", "with 2 bounces"; but
+  "a 9 bounces", "3 moves left" are a subject and its verb); a label or a measure ("frame 8", "step 1",
+  "a speed of 4", 速度为3); an ordinal ("first", "3rd", 第一); a size, ratio, time or range ("64x64",
+  "4:3", "3 o'clock", "2 or 3 pixels", 3-4秒); a decimal; a fraction (三分之二); and the Chinese words with
+  numeral characters that are not numbers (四周, 两边, 十分, 五颜六色, 从零, 独一无二, 一…一…).
 - **A count of digits**: a number before a plural digit noun ("two digits", "two red 4s", "3 numbers"),
   "both", "a pair of", "another", "second digit", and in Chinese a numeral with a measure word before a
   digit (两个数字, 两个5, 三个数字), 另一个, 一对, 一双.
@@ -53,12 +59,14 @@ _ZH_COLOURS = "白红紅绿綠蓝藍黄黃青紫粉橙黑灰金银"
 _ZH_VALUE = {
     c: i for i, forms in enumerate("零〇○ 一壹幺 二贰貳 三叁參 四肆 五伍 六陆陸 七柒 八捌 九玖".split()) for c in forms
 }
-# Characters after a Chinese numeral that make it a count or a measure, not a digit: 两个, 三次, 16帧, 两边
+# Characters after a Chinese numeral that make it a count or a measure, not a digit: 两个, 三次, 16帧, 两边,
+# 跳三下 (but 三下降 is "3 goes down": _ZH_DOWN)
 _ZH_MEASURE = frozenset("个只位颗枚条张对双组串排")
-_ZH_UNIT = frozenset(
-    "帧秒次遍倍趟圈步格分点米厘毫度周处方面边侧端头角番回轮拍阵会样般些切旁再味同齐直起路段时刻瞬闪定致共连贯口心意"
-    "年月日天"
-)
+_ZH_UNIT = frozenset("帧秒次遍倍趟圈步格度米厘毫年月日天下番轮拍周处边侧端")
+_ZH_UNIT_WORDS = ("像素", "分钟", "分之", "点钟")
+# After 一 only: the words it makes (一直, 一起, 一路, 一会儿 …); after another numeral these characters are
+# the digit's own sentence going on (数字3会向左, 3和7同时, 3旁边还有7)
+_ZH_ONE_WORD = _ZH_UNIT | frozenset("分点方面头角回阵会样般些切旁再味同齐直起路段时刻瞬闪定致共连贯口心意")
 _ZH_NUMBER_PART = frozenset(_ZH_VALUE) | frozenset("十拾百佰千仟万萬两")
 _ONE_BEFORE = frozenset(
     "a the big small large tiny little huge giant bold thin thick handwritten written drawn painted colored coloured "
@@ -68,15 +76,23 @@ _ONE_NOT_BEFORE = frozenset("of more another after by at more".split()) | _EN_CO
 _ZH_PAIRED = "上下左右前后来去进退东西南北高低大小动静快慢"  # 一上一下: a pattern, not two ones
 _ZH_AND = frozenset("和与跟及、同")
 _ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
-_EN_MEASURE_BEFORE = frozenset("speed pace rate level size scale zoom factor length duration every each".split())
+_EN_MEASURE_BEFORE = frozenset(
+    "speed pace rate level size scale zoom factor length duration every each frame step loop take version part "
+    "scene shot clip page round chapter episode".split()
+)
+_EN_VERB_AFTER = frozenset(
+    "left right up down upward upwards downward downwards leftward rightward to toward towards across back around "
+    "along from slowly quickly fast steadily smoothly gently horizontally vertically sideways".split()
+)
 _EN_DURATION_BEFORE = frozenset("for in over within lasting about around after takes take taking".split())
 _ZH_DIGIT_NOUN = ("数字", "号码", "字符", "阿拉伯数字", "数", "字", "號", "号")
 # Words and idioms whose numeral characters are not numbers
 _ZH_NOT_NUMBERS = (
     "四周 四处 四面 八方 十分 万分 三番五次 五颜六色 五彩 七上八下 乱七八糟 一五一十 三角 三心二意 一模一样 "
     "七彩 四散 四溢 万一 唯一 统一 同一 专一 独一 第一 第二 第三 第四 第五 第六 第七 第八 第九 第零 "
-    "数一数 一二 九宫"
+    "数一数 一二 九宫 从零 归零 零星 零散 二话 无二 一同"
 ).split()
+_ZH_MEASURE_BEFORE = ("速度为", "速度是", "速度", "大小为", "大小", "倍速", "约", "大约", "大概")
 # 一 is the digit only after these, after 的 (白色的一) or beside another digit (零和一); 一直, 一个 are words
 _ZH_ONE_AFTER = ("数字", "号", "字符", "数字“", "号“", "“", "数字:", "数字 ", "是")
 
@@ -101,6 +117,9 @@ def digits_asked(prompt: str) -> DigitsAsked:
     """The digits ``prompt`` names and the count of digits it states (see the module docstring)."""
     text = unicodedata.normalize("NFKC", prompt).lower()
     text = re.sub(r"\d+\s*[x×*]\s*\d+", " ", text)  # sizes: 64x64
+    text = re.sub(r"\d+\s*:\s*\d+|\d+\s*o'?\s*clock", " ", text)  # ratios and times: 4:3, 3 o'clock
+    # ranges: "2 or 3 pixels", "2 to 3 px", 3-4秒 (the unit is the end's)
+    text = re.sub(r"\d+(?:\.\d+)?\s*(?:-|–|~|to|or|到|至)\s*(?=\d)", " ", text)
     named: list[tuple[int, str | None]] = []  # (digit, its colour word if one comes just before)
     counts = [0]
 
@@ -109,8 +128,11 @@ def digits_asked(prompt: str) -> DigitsAsked:
             named.append((d, colour))
 
     tokens = _WORD_OR_NUMBER.findall(text)
-    _english(tokens, name, counts)
+    maybe_one: list[str | None] = []  # "a yellow one": the digit 1 only if nothing else is named
+    _english(tokens, name, counts, maybe_one)
     _chinese(text, name, counts)
+    if not named and maybe_one:
+        name(1, maybe_one[0])
     # one entry per digit, and one more per further colour it is named in
     subjects: list[int] = []
     for d, colour in named:
@@ -151,7 +173,7 @@ def _en_colour(tokens: list[str], i: int) -> str | None:
     return words or _zh_colour("".join(tokens[max(0, i - 4) : i]))
 
 
-def _english(tokens: list[str], name, counts: list[int]) -> None:
+def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> None:
     prev = ""
     last_digit = -9  # the token index of the last digit named: "zero and one" names one too
 
@@ -164,7 +186,22 @@ def _english(tokens: list[str], name, counts: list[int]) -> None:
         after = _next_words(tokens, i, 1)
         nxt = after[0] if after else ""
         raw = tokens[i + 1] if i + 1 < len(tokens) else ""
-        unit = nxt in _EN_UNITS and raw == nxt or raw in _ZH_UNIT or raw in _ZH_MEASURE or prev in _EN_MEASURE_BEFORE
+        if raw == "下" and i + 2 < len(tokens) and tokens[i + 2] in _ZH_DOWN:
+            raw = ""  # 1下降, 1 下移: the digit, going down
+        zh_before = "".join(tokens[max(0, i - 3) : i])
+        unit = (
+            nxt in _EN_UNITS
+            and raw == nxt
+            or raw in _ZH_UNIT
+            or raw in _ZH_MEASURE
+            or "".join(tokens[i + 1 : i + 3]) in _ZH_UNIT_WORDS
+            or prev in _EN_MEASURE_BEFORE
+            or prev == "of"
+            and i > 1
+            and tokens[i - 2] in _EN_MEASURE_BEFORE  # "a speed of 4"
+            or zh_before.endswith(_ZH_MEASURE_BEFORE)
+            or _counts_other(tokens, i, prev)
+        )
         if t[0].isdigit():
             if "." in t or t.endswith(("st", "nd", "rd", "th")):  # a decimal or an ordinal
                 pass
@@ -177,7 +214,7 @@ def _english(tokens: list[str], name, counts: list[int]) -> None:
                 counts.append(int(t))
             elif len(t) == 1:
                 named(i, int(t))
-            elif prev in _DIGIT_NOUNS:  # "the number 42": two glyphs
+            elif prev in _DIGIT_NOUNS or zh_before.endswith(("数字", "号码")):  # "the number 42": two glyphs
                 for c in t:
                     named(i, int(c))
         elif t in _EN_VALUE:
@@ -185,9 +222,15 @@ def _english(tokens: list[str], name, counts: list[int]) -> None:
             beside_digit = (
                 prev in ("and", "or") and last_digit == i - 2 or nxt in ("and", "or") and _names_digit(tokens, i + 2)
             )
-            the_digit = prev in _DIGIT_NOUNS or beside_digit or t == "one" and _one_is_digit(prev, nxt)
-            if unit or (t in ("one", "oh", "nought", "naught") and not the_digit):
-                pass  # a measure, or "one" the determiner ("one red digit", "a red one")
+            if unit:
+                pass
+            elif t == "one" and prev not in _DIGIT_NOUNS and not beside_digit:
+                if _one_is_digit(prev, nxt) and _acts(nxt):  # "… and a one goes up": a subject of its own
+                    named(i, 1)
+                elif _one_is_digit(prev, nxt):  # "a red one": the digit 1 if nothing else is named, else "a red 3,
+                    maybe_one.append(_en_colour(tokens, i))  # a big one" means the 3
+            elif t in ("oh", "nought", "naught") and prev not in _DIGIT_NOUNS and not beside_digit:
+                pass
             elif v >= 2 and _counted(tokens, i):
                 counts.append(v)
             else:
@@ -203,6 +246,28 @@ def _english(tokens: list[str], name, counts: list[int]) -> None:
             counts.append(2)
         if t.isascii() and t.isalnum():
             prev = t
+
+
+def _acts(word: str) -> bool:
+    """Whether ``word`` reads as the verb of a subject before it ("is", "goes", "moving", "slides")."""
+    return word in ("is", "was", "goes", "keeps") or len(word) > 4 and word.endswith(("ing", "es", "s"))
+
+
+def _counts_other(tokens: list[str], i: int, prev: str) -> bool:
+    """Whether the number at ``tokens[i]`` counts something other than digits: a plural noun right after it
+    ("two walls", "with 2 bounces", "in two hops"), unless an article or a describing word before it, or a
+    direction after the word, makes the number the subject and the word its verb ("a 9 bounces", "red 7
+    moves", "a small 4 runs", "3 moves left")."""
+    t = tokens[i]
+    w = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if not (t.isdigit() or t in _EN_VALUE) or prev in _ONE_BEFORE or prev in _EN_COLOURS:
+        return False
+    if prev in _DIGIT_NOUNS or w in ("is", "was", "has", "does", "its") or w in _PLURAL_NOUNS or w in _EN_PLURALS:
+        return False
+    then = tokens[i + 2] if i + 2 < len(tokens) else ""
+    if then in _EN_VERB_AFTER:  # "3 moves left": the subject and its verb
+        return False
+    return len(w) > 3 and w.isalpha() and w.endswith("s") and not w.endswith("ss")
 
 
 def _one_is_digit(prev: str, nxt: str) -> bool:
@@ -223,13 +288,16 @@ def _measures(tokens: list[str], i: int) -> bool:
 
 
 def _chinese(text: str, name, counts: list[int]) -> None:
+    if any(w in text for w in ("另一个", "另外一个", "另一只", "另外一只", "一对", "一双", "第二个")):
+        counts.append(2)  # read before 一 and 第二 are masked below
     masked = text
     for w in _ZH_NOT_NUMBERS:
         masked = masked.replace(w, "\0" * len(w))
+    masked = re.sub(
+        r"[零〇○一二三四五六七八九两\d]+分之[零〇○一二三四五六七八九\d]+", lambda m: "\0" * len(m.group()), masked
+    )
     masked = re.sub(f"一([{_ZH_PAIRED}])一", lambda m: "\0" + m.group(1) + "\0", masked)  # 一上一下, 一左一右
-    masked = re.sub(f"一(?=[{''.join(_ZH_UNIT | _ZH_MEASURE)}])", "\0", masked)  # 一直, 一个, 一边: words
-    if any(w in masked for w in ("另一个", "另外一个", "另一只", "另外一只", "一对", "一双", "第二个")):
-        counts.append(2)
+    masked = re.sub(f"一(?=[{''.join(_ZH_ONE_WORD | _ZH_MEASURE)}])", "\0", masked)  # 一直, 一个, 一边: words
     for i, c in enumerate(masked):
         if c == "两" and i + 1 < len(masked) and masked[i + 1] in _ZH_MEASURE and _digit_follows(masked, i + 2):
             counts.append(2)
@@ -244,8 +312,10 @@ def _chinese(text: str, name, counts: list[int]) -> None:
             if v >= 2 and _digit_follows(masked, i + 2):
                 counts.append(v)
             continue
-        if nxt in _ZH_UNIT or (i and masked[i - 1] in _ZH_NUMBER_PART) or nxt in _ZH_NUMBER_PART:
-            continue  # a measure (三次), or part of a longer number (十六, 二十四)
+        if nxt in _ZH_UNIT or masked.startswith(_ZH_UNIT_WORDS, i + 1) or masked[:i].endswith(_ZH_MEASURE_BEFORE):
+            continue  # a measure: 三次, 3像素, 速度为三
+        if (i and masked[i - 1] in _ZH_NUMBER_PART) or nxt in _ZH_NUMBER_PART:
+            continue  # part of a longer number: 十六, 二十四
         beside = masked[i - 1 : i] in _ZH_AND and masked[i - 2 : i - 1] in _ZH_VALUE  # 零和一
         if c == "一" and not masked[:i].endswith(_ZH_ONE_AFTER) and not beside and masked[i - 1 : i] != "的":
             continue

@@ -28,14 +28,16 @@ Image to video: where the condition carries an image, the anchor is that image's
 the model its clip's own first frame that way for a fraction ``p_image`` of the batch.
 
 Clips longer than the training length (``continues_itself``): the picture stays the anchor and the path is
-carried on by *motion matching* on the model's own samples, half a window at a time. For each half-window,
-``CANDIDATES`` further windows are sampled for the same condition; in each, the frame whose position and
-velocity best match the clip's last (``MATCH_PX``, ``MATCH_PX_PER_FRAME``) is found in its first half, and
-the half-window after it is appended as displacements from the clip's last position. Positions are
-continuous by construction, the velocity across the seam is the sampled one nearest the clip's, and where a
-sample bounces at the same place the clip is, the clip bounces there too. Restarting from the last frame as
-an image instead (what the other families do) jumped: a frame where no training clip with that caption
-starts sends the path back to where one would (x 16 → 27 px at frame 16, README "Continuation").
+carried on by *motion matching* on the model's own samples, half a window at a time. ``CANDIDATES`` further
+windows are sampled once for the same condition (their noise seeded from the clip's own first-window noise,
+not drawn from the shared stream, so a long clip's first window is a short call's in any batching). For each
+half-window, the frame whose position and velocity best match the clip's last (``MATCH_PX``,
+``MATCH_PX_PER_FRAME``) is found in their first halves, and the half-window after it is appended as
+displacements from the clip's last position. The cost is those few windows whatever the length. Positions
+are continuous by construction, the velocity across the seam is the sampled one nearest the clip's, and
+where a sample bounces at the same place the clip is, the clip bounces there too. Restarting from the last
+frame as an image instead (what the other families do) jumped: a frame where no training clip with that
+caption starts sends the path back to where one would (x 16 → 27 px at frame 16, README "Continuation").
 
 What it cannot draw: anything but a rigid translation of the first frame — several objects moving their
 own ways (Moving Digits level 2), zoom, rotation, or things that appear. It trains on any video folder
@@ -45,6 +47,7 @@ latent flow, which this one shares its autoencoder, phases and sampler with.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import torch
@@ -263,7 +266,7 @@ class FlowBatch:
     masks_given: torch.Tensor | None = None
 
 
-CANDIDATES = 4  # sampled windows a continued half-window is matched in
+CANDIDATES = 8  # sampled windows every continued half-window is matched in
 MATCH_PX = 8.0  # position mismatch (px) that costs as much as MATCH_PX_PER_FRAME of velocity mismatch
 MATCH_PX_PER_FRAME = 1.0
 
@@ -290,6 +293,18 @@ def match_continuation(path: torch.Tensor, candidates: torch.Tensor, length: int
     frames = s[:, None] + torch.arange(1, length + 1, device=path.device)  # (B, length)
     ahead = chosen.gather(1, frames[..., None].expand(-1, -1, d))
     return last[:, None] + ahead - chosen.gather(1, s[:, None, None].expand(-1, 1, d))
+
+
+def _seeded(noise: Noise) -> list[torch.Generator]:
+    """One CPU generator per sample, seeded from that sample's own noise: what a continued clip samples next
+    depends on its own first window and draws nothing from the shared random stream."""
+    b = next(iter(noise.parts.values())).shape[0]
+    out = []
+    for i in range(b):
+        data = b"".join(v[i].detach().float().cpu().numpy().tobytes() for v in noise.parts.values())
+        seed = int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") >> 1
+        out.append(torch.Generator().manual_seed(seed))
+    return out
 
 
 class AnchorFlow(LatentGenerator):
@@ -405,17 +420,17 @@ class AnchorFlow(LatentGenerator):
         }
 
     def continued_windows(self, num_frames: int) -> int:
-        """Half-windows a clip of ``num_frames`` is carried on by past the training length."""
+        """Half-windows a clip of ``num_frames`` is carried on by past the training length (0 for a model
+        whose windows are too short to match in)."""
         half = self.cfg.num_frames // 2
-        return -(-max(0, num_frames - self.cfg.num_frames) // half) if self.continues_itself else 0
+        if not self.continues_itself or half < 1:
+            return 0
+        return -(-max(0, num_frames - self.cfg.num_frames) // half)
 
     def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
-        """One window's noise (:meth:`window_noise_shapes`), and for a longer clip ``more_*``: the noise of
-        ``CANDIDATES`` windows per continued half-window per sample, drawn after the first window's (so a
-        clip's first window is the same at any length)."""
-        shapes = self.window_noise_shapes(batch)
-        n = batch * CANDIDATES * self.continued_windows(num_frames)
-        return shapes | ({f"more_{k}": (n, *s[1:]) for k, s in shapes.items()} if n else {})
+        """One window's noise (:meth:`window_noise_shapes`): a longer clip draws its candidates' noise in
+        :meth:`carry_on`, seeded from this."""
+        return self.window_noise_shapes(batch)
 
     def draw_parts(
         self, cond: Condition, noise: Noise, *, uncond: Condition | None, guidance_scale: float, steps: int | None
@@ -451,16 +466,17 @@ class AnchorFlow(LatentGenerator):
         return self.render(a, m, num_frames, cond.tokens.dtype)
 
     def carry_on(self, cond: Condition, noise: Noise, m: torch.Tensor, windows: int, **options) -> torch.Tensor:
-        """``m`` (B, T, 2) followed by ``windows`` half-windows matched in the ``more_*`` noise's samples."""
+        """``m`` (B, T, 2) followed by ``windows`` half-windows matched in ``CANDIDATES`` sampled windows."""
         b, t = m.shape[:2]
-        n = CANDIDATES * windows
-        more = Noise({k[len("more_") :]: v for k, v in noise.parts.items() if k.startswith("more_")})
+        more = Noise.cat([Noise.draw(self.window_noise_shapes(CANDIDATES), generator=g) for g in _seeded(noise)])
+        more = Noise({k: v.to(m.device) for k, v in more.parts.items()})
         uncond = options.pop("uncond")
+        n = CANDIDATES
         _, q = self.draw_parts(cond.repeat(n), more, uncond=uncond.repeat(n) if uncond else None, **options)
-        q = q.float().reshape(b, windows, CANDIDATES, t, -1)
+        q = q.float().reshape(b, CANDIDATES, t, -1)
         path = m.float()
-        for w in range(windows):
-            path = torch.cat([path, match_continuation(path, q[:, w], t // 2, float(self.motion_scale))], dim=1)
+        for _ in range(windows):
+            path = torch.cat([path, match_continuation(path, q, t // 2, float(self.motion_scale))], dim=1)
         return path
 
     @staticmethod

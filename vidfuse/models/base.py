@@ -100,6 +100,11 @@ class Noise:
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.parts[name]
 
+    @classmethod
+    def cat(cls, draws: list["Noise"]) -> "Noise":
+        """Draws with the same parts, joined along the batch."""
+        return cls({k: torch.cat([d.parts[k] for d in draws]) for k in draws[0].parts})
+
     @property
     def batch_size(self) -> int:
         return next(iter(self.parts.values())).shape[0]
@@ -148,7 +153,8 @@ class VideoGenerator(nn.Module):
 
     @property
     def native_frames(self) -> int | None:
-        """Longest clip generated in one piece (longer ones are continued from their last frame); None: any."""
+        """Longest clip the network draws in one piece; None: any. Longer clips are carried on by the generator
+        itself when it ``continues_itself``, else continued by the model (:meth:`VidFuseModel.generate`)."""
         return None
 
     def active_phases(self, step: int) -> tuple[str, ...]:
