@@ -124,6 +124,26 @@ def test_shapes_padding_and_frozen():
     assert not model.training and not any(p.requires_grad for p in model.parameters())
 
 
+def test_packing_the_real_tokens_changes_no_real_token_state(monkeypatch):
+    """A batch with much padding runs e5's per-token layers on its real tokens only (e5.PACK_BELOW): the real
+    tokens' states are the unpacked run's, and padded positions are zeros."""
+    texts = ["cat", "the red digit 3 is moving to the left", "红色数字三向左移动"]
+    ids, mask = e5.get_tokenizer()(texts)
+    model = e5.load_e5()
+    calls = []
+    monkeypatch.setattr(e5._Packing, "pack", lambda self, x, real=e5._Packing.pack: calls.append(1) or real(self, x))
+    with torch.no_grad():
+        packed = model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+        assert calls  # this batch is mostly padding
+        monkeypatch.setattr(e5, "PACK_BELOW", 0.0)
+        calls.clear()
+        plain = model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+        assert not calls
+    m = mask.bool()
+    torch.testing.assert_close(packed[m], plain[m], atol=1e-5, rtol=1e-5)
+    assert (packed[~m] == 0).all()
+
+
 def test_plugs_into_the_pretrained_text_encoder():
     from vidfuse.models.text_encoder import PretrainedTextEncoder
 

@@ -359,15 +359,42 @@ class _Layer(nn.Module):
         self.fc1, self.fc2 = nn.Linear(dim, ffn), nn.Linear(ffn, dim)
         self.ln2 = nn.LayerNorm(dim, eps=eps)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        B, L, D = x.shape
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None, packed: "_Packing | None" = None
+    ) -> torch.Tensor:
+        """``x`` (B, L, D), or with ``packed`` the real tokens only (N, D): every per-token layer then skips
+        the padding, and only attention sees the (B, L) layout."""
+        D = x.shape[-1]
+        B, L = (x.shape[0], x.shape[1]) if packed is None else packed.shape
 
         def split(t):
+            t = t if packed is None else packed.unpack(t)
             return t.view(B, L, self.heads, D // self.heads).transpose(1, 2)
 
         a = F.scaled_dot_product_attention(split(self.q(x)), split(self.k(x)), split(self.v(x)), attn_mask=attn_mask)
-        x = self.ln1(x + self.o(a.transpose(1, 2).reshape(B, L, D)))
+        a = a.transpose(1, 2).reshape(B, L, D)
+        x = self.ln1(x + self.o(a if packed is None else packed.pack(a)))
         return self.ln2(x + self.fc2(F.gelu(self.fc1(x))))  # exact (erf) GELU, as e5.c
+
+
+# Pack the real tokens when they are fewer than this share of the batch's positions: one prompt padded to its
+# 16-token bucket (14 of 16 real) ran 6-13 ms slower packed, 64 different captions (72% real) 17% faster in e5
+PACK_BELOW = 0.85
+
+
+class _Packing:
+    """Where a padded batch's real tokens are: ``pack`` (B, L, D) → (N, D), ``unpack`` back (zeros between)."""
+
+    def __init__(self, mask: torch.Tensor):
+        self.shape = tuple(mask.shape)
+        self.index = mask.reshape(-1).nonzero().squeeze(1)
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, x.shape[-1]).index_select(0, self.index)
+
+    def unpack(self, x: torch.Tensor) -> torch.Tensor:
+        out = x.new_zeros(self.shape[0] * self.shape[1], x.shape[-1])
+        return out.index_copy(0, self.index, x).view(*self.shape, x.shape[-1])
 
 
 class E5Output(NamedTuple):
@@ -413,9 +440,17 @@ class E5Encoder(nn.Module):
         attn_mask = None
         if attention_mask is not None and not bool(attention_mask.all()):
             attn_mask = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, L): True = attend
+        if attn_mask is None or float(attention_mask.float().mean()) > PACK_BELOW:
+            for layer in self.layers:
+                x = layer(x, attn_mask)
+            return E5Output(x)
+        # much padding (a batch of different captions is 25-30% padding): the per-token layers, nearly all the
+        # work, run on the real tokens only; padded positions come back as zeros (meaningless either way)
+        packed = _Packing(attention_mask.bool())
+        x = packed.pack(x)
         for layer in self.layers:
-            x = layer(x, attn_mask)
-        return E5Output(x)
+            x = layer(x, attn_mask, packed)
+        return E5Output(packed.unpack(x))
 
 
 class _Config(NamedTuple):
