@@ -31,12 +31,14 @@ HERE = Path(__file__).resolve().parent
 # captions worded unlike the training templates, never trained on: v1 was written beside the templates
 # (and its phrasing later informed vidfuse/data/paraphrase.py); v2 (English and Chinese) and zh (Chinese,
 # 144 captions) were written blind to both; zh2 (Chinese, 150) blind to both after the Chinese grammar was
-# widened on 2026-12-05 (whose brief was written knowing zh's misses: zh2 is the unbiased one since)
+# widened on 2026-12-05 (whose brief was written knowing zh's misses); zh3 (Chinese, 150) blind to everything,
+# written on 2026-12-05 after zh2's misses were read (zh3 is the unbiased one since)
 NOVEL_SETS = {
     "novel": "novel_captions.jsonl",
     "novel_v2": "novel_captions_v2.jsonl",
     "novel_zh": "novel_captions_zh.jsonl",
     "novel_zh2": "novel_captions_zh2.jsonl",
+    "novel_zh3": "novel_captions_zh3.jsonl",
 }
 
 

@@ -264,6 +264,7 @@ def test_cli_eval_captions_file(tmp_path):
         ("novel_captions_v2.jsonl", {"en", "zh"}),
         ("novel_captions_zh.jsonl", {"zh"}),
         ("novel_captions_zh2.jsonl", {"zh"}),
+        ("novel_captions_zh3.jsonl", {"zh"}),
     ],
 )
 def test_novel_captions_are_unlike_the_training_captions(name, langs):
