@@ -39,7 +39,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from vidfuse.config import ModelConfig
+from vidfuse.config import MAX_FRAMES, ModelConfig
+from vidfuse.data.durations import LengthWarning, length_asked
 from vidfuse.data.vocabulary import (
     OPEN_DOMAIN_HINT,
     TooManyDigitsError,
@@ -201,15 +202,49 @@ class TextToVideoPipeline:
         """What the model was trained on, for messages ("Moving Digits captions"); ``None`` when unknown."""
         return self.vocabulary.trained_on if self.vocabulary is not None else None
 
+    def model_text(self, prompt: str) -> str:
+        """The part of ``prompt`` the model reads: a clip length in words ("for 3 seconds", 两秒) is taken out
+        (:mod:`vidfuse.data.durations`): the model reads no lengths, and 两秒 was read as the digit 2."""
+        asked = length_asked(prompt)
+        return asked.text if asked is not None and asked.text.strip() else prompt
+
+    def _length_in_words(self, asked: list, *, stacklevel: int = 1) -> int | None:
+        """The clip length the prompts state in words, in frames at :attr:`fps`, when every prompt states the
+        same one (else a :class:`LengthWarning` and None: the model's own length); at most ``MAX_FRAMES``."""
+        lengths = [a.num_frames(self.fps) if a is not None else None for a in asked]
+        if not any(lengths):
+            return None
+        if len(set(lengths)) > 1:
+            said = ", ".join(f"#{i}: {n} frames" if n else f"#{i}: none" for i, n in enumerate(lengths))
+            warnings.warn(
+                LengthWarning(
+                    f"the prompts ask for different clip lengths ({said}); every clip has the model's "
+                    f"{self.config.num_frames} frames — pass num_frames (--frames), or one prompt per call"
+                ),
+                stacklevel=stacklevel + 2,
+            )
+            return None
+        n = lengths[0]
+        if n > MAX_FRAMES:
+            warnings.warn(
+                LengthWarning(
+                    f"the prompt asks for {n} frames ({n / self.fps:g} s at {self.fps:g} fps); clips are at most "
+                    f"{MAX_FRAMES} frames, so it has {MAX_FRAMES}"
+                ),
+                stacklevel=stacklevel + 2,
+            )
+            n = MAX_FRAMES
+        return n
+
     def unknown_words(self, prompt: str) -> list[str]:
         """The words (or Chinese character runs) of ``prompt`` the model never saw in training, in order
         (``[]`` when all are known or the model has no record); the rule is :mod:`vidfuse.data.vocabulary`'s."""
-        return self.vocabulary.unknown_words(prompt) if self.vocabulary is not None else []
+        return self.vocabulary.unknown_words(self.model_text(prompt)) if self.vocabulary is not None else []
 
     def digits_beyond(self, prompt: str):
         """How ``prompt`` asks for more digits at once than the model draws (a :class:`DigitsAsked`), or
         ``None`` (it does not, or the model keeps no record of how many it draws)."""
-        return self.vocabulary.digits_beyond(prompt) if self.vocabulary is not None else None
+        return self.vocabulary.digits_beyond(self.model_text(prompt)) if self.vocabulary is not None else None
 
     def check_vocabulary(self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1) -> list[str]:
         """Warn (attributed ``stacklevel`` frames above the caller), or with ``strict`` raise, when ``prompts``
@@ -365,8 +400,10 @@ class TextToVideoPipeline:
             raise InputError("no prompt given")
         for i, p in enumerate(prompts):
             check_prompt(p, "the prompt" if len(prompts) == 1 else f"prompt #{i}")
+        asked = [length_asked(p) for p in prompts]
+        prompts = [self.model_text(p) for p in prompts]  # what is to be drawn: a stated length is an option
         if num_frames is None:
-            num_frames = self.config.num_frames
+            num_frames = self._length_in_words(asked, stacklevel=2) or self.config.num_frames
         if guidance_scale is None:
             guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
         check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)

@@ -45,10 +45,11 @@ app.command("eval")(training.eval_model)
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None) -> None:
     """Warnings meant for people (the prompt's unknown words) as one ``warning: …`` line on stderr; others as
     Python shows them."""
+    from vidfuse.data.durations import LengthWarning
     from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
     from vidfuse.media.speech import VoiceFallbackWarning
 
-    if issubclass(category, (UnknownWordsWarning, TooManyDigitsWarning, VoiceFallbackWarning)):
+    if issubclass(category, (UnknownWordsWarning, TooManyDigitsWarning, LengthWarning, VoiceFallbackWarning)):
         typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     else:
         _default(message, category, filename, lineno, file, line)

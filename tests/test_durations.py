@@ -1,0 +1,66 @@
+"""A clip length stated in words ("for 3 seconds", 两秒, 十六帧) sets the clip's length when the caller gives
+none, and is taken out of what the model reads (两秒 was read as the digit 2)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from conftest import tiny_pipeline
+
+from vidfuse.data.durations import LengthWarning, length_asked
+
+
+@pytest.mark.parametrize(
+    "prompt, seconds, frames, text",
+    [
+        ("a red 3 moving left for 3 seconds", 3.0, None, "a red 3 moving left"),
+        ("a 5-second clip of a red 3 moving left", 5.0, None, "a clip of a red 3 moving left"),
+        ("16 frames of a green 8 falling", None, 16, "a green 8 falling"),
+        ("bounce a 4 for about five seconds please", 5.0, None, "bounce a 4 please"),
+        ("a 3 for 2s", 2.0, None, "a 3"),
+        ("a red 3, 1 minute long", 60.0, None, "a red 3"),
+        ("a 3 moving 2 to 3 seconds", 3.0, None, "a 3 moving"),
+        ("洋红色的3向右移动，两秒就行", 2.0, None, "洋红色的3向右移动,就行"),
+        ("数字5持续3秒向左", 3.0, None, "数字5向左"),
+        ("十六帧的数字3", None, 16, "数字3"),
+        ("两秒半的红色7", 2.5, None, "红色7"),
+        ("数字3约3-4秒", 4.0, None, "数字3"),
+    ],
+)
+def test_a_length_in_words_is_read_and_taken_out(prompt, seconds, frames, text):
+    got = length_asked(prompt)
+    assert (got.seconds, got.frames, got.text) == (seconds, frames, text)
+
+
+@pytest.mark.parametrize(
+    "prompt", ["the red digit 3 is moving to the left", "数字3向左移动", "a 3 with 2 bounces", "two digits", "第二帧"]
+)
+def test_prompts_without_a_length_have_none(prompt):
+    assert length_asked(prompt) is None
+
+
+def test_the_pipeline_makes_the_stated_length_unless_told_otherwise():
+    pipe = tiny_pipeline("anchor")
+    native = pipe.config.num_frames
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LengthWarning)
+        assert pipe("a red 3 moves up for 2 seconds", seed=0).shape[1] == 16  # 2 s at 8 fps
+        assert pipe("a red 3 moves up for 2 seconds", num_frames=5, seed=0).shape[1] == 5  # the caller wins
+        assert pipe(["a red 3 for 3 frames", "a blue 7, 3 frames"], seed=0).shape[1] == 3
+    with pytest.warns(LengthWarning, match=r"different clip lengths \(#0: 24 frames, #1: none\)"):
+        assert pipe(["a red 3 for 3 seconds", "a blue 7"], seed=0).shape[1] == native
+    with pytest.warns(LengthWarning, match="at most 512 frames"):
+        assert pipe("a red 3 for 2 minutes", seed=0).shape[1] == 512
+    # what the model reads has no length in it: the same clip as the prompt without it
+    assert (pipe("a red 3 moves up for 2 seconds", seed=1) == pipe("a red 3 moves up", num_frames=16, seed=1)).all()
+    assert pipe.model_text("洋红色的3向右移动，两秒就行") == "洋红色的3向右移动,就行"
+
+
+def test_the_shipped_model_knows_lengths_are_not_words():
+    from vidfuse.pipeline import SHIPPED_MODEL_DIR, TextToVideoPipeline
+
+    pipe = TextToVideoPipeline.from_pretrained(SHIPPED_MODEL_DIR, device="cpu")
+    assert pipe.unknown_words("a red 3 moving left for 3 seconds") == []
+    assert pipe.unknown_words("持续3秒的红色数字5") == []
+    assert pipe.digits_beyond("2秒钟的视频，白色9上下跳") is None

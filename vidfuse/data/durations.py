@@ -1,0 +1,124 @@
+"""A clip length asked for in words: "a 5-second clip", "for 3 seconds", "16 frames", 持续3秒, 两秒, 十六帧.
+
+A vidfuse model reads no lengths: the number of frames is an option (``num_frames``, ``--frames``). Left in
+the prompt, a length is noise at best and a misreading at worst ("洋红色的3向右移动，两秒就行" drew a 2: the
+encoder took 两 for the digit). :func:`length_asked` finds the first length phrase in a prompt and returns
+it with the prompt without it, so the pipeline can make the clip that long (when the caller gave no
+``num_frames``) and encode only what is to be drawn.
+
+Read (after NFKC, so full-width digits count): a number (digits, a decimal, an English number word up to
+twenty, Chinese numerals such as 两, 十六, 二十四; 半 adds half a second) before a unit of seconds, minutes or
+frames ("s" only right after digits: "3s"), with the words that only introduce it ("for", "lasting",
+"about", 持续, 时长, 大约 …; "-second" as an adjective: "a 5-second clip"). Ranges ("3-4 seconds", 3到4秒) take
+their upper end.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from vidfuse.text import UNSPACED
+
+__all__ = ["LengthAsked", "LengthWarning", "length_asked"]
+
+
+class LengthWarning(UserWarning):
+    """The clip lengths the prompts state cannot all be honoured (they differ, or one is over the limit)."""
+
+
+_UNSPACED = re.compile(f"[{UNSPACED}]")
+_EN_NUMBERS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
+_ZH_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2, "〇": 0}
+_NUM = r"\d+(?:\.\d+)?|" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True))
+_ZH_NUM = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+"
+_EN = re.compile(
+    rf"(?:\b(?:for|lasting|over|about|around|roughly|approximately|of|in|during|within)\s+)*"
+    rf"(?:(?P<lo>{_NUM})\s*(?:-|–|to|or)\s*)?(?P<n>{_NUM})\s*-?\s*"
+    r"(?P<unit>seconds?|secs?|(?<=\d)s|minutes?|mins?|frames?)\b(?:\s+long)?",
+    re.IGNORECASE,
+)
+_ZH = re.compile(
+    rf"(?:持续|时长为?|长度为?|大约|大概|约|总共|共|做成|做|来|要)?"
+    rf"(?<!第)(?:(?P<lo>{_ZH_NUM})\s*(?:-|–|~|到|至)\s*)?(?<!第)(?P<n>{_ZH_NUM})\s*"
+    r"(?P<unit>秒钟|秒|分钟|帧)(?P<half>半)?(?:左右|长|的)?"
+)
+
+
+@dataclass(frozen=True)
+class LengthAsked:
+    """A length found in a prompt: ``seconds`` or ``frames`` (one of them), and ``text``, the prompt without
+    the phrase."""
+
+    seconds: float | None
+    frames: int | None
+    text: str
+
+    def num_frames(self, fps: float) -> int:
+        """The length in frames at ``fps`` (at least 1)."""
+        return self.frames if self.frames is not None else max(1, round(self.seconds * fps))
+
+
+def _zh_int(s: str) -> int | None:
+    """A Chinese numeral up to the hundreds (十六, 二十四, 两, 一百) as an int; None if it is not one."""
+    if not s:
+        return None
+    if all(c in _ZH_DIGITS for c in s):  # digit by digit: 一五 = 15
+        return int("".join(str(_ZH_DIGITS[c]) for c in s))
+    total, current = 0, 0
+    for c in s:
+        if c in _ZH_DIGITS:
+            current = _ZH_DIGITS[c]
+        elif c == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif c == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+def _value(s: str) -> float | None:
+    s = s.lower()
+    if s in _EN_NUMBERS:
+        return float(_EN_NUMBERS[s])
+    try:
+        return float(s)
+    except ValueError:
+        n = _zh_int(s)
+        return None if n is None else float(n)
+
+
+def length_asked(prompt: str) -> LengthAsked | None:
+    """The first clip length ``prompt`` states, or None (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", prompt)
+    found = []
+    for pattern in (_EN, _ZH):
+        m = pattern.search(text)
+        if m and _value(m.group("n")) is not None:
+            found.append(m)
+    if not found:
+        return None
+    m = min(found, key=lambda x: x.start())
+    n = _value(m.group("n")) + (0.5 if m.groupdict().get("half") else 0.0)
+    if n <= 0:
+        return None
+    unit = m.group("unit").lower()
+    before, after = text[: m.start()].rstrip(), text[m.end() :].lstrip()
+    joint = "" if _UNSPACED.search(before[-1:] + after[:1]) or not before or not after else " "
+    rest = re.sub(r"\s+([,.;:!?])", r"\1", before + joint + after)
+    rest = re.sub(r"^(?:of|for|lasting)\s+", "", rest.strip(" ,;:"), flags=re.IGNORECASE)
+    if unit.startswith("frame") or unit == "帧":
+        return LengthAsked(None, int(n), rest)
+    if unit.startswith("min") or unit == "分钟":
+        n *= 60
+    return LengthAsked(n, None, rest)
