@@ -14,6 +14,7 @@ vocabulary record, saved as a model folder (float16 with ``--half``, as the pack
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -49,7 +50,10 @@ def graft(text_from: TextToVideoPipeline, into: TextToVideoPipeline) -> TextToVi
         dst.text_encoder.load_state_dict(src.text_encoder.state_dict())
     except RuntimeError as e:
         raise InputError(f"the two models' text encoders do not have the same shape ({str(e)[:120]})") from e
-    return TextToVideoPipeline(dst, text_from.tokenizer, device="cpu")
+    tokenizer = copy.copy(text_from.tokenizer)
+    if getattr(into.tokenizer, "subjects", None) is not None:  # how many digits it draws: the generator's record
+        tokenizer.subjects = into.tokenizer.subjects
+    return TextToVideoPipeline(dst, tokenizer, device="cpu")
 
 
 def main() -> None:

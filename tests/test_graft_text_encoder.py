@@ -39,6 +39,7 @@ def _taught_further(pipe: TextToVideoPipeline) -> TextToVideoPipeline:
 def test_the_graft_takes_the_text_encoder_and_its_vocabulary_and_nothing_else(tmp_path):
     into = _e5_pipe()
     src = _taught_further(into)
+    into.tokenizer.words, into.tokenizer.chars, into.tokenizer.subjects = ["digit"], [], 1  # the generator's record
     generator = {k: v.clone() for k, v in into.model.generator.state_dict().items()}
     out = graft_module.graft(src, into)
     out.save_pretrained(tmp_path / "m")
@@ -47,6 +48,7 @@ def test_the_graft_takes_the_text_encoder_and_its_vocabulary_and_nothing_else(tm
     assert all(torch.equal(v, want[k]) for k, v in back.model.text_encoder.state_dict().items())
     assert all(torch.equal(v, generator[k]) for k, v in back.model.generator.state_dict().items())
     assert back.tokenizer.words == ["drifting"] and back.tokenizer.chars == ["紫"]
+    assert back.tokenizer.subjects == 1 and src.tokenizer.subjects is None  # kept from `into`; src untouched
 
 
 def test_a_model_that_reads_another_z_is_refused():
