@@ -181,6 +181,8 @@ def test_server_jobs_carry_model_options_and_unknown_word_warnings(wan_dir, tmp_
             "this model draws one digit per clip; the prompt asks for 2 (3, 7): only one will be drawn — ask for "
             "one per prompt, or tell it as a story (one scene per digit, one after another)"
         ]
+        r = client.post("/v1/videos", json={"prompt": "a red 3 moving left for 3 seconds"})  # a length: no word
+        assert r.status_code == 202 and r.json()["warnings"] == []
         r = client.post("/v1/videos", json={"script": "The red digit 3 is moving to the left."})
         assert r.json()["warnings"] == []
         r = client.post("/v1/videos", json={"script": "A cat sleeps.", "steps": 3})

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from vidfuse.config import MAX_FRAMES, ModelConfig
-from vidfuse.data.durations import LengthWarning, length_asked
+from vidfuse.data.durations import LengthWarning, length_asked, model_text
 from vidfuse.data.vocabulary import (
     OPEN_DOMAIN_HINT,
     TooManyDigitsError,
@@ -48,7 +48,6 @@ from vidfuse.data.vocabulary import (
     UnknownWordsError,
     UnknownWordsWarning,
     Vocabulary,
-    too_many_digits_message,
     unknown_words_message,
 )
 from vidfuse.errors import InputError
@@ -205,8 +204,7 @@ class TextToVideoPipeline:
     def model_text(self, prompt: str) -> str:
         """The part of ``prompt`` the model reads: a clip length in words ("for 3 seconds", 两秒) is taken out
         (:mod:`vidfuse.data.durations`): the model reads no lengths, and 两秒 was read as the digit 2."""
-        asked = length_asked(prompt)
-        return asked.text if asked is not None and asked.text.strip() else prompt
+        return model_text(prompt)
 
     def _length_in_words(self, asked: list, *, stacklevel: int = 1) -> int | None:
         """The clip length the prompts state in words, in frames at :attr:`fps`, when every prompt states the
@@ -251,10 +249,8 @@ class TextToVideoPipeline:
         ask for more digits at once than the model draws (:class:`TooManyDigitsWarning` /
         :class:`TooManyDigitsError`) or hold words the model never saw (:class:`UnknownWordsWarning` /
         :class:`UnknownWordsError`); returns those words."""
-        beyond = [self.digits_beyond(p) for p in prompts]
-        if any(beyond):
-            which = None if len(prompts) == 1 else [i for i, b in enumerate(beyond) if b]
-            message = too_many_digits_message(self.vocabulary.subjects, [b for b in beyond if b], which)
+        message = self.vocabulary.digits_message([model_text(p) for p in prompts]) if self.vocabulary else None
+        if message:
             if strict:
                 raise TooManyDigitsError(message)
             warnings.warn(TooManyDigitsWarning(message), stacklevel=stacklevel + 2)
@@ -401,7 +397,7 @@ class TextToVideoPipeline:
         for i, p in enumerate(prompts):
             check_prompt(p, "the prompt" if len(prompts) == 1 else f"prompt #{i}")
         asked = [length_asked(p) for p in prompts]
-        prompts = [self.model_text(p) for p in prompts]  # what is to be drawn: a stated length is an option
+        prompts = [model_text(p, a) for p, a in zip(prompts, asked)]  # what is drawn: a stated length is an option
         if num_frames is None:
             num_frames = self._length_in_words(asked, stacklevel=2) or self.config.num_frames
         if guidance_scale is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from vidfuse.text import UNSPACED
 
-__all__ = ["LengthAsked", "LengthWarning", "length_asked"]
+__all__ = ["LengthAsked", "LengthWarning", "length_asked", "model_text"]
 
 
 class LengthWarning(UserWarning):
@@ -122,3 +122,10 @@ def length_asked(prompt: str) -> LengthAsked | None:
     if unit.startswith("min") or unit == "分钟":
         n *= 60
     return LengthAsked(n, None, rest)
+
+
+def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
+    """The part of ``prompt`` a vidfuse model reads: without its length phrase (``asked``, when the caller
+    has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left."""
+    asked = asked if asked is not None else length_asked(prompt)
+    return asked.text if asked is not None and asked.text.strip() else prompt

@@ -72,7 +72,7 @@ _ONE_BEFORE = frozenset(
     "a the big small large tiny little huge giant bold thin thick handwritten written drawn painted colored coloured "
     "bright dark light pale glowing single lone".split()
 )
-_ONE_NOT_BEFORE = frozenset("of more another after by at more".split()) | _EN_COLOURS
+_ONE_NOT_BEFORE = frozenset("of more another after by at".split()) | _EN_COLOURS
 _ZH_PAIRED = "上下左右前后来去进退东西南北高低大小动静快慢"  # 一上一下: a pattern, not two ones
 _ZH_AND = frozenset("和与跟及、同")
 _ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"

@@ -171,6 +171,15 @@ class Vocabulary:
             return None
         return cls(words, chars, subjects=getattr(tokenizer, "subjects", None))
 
+    def digits_message(self, prompts: list[str]) -> str | None:
+        """The one-line message for the prompts that ask for more digits at once than the model draws (their
+        numbers in a batch), or None when none does."""
+        beyond = [self.digits_beyond(p) if p else None for p in prompts]
+        if not any(beyond):
+            return None
+        which = None if len(prompts) == 1 else [i for i, b in enumerate(beyond) if b]
+        return too_many_digits_message(self.subjects, [b for b in beyond if b], which)
+
     def digits_beyond(self, prompt: str) -> DigitsAsked | None:
         """How ``prompt`` asks for more digits at once than the model draws (``None``: it does not, or the
         model keeps no record)."""

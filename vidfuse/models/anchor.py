@@ -471,8 +471,9 @@ class AnchorFlow(LatentGenerator):
         more = Noise.cat([Noise.draw(self.window_noise_shapes(CANDIDATES), generator=g) for g in _seeded(noise)])
         more = Noise({k: v.to(m.device) for k, v in more.parts.items()})
         uncond = options.pop("uncond")
-        n = CANDIDATES
-        _, q = self.draw_parts(cond.repeat(n), more, uncond=uncond.repeat(n) if uncond else None, **options)
+        _, q = self.draw_parts(
+            cond.repeat(CANDIDATES), more, uncond=uncond.repeat(CANDIDATES) if uncond else None, **options
+        )
         q = q.float().reshape(b, CANDIDATES, t, -1)
         path = m.float()
         for _ in range(windows):

@@ -45,20 +45,21 @@ class ServedModel:
         """Record in ``params`` the words of ``prompts`` the model never saw (``unknown_words``) and what it
         was trained on, and a prompt that asks for more digits at once than the model draws
         (``digits_warning``), so the job's JSON and the page can say so (``warnings``)."""
-        vocab = None
-        if self.tokenizer is not None:
-            from vidfuse.data.vocabulary import Vocabulary
+        if self.tokenizer is None:
+            return
+        from vidfuse.data.durations import model_text
+        from vidfuse.data.vocabulary import Vocabulary
 
-            vocab = Vocabulary.from_tokenizer(self.tokenizer)
-        words = list(dict.fromkeys(w for p in prompts if p for w in vocab.unknown_words(p))) if vocab else []
+        vocab = Vocabulary.from_tokenizer(self.tokenizer)
+        if vocab is None:
+            return
+        texts = [model_text(p) if p else p for p in prompts]  # as the pipeline reads them: lengths taken out
+        words = list(dict.fromkeys(w for p in texts if p for w in vocab.unknown_words(p)))
         if words:
             params.update(unknown_words=words, trained_on=vocab.trained_on)
-        beyond = [vocab.digits_beyond(p) if vocab and p else None for p in prompts]
-        if any(beyond):
-            from vidfuse.data.vocabulary import too_many_digits_message
-
-            which = None if len(prompts) == 1 else [i for i, b in enumerate(beyond) if b]
-            params.update(digits_warning=too_many_digits_message(vocab.subjects, [b for b in beyond if b], which))
+        message = vocab.digits_message(texts)
+        if message:
+            params.update(digits_warning=message)
 
     def public(self, default: str) -> dict[str, Any]:
         """What GET /v1/models shows of it: no server paths."""
