@@ -267,7 +267,7 @@ def too_many_digits_message(subjects: int, asked: list[DigitsAsked], prompts: li
     """ "this model draws one digit per clip; the prompt asks for 2 (3, 7): only one will be drawn — ask for one
     digit per prompt" (one line), with the prompt numbers of a batch."""
     most = max(a.total for a in asked)
-    named = sorted({d for a in asked for d in a.named}, key=[d for a in asked for d in a.named].index)
+    named = list(dict.fromkeys(d for a in asked for d in a.named))  # each digit once, in order
     which = ""
     if named:
         which = f" ({', '.join(map(str, named))})"

@@ -412,8 +412,9 @@ class AnchorFlow(LatentGenerator):
 
     continues_itself = True  # clips past the training length: the path carried on by motion matching
 
-    def window_noise_shapes(self, batch: int) -> dict[str, tuple[int, ...]]:
-        """The noise of one training-length window: ε for the anchor (B, c, h, w) and the path (B, T, 2)."""
+    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """The noise of one training-length window, whatever ``num_frames``: ε for the anchor (B, c, h, w) and the
+        path (B, T, 2). A longer clip draws its candidates' noise in :meth:`carry_on`, seeded from this."""
         return {
             "anchor": (batch, self.latent_channels + self.mask_channels, *self.latent_hw),
             "path": (batch, self.cfg.num_frames, self.motion_dim),
@@ -426,11 +427,6 @@ class AnchorFlow(LatentGenerator):
         if not self.continues_itself or half < 1:
             return 0
         return -(-max(0, num_frames - self.cfg.num_frames) // half)
-
-    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
-        """One window's noise (:meth:`window_noise_shapes`): a longer clip draws its candidates' noise in
-        :meth:`carry_on`, seeded from this."""
-        return self.window_noise_shapes(batch)
 
     def draw_parts(
         self, cond: Condition, noise: Noise, *, uncond: Condition | None, guidance_scale: float, steps: int | None
@@ -468,8 +464,8 @@ class AnchorFlow(LatentGenerator):
     def carry_on(self, cond: Condition, noise: Noise, m: torch.Tensor, windows: int, **options) -> torch.Tensor:
         """``m`` (B, T, 2) followed by ``windows`` half-windows matched in ``CANDIDATES`` sampled windows."""
         b, t = m.shape[:2]
-        more = Noise.cat([Noise.draw(self.window_noise_shapes(CANDIDATES), generator=g) for g in _seeded(noise)])
-        more = Noise({k: v.to(m.device) for k, v in more.parts.items()})
+        shapes = self.noise_shapes(CANDIDATES, t)
+        more = Noise.cat([Noise.draw(shapes, generator=g, device=m.device) for g in _seeded(noise)])
         uncond = options.pop("uncond")
         _, q = self.draw_parts(
             cond.repeat(CANDIDATES), more, uncond=uncond.repeat(CANDIDATES) if uncond else None, **options

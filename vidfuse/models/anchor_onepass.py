@@ -102,8 +102,8 @@ class OnePassAnchor(AnchorFlow):
         self.canvas = nn.Parameter(torch.randn(self.latent_channels, *self.latent_hw))
         self.path_canvas = nn.Parameter(torch.randn(cfg.num_frames, 2))
 
-    def window_noise_shapes(self, batch: int) -> dict[str, tuple[int, ...]]:
-        """One code per window, (B, z_dim)."""
+    def noise_shapes(self, batch: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """One code per window, (B, z_dim), whatever ``num_frames``: longer clips are carried on (AnchorFlow)."""
         return {"z": (batch, self.cfg.gen.z_dim)}
 
     def active_phases(self, step: int) -> tuple[str, ...]:
