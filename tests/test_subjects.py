@@ -154,18 +154,19 @@ def test_the_record_round_trips_through_the_tokenizers(tmp_path):
     assert e5.E5Tokenizer.from_pretrained(tmp_path / "b", max_length=32).subjects == 2
 
 
-def test_the_shipped_model_warns_on_two_digits_and_strict_refuses():
+def test_the_shipped_model_warns_on_two_digits_it_draws_whole_and_strict_refuses():
     from vidfuse.pipeline import SHIPPED_MODEL_DIR, TextToVideoPipeline
 
     pipe = TextToVideoPipeline.from_pretrained(SHIPPED_MODEL_DIR, device="cpu")
     assert pipe.vocabulary.subjects == 1
+    # drawn whole (layered=False, or a prompt that does not split into one clause per digit): one digit, a warning
     with pytest.warns(TooManyDigitsWarning, match=r"draws one digit per clip; the prompt asks for 2 \(3, 7\)"):
-        out = pipe("a red 3 moving left and a blue 7 moving up", num_frames=2, seed=0)
+        out = pipe("a red 3 moving left and a blue 7 moving up", num_frames=2, seed=0, layered=False)
     assert out.shape[:2] == (1, 2)
-    with pytest.raises(TooManyDigitsError, match="asks for 2"):
-        pipe("两个数字：3和8", num_frames=2, seed=0, strict=True)
-    with pytest.warns(TooManyDigitsWarning, match=r"prompt #1 asks for 2"):
-        pipe(["digit 3 moves left", "数字3和数字8向左移动"], num_frames=2, seed=0)
+    with pytest.raises(TooManyDigitsError, match="asks for 5"):  # more than MAX_SUBJECTS layers
+        pipe("数字1、2、3、4和5向左移动", num_frames=2, seed=0, strict=True)
+    with pytest.warns(TooManyDigitsWarning, match=r"prompt #1 asks for 5"):
+        pipe(["digit 3 moves left", "digits 1, 2, 3, 4 and 5 moving left"], num_frames=2, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pipe(["one red 3 moving left", "一个数字5一直左右弹跳"], num_frames=2, seed=0, strict=True)

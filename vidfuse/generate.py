@@ -248,7 +248,7 @@ def generate_batch(
     )
     if getattr(pipe, "is_diffusers", False):
         batch_size = min(batch_size, 4)  # large pretrained models: a few clips at a time
-    pipe.check_vocabulary(prompts, strict=strict)
+    pipe.check_vocabulary(prompts, strict=strict, layered=image is None)
     rows = []
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]

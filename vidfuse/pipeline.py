@@ -58,9 +58,13 @@ from vidfuse.inputs import (
     image_to_tensor,  # noqa: F401 (API)
     is_int,
 )
+from vidfuse.models.compose import least_overlap, stack_layer
 from vidfuse.models.model import VidFuseModel
 from vidfuse.userdirs import user_data_dir
 
+# draws of each further layer of a scene, the one crossing least of the layers below kept: level 2 (judged,
+# 300 clips) 95.7% both digits right with one draw, 99.0% with four (README "Two digits as layers")
+LAYER_CANDIDATES = 4
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "default_model"  # inside the package, never written by users
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 
@@ -244,12 +248,21 @@ class TextToVideoPipeline:
         ``None`` (it does not, or the model keeps no record of how many it draws)."""
         return self.vocabulary.digits_beyond(self.model_text(prompt)) if self.vocabulary is not None else None
 
-    def check_vocabulary(self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1) -> list[str]:
+    def subject_layers(self, prompt: str) -> list[str] | None:
+        """The clauses ``prompt`` is drawn as, one layer each, when it asks for more digits at once than the
+        model draws and splits into one clause per digit (:meth:`Vocabulary.subject_layers`); else ``None``."""
+        return self.vocabulary.subject_layers(self.model_text(prompt)) if self.vocabulary is not None else None
+
+    def check_vocabulary(
+        self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1, layered: bool = True
+    ) -> list[str]:
         """Warn (attributed ``stacklevel`` frames above the caller), or with ``strict`` raise, when ``prompts``
         ask for more digits at once than the model draws (:class:`TooManyDigitsWarning` /
-        :class:`TooManyDigitsError`) or hold words the model never saw (:class:`UnknownWordsWarning` /
-        :class:`UnknownWordsError`); returns those words."""
-        message = self.vocabulary.digits_message([model_text(p) for p in prompts]) if self.vocabulary else None
+        :class:`TooManyDigitsError`; with ``layered``, only those that cannot be drawn one layer per digit)
+        or hold words the model never saw (:class:`UnknownWordsWarning` / :class:`UnknownWordsError`);
+        returns those words."""
+        texts = [model_text(p) for p in prompts]
+        message = self.vocabulary.digits_message(texts, layered=layered) if self.vocabulary else None
         if message:
             if strict:
                 raise TooManyDigitsError(message)
@@ -379,6 +392,7 @@ class TextToVideoPipeline:
         batch_size: int = 64,
         on_overflow: str = "error",
         strict: bool = False,
+        layered: bool = True,
     ) -> np.ndarray:
         """Frames ``uint8 (B, T, H, W, 3)`` for one prompt or a list (B = number of prompts).
 
@@ -389,7 +403,10 @@ class TextToVideoPipeline:
         (``config.guidance_scale``, chosen when it was trained). ``on_overflow="truncate"`` cuts a prompt
         longer than the tokenizer's limit to it instead of refusing it. Prompts with words the model never
         saw in training warn (:class:`UnknownWordsWarning`, once for the call) or, with ``strict``, are
-        refused (:class:`UnknownWordsError`) before anything is generated.
+        refused (:class:`UnknownWordsError`) before anything is generated. A prompt naming more digits than
+        the model draws at once ("a red 3 moving left and a blue 7 moving up") is drawn one layer per digit when
+        it splits into one clause per digit (:meth:`subject_layers`; ``layered=False``: drawn whole, with a
+        :class:`TooManyDigitsWarning`); each further layer is the least crossing of ``LAYER_CANDIDATES`` draws.
         """
         prompts = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt]
         if not prompts:
@@ -408,10 +425,31 @@ class TextToVideoPipeline:
                 f"guidance_scale={guidance_scale}: the {self.config.generator} generator draws a clip in one pass "
                 "without classifier-free guidance; leave the guidance scale out (or give 1)"
             )
-        ids, mask = pad_tokens(*self.tokenizer.encode(prompts, on_overflow=on_overflow))
-        self.check_vocabulary(prompts, strict=strict, stacklevel=2)  # past __call__ and torch's no_grad wrapper
+        # a prompt naming more digits than the model draws is drawn one layer per digit (no first frame given)
+        layers = [self.subject_layers(p) if image is None and layered else None for p in prompts]
+        drawn = [ls[0] if ls else p for p, ls in zip(prompts, layers)]
+        self.check_vocabulary(prompts, strict=strict, stacklevel=2, layered=image is None and layered)
         images = self._prepare_images(image, len(prompts))
         gen = torch.Generator(device="cpu").manual_seed(int(seed) if seed is not None else torch.seed() % 2**63)
+        draw = dict(
+            num_frames=num_frames,
+            gen=gen,
+            guidance_scale=guidance_scale,
+            batch_size=batch_size,
+            on_overflow=on_overflow,
+        )
+        video = self._generate(drawn, images, **draw)
+        for k in range(1, max((len(ls) for ls in layers if ls), default=1)):
+            rows = [i for i, ls in enumerate(layers) if ls and len(ls) > k]
+            # LAYER_CANDIDATES draws of layer k of each scene: the one crossing least of the layers below is kept
+            candidates = self._generate([layers[i][k] for i in rows] * LAYER_CANDIDATES, None, **draw)
+            candidates = candidates.view(LAYER_CANDIDATES, len(rows), *candidates.shape[1:])
+            video[rows] = stack_layer(video[rows], least_overlap(video[rows], candidates))
+        return video_to_uint8(resize_video(video, height, width))
+
+    def _generate(self, prompts, images, *, num_frames, gen, guidance_scale, batch_size, on_overflow) -> torch.Tensor:
+        """``(B, C, T, H, W)`` float clips at the native size for ``prompts``, ``batch_size`` at a time."""
+        ids, mask = pad_tokens(*self.tokenizer.encode(prompts, on_overflow=on_overflow))
         outs = []
         for i in range(0, len(prompts), batch_size):
             sl = slice(i, i + batch_size)
@@ -424,8 +462,8 @@ class TextToVideoPipeline:
                     generator=gen,
                     guidance_scale=guidance_scale,
                 )
-            outs.append(resize_video(video.float(), height, width))
-        return video_to_uint8(torch.cat(outs))
+            outs.append(video.float())
+        return torch.cat(outs)
 
 
 TOKEN_BUCKET = 16

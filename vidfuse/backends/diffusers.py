@@ -411,7 +411,9 @@ class DiffusersVideoPipeline:
     def unknown_words(self, prompt: str) -> list[str]:
         return []
 
-    def check_vocabulary(self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1) -> list[str]:
+    def check_vocabulary(
+        self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1, layered: bool = True
+    ) -> list[str]:
         return []
 
     def generation_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:

@@ -142,11 +142,14 @@ def digits_asked(prompt: str) -> DigitsAsked:
     return DigitsAsked(tuple(subjects), max(counts))
 
 
+_CLAUSE_ENDS = ",.;:!?，。；：！？"
+
+
 def _next_words(tokens: list[str], i: int, n: int) -> list[str]:
     """Up to ``n`` Latin words or numbers after ``tokens[i]``, skipping punctuation only up to a clause end."""
     out = []
     for t in tokens[i + 1 :]:
-        if t in ",.;:!?，。；：！？":
+        if t in _CLAUSE_ENDS:
             break
         if t[0].isascii() and (t[0].isalnum()):
             out.append(t)
@@ -169,17 +172,24 @@ def _counted(tokens: list[str], i: int) -> bool:
 def _en_colour(tokens: list[str], i: int) -> str | None:
     """The colour word among the three words before ``tokens[i]`` ("a yellow 2", "green number 7"), or the
     Chinese colour character among the four characters before it ("青色的２")."""
-    words = next((w for w in reversed(tokens[max(0, i - 3) : i]) if w in _EN_COLOURS), None)
-    return words or _zh_colour("".join(tokens[max(0, i - 4) : i]))
+    before = tokens[max(0, i - 4) : i]
+    ends = [j for j, t in enumerate(before) if t in _CLAUSE_ENDS]
+    before = before[ends[-1] + 1 :] if ends else before  # "white 0; 3 moves up": the 3 is not white
+    words = next((w for w in reversed(before[-3:]) if w in _EN_COLOURS), None)
+    return words or _zh_colour("".join(before))
 
 
 def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> None:
     prev = ""
     last_digit = -9  # the token index of the last digit named: "zero and one" names one too
 
+    colours_named: set[str | None] = set()
+
     def named(i: int, d: int) -> None:
         nonlocal last_digit
-        name(d, _en_colour(tokens, i))
+        colour = _en_colour(tokens, i)
+        name(d, colour)
+        colours_named.add(colour)
         last_digit = i
 
     for i, t in enumerate(tokens):
@@ -225,7 +235,9 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             if unit:
                 pass
             elif t == "one" and prev not in _DIGIT_NOUNS and not beside_digit:
-                if _one_is_digit(prev, nxt) and _acts(nxt):  # "… and a one goes up": a subject of its own
+                if prev in _EN_COLOURS and prev in colours_named:  # "a red 5 and a blue 5, the red one …"
+                    pass
+                elif _one_is_digit(prev, nxt) and _acts(nxt):  # "… and a one goes up": a subject of its own
                     named(i, 1)
                 elif _one_is_digit(prev, nxt):  # "a red one": the digit 1 if nothing else is named, else "a red 3,
                     maybe_one.append(_en_colour(tokens, i))  # a big one" means the 3
@@ -242,7 +254,10 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             t == "both" and nxt not in _EN_UNITS or t in ("pair", "couple") and nxt == "of" and not _measures(tokens, i)
         ):
             counts.append(2)
-        elif t in ("another", "second") and any(w in _DIGIT_NOUNS or w == "one" for w in _next_words(tokens, i, 3)):
+        elif t in ("another", "second") and any(
+            w in _DIGIT_NOUNS or w == "one" or (w.isdigit() and len(w) == 1) or w in _EN_VALUE
+            for w in _next_words(tokens, i, 3)
+        ):  # "another digit", "another 5"
             counts.append(2)
         if t.isascii() and t.isalnum():
             prev = t
@@ -327,7 +342,8 @@ def _chinese(text: str, name, counts: list[int]) -> None:
 
 
 def _zh_colour(before: str) -> str | None:
-    """The colour character nearest before a digit ("青色的２": 青)."""
+    """The colour character nearest before a digit in its clause ("青色的２": 青; not "白色0；3")."""
+    before = re.split(r"[,.;:!?，。；：！？]", before)[-1]
     return next((c for c in reversed(before) if c in _ZH_COLOURS), None)
 
 

@@ -21,8 +21,10 @@ The rule, applied to the prompt after the tokenizer's normalisation (NFKC, lower
 
 A model's record may also say how many digits it draws at once (``subjects``: the most digits one of its
 training captions named, 1 for Moving Digits level 1). :meth:`Vocabulary.digits_beyond` reads how many a
-prompt asks for (:mod:`vidfuse.data.subjects`), so that "a red 3 moving left and a blue 7 moving up" warns
-that one of them will not be drawn instead of silently dropping it.
+prompt asks for (:mod:`vidfuse.data.subjects`). The pipeline draws such a prompt one layer per digit when it
+splits into one clause per digit (:meth:`Vocabulary.subject_layers`, :mod:`vidfuse.data.clauses`): "a red 3
+moving left and a blue 7 moving up" is two layers. A prompt it cannot split warns that only one digit will be
+drawn, instead of silently dropping the others.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from vidfuse.data.clauses import subject_clauses
 from vidfuse.data.subjects import DigitsAsked, digits_asked
 from vidfuse.errors import InputError
 
@@ -171,10 +174,11 @@ class Vocabulary:
             return None
         return cls(words, chars, subjects=getattr(tokenizer, "subjects", None))
 
-    def digits_message(self, prompts: list[str]) -> str | None:
+    def digits_message(self, prompts: list[str], *, layered: bool = True) -> str | None:
         """The one-line message for the prompts that ask for more digits at once than the model draws (their
-        numbers in a batch), or None when none does."""
-        beyond = [self.digits_beyond(p) if p else None for p in prompts]
+        numbers in a batch), or None when none does. With ``layered`` (the pipeline draws a prompt it can split
+        one layer per digit: :meth:`subject_layers`), only the prompts it cannot split count."""
+        beyond = [self.digits_beyond(p) if p and not (layered and self.subject_layers(p)) else None for p in prompts]
         if not any(beyond):
             return None
         which = None if len(prompts) == 1 else [i for i, b in enumerate(beyond) if b]
@@ -187,6 +191,14 @@ class Vocabulary:
             return None
         asked = digits_asked(prompt)
         return asked if asked.total > self.subjects else None
+
+    def subject_layers(self, prompt: str) -> list[str] | None:
+        """One clause per digit (:func:`vidfuse.data.clauses.subject_clauses`) when ``prompt`` asks for more
+        digits at once than the model draws and splits safely, so that each can be drawn as a layer of one
+        scene; ``None`` otherwise (the prompt is drawn whole)."""
+        if self.digits_beyond(prompt) is None:
+            return None
+        return subject_clauses(prompt)
 
     def _word_known(self, w: str) -> bool:
         if len(w) == 1 or w in EN_STOP_WORDS or w in EN_NUMBER_WORDS or w in self.words:

@@ -380,8 +380,10 @@ def evaluate_captions_file(
     batch_size: int = 64,
     guidance_scale: float | None = None,
 ) -> dict[str, Any]:
-    """:func:`evaluate_captions` on a JSONL file of ``{"caption", "digit", "colour", "motion"[, "lang"]}``
-    (level-1 targets; ``lang`` becomes the group). A malformed line is reported with its number."""
+    """:func:`evaluate_captions` on a JSONL file of ``{"caption", "digit", "colour", "motion"[, "lang"]}``, or for
+    two digits ``{"caption", "digits": [{"digit", "colour", "motion"}, …][, "lang"]}`` (a colour of ``null``:
+    white, as a caption that names none is drawn); ``lang`` becomes the group. A malformed line is reported
+    with its number."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no captions file at {path}")
@@ -392,15 +394,19 @@ def evaluate_captions_file(
         try:
             row = json.loads(line)
             captions.append(str(row["caption"]))
+            each = row["digits"] if "digits" in row else [row]  # two digits: [{digit, colour, motion}, …]
             targets.append(
                 {
-                    "digit": int(row["digit"]),
-                    "colour": row.get("colour", "white"),
-                    "motion": row["motion"],
+                    "digits": [int(d["digit"]) for d in each],
+                    "colours": [d.get("colour") or "white" for d in each],  # unnamed: white, as in training
+                    "motions": [d["motion"] for d in each],
                     "group": row.get("lang", ""),
                 }
             )
         except (ValueError, KeyError, TypeError) as e:
-            raise InputError(f"{path}:{i}: expected a JSON object with caption, digit, colour and motion ({e})") from e
+            raise InputError(
+                f"{path}:{i}: expected a JSON object with caption, digit, colour and motion (or digits: a list of "
+                f"such objects) ({e})"
+            ) from e
     pipe = _as_pipeline(model_or_pipeline, guidance_scale)
     return evaluate_captions(pipe, captions, targets, seed=seed, batch_size=batch_size)

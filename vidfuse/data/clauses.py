@@ -1,0 +1,305 @@
+"""One prompt per subject: :func:`subject_clauses` splits a prompt that names several digits into one
+clause per digit, so that a model which draws one subject can draw each as a layer of one scene.
+
+"a red 3 moving left and a blue 7 moving up" → ["a red 3 moving left", "a blue 7 moving up"]. The pipeline
+draws each clause with the same model and stacks the clips (:mod:`vidfuse.models.compose`). What a clause
+is comes from the words only, in English and Chinese, after NFKC:
+
+1. **Pieces.** The prompt is cut at clause boundaries: punctuation, "and", "while", "whereas", "as",
+   "meanwhile", "but", "then"; in Chinese ，；。：、和 与 跟 而 同时 另外 然后. "and" between two direction
+   words ("up and down", "to the left and to the right", "back and forth") and 和 between two (左和右) are
+   not boundaries.
+2. **Groups.** A piece that names a digit (:func:`vidfuse.data.subjects.digits_asked`) starts a group;
+   a piece that names none joins the group before it ("a 3, red, moving left"). Pieces before the first
+   digit ("Two digits:", "生成一个视频：") are a prefix every clause keeps, without its counts. A piece that
+   starts with a pronoun ("one rising and one sinking", "the other goes up", 另一个往下) goes to the next
+   group that says nothing after its digit, in order.
+3. **Shared words.** A group that says nothing after its digit ("a red three and a blue seven bouncing up
+   and down", "3 and 7, both white, moving left") takes what the last group says after its digit, without
+   "both"/都.
+4. **The same digit again** ("Two digits: 5 and 2. The 5 goes down, the 2 goes up") is one subject: its
+   groups join, unless they name different colours ("a red 5 and a blue 5").
+5. **A count of one digit** ("two red 4s moving right", 两个红色的5) is that clause once per digit, the count
+   taken out ("red 4 moving right").
+
+6. **"Respectively"** ("a white 8 and a cyan 2, moving right and left respectively", 分别向右和向左移动): the
+   list's k-th item joins the k-th digit's clause; a later item shares the first one's verb ("left" → "moving
+   left").
+
+The split is trusted only when every clause names exactly one digit and the clauses are as many as the
+digits the whole prompt asks for; otherwise :func:`subject_clauses` returns ``None`` and the pipeline draws
+the prompt whole, with its warning. Not read: attributes shared before a list of digits ("two green digits,
+4 and 6" gives the 4 its colour only), and the same digit twice told apart by pronouns alone ("two sevens: a
+yellow one sliding left and a red one sliding right").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from vidfuse.data.subjects import digits_asked
+
+__all__ = ["subject_clauses", "MAX_SUBJECTS"]
+
+MAX_SUBJECTS = 4  # more clauses than this: drawn whole (each layer costs a model call)
+
+_EN_DIRECTIONS = (
+    "left right up down back forth to fro in out round around side sideways upward upwards downward downwards "
+    "top bottom leftward leftwards rightward rightwards"
+).split()
+_ZH_DIRECTIONS = "左右上下前后来去东西南北"
+_EN_BOUNDARY = (
+    r"\b(?:and|while|whilst|whereas|as|meanwhile|but|then|plus|next\s+to|beside|besides|alongside|along\s+with"
+    r"|together\s+with|accompanied\s+by|with)\b"
+)
+_ZH_BOUNDARY = r"与此同时|旁边(?:还)?有|还有|和|与|跟|而且|而|同时|另外|然后|并且|以及"
+_PIECE_END = re.compile(
+    rf"[,;:!?，；：。！？、]+|\.(?!\d)|{_EN_BOUNDARY}|{_ZH_BOUNDARY}|(?=另一|另外一|其中另)", re.IGNORECASE
+)
+# "and" between direction words: not a boundary (placeholder restored after the split)
+_AND_KEPT = "\x00"
+_EN_PAIR = re.compile(
+    rf"\b({'|'.join(_EN_DIRECTIONS)})(\s+)and(\s+)(?=(?:the\s+)?(?:{'|'.join(_EN_DIRECTIONS)})\b)", re.IGNORECASE
+)
+_ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")
+_COLOURS = "white|red|green|blue|yellow|cyan|magenta|purple|pink|orange|black|grey|gray|teal|gold|golden"
+_ANOTHER = re.compile(r"(?i)\banother\b|\bthe\s+other\b|\bsecond\b|另一|另外一|第二")
+_RESPECTIVELY = re.compile(r"(?i)\brespectively\b|\bin that order\b|分别|依次")
+_PRONOUN = re.compile(
+    rf"^\s*(?:the\s+)?(?:(?:{_COLOURS})\s+)?"
+    r"(?:one|other|another|first|second|former|latter)(?:\s+(?:one|digit|number|numeral))?\b"
+    r"|^\s*(?:其中)?(?:一个|另一个|另外一个|另一只|前者|后者|第一个|第二个)"
+    r"|^\s*(?:品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金])色?的(?:那个|那只)?"  # 红的往左移: the red one
+)
+# a piece said of every subject named so far: "both cyan", "two of them magenta", 都往左飘, 两个都是青色的
+_SHARED = re.compile(
+    r"(?i)^\s*(?:both|all|they|the\s+two|two\s+of\s+them|both\s+of\s+them)\b|^\s*(?:两个|两者|俩|它们|它俩)?(?:都|均)"
+)
+# words that count digits or say "both": taken out of a clause that draws one of them
+_EN_BOTH = re.compile(r"(?i)\b(?:both|each|all)\b(?:\s+of\s+them)?\s*")
+_ZH_BOTH = re.compile(r"都|均|各自|皆")
+_EN_COUNTS = re.compile(r"(?i)\b(?:two|three|four|a\s+pair\s+of|a\s+couple\s+of|pair\s+of|couple\s+of|[2-4])\b\s*")
+_ZH_COUNTS = re.compile(r"[两俩二三四2-4][个只位颗枚]|一对|一双|两|俩")
+_EN_PLURAL_DIGITS = {
+    "zeros": "zero",
+    "zeroes": "zero",
+    "ones": "one",
+    "twos": "two",
+    "threes": "three",
+    "fours": "four",
+    "fives": "five",
+    "sixes": "six",
+    "sevens": "seven",
+    "eights": "eight",
+    "nines": "nine",
+    "digits": "digit",
+    "numbers": "number",
+    "numerals": "numeral",
+}
+_EN_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_ZH_DIGIT_CHARS = ("零〇○", "一壹幺", "二贰貳两", "三叁參", "四肆", "五伍", "六陆陸", "七柒", "八捌", "九玖")
+_FILLER = re.compile(
+    r"^[\s,;:.!?，；：。！？、]*(?:s\b|digits?|numbers?|numerals?|数字|号)?[\s,;:.!?，；：。！？、\"“”]*$",
+    re.IGNORECASE,
+)
+_EN_COLOUR = re.compile(rf"\b({_COLOURS})\b")
+_ZH_COLOUR = re.compile(r"品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金]")
+
+
+def subject_clauses(prompt: str) -> list[str] | None:
+    """One clause per digit of ``prompt`` when it names two or more (see the module docstring), or ``None``:
+    one digit or none, more than :data:`MAX_SUBJECTS`, or a prompt these rules cannot split safely."""
+    text = unicodedata.normalize("NFKC", prompt).strip()
+    asked = digits_asked(text)
+    if not 2 <= asked.total <= MAX_SUBJECTS:
+        return None
+    text, lists = _respectively(text)
+    if text is None:
+        return None
+    pieces = _pieces(text)
+    prefix: list[str] = []
+    groups: list[list[str]] = []  # pieces of each subject, in order
+    pronouns: list[tuple[str | None, str]] = []  # (the colour it refers by, what it says)
+    shared: list[str] = []
+    for piece in pieces:
+        pronoun = _PRONOUN.match(piece.lower()) if groups else None
+        if pronoun and not digits_asked(piece[pronoun.end() :]).named:  # "the red one moving left"
+            pronouns.append((_colour(pronoun.group(0)), piece[pronoun.end() :].strip()))
+        elif groups and _SHARED.match(piece) and not digits_asked(piece).named:
+            shared.append(_strip_counts(piece))  # "a 1 and a 5, both blue, drifting down": said of every digit
+        elif digits_asked(piece).named:
+            groups.append([piece])
+        elif not groups:
+            prefix.append(piece)
+        else:
+            groups[-1].append(piece)
+    open_groups = [g for g in groups if _says_nothing_after(g)] or list(groups)
+    for colour, words in pronouns:
+        by_colour = [g for g in open_groups if colour and _colour(_join(g)) == colour]
+        if not (by_colour or open_groups):
+            return None
+        g = (by_colour or open_groups)[0]
+        open_groups.remove(g)
+        g.append(words)
+    clauses = [_join(g) for g in groups]
+    # rule 3: "数字5和数字8都往左移动": what follows 都/both after a digit is said of the bare digits before it
+    for i, c in enumerate(clauses):
+        if _SHARED.match(_after_digit(c).lstrip(" ,，")):
+            said = _strip_counts(_after_digit(c))
+            clauses[:i] = [_join([b, said]) if _says_nothing_after([b]) else b for b in clauses[:i]]
+    clauses = _merge_same_digit(clauses)
+    # "a red three and a blue seven bouncing up and down": a digit with nothing said takes the next one's words
+    for i, c in enumerate(clauses):
+        if _says_nothing_after([c]):
+            said = [_after_digit(o) for o in clauses[i + 1 :] + clauses[:i][::-1] if not _says_nothing_after([o])]
+            clauses[i] = _join([c, _strip_counts(said[0])]) if said else c
+    clauses = [_join([c, *shared]) for c in clauses]
+    head = _strip_counts(_join(prefix))
+    head = "" if _FILLER.match(head.lower()) or not head.strip() else head
+    if len(clauses) == 1 and asked.count >= 2 and len(asked.named) == 1:
+        clauses = [_singular(_strip_counts(clauses[0]))] * asked.count
+    for items in lists:  # "moving right and left respectively": the k-th item is the k-th digit's
+        if len(items) != len(clauses):
+            return None
+        clauses = [_join([c, item]) for c, item in zip(clauses, items)]
+    out = [_clean(_one_subject(f"{head}: {c}" if head else c)) for c in clauses]
+    if len(out) != asked.total or any(digits_asked(c).total != 1 for c in out):
+        return None
+    return out
+
+
+def _respectively(text: str) -> tuple[str | None, list[list[str]]]:
+    """``text`` without its "respectively" lists, and the lists' items in order ("a white 8 and a cyan 2,
+    moving right and left respectively" → "a white 8 and a cyan 2", [["moving right", "moving left"]]; 分别向右和
+    向左移动 → [["向右", "向左移动"]]). An English list runs from the last digit before "respectively" to it; a
+    Chinese one from 分别 to the end of its clause. ``(None, [])`` when a list cannot be read."""
+    lists = []
+    while m := _RESPECTIVELY.search(text):
+        if m.group(0).lower() in ("respectively", "in that order"):
+            ends = [e for e in _digit_positions(text[: m.start()])]
+            if not ends:
+                return None, []
+            start, end = ends[-1], m.end()
+            listed = text[start : m.start()]
+        else:  # 分别(为|是)…, to the end of the clause
+            rest = re.split(r"[,;:.!?，；：。！？]", text[m.end() :], maxsplit=1)[0]
+            start, end = m.start(), m.end() + len(rest)
+            listed = re.sub(r"^(?:为|是)", "", rest)
+        items = [i.strip(" ,，、") for i in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+|和|与|跟|、|以及", listed)]
+        items = [i for i in items if i]
+        if len(items) < 2:
+            return None, []
+        lead = items[0].split()  # "moving right", "left": the later items share the first one's verb
+        items = [items[0]] + [
+            " ".join(lead[: len(lead) - len(i.split())] + [i]) if len(i.split()) < len(lead) else i for i in items[1:]
+        ]
+        lists.append(items)
+        text = text[:start] + text[end:]
+    return text, lists
+
+
+def _one_subject(clause: str) -> str:
+    """A clause as said of one digit: without "both", counts (两个, "two digits") and "another"/另一个."""
+    clause = _strip_both(_ZH_COUNTS.sub("", clause))
+    clause = re.sub(r"(?i)\b(?:two|three|four|[2-4])\s+(digits|numbers|numerals)\b", r"\1", clause)
+    clause = re.sub(r"(?i)\banother\b", "a", clause)
+    return re.sub(r"另(?:外)?一(?=[个只位颗])", "一", clause)
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut at clause boundaries (rule 1), each piece stripped, empty ones dropped."""
+    kept = _EN_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{_AND_KEPT}{m.group(3)}", text)
+    kept = re.sub(r"(?i)\b(?:as\s+well\s+as|such\s+as|as\s+if|as\s+though|the\s+same\s+as)\b", _protect, kept)
+    kept = _ZH_PAIR.sub(lambda m: m.group(1) + "\x01", kept)
+    out = []
+    for piece in _PIECE_END.split(kept):
+        piece = piece.replace(_AND_KEPT, "and").replace("\x01", "和").replace("\x02", "").strip()
+        if piece:
+            out.append(piece)
+    return out
+
+
+def _protect(m: re.Match) -> str:
+    """A phrase with "as" in it that is not a clause boundary, its "as" hidden from the split."""
+    return m.group(0).replace("as", "a\x02s")
+
+
+def _digit_positions(text: str) -> list[int]:
+    """Where the digits ``text`` names are written (the end of each numeral, number word or Chinese numeral;
+    only those digits, so 一 in 一起 is no digit unless the clause names 1)."""
+    low = text.lower()
+    ends = []
+    for d in digits_asked(text).named:
+        forms = [str(d), rf"\b{_EN_DIGIT_WORDS[d]}(?:e?s)?\b", f"[{_ZH_DIGIT_CHARS[d]}]"]
+        ends += [m.end() for form in forms for m in re.finditer(form, low)]
+    return sorted(ends)
+
+
+def _after_digit(clause: str) -> str:
+    """What ``clause`` says after its last digit."""
+    ends = _digit_positions(clause)
+    return clause[ends[-1] :] if ends else ""
+
+
+def _says_nothing_after(group: list[str]) -> bool:
+    """Whether a group names its digit and says nothing after it ("a red three", "3", "红色的3")."""
+    return bool(_FILLER.match(_after_digit(_join(group)).lower()))
+
+
+def _colour(clause: str) -> str | None:
+    m = _EN_COLOUR.search(clause.lower()) or _ZH_COLOUR.search(clause)
+    return m.group(0) if m else None
+
+
+def _merge_same_digit(clauses: list[str]) -> list[str]:
+    """Rule 4: clauses naming the same digit, with no two different colours, are one subject."""
+    out: list[str] = []
+    for c in clauses:
+        same = next((i for i, o in enumerate(out) if _same_subject(o, c)), None)
+        if same is None:
+            out.append(c)
+        elif _says_nothing_after([out[same]]):
+            out[same] = c if _colour(c) or not _colour(out[same]) else _join([out[same], _after_digit(c)])
+        elif not _says_nothing_after([c]):
+            out[same] = _join([out[same], c])
+    return out
+
+
+def _same_subject(a: str, b: str) -> bool:
+    """Whether clauses ``a`` and ``b`` name the same digit in no two different colours."""
+    ca, cb = _colour(a), _colour(b)
+    if _ANOTHER.search(b):  # "a yellow 5 moving left while another 5 moves down": a second 5
+        return False
+    return digits_asked(a).named == digits_asked(b).named and (ca is None or cb is None or ca == cb)
+
+
+def _strip_both(text: str) -> str:
+    """``text`` without "both", "each", "all of them", 都, 均."""
+    return _ZH_BOTH.sub("", _EN_BOTH.sub("", text))
+
+
+def _strip_counts(text: str) -> str:
+    """``text`` without words that count digits ("two", 两个) or say "both"."""
+    return _strip_both(_ZH_COUNTS.sub("", _EN_COUNTS.sub("", text)))
+
+
+def _singular(text: str) -> str:
+    """Plural digits and digit nouns made singular ("red 4s" → "red 4", "sevens" → "seven")."""
+    text = re.sub(r"\b(\d)'?s\b", r"\1", text)
+    return re.sub(r"\b(\w+)\b", lambda m: _EN_PLURAL_DIGITS.get(m.group(1).lower(), m.group(1)), text)
+
+
+def _join(parts: list[str]) -> str:
+    """Pieces joined back into one clause, separated as a reader expects (a comma in English, ， in Chinese)."""
+    parts = [p.strip(" ,;:.，；：。") for p in parts if p and p.strip(" ,;:.，；：。")]
+    if not parts:
+        return ""
+    sep = "，" if any("\u4e00" <= ch <= "\u9fff" for ch in "".join(parts)) else ", "
+    return sep.join(parts)
+
+
+def _clean(clause: str) -> str:
+    """Spaces tidied: one between words, none before punctuation."""
+    clause = re.sub(r"\s+", " ", clause).strip(" ,;:，；：")
+    return re.sub(r"\s+([,.;:!?])", r"\1", clause)
