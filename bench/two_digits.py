@@ -7,9 +7,11 @@ into one clause per digit (:mod:`vidfuse.data.clauses`), and judged by the proje
 with two different digits: the judge reads one slot per digit value, as Moving Digits never shows the same
 digit twice; the others are counted as split or not only). Even lines are
 the dev half (the split rules were written against it), odd lines the held-out half: its captions that do
-not split and its misses are counted, never printed. ``…_two_b_*.jsonl`` (60 + 60, a second helper, always two
-different digits) is a second held-out set: it was written after the rules' first version, to stay unread
-when the first set's test half is read.
+not split and its misses are counted, never printed. Each held-out set was read once it had given its figure,
+and a new one written blind for the next round: ``…_two_b_*.jsonl`` (60 + 60, a second helper, always two
+different digits) after the rules' first version, read once the first set's test half had been read;
+``…_two_c_*.jsonl`` (60 + 60, a third helper, a crowd of writing styles) is the held-out set now: its
+captions, splits and misses are not printed.
 
     python bench/two_digits.py [--model DIR] [--out bench/results/…/two_digits.json]
 """
@@ -27,6 +29,7 @@ from vidfuse.pipeline import TextToVideoPipeline
 HERE = Path(__file__).resolve().parent
 SETS = {"en": HERE / "novel_captions_two_en.jsonl", "zh": HERE / "novel_captions_two_zh.jsonl"}
 SETS_B = {"en": HERE / "novel_captions_two_b_en.jsonl", "zh": HERE / "novel_captions_two_b_zh.jsonl"}
+SETS_C = {"en": HERE / "novel_captions_two_c_en.jsonl", "zh": HERE / "novel_captions_two_c_zh.jsonl"}
 
 
 def load(path: Path) -> list[dict]:
@@ -54,6 +57,7 @@ def main() -> None:
         "dev": [r for path in SETS.values() for r in load(path)[0::2]],
         "test": [r for path in SETS.values() for r in load(path)[1::2]],
         "b": [r for path in SETS_B.values() for r in load(path)],
+        "c": [r for path in SETS_C.values() for r in load(path)],
     }
     for half, every in halves.items():
         layered = [pipe.subject_layers(r["caption"]) is not None for r in every]
@@ -69,7 +73,7 @@ def main() -> None:
             "all": r["all"],
             "groups": r["groups"],
         }
-        if half == "dev":  # the held-out half's misses stay unread
+        if half != "c":  # the held-out set's misses stay unread
             out["misses"] = [
                 {"caption": c["caption"], "judged": c["judged"], "layers": pipe.subject_layers(c["caption"])}
                 for c in r["clips"]

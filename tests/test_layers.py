@@ -43,7 +43,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["Make a red 5, going left", "a blue 9, going up"],
         ),
         ("Two digits: 5 and 2. The 5 goes down, the 2 goes up.", ["The 5 goes down", "the 2 goes up"]),
-        ("红色的2往右走，旁边有一个绿色的6往下掉", ["红色的2往右走", "一个绿色的6往下掉"]),
+        ("红色的2往右走，旁边有一个绿色的6往下掉", ["红色的2往右走", "绿色的6往下掉"]),
         ("数字1和数字4都往上飘", ["数字1，往上飘", "数字4往上飘"]),
         ("两个黄色的8左右弹跳", ["黄色的8左右弹跳"] * 2),
         ("一个白色的5和一个青色的5，白的往左，青的往下", ["一个白色的5，往左", "一个青色的5，往下"]),
@@ -52,6 +52,12 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a 3 and a 7 moving left and up respectively", ["a 3, moving left", "a 7, moving up"]),
         ("3和7分别向左和向右移动", ["3，向左", "7，向右移动"]),
         ("a yellow 5 moving left while another 5 moves down", ["a yellow 5 moving left", "a 5 moves down"]),
+        # slashes, pluses and (in Chinese) spaces between clauses; "left/right" is one motion; "beside it"
+        ("4: blue, left / 9: red, down", ["4, blue, left", "9, red, down"]),
+        ("a 3 bouncing left/right + a 7 going up", ["a 3 bouncing left/right", "a 7 going up"]),
+        ("a white 8 rising, and beside it a cyan 1 falling", ["a white 8 rising", "a cyan 1 falling"]),
+        ("一个白5往下走 一个2往右走", ["一个白5往下走", "一个2往右走"]),
+        ("绿色的0往上飘，还有个红色的4往左走", ["绿色的0往上飘", "红色的4往左走"]),
     ],
 )
 def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):

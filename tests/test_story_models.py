@@ -177,9 +177,12 @@ def test_server_jobs_carry_model_options_and_unknown_word_warnings(wan_dir, tmp_
         job = client.get(f"/v1/jobs/{r.json()['id']}").json()
         assert "trained on Moving Digits captions" in job["warnings"][0]
         r = client.post("/v1/videos", json={"prompt": "a red 3 moving left and a blue 7 moving up"})
+        assert r.status_code == 202 and r.json()["warnings"] == []  # drawn as two layers
+        r = client.post("/v1/videos", json={"prompt": "1, 2, 3, 4 and 5 moving left"})
         assert r.status_code == 202 and r.json()["warnings"] == [
-            "this model draws one digit per clip; the prompt asks for 2 (3, 7): only one will be drawn — ask for "
-            "one per prompt, or tell it as a story (one scene per digit, one after another)"
+            "this model draws one digit per clip; the prompt asks for 5 (1, 2, 3, 4, 5): only one will be drawn — "
+            "give each digit its own clause with its own motion, at most 4 (drawn as layers; not with a first "
+            "frame), or tell it as a story (one scene per digit)"
         ]
         r = client.post("/v1/videos", json={"prompt": "a red 3 moving left for 3 seconds"})  # a length: no word
         assert r.status_code == 202 and r.json()["warnings"] == []

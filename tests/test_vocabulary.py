@@ -123,10 +123,13 @@ def test_cli_warns_on_stderr_and_strict_exits_2(monkeypatch, capsys, tmp_path):
         monkeypatch, capsys, "generate", "数字3在左右移动", "-o", tmp_path / "d.mp4", "--strict", "--frames", "2"
     )
     assert code == 0 and "warning" not in err, err
-    two = "a red 3 moving left and a blue 7 moving up"
-    code, out, err = _cli(monkeypatch, capsys, "generate", two, "-o", tmp_path / "t.mp4", "--frames", "2")
-    assert code == 0 and err.startswith("warning: this model draws one digit per clip; the prompt asks for 2"), err
-    code, out, err = _cli(monkeypatch, capsys, "generate", two, "-o", tmp_path / "u.mp4", "--strict")
+    two = "a red 3 moving left and a blue 7 moving up"  # drawn as two layers: nothing to say
+    code, out, err = _cli(monkeypatch, capsys, "generate", two, "-o", tmp_path / "t.mp4", "--frames", "2", "--strict")
+    assert code == 0 and "warning" not in err and (tmp_path / "t.mp4").exists(), err
+    five = "1, 2, 3, 4 and 5 moving left"  # more layers than MAX_SUBJECTS: drawn whole, one digit
+    code, out, err = _cli(monkeypatch, capsys, "generate", five, "-o", tmp_path / "f.mp4", "--frames", "2")
+    assert code == 0 and err.startswith("warning: this model draws one digit per clip; the prompt asks for 5"), err
+    code, out, err = _cli(monkeypatch, capsys, "generate", five, "-o", tmp_path / "u.mp4", "--strict")
     assert code == 2 and err.startswith("error: this model draws one digit") and not (tmp_path / "u.mp4").exists()
 
 

@@ -50,12 +50,16 @@ _EN_DIRECTIONS = (
 ).split()
 _ZH_DIRECTIONS = "左右上下前后来去东西南北"
 _EN_BOUNDARY = (
-    r"\b(?:and|while|whilst|whereas|as|meanwhile|but|then|plus|next\s+to|beside|besides|alongside|along\s+with"
-    r"|together\s+with|accompanied\s+by|with)\b"
+    r"\b(?:and|while|whilst|whereas|as|meanwhile|but|then|plus|(?:next\s+to|beside|besides|alongside|along\s+with"
+    r"|together\s+with|accompanied\s+by|with)(?:\s+it)?)\b"
 )
-_ZH_BOUNDARY = r"与此同时|旁边(?:还)?有|还有|和|与|跟|而且|而|同时|另外|然后|并且|以及"
+_ZH_BOUNDARY = (
+    r"与此同时|旁边(?:还)?有(?:一)?个?|(?:另外)?还有(?:一)?个?|再加(?:上)?|和|与|跟|而且|而|同时|另外|然后|并且|以及"
+)
 _PIECE_END = re.compile(
-    rf"[,;:!?，；：。！？、]+|\.(?!\d)|{_EN_BOUNDARY}|{_ZH_BOUNDARY}|(?=另一|另外一|其中另)", re.IGNORECASE
+    rf"[,;:!?，；：。！？、/|+•—–\n]+|\.(?!\d)|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff\d])|{_EN_BOUNDARY}"
+    rf"|{_ZH_BOUNDARY}|(?=另一|另外一|其中另)",
+    re.IGNORECASE,
 )
 # "and" between direction words: not a boundary (placeholder restored after the split)
 _AND_KEPT = "\x00"
@@ -63,6 +67,7 @@ _EN_PAIR = re.compile(
     rf"\b({'|'.join(_EN_DIRECTIONS)})(\s+)and(\s+)(?=(?:the\s+)?(?:{'|'.join(_EN_DIRECTIONS)})\b)", re.IGNORECASE
 )
 _ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")
+_SLASH_PAIR = re.compile(rf"(?i)\b({'|'.join(_EN_DIRECTIONS)})\s*/\s*(?=(?:{'|'.join(_EN_DIRECTIONS)})\b)")
 _COLOURS = "white|red|green|blue|yellow|cyan|magenta|purple|pink|orange|black|grey|gray|teal|gold|golden"
 _ANOTHER = re.compile(r"(?i)\banother\b|\bthe\s+other\b|\bsecond\b|另一|另外一|第二")
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b|\bin that order\b|分别|依次")
@@ -212,9 +217,10 @@ def _pieces(text: str) -> list[str]:
     kept = _EN_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{_AND_KEPT}{m.group(3)}", text)
     kept = re.sub(r"(?i)\b(?:as\s+well\s+as|such\s+as|as\s+if|as\s+though|the\s+same\s+as)\b", _protect, kept)
     kept = _ZH_PAIR.sub(lambda m: m.group(1) + "\x01", kept)
+    kept = _SLASH_PAIR.sub(lambda m: m.group(1) + "\x03", kept)  # "left/right": one motion
     out = []
     for piece in _PIECE_END.split(kept):
-        piece = piece.replace(_AND_KEPT, "and").replace("\x01", "和").replace("\x02", "").strip()
+        piece = piece.replace(_AND_KEPT, "and").replace("\x01", "和").replace("\x02", "").replace("\x03", "/").strip()
         if piece:
             out.append(piece)
     return out

@@ -33,7 +33,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from vidfuse.data.clauses import subject_clauses
+from vidfuse.data.clauses import MAX_SUBJECTS, subject_clauses
 from vidfuse.data.subjects import DigitsAsked, digits_asked
 from vidfuse.errors import InputError
 
@@ -276,8 +276,8 @@ class TooManyDigitsError(InputError):
 
 
 def too_many_digits_message(subjects: int, asked: list[DigitsAsked], prompts: list[int] | None = None) -> str:
-    """ "this model draws one digit per clip; the prompt asks for 2 (3, 7): only one will be drawn — ask for one
-    digit per prompt" (one line), with the prompt numbers of a batch."""
+    """ "this model draws one digit per clip; the prompt asks for 5 (1, 2, 3, 4, 5): only one will be drawn — give
+    each digit its own clause …" (one line), with the prompt numbers of a batch."""
     most = max(a.total for a in asked)
     named = list(dict.fromkeys(d for a in asked for d in a.named))  # each digit once, in order
     which = ""
@@ -293,7 +293,8 @@ def too_many_digits_message(subjects: int, asked: list[DigitsAsked], prompts: li
     n = _COUNT_WORDS.get(subjects, str(subjects))
     return (
         f"this model draws {n} digit{'s' if subjects > 1 else ''} per clip; {whose} for {most}{which}: only {n} "
-        f"will be drawn — ask for {n} per prompt, or tell it as a story (one scene per digit, one after another)"
+        f"will be drawn — give each digit its own clause with its own motion, at most {MAX_SUBJECTS} (drawn as layers; "
+        "not with a first frame), or tell it as a story (one scene per digit)"
     )
 
 
