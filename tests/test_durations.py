@@ -8,7 +8,7 @@ import warnings
 import pytest
 from conftest import tiny_pipeline
 
-from vidfuse.data.durations import LengthWarning, length_asked
+from vidfuse.data.durations import LengthWarning, length_asked, model_text, spell_arrows
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,10 @@ def test_the_shipped_model_knows_lengths_are_not_words():
     assert pipe.unknown_words("a red 3 moving left for 3 seconds") == []
     assert pipe.unknown_words("持续3秒的红色数字5") == []
     assert pipe.digits_beyond("2秒钟的视频，白色9上下跳") is None
+
+
+def test_arrows_are_read_as_motions():
+    assert model_text("red 1 ↑, white 8 ⇒") == "red 1 moving up, white 8 moving right"
+    assert model_text("2（白）→，8（青）↕") == "2（白）向右移动，8（青）上下来回弹跳"
+    assert spell_arrows("a 5 ↔") == "a 5 bouncing left and right"
+    assert spell_arrows("a red 3 moving left") == "a red 3 moving left"

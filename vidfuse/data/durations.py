@@ -124,8 +124,36 @@ def length_asked(prompt: str) -> LengthAsked | None:
     return LengthAsked(n, None, rest)
 
 
+# arrows a prompt may use for a motion ("red 1 ↑", "2（白）→"), in the words the captions use
+_ARROWS = {
+    "←": ("moving left", "向左移动"),
+    "→": ("moving right", "向右移动"),
+    "↑": ("moving up", "向上移动"),
+    "↓": ("moving down", "向下移动"),
+    "↔": ("bouncing left and right", "左右来回弹跳"),
+    "↕": ("bouncing up and down", "上下来回弹跳"),
+}
+_ARROW = re.compile(r"\s*([←→↑↓↔↕⇐⇒⇑⇓⇔⇕⟵⟶])\s*")
+_ARROW_SAME = str.maketrans("⇐⇒⇑⇓⇔⇕⟵⟶", "←→↑↓↔↕←→")
+
+
+def spell_arrows(prompt: str) -> str:
+    """``prompt`` with arrows standing for motions spelled in words (English, or Chinese when the prompt has
+    Chinese characters): "red 1 ↑" → "red 1 moving up", "白色8↑" → "白色8向上移动"."""
+    zh = any("\u4e00" <= ch <= "\u9fff" for ch in prompt)
+
+    def word(m: re.Match) -> str:
+        en, cn = _ARROWS[m.group(1).translate(_ARROW_SAME)]
+        return cn if zh else f" {en} "
+
+    if not _ARROW.search(prompt):
+        return prompt
+    return re.sub(r" +([,.;:!?])", r"\1", re.sub(" {2,}", " ", _ARROW.sub(word, prompt))).strip()
+
+
 def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     """The part of ``prompt`` a vidfuse model reads: without its length phrase (``asked``, when the caller
-    has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left."""
+    has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left; arrows
+    spelled as words (:func:`spell_arrows`)."""
     asked = asked if asked is not None else length_asked(prompt)
-    return asked.text if asked is not None and asked.text.strip() else prompt
+    return spell_arrows(asked.text if asked is not None and asked.text.strip() else prompt)
