@@ -6,7 +6,7 @@ Runs, in one process on one machine: the judge's self-test; text → video on ``
 captions (seen / held-out pairs × English / Chinese) with FD-judge; text + first frame → video on the
 same number of captions; the captions of ``bench/novel_captions.jsonl``, ``novel_captions_v2.jsonl`` and
 ``novel_captions_zh*.jsonl`` (worded unlike the training templates, never trained on) and the blind two-digit
-set ``novel_captions_two_b_*.jsonl`` (drawn one layer per digit); level 2 on ``--n2``
+set ``novel_captions_two_c_*.jsonl`` (drawn one layer per digit); level 2 on ``--n2``
 captions, beside the judge's own accuracy on the real level-2 clips of those captions; single-prompt
 latency after load (median of ``--repeats``, as a real-time factor at 8 fps) and batch clips/s; a contact
 sheet of held-out-pair samples (``--sheet``). Prints a Markdown table and writes everything as JSON.
@@ -41,10 +41,10 @@ NOVEL_SETS = {
     "novel_zh2": "novel_captions_zh2.jsonl",
     "novel_zh3": "novel_captions_zh3.jsonl",
     # two digits, each with its colour and motion, in words the project never wrote (blind, 60 + 60, written on
-    # 2026-12-05 after the clause rules' first version, before they were read against any caption of it);
-    # bench/two_digits.py also reports the first two-digit set, which has prompts with the same digit twice
-    "novel_two_b": "novel_captions_two_b_en.jsonl",
-    "novel_two_b_zh": "novel_captions_two_b_zh.jsonl",
+    # 2026-12-05 while the clause rules were read against the earlier two-digit sets, never read itself: the
+    # held-out one); bench/two_digits.py reports the earlier sets too
+    "novel_two_c": "novel_captions_two_c_en.jsonl",
+    "novel_two_c_zh": "novel_captions_two_c_zh.jsonl",
 }
 
 

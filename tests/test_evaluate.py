@@ -290,3 +290,39 @@ def test_novel_captions_are_unlike_the_training_captions(name, langs):
         for i in range(2000)
     }
     assert not train & {r["caption"] for r in rows}
+
+
+def test_eval_reads_two_digit_caption_files(tmp_path):
+    """A two-digit line lists each digit's colour (null: white, as an unnamed colour is drawn) and motion."""
+    from vidfuse.evaluate import evaluate_captions_file
+
+    two = tmp_path / "two.jsonl"
+    two.write_text(
+        '{"caption": "a red 3 moving left and a 7 moving up", "lang": "en", "digits": [{"digit": 3, "colour": '
+        '"red", "motion": "left"}, {"digit": 7, "colour": null, "motion": "up"}]}\n',
+        encoding="utf-8",
+    )
+    res = evaluate_captions_file(tiny_pipeline("flow"), two)
+    assert res["clips"][0]["target"]["colours"] == ["red", "white"] and res["all"]["n"] == 1
+
+
+@pytest.mark.parametrize("name", ["two", "two_b", "two_c"])
+def test_blind_two_digit_sets_are_labelled_and_unlike_the_training_captions(name):
+    from pathlib import Path
+
+    from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    rows = [
+        json.loads(line)
+        for lang in ("en", "zh")
+        for line in (bench / f"novel_captions_{name}_{lang}.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(rows) >= 120 and {r["lang"] for r in rows} == {"en", "zh"}
+    for r in rows:
+        assert len(r["digits"]) == 2, r
+        for d in r["digits"]:
+            assert d["digit"] in range(10) and d["colour"] in (*COLOURS, None) and d["motion"] in MOTIONS, r
+    train = {MovingDigits("train", level=2, lang=lang, size=500)[i][1] for lang in ("en", "zh") for i in range(500)}
+    assert not train & {r["caption"] for r in rows}
