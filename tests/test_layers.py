@@ -58,6 +58,9 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a white 8 rising, and beside it a cyan 1 falling", ["a white 8 rising", "a cyan 1 falling"]),
         ("一个白5往下走 一个2往右走", ["一个白5往下走", "一个2往右走"]),
         ("绿色的0往上飘，还有个红色的4往左走", ["绿色的0往上飘", "红色的4往左走"]),
+        # framing the model would read as the digit 1 is dropped; "a red one" is the digit
+        ("One digit is a cyan 5 going up, the other is a 8 going left", ["a cyan 5 going up", "a 8 going left"]),
+        ("a red one moving up and a 7 going left", ["a red one moving up", "a 7 going left"]),
     ],
 )
 def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):

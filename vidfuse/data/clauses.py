@@ -70,6 +70,9 @@ _ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")
 _SLASH_PAIR = re.compile(rf"(?i)\b({'|'.join(_EN_DIRECTIONS)})\s*/\s*(?=(?:{'|'.join(_EN_DIRECTIONS)})\b)")
 _COLOURS = "white|red|green|blue|yellow|cyan|magenta|purple|pink|orange|black|grey|gray|teal|gold|golden"
 _ANOTHER = re.compile(r"(?i)\banother\b|\bthe\s+other\b|\bsecond\b|另一|另外一|第二")
+_FRAMING = re.compile(
+    r"(?i)^\s*(?:the\s+)?(?:one|first|second|other|former|latter)(?:\s+(?:digit|number|numeral|one))?\s+(?:is|being|will\s+be)\s+"
+)
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b|\bin that order\b|分别|依次")
 _PRONOUN = re.compile(
     rf"^\s*(?:the\s+)?(?:(?:{_COLOURS})\s+)?"
@@ -209,6 +212,10 @@ def _one_subject(clause: str) -> str:
     clause = _strip_both(_ZH_COUNTS.sub("", clause))
     clause = re.sub(r"(?i)\b(?:two|three|four|[2-4])\s+(digits|numbers|numerals)\b", r"\1", clause)
     clause = re.sub(r"(?i)\banother\b", "a", clause)
+    # "One digit is a green 9 …", "the first one is a 6 …": framing the model would read as the digit 1
+    framed = _FRAMING.sub("", clause, count=1)
+    if framed != clause and digits_asked(framed).named == digits_asked(clause).named:
+        clause = framed
     return re.sub(r"另(?:外)?一(?=[个只位颗])", "一", clause)
 
 
