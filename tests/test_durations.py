@@ -71,3 +71,5 @@ def test_arrows_are_read_as_motions():
     assert model_text("2（白）→，8（青）↕") == "2（白）向右移动，8（青）上下来回弹跳"
     assert spell_arrows("a 5 ↔") == "a 5 bouncing left and right"
     assert spell_arrows("a red 3 moving left") == "a red 3 moving left"
+    assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
+    assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept

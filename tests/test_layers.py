@@ -17,6 +17,7 @@ from vidfuse.data.digit_captions import make_caption
 from vidfuse.data.moving_digits import sample_attributes
 from vidfuse.data.paraphrase import make_paraphrase
 from vidfuse.data.subjects import digits_asked
+from vidfuse.errors import InputError
 from vidfuse.models.compose import layer_alpha, least_overlap, stack_layer
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -61,6 +62,15 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         # framing the model would read as the digit 1 is dropped; "a red one" is the digit
         ("One digit is a cyan 5 going up, the other is a 8 going left", ["a cyan 5 going up", "a 8 going left"]),
         ("a red one moving up and a 7 going left", ["a red one moving up", "a 7 going left"]),
+        # a colour before a colon is the next digit's; 两次 is not a count of digits
+        ("Red: 3 moving left. Blue: 7 moving up.", ["Red, 3 moving left", "Blue, 7 moving up"]),
+        # "the first … the second …", 前者/后者: by position, even when something is said of the digits already
+        (
+            "a 2 in cyan and a 5 in red, the first going up and the second going left",
+            ["a 2 in cyan, going up", "a 5 in red, going left"],
+        ),
+        ("数字6是白色的，数字0是绿色的，前者往下，后者往右", ["数字6是白色的，往下", "数字0是绿色的，往右"]),
+        ("红色的3向左移动两次，蓝色的7向上移动两次", ["红色的3向左移动两次", "蓝色的7向上移动两次"]),
     ],
 )
 def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):
@@ -74,6 +84,16 @@ def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):
         "三往左移动",
         "1, 2, 3, 4 and 5 moving left",  # more than MAX_SUBJECTS
         "a red 3 moving left for 2 seconds",  # a number that is not a digit
+        # a digit not to draw, or a choice between two: drawn whole, with the warning
+        "a red 6 moving left, not a 9",
+        "一个红色的6向左移动，不是9",
+        "a 3 moving left, shaped like an 8",
+        "3向左移动，或者7向上移动",
+        # whose colour or motion is which is not said
+        "digits 3 and 7: red and blue",
+        "a 5 moving right, then another one moving left",
+        "一个红色的3向左移动，另一个向右移动",
+        "a 4 moving right, then another three times",
     ],
 )
 def test_prompts_that_do_not_split(prompt):
@@ -122,6 +142,8 @@ def test_a_layer_is_opaque_where_it_differs_from_its_background():
     assert a[..., 2:6, 2:6].min() == 1 and a.sum() == 4 * 16
     grey = -torch.ones(1, 3, 1, 8, 8) + 0.3  # a uniform grey background is background too
     assert layer_alpha(grey).max() == 0
+    fading = -torch.ones(1, 3, 4, 8, 8) + torch.linspace(0, 0.4, 4).view(1, 1, 4, 1, 1)  # each frame its own
+    assert layer_alpha(fading).max() == 0
 
 
 def test_stacking_keeps_both_subjects_and_prefers_the_candidate_that_crosses_least():
@@ -149,7 +171,11 @@ def test_the_shipped_model_draws_two_digits_as_layers():
     with pytest.warns(TooManyDigitsWarning):
         whole = pipe(prompt, seed=0, layered=False)[0].astype(int)
     assert not np.array_equal(whole, clip)
-    # a single-digit prompt beside it in the batch is drawn as alone
+    # a one-digit prompt's clip does not change when a two-digit prompt is beside it in the batch
     alone = pipe(["a green 5 going down", "a white 1 going right"], seed=0)
     mixed = pipe(["a green 5 going down", prompt], seed=0)
     np.testing.assert_array_equal(alone[0], mixed[0])
+    # plural digits are digits, not seconds; a prompt over the token limit is refused with its own number
+    assert pipe.subject_layers("two red 4s moving right") == ["red 4 moving right"] * 2
+    with pytest.raises(InputError, match=r"#1 in the batch\) 'a red 3 moving left and"):
+        pipe(["a green 5 going down", prompt + " very" * 200], seed=0)

@@ -427,6 +427,9 @@ class TextToVideoPipeline:
             )
         # a prompt naming more digits than the model draws is drawn one layer per digit (no first frame given)
         layers = [self.subject_layers(p) if image is None and layered else None for p in prompts]
+        if any(layers):  # a prompt over the token limit is refused as the user wrote it, with its own number
+            self.tokenizer.encode(prompts, on_overflow=on_overflow)
+            on_overflow = "truncate"  # and a clause of a prompt that fits is never refused
         drawn = [ls[0] if ls else p for p, ls in zip(prompts, layers)]
         self.check_vocabulary(prompts, strict=strict, stacklevel=2, layered=image is None and layered)
         images = self._prepare_images(image, len(prompts))

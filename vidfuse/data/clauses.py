@@ -5,32 +5,34 @@ clause per digit, so that a model which draws one subject can draw each as a lay
 draws each clause with the same model and stacks the clips (:mod:`vidfuse.models.compose`). What a clause
 is comes from the words only, in English and Chinese, after NFKC:
 
-1. **Pieces.** The prompt is cut at clause boundaries: punctuation, "and", "while", "whereas", "as",
-   "meanwhile", "but", "then"; in Chinese ，；。：、和 与 跟 而 同时 另外 然后. "and" between two direction
-   words ("up and down", "to the left and to the right", "back and forth") and 和 between two (左和右) are
-   not boundaries.
+1. **Pieces.** The prompt is cut at clause boundaries: punctuation (also / + — and, in Chinese, a space),
+   "and", "while", "whereas", "as", "meanwhile", "but", "then", "with", "beside (it)", "next to"; in Chinese
+   ，；。：、和 与 跟 而 同时 另外 然后 还有(个) 旁边有 再加. "and" between two direction words ("up and down", "to the
+   left and to the right", "back and forth"), "left/right" and 和 between two (左和右) are not boundaries.
 2. **Groups.** A piece that names a digit (:func:`vidfuse.data.subjects.digits_asked`) starts a group;
-   a piece that names none joins the group before it ("a 3, red, moving left"). Pieces before the first
+   a piece that names none joins the group before it ("a 3, red, moving left"), or, when it holds a colour
+   and a colon follows it, the digit after it ("Red: 3 moving left. Blue: 7 …"). Pieces before the first
    digit ("Two digits:", "生成一个视频：") are a prefix every clause keeps, without its counts. A piece that
-   starts with a pronoun ("one rising and one sinking", "the other goes up", 另一个往下) goes to the next
-   group that says nothing after its digit, in order.
-3. **Shared words.** A group that says nothing after its digit ("a red three and a blue seven bouncing up
-   and down", "3 and 7, both white, moving left") takes what the last group says after its digit, without
-   "both"/都.
+   starts with a pronoun ("one rising and one sinking", "the red one moving left", 另一个往下, 红的往左) goes to
+   the next digit that has nothing said after it (the one of its colour, if it names one); framing such as
+   "One digit is …" is dropped (the model would read "One" as the digit 1).
+3. **Shared words.** Words said of both ("both cyan", "都往左飘") go to every digit. A digit with nothing said
+   after it ("a red three and a blue seven bouncing up and down") takes what the next digit says after
+   itself, or failing that the previous one, without "both"/都.
 4. **The same digit again** ("Two digits: 5 and 2. The 5 goes down, the 2 goes up") is one subject: its
-   groups join, unless they name different colours ("a red 5 and a blue 5").
+   groups join, unless they name different colours ("a red 5 and a blue 5") or the second is "another 5".
 5. **A count of one digit** ("two red 4s moving right", 两个红色的5) is that clause once per digit, the count
    taken out ("red 4 moving right").
-
 6. **"Respectively"** ("a white 8 and a cyan 2, moving right and left respectively", 分别向右和向左移动): the
    list's k-th item joins the k-th digit's clause; a later item shares the first one's verb ("left" → "moving
    left").
 
-The split is trusted only when every clause names exactly one digit and the clauses are as many as the
-digits the whole prompt asks for; otherwise :func:`subject_clauses` returns ``None`` and the pipeline draws
-the prompt whole, with its warning. Not read: attributes shared before a list of digits ("two green digits,
-4 and 6" gives the 4 its colour only), and the same digit twice told apart by pronouns alone ("two sevens: a
-yellow one sliding left and a red one sliding right").
+The split is trusted only when every clause names exactly one digit and at most one colour, the clauses are as
+many as the digits the whole prompt asks for, every pronoun found its digit, and no digit is one not to draw
+or one of a choice ("not a 9", "shaped like an 8", "or 7", 不是9, 或者7); otherwise :func:`subject_clauses`
+returns ``None`` and the pipeline draws the prompt whole, with its warning. Not read: attributes shared before
+a list of digits ("two green digits, 4 and 6" gives the colour to both only through the prefix), and the same
+digit twice told apart by pronouns alone ("two sevens: a yellow one sliding left and a red one sliding right").
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ _EN_BOUNDARY = (
     r"|together\s+with|accompanied\s+by|with)(?:\s+it)?)\b"
 )
 _ZH_BOUNDARY = (
-    r"与此同时|旁边(?:还)?有(?:一)?个?|(?:另外)?还有(?:一)?个?|再加(?:上)?|和|与|跟|而且|而|同时|另外|然后|并且|以及"
+    r"与此同时|與此同時|同時|旁边(?:还)?有(?:一)?个?|(?:另外)?还有(?:一)?个?|再加(?:上)?|和|与|跟|而且|而|同时|另外|然后"
+    r"|并且|以及"
 )
 _PIECE_END = re.compile(
     rf"[,;:!?，；：。！？、/|+•—–\n]+|\.(?!\d)|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff\d])|{_EN_BOUNDARY}"
@@ -70,6 +73,14 @@ _ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")
 _SLASH_PAIR = re.compile(rf"(?i)\b({'|'.join(_EN_DIRECTIONS)})\s*/\s*(?=(?:{'|'.join(_EN_DIRECTIONS)})\b)")
 _COLOURS = "white|red|green|blue|yellow|cyan|magenta|purple|pink|orange|black|grey|gray|teal|gold|golden"
 _ANOTHER = re.compile(r"(?i)\banother\b|\bthe\s+other\b|\bsecond\b|另一|另外一|第二")
+# before a digit in its piece: a digit not to draw ("not a 9", "shaped like an 8", 不是9) or one of a choice ("or 7")
+_NOT_DRAWN = re.compile(
+    r"(?i)(?:\b(?:not|no|never|nor|or|instead\s+of|rather\s+than|like|except|without|than|unlike)\s+"
+    r"(?:(?:a|an|the|digit|number|numeral|single)\s+){0,3}"
+    r"|(?:不是|不要|不需要|并非|而非|没有|像|或者|或是|还是|除了)(?:一个)?(?:数字)?)$"
+)
+# a label said of several digits ("Two green digits: …"), not of the one after it
+_MANY = re.compile(r"(?i)\b(?:digits|numbers|numerals|both|two|three|four)\b|两|俩|数字们|都")
 _FRAMING = re.compile(
     r"(?i)^\s*(?:the\s+)?(?:one|first|second|other|former|latter)(?:\s+(?:digit|number|numeral|one))?\s+(?:is|being|will\s+be)\s+"
 )
@@ -88,7 +99,12 @@ _SHARED = re.compile(
 _EN_BOTH = re.compile(r"(?i)\b(?:both|each|all)\b(?:\s+of\s+them)?\s*")
 _ZH_BOTH = re.compile(r"都|均|各自|皆")
 _EN_COUNTS = re.compile(r"(?i)\b(?:two|three|four|a\s+pair\s+of|a\s+couple\s+of|pair\s+of|couple\s+of|[2-4])\b\s*")
-_ZH_COUNTS = re.compile(r"[两俩二三四2-4][个只位颗枚]|一对|一双|两|俩")
+# a count of digits: before a digit or 数字 within a few characters (两个5, 两个绿色的数字), or before 都
+# (两个都是青色的);
+# not 两次, 两秒, 第二个
+_ZH_COUNTS = re.compile(
+    r"(?<!第)(?:[两俩二三四2-4][个只位颗枚]|一对|一双|俩)(?=[^，。；,;]{0,6}?(?:数字|号|[0-9零〇一二三四五六七八九])|都)"
+)
 _EN_PLURAL_DIGITS = {
     "zeros": "zero",
     "zeroes": "zero",
@@ -130,25 +146,41 @@ def subject_clauses(prompt: str) -> list[str] | None:
     groups: list[list[str]] = []  # pieces of each subject, in order
     pronouns: list[tuple[str | None, str]] = []  # (the colour it refers by, what it says)
     shared: list[str] = []
-    for piece in pieces:
+    label: list[str] = []  # "Red: 3 moving left": a colour before a colon belongs to the digit after it
+    for k, (piece, sep) in enumerate(pieces):
+        named = digits_asked(piece).named
+        if named and any(_NOT_DRAWN.search(_before_digit(piece, end)) for end in _digit_positions(piece)):
+            return None  # "a red 6 moving left, not a 9", "或者7向上移动": a digit not to draw, or a choice
         pronoun = _PRONOUN.match(piece.lower()) if groups else None
         if pronoun and not digits_asked(piece[pronoun.end() :]).named:  # "the red one moving left"
-            pronouns.append((_colour(pronoun.group(0)), piece[pronoun.end() :].strip()))
-        elif groups and _SHARED.match(piece) and not digits_asked(piece).named:
+            words, at = piece[pronoun.end() :].strip(), _position(pronoun.group(0))
+            if words:
+                pronouns.append((at if at is not None else _colour(pronoun.group(0)), words))
+        elif groups and _SHARED.match(piece) and not named:
             shared.append(_strip_counts(piece))  # "a 1 and a 5, both blue, drifting down": said of every digit
-        elif digits_asked(piece).named:
-            groups.append([piece])
+        elif named:
+            groups.append([*label, piece])
+            label = []
+        elif ":" in sep and _colour(piece) and k + 1 < len(pieces) and digits_asked(pieces[k + 1][0]).named:
+            if _MANY.search(piece):  # "Two green digits: 4 and 6 …": said of both
+                prefix.append(piece) if not groups else shared.append(piece)
+            else:
+                label.append(piece)
         elif not groups:
             prefix.append(piece)
         else:
             groups[-1].append(piece)
-    open_groups = [g for g in groups if _says_nothing_after(g)] or list(groups)
-    for colour, words in pronouns:
-        by_colour = [g for g in open_groups if colour and _colour(_join(g)) == colour]
-        if not (by_colour or open_groups):
-            return None
-        g = (by_colour or open_groups)[0]
-        open_groups.remove(g)
+    open_groups = [g for g in groups if _says_nothing_after(g)]
+    for which, words in pronouns:
+        if isinstance(which, int):  # "the first …", "the latter …", 后者: by position
+            g = groups[which] if which < len(groups) else None
+        else:  # "the red one …" by its colour; "one …", "the other …" the next digit with nothing said yet
+            g = next((g for g in groups if which and _colour(_join(g)) == which), None)
+            g = g or next(iter(open_groups), None)
+        if g is None:
+            return None  # "a 5 moving right, then another one moving left": which digit is not said
+        if g in open_groups:
+            open_groups.remove(g)
         g.append(words)
     clauses = [_join(g) for g in groups]
     # rule 3: "数字5和数字8都往左移动": what follows 都/both after a digit is said of the bare digits before it
@@ -173,6 +205,8 @@ def subject_clauses(prompt: str) -> list[str] | None:
         clauses = [_join([c, item]) for c, item in zip(clauses, items)]
     out = [_clean(_one_subject(f"{head}: {c}" if head else c)) for c in clauses]
     if len(out) != asked.total or any(digits_asked(c).total != 1 for c in out):
+        return None
+    if any(len(_colours(c)) > 1 for c in out):  # "digits 3 and 7: red and blue": whose colour is which is not said
         return None
     return out
 
@@ -219,17 +253,23 @@ def _one_subject(clause: str) -> str:
     return re.sub(r"另(?:外)?一(?=[个只位颗])", "一", clause)
 
 
-def _pieces(text: str) -> list[str]:
-    """``text`` cut at clause boundaries (rule 1), each piece stripped, empty ones dropped."""
+def _pieces(text: str) -> list[tuple[str, str]]:
+    """``text`` cut at clause boundaries (rule 1): each piece, stripped, with the boundary after it (empty
+    pieces dropped)."""
     kept = _EN_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{_AND_KEPT}{m.group(3)}", text)
     kept = re.sub(r"(?i)\b(?:as\s+well\s+as|such\s+as|as\s+if|as\s+though|the\s+same\s+as)\b", _protect, kept)
     kept = _ZH_PAIR.sub(lambda m: m.group(1) + "\x01", kept)
     kept = _SLASH_PAIR.sub(lambda m: m.group(1) + "\x03", kept)  # "left/right": one motion
-    out = []
-    for piece in _PIECE_END.split(kept):
-        piece = piece.replace(_AND_KEPT, "and").replace("\x01", "和").replace("\x02", "").replace("\x03", "/").strip()
+    out, start = [], 0
+    for m in [*_PIECE_END.finditer(kept), None]:
+        end = m.start() if m else len(kept)
+        piece = kept[start:end].replace(_AND_KEPT, "and").replace("\x01", "和").replace("\x02", "")
+        piece = piece.replace("\x03", "/").strip()
         if piece:
-            out.append(piece)
+            out.append((piece, m.group(0) if m else ""))
+        elif out and m:
+            out[-1] = (out[-1][0], out[-1][1] + m.group(0))
+        start = m.end() if m else start
     return out
 
 
@@ -249,6 +289,12 @@ def _digit_positions(text: str) -> list[int]:
     return sorted(ends)
 
 
+def _before_digit(text: str, end: int) -> str:
+    """``text`` before the digit that ends at ``end`` (a numeral or number word, or one Chinese numeral)."""
+    head = text[:end]
+    return re.sub(r"[A-Za-z0-9]+$", "", head) if head[-1:].isascii() else head[:-1]
+
+
 def _after_digit(clause: str) -> str:
     """What ``clause`` says after its last digit."""
     ends = _digit_positions(clause)
@@ -258,6 +304,24 @@ def _after_digit(clause: str) -> str:
 def _says_nothing_after(group: list[str]) -> bool:
     """Whether a group names its digit and says nothing after it ("a red three", "3", "红色的3")."""
     return bool(_FILLER.match(_after_digit(_join(group)).lower()))
+
+
+def _position(pronoun: str) -> int | None:
+    """The digit a pronoun names by position: "the first" 0, "the second"/"the latter"/后者 1; else None."""
+    if re.search(r"(?i)\b(?:first|former)\b|前者|第一个", pronoun):
+        return 0
+    if re.search(r"(?i)\b(?:second|latter)\b|后者|第二个", pronoun):
+        return 1
+    return None
+
+
+def _colours(clause: str) -> set[str]:
+    """The colour words of ``clause`` (black, the background, left out)."""
+    found = {m.group(0) for m in _EN_COLOUR.finditer(clause.lower())}
+    found |= set(
+        re.findall(r"(?:[品洋玫碧]?[白红紅绿綠蓝藍黄黃青紫粉橙灰金银])+", clause)
+    )  # 蓝绿, 金黄, 紫红: one colour each
+    return found - {"black"}
 
 
 def _colour(clause: str) -> str | None:

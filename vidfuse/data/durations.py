@@ -98,12 +98,24 @@ def _value(s: str) -> float | None:
         return None if n is None else float(n)
 
 
+# before "4s", words that make it several 4s, not four seconds ("two red 4s", "both 7s", "the 3s")
+_PLURAL_BEFORE = re.compile(
+    r"(?i)\b(?:two|three|four|both|several|some|many|the|white|red|green|blue|yellow|cyan|magenta|purple|pink|"
+    r"orange|black|grey|gray|big|small|little|tiny|large|handwritten)\s*$"
+)
+
+
+def _plural_digit(text: str, m: re.Match) -> bool:
+    """Whether an English match "Ns" is a plural digit ("two red 4s") rather than N seconds."""
+    return m.group("unit") == "s" and len(m.group("n")) == 1 and bool(_PLURAL_BEFORE.search(text[: m.start("n")]))
+
+
 def length_asked(prompt: str) -> LengthAsked | None:
     """The first clip length ``prompt`` states, or None (see the module docstring)."""
     text = unicodedata.normalize("NFKC", prompt)
     found = []
     for pattern in (_EN, _ZH):
-        m = pattern.search(text)
+        m = next((m for m in pattern.finditer(text) if not _plural_digit(text, m)), None)
         if m and _value(m.group("n")) is not None:
             found.append(m)
     if not found:
@@ -124,31 +136,38 @@ def length_asked(prompt: str) -> LengthAsked | None:
     return LengthAsked(n, None, rest)
 
 
-# arrows a prompt may use for a motion ("red 1 ↑", "2（白）→"), in the words the captions use
+# arrows a prompt may use for a motion ("red 1 ↑", "2（白）→", "7 ->"), in the words the captions use: (the
+# motion after a verb, the motion with its verb, Chinese)
 _ARROWS = {
-    "←": ("moving left", "向左移动"),
-    "→": ("moving right", "向右移动"),
-    "↑": ("moving up", "向上移动"),
-    "↓": ("moving down", "向下移动"),
-    "↔": ("bouncing left and right", "左右来回弹跳"),
-    "↕": ("bouncing up and down", "上下来回弹跳"),
+    "←": ("left", "moving left", "向左移动"),
+    "→": ("right", "moving right", "向右移动"),
+    "↑": ("up", "moving up", "向上移动"),
+    "↓": ("down", "moving down", "向下移动"),
+    "↔": ("left and right", "bouncing left and right", "左右来回弹跳"),
+    "↕": ("up and down", "bouncing up and down", "上下来回弹跳"),
 }
-_ARROW = re.compile(r"\s*([←→↑↓↔↕⇐⇒⇑⇓⇔⇕⟵⟶])\s*")
-_ARROW_SAME = str.maketrans("⇐⇒⇑⇓⇔⇕⟵⟶", "←→↑↓↔↕←→")
+_ARROW = re.compile(r"(\s*)(<->|->|<-|[←→↑↓↔↕⇐⇒⇑⇓⇔⇕⟵⟶⬅➡⬆⬇]\ufe0f?)(\s*)")
+_ARROW_SAME = {"<-": "←", "->": "→", "<->": "↔"} | dict(zip("⇐⇒⇑⇓⇔⇕⟵⟶⬅➡⬆⬇", "←→↑↓↔↕←→←→↑↓"))
+_VERB_BEFORE = re.compile(r"(?i)\b(?:moving|moves|move|going|goes|go|heading|heads|travelling|traveling|bouncing)\s*$")
 
 
 def spell_arrows(prompt: str) -> str:
     """``prompt`` with arrows standing for motions spelled in words (English, or Chinese when the prompt has
-    Chinese characters): "red 1 ↑" → "red 1 moving up", "白色8↑" → "白色8向上移动"."""
+    Chinese characters): "red 1 ↑" → "red 1 moving up", "a 5 moving ↑" → "a 5 moving up", "白色8↑ 蓝色7↓" →
+    "白色8向上移动 蓝色7向下移动" (the space between clauses kept)."""
+    if not _ARROW.search(prompt):
+        return prompt
     zh = any("\u4e00" <= ch <= "\u9fff" for ch in prompt)
 
     def word(m: re.Match) -> str:
-        en, cn = _ARROWS[m.group(1).translate(_ARROW_SAME)]
-        return cn if zh else f" {en} "
+        arrow = m.group(2).rstrip("\ufe0f")
+        bare, en, cn = _ARROWS[_ARROW_SAME.get(arrow, arrow)]
+        if zh:
+            return m.group(1) + cn + m.group(3)
+        return f" {bare if _VERB_BEFORE.search(m.string[: m.start()]) else en} "
 
-    if not _ARROW.search(prompt):
-        return prompt
-    return re.sub(r" +([,.;:!?])", r"\1", re.sub(" {2,}", " ", _ARROW.sub(word, prompt))).strip()
+    out = _ARROW.sub(word, prompt)
+    return re.sub(r" +([,.;:!?])", r"\1", re.sub(" {2,}", " ", out)).strip()
 
 
 def model_text(prompt: str, asked: LengthAsked | None = None) -> str:

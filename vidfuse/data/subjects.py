@@ -254,13 +254,26 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             t == "both" and nxt not in _EN_UNITS or t in ("pair", "couple") and nxt == "of" and not _measures(tokens, i)
         ):
             counts.append(2)
-        elif t in ("another", "second") and any(
-            w in _DIGIT_NOUNS or w == "one" or (w.isdigit() and len(w) == 1) or w in _EN_VALUE
-            for w in _next_words(tokens, i, 3)
-        ):  # "another digit", "another 5"
+        elif t in ("another", "second") and _another_digit(_next_words(tokens, i, 4)):  # "another digit", "another 5"
             counts.append(2)
         if t.isascii() and t.isalnum():
             prev = t
+
+
+def _another_digit(after: list[str]) -> bool:
+    """Whether the words after "another"/"second" name a digit: a digit noun, "one", or a digit that does not
+    count something ("another 5 moves down"; not "another three times", "another two steps")."""
+    for j, w in enumerate(after[:3]):
+        if w in _DIGIT_NOUNS or w == "one":
+            return True
+        if (w.isdigit() and len(w) == 1) or w in _EN_VALUE:
+            nxt = after[j + 1] if j + 1 < len(after) else ""
+            return nxt not in _EN_UNITS and not (len(nxt) > 3 and nxt.endswith("s") and nxt not in _EN_VERBS_S)
+    return False
+
+
+# plural-looking words after a digit that are its verb, not what it counts ("another 5 moves down")
+_EN_VERBS_S = frozenset("moves goes slides drifts falls rises sinks bounces floats glides heads climbs drops".split())
 
 
 def _acts(word: str) -> bool:

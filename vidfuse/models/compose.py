@@ -1,11 +1,12 @@
 """Stacking clips drawn separately into one scene: each subject of a prompt is drawn as its own clip by the
 same model (:meth:`vidfuse.data.vocabulary.Vocabulary.subject_layers`), and the clips are laid over one another.
 
-A layer's alpha is how far each pixel is from the layer's own background, the median colour of its first
-frame: ``alpha = clamp(max_c |x − bg| / SOFTNESS, 0, 1)``. Nothing here knows what is drawn: on the black of
-Moving Digits a glyph's pixels are opaque and the rest clear; on any clip with a uniform background the same
-rule holds. Where two layers' subjects would cross, :func:`least_overlap` picks, among candidate draws of a
-layer, the one that covers least of what is already there (the judge reads two digits apart at 98.4% against
+A layer's alpha is how far each pixel is from the layer's own background, the median colour of each of its
+frames: ``alpha = clamp(max_c |x − bg_t| / SOFTNESS, 0, 1)``. Nothing here knows what is drawn: on the black of
+Moving Digits a glyph's pixels are opaque and the rest clear; the same holds for any small subjects on a plain
+ground (a subject covering more than half a frame would be taken for the background). Where two layers'
+subjects would cross, :func:`least_overlap` picks, among candidate draws of a layer, the one that covers least
+of what is already there (the judge reads two digits apart at 98.4% against
 96.4% over all real level-2 clips; README "Two digits as layers").
 """
 
@@ -20,9 +21,11 @@ SOFTNESS = 0.6  # in the [-1, 1] range of a video: a pixel 30% of full scale fro
 
 def layer_alpha(video: torch.Tensor) -> torch.Tensor:
     """``(B, 1, T, H, W)`` in [0, 1]: how much of each pixel of ``video`` ``(B, C, T, H, W)`` (in [-1, 1]) is
-    the layer's subject rather than its background (the per-channel median of its first frame)."""
-    b, c = video.shape[:2]
-    background = video[:, :, 0].reshape(b, c, -1).median(dim=-1).values.view(b, c, 1, 1, 1)
+    the layer's subject rather than its background (each frame's per-channel median: a background that fades
+    stays background). A subject covering more than half a frame would be taken for the background: this is
+    for small subjects on a plain ground, as in Moving Digits."""
+    b, c, t = video.shape[:3]
+    background = video.reshape(b, c, t, -1).median(dim=-1).values.view(b, c, t, 1, 1)
     return ((video - background).abs().amax(dim=1, keepdim=True) / SOFTNESS).clamp(0, 1)
 
 
