@@ -144,7 +144,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
     pieces = _pieces(text)
     prefix: list[str] = []
     groups: list[list[str]] = []  # pieces of each subject, in order
-    pronouns: list[tuple[str | None, str]] = []  # (the colour it refers by, what it says)
+    pronouns: list[tuple[int | str | None, str]] = []  # (the position or colour it refers by, what it says)
     shared: list[str] = []
     label: list[str] = []  # "Red: 3 moving left": a colour before a colon belongs to the digit after it
     for k, (piece, sep) in enumerate(pieces):
@@ -163,7 +163,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
             label = []
         elif ":" in sep and _colour(piece) and k + 1 < len(pieces) and digits_asked(pieces[k + 1][0]).named:
             if _MANY.search(piece):  # "Two green digits: 4 and 6 …": said of both
-                prefix.append(piece) if not groups else shared.append(piece)
+                (shared if groups else prefix).append(piece)
             else:
                 label.append(piece)
         elif not groups:
