@@ -10,10 +10,12 @@ the dev half (the split rules were written against it), odd lines the held-out h
 not split and its misses are counted, never printed. Each held-out set was read once it had given its figure,
 and a new one written blind for the next round: ``…_two_b_*.jsonl`` (60 + 60, a second helper, always two
 different digits) after the rules' first version, read once the first set's test half had been read;
-``…_two_c_*.jsonl`` (60 + 60, a third helper, a crowd of writing styles) is the held-out set now: its
-captions, splits and misses are not printed.
+``…_two_c_*.jsonl`` (60 + 60, a third helper, a crowd of writing styles) was held out through the
+nineteenth session (judged after each round, never printed); ``…_two_d_*.jsonl`` (60 + 60, a fourth helper,
+2026-12-06, committed before any judging) is the held-out set now. Neither's captions, splits or misses are
+printed.
 
-    python bench/two_digits.py [--model DIR] [--out bench/results/…/two_digits.json]
+    python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d] [--out bench/results/…/two_digits.json]
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ HERE = Path(__file__).resolve().parent
 SETS = {"en": HERE / "novel_captions_two_en.jsonl", "zh": HERE / "novel_captions_two_zh.jsonl"}
 SETS_B = {"en": HERE / "novel_captions_two_b_en.jsonl", "zh": HERE / "novel_captions_two_b_zh.jsonl"}
 SETS_C = {"en": HERE / "novel_captions_two_c_en.jsonl", "zh": HERE / "novel_captions_two_c_zh.jsonl"}
+SETS_D = {"en": HERE / "novel_captions_two_d_en.jsonl", "zh": HERE / "novel_captions_two_d_zh.jsonl"}
+HIDDEN = ("c", "d")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -49,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model folder (default: the installed default)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sets", default="dev,test,b,c,d", help="which sets to judge, comma-separated")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
     pipe = TextToVideoPipeline.from_pretrained(args.model)
@@ -58,8 +63,13 @@ def main() -> None:
         "test": [r for path in SETS.values() for r in load(path)[1::2]],
         "b": [r for path in SETS_B.values() for r in load(path)],
         "c": [r for path in SETS_C.values() for r in load(path)],
+        "d": [r for path in SETS_D.values() for r in load(path)],
     }
-    for half, every in halves.items():
+    wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
+    if not wanted or not set(wanted) <= set(halves):
+        ap.error(f"--sets: a comma-separated list from {', '.join(halves)}; got {args.sets!r}")
+    for half in wanted:
+        every = halves[half]
         layered = [pipe.subject_layers(r["caption"]) is not None for r in every]
         # the judge reads one slot per digit value (Moving Digits never shows the same digit twice): prompts
         # with the same digit twice are drawn as layers but cannot be judged
@@ -73,7 +83,7 @@ def main() -> None:
             "all": r["all"],
             "groups": r["groups"],
         }
-        if half != "c":  # the held-out set's misses stay unread
+        if half not in HIDDEN:  # the held-out sets' misses stay unread
             out["misses"] = [
                 {"caption": c["caption"], "judged": c["judged"], "layers": pipe.subject_layers(c["caption"])}
                 for c in r["clips"]

@@ -21,6 +21,7 @@ from vidfuse.train.distil_text import (
     Distiller,
     build_student,
     change_attribute,
+    caption_pair,
     contrast_pair,
     distil,
     student_config,
@@ -207,3 +208,25 @@ def test_the_contrast_term_teaches_the_change_a_digit_makes(tmp_path):
         last = d.train_step()
     assert last["contrast"] < 0.7 * first["contrast"]
     assert last["loss"] < 0.7 * first["loss"]
+
+
+def test_short_wordings_come_in_only_when_asked(monkeypatch):
+    """``short`` draws nothing at 0 (earlier runs' captions, resumed ones too, stay theirs) and otherwise puts
+    short wordings in that share of the student's captions, contrast pairs included, worded alike."""
+    import vidfuse.train.distil_text as distil_text
+
+    data = MovingDigits(split="train", level=1, lang="both", size=1000, seed=0)
+    before = [caption_pair(data, i, 0.75, 0)[1] for i in range(200)]
+    assert before == [caption_pair(data, i, 0.75, 0, short=0.0)[1] for i in range(200)]
+    for i in range(40):
+        teacher, student, _, other_student = contrast_pair(data, i, 0.75, 0, ("digit", "colour", "motion"), short=1)[1]
+        assert teacher == before[i][0]  # the teacher keeps the clip's template caption
+        assert student != other_student
+    monkeypatch.setattr(distil_text, "make_short", lambda attrs, lang, rng: "<short>")
+    shares = [
+        sum(caption_pair(data, i, 0.75, 0, short=s)[1][1] == "<short>" for i in range(400)) / 400
+        for s in (0.0, 0.25, 1.0)
+    ]
+    assert shares[0] == 0.0 and 0.15 < shares[1] < 0.35 and shares[2] == 1.0
+    with pytest.raises(InputError, match="short"):
+        DistilConfig(short=1.5).check()

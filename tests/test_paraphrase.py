@@ -7,7 +7,7 @@ import pytest
 
 from vidfuse.config import TrainConfig
 from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits
-from vidfuse.data.paraphrase import make_paraphrase
+from vidfuse.data.paraphrase import _EN_PRESENT, make_paraphrase, make_short
 from vidfuse.errors import InputError
 
 EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -37,6 +37,14 @@ EN_CUES = {
     "down": r"down|downwards?|bottom|fall\w*|drop\w*|sink\w*|descend\w*|lower",
 }
 ZH_CUES = {"left": "左", "right": "右", "up": "上|升|起|顶", "down": "下|落|掉|底"}
+EN_SHADES = {
+    "red": ("crimson", "scarlet", "cherry", "ruby", "vermilion"),
+    "green": ("lime", "emerald"),
+    "blue": ("cobalt", "sapphire", "azure"),
+    "yellow": ("golden", "gold", "lemon", "canary"),
+    "cyan": ("teal", "aqua", "turquoise", "aquamarine"),
+    "magenta": ("fuchsia", "pink", "purple", "violet"),
+}
 
 
 def attrs(digit: int, motion: str, colour: str | None) -> dict:
@@ -53,6 +61,8 @@ def read_en(text: str) -> tuple[set, set, set]:
     words = re.findall(r"[a-z0-9]+", text)
     digits = {int(w) for w in words if w.isdigit()} | {EN_NUMBERS.index(w) for w in words if w in EN_NUMBERS}
     colours = {c for c in COLOURS if c in words}
+    for colour, names in EN_SHADES.items():  # the shades the grammar uses for a palette colour
+        colours |= {colour} if any(re.search(rf"\b{n}\b", text) for n in names) else set()
     text = re.sub(r"(?:from )?(?:the )?(left|right|top|bottom) to (?:the )?(left|right|top|bottom)", r"\2", text)
     cues = {m for m, cue in EN_CUES.items() if re.search(rf"\b(?:{cue})\b", text)}
     return digits, colours, cues
@@ -142,3 +152,48 @@ def test_train_config_carries_the_share():
     cfg = TrainConfig.from_dict({"paraphrase": 0.25})
     assert build_dataset(cfg).paraphrase == 0.25
     assert TrainConfig().paraphrase == 0.0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_short_wording_says_its_digit_colour_and_motion(lang):
+    """The short wordings ("3, green, right", "3是绿色的，往右走", "a left-right bounce") name the digit, the colour
+    when there is one, and the motion: one way for a one-way motion, the axis for a bounce."""
+    rng = np.random.default_rng(3)
+    read = read_en if lang == "en" else read_zh
+    seen = set()
+    for i in range(1500):
+        digit, motion = int(rng.integers(10)), MOTIONS[i % len(MOTIONS)]
+        colour = None if rng.random() < 0.3 else list(COLOURS)[int(rng.integers(len(COLOURS)))]
+        caption = make_short(attrs(digit, motion, colour), lang, rng)
+        seen.add(caption)
+        digits, colours, cues = read(caption.lower())
+        assert digits == {digit}, caption
+        assert colours == ({colour} if colour else set()), caption
+        if " and " in motion:
+            axis = {"left", "right"} if motion == "left and right" else {"up", "down"}
+            named = ("side", "horizontal", "横") if motion == "left and right" else ("vertical", "竖")
+            assert cues <= axis and (cues or any(w in caption for w in named)), caption
+        else:
+            assert cues == {motion}, caption
+        assert "{" not in caption and "None" not in caption, caption
+    assert len(seen) > 900
+
+
+def test_short_wordings_use_bare_verbs_after_have_and_let():
+    """ "have it drift left", "let the 3 slowly rise": never "have it drifts left"."""
+    rng = np.random.default_rng(4)
+    texts = [make_short(attrs(3, m, c), "en", rng) for m in MOTIONS for c in (None, "red") for _ in range(60)]
+    after = [m.group(1) for t in texts for m in re.finditer(r"\b(?:have|let) (?:it|the \S+) (\S+ \S+)", t)]
+    assert len(after) > 20
+    for words in after:  # the verb, or an adverb and then the verb
+        assert not set(words.split()) & _EN_PRESENT, words
+
+
+def test_two_digit_short_wordings_name_both():
+    rng = np.random.default_rng(5)
+    a = {"digits": [3, 8], "motions": ["left", "up and down"], "colours": ["cyan", "red"], "colour_named": [True, True]}
+    for lang, read in (("en", read_en), ("zh", read_zh)):
+        for _ in range(200):
+            caption = make_short(a, lang, rng)
+            digits, colours, _ = read(caption.lower())
+            assert digits == {3, 8} and colours == {"cyan", "red"}, caption

@@ -135,6 +135,9 @@ def distil_text(
     text_encoder: str = typer.Option("e5", "--text-encoder", help="The student's pretrained encoder: e5 (en + zh)."),
     text_layers: int = typer.Option(2, "--text-layers", min=0, max=12, help="Trainable blocks on the encoder."),
     paraphrase: float = typer.Option(0.75, "--paraphrase", help="Share of the student's captions from the grammar."),
+    short: float = typer.Option(
+        0.0, "--short", help='Share of the student\'s captions in short wordings ("3, green, right").'
+    ),
     contrast: float = typer.Option(
         0.0, "--contrast", min=0.0, help="Weight of the contrast term (pairs of captions one attribute apart)."
     ),
@@ -160,6 +163,7 @@ def distil_text(
         text_encoder=text_encoder,
         text_layers=text_layers,
         paraphrase=paraphrase,
+        short=short,
         contrast=contrast,
         contrast_on=contrast_on,
         steps=steps,

@@ -17,6 +17,7 @@ sentences this grammar was not written from (``bench/novel_captions_v2.jsonl`` w
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -173,11 +174,27 @@ _EN_TAIL = [
     " through the frame",
 ]
 _EN_HAND = ["", "", "", "handwritten ", "hand-written ", "hand drawn ", "small ", "big "]
+# every colour's English names, the palette's own first (drawn half the time); shades of a palette colour that
+# people use for it (crimson, teal, fuchsia) and, for magenta, the purple and pink it is nearest to
+_EN_COLOURS = {
+    "white": ["white", "snow-white", "pure white", "bright white", "milky white", "pale white"],
+    "red": ["red", "crimson", "scarlet", "bright red", "cherry red", "ruby", "ruby red", "blood-red", "vermilion"],
+    "green": ["green", "lime", "lime green", "emerald", "emerald green", "bright green", "grass green", "neon green"],
+    "blue": ["blue", "royal blue", "cobalt", "cobalt blue", "sapphire", "bright blue", "azure", "deep blue"],
+    "yellow": ["yellow", "golden", "gold", "lemon", "lemon yellow", "canary yellow", "bright yellow", "sunny yellow"],
+    "cyan": ["cyan", "teal", "aqua", "turquoise", "aquamarine", "bright cyan", "light teal"],
+    "magenta": ["magenta", "fuchsia", "hot pink", "pink", "purple", "violet", "bright magenta", "pinkish purple"],
+}
+
+
+def _en_colour(rng, colour: str) -> str:
+    names = _EN_COLOURS[colour]
+    return names[0] if rng.random() < 0.5 else pick(rng, names[1:])
 
 
 def _en_subject(rng, digit: int, colour: str | None) -> str:
     n = EN_NUMBERS[digit] if rng.random() < 0.5 else str(digit)
-    c, hand = colour or "", pick(rng, _EN_HAND)
+    c, hand = _en_colour(rng, colour) if colour else "", pick(rng, _EN_HAND)
     if not colour:
         forms = [
             "a {h}{n}",
@@ -482,3 +499,149 @@ def make_paraphrase(attrs: dict[str, Any], lang: str, rng: np.random.Generator) 
         for d, m, c, named in zip(attrs["digits"], attrs["motions"], attrs["colours"], attrs["colour_named"])
     ]
     return (_en_caption if lang == "en" else _zh_caption)(rng, items)
+
+
+# ─────────────────────────────────────── short wordings ────────────────────────────────────────
+# What people type when they list rather than write a sentence ("3, green, right", "数字3（绿色），左右晃"), say it
+# with a copula ("the 3 is green and moves right", "3是绿色的，往右走") or name the motion as a noun ("a left-right
+# bounce"). These are also the shapes a two-digit prompt's clauses take once split (vidfuse/data/clauses.py).
+# Distillation mixes them in with ``DistilConfig.short``; the sentence grammar above is unchanged by them.
+
+_EN_SHORT_WAY = {
+    "left": ["left", "leftward", "to the left", "moving left", "going left", "heading left", "a slide to the left"],
+    "right": ["right", "rightward", "to the right", "moving right", "going right", "heading right", "a drift right"],
+    "up": ["up", "upward", "upwards", "moving up", "going up", "rising", "a rise to the top", "floating up"],
+    "down": ["down", "downward", "downwards", "moving down", "going down", "falling", "a drop to the bottom"],
+    "left and right": [
+        "left-right",
+        "left/right",
+        "side-to-side",
+        "back-and-forth horizontally",
+        "a left-right bounce",
+        "bouncing left-right",
+        "left-right bouncing",
+        "bouncing side to side",
+        "left and right",
+    ],
+    "up and down": [
+        "up-down",
+        "up/down",
+        "up-and-down",
+        "bobbing vertically",
+        "an up-down bounce",
+        "bouncing up-down",
+        "up-down bouncing",
+        "bouncing up and down",
+        "up and down",
+    ],
+}
+# {n} digit, {c} colour, {w} a short motion; forms without {c} serve an unnamed colour
+_EN_SHORT = [
+    "{n}, {c}, {w}",
+    "{c}, {n}, {w}",
+    "{c} {n}, {w}",
+    "{c} {n} {w}",
+    "{c} {n}: {w}",
+    "{n} ({c}), {w}",
+    "{n} ({c}) {w}",
+    "{n} - {c} - {w}",
+    "{n} in {c}, {w}",
+    "digit {n}, {c}, {w}",
+    "digit: {n}, colour: {c}, motion: {w}",
+    "number {n}; color {c}; movement {w}",
+]
+_EN_SHORT_BARE = ["{n}, {w}", "{n} {w}", "{n}: {w}", "digit {n}, {w}", "number {n}; movement {w}", "the {n}, {w}"]
+# copular sentences: {p} a finite predicate ("moves to the left"), {i} its bare form ("move to the left")
+_EN_COPULA = [
+    "the {n} is {c} and {p}",
+    "{n} is {c} and {p}",
+    "the {n} is {c}, it {p}",
+    "make the {n} {c} and have it {i}",
+    "the {n} should be {c} and {i}",
+    "a {n} that is {c} and {p}",
+    "colour the {n} {c} and let it {i}",
+    "the digit is {n}, it is {c} and it {p}",
+]
+_EN_COPULA_BARE = ["the {n} {p}", "have the {n} {i}", "the digit is {n} and it {p}", "let the {n} {i}"]
+
+_ZH_SHORT_WAY = {
+    "left": "向左 往左 左移 往左走 向左移 朝左 从右往左 左滑".split(),
+    "right": "向右 往右 右移 往右走 向右移 朝右 从左往右 右滑".split(),
+    "up": "向上 往上 上移 往上飘 上升 朝上 从下往上 往上走".split(),
+    "down": "向下 往下 下移 往下掉 下落 朝下 从上往下 往下走".split(),
+    "left and right": "左右晃 左右弹 左右来回 左右摆动 横向来回 左右来回弹 来回左右移".split(),
+    "up and down": "上下跳 上下弹 上下来回 上下晃 竖向来回 上下来回弹 来回上下移".split(),
+}
+_ZH_SHORT = [
+    "{n}，{c}，{w}",
+    "{c}，{n}，{w}",
+    "{c}{n}，{w}",
+    "{c}{n} {w}",
+    "{c}的{n}：{w}",
+    "数字{n}（{c}），{w}",
+    "{n}（{c}）{w}",
+    "{n}-{c}-{w}",
+    "数字{n}，{c}，{w}",
+    "数字：{n}，颜色：{c}，运动：{w}",
+    "颜色{c}，数字{n}，方向{w}",
+    "{c}数字{n}，{w}",
+]
+_ZH_SHORT_BARE = ["{n}，{w}", "{n} {w}", "数字{n}：{w}", "数字{n}，{w}", "数字：{n}，运动：{w}"]
+_ZH_COPULA = [
+    "{n}是{c}的，{w}",
+    "数字{n}是{c}的，{w}",
+    "把{n}涂成{c}，让它{w}",
+    "{n}要{c}的，{w}",
+    "这个{n}是{c}的，它{w}",
+    "数字是{n}，颜色是{c}，{w}",
+    "{n}用{c}，{w}",
+]
+_ZH_COPULA_BARE = ["数字是{n}，{w}", "让{n}{w}", "这个{n}{w}", "{n}要{w}"]
+
+
+_EN_PRESENT = frozenset(pres for _, pres in _EN_GO + _EN_GO_UP + _EN_GO_DOWN + _EN_BOUNCE)
+
+
+def _bare(present: str) -> str:
+    """The bare form of a verb's third person: flies → fly, goes → go, passes → pass, moves → move."""
+    if present.endswith("ies"):
+        return present[:-3] + "y"
+    if present.endswith(("sses", "shes", "ches", "xes", "oes")):
+        return present[:-2]
+    return present[:-1]
+
+
+def _en_short(rng, digit: int, motion: str, colour: str | None) -> str:
+    n = EN_NUMBERS[digit] if rng.random() < 0.4 else str(digit)
+    if rng.random() < 0.6:
+        form = pick(rng, _EN_SHORT if colour else _EN_SHORT_BARE)
+        return form.format(n=n, c=colour and _en_colour(rng, colour), w=pick(rng, _EN_SHORT_WAY[motion]))
+    _, finite = _en_predicate(rng, motion)
+    verb = next(w for w in finite.split() if w in _EN_PRESENT)
+    bare = re.sub(rf"\b{verb}\b", _bare(verb), finite, count=1)
+    form = pick(rng, _EN_COPULA if colour else _EN_COPULA_BARE)
+    return form.format(n=n, c=colour and _en_colour(rng, colour), p=finite, i=bare)
+
+
+def _zh_short(rng, digit: int, motion: str, colour: str | None) -> str:
+    n = _zh_digit(rng, digit)
+    c = None
+    if colour:
+        names = _ZH_COLOURS[colour]
+        c = names[0] if rng.random() < 0.5 else pick(rng, [x for x in names if not x.endswith("的")])
+    w = pick(rng, _ZH_SHORT_WAY[motion])
+    if rng.random() < 0.65:
+        return pick(rng, _ZH_SHORT if colour else _ZH_SHORT_BARE).format(n=n, c=c, w=w)
+    text = pick(rng, _ZH_COPULA if colour else _ZH_COPULA_BARE).format(n=n, c=c, w=w)
+    return text
+
+
+def make_short(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> str:
+    """A short caption for ``attrs`` (as :func:`make_paraphrase`): a list of attributes, a copular sentence, or
+    a motion named as a noun; a clause per digit."""
+    short, join = (_en_short, ["; ", ", and ", " / ", ". "]) if lang == "en" else (_zh_short, ["；", "。", " / ", "，"])
+    clauses = [
+        short(rng, int(d), m, c if named else None)
+        for d, m, c, named in zip(attrs["digits"], attrs["motions"], attrs["colours"], attrs["colour_named"])
+    ]
+    return pick(rng, join).join(clauses)

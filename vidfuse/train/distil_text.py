@@ -23,8 +23,9 @@ each clip also comes with a second caption pair one digit apart (or, with ``cont
 motion apart; :func:`contrast_pair`), and the student's reads must change between its two captions as the
 teacher's change between theirs (:func:`distil_loss`).
 
-The student reads a paraphrase (:func:`vidfuse.data.paraphrase.make_paraphrase`) or a template caption, in
-either language, whatever the teacher's language; the teacher always reads the template caption the clip
+The student reads a paraphrase (:func:`vidfuse.data.paraphrase.make_paraphrase`) or a template caption, or
+with ``short`` > 0 a short wording (:func:`vidfuse.data.paraphrase.make_short`: "3, green, right", "the 3 is
+green and moves right", "a left-right bounce"), in either language, whatever the teacher's language; the teacher always reads the template caption the clip
 came with. Guidance needs nothing more: the unconditional branch is the fusion's null token, unchanged.
 
 The student's model folder records the words it was taught (the teacher's vocabulary and the paraphrase
@@ -47,7 +48,7 @@ import torch.nn as nn
 from vidfuse.config import ModelConfig
 from vidfuse.data.digit_captions import LANGS, make_caption
 from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits, is_held_out
-from vidfuse.data.paraphrase import make_paraphrase
+from vidfuse.data.paraphrase import make_paraphrase, make_short
 from vidfuse.data.vocabulary import Vocabulary, moving_digits_vocabulary
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
@@ -69,6 +70,7 @@ class DistilConfig:
     text_encoder: str = "e5"
     text_layers: int = 2  # trainable Transformer blocks on the frozen encoder
     paraphrase: float = 0.75  # share of student captions from the paraphrase grammar (the rest: templates)
+    short: float = 0.0  # share of student captions in short wordings (make_short), taken from either of those
     level: int = 1
     batch_size: int = 32
     lr: float = 1e-3
@@ -86,8 +88,9 @@ class DistilConfig:
         return tuple(k.strip() for k in self.contrast_on.split(",") if k.strip())
 
     def check(self) -> None:
-        if not 0.0 <= self.paraphrase <= 1.0:
-            raise InputError(f"paraphrase is a share of captions in [0, 1], got {self.paraphrase}")
+        for name in ("paraphrase", "short"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"{name} is a share of captions in [0, 1], got {getattr(self, name)}")
         for name in ("batch_size", "steps", "ckpt_every"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -149,24 +152,31 @@ def text_state(student: VidFuseModel) -> dict[str, torch.Tensor]:
     return {k: v for k, v in student.text_encoder.state_dict().items() if not k.startswith("backbone.")}
 
 
-def caption_pair(data: MovingDigits, index: int, paraphrase: float, seed: int) -> tuple[torch.Tensor, list[str]]:
+def caption_pair(
+    data: MovingDigits, index: int, paraphrase: float, seed: int, short: float = 0.0
+) -> tuple[torch.Tensor, list[str]]:
     """Clip ``index`` (C, T, H, W) and two captions: its template caption (the teacher's) and a caption of the
     same clip for the student: a paraphrase with probability ``paraphrase``, else another template caption, in
-    either language."""
+    either language; with probability ``short`` either is a short wording instead (:func:`make_short`)."""
     video, teacher_caption, attrs = data[index]
-    student, _ = _student_captions(attrs, index, paraphrase, seed, contrast=None)
+    student, _ = _student_captions(attrs, index, paraphrase, seed, contrast=None, short=short)
     return video, [teacher_caption, student]
 
 
 def contrast_pair(
-    data: MovingDigits, index: int, paraphrase: float, seed: int, on: tuple[str, ...] = ("digit",)
+    data: MovingDigits,
+    index: int,
+    paraphrase: float,
+    seed: int,
+    on: tuple[str, ...] = ("digit",),
+    short: float = 0.0,
 ) -> tuple[torch.Tensor, list[str]]:
     """Clip ``index`` and four captions: the teacher's and the student's for the clip (as :func:`caption_pair`),
     then the same two with one attribute of one digit changed (its kind drawn from ``on``: digit, colour,
     motion). The student's two are worded alike (one grammar draw replayed), so what tells them apart is that
     attribute; the teacher's other caption is a template caption of the changed attributes."""
     video, teacher_caption, attrs = data[index]
-    (student, other_student), other = _student_captions(attrs, index, paraphrase, seed, contrast=on)
+    (student, other_student), other = _student_captions(attrs, index, paraphrase, seed, contrast=on, short=short)
     rng = np.random.default_rng([seed, 11, index])
     other_teacher = make_caption(other, LANGS[int(rng.integers(len(LANGS)))], rng)
     return video, [teacher_caption, student, other_teacher, other_student]
@@ -195,10 +205,14 @@ def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generato
     raise AssertionError(f"no training value for a {kind} change of {attrs['digits']} / {attrs['motions']}")
 
 
-def _student_captions(attrs: dict, index: int, paraphrase: float, seed: int, *, contrast: tuple[str, ...] | None):
+def _student_captions(
+    attrs: dict, index: int, paraphrase: float, seed: int, *, contrast: tuple[str, ...] | None, short: float = 0.0
+):
     rng = np.random.default_rng([seed, 7, index])
     lang = LANGS[int(rng.integers(len(LANGS)))]
     make = make_paraphrase if rng.random() < paraphrase else make_caption
+    if short > 0 and rng.random() < short:  # no draw at 0: the captions of runs before short wordings stay theirs
+        make = make_short
     if not contrast:
         return make(attrs, lang, rng), None
     which = int(rng.integers(len(attrs["digits"])))
@@ -382,11 +396,11 @@ class Distiller:
         """The step's clips and caption columns: the teacher's and the student's, then (with ``contrast``) the
         same two with one attribute changed."""
         idx = range(step * self.cfg.batch_size, (step + 1) * self.cfg.batch_size)
-        p, seed = self.cfg.paraphrase, self.cfg.seed
+        p, seed, short = self.cfg.paraphrase, self.cfg.seed, self.cfg.short
         if self.cfg.contrast > 0:
-            rows = [contrast_pair(self.data, i, p, seed, self.cfg.contrast_kinds) for i in idx]
+            rows = [contrast_pair(self.data, i, p, seed, self.cfg.contrast_kinds, short) for i in idx]
         else:
-            rows = [caption_pair(self.data, i, p, seed) for i in idx]
+            rows = [caption_pair(self.data, i, p, seed, short) for i in idx]
         c = self.teacher.cfg
         video = match_video_size(torch.stack([r[0] for r in rows]), c.num_frames, c.height, c.width)
         return video, [list(column) for column in zip(*(r[1] for r in rows))]
