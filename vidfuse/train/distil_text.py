@@ -25,8 +25,9 @@ teacher's change between theirs (:func:`distil_loss`).
 
 The student reads a paraphrase (:func:`vidfuse.data.paraphrase.make_paraphrase`) or a template caption, or
 with ``short`` > 0 a short wording (:func:`vidfuse.data.paraphrase.make_short`: "3, green, right", "the 3 is
-green and moves right", "a left-right bounce"), in either language, whatever the teacher's language; the teacher always reads the template caption the clip
-came with. Guidance needs nothing more: the unconditional branch is the fusion's null token, unchanged.
+green and moves right", "a left-right bounce"), in either language, whatever the teacher's language; the
+teacher always reads the template caption the clip came with. Guidance needs nothing more: the unconditional
+branch is the fusion's null token, unchanged.
 
 The student's model folder records the words it was taught (the teacher's vocabulary and the paraphrase
 grammar's) in ``vocabulary.json``, so prompts far outside them still warn (:mod:`vidfuse.data.vocabulary`).
