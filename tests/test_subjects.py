@@ -61,6 +61,10 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a white five goes left while a one goes up.", (5, 1), 0),
         ("a yellow one is sliding down", (1,), 0),
         ("白1 下移", (1,), 0),
+        # "side by side" is no unit after a digit ("7 sides"); "1 digit" counts one, "a 1 digit" names it
+        ("a red 3 and a blue 7 side by side", (3, 7), 0),
+        ("1 digit: a 9 moving left", (9,), 1),
+        ("a red 1 digit moving left", (1,), 0),
     ],
 )
 def test_digits_asked_reads_digits_counts_and_not_other_numbers(prompt, named, count):

@@ -118,6 +118,7 @@ def digits_asked(prompt: str) -> DigitsAsked:
     text = unicodedata.normalize("NFKC", prompt).lower()
     text = re.sub(r"\d+\s*[x×*]\s*\d+", " ", text)  # sizes: 64x64
     text = re.sub(r"\d+\s*:\s*\d+|\d+\s*o'?\s*clock", " ", text)  # ratios and times: 4:3, 3 o'clock
+    text = re.sub(r"\bside[\s-]+by[\s-]+side\b", " beside each other ", text)  # "a 7 side by side": no unit
     # ranges: "2 or 3 pixels", "2 to 3 px", 3-4秒 (the unit is the end's)
     text = re.sub(r"\d+(?:\.\d+)?\s*(?:-|–|~|to|or|到|至)\s*(?=\d)", " ", text)
     named: list[tuple[int, str | None]] = []  # (digit, its colour word if one comes just before)
@@ -222,6 +223,9 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
                 pass
             elif _counted(tokens, i):
                 counts.append(int(t))
+            elif t == "1" and raw in _DIGIT_NOUNS and prev not in _ONE_BEFORE and prev not in _EN_COLOURS:
+                # "1 digit: a 9 …" counts one, as "one digit" does ("a 1 digit", "a red 1 digit" name it)
+                counts.append(1)
             elif len(t) == 1:
                 named(i, int(t))
             elif prev in _DIGIT_NOUNS or zh_before.endswith(("数字", "号码")):  # "the number 42": two glyphs
