@@ -90,7 +90,8 @@ train-vae: setup
 	$(PY) bench/evaluate_default.py --model runs/vae/model --out runs/vae/eval.json --sheet runs/vae/heldout_samples.png --n2 0
 
 # The default model's last stage: a one-step GAN distilled from the anchor flow with the e5 encoder (ADD_TEACHER,
-# made by distil-default; ≈ 55 min here), judged, left as runs/add/model (README "The default model").
+# made by distil-default; 250 steps, ≈ 10 min with AVX-512 bf16), judged, left as runs/add/model (README "The
+# default model").
 ADD_TEACHER ?= runs/default_e5/model
 train-gan-distilled: setup
 	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_add_small.yaml --init-from $(ADD_TEACHER) --out runs/add $(if $(wildcard runs/add/checkpoint.safetensors),--resume,)

@@ -12,8 +12,9 @@ import torch
 from tests.conftest import tiny_pipeline
 from vidfuse.catalog import describe
 from vidfuse.data.caption_words import EN_NUMBERS, ZH_NUMBERS
+from vidfuse.data.digit_captions import LANGS, make_caption
 from vidfuse.data.moving_digits import MovingDigits, is_held_out
-from vidfuse.data.paraphrase import _ZH_DIGIT_FORMS  # the other written forms of each digit
+from vidfuse.data.paraphrase import _ZH_DIGIT_FORMS, make_paraphrase  # _ZH_DIGIT_FORMS: other forms of each digit
 from vidfuse.errors import InputError
 from vidfuse.pipeline import TextToVideoPipeline
 from vidfuse.train.distil_text import (
@@ -216,7 +217,13 @@ def test_short_wordings_come_in_only_when_asked(monkeypatch):
     import vidfuse.train.distil_text as distil_text
 
     data = MovingDigits(split="train", level=1, lang="both", size=1000, seed=0)
-    before = [caption_pair(data, i, 0.75, 0)[1] for i in range(200)]
+    before = []
+    for i in range(200):  # the draws a caption pair made before short wordings: language, grammar or not, caption
+        _, teacher, attrs = data[i]
+        rng = np.random.default_rng([0, 7, i])
+        lang = LANGS[int(rng.integers(len(LANGS)))]
+        make = make_paraphrase if rng.random() < 0.75 else make_caption
+        before.append([teacher, make(attrs, lang, rng)])
     assert before == [caption_pair(data, i, 0.75, 0, short=0.0)[1] for i in range(200)]
     for i in range(40):
         teacher, student, _, other_student = contrast_pair(data, i, 0.75, 0, ("digit", "colour", "motion"), short=1)[1]

@@ -71,6 +71,19 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ),
         ("数字6是白色的，数字0是绿色的，前者往下，后者往右", ["数字6是白色的，往下", "数字0是绿色的，往右"]),
         ("红色的3向左移动两次，蓝色的7向上移动两次", ["红色的3向左移动两次", "蓝色的7向上移动两次"]),
+        # where the digits stand is left out of the clauses ("side" would read as a side-to-side bounce)
+        ("a red 3 and a blue 7 side by side", ["a red 3", "a blue 7"]),
+        # the grammar's colour shades: after them a digit is read, and one shade is one colour
+        ("a ruby 3 rises and a cobalt 7 falls", ["a ruby 3 rises", "a cobalt 7 falls"]),
+        (
+            "a lime green 2 moving up and a hot pink 5 moving down",
+            ["a lime green 2 moving up", "a hot pink 5 moving down"],
+        ),
+        (
+            "a crimson 4 and a teal 6, the red one going up, the cyan one going left",
+            ["a crimson 4, going up", "a teal 6, going left"],
+        ),
+        ("3 leftwards, 7 upwards", ["3 leftwards", "7 upwards"]),
     ],
 )
 def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):

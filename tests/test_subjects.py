@@ -65,6 +65,13 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a red 3 and a blue 7 side by side", (3, 7), 0),
         ("1 digit: a 9 moving left", (9,), 1),
         ("a red 1 digit moving left", (1,), 0),
+        ("an animated 1 digit moving up", (1,), 0),
+        ("just 1 digit: a 9 going up", (9,), 1),
+        ("an 8 rises and a 3 falls", (8, 3), 0),
+        ("7 upwards", (7,), 0),
+        ("a 3 moves up in the frame. 7 goes down", (3, 7), 0),
+        ("a cobalt 3 moving left and a crimson 3 moving right", (3, 3), 0),  # a blue 3 and a red 3
+        ("a cobalt 3 moving left and a sapphire 3 moving right", (3,), 0),  # both blue: one 3, as two red 3s are
     ],
 )
 def test_digits_asked_reads_digits_counts_and_not_other_numbers(prompt, named, count):

@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from vidfuse.data.paraphrase import EN_COLOUR_WORDS
 from vidfuse.data.subjects import digits_asked
 
 __all__ = ["subject_clauses", "MAX_SUBJECTS"]
@@ -71,7 +72,13 @@ _EN_PAIR = re.compile(
 )
 _ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")
 _SLASH_PAIR = re.compile(rf"(?i)\b({'|'.join(_EN_DIRECTIONS)})\s*/\s*(?=(?:{'|'.join(_EN_DIRECTIONS)})\b)")
-_COLOURS = "white|red|green|blue|yellow|cyan|magenta|purple|pink|orange|black|grey|gray|teal|gold|golden"
+# English colour words, each to the colour it names: the palette's and its shades (crimson → red, teal → cyan,
+# so "a lime green 3" has one colour and "the red one" finds a crimson 3), other colours to themselves
+_PALETTE = {w: w for w in "orange black grey gray brown silver navy indigo maroon".split()} | EN_COLOUR_WORDS
+_COLOURS = "|".join(sorted(_PALETTE, key=len, reverse=True))
+# where the digits stand to each other: the layers are placed apart anyway, and "side" in a clause reads as a
+# side-to-side bounce
+_LAYOUT = re.compile(r"(?i)\s*,?\s*\b(?:side[\s-]+by[\s-]+side|next\s+to\s+each\s+other|beside\s+each\s+other)\b")
 _ANOTHER = re.compile(r"(?i)\banother\b|\bthe\s+other\b|\bsecond\b|另一|另外一|第二")
 # before a digit in its piece: a digit not to draw ("not a 9", "shaped like an 8", 不是9) or one of a choice ("or 7")
 _NOT_DRAWN = re.compile(
@@ -134,7 +141,7 @@ _ZH_COLOUR = re.compile(r"品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青�
 def subject_clauses(prompt: str) -> list[str] | None:
     """One clause per digit of ``prompt`` when it names two or more (see the module docstring), or ``None``:
     one digit or none, more than :data:`MAX_SUBJECTS`, or a prompt these rules cannot split safely."""
-    text = unicodedata.normalize("NFKC", prompt).strip()
+    text = _LAYOUT.sub("", unicodedata.normalize("NFKC", prompt)).strip()
     asked = digits_asked(text)
     if not 2 <= asked.total <= MAX_SUBJECTS:
         return None
@@ -317,7 +324,7 @@ def _position(pronoun: str) -> int | None:
 
 def _colours(clause: str) -> set[str]:
     """The colour words of ``clause`` (black, the background, left out)."""
-    found = {m.group(0) for m in _EN_COLOUR.finditer(clause.lower())}
+    found = {_PALETTE[m.group(0)] for m in _EN_COLOUR.finditer(clause.lower())}
     found |= set(
         re.findall(r"(?:[品洋玫碧]?[白红紅绿綠蓝藍黄黃青紫粉橙灰金银])+", clause)
     )  # 蓝绿, 金黄, 紫红: one colour each
@@ -325,7 +332,10 @@ def _colours(clause: str) -> set[str]:
 
 
 def _colour(clause: str) -> str | None:
-    m = _EN_COLOUR.search(clause.lower()) or _ZH_COLOUR.search(clause)
+    m = _EN_COLOUR.search(clause.lower())
+    if m:
+        return _PALETTE[m.group(0)]
+    m = _ZH_COLOUR.search(clause)
     return m.group(0) if m else None
 
 

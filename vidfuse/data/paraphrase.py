@@ -186,6 +186,10 @@ _EN_COLOURS = {
     "magenta": ["magenta", "fuchsia", "hot pink", "pink", "purple", "violet", "bright magenta", "pinkish purple"],
 }
 
+# each English colour word a reader meets, to the palette colour it names: a shade's last word ("hot pink",
+# "lime green", "snow-white") and the one-word shades (crimson, teal); read by vidfuse.data.subjects and .clauses
+EN_COLOUR_WORDS = {re.findall(r"[a-z]+", name)[-1]: c for c, names in _EN_COLOURS.items() for name in names}
+
 
 def _en_colour(rng, colour: str) -> str:
     names = _EN_COLOURS[colour]
@@ -514,7 +518,6 @@ _EN_SHORT_WAY = {
     "down": ["down", "downward", "downwards", "moving down", "going down", "falling", "a drop to the bottom"],
     "left and right": [
         "left-right",
-        "left/right",
         "side-to-side",
         "back-and-forth horizontally",
         "a left-right bounce",
@@ -525,7 +528,6 @@ _EN_SHORT_WAY = {
     ],
     "up and down": [
         "up-down",
-        "up/down",
         "up-and-down",
         "bobbing vertically",
         "an up-down bounce",
@@ -625,23 +627,26 @@ def _en_short(rng, digit: int, motion: str, colour: str | None) -> str:
 
 def _zh_short(rng, digit: int, motion: str, colour: str | None) -> str:
     n = _zh_digit(rng, digit)
+    if n == "一":  # a bare 一 joins the next word: 一向 (always), 一下 (a moment), 一朝 (one day)
+        n = "数字一"
     c = None
     if colour:
         names = _ZH_COLOURS[colour]
         c = names[0] if rng.random() < 0.5 else pick(rng, [x for x in names if not x.endswith("的")])
     w = pick(rng, _ZH_SHORT_WAY[motion])
     if rng.random() < 0.65:
-        return pick(rng, _ZH_SHORT if colour else _ZH_SHORT_BARE).format(n=n, c=c, w=w)
-    text = pick(rng, _ZH_COPULA if colour else _ZH_COPULA_BARE).format(n=n, c=c, w=w)
-    return text
+        return pick(rng, _ZH_SHORT if colour else _ZH_SHORT_BARE).format(n=n, c=c, w=w).replace("数字数字", "数字")
+    return pick(rng, _ZH_COPULA if colour else _ZH_COPULA_BARE).format(n=n, c=c, w=w).replace("数字数字", "数字")
 
 
 def make_short(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> str:
     """A short caption for ``attrs`` (as :func:`make_paraphrase`): a list of attributes, a copular sentence, or
     a motion named as a noun; a clause per digit."""
-    short, join = (_en_short, ["; ", ", and ", " / ", ". "]) if lang == "en" else (_zh_short, ["；", "。", " / ", "，"])
+    # clauses joined where a list's own commas cannot run into the next digit's
+    short, join = (_en_short, ["; ", ", and ", " / ", ". "]) if lang == "en" else (_zh_short, ["；", "。", " / "])
     clauses = [
         short(rng, int(d), m, c if named else None)
         for d, m, c, named in zip(attrs["digits"], attrs["motions"], attrs["colours"], attrs["colour_named"])
     ]
-    return pick(rng, join).join(clauses)
+    text = pick(rng, join).join(clauses)
+    return re.sub(r"\b([Aa]) (?=(?:8|eight)\b)", r"\1n ", text) if lang == "en" else text  # "an 8 that is white"

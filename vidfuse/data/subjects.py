@@ -35,6 +35,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from vidfuse.data.paraphrase import EN_COLOUR_WORDS  # the shades the encoder is taught
+
 __all__ = ["DigitsAsked", "digits_asked"]
 
 _EN_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -54,7 +56,7 @@ _EN_UNITS = frozenset(
 _EN_COLOURS = frozenset(
     "white red green blue yellow cyan magenta purple pink violet orange black grey gray teal turquoise aqua "
     "crimson scarlet gold golden lime navy indigo maroon brown silver fuchsia".split()
-)
+) | frozenset(EN_COLOUR_WORDS)
 _ZH_COLOURS = "白红紅绿綠蓝藍黄黃青紫粉橙黑灰金银"
 _ZH_VALUE = {
     c: i for i, forms in enumerate("零〇○ 一壹幺 二贰貳 三叁參 四肆 五伍 六陆陸 七柒 八捌 九玖".split()) for c in forms
@@ -69,8 +71,8 @@ _ZH_UNIT_WORDS = ("像素", "分钟", "分之", "点钟")
 _ZH_ONE_WORD = _ZH_UNIT | frozenset("分点方面头角回阵会样般些切旁再味同齐直起路段时刻瞬闪定致共连贯口心意")
 _ZH_NUMBER_PART = frozenset(_ZH_VALUE) | frozenset("十拾百佰千仟万萬两")
 _ONE_BEFORE = frozenset(
-    "a the big small large tiny little huge giant bold thin thick handwritten written drawn painted colored coloured "
-    "bright dark light pale glowing single lone".split()
+    "a an the big small large tiny little huge giant bold thin thick handwritten written drawn painted colored "
+    "coloured bright dark light pale glowing single lone".split()
 )
 _ONE_NOT_BEFORE = frozenset("of more another after by at".split()) | _EN_COLOURS
 _ZH_PAIRED = "上下左右前后来去进退东西南北高低大小动静快慢"  # 一上一下: a pattern, not two ones
@@ -176,8 +178,8 @@ def _en_colour(tokens: list[str], i: int) -> str | None:
     before = tokens[max(0, i - 4) : i]
     ends = [j for j, t in enumerate(before) if t in _CLAUSE_ENDS]
     before = before[ends[-1] + 1 :] if ends else before  # "white 0; 3 moves up": the 3 is not white
-    words = next((w for w in reversed(before[-3:]) if w in _EN_COLOURS), None)
-    return words or _zh_colour("".join(before))
+    word = next((w for w in reversed(before[-3:]) if w in _EN_COLOURS), None)
+    return EN_COLOUR_WORDS.get(word, word) if word else _zh_colour("".join(before))  # crimson is red
 
 
 def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> None:
@@ -223,9 +225,8 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
                 pass
             elif _counted(tokens, i):
                 counts.append(int(t))
-            elif t == "1" and raw in _DIGIT_NOUNS and prev not in _ONE_BEFORE and prev not in _EN_COLOURS:
-                # "1 digit: a 9 …" counts one, as "one digit" does ("a 1 digit", "a red 1 digit" name it)
-                counts.append(1)
+            elif t == "1" and raw in _DIGIT_NOUNS and prev in ("", "just", "only", "exactly"):
+                counts.append(1)  # "1 digit: a 9 …", "just 1 digit" count one ("a 1 digit" names it)
             elif len(t) == 1:
                 named(i, int(t))
             elif prev in _DIGIT_NOUNS or zh_before.endswith(("数字", "号码")):  # "the number 42": two glyphs
@@ -262,6 +263,8 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             counts.append(2)
         if t.isascii() and t.isalnum():
             prev = t
+        elif t in _CLAUSE_ENDS:  # "… in the frame. 7 goes down": the 7 is no frame number
+            prev = ""
 
 
 def _another_digit(after: list[str]) -> bool:
@@ -285,6 +288,9 @@ def _acts(word: str) -> bool:
     return word in ("is", "was", "goes", "keeps") or len(word) > 4 and word.endswith(("ing", "es", "s"))
 
 
+_EN_WAYS = frozenset("upwards downwards leftwards rightwards sideways backwards forwards".split())
+
+
 def _counts_other(tokens: list[str], i: int, prev: str) -> bool:
     """Whether the number at ``tokens[i]`` counts something other than digits: a plural noun right after it
     ("two walls", "with 2 bounces", "in two hops"), unless an article or a describing word before it, or a
@@ -295,6 +301,8 @@ def _counts_other(tokens: list[str], i: int, prev: str) -> bool:
     if not (t.isdigit() or t in _EN_VALUE) or prev in _ONE_BEFORE or prev in _EN_COLOURS:
         return False
     if prev in _DIGIT_NOUNS or w in ("is", "was", "has", "does", "its") or w in _PLURAL_NOUNS or w in _EN_PLURALS:
+        return False
+    if w in _EN_WAYS:  # "7 upwards", "3 leftwards": the subject and its motion
         return False
     then = tokens[i + 2] if i + 2 < len(tokens) else ""
     if then in _EN_VERB_AFTER:  # "3 moves left": the subject and its verb
