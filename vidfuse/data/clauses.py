@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from vidfuse.data.paraphrase import EN_COLOUR_WORDS
+from vidfuse.data.subjects import EN_COLOUR_NAMES as _PALETTE  # colour word → the colour it names
 from vidfuse.data.subjects import digits_asked
 
 __all__ = ["subject_clauses", "MAX_SUBJECTS"]
@@ -72,9 +72,8 @@ _EN_PAIR = re.compile(
 )
 _ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")
 _SLASH_PAIR = re.compile(rf"(?i)\b({'|'.join(_EN_DIRECTIONS)})\s*/\s*(?=(?:{'|'.join(_EN_DIRECTIONS)})\b)")
-# English colour words, each to the colour it names: the palette's and its shades (crimson → red, teal → cyan,
-# so "a lime green 3" has one colour and "the red one" finds a crimson 3), other colours to themselves
-_PALETTE = {w: w for w in "orange black grey gray brown silver navy indigo maroon".split()} | EN_COLOUR_WORDS
+# English colour words, longest first; read through _PALETTE, so "a lime green 3" has one colour and "the red one"
+# finds a crimson 3
 _COLOURS = "|".join(sorted(_PALETTE, key=len, reverse=True))
 # where the digits stand to each other: the layers are placed apart anyway, and "side" in a clause reads as a
 # side-to-side bounce

@@ -635,8 +635,10 @@ def _zh_short(rng, digit: int, motion: str, colour: str | None) -> str:
         c = names[0] if rng.random() < 0.5 else pick(rng, [x for x in names if not x.endswith("的")])
     w = pick(rng, _ZH_SHORT_WAY[motion])
     if rng.random() < 0.65:
-        return pick(rng, _ZH_SHORT if colour else _ZH_SHORT_BARE).format(n=n, c=c, w=w).replace("数字数字", "数字")
-    return pick(rng, _ZH_COPULA if colour else _ZH_COPULA_BARE).format(n=n, c=c, w=w).replace("数字数字", "数字")
+        forms = _ZH_SHORT if colour else _ZH_SHORT_BARE
+    else:
+        forms = _ZH_COPULA if colour else _ZH_COPULA_BARE
+    return pick(rng, forms).format(n=n, c=c, w=w).replace("数字数字", "数字")
 
 
 def make_short(attrs: dict[str, Any], lang: str, rng: np.random.Generator) -> str:

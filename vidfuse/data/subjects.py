@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from vidfuse.data.paraphrase import EN_COLOUR_WORDS  # the shades the encoder is taught
 
-__all__ = ["DigitsAsked", "digits_asked"]
+__all__ = ["DigitsAsked", "EN_COLOUR_NAMES", "digits_asked"]
 
 _EN_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _EN_VALUE = {w: i for i, w in enumerate(_EN_WORDS)} | {"oh": 0, "nought": 0, "naught": 0}
@@ -53,10 +53,14 @@ _EN_UNITS = frozenset(
     "cell cells row rows column columns".split()
 )
 # Colour words: the same digit in two colours is two digits ("a cyan 2 … and a yellow 2")
-_EN_COLOURS = frozenset(
-    "white red green blue yellow cyan magenta purple pink violet orange black grey gray teal turquoise aqua "
+# every English colour word, to the colour it names: a palette colour for the palette's words and the grammar's
+# shades (crimson → red, teal → cyan), itself for a colour outside the palette (orange, black)
+EN_COLOUR_NAMES = {
+    w: EN_COLOUR_WORDS.get(w, w)
+    for w in "white red green blue yellow cyan magenta purple pink violet orange black grey gray teal turquoise aqua "
     "crimson scarlet gold golden lime navy indigo maroon brown silver fuchsia".split()
-) | frozenset(EN_COLOUR_WORDS)
+} | EN_COLOUR_WORDS
+_EN_COLOURS = frozenset(EN_COLOUR_NAMES)
 _ZH_COLOURS = "白红紅绿綠蓝藍黄黃青紫粉橙黑灰金银"
 _ZH_VALUE = {
     c: i for i, forms in enumerate("零〇○ 一壹幺 二贰貳 三叁參 四肆 五伍 六陆陸 七柒 八捌 九玖".split()) for c in forms
@@ -179,7 +183,7 @@ def _en_colour(tokens: list[str], i: int) -> str | None:
     ends = [j for j, t in enumerate(before) if t in _CLAUSE_ENDS]
     before = before[ends[-1] + 1 :] if ends else before  # "white 0; 3 moves up": the 3 is not white
     word = next((w for w in reversed(before[-3:]) if w in _EN_COLOURS), None)
-    return EN_COLOUR_WORDS.get(word, word) if word else _zh_colour("".join(before))  # crimson is red
+    return EN_COLOUR_NAMES[word] if word else _zh_colour("".join(before))  # crimson is red
 
 
 def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> None:
