@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +19,10 @@ from vidfuse.data.paraphrase import _ZH_DIGIT_FORMS, make_paraphrase  # _ZH_DIGI
 from vidfuse.errors import InputError
 from vidfuse.pipeline import TextToVideoPipeline
 from vidfuse.train.distil_text import (
+    NEAR_MOTIONS,
     DistilConfig,
     Distiller,
+    _student_captions,
     build_student,
     caption_pair,
     change_attribute,
@@ -193,6 +196,68 @@ def test_a_contrast_pair_changes_one_attribute_of_one_digit():
     with pytest.raises(InputError, match="without the contrast term"):  # it would be silently ignored
         DistilConfig(contrast_on="colour").check()
     DistilConfig(contrast_on="colour", contrast=1.0).check()
+
+
+def test_near_motion_pairs_swap_a_one_way_motion_and_the_bounce_on_its_axis():
+    data = MovingDigits(split="train", level=1, lang="both", size=1000, seed=0)
+    rng = np.random.default_rng(1)
+    swaps = []
+    for index in range(120):
+        attrs = data.clip(index)[2]
+        other = change_attribute(attrs, "motion", 0, rng, near=1.0)
+        before, after = attrs["motions"][0], other["motions"][0]
+        assert not is_held_out(other["digits"][0], after)
+        if any(not is_held_out(attrs["digits"][0], m) for m in NEAR_MOTIONS[before]):
+            assert after in NEAR_MOTIONS[before], (before, after)
+        swaps.append((before, after))
+    assert {("left", "left and right"), ("up and down", "down")} <= set(swaps)
+    # at a half, both kinds of change come
+    half = [change_attribute(data.clip(i)[2], "motion", 0, rng, near=0.5) for i in range(80)]
+    near = sum(o["motions"][0] in NEAR_MOTIONS[data.clip(i)[2]["motions"][0]] for i, o in enumerate(half))
+    assert 35 < near < 70, near  # half near, and a fifth to two fifths of the others land near too
+    with pytest.raises(InputError, match="add motion"):
+        DistilConfig(contrast=1.0, contrast_near=0.5).check()
+    with pytest.raises(InputError, match="contrast_near"):
+        DistilConfig(contrast=1.0, contrast_on="motion", contrast_near=1.5).check()
+
+
+def test_dropped_articles_leave_headline_english_and_chinese_alone():
+    data = MovingDigits(split="train", level=1, lang="both", size=1000, seed=0)
+    english = 0
+    for index in range(200):
+        attrs = data.clip(index)[2]
+        pair, _ = _student_captions(attrs, index, 0.75, 0, contrast=("digit",), short=0.25, drop_articles=1.0)
+        student, other = pair
+        if re.search("[\u4e00-\u9fff]", student):  # Chinese has no articles: its captions stay as they were
+            assert pair == _student_captions(attrs, index, 0.75, 0, contrast=("digit",), short=0.25)[0]
+        else:
+            english += 1
+            assert _without_numbers(student) == _without_numbers(other)  # both captions of a pair alike
+            left = re.sub(r"\ball the time\b|\bthe whole time\b", "", student, flags=re.I)
+            assert not re.search(r"\b(?:a|an|the)\b", left, re.I), student
+            assert "  " not in student and student == student.strip(), student
+    assert english > 60
+
+
+def test_the_makefile_recipe_uses_only_options_distil_text_has():
+    """Every flag of the Makefile's distillation stages is an option of ``vidfuse distil-text``, and every share
+    the DistilConfig checks is in range: a recipe line that drifted from the CLI fails here, not an hour in."""
+    import typer
+
+    from vidfuse.cli import app
+
+    command = typer.main.get_command(app).commands["distil-text"]
+    names = {name for p in command.params for name in p.opts}
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text().replace("\\\n", " ")
+    base = re.search(r"^DISTIL = .*?distil-text(.*)$", makefile, re.M).group(1)
+    stages = [line.split("$(DISTIL)", 1)[1] for line in makefile.splitlines() if "$(DISTIL) --" in line]
+    assert len(stages) >= 7
+    for stage in stages:
+        flags = re.findall(r"(--[a-z-]+)(?: ([^-$ ][^ ]*))?", base + stage)
+        assert {f for f, _ in flags} <= names, stage
+        values = {f[2:].replace("-", "_"): v for f, v in flags if v and f not in ("--teacher", "--out")}
+        fields = {k: type(getattr(DistilConfig, k))(v) for k, v in values.items()}
+        DistilConfig(**fields).check()
 
 
 def test_the_contrast_term_teaches_the_change_a_digit_makes(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from vidfuse.config import TrainConfig
 from vidfuse.data.moving_digits import COLOURS, MOTIONS, MovingDigits
-from vidfuse.data.paraphrase import _EN_PRESENT, make_paraphrase, make_short
+from vidfuse.data.paraphrase import _EN_COLOURS, _EN_PRESENT, make_paraphrase, make_short
 from vidfuse.errors import InputError
 
 EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -167,6 +167,19 @@ def test_short_wordings_use_bare_verbs_after_have_and_let():
     assert len(after) > 20
     for words in after:  # the verb, or an adverb and then the verb
         assert not set(words.split()) & _EN_PRESENT, words
+
+
+def test_short_wordings_include_telegraphic_english():
+    """Headline English: no article, a whole predicate ("blue 0 moving up", "cyan six slides left"): the
+    register a student read as a bounce when only sentences with articles and attribute lists taught it."""
+    rng = np.random.default_rng(6)
+    texts = [make_short(attrs(d, m, "blue"), "en", rng) for d in range(10) for m in MOTIONS for _ in range(10)]
+    number = r"(?:[0-9]|" + "|".join(EN_NUMBERS) + ")"
+    verb = r"(?:\w+ing|" + "|".join(_EN_PRESENT) + ")"
+    blue = "|".join(map(re.escape, _EN_COLOURS["blue"]))
+    telegraphic = [t for t in texts if re.match(rf"(?:{blue}) {number} {verb}\b", t)]
+    assert 0.05 * len(texts) < len(telegraphic) < 0.3 * len(texts), len(telegraphic)
+    assert any(" moving " in t or " going " in t for t in telegraphic)
 
 
 def test_two_digit_short_wordings_name_both():

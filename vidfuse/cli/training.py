@@ -144,6 +144,14 @@ def distil_text(
     contrast_on: str = typer.Option(
         "digit", "--contrast-on", help="What a contrast pair changes, comma-separated: digit, colour, motion."
     ),
+    contrast_near: float = typer.Option(
+        0.0,
+        "--contrast-near",
+        help="Share of motion pairs that swap a one-way motion and the bounce on its axis (right / left and right).",
+    ),
+    drop_articles: float = typer.Option(
+        0.0, "--drop-articles", help='Share of English student captions without articles ("red 3 drifting left").'
+    ),
     steps: int = typer.Option(1000, "--steps", min=1),
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
@@ -166,6 +174,8 @@ def distil_text(
         short=short,
         contrast=contrast,
         contrast_on=contrast_on,
+        contrast_near=contrast_near,
+        drop_articles=drop_articles,
         steps=steps,
         max_minutes=max_minutes,
         batch_size=batch_size,

@@ -565,6 +565,19 @@ _EN_COPULA = [
     "the digit is {n}, it is {c} and it {p}",
 ]
 _EN_COPULA_BARE = ["the {n} {p}", "have the {n} {i}", "the digit is {n} and it {p}", "let the {n} {i}"]
+# telegraphic: a subject with no article and a whole predicate ("blue 0 moving up", "cyan six slides left",
+# "green 5 descending slowly"), as in headlines and quick requests; {g} the participle phrase, {p} the finite one
+_EN_TELEGRAPH = [
+    "{c} {n} {g}",
+    "{c} {n} {g}",
+    "{c} {n} {p}",
+    "{c} {n}, {g}",
+    "{n} in {c} {g}",
+    "{n} in {c}, {g}",
+    "{c} digit {n} {g}",
+    "{c} number {n} {p}",
+]
+_EN_TELEGRAPH_BARE = ["{n} {g}", "{n} {p}", "digit {n} {g}", "number {n} {p}", "{n}, {g}"]
 
 _ZH_SHORT_WAY = {
     "left": "向左 往左 左移 往左走 向左移 朝左 从右往左 左滑".split(),
@@ -615,10 +628,15 @@ def _bare(present: str) -> str:
 
 def _en_short(rng, digit: int, motion: str, colour: str | None) -> str:
     n = EN_NUMBERS[digit] if rng.random() < 0.4 else str(digit)
-    if rng.random() < 0.6:
+    shape = rng.random()
+    if shape < 0.4:
         form = pick(rng, _EN_SHORT if colour else _EN_SHORT_BARE)
         return form.format(n=n, c=colour and _en_colour(rng, colour), w=pick(rng, _EN_SHORT_WAY[motion]))
-    _, finite = _en_predicate(rng, motion)
+    participle, finite = _en_predicate(rng, motion)
+    if shape < 0.7:
+        n = "1" if n == "one" else n  # "blue one moving up" reads as "the blue one"
+        form = pick(rng, _EN_TELEGRAPH if colour else _EN_TELEGRAPH_BARE)
+        return form.format(n=n, c=colour and _en_colour(rng, colour), g=participle, p=finite)
     verb = next(w for w in finite.split() if w in _EN_PRESENT)
     bare = re.sub(rf"\b{verb}\b", _bare(verb), finite, count=1)
     form = pick(rng, _EN_COPULA if colour else _EN_COPULA_BARE)

@@ -38,6 +38,7 @@ Run folder: ``checkpoint.safetensors`` (the trainable weights, optimiser, step, 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,6 +62,15 @@ from vidfuse.train.runlog import truncate_metrics
 from vidfuse.train.sampler import match_video_size
 
 CONTRAST_KINDS = ("digit", "colour", "motion")
+# each motion's nearest others: the same axis, one-way against bounce
+NEAR_MOTIONS = {
+    "left": ("left and right",),
+    "right": ("left and right",),
+    "up": ("up and down",),
+    "down": ("up and down",),
+    "left and right": ("left", "right"),
+    "up and down": ("up", "down"),
+}
 DATA_SIZE = 10**9  # clip indices: step · batch + i, so a run never repeats a clip
 
 
@@ -82,6 +92,12 @@ class DistilConfig:
     pooled_weight: float = 1.0
     contrast: float = 0.0  # weight of the contrast term (0: no contrast pairs; see distil_loss)
     contrast_on: str = "digit"  # what a contrast pair changes, comma-separated: digit, colour, motion
+    # share of motion changes that swap a one-way motion and the bounce on its axis (right <-> left and right,
+    # up and down <-> up or down): the closest pair, the one a student reads wrong first (see change_attribute)
+    contrast_near: float = 0.0
+    # share of English student captions with their articles dropped ("red 3 drifting left", "show blue 0 moving
+    # up"): headline English, which a student taught only on sentences with articles can read as no motion at all
+    drop_articles: float = 0.0
     seed: int = 0
 
     @property
@@ -89,9 +105,9 @@ class DistilConfig:
         return tuple(k.strip() for k in self.contrast_on.split(",") if k.strip())
 
     def check(self) -> None:
-        for name in ("paraphrase", "short"):
+        for name in ("paraphrase", "short", "contrast_near", "drop_articles"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise InputError(f"{name} is a share of captions in [0, 1], got {getattr(self, name)}")
+                raise InputError(f"{name} is a share in [0, 1], got {getattr(self, name)}")
         for name in ("batch_size", "steps", "ckpt_every"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -109,6 +125,11 @@ class DistilConfig:
             )
         if self.level not in (1, 2):
             raise InputError(f"level must be 1 or 2, got {self.level}")
+        if self.contrast_near > 0 and "motion" not in kinds:
+            raise InputError(
+                f"contrast_near {self.contrast_near} swaps motions, but the pairs change only {self.contrast_on!r}: "
+                "add motion to --contrast-on"
+            )
         if self.contrast == 0 and kinds != ("digit",):
             raise InputError(
                 f"contrast_on {self.contrast_on!r} changes nothing without the contrast term: add --contrast W (W > 0)"
@@ -154,13 +175,16 @@ def text_state(student: VidFuseModel) -> dict[str, torch.Tensor]:
 
 
 def caption_pair(
-    data: MovingDigits, index: int, paraphrase: float, seed: int, short: float = 0.0
+    data: MovingDigits, index: int, paraphrase: float, seed: int, short: float = 0.0, drop_articles: float = 0.0
 ) -> tuple[torch.Tensor, list[str]]:
     """Clip ``index`` (C, T, H, W) and two captions: its template caption (the teacher's) and a caption of the
     same clip for the student: a paraphrase with probability ``paraphrase``, else another template caption, in
-    either language; with probability ``short`` either is a short wording instead (:func:`make_short`)."""
+    either language; with probability ``short`` either is a short wording instead (:func:`make_short`); with
+    probability ``drop_articles`` an English one loses its articles."""
     video, teacher_caption, attrs = data[index]
-    student, _ = _student_captions(attrs, index, paraphrase, seed, contrast=None, short=short)
+    student, _ = _student_captions(
+        attrs, index, paraphrase, seed, contrast=None, short=short, drop_articles=drop_articles
+    )
     return video, [teacher_caption, student]
 
 
@@ -171,21 +195,30 @@ def contrast_pair(
     seed: int,
     on: tuple[str, ...] = ("digit",),
     short: float = 0.0,
+    near: float = 0.0,
+    drop_articles: float = 0.0,
 ) -> tuple[torch.Tensor, list[str]]:
     """Clip ``index`` and four captions: the teacher's and the student's for the clip (as :func:`caption_pair`),
     then the same two with one attribute of one digit changed (its kind drawn from ``on``: digit, colour,
-    motion). The student's two are worded alike (one grammar draw replayed), so what tells them apart is that
-    attribute; the teacher's other caption is a template caption of the changed attributes."""
+    motion; ``near``: :func:`change_attribute`). The student's two are worded alike (one grammar draw replayed),
+    so what tells them apart is that attribute; the teacher's other caption is a template caption of the changed
+    attributes."""
     video, teacher_caption, attrs = data[index]
-    (student, other_student), other = _student_captions(attrs, index, paraphrase, seed, contrast=on, short=short)
+    (student, other_student), other = _student_captions(
+        attrs, index, paraphrase, seed, contrast=on, short=short, near=near, drop_articles=drop_articles
+    )
     rng = np.random.default_rng([seed, 11, index])
     other_teacher = make_caption(other, LANGS[int(rng.integers(len(LANGS)))], rng)
     return video, [teacher_caption, student, other_teacher, other_student]
 
 
-def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generator) -> dict:
+def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generator, near: float = 0.0) -> dict:
     """``attrs`` with digit ``which``'s ``kind`` replaced by another value of the same kind. A colour is changed
     only where the caption names one (an unnamed colour is the white no caption mentions): else the digit.
+    With probability ``near`` a motion is changed to its nearest other (:data:`NEAR_MOTIONS`: a one-way motion to
+    the bounce on its axis, a bounce to a one-way motion on its axis), the pair closest in meaning ("moving up" /
+    "moving up and down"; the grammar picks each motion's own verbs, so the student's two captions may differ in
+    more words than that); else to any other.
     The changed clip stays a training clip: no held-out (digit, motion) pair, no digit twice in one clip
     (the value is drawn again until it is; a draw that is already one costs nothing more, so the captions of
     earlier runs that never hit one are unchanged)."""
@@ -196,6 +229,10 @@ def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generato
         return {**attrs, "colours": colours}
     digits, motions = list(attrs["digits"]), list(attrs["motions"])
     others = [m for m in MOTIONS if m != attrs["motions"][which]]
+    if kind == "motion" and near > 0 and rng.random() < near:  # no draw at 0: earlier runs' pairs stay theirs
+        # the near ones that keep the clip a training clip; a digit whose near ones are all held out takes any
+        nearest = [m for m in NEAR_MOTIONS[attrs["motions"][which]] if not is_held_out(digits[which], m)]
+        others = nearest or others
     for _ in range(100):
         if kind == "motion":
             motions[which] = others[int(rng.integers(len(others)))]
@@ -207,23 +244,48 @@ def change_attribute(attrs: dict, kind: str, which: int, rng: np.random.Generato
 
 
 def _student_captions(
-    attrs: dict, index: int, paraphrase: float, seed: int, *, contrast: tuple[str, ...] | None, short: float = 0.0
+    attrs: dict,
+    index: int,
+    paraphrase: float,
+    seed: int,
+    *,
+    contrast: tuple[str, ...] | None,
+    short: float = 0.0,
+    near: float = 0.0,
+    drop_articles: float = 0.0,
 ):
     rng = np.random.default_rng([seed, 7, index])
     lang = LANGS[int(rng.integers(len(LANGS)))]
     make = make_paraphrase if rng.random() < paraphrase else make_caption
     if short > 0 and rng.random() < short:  # no draw at 0: the captions of runs before short wordings stay theirs
         make = make_short
+    if lang == "en" and drop_articles > 0 and rng.random() < drop_articles:  # no draw at 0, as above
+        make = _without_articles(make)
     if not contrast:
         return make(attrs, lang, rng), None
     which = int(rng.integers(len(attrs["digits"])))
     # one kind draws nothing, so a digit-only run's captions are the ones it always had (a resumed run's too)
     kind = contrast[int(rng.integers(len(contrast)))] if len(contrast) > 1 else contrast[0]
-    other = change_attribute(attrs, kind, which, rng)
+    other = change_attribute(attrs, kind, which, rng, near)
     state = rng.bit_generator.state
     first = make(attrs, lang, rng)
     rng.bit_generator.state = state  # the same draws: the same wording, the other digit
     return (first, make(other, lang, rng)), other
+
+
+def _without_articles(make):
+    """``make`` with every article taken out of its caption: "show a red 3 drifting to the left" → "show red 3
+    drifting to left"."""
+
+    def make_bare(attrs, lang, rng):
+        return _ARTICLE.sub(lambda m: "1" if m.group(1) else "", make(attrs, lang, rng))
+
+    return make_bare
+
+
+# an article and the word after it, kept in "all the time" / "the whole time"; "a one" becomes "1", as a bare "one"
+# reads as a pronoun ("make blue one move up")
+_ARTICLE = re.compile(r"(?<!\ball )\b(?:[Aa]n?|[Tt]he) (?:(one)(?![\w-])|(?!whole\b)(?=\S))")
 
 
 def cross_reads(generator: nn.Module) -> list[nn.Module]:
@@ -399,9 +461,10 @@ class Distiller:
         idx = range(step * self.cfg.batch_size, (step + 1) * self.cfg.batch_size)
         p, seed, short = self.cfg.paraphrase, self.cfg.seed, self.cfg.short
         if self.cfg.contrast > 0:
-            rows = [contrast_pair(self.data, i, p, seed, self.cfg.contrast_kinds, short) for i in idx]
+            near, bare = self.cfg.contrast_near, self.cfg.drop_articles
+            rows = [contrast_pair(self.data, i, p, seed, self.cfg.contrast_kinds, short, near, bare) for i in idx]
         else:
-            rows = [caption_pair(self.data, i, p, seed, short) for i in idx]
+            rows = [caption_pair(self.data, i, p, seed, short, self.cfg.drop_articles) for i in idx]
         c = self.teacher.cfg
         video = match_video_size(torch.stack([r[0] for r in rows]), c.num_frames, c.height, c.width)
         return video, [list(column) for column in zip(*(r[1] for r in rows))]
