@@ -71,8 +71,8 @@ distil-default: setup
 	$(DISTIL) --steps 2200 --lr 1e-4 --contrast 1 --resume
 	$(DISTIL) --steps 2700 --lr 2e-4 --contrast 1 --resume
 	$(DISTIL) --steps 3300 --lr 2e-4 --contrast 1 --contrast-on digit,colour,motion --resume
-	$(DISTIL) --steps 3900 --lr 2e-4 --contrast 1 --contrast-on digit,colour,motion --short 0.25 --contrast-near 0.5 \
-		--drop-articles 0.3 --resume
+	$(DISTIL) --steps 3900 --lr 2e-4 --contrast 1 --contrast-on digit,colour,motion --short 0.4 --contrast-near 0.5 \
+		--drop-articles 0.5 --resume
 	$(PY) bench/evaluate_default.py --model runs/default_e5/model --out runs/default_e5/eval.json --sheet runs/default_e5/heldout_samples.png
 
 # The seed's own generator families, each trained from scratch in the anchor space (≤ 60 min on 2 cores with
