@@ -1,4 +1,4 @@
-"""bench/motion_reads.py: which motion a distilled encoder reads in a caption, on a tiny teacher and a 2-step student."""
+"""bench/motion_reads.py: which motion a distilled encoder reads in a caption (a tiny teacher, a 2-step student)."""
 
 from __future__ import annotations
 
