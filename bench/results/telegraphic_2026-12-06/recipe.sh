@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make distil-default as the Makefile now runs it (seven stages, the seventh with headline English and near motion
-# pairs), with a chosen seed, from the shipped template model (git 559b7de) as teacher. Stages 1-6 are the ones the
-# twentieth session ran; their state after stage 6 is kept (OUT_stage6) so that variants of stage 7 can start from
-# it. Resumes where it stopped.      recipe.sh SEED OUT
+# pairs), with a chosen seed, from the shipped template model (git 559b7de) as teacher. The state after stage 6 is
+# kept (OUT_stage6) so that variants of stage 7 can start from it. The shipped encoder is `recipe.sh 1 runs/s1_e5`:
+# it was run in pieces (stages 1-6; the seventh stage at 25% / 30% on runs/s1_e5, then the Makefile's 40% / 50% on a
+# copy of runs/s1_e5_stage6, runs/s1b_e5). `recipe.sh 0 runs/s0_e5` is the second seed (make train-default's).
+# Resumes where it stopped.      recipe.sh SEED OUT
 set -euo pipefail
 cd /work/main
 PY=.venv/bin/python
