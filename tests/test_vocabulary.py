@@ -159,3 +159,15 @@ def test_the_demo_stories_warn_about_nothing():
         for scene in validate_script(script):
             assert pipe.unknown_words(scene.prompt) == [], scene.prompt
             assert pipe.digits_beyond(scene.prompt) is None, scene.prompt
+
+
+def test_template_slot_names_and_language_codes_are_not_words(vocab):
+    """The grammar's tables hold "{c}digit {n}" and LANGS = ("en", "zh"): those letters name slots and
+    languages, not words of any caption, so neither the grammar's vocabulary nor the shipped record lists them."""
+    from vidfuse.data.vocabulary import moving_digits_vocabulary
+
+    words, _ = moving_digits_vocabulary()
+    not_words = {"b", "c", "g", "n", "p", "w", "x", "en", "zh"}
+    assert not words & not_words
+    assert not vocab.words & not_words
+    assert {"digit", "bounces", "crimson", "leftward"} <= words

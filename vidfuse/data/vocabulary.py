@@ -113,15 +113,20 @@ ZH_STOP_CHARS = frozenset(
 )
 
 
+_SLOT = re.compile(r"\{[^{}]*\}")  # a template's slot ("{c}digit {n}"): a name for code, not a word of a caption
+_NOT_CAPTION_TEXT = frozenset({"LANGS"})  # upper-case names whose strings are codes ("en", "zh"), not caption text
+
+
 def _md_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
-    """The words and non-ASCII characters Moving Digits' caption templates and paraphrase grammar use."""
+    """The words and non-ASCII characters Moving Digits' caption templates and paraphrase grammar use: every
+    string of their upper-case tables, less the templates' slot names."""
     from vidfuse.data import digit_captions, moving_digits, paraphrase
 
     texts: list[str] = []
 
     def walk(v) -> None:
         if isinstance(v, str):
-            texts.append(v)
+            texts.append(_SLOT.sub(" ", v))
         elif isinstance(v, dict):
             for k, x in v.items():
                 walk(k)
@@ -132,7 +137,7 @@ def _md_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
 
     for module in (moving_digits, digit_captions, paraphrase):
         for name, value in vars(module).items():
-            if name.isupper() or name.startswith("_") and name[1:2].isupper():
+            if (name.isupper() or name.startswith("_") and name[1:2].isupper()) and name not in _NOT_CAPTION_TEXT:
                 walk(value)
     text = unicodedata.normalize("NFKC", " ".join(texts)).lower()
     return frozenset(_WORD.findall(text)), frozenset(c for c in text if ord(c) > 127 and c.isalpha())
