@@ -57,8 +57,8 @@ train-default: setup
 # model with DISTIL_TEACHER=DIR; the shipped default already has e5, so it is no teacher) to move
 # its frozen generator for any wording as for the template caption; 1,000 steps at lr 1e-3 and 300 at 2e-4, then
 # with the digit-contrast term 700 at 3e-4, 200 at 1e-4 and 500 at 2e-4, then 600 at 2e-4 contrasting colour and
-# motion too, then 600 more with a quarter of the captions in short wordings ("3, green, right", "blue 0 moving up"),
-# half the motion pairs one-way against bounce ("moving up" / "moving up and down") and 30% of the English captions
+# motion too, then 600 more with 40% of the captions in short wordings ("3, green, right", "blue 0 moving up"),
+# half the motion pairs one-way against bounce ("moving up" / "moving up and down") and half the English captions
 # without articles ("show red 3 drifting left"; README "Headline English"). ≈ 55 min on 2
 # cores with AVX-512 bf16 (0.5 s a step, 0.95 with the contrast term), ≈ 4.5 h without; the stages came one
 # session at a time (README "The default model"). An interrupted stage resumes.
