@@ -1,4 +1,6 @@
 import os
+import sys
+import warnings
 
 import pytest
 import torch
@@ -13,6 +15,22 @@ torch.set_num_threads(2)
 def _own_user_data(tmp_path_factory, monkeypatch):
     """Each test sees an empty user data folder: a model the developer installed never changes a result."""
     monkeypatch.setenv("VIDFUSE_HOME", str(tmp_path_factory.mktemp("vidfuse_home")))
+
+
+def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    """``vidfuse ARGS`` as the console script runs it: (exit status, stdout, stderr). ``main()`` installs its own
+    ``warnings.showwarning`` (one line per warning); the monkeypatch restores pytest's after the test."""
+    from vidfuse.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["vidfuse", *map(str, args)])
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = 0 if e.code is None else e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
 CAPTIONS = [

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import warnings
 from pathlib import Path
 
 import pytest
-from conftest import tiny_pipeline
+from conftest import run_cli, tiny_pipeline
 
 from vidfuse.catalog import find_model, list_models, model_names
 from vidfuse.errors import InputError
@@ -71,15 +69,9 @@ def test_find_model_takes_a_path_or_a_name(shelf, tmp_path, monkeypatch):
 
 
 def _cli(monkeypatch, capsys, *args):
-    from vidfuse.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["vidfuse", *args])
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    assert e.value.code in (0, None), out.err
-    return out.out
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    return out
 
 
 def test_cli_models_and_generate_by_name(shelf, tmp_path, monkeypatch, capsys):

@@ -6,11 +6,11 @@ Nothing trains here: ``vidfuse.train.train`` is replaced by a stub that keeps th
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import pytest
 import typer
+from conftest import run_cli
 
 from vidfuse.config import DEFAULT_GENERATOR, GENERATOR_CONFIGS, ModelConfig, TrainConfig
 
@@ -37,13 +37,8 @@ def trained(monkeypatch):
 
 def cli(monkeypatch, capsys, *args) -> tuple[int, str]:
     """``vidfuse ARGS`` as the console script runs it: (exit status, stderr + stdout)."""
-    from vidfuse.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["vidfuse", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    return e.value.code, out.err + out.out
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    return code, err + out
 
 
 def flat(text: str) -> str:

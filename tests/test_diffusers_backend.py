@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import csv
 import shutil
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import run_cli
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -284,43 +284,34 @@ def test_server_job_through_each_family(folders, tmp_path, family):
 
 
 def test_cli_generate_through_a_diffusers_folder(folders, tmp_path, monkeypatch, capsys):
-    from vidfuse.cli import main
-
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        [
-            "vidfuse",
-            "generate",
-            "a monkey",
-            "-o",
-            str(tmp_path / "l.mp4"),
-            "--model",
-            str(folders["ltx"]),
-            "--width",
-            "32",
-            "--height",
-            "32",
-            "--frames",
-            "9",
-            "--steps",
-            "2",
-            "--negative-prompt",
-            "blurry",
-            "--dtype",
-            "float32",
-            "--device",
-            "cpu",
-            "--vae-tiling",
-            "--vae-slicing",
-        ],
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        "a monkey",
+        "-o",
+        str(tmp_path / "l.mp4"),
+        "--model",
+        str(folders["ltx"]),
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--frames",
+        "9",
+        "--steps",
+        "2",
+        "--negative-prompt",
+        "blurry",
+        "--dtype",
+        "float32",
+        "--device",
+        "cpu",
+        "--vae-tiling",
+        "--vae-slicing",
     )
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    assert e.value.code in (0, None), out.err
-    assert "wrote" in out.out and probe_video(tmp_path / "l.mp4").num_frames == 9
+    assert code == 0, err
+    assert "wrote" in out and probe_video(tmp_path / "l.mp4").num_frames == 9
 
 
 def _copy(folders, tmp_path, name="wan") -> Path:
@@ -386,29 +377,21 @@ def test_group_offload_is_validated_and_applied(folders, tmp_path, monkeypatch, 
     assert what == "group" and kw["onload_device"] == torch.device("cuda")
     assert kw["offload_device"] == torch.device("cpu") and kw["offload_type"] == "leaf_level" and kw["use_stream"]
 
-    from vidfuse.cli import main
-
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        [
-            "vidfuse",
-            "generate",
-            "a monkey",
-            "-o",
-            str(tmp_path / "g.mp4"),
-            "--model",
-            str(folders["wan"]),
-            "--device",
-            "cpu",
-            "--offload",
-            "group",
-        ],
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        "a monkey",
+        "-o",
+        str(tmp_path / "g.mp4"),
+        "--model",
+        str(folders["wan"]),
+        "--device",
+        "cpu",
+        "--offload",
+        "group",
     )
-    with pytest.raises(SystemExit) as e:
-        main()
-    err = capsys.readouterr().err
-    assert e.value.code not in (0, None) and "--offload group" in err and "Traceback" not in err
+    assert code != 0 and "--offload group" in err and "Traceback" not in err
 
 
 def test_a_wan_with_a_coarser_grid_rounds_to_its_own_step_and_returns_the_size_asked(tmp_path):

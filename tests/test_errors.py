@@ -7,14 +7,13 @@ import json
 import os
 import re
 import struct
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_pipeline
+from conftest import run_cli, tiny_pipeline
 from PIL import Image
 
 from vidfuse.config import GENERATORS, MAX_FRAMES, ModelConfig, TrainConfig, tiny
@@ -33,13 +32,8 @@ def model_dir(tmp_path_factory) -> Path:
 
 def cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
     """Run ``vidfuse ARGS`` as the console script does; (exit status, stderr + stdout)."""
-    from vidfuse.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["vidfuse", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    return e.value.code, out.err + out.out
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    return code, err + out
 
 
 def refused(monkeypatch, capsys, *args: str, match: str) -> str:

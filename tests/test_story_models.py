@@ -5,12 +5,11 @@ and the server's job JSON."""
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
 import pytest
-from conftest import tiny_pipeline
+from conftest import run_cli, tiny_pipeline
 
 from vidfuse.data.vocabulary import UnknownWordsWarning
 from vidfuse.errors import InputError
@@ -111,44 +110,35 @@ def test_model_options_and_unknown_words_with_the_builtin_kind_of_model(tmp_path
 
 
 def test_cli_story_takes_model_options(wan_dir, tmp_path, monkeypatch, capsys):
-    from vidfuse.cli import main
-
     monkeypatch.setenv("VIDFUSE_MODELS", str(wan_dir.parent))
     script = tmp_path / "s.txt"
     script.write_text("A fox in the snow.")
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        [
-            "vidfuse",
-            "story",
-            str(script),
-            "-o",
-            str(tmp_path / "s.mp4"),
-            "--model",
-            "wan-tiny",
-            "--no-voice",
-            "--subtitles",
-            "none",
-            "--aspect",
-            "1:1",
-            "--width",
-            "32",
-            "--height",
-            "32",
-            "--frames",
-            "5",
-            "--steps",
-            "2",
-            "--negative-prompt",
-            "blurry",
-        ],
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "story",
+        str(script),
+        "-o",
+        str(tmp_path / "s.mp4"),
+        "--model",
+        "wan-tiny",
+        "--no-voice",
+        "--subtitles",
+        "none",
+        "--aspect",
+        "1:1",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--frames",
+        "5",
+        "--steps",
+        "2",
+        "--negative-prompt",
+        "blurry",
     )
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    assert e.value.code in (0, None), out.err
+    assert code == 0, err
     assert probe_video(tmp_path / "s.mp4").width == 720
 
 

@@ -4,11 +4,11 @@ Moving Digits captions, in either language and in wordings whose words are all k
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from vidfuse.data.moving_digits import MovingDigits
 from vidfuse.data.tokenizer import CharTokenizer
@@ -92,20 +92,10 @@ def test_the_pipeline_warns_names_the_words_and_strict_refuses(default_pipe):
 
 
 def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    from vidfuse.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["vidfuse", *map(str, args)])
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
-    code = 0
     with warnings.catch_warnings():
         warnings.simplefilter("always", UnknownWordsWarning)
         warnings.simplefilter("always", TooManyDigitsWarning)
-        try:
-            main()
-        except SystemExit as e:
-            code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+        return run_cli(monkeypatch, capsys, *args)
 
 
 def test_cli_warns_on_stderr_and_strict_exits_2(monkeypatch, capsys, tmp_path):
