@@ -41,12 +41,14 @@ format: setup
 	$(VENV)/bin/ruff check --fix $(LINTED)
 
 # Train the default model from scratch on this machine and install it into the package (vidfuse/default_model/)
-# for `vidfuse generate` and `make demo`: the anchor flow with its template text encoder (≈ 60 min on 2 cores;
+# for `vidfuse generate` and `make demo`: the anchor flow with its template text encoder (≈ 55 min on 2 cores;
 # README "Results"), judged, then its multilingual e5 encoder taught by it (distil-default, below), then that
-# model distilled into one step (train-gan-distilled, below), which is what ships.
+# model distilled into one step (train-gan-distilled, below), which is what ships. SEED=N seeds all three stages
+# (batches, noise, initial weights; default 0) for a second-seed run: `make train-default SEED=2`.
 DEFAULT_STEPS ?= 6800
+SEED ?= 0
 train-default: setup
-	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_small.yaml --steps $(DEFAULT_STEPS) --out runs/default $(if $(wildcard runs/default/checkpoint.safetensors),--resume,)
+	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_small.yaml --steps $(DEFAULT_STEPS) --seed $(SEED) --out runs/default $(if $(wildcard runs/default/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/default/model --out runs/default/eval.json --sheet runs/default/heldout_samples.png
 	$(MAKE) distil-default
 	$(MAKE) train-gan-distilled
@@ -63,7 +65,7 @@ train-default: setup
 # cores with AVX-512 bf16 (0.5 s a step, 0.95 with the contrast term), ≈ 4.5 h without; the stages came one
 # session at a time (README "The default model"). An interrupted stage resumes.
 DISTIL_TEACHER ?= runs/default/model
-DISTIL = $(PY) -m vidfuse.cli distil-text --teacher $(DISTIL_TEACHER) --out runs/default_e5
+DISTIL = $(PY) -m vidfuse.cli distil-text --teacher $(DISTIL_TEACHER) --seed $(SEED) --out runs/default_e5
 distil-default: setup
 	$(DISTIL) --steps 1000 --lr 1e-3 $(if $(wildcard runs/default_e5/checkpoint.safetensors),--resume,)
 	$(DISTIL) --steps 1300 --lr 2e-4 --resume
@@ -97,7 +99,7 @@ train-vae: setup
 # default model").
 ADD_TEACHER ?= runs/default_e5/model
 train-gan-distilled: setup
-	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_add_small.yaml --init-from $(ADD_TEACHER) --out runs/add $(if $(wildcard runs/add/checkpoint.safetensors),--resume,)
+	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_add_small.yaml --init-from $(ADD_TEACHER) --seed $(SEED) --out runs/add $(if $(wildcard runs/add/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/add/model --out runs/add/eval.json --sheet runs/add/heldout_samples.png
 
 bench: setup
