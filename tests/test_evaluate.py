@@ -326,3 +326,16 @@ def test_blind_two_digit_sets_are_labelled_and_unlike_the_training_captions(name
             assert d["digit"] in range(10) and d["colour"] in (*COLOURS, None) and d["motion"] in MOTIONS, r
     train = {MovingDigits("train", level=2, lang=lang, size=500)[i][1] for lang in ("en", "zh") for i in range(500)}
     assert not train & {r["caption"] for r in rows}
+
+
+def test_a_caption_longer_than_the_text_encoder_reads_is_judged_on_what_it_reads(judge):
+    """A caption set is one wording for every model: a template model whose tokenizer reads fewer tokens than a
+    caption has is judged on its first tokens (and the count is reported), not stopped by the error a user gets."""
+    pipe = tiny_pipeline("vae")
+    long = "a red three moving left " + "on a plain black background with nothing else in the frame " * 8
+    with pytest.raises(InputError, match="tokens long"):
+        pipe(long, seed=0)
+    res = evaluate_captions(
+        pipe, [long, "a red 3 moving left"], [{"digit": 3, "colour": "red", "motion": "left"}] * 2, judge=judge
+    )
+    assert res["truncated"] == 1 and res["all"]["n"] == 2

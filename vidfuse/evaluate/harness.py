@@ -4,6 +4,7 @@ captions or on your own (a list, or a JSONL caption set)."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
 import os
@@ -158,9 +159,37 @@ GeneratorLike = Callable[..., np.ndarray]
 
 def _as_pipeline(model_or_pipeline, guidance_scale: float | None = None) -> GeneratorLike:
     """A TextToVideoPipeline, a model folder, or any ``f(prompts, image=None, *, seed, num_frames) -> uint8``;
-    with ``guidance_scale``, a generator that always passes it on."""
+    with ``guidance_scale``, a generator that always passes it on. A generator that can refuse a prompt longer
+    than its text encoder reads (``on_overflow``) is asked to cut it instead: a judged caption set is one
+    wording for every model, and a model is judged on the part of a caption it reads
+    (:func:`evaluate_captions` counts such captions)."""
     pipe = _resolve_generator(model_or_pipeline)
-    return pipe if guidance_scale is None else functools.partial(pipe, guidance_scale=guidance_scale)
+    kwargs: dict[str, Any] = {} if guidance_scale is None else {"guidance_scale": guidance_scale}
+    if _accepts(pipe, "on_overflow"):
+        kwargs["on_overflow"] = "truncate"
+    return functools.partial(pipe, **kwargs) if kwargs else pipe
+
+
+def _accepts(fn: Callable, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return False
+
+
+def _too_long(pipe: GeneratorLike, captions: Sequence[str]) -> int:
+    """How many captions are longer than the generator's text encoder reads (0 when it has no tokenizer)."""
+    base = pipe.func if isinstance(pipe, functools.partial) else pipe
+    tokenizer = getattr(base, "tokenizer", None)
+    if tokenizer is None:
+        return 0
+    n = 0
+    for caption in captions:
+        try:
+            tokenizer.encode([caption])
+        except InputError:
+            n += 1
+    return n
 
 
 def _resolve_generator(model_or_pipeline) -> GeneratorLike:
@@ -352,7 +381,7 @@ def evaluate_captions(
     shorthand ``{"digit": 3, "colour": "red", "motion": "left"}``; colour defaults to white). A
     target may carry ``"group"`` (e.g. ``"en"``/``"zh"``): results are then also reported per group.
     Returns ``{"all": summary, "groups": {group: summary}, "clips": [per caption: caption, target,
-    judged, joint]}``.
+    judged, joint], "truncated": captions cut to what the text encoder reads}``.
     """
     if len(captions) != len(targets) or not captions:
         raise InputError(f"give one target per caption; got {len(captions)} captions, {len(targets)} targets")
@@ -363,6 +392,7 @@ def evaluate_captions(
     scores = score_clips(verdict, clean)
     groups = np.array([str(t.get("group", "")) for t in targets])
     return {
+        "truncated": _too_long(pipe, captions),
         "all": summarise_scores(scores),
         "groups": {g: summarise_scores(scores, groups == g) for g in sorted(set(groups)) if g},
         "clips": [
