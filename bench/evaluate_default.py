@@ -110,7 +110,8 @@ def main() -> None:
             (
                 f"novel wording, {NOVEL_SETS[key]}, joint (n={r['all']['n']}; en / zh)",
                 f"{pct(r['all']['joint'])} ({pct(r['groups'].get('en', {}).get('joint'))} / "
-                f"{pct(r['groups'].get('zh', {}).get('joint'))})",
+                f"{pct(r['groups'].get('zh', {}).get('joint'))})"
+                + (f"; {r['truncated']} cut to what the text encoder reads" if r.get("truncated") else ""),
             )
             for key, r in novel
         ],

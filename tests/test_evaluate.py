@@ -252,6 +252,11 @@ def test_cli_eval_captions_file(tmp_path):
     assert out.exit_code == 0, out.output
     saved = json.loads((tmp_path / "n.json").read_text())
     assert saved["all"]["n"] == 2 and set(saved["groups"]) == {"en", "zh"}
+    assert saved["truncated"] == 0 and "judged on their first tokens" not in out.output
+    long = "a red three moving left " + "on a plain black background with nothing else in the frame " * 8
+    novel.write_text(json.dumps({"caption": long, "digit": 3, "colour": "red", "motion": "left"}) + "\n")
+    cut = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "m"), "--captions", str(novel)])
+    assert cut.exit_code == 0 and "1 caption(s) longer than this model reads" in cut.output, cut.output
     novel.write_text('{"caption": "a red 3"}\n')
     bad = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "m"), "--captions", str(novel)])
     assert bad.exit_code != 0 and "novel.jsonl:1" in str(bad.exception)

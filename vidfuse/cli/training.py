@@ -92,6 +92,10 @@ def eval_model(
                 f"{100 * summary['digit']:5.1f}%  colour {100 * summary['colour']:5.1f}%  motion "
                 f"{100 * summary['motion']:5.1f}%"
             )
+        if result["truncated"]:
+            typer.echo(
+                f"{result['truncated']} caption(s) longer than this model reads were judged on their first tokens"
+            )
         if json_out is not None:
             atomic_write_text(json_out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
             typer.echo(f"wrote {json_out}")
