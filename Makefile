@@ -77,15 +77,15 @@ distil-default: setup
 		--drop-articles 0.5 --resume
 	$(PY) bench/evaluate_default.py --model runs/default_e5/model --out runs/default_e5/eval.json --sheet runs/default_e5/heldout_samples.png
 
-# The seed's own generator families, each trained from scratch in the anchor space (≤ 60 min on 2 cores with
-# the judging; README "Generator families"), judged, and left as from_pretrained folders runs/gan/model and
-# runs/vae/model (`vidfuse generate --model runs/gan/model ...`). An interrupted run resumes.
 # The general generator (issue 17): the layered anchor flow on levels 1 + 2 with the multilingual e5 encoder,
 # 60 min on 2 cores, then judged on every row of the README's results table (level 2 and the novel sets included)
 train-layered: setup
 	$(PY) -m vidfuse.cli train --preset small --config configs/layered_small.yaml --steps 100000 --out runs/layered $(if $(wildcard runs/layered/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/layered/model --out runs/layered/eval.json --sheet runs/layered/heldout_samples.png
 
+# The seed's own generator families, each trained from scratch in the anchor space (≤ 60 min on 2 cores with
+# the judging; README "Generator families"), judged, and left as from_pretrained folders runs/gan/model and
+# runs/vae/model (`vidfuse generate --model runs/gan/model ...`). An interrupted run resumes.
 train-gan: setup
 	$(PY) -m vidfuse.cli train --preset small --config configs/anchor_gan_small.yaml --out runs/gan $(if $(wildcard runs/gan/checkpoint.safetensors),--resume,)
 	$(PY) bench/evaluate_default.py --model runs/gan/model --out runs/gan/eval.json --sheet runs/gan/heldout_samples.png --n2 0
