@@ -59,11 +59,12 @@ train-default: setup
 # model with DISTIL_TEACHER=DIR; the shipped default already has e5, so it is no teacher) to move
 # its frozen generator for any wording as for the template caption; 1,000 steps at lr 1e-3 and 300 at 2e-4, then
 # with the digit-contrast term 700 at 3e-4, 200 at 1e-4 and 500 at 2e-4, then 600 at 2e-4 contrasting colour and
-# motion too, then 600 more with 40% of the captions in short wordings ("3, green, right", "blue 0 moving up"),
+# motion too, then 1,200 more with 40% of the captions in short wordings ("3, green, right", "blue 0 moving up"),
 # half the motion pairs one-way against bounce ("moving up" / "moving up and down") and half the English captions
-# without articles ("show red 3 drifting left"; README "Headline English"). ≈ 55 min on 2
-# cores with AVX-512 bf16 (0.5 s a step, 0.95 with the contrast term), ≈ 4.5 h without; the stages came one
-# session at a time (README "The default model"). An interrupted stage resumes.
+# without articles ("show red 3 drifting left"; README "Headline English"); 1,200 rather than 600 since
+# 2026-12-06, as a seed-2 teacher's motion needed them (README "The recipe end to end with seed 2"). ≈ 64 min on 2 cores
+# with AVX-512 bf16 (0.5 s a step, 0.95 with the contrast term), ≈ 5 h without; the stages came one session at a
+# time (README "The default model"). An interrupted stage resumes.
 DISTIL_TEACHER ?= runs/default/model
 DISTIL = $(PY) -m vidfuse.cli distil-text --teacher $(DISTIL_TEACHER) --seed $(SEED) --out runs/default_e5
 distil-default: setup
@@ -73,7 +74,7 @@ distil-default: setup
 	$(DISTIL) --steps 2200 --lr 1e-4 --contrast 1 --resume
 	$(DISTIL) --steps 2700 --lr 2e-4 --contrast 1 --resume
 	$(DISTIL) --steps 3300 --lr 2e-4 --contrast 1 --contrast-on digit,colour,motion --resume
-	$(DISTIL) --steps 3900 --lr 2e-4 --contrast 1 --contrast-on digit,colour,motion --short 0.4 --contrast-near 0.5 \
+	$(DISTIL) --steps 4500 --lr 2e-4 --contrast 1 --contrast-on digit,colour,motion --short 0.4 --contrast-near 0.5 \
 		--drop-articles 0.5 --resume
 	$(PY) bench/evaluate_default.py --model runs/default_e5/model --out runs/default_e5/eval.json --sheet runs/default_e5/heldout_samples.png
 
