@@ -65,6 +65,19 @@ def test_the_student_keeps_every_teacher_weight_but_the_text_encoder(tmp_path):
     assert {id(p) for p in trainable(student)} == {id(p) for p in student.parameters() if p.requires_grad}
 
 
+def test_a_cooldown_decays_the_students_learning_rate_over_the_stages_last_steps(tmp_path):
+    _listening_teacher(tmp_path)
+    d = Distiller(_cfg(tmp_path, lr=1e-3, warmup_steps=1, steps=8, cooldown_steps=4), quiet=True)
+    rates = []
+    for step in (2, 5, 7):  # stable, then 3 and 1 steps before the end: 1, 3/4 and 1/4 of lr
+        d.step = step
+        d.train_step()
+        rates.append(d.opt.param_groups[0]["lr"])
+    assert rates == pytest.approx([1e-3, 0.75e-3, 0.25e-3])
+    with pytest.raises(InputError, match="cooldown_steps"):
+        DistilConfig(cooldown_steps=-1).check()
+
+
 def test_distillation_moves_the_student_towards_the_teacher_and_nothing_else(tmp_path):
     _listening_teacher(tmp_path)
     d = Distiller(_cfg(tmp_path, lr=3e-3, warmup_steps=1), quiet=True)

@@ -187,6 +187,19 @@ def test_each_phase_network_holds_its_phase_parameters_and_no_buffers(tmp_path):
     assert "generator.latent_shift" in dict(trainer.model.named_buffers())
 
 
+def test_cooldown_decays_the_learning_rate_to_zero_over_the_last_steps(tmp_path):
+    """--cooldown-steps N: the rate is the warmed-up one until N steps before --steps, then falls linearly, its
+    last step at 1/N of it (never zero: every step taken still learns); 0 keeps it constant."""
+    cfg = tiny_cfg(tmp_path, "flow", steps=10, warmup_steps=1, cooldown_steps=4)
+    cfg.model.gen.ae_steps = 2
+    trainer = Trainer(cfg, quiet=True)
+    scales = [trainer.lr_scale(s, "main") for s in range(2, 10)]
+    assert scales == pytest.approx([1, 1, 1, 1, 1, 0.75, 0.5, 0.25])
+    assert trainer.lr_scale(0, "ae") == 1
+    cfg.cooldown_steps = 0
+    assert Trainer(cfg, quiet=True).lr_scale(9, "main") == 1
+
+
 def test_latent_flow_phases_warm_up_and_ema_from_their_start(tmp_path):
     """The flow phase starts at ae_steps: its learning rate warms up from there, and the EMA of the
     conditioning weights starts there (a copy before, not an average with untrained weights)."""

@@ -397,6 +397,7 @@ _TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
     "grad_clip": (0, math.inf),
     "ema_decay": (0, 1),
     "warmup_steps": (0, math.inf),
+    "cooldown_steps": (0, math.inf),
     "spell_p": (0, 1),
     "seed": (0, MAX_SEED),
     "num_workers": (0, 1024),
@@ -427,6 +428,8 @@ class TrainConfig:
     grad_clip: float = 1.0  # gradient norm clipped to this, per phase
     ema_decay: float = 0.999  # decay of the weights' moving average (the saved model uses it)
     warmup_steps: int = 100  # linear learning-rate warm-up, counted from each phase's start
+    cooldown_steps: int = 0  # linear learning-rate decay to zero over the run's last N steps (counted back
+    # from --steps, so a resumed run that raises --steps moves it); 0 = constant after warm-up
     spell_p: float = 0.1  # scratch tokenizer: spell a known word by characters with this probability
     bf16: bool = True  # bf16 autocast (CPU with AVX-512 bf16, or CUDA); never fp16 on CPU
     seed: int = 0  # the run's RNG seed: batches, noise and initial weights

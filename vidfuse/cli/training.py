@@ -160,6 +160,9 @@ def distil_text(
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop (and save) after this long."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
     lr: float = typer.Option(1e-3, "--lr"),
+    cooldown_steps: int = typer.Option(
+        0, "--cooldown-steps", min=0, help="Decay lr linearly to zero over this call's last N steps (0: constant)."
+    ),
     ckpt_every: int = typer.Option(100, "--ckpt-every", min=1),
     seed: int = typer.Option(0, "--seed", min=0),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.safetensors."),
@@ -184,6 +187,7 @@ def distil_text(
         max_minutes=max_minutes,
         batch_size=batch_size,
         lr=lr,
+        cooldown_steps=cooldown_steps,
         ckpt_every=ckpt_every,
         seed=seed,
     )

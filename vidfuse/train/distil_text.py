@@ -60,6 +60,7 @@ from vidfuse.pipeline import TextToVideoPipeline, autocast_for, build_model, loa
 from vidfuse.train import checkpoint
 from vidfuse.train.runlog import truncate_metrics
 from vidfuse.train.sampler import match_video_size
+from vidfuse.train.schedule import lr_scale
 
 CONTRAST_KINDS = ("digit", "colour", "motion")
 # each motion's nearest others: the same axis, one-way against bounce
@@ -87,6 +88,8 @@ class DistilConfig:
     lr: float = 1e-3
     warmup_steps: int = 50
     steps: int = 1000
+    # linear decay of lr over this invocation's last N steps (to --steps; a later --resume stage starts at lr again)
+    cooldown_steps: int = 0
     max_minutes: float | None = None
     ckpt_every: int = 100
     pooled_weight: float = 1.0
@@ -108,6 +111,8 @@ class DistilConfig:
         for name in ("paraphrase", "short", "contrast_near", "drop_articles"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} is a share in [0, 1], got {getattr(self, name)}")
+        if self.cooldown_steps < 0:
+            raise InputError(f"cooldown_steps must be at least 0, got {self.cooldown_steps}")
         for name in ("batch_size", "steps", "ckpt_every"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -477,7 +482,8 @@ class Distiller:
         other = None
         if len(caps) == 4:
             other = (self.tokens(self.teacher_tok, caps[2]), self.tokens(self.student_tok, caps[3]))
-        scale = min(1.0, (self.step + 1) / max(1, self.cfg.warmup_steps))
+        c = self.cfg
+        scale = lr_scale(self.step, warmup=c.warmup_steps, end=c.steps, cooldown=c.cooldown_steps)
         for g in self.opt.param_groups:
             g["lr"] = self.cfg.lr * scale
         self.student.text_encoder.train()  # the rest stays in eval mode (build_student; save() sets it again)

@@ -41,6 +41,7 @@ from vidfuse.train.distributed import (
 from vidfuse.train.ema import InferenceEMA
 from vidfuse.train.runlog import RunLog
 from vidfuse.train.sampler import StepBatchSampler, match_video_size
+from vidfuse.train.schedule import lr_scale
 
 logger = logging.getLogger(__name__)
 
@@ -208,9 +209,10 @@ class Trainer:
         return getattr(self.cfg, self.model.generator.phase_lr_fields.get(phase, "lr"))
 
     def lr_scale(self, step: int, phase: str = "main") -> float:
-        """Linear warm-up from the phase's first step."""
-        since = step - self.model.generator.phase_start(phase)
-        return min(1.0, (since + 1) / max(1, self.cfg.warmup_steps))
+        """Warm-up from the phase's first step; with ``cooldown_steps``, a decay over the run's last steps."""
+        c = self.cfg
+        start = self.model.generator.phase_start(phase)
+        return lr_scale(step, start=start, warmup=c.warmup_steps, end=c.steps, cooldown=c.cooldown_steps)
 
     def train_step(self, videos: torch.Tensor, captions: list[str]) -> dict[str, float]:
         self.model.train()
