@@ -32,7 +32,10 @@ with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         tr.train_step(videos, captions)
         times.append(time.perf_counter() - t)
-    print(f"step: median {statistics.median(times):.3f} s over {steps} (batch {cfg.batch_size}, threads {torch.get_num_threads()})")
+    print(
+        f"step: median {statistics.median(times):.3f} s over {steps} "
+        f"(batch {cfg.batch_size}, threads {torch.get_num_threads()})"
+    )
 
     spent: dict[str, list[float]] = defaultdict(list)
     start: dict[str, float] = {}
