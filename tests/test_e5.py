@@ -238,3 +238,12 @@ def test_a_vocabulary_record_round_trips_through_a_model_folder(tmp_path):
     (tmp_path / e5.VOCABULARY_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="not a vocabulary record"):
         e5.E5Tokenizer.from_pretrained(tmp_path, max_length=32)
+
+
+@pytest.mark.parametrize("texts", ["", "  \t", ["a red 3 moves up", "\u3000"], []])
+def test_the_e5_tokenizer_refuses_empty_prompts_like_every_tokenizer(texts):
+    """The shipped default reads prompts through this tokenizer: an empty prompt must be refused, as the
+    character tokenizer refuses it (vidfuse.data.tokenizer.check_prompts), not encoded and drawn as a digit."""
+    tok = e5.E5Tokenizer.from_pretrained(None, max_length=32)
+    with pytest.raises(InputError, match="empty|no prompts"):
+        tok.encode(texts)

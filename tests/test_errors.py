@@ -258,6 +258,21 @@ def test_one_plain_text_rule_for_prompts_scripts_and_requests():
         validate_script(ok)
 
 
+@pytest.mark.parametrize("prompt", ["", "   ", "\t\n", "\u3000"])
+def test_empty_prompts_are_refused_by_the_shipped_default_and_the_cli(tmp_path, monkeypatch, capsys, prompt):
+    """The shipped default reads through e5, not the character tokenizer; an empty prompt once drew a digit
+    and exited 0 there. The one prompt check (vidfuse.inputs.check_prompt) refuses it for every model."""
+    pipe = TextToVideoPipeline.from_pretrained()
+    with pytest.raises(InputError, match="the prompt is empty"):
+        pipe(prompt, num_frames=4, seed=0)
+    with pytest.raises(InputError, match="prompt #1 is empty"):
+        pipe(["a red 3 moving left", prompt], num_frames=4, seed=0)
+    out = tmp_path / "x.mp4"
+    code, _, err = run_cli(monkeypatch, capsys, "generate", prompt, "-o", str(out))
+    assert code != 0 and "the prompt is empty" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_tabs_and_newlines_are_whitespace_not_refused():
     assert tiny_pipeline("gan")("digit\t3\nmoves up\r\n", seed=0).shape == (1, 4, 16, 16, 3)
 

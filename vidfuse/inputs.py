@@ -43,10 +43,12 @@ def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
 
 
 def check_prompt(text: str, where: str = "the prompt") -> str:
-    """Refuse a prompt that is not plain text (:func:`vidfuse.text.first_bad_char`: a control character, a
-    lone surrogate, a private-use or unassigned code point), naming the code point and where it is; return
-    it unchanged. The one check for the CLI, the Python API and the server: :meth:`TextToVideoPipeline.__call__`
-    runs it on every prompt."""
+    """Refuse an empty or whitespace-only prompt, and one that is not plain text (:func:`vidfuse.text.first_bad_char`:
+    a control character, a lone surrogate, a private-use or unassigned code point), naming the code point and where
+    it is; return it unchanged. The one check for the CLI, the Python API and the server:
+    :meth:`TextToVideoPipeline.__call__` runs it on every prompt."""
+    if isinstance(text, str) and not text.strip():
+        raise InputError(f"{where} is empty: write what the video should show, e.g. 'a red digit 3 moving left'")
     bad = first_bad_char(text) if isinstance(text, str) else None
     if bad:
         i, ch, kind = bad

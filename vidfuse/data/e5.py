@@ -42,7 +42,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidfuse.data.tokenizer import valid_subjects
+from vidfuse.data.tokenizer import check_prompts, valid_subjects
 from vidfuse.data.vocabulary import VOCABULARY_FILE
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
@@ -277,7 +277,7 @@ class E5Tokenizer:
         limit = max_length or self.max_length
         if on_overflow not in ("error", "truncate"):
             raise InputError(f"on_overflow must be 'error' or 'truncate', got {on_overflow!r}")
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        texts = check_prompts(texts)  # the rule every tokenizer shares: an empty prompt is refused, not drawn
         if on_overflow == "error":
             for i, t in enumerate(texts):
                 n = len(self.content_ids(t)) + 2
