@@ -161,3 +161,14 @@ def test_template_slot_names_and_language_codes_are_not_words(vocab):
     assert not words & not_words
     assert not vocab.words & not_words
     assert {"digit", "bounces", "crimson", "leftward"} <= words
+
+
+def test_words_that_count_digits_are_known_to_a_model_that_layers(vocab):
+    """ "two digits: …" is read by the layering (vidfuse.data.subjects), not by the one-digit generator: a model
+    that keeps a record of how many digits it draws knows these words; one without that record does not."""
+    assert vocab.subjects is not None
+    assert vocab.unknown_words("two digits: a red 3 going up and a blue 7 going left") == []
+    assert vocab.unknown_words("three numbers, a red 1 moving up, a blue 2 moving down and a green 5 moving left") == []
+    assert vocab.unknown_words("two sevens and two cats") == ["cats"]
+    plain = Vocabulary(vocab.words, vocab.chars)  # no record of subjects: nothing is layered
+    assert plain.unknown_words("two digits") == ["digits"]

@@ -34,7 +34,7 @@ import unicodedata
 from functools import lru_cache
 
 from vidfuse.data.clauses import MAX_SUBJECTS, subject_clauses
-from vidfuse.data.subjects import DigitsAsked, digits_asked
+from vidfuse.data.subjects import COUNT_WORDS, DigitsAsked, digits_asked
 from vidfuse.errors import InputError
 
 VOCABULARY_FILE = (
@@ -207,6 +207,8 @@ class Vocabulary:
 
     def _word_known(self, w: str) -> bool:
         if len(w) == 1 or w in EN_STOP_WORDS or w in EN_NUMBER_WORDS or w in self.words:
+            return True
+        if self.subjects is not None and w in COUNT_WORDS:  # "two digits: …": the layering reads it (subjects.py)
             return True
         return not self.words and all(c in self.chars for c in w)  # a characters-only tokenizer
 
