@@ -44,6 +44,9 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["Make a red 5, going left", "a blue 9, going up"],
         ),
         ("Two digits: 5 and 2. The 5 goes down, the 2 goes up.", ["The 5 goes down", "the 2 goes up"]),
+        # a prefix that only counts the digits, in any of the nouns that count them, is dropped
+        ("two figures, a red 3 going up and a blue 7 going left", ["a red 3 going up", "a blue 7 going left"]),
+        ("Two symbols: a red 3 going up and a blue 7 going left", ["a red 3 going up", "a blue 7 going left"]),
         ("红色的2往右走，旁边有一个绿色的6往下掉", ["红色的2往右走", "绿色的6往下掉"]),
         ("数字1和数字4都往上飘", ["数字1，往上飘", "数字4往上飘"]),
         ("两个黄色的8左右弹跳", ["黄色的8左右弹跳"] * 2),

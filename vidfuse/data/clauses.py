@@ -12,7 +12,8 @@ is comes from the words only, in English and Chinese, after NFKC:
 2. **Groups.** A piece that names a digit (:func:`vidfuse.data.subjects.digits_asked`) starts a group;
    a piece that names none joins the group before it ("a 3, red, moving left"), or, when it holds a colour
    and a colon follows it, the digit after it ("Red: 3 moving left. Blue: 7 …"). Pieces before the first
-   digit ("Two digits:", "生成一个视频：") are a prefix every clause keeps, without its counts. A piece that
+   digit ("Make a video:", "生成一个视频：") are a prefix every clause keeps, without its counts; one that only
+   counts them ("Two digits:", "two figures,", 两个数字：) is dropped. A piece that
    starts with a pronoun ("one rising and one sinking", "the red one moving left", 另一个往下, 红的往左) goes to
    the next digit that has nothing said after it (the one of its colour, if it names one); framing such as
    "One digit is …" is dropped (the model would read "One" as the digit 1).
@@ -130,7 +131,8 @@ _EN_PLURAL_DIGITS = {
 _EN_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _ZH_DIGIT_CHARS = ("零〇○", "一壹幺", "二贰貳两", "三叁參", "四肆", "五伍", "六陆陸", "七柒", "八捌", "九玖")
 _FILLER = re.compile(
-    r"^[\s,;:.!?，；：。！？、]*(?:s\b|digits?|numbers?|numerals?|数字|号)?[\s,;:.!?，；：。！？、\"“”]*$",
+    r"^[\s,;:.!?，；：。！？、]*(?:s\b|(?:digit|number|numeral|figure|glyph|character|symbol|sprite|object)s?|数字|号)?"
+    r"[\s,;:.!?，；：。！？、\"“”]*$",
     re.IGNORECASE,
 )
 _EN_COLOUR = re.compile(rf"\b({_COLOURS})\b")
