@@ -77,3 +77,16 @@ def test_init_from_a_missing_folder_is_an_input_error(tmp_path):
     cfg = tiny_cfg(tmp_path / "run", "anchor-add", init_from=str(tmp_path / "no-such-model"))
     with pytest.raises(InputError, match="no-such-model"):
         Trainer(cfg, quiet=True)
+
+
+def test_without_the_critics_weight_the_critic_is_not_trained(flow_folder, tmp_path):
+    """adv_weight 0 is distillation alone: the critic's phase is skipped, not trained for nothing."""
+    cfg = tiny_cfg(tmp_path, "anchor-add", init_from=str(flow_folder), lr=1e-3, lr_d=1e-3)
+    cfg.model.gen.adv_weight = 0.0
+    trainer = Trainer(cfg, quiet=True)
+    critic = {k: v.detach().clone() for k, v in trainer.model.generator.critic.named_parameters()}
+    videos = torch.stack([trainer.dataset[i][0] for i in range(4)])
+    logs = trainer.train_step(videos, [trainer.dataset[i][1] for i in range(4)])
+    assert "distill" in logs and "d/loss" not in logs
+    for k, v in trainer.model.generator.critic.named_parameters():
+        assert torch.equal(v, critic[k]), k

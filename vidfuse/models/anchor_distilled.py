@@ -57,7 +57,9 @@ class AnchorDistilled(AnchorFlow):
         return [name for name, _ in self.named_children() if name not in ("critic", "teacher")]
 
     def active_phases(self, step: int) -> tuple[str, ...]:
-        return self.phases
+        """Both, unless the critic's verdict has no weight: then training it would cost a third of each step for
+        nothing the student reads (distillation alone, ``gen.adv_weight`` 0)."""
+        return self.phases if self.cfg.gen.adv_weight > 0 else ("g",)
 
     def phase_start(self, phase: str) -> int:
         return 0
