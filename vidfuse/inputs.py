@@ -18,7 +18,7 @@ import torch
 from vidfuse.config import MAX_FRAMES, MAX_GUIDANCE, MAX_SEED
 from vidfuse.errors import InputError
 from vidfuse.media.frames import is_int
-from vidfuse.text import first_bad_char
+from vidfuse.text import EMPTY_PROMPT_HINT, first_bad_char
 
 MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
 
@@ -48,7 +48,7 @@ def check_prompt(text: str, where: str = "the prompt") -> str:
     it is; return it unchanged. The one check for the CLI, the Python API and the server:
     :meth:`TextToVideoPipeline.__call__` runs it on every prompt."""
     if isinstance(text, str) and not text.strip():
-        raise InputError(f"{where} is empty: write what the video should show, e.g. 'a red digit 3 moving left'")
+        raise InputError(f"{where} is empty: {EMPTY_PROMPT_HINT}")
     bad = first_bad_char(text) if isinstance(text, str) else None
     if bad:
         i, ch, kind = bad

@@ -17,6 +17,8 @@ BAD_CATEGORIES = {
     "Cn": "an unassigned code point",
 }
 ALLOWED_CONTROLS = frozenset("\t\n\r")
+# what an empty prompt's error tells the user to do (the pipeline's check and every tokenizer's)
+EMPTY_PROMPT_HINT = "write what the video should show, e.g. 'a red digit 3 moving left'"
 
 # East Asian scripts, as regex character-class ranges. Three sets, because callers ask three questions:
 # Han ideographs (Chinese characters: Extension A, the unified block, compatibility ideographs, Extensions

@@ -48,6 +48,7 @@ import torch
 
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
+from vidfuse.text import EMPTY_PROMPT_HINT
 
 TOKENIZER_FILE = "tokenizer.json"
 _FORMAT_VERSION = 2  # 2 added the word list; version-1 files (characters only) still load
@@ -83,9 +84,7 @@ def _checked_prompt(text: object, where: str) -> str:
     if not isinstance(text, str):
         raise InputError(f"a prompt must be a str, got {type(text).__name__}{where}")
     if not normalize(text):
-        raise InputError(
-            f"the prompt is empty{where}: write what the video should show, e.g. 'a red digit 3 moving left'"
-        )
+        raise InputError(f"the prompt is empty{where}: {EMPTY_PROMPT_HINT}")
     return text
 
 
