@@ -41,8 +41,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from vidfuse.data.subjects import COUNTED_NOUNS, digits_asked
 from vidfuse.data.subjects import EN_COLOUR_NAMES as _PALETTE  # colour word → the colour it names
-from vidfuse.data.subjects import digits_asked
 
 __all__ = ["subject_clauses", "MAX_SUBJECTS"]
 
@@ -131,8 +131,7 @@ _EN_PLURAL_DIGITS = {
 _EN_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _ZH_DIGIT_CHARS = ("零〇○", "一壹幺", "二贰貳两", "三叁參", "四肆", "五伍", "六陆陸", "七柒", "八捌", "九玖")
 _FILLER = re.compile(
-    r"^[\s,;:.!?，；：。！？、]*(?:s\b|(?:digit|number|numeral|figure|glyph|character|symbol|sprite|object)s?|数字|号)?"
-    r"[\s,;:.!?，；：。！？、\"“”]*$",
+    rf"^[\s,;:.!?，；：。！？、]*(?:s\b|(?:{'|'.join(COUNTED_NOUNS)})s?|数字|号)?[\s,;:.!?，；：。！？、\"“”]*$",
     re.IGNORECASE,
 )
 _EN_COLOUR = re.compile(rf"\b({_COLOURS})\b")

@@ -37,13 +37,14 @@ from dataclasses import dataclass
 
 from vidfuse.data.paraphrase import EN_COLOUR_WORDS  # the shades the encoder is taught
 
-__all__ = ["COUNT_WORDS", "DigitsAsked", "EN_COLOUR_NAMES", "digits_asked"]
+__all__ = ["COUNT_WORDS", "COUNTED_NOUNS", "DigitsAsked", "EN_COLOUR_NAMES", "digits_asked"]
 
 _EN_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _EN_VALUE = {w: i for i, w in enumerate(_EN_WORDS)} | {"oh": 0, "nought": 0, "naught": 0}
 _DIGIT_NOUNS = ("digit", "number", "numeral", "figure", "glyph", "character", "symbol")
 _EN_PLURALS = {("sixes" if w == "six" else w + "s"): i for i, w in enumerate(_EN_WORDS) if w != "one"}
-_PLURAL_NOUNS = tuple(n + "s" for n in _DIGIT_NOUNS) + ("ones", "sprites", "objects")
+COUNTED_NOUNS = (*_DIGIT_NOUNS, "sprite", "object")  # what "two …s" may call the digits it counts
+_PLURAL_NOUNS = (*(n + "s" for n in COUNTED_NOUNS), "ones")
 # The words that count digits ("two digits", "three 4s", "two sevens"): read by this module, so a model that draws
 # one layer per digit understands them even though no one-digit training caption holds them.
 COUNT_WORDS = frozenset(_PLURAL_NOUNS) | frozenset(_EN_PLURALS)
