@@ -1,7 +1,7 @@
 """Generation speed: clips/s in batch (one prompt repeated, and different prompts) and single-prompt
 latency after load, as a real-time factor.
 
-    python bench/generate_speed.py [--model DIR] [--batch 64] [--repeats 10]
+    python bench/generate_speed.py [--model DIR] [--batch 64] [--repeats 10] [--batches 5]
 
 Without --model it uses the default model shipped in the package, or, if none is installed, a
 randomly initialised ``small`` preset (same architecture, so the same speed; it says which).
@@ -23,6 +23,7 @@ from _common import machine  # noqa: E402
 
 from vidfuse.errors import InputError  # noqa: E402
 from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
+from vidfuse.sysinfo import keep_freed_memory  # noqa: E402
 
 
 def load(model: str | None) -> tuple[TextToVideoPipeline, str]:
@@ -53,10 +54,26 @@ def distinct_prompts(n: int) -> list[str]:
     return [make_caption(sample_attributes(rng, "test", 1), ("en", "zh")[i % 2], rng) for i in range(n)]
 
 
-def measure_speed(pipe: TextToVideoPipeline, *, repeats: int = 10, batch: int = 64, fps: float = 8.0) -> dict:
+def matmul_gflops(seconds: float = 0.3) -> float:
+    """The CPU's fp32 matmul rate right now (GFLOP/s, a (5120, 192) @ (192, 768) product: the generator's
+    widest layer at a batch of 64). A shared 2-core VM moved between 76 and 158 in one minute here, so a
+    speed figure is only comparable beside the rate it was measured at."""
+    a, b = torch.randn(5120, 192), torch.randn(192, 768)
+    a @ b
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        a @ b
+        n += 1
+    return 2 * 5120 * 192 * 768 * n / (time.perf_counter() - t) / 1e9
+
+
+def measure_speed(
+    pipe: TextToVideoPipeline, *, repeats: int = 10, batch: int = 64, batches: int = 5, fps: float = 8.0
+) -> dict:
     """Single-prompt latency after a warm-up (median of ``repeats``), as a real-time factor at ``fps``, and
-    clips/s for one batch of ``batch`` copies of that prompt and for one of ``batch`` different prompts
-    (:func:`distinct_prompts`), each after a warm-up batch."""
+    clips/s for a batch of ``batch`` copies of that prompt and for one of ``batch`` different prompts
+    (:func:`distinct_prompts`): the median of ``batches`` batches after a warm-up one, the two kinds taking
+    turns, with the slowest and fastest batch and the CPU's matmul rate measured between them."""
     prompt = "the red digit 3 is moving up and down"
     pipe(prompt, seed=0)  # warm-up
     lat = []
@@ -64,12 +81,17 @@ def measure_speed(pipe: TextToVideoPipeline, *, repeats: int = 10, batch: int = 
         t = time.perf_counter()
         frames = pipe(prompt, seed=i)
         lat.append(time.perf_counter() - t)
-    batch_s = {}
-    for kind, prompts in (("same", [prompt] * batch), ("distinct", distinct_prompts(batch))):
-        pipe(prompts, seed=0)
-        t = time.perf_counter()
-        pipe(prompts, seed=1)
-        batch_s[kind] = time.perf_counter() - t
+    kinds = {"same": [prompt] * batch, "distinct": distinct_prompts(batch)}
+    rates = {kind: [] for kind in kinds}
+    gflops = []
+    for prompts in kinds.values():
+        pipe(prompts, seed=0)  # warm-up
+    for i in range(batches):
+        for kind, prompts in kinds.items():
+            gflops.append(matmul_gflops())
+            t = time.perf_counter()
+            pipe(prompts, seed=1 + i)
+            rates[kind].append(batch / (time.perf_counter() - t))
     med = statistics.median(lat)
     video_s = frames.shape[1] / fps
     return {
@@ -77,8 +99,11 @@ def measure_speed(pipe: TextToVideoPipeline, *, repeats: int = 10, batch: int = 
         "real_time_factor": video_s / med,
         "clip_seconds": video_s,
         "batch": batch,
-        "clips_per_second": batch / batch_s["same"],
-        "clips_per_second_distinct": batch / batch_s["distinct"],
+        "batches": batches,
+        "clips_per_second": statistics.median(rates["same"]),
+        "clips_per_second_distinct": statistics.median(rates["distinct"]),
+        "clips_per_second_distinct_range": [min(rates["distinct"]), max(rates["distinct"])],
+        "matmul_gflops": [min(gflops), statistics.median(gflops), max(gflops)],
         "shape": list(frames.shape[1:4]),
     }
 
@@ -88,10 +113,12 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--batches", type=int, default=5, help="batches of each kind; their median is reported")
     ap.add_argument("--fps", type=float, default=8.0)
     args = ap.parse_args()
+    keep_freed_memory()  # as the CLI and the server do
     pipe, name = load(args.model)
-    r = measure_speed(pipe, repeats=args.repeats, batch=args.batch, fps=args.fps)
+    r = measure_speed(pipe, repeats=args.repeats, batch=args.batch, batches=args.batches, fps=args.fps)
     t, h, w = r["shape"]
     print(f"machine: {machine()}")
     print(f"model: {name} ({pipe.config.generator}, {t}×{h}×{w})\n")
@@ -99,8 +126,13 @@ def main() -> None:
     print("| --- | ---: |")
     print(f"| single prompt latency, median of {args.repeats} | {r['latency_ms']:.0f} ms |")
     print(f"| real-time factor ({r['clip_seconds']:.0f} s clip) | {r['real_time_factor']:.1f} |")
-    print(f"| batch of {args.batch} copies of one prompt: clips/s | {r['clips_per_second']:.1f} |")
-    print(f"| batch of {args.batch} different prompts: clips/s | {r['clips_per_second_distinct']:.1f} |")
+    lo, hi = r["clips_per_second_distinct_range"]
+    g = r["matmul_gflops"]
+    n = r["batches"]
+    print(f"| batch of {args.batch} copies of one prompt: clips/s, median of {n} | {r['clips_per_second']:.1f} |")
+    print(f"| batch of {args.batch} different prompts: clips/s, median of {n} | {r['clips_per_second_distinct']:.1f} |")
+    print(f"| the same, slowest–fastest batch | {lo:.1f}–{hi:.1f} |")
+    print(f"| CPU fp32 matmul between batches, GFLOP/s (min / median / max) | {g[0]:.0f} / {g[1]:.0f} / {g[2]:.0f} |")
 
 
 if __name__ == "__main__":

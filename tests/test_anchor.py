@@ -60,6 +60,26 @@ def test_translate_moves_whole_pixels_and_fills_black():
     assert torch.allclose(out[:, :, 2], torch.full_like(frame, -1.0))  # moved out of the frame: black
 
 
+def test_translate_samples_each_frame_as_its_own_grid_would():
+    """One sampling writes the whole clip (the frames' grids stacked along the height): every frame must be what
+    sampling the frame alone at its own sub-pixel shift gives, clip by clip, with black coming in."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(0)
+    frame = torch.rand(3, 2, 12, 10, generator=g) * 2 - 1
+    shifts = torch.randn(3, 5, 2, generator=g) * 6
+    out = translate(frame, shifts)
+    assert out.shape == (3, 2, 5, 12, 10) and out.is_contiguous()
+    for b in range(3):
+        for t in range(5):
+            dx, dy = shifts[b, t].tolist()
+            gx = ((torch.arange(10.0) - dx + 0.5) / 10 * 2 - 1)[None, :].expand(12, 10)
+            gy = ((torch.arange(12.0) - dy + 0.5) / 12 * 2 - 1)[:, None].expand(12, 10)
+            grid = torch.stack([gx, gy], dim=-1)[None]
+            want = F.grid_sample(frame[b : b + 1] + 1, grid, align_corners=False)[0] - 1
+            assert torch.allclose(out[b, :, t], want, atol=1e-6), (b, t)
+
+
 def test_flow_phase_trains_both_parts_and_skips_the_anchor_loss_when_it_is_given():
     g = anchor(ae_steps=0)
     video = torch.rand(4, 3, 4, 16, 16) * 2 - 1

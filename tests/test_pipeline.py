@@ -215,3 +215,14 @@ def test_prompts_share_token_buckets_and_padding_changes_nothing_but_rounding(mo
 def test_warmup_runs_and_returns_the_pipeline():
     pipe = tiny_pipeline("anchor")
     assert pipe.warmup() is pipe
+
+
+def test_video_to_uint8_rounds_and_clips_and_leaves_its_input_alone():
+    from vidfuse.pipeline import video_to_uint8
+
+    video = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.004, 1.0, 3.0]).reshape(1, 1, 7, 1, 1)
+    before = video.clone()
+    out = video_to_uint8(video)
+    assert out.dtype == np.uint8 and out.shape == (1, 7, 1, 1, 1)
+    assert out.ravel().tolist() == [0, 0, 64, 128, 128, 255, 255]  # 63.75 → 64, 127.5 → 128 (half to even)
+    assert torch.equal(video, before)  # the in-place steps work on its own copy

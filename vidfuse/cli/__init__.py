@@ -59,6 +59,9 @@ def main() -> None:
     import functools
     import warnings
 
+    from vidfuse.sysinfo import keep_freed_memory
+
+    keep_freed_memory()  # every command makes and frees large tensors: reuse the memory instead of faulting it in
     warnings.showwarning = functools.partial(_show_warning, _default=warnings.showwarning)
     try:
         app()

@@ -149,10 +149,12 @@ def translate(frame: torch.Tensor, shifts: torch.Tensor, mode: str = "bilinear")
     ys = torch.arange(h, device=frame.device, dtype=torch.float32)
     gx = (xs[None, None, None, :] - shifts[..., 0, None, None] + 0.5) / w * 2 - 1  # (B, T, 1, W)
     gy = (ys[None, None, :, None] - shifts[..., 1, None, None] + 0.5) / h * 2 - 1  # (B, T, H, 1)
-    grid = torch.stack(torch.broadcast_tensors(gx, gy), dim=-1).flatten(0, 1)  # (B·T, H, W, 2)
-    src = (frame.float() + 1).repeat_interleave(t, dim=0)  # black = 0 for padding
-    out = F.grid_sample(src, grid, mode=mode, padding_mode="zeros", align_corners=False) - 1
-    return rearrange(out, "(b t) c h w -> b c t h w", b=b).to(frame.dtype)
+    # the T frames' grids stacked along the height, so that one sampling of each source frame writes the clip
+    # in its (B, C, T, H, W) layout: no copy of the source per frame, and no reordering of the output after
+    grid = torch.stack(torch.broadcast_tensors(gx, gy), dim=-1).flatten(1, 2)  # (B, T·H, W, 2)
+    src = frame.float() + 1  # black = 0 for padding
+    out = F.grid_sample(src, grid, mode=mode, padding_mode="zeros", align_corners=False).sub_(1)
+    return out.view(b, c, t, h, w).to(frame.dtype)
 
 
 # ---- the velocity network ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from vidfuse.server.runners import ModelCache, run_job
 from vidfuse.server.store import JobStore
+from vidfuse.sysinfo import keep_freed_memory
 
 log = logging.getLogger("vidfuse.server")
 
@@ -39,6 +40,7 @@ def worker_main(
     import torch
 
     torch.set_num_threads(max(1, threads))
+    keep_freed_memory()  # a spawned process starts with glibc's defaults again (the CLI set the server's)
     parent = os.getppid()
     store = JobStore(data_dir, max_crashes=max_crashes, create=False)  # the server prepared it
     cache = ModelCache(models, default)
