@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine, matmul_peak_gflops  # noqa: E402
 
 from vidfuse.errors import InputError  # noqa: E402
 from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
@@ -54,26 +54,14 @@ def distinct_prompts(n: int) -> list[str]:
     return [make_caption(sample_attributes(rng, "test", 1), ("en", "zh")[i % 2], rng) for i in range(n)]
 
 
-def matmul_gflops(seconds: float = 0.3) -> float:
-    """The CPU's fp32 matmul rate right now (GFLOP/s, a (5120, 192) @ (192, 768) product: the generator's
-    widest layer at a batch of 64). A shared 2-core VM moved between 76 and 158 in one minute here, so a
-    speed figure is only comparable beside the rate it was measured at."""
-    a, b = torch.randn(5120, 192), torch.randn(192, 768)
-    a @ b
-    n, t = 0, time.perf_counter()
-    while time.perf_counter() - t < seconds:
-        a @ b
-        n += 1
-    return 2 * 5120 * 192 * 768 * n / (time.perf_counter() - t) / 1e9
-
-
 def measure_speed(
     pipe: TextToVideoPipeline, *, repeats: int = 10, batch: int = 64, batches: int = 5, fps: float = 8.0
 ) -> dict:
     """Single-prompt latency after a warm-up (median of ``repeats``), as a real-time factor at ``fps``, and
     clips/s for a batch of ``batch`` copies of that prompt and for one of ``batch`` different prompts
     (:func:`distinct_prompts`): the median of ``batches`` batches after a warm-up one, the two kinds taking
-    turns, with the slowest and fastest batch and the CPU's matmul rate measured between them."""
+    turns, with the slowest and fastest batch and the CPU's fp32 matmul rate measured before each: a speed
+    figure compares with another only beside the rate it was measured at."""
     prompt = "the red digit 3 is moving up and down"
     pipe(prompt, seed=0)  # warm-up
     lat = []
@@ -88,7 +76,7 @@ def measure_speed(
         pipe(prompts, seed=0)  # warm-up
     for i in range(batches):
         for kind, prompts in kinds.items():
-            gflops.append(matmul_gflops())
+            gflops.append(matmul_peak_gflops(torch.float32, repeats=2))  # this shared VM moves 76-158 GFLOP/s
             t = time.perf_counter()
             pipe(prompts, seed=1 + i)
             rates[kind].append(batch / (time.perf_counter() - t))

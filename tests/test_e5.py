@@ -247,3 +247,19 @@ def test_the_e5_tokenizer_refuses_empty_prompts_like_every_tokenizer(texts):
     tok = e5.E5Tokenizer.from_pretrained(None, max_length=32)
     with pytest.raises(InputError, match="empty|no prompts"):
         tok.encode(texts)
+
+
+def test_encode_reads_each_prompt_once_and_agrees_with_the_plain_call(monkeypatch):
+    """The Python Viterbi is most of encode's time (≈ 0.6 ms a prompt): checking the length must not read a
+    prompt a second time, and the rows are the plain call's, cut to the limit where asked."""
+    tok = e5.get_tokenizer()
+    texts = ["a blue seven moves down", "数字3在左右移动", "word " * 20]
+    ids, mask = tok(texts[:2])
+    calls = []
+    real = tok.content_ids
+    monkeypatch.setattr(tok, "content_ids", lambda t: calls.append(t) or real(t))
+    got, got_mask = tok.encode(texts[:2])
+    assert calls == texts[:2] and torch.equal(got, ids) and torch.equal(got_mask, mask.bool())
+    cut, cut_mask = tok.encode(texts, max_length=8, on_overflow="truncate")
+    assert cut.shape == (3, 8) and cut_mask.all() and (cut[:, -1] == tok.eos).all()
+    assert torch.equal(cut[:2, :7], ids[:, :7])  # the first pieces, then the end marker

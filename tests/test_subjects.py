@@ -196,3 +196,11 @@ def test_training_on_moving_digits_records_its_level(tmp_path):
 
     folder = train(resolve_config("tiny", out=str(tmp_path / "run"), batch_size=4, steps=1, level=(1,)), quiet=True)
     assert json.loads((Path(folder) / "tokenizer.json").read_text(encoding="utf-8"))["subjects"] == 1
+
+
+def test_a_prompt_is_read_once_however_often_a_batch_asks():
+    """The pipeline asks digits_asked about each prompt up to three times per call (warnings, layering): the
+    answer is frozen and kept, not read again."""
+    prompt = "a red 3 moving left and a blue 7 moving up"
+    first = digits_asked(prompt)
+    assert digits_asked(prompt) is first and first.named == (3, 7)

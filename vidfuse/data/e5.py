@@ -262,7 +262,10 @@ class E5Tokenizer:
     def __call__(self, texts) -> tuple[torch.Tensor, torch.Tensor]:
         if isinstance(texts, str):
             texts = [texts]
-        rows = [self.ids(t) for t in texts]
+        return self._padded([self.ids(t) for t in texts])
+
+    def _padded(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows of ids → (input_ids (B, L), attention_mask (B, L)), padded to the longest."""
         L = max(len(r) for r in rows)
         input_ids = torch.full((len(rows), L), self.pad, dtype=torch.long)
         mask = torch.zeros((len(rows), L), dtype=torch.long)
@@ -278,9 +281,10 @@ class E5Tokenizer:
         if on_overflow not in ("error", "truncate"):
             raise InputError(f"on_overflow must be 'error' or 'truncate', got {on_overflow!r}")
         texts = check_prompts(texts)  # the rule every tokenizer shares: an empty prompt is refused, not drawn
+        contents = [self.content_ids(t) for t in texts]  # once each: it is most of the time this method takes
         if on_overflow == "error":
-            for i, t in enumerate(texts):
-                n = len(self.content_ids(t)) + 2
+            for i, (t, c) in enumerate(zip(texts, contents)):
+                n = len(c) + 2
                 if n > limit:
                     where = "" if len(texts) == 1 else f" (#{i} in the batch)"
                     raise InputError(
@@ -288,11 +292,8 @@ class E5Tokenizer:
                         f"the limit is {limit}: shorten it, or have it cut to the limit (--truncate on the command "
                         "line, on_overflow='truncate' in Python)"
                     )
-        saved, self.max_length = self.max_length, min(limit, self.max_length)
-        try:
-            ids, mask = self(texts)
-        finally:
-            self.max_length = saved
+        keep = min(limit, self.max_length) - 2
+        ids, mask = self._padded([[self.bos, *c[:keep], self.eos] for c in contents])
         return ids, mask.bool()
 
     # What the video model behind this tokenizer was taught (its caption words and non-ASCII characters), for

@@ -31,6 +31,7 @@ prompt, since the clip shows one digit either way. ``bench/subject_count.py`` me
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class DigitsAsked:
         return max(len(self.named), self.count)
 
 
+@functools.lru_cache(maxsize=4096)  # a frozen answer; a batch asks for each prompt up to three times
 def digits_asked(prompt: str) -> DigitsAsked:
     """The digits ``prompt`` names and the count of digits it states (see the module docstring)."""
     text = unicodedata.normalize("NFKC", prompt).lower()
