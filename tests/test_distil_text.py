@@ -28,6 +28,7 @@ from vidfuse.train.distil_text import (
     change_attribute,
     contrast_pair,
     distil,
+    distil_loss,
     student_config,
     trainable,
 )
@@ -287,6 +288,26 @@ def test_the_contrast_term_teaches_the_change_a_digit_makes(tmp_path):
         last = d.train_step()
     assert last["contrast"] < 0.7 * first["contrast"]
     assert last["loss"] < 0.7 * first["loss"]
+
+
+def test_a_contrast_step_encodes_the_first_frames_once_for_teacher_and_student(tmp_path):
+    """The student's visual encoder is the teacher's, frozen: its four conditions share one encoding of the
+    first frames, and it is the one the student would have made itself."""
+    _listening_teacher(tmp_path)
+    d = Distiller(_cfg(tmp_path, contrast=1.0), quiet=True)
+    d.teacher.cfg.p_image = 1.0  # every sample given its first frame
+    video, caps = d.batch(0)
+    tokens = [d.tokens(tok, c) for tok, c in zip((d.teacher_tok, d.student_tok) * 2, caps)]
+    calls = []
+    for m in (d.teacher, d.student):
+        m.visual_encoder.register_forward_hook(lambda *a: calls.append(1))
+    out = distil_loss(d.teacher, d.student, video, tokens[0], tokens[1], other_tokens=(tokens[2], tokens[3]))
+    assert len(calls) == 1 and torch.isfinite(out["loss"])
+    image = video[:, :, 0]
+    with torch.no_grad():
+        own = d.student.condition(*tokens[1], image)
+        shared = d.student.condition(*tokens[1], image, visual=d.teacher.encode_images(image, None))
+    assert torch.allclose(own.tokens, shared.tokens, atol=1e-6) and torch.allclose(own.pooled, shared.pooled, atol=1e-6)
 
 
 def test_short_wordings_come_in_only_when_asked(monkeypatch):

@@ -118,7 +118,7 @@ def test_visual_encoder_runs_only_on_samples_with_an_image():
     model = VidFuseModel(cfg).eval()
     image = torch.rand(3, 3, 16, 16) * 2 - 1
     has = torch.tensor([True, False, True])
-    feats = model._encode_images(image, has)
+    feats = model.encode_images(image, has)
     assert torch.allclose(feats[[0, 2]], model.visual_encoder(image[[0, 2]]), atol=1e-5)
     assert torch.equal(feats[1], torch.zeros_like(feats[1]))
     ids, mask = torch.randint(1, 50, (3, 6)), torch.ones(3, 6, dtype=torch.bool)

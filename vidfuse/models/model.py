@@ -57,15 +57,22 @@ class VidFuseModel(nn.Module):
         *,
         drop_text: torch.Tensor | None = None,
         has_image: torch.Tensor | None = None,
+        visual: torch.Tensor | None = None,
     ) -> Condition:
-        """Z from token ids (B, L) + mask and an optional image (B, C, H, W) in [-1, 1]."""
-        return self._encode(ids, mask, image, drop_text=drop_text, has_image=has_image)[0]
+        """Z from token ids (B, L) + mask and an optional image (B, C, H, W) in [-1, 1]. ``visual``: what
+        :meth:`encode_images` gave for ``image`` when the caller already has it (models that share this one's
+        frozen visual encoder: a text distillation's teacher and student)."""
+        return self._encode(ids, mask, image, drop_text=drop_text, has_image=has_image, visual=visual)[0]
 
-    def _encode(self, ids, mask, image, *, drop_text=None, has_image=None, text=None) -> tuple[Condition, Encoded]:
-        """Z, and what the encoders gave (for an unconditional branch of the same samples). ``text``: the text
-        encoder's output for ``ids`` when the caller already has it (a continued clip's later windows)."""
+    def _encode(
+        self, ids, mask, image, *, drop_text=None, has_image=None, text=None, visual=None
+    ) -> tuple[Condition, Encoded]:
+        """Z, and what the encoders gave (for an unconditional branch of the same samples). ``text`` and
+        ``visual``: the encoders' outputs when the caller already has them (a continued clip's later windows;
+        :meth:`condition`)."""
         text = self.text_encoder(ids, mask) if text is None else text  # (B, L, D)
-        visual = None if image is None else self._encode_images(image, has_image)  # (B, N, D)
+        if visual is None and image is not None:
+            visual = self.encode_images(image, has_image)  # (B, N, D)
         cond = self._fuse(text, mask, visual, image, drop_text=drop_text, has_image=has_image)
         return cond, Encoded(text.dtype, visual)
 
@@ -79,7 +86,7 @@ class VidFuseModel(nn.Module):
             )
         return cond
 
-    def _encode_images(self, image: torch.Tensor, has_image: torch.Tensor | None) -> torch.Tensor:
+    def encode_images(self, image: torch.Tensor, has_image: torch.Tensor | None) -> torch.Tensor:
         """V = CNN(I) for the samples that have an image; zeros (masked out by fusion) for the rest, which
         saves the CNN's forward and backward for the 1 − ``p_image`` of a training batch without one."""
         if has_image is None or bool(has_image.all()):

@@ -341,15 +341,19 @@ def distil_loss(
         blk.cross.register_forward_hook(lambda mod, args, out, i=i: seen.__setitem__(i, (args[0], out)))
         for i, blk in enumerate(reads)
     ]
+    # the student's visual encoder is the teacher's, frozen (build_student): the first frames are encoded once
+    # for the four conditions of a contrast step, not once each
+    with torch.no_grad():
+        visual = None if image is None else teacher.encode_images(image, has)
     try:
         with torch.no_grad():
-            ct = teacher.condition(*teacher_tokens, image, has_image=has)
+            ct = teacher.condition(*teacher_tokens, image, has_image=has, visual=visual)
             point = teacher.generator.flow_batch(video, ct)
             va_t, vm_t = teacher.generator.velocity(point, ct)
     finally:
         for h in hooks:
             h.remove()
-    cs = student.condition(*student_tokens, image, has_image=has)
+    cs = student.condition(*student_tokens, image, has_image=has, visual=visual)
     student_reads = cross_reads(student.generator)
     queries = [seen[i][0] for i in range(len(reads))]  # every block read Z in the teacher's pass
     reads_t = [seen[i][1].float() for i in range(len(reads))]
@@ -359,9 +363,9 @@ def distil_loss(
     out = {"loss": cross + pooled_weight * pooled, "cross": cross.detach(), "pooled": pooled.detach()}
     if other_tokens is not None:
         with torch.no_grad():
-            ct2 = teacher.condition(*other_tokens[0], image, has_image=has)
+            ct2 = teacher.condition(*other_tokens[0], image, has_image=has, visual=visual)
             reads_t2 = _reads(reads, queries, ct2)
-        cs2 = student.condition(*other_tokens[1], image, has_image=has)
+        cs2 = student.condition(*other_tokens[1], image, has_image=has, visual=visual)
         reads_s2 = _reads(student_reads, queries, cs2)
         text = ~has_image.to(video.device)
         cross2 = _mean_relative(reads_s2, reads_t2)
