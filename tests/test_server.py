@@ -340,6 +340,8 @@ def test_cancel_queued_job(idle):
         ({"prompt": "digit 3 " * 10}, "max_text_len"),  # 80 characters: over the tiny model's 48 tokens
         ({"script": "word " * 4001}, "max_script_chars"),
         ({"prompt": "digit 3", "frames": 129}, "max_frames"),
+        ({"prompt": "digit 3 moving left for 100 seconds"}, "max_frames"),  # a length in words is a length
+        ({"prompt": "digit 3, 200 frames"}, "max_frames"),
         ({"prompt": "digit 3", "height": 16, "width": 2000}, "max_side"),
         ({"prompt": "digit 3", "height": 8, "width": 16}, "min_side"),
         ({"prompt": "digit 3", "height": 1280, "width": 1280}, "max_pixels"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from vidfuse.data.durations import length_asked
 from vidfuse.errors import InputError
 from vidfuse.server.schemas import DIFFUSERS_ONLY, PROMPT_ONLY, SCRIPT_ONLY, LimitError, Limits, VideoRequest
 from vidfuse.server.served import ServedModel, music_options, voice_options
@@ -53,6 +54,25 @@ def check_size(req: VideoRequest, limits: Limits, *, even: bool) -> tuple[int | 
     return req.height, req.width
 
 
+def check_length_in_words(prompt: str, req: VideoRequest, limits: Limits, chosen: ServedModel) -> None:
+    """A vidfuse model takes a length stated in the prompt ("for 100 seconds") as the clip's length when the
+    request gives no ``frames``: it counts against ``max_frames`` as ``frames`` does."""
+    if req.frames is not None or chosen.info.backend != "vidfuse":
+        return
+    asked = length_asked(prompt)
+    if asked is None:
+        return
+    n = asked.num_frames(chosen.info.fps)
+    if n > limits.max_frames:
+        said = f"{asked.frames} frames" if asked.frames is not None else f"{asked.seconds:g} s"
+        raise LimitError(
+            "max_frames",
+            limits.max_frames,
+            f"the prompt asks for {said} ({n} frames at {chosen.info.fps:g} fps), over the limit of "
+            f"{limits.max_frames} (max_frames): ask for a shorter clip",
+        )
+
+
 def check_request(
     req: VideoRequest, limits: Limits, served: dict[str, ServedModel], default: str
 ) -> tuple[str, dict[str, Any]]:
@@ -92,6 +112,7 @@ def check_request(
         wrong = [k for k in SCRIPT_ONLY if k in given]
         if wrong:
             raise HTTPException(422, f"{', '.join(wrong)}: for script jobs only")
+        check_length_in_words(prompt, req, limits, chosen)
         if tokenizer is not None:
             try:
                 tokenizer.encode([prompt])
