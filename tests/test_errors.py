@@ -762,3 +762,72 @@ def test_cli_allow_outside_paths_reaches_the_loader(data, tmp_path, monkeypatch,
         match="stop here",
     )
     assert seen == [True]
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--device", "bogus"], "device 'bogus' is not a device"),
+        (["--device", "mps"], "vidfuse runs on cpu or cuda"),
+        (["--dtype", "int8"], "dtype: for pretrained diffusers models"),
+        (["--offload", "model"], "offload: for pretrained diffusers models"),
+        (["--height", "4096", "--width", "4096", "--frames", "512"], "GB of memory and"),
+    ],
+)
+def test_options_a_vidfuse_model_cannot_honour_are_refused_before_it_runs(
+    tmp_path, monkeypatch, capsys, model_dir, args, match
+):
+    """Found by a hostile-user probe: these gave tracebacks (device, a 103 GB allocation after the model had run)
+    or were silently ignored (dtype, offload) with exit 0."""
+    monkeypatch.setattr("vidfuse.sysinfo.available_memory", lambda: 8 * 2**30)  # the same answer on any machine
+    refused(
+        monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir, *args, match=match
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is usable here")
+def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line(tmp_path, monkeypatch, capsys, model_dir):
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "a.mp4",
+        "--device",
+        "cuda",
+        match="no GPU is usable",
+    )
+
+
+@pytest.mark.parametrize("output, match", [("", "names no file"), ("/dev/null", "not a regular file")])
+def test_outputs_that_are_not_files_are_refused(monkeypatch, capsys, model_dir, output, match):
+    refused(monkeypatch, capsys, "generate", "digit 3", "-o", output, "--model", model_dir, match=match)
+
+
+def test_running_out_of_memory_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys, model_dir):
+    def fail(*a, **k):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr("vidfuse.pipeline.TextToVideoPipeline._generate", fail)
+    line = refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "digit 3",
+        "-o",
+        tmp_path / "a.mp4",
+        "--model",
+        model_dir,
+        match="out of memory",
+    )
+    assert "fewer frames" in line
+
+
+@pytest.mark.parametrize(
+    "size, match", [({"height": "64"}, "height='64' is not a whole number"), ({"width": 5000}, "width=5000")]
+)
+def test_frame_sizes_are_checked_before_drawing_and_say_what_is_wrong(size, match):
+    with pytest.raises(InputError, match=match):
+        tiny_pipeline()("digit 3", **size)

@@ -65,6 +65,12 @@ def read_prompts(path: str | Path) -> list[str]:
 
 
 def _output_path(path: Path, fmt: str | None) -> Path:
+    if path.name in ("", ".", ".."):
+        raise InputError(f"the output path {str(path)!r} names no file: give one such as clip.mp4")
+    if path.is_dir():
+        raise InputError(f"the output path {path}: it is a folder; give a file in it, such as {path / 'clip.mp4'}")
+    if path.exists() and not path.is_file():
+        raise InputError(f"the output path {path} is not a regular file (a device or a pipe): give a file name")
     fmt = (fmt or path.suffix.lstrip(".") or "mp4").lower()
     if fmt not in FORMATS:
         raise InputError(f"unknown video format {fmt!r} for {path}; choose one of {', '.join(FORMATS)}")

@@ -27,6 +27,28 @@ def is_number(v: object) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def check_device(device: str | torch.device | None) -> torch.device:
+    """The device to run on: ``device`` when this machine has it, else the best one here (``None``)."""
+    if device is None:  # vidfuse.sysinfo.best_device's rule (that module sits beside this one, not below)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"device {device!r} is not a device: give cpu, cuda or cuda:N") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise InputError(f"device {device!r}: vidfuse runs on cpu or cuda (cuda:N)")
+    if not torch.cuda.is_available():
+        raise InputError(
+            f"device {device!r}: no GPU is usable here (torch {torch.__version__}"
+            f"{' is a CPU build' if torch.version.cuda is None else ' sees none'}); leave the device out or give cpu"
+        )
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s), cuda:0 to cuda:N-1")
+    return dev
+
+
 def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
     """Check the generation options given (``None``: the model's default, not checked here): ``num_frames``
     1 to ``MAX_FRAMES``, ``seed`` 0 to 2**63 - 1, ``guidance_scale`` a finite number from 0 to

@@ -53,6 +53,7 @@ from vidfuse.data.vocabulary import (
 from vidfuse.errors import InputError
 from vidfuse.inputs import (
     MAX_IMAGE_PIXELS,  # noqa: F401 (re-exported)
+    check_device,
     check_options,
     check_prompt,
     image_to_tensor,  # noqa: F401 (API)
@@ -163,9 +164,7 @@ def read_safetensors(path: Path, what: str, fix: str) -> tuple[dict[str, torch.T
 
 class TextToVideoPipeline:
     def __init__(self, model: VidFuseModel, tokenizer, *, device: str | torch.device | None = None):
-        from vidfuse.sysinfo import best_device
-
-        self.device = torch.device(device or best_device())
+        self.device = check_device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.config: ModelConfig = model.cfg
@@ -307,10 +306,23 @@ class TextToVideoPipeline:
         from vidfuse.backends.diffusers import is_diffusers_folder, load_diffusers_folder
         from vidfuse.catalog import find_model
 
+        check_device(device)  # before anything is read: a bad --device is the user's first mistake to hear of
         path = find_model(path)  # a folder, or a name in the models folder (`vidfuse models`)
         if path is not None and is_diffusers_folder(path):
             return load_diffusers_folder(
                 path, device=device, dtype=dtype, offload=offload, vae_tiling=vae_tiling, vae_slicing=vae_slicing
+            )
+        given = {
+            "dtype": dtype != "auto",
+            "offload": offload != "none",
+            "vae_tiling": vae_tiling,
+            "vae_slicing": vae_slicing,
+        }
+        if any(given.values()):  # silently ignored before: `--dtype int8` on the default model exited 0
+            names = ", ".join(k for k, v in given.items() if v)
+            raise InputError(
+                f"{names}: for pretrained diffusers models; vidfuse's own models keep float32 weights (bf16 autocast "
+                "where the CPU has it) and need no offloading: leave it out"
             )
         folder = resolve_model_dir(path)
         fix = "re-install or re-train the model"
@@ -422,6 +434,7 @@ class TextToVideoPipeline:
         if guidance_scale is None:
             guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
         check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
+        check_size(height, width)
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:
             raise InputError(
                 f"guidance_scale={guidance_scale}: the {self.config.generator} generator draws a clip in one pass "
@@ -434,6 +447,7 @@ class TextToVideoPipeline:
             on_overflow = "truncate"  # and a clause of a prompt that fits is never refused
         drawn = [ls[0] if ls else p for p, ls in zip(prompts, layers)]
         self.check_vocabulary(prompts, strict=strict, stacklevel=2, layered=image is None and layered)
+        self._check_memory(len(prompts), num_frames, height, width)
         images = self._prepare_images(image, len(prompts))
         gen = torch.Generator(device="cpu").manual_seed(int(seed) if seed is not None else torch.seed() % 2**63)
         draw = dict(
@@ -451,6 +465,22 @@ class TextToVideoPipeline:
             candidates = candidates.view(LAYER_CANDIDATES, len(rows), *candidates.shape[1:])
             video[rows] = stack_layer(video[rows], least_overlap(video[rows], candidates))
         return video_to_uint8(resize_video(video, height, width))
+
+    def _check_memory(self, batch: int, num_frames: int, height: int | None, width: int | None) -> None:
+        """Refuse, before anything is drawn, clips that could not be held in memory: each option may be in range
+        (4096 × 4096 pixels, 512 frames) and together ask for 100 GB. The estimate is the clips as float32 at
+        the asked size twice (resizing) and once as uint8, against what the system has available."""
+        from vidfuse.sysinfo import available_memory
+
+        h = self.config.height if height is None else height
+        w = self.config.width if width is None else width
+        need = batch * num_frames * self.config.channels * max(h * w, self.config.height * self.config.width) * 9
+        have = available_memory()
+        if have is not None and need > have:
+            raise InputError(
+                f"{batch} clip(s) of {num_frames} frames at {w}×{h} need about {need / 2**30:.1f} GB of memory and "
+                f"{have / 2**30:.1f} GB is available: ask for fewer frames, a smaller size or fewer prompts at once"
+            )
 
     def _generate(self, prompts, images, *, num_frames, gen, guidance_scale, batch_size, on_overflow) -> torch.Tensor:
         """``(B, C, T, H, W)`` float clips at the native size for ``prompts``, ``batch_size`` at a time."""
@@ -486,14 +516,24 @@ def pad_tokens(
     return F.pad(ids, (0, extra), value=0), F.pad(mask, (0, extra), value=False)
 
 
+def check_size(height, width) -> None:
+    """A frame size asked for: whole numbers of 8 to 4096 pixels a side (None: the model's own)."""
+    for name, v in (("height", height), ("width", width)):
+        if v is None:
+            continue
+        if not is_int(v):
+            raise InputError(f"{name}={v!r} is not a whole number of pixels; ask for 8 to 4096")
+        if not 8 <= v <= 4096:
+            raise InputError(f"{name}={v} is out of range; ask for 8 to 4096 pixels a side")
+
+
 def resize_video(video: torch.Tensor, height: int | None, width: int | None) -> torch.Tensor:
     """(B, C, T, H, W) resized in space (bilinear) when a different size is asked for."""
     b, c, t, h, w = video.shape
     height, width = h if height is None else height, w if width is None else width
     if (height, width) == (h, w):
         return video
-    if not (is_int(height) and is_int(width) and 8 <= height <= 4096 and 8 <= width <= 4096):
-        raise InputError(f"height×width {height}×{width} is out of range; ask for 8 to 4096 pixels a side")
+    check_size(height, width)
     frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
     frames = F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False)
     return frames.reshape(b, t, c, height, width).permute(0, 2, 1, 3, 4)

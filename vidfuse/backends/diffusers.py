@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.inputs import check_device
 
 MODEL_INDEX = "model_index.json"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -173,12 +174,10 @@ def load_diffusers_folder(
     vae_slicing: bool = False,
 ) -> "DiffusersVideoPipeline":
     """Check and load a diffusers pipeline folder offline; see the module docstring."""
-    from vidfuse.sysinfo import best_device
-
     folder = Path(folder)
     if offload not in OFFLOADS:
         raise InputError(f"offload {offload!r} is not one of {', '.join(OFFLOADS)}")
-    device = torch.device(device or best_device())
+    device = check_device(device)
     if offload != "none" and device.type != "cuda":
         raise InputError(
             f"--offload {offload} moves weights between CPU and GPU memory; it needs a GPU device "
