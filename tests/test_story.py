@@ -70,15 +70,29 @@ def test_planner_splits_paragraphs_and_sentences_of_both_languages():
 
 
 def test_planner_joins_wrapped_lines_and_packs_sentences_into_scenes():
-    wrapped = "The red digit 3 is\nmoving to the left.\n红色的数字\n7向下移动。"
+    wrapped = "The red digit 3 is\nmoving to the left.\n红色的数字\n3向下移动。"
     assert [s.narration for s in plan_story(wrapped)] == [
-        "The red digit 3 is moving to the left. 红色的数字7向下移动。"
+        "The red digit 3 is moving to the left. 红色的数字3向下移动。"
     ]
-    sentences = [f"Digit {i % 10} moves left and right across the screen." for i in range(12)]
+    sentences = [f"Digit 5 moves {side} across the screen." for side in ("left", "right", "up", "down") * 3]
     scenes = plan_story(" ".join(sentences))
     assert 2 < len(scenes) < 12
     assert all(spoken_weight(s.narration) <= 150 for s in scenes)
     assert " ".join(s.narration for s in scenes) == " ".join(sentences)  # nothing lost or reordered
+
+
+def test_a_sentence_naming_a_digit_the_scene_does_not_show_starts_a_scene():
+    """A scene draws one of its sentences: packed together, "a blue seven" would be narrated and never drawn
+    (a probe's three-digit story came out as one scene drawing only the three)."""
+    scenes = plan_story("A red three moves left. Then it turns around. A blue seven goes up. 绿色的数字5在跳。它很快。")
+    assert [s.narration for s in scenes] == [
+        "A red three moves left. Then it turns around.",
+        "A blue seven goes up.",
+        "绿色的数字5在跳。它很快。",
+    ]
+    assert [s.prompt for s in scenes] == ["A red three moves left", "A blue seven goes up", "绿色的数字5在跳"]
+    together = plan_story("The 3 and the 7 meet. The 3 waves.")  # digits already shown stay in the scene
+    assert len(together) == 1 and together[0].prompt == "The 3 and the 7 meet"
 
 
 def test_rule_prompt_is_trimmed_to_the_model_text_limit():

@@ -21,8 +21,11 @@ Rules, deterministic (same script → same scenes):
    the subtitles use, so every sentence becomes one subtitle cue.
 5. **Scenes.** Consecutive sentences of a paragraph are packed into one scene while its spoken
    weight stays within :data:`SCENE_WEIGHT` (:func:`~vidfuse.story.spoken.spoken_weight`: about 15 units a
-   second of espeak's speech, so about 10 s a scene). A sentence heavier than that is cut into several
-   scenes, at clause punctuation (``, ; :`` and ``，、；：``) where it can, else between words,
+   second of espeak's speech, so about 10 s a scene) and they name no digit the scene does not show
+   already (:func:`~vidfuse.data.subjects.digits_asked`): "A red three moves left. A blue seven goes up." is
+   two scenes, since each scene draws one of its sentences and the seven would be narrated, never drawn
+   (an ordered list's numbers name no digit). A sentence heavier than :data:`SCENE_WEIGHT` is cut into
+   several scenes, at clause punctuation (``, ; :`` and ``，、；：``) where it can, else between words,
    else (Chinese) between characters.
 6. **Visual prompt.** The model was trained on one-sentence captions ("the red digit 3 is moving
    to the left", "红色的数字7向下移动"), so a scene's prompt is one of its sentences, kept as
@@ -73,6 +76,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from vidfuse.data.subjects import digits_asked
 from vidfuse.errors import InputError
 from vidfuse.media.speech import split_sentences
 
@@ -143,6 +147,9 @@ JSON_KEYS = ("narration", "prompt", "duration")
 _JSON_START_RE = re.compile(r"\s*\[\s*\{")
 
 
+_LIST_NUMBER = re.compile(r"^\s*\d+[.)]\s+")  # "2. Bake it": an ordered list's number, kept as words, names no digit
+
+
 def plan_story(
     script: str,
     *,
@@ -182,14 +189,19 @@ def plan_story(
         for line in paragraph.split("\n"):
             if line.strip():
                 joined = join_text(joined, line.strip(), wrapped=True)
-        scene = ""
+        scene, shown = "", set()  # the scene's narration so far and the digits its sentences name
         for sentence in split_sentences(joined):
             for piece in split_to_weight(sentence, SCENE_WEIGHT):  # a very long sentence: several scenes
                 candidate = join_text(scene, piece)
-                if scene and spoken_weight(candidate) > SCENE_WEIGHT:
+                named = set(digits_asked(_LIST_NUMBER.sub("", piece)).named)
+                # a scene is drawn from one of its sentences: one that names a digit the scene does not show
+                # yet starts a scene of its own, or its digit would be narrated and never drawn
+                new_subject = bool(shown) and not named <= shown
+                if scene and (new_subject or spoken_weight(candidate) > SCENE_WEIGHT):
                     narrations.append(scene)
-                    candidate = piece
+                    candidate, shown = piece, set()
                 scene = candidate
+                shown |= named
         if scene:
             narrations.append(scene)
     narrations = [n for n in narrations if has_words(n)]  # a stray "…" line is no scene
