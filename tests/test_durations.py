@@ -9,6 +9,7 @@ import pytest
 from conftest import tiny_pipeline
 
 from vidfuse.data.durations import LengthWarning, length_asked, model_text, spell_arrows
+from vidfuse.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -73,3 +74,23 @@ def test_arrows_are_read_as_motions():
     assert spell_arrows("a red 3 moving left") == "a red 3 moving left"
     assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
     assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept
+
+
+@pytest.mark.parametrize(
+    "prompt, match",
+    [
+        ("a red 3 moving left for -3 seconds", "asks for -3 seconds"),
+        ("a red 3 moving left for −2 seconds", "asks for -2 seconds"),
+        ("a red 3 moving left, 0 frames", "asks for 0 frames"),
+        ("a red 3 moving left for 0 seconds", "at least one frame"),
+    ],
+)
+def test_a_length_that_is_no_length_is_refused_not_read_as_another(prompt, match):
+    """A probe found "-3 seconds" read as 3 and "0 seconds" as no length (with "seconds" an unknown word)."""
+    with pytest.raises(InputError, match=match):
+        length_asked(prompt)
+
+
+def test_a_number_inside_another_token_is_no_length():
+    assert length_asked("a red 3 moving left for 1e9 frames") is None  # not "9 frames"
+    assert length_asked("a red 3, 3-4 seconds").seconds == 4  # a range still takes its upper end

@@ -368,6 +368,7 @@ def test_limits_are_422_naming_the_limit(idle, body, limit):
         {"prompt": "a", "lang": "zh"},
         {"script": "a", "guidance_scale": 2},
         {"prompt": "a", "seed": -1},
+        {"prompt": "digit 3 for -3 seconds"},
         {"prompt": "a", "steps": 4},
         {"prompt": "a", "negative_prompt": "blur"},
         {"script": "a", "model": "nope"},

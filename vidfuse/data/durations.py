@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from vidfuse.errors import InputError
 from vidfuse.text import UNSPACED
 
 __all__ = ["LengthAsked", "LengthWarning", "length_asked", "model_text"]
@@ -41,13 +42,13 @@ _NUM = r"\d+(?:\.\d+)?|" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True))
 _ZH_NUM = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+"
 _EN = re.compile(
     rf"(?:\b(?:for|lasting|over|about|around|roughly|approximately|of|in|during|within)\s+)*"
-    rf"(?:(?P<lo>{_NUM})\s*(?:-|–|to|or)\s*)?(?P<n>{_NUM})\s*-?\s*"
+    rf"(?:(?<![0-9A-Za-z.])(?P<lo>{_NUM})\s*(?:-|–|to|or)\s*)?(?<![0-9A-Za-z.])(?P<n>{_NUM})\s*-?\s*"
     r"(?P<unit>seconds?|secs?|(?<=\d)s|minutes?|mins?|frames?)\b(?:\s+long)?",
     re.IGNORECASE,
 )
 _ZH = re.compile(
     rf"(?:持续|时长为?|长度为?|大约|大概|约|总共|共|做成|做|来|要)?"
-    rf"(?<!第)(?:(?P<lo>{_ZH_NUM})\s*(?:-|–|~|到|至)\s*)?(?<!第)(?P<n>{_ZH_NUM})\s*"
+    rf"(?<![第0-9A-Za-z.])(?:(?P<lo>{_ZH_NUM})\s*(?:-|–|~|到|至)\s*)?(?<![第0-9A-Za-z.])(?P<n>{_ZH_NUM})\s*"
     r"(?P<unit>秒钟|秒|分钟|帧)(?P<half>半)?(?:左右|长|的)?"
 )
 
@@ -122,8 +123,11 @@ def length_asked(prompt: str) -> LengthAsked | None:
         return None
     m = min(found, key=lambda x: x.start())
     n = _value(m.group("n")) + (0.5 if m.groupdict().get("half") else 0.0)
+    said = text[m.start("n") : m.end("unit")]
+    if m.group("lo") is None and re.search(r"[-−–]\s*$", text[: m.start("n")]):
+        raise InputError(f"the prompt asks for -{said}: a clip's length is positive; write it without the minus")
     if n <= 0:
-        return None
+        raise InputError(f"the prompt asks for {said}: a clip has at least one frame; ask for more or leave it out")
     unit = m.group("unit").lower()
     before, after = text[: m.start()].rstrip(), text[m.end() :].lstrip()
     joint = "" if _UNSPACED.search(before[-1:] + after[:1]) or not before or not after else " "

@@ -113,6 +113,9 @@ ZH_STOP_CHARS = frozenset(
 )
 
 
+_NUMBER = re.compile(r"(?<![\d.])[-−]?\d+(?:\.\d+)*")
+_ONE_DIGIT = re.compile(r"\d")
+_SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D]+")  # emoji, dingbats, stars
 _SLOT = re.compile(r"\{[^{}]*\}")  # a template's slot ("{c}digit {n}"): a name for code, not a word of a caption
 _NOT_CAPTION_TEXT = frozenset({"LANGS"})  # upper-case names whose strings are codes ("en", "zh"), not caption text
 
@@ -231,9 +234,18 @@ class Vocabulary:
                 add(m.group())
             at = m.end()
         self._other_scripts(text[at:], add)
+        if not out and text.strip() and not any(c.isalnum() for c in text):  # "?!.,;:": nothing to draw
+            add(text.strip()[:20])
         return out
 
     def _other_scripts(self, text: str, add) -> None:
+        # numbers a digit model cannot draw as one digit ("10", "3.5", "-3"; not "3", nor a size or time, which
+        # digits_asked reads), and symbols (emoji, ★): each one unknown "word"
+        for m in _NUMBER.finditer(text):
+            if not _ONE_DIGIT.fullmatch(m.group()):
+                add(m.group())
+        for m in _SYMBOLS.finditer(text):
+            add(m.group())
         run, i = "", 0
         while i < len(text):
             frame = next((w for w in ZH_STOP_WORDS if text.startswith(w, i)), None)

@@ -59,7 +59,10 @@ def check_length_in_words(prompt: str, req: VideoRequest, limits: Limits, chosen
     request gives no ``frames``: it counts against ``max_frames`` as ``frames`` does."""
     if req.frames is not None or chosen.info.backend != "vidfuse":
         return
-    asked = length_asked(prompt)
+    try:
+        asked = length_asked(prompt)
+    except InputError as e:  # "for -3 seconds"
+        raise HTTPException(422, str(e)) from None
     if asked is None:
         return
     n = asked.num_frames(chosen.info.fps)
