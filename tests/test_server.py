@@ -645,3 +645,10 @@ def test_denoising_steps_show_in_the_job_and_its_events(idle, tmp_path):
     events = sse_events(idle, job["id"])
     stages = [body["stage"] for name, body in events if name == "progress"]
     assert stages == ["denoising 3/20", "denoising 4/20"] and events[-1][0] == "failed"
+
+
+def test_guidance_for_a_model_that_draws_in_one_pass_is_422_not_a_failed_job(idle):
+    """A probe got 202 and then a failed job; the CLI refuses the same up front."""
+    r = idle.post("/v1/videos", json={"prompt": "digit 3", "guidance_scale": 2})
+    assert r.status_code == 422 and "one pass" in r.json()["detail"]
+    assert idle.post("/v1/videos", json={"prompt": "digit 3", "guidance_scale": 1}).status_code == 202

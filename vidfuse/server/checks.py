@@ -127,6 +127,12 @@ def check_request(
                 limits.max_guidance_scale,
                 f"guidance_scale={req.guidance_scale} is over {limits.max_guidance_scale} (max_guidance_scale)",
             )
+        if req.guidance_scale not in (None, 1.0) and chosen.info.extra.get("guidance") is False:
+            raise HTTPException(
+                422,
+                f"guidance_scale={req.guidance_scale}: the model {name!r} draws a clip in one pass without "
+                "classifier-free guidance; leave it out (or send 1)",
+            )
         height, width = check_size(req, limits, even=False)
         if req.aspect is not None:
             height, width = size_for_aspect(req.aspect, chosen.info.height, chosen.info.width)
