@@ -831,3 +831,22 @@ def test_running_out_of_memory_is_one_line_not_a_traceback(tmp_path, monkeypatch
 def test_frame_sizes_are_checked_before_drawing_and_say_what_is_wrong(size, match):
     with pytest.raises(InputError, match=match):
         tiny_pipeline()("digit 3", **size)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda p: p(None), "the prompt must be text"),
+        (lambda p: p(["digit 3", 3]), "prompt #1 must be text"),
+        (lambda p: p(np.array(["digit 3"] * 2)), "got ndarray"),
+        (lambda p: p.unknown_words(None), "must be text"),
+        (lambda p: p("digit 3", seed=1.0), "seed=1.0 is not an integer"),
+        (lambda p: p("digit 3", num_frames="8"), "num_frames='8' is not a whole number"),
+        (lambda p: p("digit 3", guidance_scale="1"), "guidance_scale='1' is not a number"),
+        (lambda p: p("digit 3", seed=-1), "seed=-1 is out of range"),
+    ],
+)
+def test_api_arguments_of_the_wrong_type_say_so(call, match):
+    """A probe got TypeErrors from deep inside (durations.normalize) and "out of range" for seed=1.0."""
+    with pytest.raises(InputError, match=match):
+        call(tiny_pipeline())

@@ -53,13 +53,20 @@ def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
     """Check the generation options given (``None``: the model's default, not checked here): ``num_frames``
     1 to ``MAX_FRAMES``, ``seed`` 0 to 2**63 - 1, ``guidance_scale`` a finite number from 0 to
     ``MAX_GUIDANCE``. :meth:`TextToVideoPipeline.__call__` runs it; callers may run it before loading a model."""
+
+    def what(v, kind: str) -> str:  # the wrong type named as such ("seed=1.0 is not an integer"), else the range
+        return "is out of range" if is_int(v) else f"is not {kind}"
+
     if num_frames is not None and (not is_int(num_frames) or not 1 <= num_frames <= MAX_FRAMES):
-        raise InputError(f"num_frames={num_frames!r} is out of range; ask for 1 to {MAX_FRAMES} frames")
+        said = what(num_frames, "a whole number")
+        raise InputError(f"num_frames={num_frames!r} {said}; ask for 1 to {MAX_FRAMES} frames")
     if seed is not None and (not is_int(seed) or not 0 <= seed <= MAX_SEED):
-        raise InputError(f"seed={seed!r} is out of range; use an integer from 0 to 2**63 - 1 ({MAX_SEED})")
+        raise InputError(f"seed={seed!r} {what(seed, 'an integer')}; use an integer from 0 to 2**63 - 1 ({MAX_SEED})")
     if guidance_scale is not None and (not is_number(guidance_scale) or not 0 <= guidance_scale <= MAX_GUIDANCE):
+        real = isinstance(guidance_scale, numbers.Real) and not isinstance(guidance_scale, bool)
+        said = "is out of range" if real else "is not a number"
         raise InputError(
-            f"guidance_scale={guidance_scale!r} is out of range; use a number from 0 to "
+            f"guidance_scale={guidance_scale!r} {said}; use a number from 0 to "
             f"{MAX_GUIDANCE:g} (1 = off, higher follows the text more closely)"
         )
 
@@ -69,9 +76,11 @@ def check_prompt(text: str, where: str = "the prompt") -> str:
     a control character, a lone surrogate, a private-use or unassigned code point), naming the code point and where
     it is; return it unchanged. The one check for the CLI, the Python API and the server:
     :meth:`TextToVideoPipeline.__call__` runs it on every prompt."""
-    if isinstance(text, str) and not text.strip():
+    if not isinstance(text, str):  # None, a number, bytes, an array: say so, not a TypeError from deep inside
+        raise InputError(f"{where} must be text (a str), got {type(text).__name__}")
+    if not text.strip():
         raise InputError(f"{where} is empty: {EMPTY_PROMPT_HINT}")
-    bad = first_bad_char(text) if isinstance(text, str) else None
+    bad = first_bad_char(text)
     if bad:
         i, ch, kind = bad
         raise InputError(

@@ -209,7 +209,7 @@ class TextToVideoPipeline:
     def model_text(self, prompt: str) -> str:
         """The part of ``prompt`` the model reads: a clip length in words ("for 3 seconds", 两秒) is taken out
         (:mod:`vidfuse.data.durations`): the model reads no lengths, and 两秒 was read as the digit 2."""
-        return model_text(prompt)
+        return model_text(check_prompt(prompt))
 
     def _length_in_words(self, asked: list, *, stacklevel: int = 1) -> int | None:
         """The clip length the prompts state in words, in frames at :attr:`fps`, when every prompt states the
