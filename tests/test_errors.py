@@ -850,3 +850,22 @@ def test_api_arguments_of_the_wrong_type_say_so(call, match):
     """A probe got TypeErrors from deep inside (durations.normalize) and "out of range" for seed=1.0."""
     with pytest.raises(InputError, match=match):
         call(tiny_pipeline())
+
+
+def test_batch_and_output_arguments_of_the_api_are_checked(tmp_path):
+    """A probe: batch_size=-1 wrote an index.csv with no videos and returned normally; 0, fmt=3 and output=None
+    raised ValueError, AttributeError and TypeError."""
+    from vidfuse.generate import generate_batch, generate_one
+
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("digit 3\n", encoding="utf-8")
+    for size in (-1, 0, 2.5):
+        with pytest.raises(InputError, match="batch_size="):
+            generate_batch(prompts, tmp_path / "out", batch_size=size)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="unknown video format 3"):
+        generate_one("digit 3", tmp_path / "a.mp4", fmt=3)
+    with pytest.raises(InputError, match="output=None"):
+        generate_one("digit 3", None)
+    with pytest.raises(InputError, match="batch_size=0"):
+        tiny_pipeline()("digit 3", batch_size=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
+from vidfuse.inputs import check_batch_size
 
 FORMATS = ("mp4", "webm", "gif")
 # byte-order marks of the encodings a prompts file may use besides plain UTF-8 (UTF-32 first: its LE mark
@@ -64,7 +66,13 @@ def read_prompts(path: str | Path) -> list[str]:
     return prompts
 
 
+def _check_format(fmt) -> None:
+    if fmt is not None and (not isinstance(fmt, str) or fmt.lower() not in FORMATS):
+        raise InputError(f"unknown video format {fmt!r}; choose one of {', '.join(FORMATS)} (or leave it out)")
+
+
 def _output_path(path: Path, fmt: str | None) -> Path:
+    _check_format(fmt)
     if path.name in ("", ".", ".."):
         raise InputError(f"the output path {str(path)!r} names no file: give one such as clip.mp4")
     if path.is_dir():
@@ -176,6 +184,8 @@ def generate_one(
     from vidfuse.media.video_io import write_video
     from vidfuse.pipeline import check_prompt
 
+    if not isinstance(output, (str, os.PathLike)):
+        raise InputError(f"output={output!r}: give the video's file path (a str or Path), such as clip.mp4")
     out = _output_path(Path(output), fmt)
     check_prompt(prompt)
     pipe, extra, fps = _checked_pipeline(
@@ -234,10 +244,11 @@ def generate_batch(
     from vidfuse.config import offset_seed
     from vidfuse.media.video_io import write_video
 
+    check_batch_size(batch_size)
     out_dir = Path(out_dir)
     prompts = read_prompts(prompts_file)
+    _check_format(fmt)
     ext = (fmt or "mp4").lower()
-    _output_path(Path(f"x.{ext}"), None)
     pipe, extra, fps = _checked_pipeline(
         None,
         model,

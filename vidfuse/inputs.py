@@ -71,6 +71,12 @@ def check_options(*, num_frames=None, seed=None, guidance_scale=None) -> None:
         )
 
 
+def check_batch_size(batch_size) -> None:
+    """Clips drawn at once: a whole number of at least 1 (0 or less once made an empty batch file, silently)."""
+    if not is_int(batch_size) or batch_size < 1:
+        raise InputError(f"batch_size={batch_size!r}: give a whole number of clips of at least 1")
+
+
 def check_prompt(text: str, where: str = "the prompt") -> str:
     """Refuse an empty or whitespace-only prompt, and one that is not plain text (:func:`vidfuse.text.first_bad_char`:
     a control character, a lone surrogate, a private-use or unassigned code point), naming the code point and where

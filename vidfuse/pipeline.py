@@ -53,6 +53,7 @@ from vidfuse.data.vocabulary import (
 from vidfuse.errors import InputError
 from vidfuse.inputs import (
     MAX_IMAGE_PIXELS,  # noqa: F401 (re-exported)
+    check_batch_size,
     check_device,
     check_options,
     check_prompt,
@@ -435,6 +436,7 @@ class TextToVideoPipeline:
             guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
         check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
         check_size(height, width)
+        check_batch_size(batch_size)
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:
             raise InputError(
                 f"guidance_scale={guidance_scale}: the {self.config.generator} generator draws a clip in one pass "
