@@ -869,3 +869,21 @@ def test_batch_and_output_arguments_of_the_api_are_checked(tmp_path):
         generate_one("digit 3", None)
     with pytest.raises(InputError, match="batch_size=0"):
         tiny_pipeline()("digit 3", batch_size=0)
+
+
+def test_checking_where_to_write_leaves_no_folders_behind(tmp_path):
+    """A probe: `--strict` refusals left the empty folders the output check had made."""
+    from vidfuse.fileio import check_writable, check_writable_dir
+
+    check_writable(tmp_path / "new" / "sub" / "a.mp4")
+    check_writable_dir(tmp_path / "out" / "deeper")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_an_output_folder_that_cannot_be_made_is_named_as_given():
+    from vidfuse.fileio import check_writable_dir
+
+    with pytest.raises(InputError, match=r"cannot write /proc/vf_check: ") as e:
+        check_writable_dir("/proc/vf_check")
+    assert "probe" not in str(e.value)

@@ -65,20 +65,46 @@ def _temp_beside(dest: Path, suffix: str) -> Path:
 
 def check_writable(dest: str | os.PathLike) -> Path:
     """Fail now, with an :class:`InputError` naming ``dest`` and the reason, if a file cannot be written
-    there (its folder is a file, is read-only, refuses new files, or ``dest`` is a folder). Creates the
-    folder, as writing would. Lets a command refuse before minutes of work rather than after."""
+    there (its folder is a file, is read-only, refuses new files, or ``dest`` is a folder). Lets a command
+    refuse before minutes of work rather than after. Leaves nothing behind: folders it had to create to find
+    out are removed again (writing makes them), so a command refused later (unknown words with ``--strict``)
+    leaves no empty folders."""
     dest = Path(dest)
-    _temp_beside(dest, dest.suffix).unlink()
+    with _no_folders_left(dest.parent):
+        _temp_beside(dest, dest.suffix).unlink()
     return dest
 
 
 def check_writable_dir(folder: str | os.PathLike) -> Path:
-    """Like :func:`check_writable`, for an output folder: it is created, and must accept new files."""
+    """Like :func:`check_writable`, for an output folder: it must be a folder, or one that can be made, that
+    accepts new files."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"cannot write into {folder}: it is a file, not a folder; choose another output folder")
-    check_writable(folder / "probe")
+    with _no_folders_left(folder):
+        _make_parent(folder)
+        try:
+            folder.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".vidfuse-check.", dir=folder)
+        except OSError as e:
+            raise _cannot_write(folder, e) from e
+        os.close(fd)
+        os.unlink(tmp)
     return folder
+
+
+@contextlib.contextmanager
+def _no_folders_left(folder: Path) -> Iterator[None]:
+    """Remove, on the way out, the folders on the way to ``folder`` that did not exist on the way in."""
+    missing = [p for p in (folder, *folder.parents) if not (p.exists() or p.is_symlink())]  # deepest first
+    try:
+        yield
+    finally:
+        for p in missing:
+            try:
+                p.rmdir()
+            except OSError:  # not empty (something else wrote there meanwhile) or already gone: leave it
+                break
 
 
 @contextlib.contextmanager
