@@ -887,3 +887,16 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_given():
     with pytest.raises(InputError, match=r"cannot write /proc/vf_check: ") as e:
         check_writable_dir("/proc/vf_check")
     assert "probe" not in str(e.value)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_eval_refuses_an_unwritable_json_before_judging(monkeypatch, capsys, model_dir):
+    """A probe: `eval --json /proc/x.json` ran the whole evaluation and only then failed to write."""
+
+    def judged(*a, **k):
+        raise AssertionError("judged before the output was checked")
+
+    monkeypatch.setattr("vidfuse.evaluate.judge_self_test", judged)
+    refused(
+        monkeypatch, capsys, "eval", "--model", model_dir, "--n", "2", "--json", "/proc/x.json", match="cannot write"
+    )

@@ -77,9 +77,15 @@ def eval_model(
     from rich.console import Console
 
     from vidfuse.evaluate import evaluate_model, judge_self_test, report_tables
-    from vidfuse.fileio import atomic_write_text
+    from vidfuse.fileio import atomic_write_text, check_writable
+    from vidfuse.inputs import check_options
 
     console = Console()
+    # what is wrong with where the results go, or with the options, is said before minutes of judging
+    check_options(seed=seed, guidance_scale=guidance_scale)
+    for path in (json_out, sheet):
+        if path is not None:
+            check_writable(path)
     if captions is not None:
         from vidfuse.evaluate import evaluate_captions_file
 
