@@ -454,3 +454,19 @@ def test_write_video_takes_an_iterator_of_frames(tmp_path):
     with pytest.raises(InputError, match="gave none"):
         write_video(tmp_path / "none.mp4", iter([]), fps=4)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "i.mp4"]
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [({"rate": 10}, "rate is in words per minute"), ({"width": 3, "no_voice": True}, "width=3 is out of range")],
+)
+def test_story_options_are_refused_before_planning_or_speech(tmp_path, monkeypatch, options, match):
+    """A probe: --rate 10 was blamed on "scene 1" after planning, --width 3 came after the narration was spoken."""
+    from vidfuse.story import compose
+
+    def planned(*a, **k):
+        raise AssertionError("planned before the options were checked")
+
+    monkeypatch.setattr(compose, "as_scenes", planned)
+    with pytest.raises(InputError, match=match):
+        compose.render_story("A red three moves left.", tmp_path / "s.mp4", **options)

@@ -100,6 +100,14 @@ class VoiceFallbackWarning(UserWarning):
     """The neural English voice is not installed, so espeak-ng speaks English instead."""
 
 
+def check_voice_options(rate: int | None, pitch: int | None) -> None:
+    """A speaking rate of 80–500 words a minute and an espeak pitch of 0–99 (None: the voice's own)."""
+    if rate is not None and not 80 <= rate <= 500:
+        raise InputError(f"rate is in words per minute and must be within 80–500, not {rate}")
+    if pitch is not None and not 0 <= pitch <= 99:
+        raise InputError(f"pitch must be within 0–99, not {pitch}")
+
+
 def synthesize(
     text: str,
     *,
@@ -135,10 +143,7 @@ def synthesize(
     """
     if lang not in ("auto", "en", "zh"):
         raise InputError(f"lang must be 'auto', 'en' or 'zh', not {lang!r}")
-    if rate is not None and not 80 <= rate <= 500:
-        raise InputError(f"rate is in words per minute and must be within 80–500, not {rate}")
-    if pitch is not None and not 0 <= pitch <= 99:
-        raise InputError(f"pitch must be within 0–99, not {pitch}")
+    check_voice_options(rate, pitch)
     if pause_s < 0:
         raise InputError(f"pause_s must be >= 0, not {pause_s}")
     if not text or not text.strip():

@@ -100,7 +100,10 @@ def _run_espeak(exe: str, text: str, voice: str, rate: int | None, pitch: int | 
     err = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode != 0 or not proc.stdout:
         if "voice does not exist" in err:
-            raise InputError(f"espeak-ng has no voice {voice!r}; see vidfuse.media.speech.available_voices()")
+            raise InputError(
+                f"espeak-ng has no voice {voice!r}; `vidfuse voices` lists the installed ones "
+                "(Python: vidfuse.media.voices.installed_voices())"
+            )
         raise RuntimeError(f"espeak-ng failed (exit {proc.returncode}) on {text!r}: {err}")
     # espeak streams the WAV, so the header's length fields are placeholders: read to the end.
     with wave.open(io.BytesIO(proc.stdout)) as w:

@@ -203,6 +203,11 @@ def render_story(
     """
     report = progress or (lambda stage, fraction: None)
     output, (out_w, out_h) = _check_options(output, aspect, size, subtitles, lang, fps, seed)
+    from vidfuse.media.speech import check_voice_options
+    from vidfuse.pipeline import check_size
+
+    check_voice_options(None if no_voice else rate, pitch)  # said before planning, not as "scene 1" after it
+    check_size(height, width)  # the size each scene is drawn at: before any speech is made
 
     report("plan", 0.0)
     scenes = as_scenes(script, lang=lang, max_chars=max_chars, llm=llm, rate=None if no_voice else rate)
