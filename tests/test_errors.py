@@ -229,6 +229,8 @@ def test_write_video_refuses_unplayable_frame_rates(tmp_path, fps):
         ("digit\x853", "U+0085"),
         ("digit \ud800 3", "U+D800"),
         ("digit \ue000 3", "U+E000"),  # private use
+        ("a red 3 \u202emoving left", "U+202E"),  # right-to-left override: reads reversed in a file list
+        ("a red 3 \u2066moving\u2069 left", "U+2066"),
     ],
 )
 def test_control_characters_in_prompts_are_refused(prompt, code_point):

@@ -17,6 +17,9 @@ BAD_CATEGORIES = {
     "Cn": "an unassigned code point",
 }
 ALLOWED_CONTROLS = frozenset("\t\n\r")
+# embeddings, overrides and isolates (U+202A-202E, U+2066-2069): they reorder how text is shown, so a prompt
+# holding one reads differently in a file list, a job title or a subtitle than what was drawn ("Trojan Source")
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # what an empty prompt's error tells the user to do (the pipeline's check and every tokenizer's)
 EMPTY_PROMPT_HINT = "write what the video should show, e.g. 'a red digit 3 moving left'"
 
@@ -39,11 +42,14 @@ WIDE_RE = re.compile(f"[{WIDE}]")
 
 def first_bad_char(text: str) -> tuple[int, str, str] | None:
     """(index, character, what it is) of the first character plain text may not hold — a control character
-    other than tab and newlines, a lone surrogate, a private-use or unassigned code point — or None."""
+    other than tab and newlines, a lone surrogate, a private-use or unassigned code point, a bidirectional-text
+    control (:data:`BIDI_CONTROLS`) — or None."""
     if text.isascii() and text.isprintable():
         return None  # the common case, without a per-character loop
     for i, ch in enumerate(text):
         kind = BAD_CATEGORIES.get(unicodedata.category(ch))
         if kind is not None and ch not in ALLOWED_CONTROLS:
             return i, ch, kind
+        if ch in BIDI_CONTROLS:
+            return i, ch, "a bidirectional-text control"
     return None
