@@ -902,3 +902,16 @@ def test_eval_refuses_an_unwritable_json_before_judging(monkeypatch, capsys, mod
     refused(
         monkeypatch, capsys, "eval", "--model", model_dir, "--n", "2", "--json", "/proc/x.json", match="cannot write"
     )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_prompts_file_that_is_a_device_is_called_one():
+    with pytest.raises(InputError, match="is not a regular file"):
+        read_prompts("/dev/zero")  # it exists: "does not exist" was wrong
+
+
+def test_a_caption_target_with_a_digit_past_9_names_it():
+    from vidfuse.evaluate.harness import _target
+
+    with pytest.raises(InputError, match=r"unknown values \[12\]; digits 0-9"):
+        _target({"digit": 12, "colour": "red", "motion": "left"})

@@ -36,8 +36,10 @@ def read_prompts(path: str | Path) -> list[str]:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"prompts file {path} is a folder, not a file; give a text file, one prompt a line")
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"prompts file {path} does not exist")
+    if not path.is_file():  # /dev/zero, a pipe: reading would never end, or not be the same twice
+        raise InputError(f"prompts file {path} is not a regular file; give a text file, one prompt a line")
     try:
         data = path.read_bytes()
     except OSError as e:

@@ -250,8 +250,9 @@ def _target(t: dict[str, Any]) -> dict[str, list]:
     if not (len(out["digits"]) == len(out["colours"]) == len(out["motions"])) or not 1 <= len(out["digits"]) <= 2:
         raise InputError(f"a target names one or two digits, each with a colour and a motion; got {t}")
     bad = [x for x in out["colours"] if x not in colours] + [x for x in out["motions"] if x not in motions[:-1]]
-    if bad or any(not 0 <= d <= 9 for d in out["digits"]):
-        raise InputError(f"target {t} has unknown values {bad}; colours {colours}, motions {motions[:-1]}")
+    bad += [d for d in out["digits"] if not 0 <= d <= 9]  # "digit": 12 was refused as "unknown values []"
+    if bad:
+        raise InputError(f"target {t} has unknown values {bad}; digits 0-9, colours {colours}, motions {motions[:-1]}")
     return out
 
 
