@@ -186,7 +186,7 @@ def generate_one(
     from vidfuse.media.video_io import write_video
     from vidfuse.pipeline import check_prompt
 
-    if not isinstance(output, (str, os.PathLike)):
+    if not isinstance(output, (str, os.PathLike)) or not str(output).strip():
         raise InputError(f"output={output!r}: give the video's file path (a str or Path), such as clip.mp4")
     out = _output_path(Path(output), fmt)
     check_prompt(prompt)

@@ -45,7 +45,8 @@ def check_device(device: str | torch.device | None) -> torch.device:
             f"{' is a CPU build' if torch.version.cuda is None else ' sees none'}); leave the device out or give cpu"
         )
     if dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise InputError(f"device {device!r}: this machine has {torch.cuda.device_count()} GPU(s), cuda:0 to cuda:N-1")
+        n = torch.cuda.device_count()
+        raise InputError(f"device {device!r}: this machine has {n} GPU(s), cuda:0 to cuda:{n - 1}")
     return dev
 
 
