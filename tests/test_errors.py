@@ -917,3 +917,14 @@ def test_a_caption_target_with_a_digit_past_9_names_it():
 
     with pytest.raises(InputError, match=r"unknown values \[12\]; digits 0-9"):
         _target({"digit": 12, "colour": "red", "motion": "left"})
+
+
+def test_eval_refuses_guidance_for_a_one_pass_model_before_the_self_test(tmp_path, monkeypatch, capsys):
+    """A probe: `eval --guidance-scale 3` on a one-pass model was refused only after the judge's self-test."""
+
+    def judged(*a, **k):
+        raise AssertionError("judged before the options were checked")
+
+    monkeypatch.setattr("vidfuse.evaluate.judge_self_test", judged)
+    gan = tiny_pipeline("gan").save_pretrained(tmp_path / "gan")  # draws in one pass
+    refused(monkeypatch, capsys, "eval", "--model", gan, "--guidance-scale", "3", match="in one pass")

@@ -106,6 +106,7 @@ def describe(folder: str | os.PathLike, name: str | None = None, *, builtin: boo
             extra={"pipeline_class": d["pipeline_class"]},
         )
     from vidfuse.config import ModelConfig
+    from vidfuse.models.registry import supports_guidance
     from vidfuse.pipeline import CONFIG_NAME
 
     try:
@@ -151,15 +152,8 @@ def describe(folder: str | os.PathLike, name: str | None = None, *, builtin: boo
         size,
         trained_on=trained_on,
         builtin=builtin,
-        extra={"guidance": _supports_guidance(cfg.generator)},
+        extra={"guidance": supports_guidance(cfg.generator)},
     )
-
-
-def _supports_guidance(generator: str) -> bool:
-    """Whether the family takes a guidance scale (a one-pass generator draws without classifier-free guidance)."""
-    from vidfuse.models.registry import generator_class
-
-    return bool(generator_class(generator).supports_guidance)
 
 
 def list_models(folder: str | os.PathLike | None = None) -> list[ModelInfo]:

@@ -20,6 +20,10 @@ from vidfuse.errors import InputError
 from vidfuse.media.frames import is_int
 from vidfuse.text import EMPTY_PROMPT_HINT, first_bad_char
 
+# what a guidance scale given to a one-pass generator is told (the pipeline, `vidfuse eval` and the server)
+ONE_PASS_GUIDANCE = (
+    "draws a clip in one pass without classifier-free guidance; leave the guidance scale out (or give 1)"
+)
 MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
 
 

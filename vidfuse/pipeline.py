@@ -53,6 +53,7 @@ from vidfuse.data.vocabulary import (
 from vidfuse.errors import InputError
 from vidfuse.inputs import (
     MAX_IMAGE_PIXELS,  # noqa: F401 (re-exported)
+    ONE_PASS_GUIDANCE,
     check_batch_size,
     check_device,
     check_options,
@@ -62,6 +63,7 @@ from vidfuse.inputs import (
 )
 from vidfuse.models.compose import least_overlap, stack_layer
 from vidfuse.models.model import VidFuseModel
+from vidfuse.models.registry import supports_guidance
 from vidfuse.userdirs import user_data_dir
 
 # draws of each further layer of a scene, the one crossing least of the layers below kept: level 2 (judged,
@@ -439,8 +441,7 @@ class TextToVideoPipeline:
         check_batch_size(batch_size)
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:
             raise InputError(
-                f"guidance_scale={guidance_scale}: the {self.config.generator} generator draws a clip in one pass "
-                "without classifier-free guidance; leave the guidance scale out (or give 1)"
+                f"guidance_scale={guidance_scale}: the {self.config.generator} generator {ONE_PASS_GUIDANCE}"
             )
         # a prompt naming more digits than the model draws is drawn one layer per digit (no first frame given)
         layers = [self.subject_layers(p) if image is None and layered else None for p in prompts]
@@ -634,10 +635,10 @@ def restore_default_model() -> Path:
 def model_info(path: str | os.PathLike | None = None, *, tokenizer: bool = False) -> dict:
     """What a vidfuse model folder is, from its config alone (checked by :meth:`ModelConfig.from_dict` as
     :meth:`TextToVideoPipeline.from_pretrained` checks it; no weights are read, nothing is built): ``height``
-    and ``width`` (native size), ``frames``, ``generator``, ``text_encoder`` and ``max_text_len`` (tokens a
-    prompt may take); with ``tokenizer=True`` also its ``tokenizer``, so that a caller (the server) can check
-    prompts before any model is loaded. ``None`` or ``"default"``: the default model. :class:`InputError`
-    when the folder or its config is unusable."""
+    and ``width`` (native size), ``frames``, ``generator``, ``text_encoder``, ``max_text_len`` (tokens a
+    prompt may take) and ``guidance`` (whether it takes a guidance scale); with ``tokenizer=True`` also its
+    ``tokenizer``, so that a caller (the server) can check prompts before any model is loaded. ``None`` or
+    ``"default"``: the default model. :class:`InputError` when the folder or its config is unusable."""
     folder = resolve_model_dir(path)
     try:
         cfg = ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")))
@@ -652,6 +653,7 @@ def model_info(path: str | os.PathLike | None = None, *, tokenizer: bool = False
         "generator": cfg.generator,
         "text_encoder": cfg.text_encoder,
         "max_text_len": cfg.max_text_len,
+        "guidance": supports_guidance(cfg.generator),
     }
     if tokenizer:
         info["tokenizer"] = load_tokenizer(cfg, folder)

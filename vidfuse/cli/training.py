@@ -76,13 +76,17 @@ def eval_model(
 
     from rich.console import Console
 
+    from vidfuse.errors import InputError
     from vidfuse.evaluate import evaluate_model, judge_self_test, report_tables
     from vidfuse.fileio import atomic_write_text, check_writable
-    from vidfuse.inputs import check_options
+    from vidfuse.inputs import ONE_PASS_GUIDANCE, check_options
+    from vidfuse.pipeline import model_info
 
     console = Console()
     # what is wrong with where the results go, or with the options, is said before minutes of judging
     check_options(seed=seed, guidance_scale=guidance_scale)
+    if guidance_scale not in (None, 1.0) and not model_info(model)["guidance"]:
+        raise InputError(f"guidance_scale={guidance_scale}: this model's generator {ONE_PASS_GUIDANCE}")
     for path in (json_out, sheet):
         if path is not None:
             check_writable(path)

@@ -34,6 +34,11 @@ def generator_class(name: str) -> type[VideoGenerator]:
     return getattr(importlib.import_module(module), cls)
 
 
+def supports_guidance(name: str) -> bool:
+    """Whether family ``name`` takes a guidance scale (one-pass generators draw without classifier-free guidance)."""
+    return bool(generator_class(name).supports_guidance)
+
+
 def build_generator(cfg: ModelConfig) -> VideoGenerator:
     return generator_class(cfg.generator)(cfg)
 

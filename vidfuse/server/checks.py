@@ -11,6 +11,7 @@ from fastapi import HTTPException
 
 from vidfuse.data.durations import length_asked
 from vidfuse.errors import InputError
+from vidfuse.inputs import ONE_PASS_GUIDANCE
 from vidfuse.server.schemas import DIFFUSERS_ONLY, PROMPT_ONLY, SCRIPT_ONLY, LimitError, Limits, VideoRequest
 from vidfuse.server.served import ServedModel, music_options, voice_options
 
@@ -128,11 +129,7 @@ def check_request(
                 f"guidance_scale={req.guidance_scale} is over {limits.max_guidance_scale} (max_guidance_scale)",
             )
         if req.guidance_scale not in (None, 1.0) and chosen.info.extra.get("guidance") is False:
-            raise HTTPException(
-                422,
-                f"guidance_scale={req.guidance_scale}: the model {name!r} draws a clip in one pass without "
-                "classifier-free guidance; leave it out (or send 1)",
-            )
+            raise HTTPException(422, f"guidance_scale={req.guidance_scale}: the model {name!r} {ONE_PASS_GUIDANCE}")
         height, width = check_size(req, limits, even=False)
         if req.aspect is not None:
             height, width = size_for_aspect(req.aspect, chosen.info.height, chosen.info.width)
