@@ -24,6 +24,8 @@ from vidfuse.text import EMPTY_PROMPT_HINT, first_bad_char
 ONE_PASS_GUIDANCE = (
     "draws a clip in one pass without classifier-free guidance; leave the guidance scale out (or give 1)"
 )
+# what a request too large for memory is told to do (the pipeline's estimate before drawing, the CLI after a failure)
+MEMORY_HINT = "ask for fewer frames, a smaller size or fewer prompts at once"
 MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded
 
 

@@ -50,9 +50,10 @@ from vidfuse.data.vocabulary import (
     Vocabulary,
     unknown_words_message,
 )
-from vidfuse.errors import InputError
+from vidfuse.errors import InputError, first_line
 from vidfuse.inputs import (
     MAX_IMAGE_PIXELS,  # noqa: F401 (re-exported)
+    MEMORY_HINT,
     ONE_PASS_GUIDANCE,
     check_batch_size,
     check_device,
@@ -161,8 +162,7 @@ def read_safetensors(path: Path, what: str, fix: str) -> tuple[dict[str, torch.T
         with safe_open(path, "pt") as f:
             return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"{what} is not a valid safetensors file ({why}); {fix}") from e
+        raise InputError(f"{what} is not a valid safetensors file ({first_line(e)}); {fix}") from e
 
 
 class TextToVideoPipeline:
@@ -482,7 +482,7 @@ class TextToVideoPipeline:
         if have is not None and need > have:
             raise InputError(
                 f"{batch} clip(s) of {num_frames} frames at {w}×{h} need about {need / 2**30:.1f} GB of memory and "
-                f"{have / 2**30:.1f} GB is available: ask for fewer frames, a smaller size or fewer prompts at once"
+                f"{have / 2**30:.1f} GB is available: {MEMORY_HINT}"
             )
 
     def _generate(self, prompts, images, *, num_frames, gen, guidance_scale, batch_size, on_overflow) -> torch.Tensor:

@@ -38,7 +38,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from vidfuse.errors import InputError, MissingDependencyError
+from vidfuse.errors import InputError, MissingDependencyError, first_line
 from vidfuse.inputs import check_device
 
 MODEL_INDEX = "model_index.json"
@@ -205,9 +205,8 @@ def load_diffusers_folder(
         with _quiet_loading():
             pipe = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True, **{dtype_arg: torch_dtype})
     except (OSError, ValueError, RuntimeError, TypeError, KeyError, AttributeError, ImportError) as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(
-            f"model folder {folder}: diffusers could not load the {cls_name} ({why[:300]}); "
+            f"model folder {folder}: diffusers could not load the {cls_name} ({first_line(e)[:300]}); "
             "check that it is complete and made for this diffusers version"
         ) from e
     pipe.set_progress_bar_config(disable=True)

@@ -16,7 +16,7 @@ import typer
 
 from vidfuse.cli import inventory, serving, training, videos
 from vidfuse.cli.train_options import TrainCommand
-from vidfuse.errors import VidfuseError
+from vidfuse.errors import VidfuseError, first_line
 
 __all__ = ["app", "main"]
 
@@ -71,21 +71,14 @@ def main() -> None:
     except (MemoryError, RuntimeError) as e:
         if not is_out_of_memory(e):
             raise
-        typer.secho(f"error: out of memory ({first_line(e)}): {OUT_OF_MEMORY_HINT}", fg=typer.colors.RED, err=True)
+        from vidfuse.inputs import MEMORY_HINT  # imports torch: not at start-up (`--help` stays quick)
+
+        hint = f"{MEMORY_HINT}, or train with a smaller --batch-size"
+        typer.secho(f"error: out of memory ({first_line(e)[:200]}): {hint}", fg=typer.colors.RED, err=True)
         sys.exit(2)
-
-
-OUT_OF_MEMORY_HINT = (
-    "ask for fewer frames, a smaller size or fewer prompts at once, or train with a smaller --batch-size"
-)
 
 
 def is_out_of_memory(e: BaseException) -> bool:
     """A failed allocation, as Python (MemoryError) or torch (a RuntimeError from its allocator) reports it."""
     text = str(e)
     return isinstance(e, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()
-
-
-def first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0][:200] if lines else type(e).__name__
