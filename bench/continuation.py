@@ -11,7 +11,10 @@ the luminance centroid of the frame (the clips are one digit on black). Reported
               half window for a generator with ``extend`` or that ``continues_itself``, every 15 frames
               otherwise): a jump shows here;
 ``reverse``   frames after the first window that move against the asked direction by more than 1 px while
-              the digit is still inside the frame (it may leave the frame: a one-way motion carries on).
+              the digit is still inside the frame;
+``shown``     the share of frames with the digit in view: a one-way motion carries on, and a digit that has
+              left the frame comes back in at the far side (``vidfuse.models.anchor.wrap_path``). A move of
+              more than half the frame between two frames is that re-entry, not a jump or a turn.
 
 A clip continues smoothly when ``seam`` ≤ 2 px + |step| and it never reverses.
 """
@@ -64,6 +67,7 @@ def measure(track: np.ndarray, motion: str, native: int, seam_frames: list[int],
     axis, sign = AXIS[motion]
     pos = track[:, axis]
     d = np.diff(pos)  # d[t - 1]: frame t − 1 → t
+    d = np.where(np.abs(d) > size / 2, np.nan, d)  # re-entry at the far side
     step = float(np.nanmedian(d[: native - 1]))
     jumps = [abs(d[t - 1] - step) for t in seam_frames if t - 1 < len(d) and np.isfinite(d[t - 1])]
     inside = (pos[1:] > 4) & (pos[1:] < size - 5)  # the digit's centroid well inside the frame
@@ -73,6 +77,7 @@ def measure(track: np.ndarray, motion: str, native: int, seam_frames: list[int],
         "step": round(step, 2),
         "seam": round(float(max(jumps)) if jumps else float("nan"), 2),
         "reverse": reverse,
+        "shown": round(float(np.isfinite(pos).mean()), 3),
         "track": [round(float(v), 1) for v in pos],
     }
 
@@ -105,10 +110,13 @@ def main() -> int:
         "smooth": sum(r["smooth"] for r in rows),
     }
     print(f"model {result['model']} ({result['generator']}), {args.frames} frames, seams at {at}\n")
-    print("| caption | step px/frame | largest seam jump px | reversals | smooth |\n| --- | ---: | ---: | ---: | --- |")
+    print(
+        "| caption | step px/frame | largest seam jump px | reversals | frames in view | smooth |\n"
+        "| --- | ---: | ---: | ---: | ---: | --- |"
+    )
     for r in rows:
         smooth = "yes" if r["smooth"] else "no"
-        print(f"| {r['caption']} | {r['step']:.2f} | {r['seam']:.2f} | {r['reverse']} | {smooth} |")
+        print(f"| {r['caption']} | {r['step']:.2f} | {r['seam']:.2f} | {r['reverse']} | {r['shown']:.0%} | {smooth} |")
     print(f"\nsmooth: {result['smooth']} of {len(rows)}")
     if args.out:
         atomic_write_text(args.out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -6,7 +6,7 @@ from conftest import random_condition as cond
 from conftest import tiny_generator, tiny_pipeline
 
 from vidfuse.data.moving_digits import MovingDigits
-from vidfuse.models.anchor import centring_offset, estimate_shifts, translate
+from vidfuse.models.anchor import centring_offset, estimate_shifts, translate, wrap_path
 
 
 def anchor(**kw):
@@ -37,6 +37,36 @@ def test_a_clip_is_its_first_frame_moved_along_the_measured_path():
     rebuilt = translate(video[:, :, 0], estimate_shifts(video))
     lit = (video > -0.9).float().mean()
     assert (rebuilt - video).abs().mean() < 0.1 * lit  # the error is a small part of the lit pixels' signal
+
+
+def test_a_subject_that_leaves_the_frame_comes_back_in_at_the_far_side():
+    """A long clip of a subject moving one way: once it is wholly out of the frame it re-enters at the other
+    side (a marquee) instead of leaving the rest of the clip black; while any of it shows, the path is kept."""
+    frame = torch.full((1, 3, 16, 20), -1.0)
+    frame[0, 0, 6:10, 8:12] = 1.0  # a red 4×4 square on black, columns 8–11, rows 6–9
+    path = torch.zeros(1, 60, 2)
+    path[0, :, 0] = -torch.arange(60.0) * 0.75  # left, 0.75 px a frame, far past the frame's 20 columns
+    wrapped = wrap_path(frame, path)
+    shown = translate(frame, path)[0, 0] > -0.5  # (T, H, W)
+    assert torch.equal(wrapped[:, shown.flatten(1).any(1)], path[:, shown.flatten(1).any(1)])  # kept exactly
+    video = translate(frame, wrapped)[0, 0] > -0.5
+    empty = ~video.flatten(1).any(1)
+    assert not shown[-1].any() and video[-1].any()  # the plain path has left; the wrapped one came back
+    backs = [t for t in range(1, 60) if empty[t - 1] and not empty[t]]
+    assert len(backs) == 2  # 44 px of travel: out and back in twice
+    for t in backs:  # it comes back in at the right edge, after at most the frames that cross 1 px of margin
+        assert torch.nonzero(video[t].any(0))[:, 0].min() >= 18
+        assert empty[max(0, t - 6) : t].sum() < 6  # each side, at 0.75 px a frame
+    assert torch.equal(wrapped[..., 1], path[..., 1])  # no vertical motion, no vertical wrap
+
+
+def test_a_picture_that_fills_the_frame_slides_off_it():
+    g = torch.Generator().manual_seed(0)
+    photo = torch.rand(2, 3, 16, 20, generator=g) * 2 - 1  # no plain ground
+    blank = torch.full((1, 3, 16, 20), -1.0)  # nothing to bring back
+    path = torch.zeros(3, 30, 2)
+    path[..., 0] = -torch.arange(30.0)
+    assert torch.equal(wrap_path(torch.cat([photo, blank]), path), path)
 
 
 def test_centring_moves_the_picture_to_the_middle_by_whole_pixels():

@@ -92,13 +92,15 @@ def test_the_layered_flow_keeps_its_own_extend():
 def test_the_shipped_default_carries_a_one_way_motion_across_its_seams():
     """bench/continuation.py's measure on the shipped one-step model: no jump at a seam (at most 2 px off the
     clip's own step) and no turn while the digit is inside the frame. Restarting from the last frame jumped
-    10–14 px here."""
+    10–14 px here. Over 64 frames the digit crosses the frame and comes back in at the far side: it is in
+    view almost throughout (39–45% of the frames before it wrapped)."""
     from vidfuse.pipeline import SHIPPED_MODEL_DIR, TextToVideoPipeline
 
     pipe = TextToVideoPipeline.from_pretrained(SHIPPED_MODEL_DIR, device="cpu")
     native = pipe.config.num_frames
-    seams = bench.seams(native, 40, half_windows=True)
+    seams = bench.seams(native, 64, half_windows=True)
     for caption, motion in [("the red digit 3 is moving to the left", "left"), ("青色数字一向右移动", "right")]:
-        clip = pipe(caption, num_frames=40, seed=0)[0]
+        clip = pipe(caption, num_frames=64, seed=0)[0]
         r = bench.measure(bench.centroids(clip), motion, native, seams, clip.shape[1])
         assert r["seam"] <= 2 + abs(r["step"]) and r["reverse"] == 0, (caption, r)
+        assert r["shown"] >= 0.9, (caption, r["shown"])

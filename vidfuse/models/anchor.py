@@ -21,7 +21,9 @@ the same drawing at every position of the latent grid (docs/decisions/generators
 One rectified-flow Transformer generates both jointly — anchor tokens and one token per later frame in a
 single sequence with full self-attention, cross-attention to Z's tokens, adaLN-zero from the timestep and
 pooled Z — and the clip is the decoded anchor translated along the generated path (bilinear resampling,
-black where the picture leaves the frame).
+black where the picture leaves the frame). A subject on a plain ground that has gone wholly out of the frame
+comes back in at the far side, like a marquee (``wrap_path``), so one that keeps moving one way stays in a
+long clip; a picture that fills the frame just slides off it.
 
 Image to video: where the condition carries an image, the anchor is that image's latent, given clean
 (with a learned "given" embedding) instead of generated, and only the motion is sampled. Training shows
@@ -155,6 +157,35 @@ def translate(frame: torch.Tensor, shifts: torch.Tensor, mode: str = "bilinear")
     src = frame.float() + 1  # black = 0 for padding
     out = F.grid_sample(src, grid, mode=mode, padding_mode="zeros", align_corners=False).sub_(1)
     return out.view(b, c, t, h, w).to(frame.dtype)
+
+
+PLAIN_GROUND = 0.1  # a picture whose outermost pixels all lie this close to their median colour is on a plain ground
+SUBJECT = 0.25  # a pixel this far from the ground colour (in any channel) is part of the subject
+
+
+def wrap_path(picture: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """``shifts`` (B, T, 2) with every position at which the subject of ``picture`` (B, C, H, W) in [-1, 1]
+    would be wholly out of the frame moved by whole periods of (frame size + subject size) along that axis,
+    so that it comes back in at the far side the moment it has left (a marquee). Positions where any of the
+    subject is in view are kept exactly. Only a subject on a plain ground wraps (the picture's outermost ring
+    one colour, to ``PLAIN_GROUND``); a picture that fills the frame, or a blank one, keeps its path."""
+    b, _, h, w = picture.shape
+    ring = torch.cat([picture[..., 0, :], picture[..., -1, :], picture[..., :, 0], picture[..., :, -1]], dim=-1)
+    ground = ring.median(dim=-1, keepdim=True).values  # (B, C, 1)
+    plain = (ring - ground).abs().amax(dim=(1, 2)) < PLAIN_GROUND  # (B,)
+    subject = (picture - ground[..., None]).abs().amax(dim=1) > SUBJECT  # (B, H, W)
+    out = shifts.float().clone()
+    for axis, (size, seen) in enumerate([(w, subject.any(dim=1)), (h, subject.any(dim=2))]):
+        idx = torch.arange(size, device=picture.device, dtype=torch.float32)
+        first = torch.where(seen, idx, float(size)).amin(dim=1) - 1  # a pixel's margin for the bilinear tail
+        last = torch.where(seen, idx, -1.0).amax(dim=1) + 1
+        lo, period = -last - 1, size + last - first + 1  # positions (lo, lo + period) show some of the subject
+        d = out[..., axis]
+        wrapped = lo[:, None] + (d - lo[:, None]).remainder(period[:, None])
+        gone = (d <= lo[:, None]) | (d >= (lo + period)[:, None])
+        use = gone & (plain & seen.any(dim=1))[:, None]
+        out[..., axis] = torch.where(use, wrapped, d)
+    return out
 
 
 # ---- the velocity network ------------------------------------------------------------------------------
@@ -521,6 +552,7 @@ class AnchorFlow(LatentGenerator):
         )
 
     def render(self, a: torch.Tensor, m: torch.Tensor, num_frames: int, dtype: torch.dtype) -> torch.Tensor:
-        """(anchor, path) → video (B, C, T, H, W): the decoded anchor moved along the path."""
+        """(anchor, path) → video (B, C, T, H, W): the decoded anchor moved along the path, a subject that
+        has left the frame coming back in at the far side (:func:`wrap_path`)."""
         centred = self.decode(a[:, None].to(dtype))[:, :, 0].float()  # (B, C, H, W)
-        return translate(centred, m[:, :num_frames].float() * self.motion_scale)
+        return translate(centred, wrap_path(centred, m[:, :num_frames].float() * self.motion_scale))

@@ -4,7 +4,9 @@ timeline order.
 A scene's clip is *generated at its full length*: the pipeline is asked for as many frames as the scene
 lasts, so the motion goes on for the whole narration with no jump (looping a training-length clip would make
 the digit jump back every 2 s; slowing it down would make the motion sluggish and smeared). A model that
-makes short clips continues its own last frame (``image=``) while it can. Beyond what the model gives (the
+makes short clips continues its own last frame (``image=``) while it can. (A subject that keeps moving one
+way comes back in at the far side of the frame once it has left, as the anchor families draw it, so a long
+scene is not left black.) Beyond what the model gives (the
 pipeline's :data:`MAX_GENERATED_FRAMES`, or ``frames=``) the clip plays forwards then backwards (ping-pong),
 which has no jump either. Scene ``i`` gets seed ``seed + i``.
 
