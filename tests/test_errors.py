@@ -928,3 +928,46 @@ def test_eval_refuses_guidance_for_a_one_pass_model_before_the_self_test(tmp_pat
     monkeypatch.setattr("vidfuse.evaluate.judge_self_test", judged)
     gan = tiny_pipeline("gan").save_pretrained(tmp_path / "gan")  # draws in one pass
     refused(monkeypatch, capsys, "eval", "--model", gan, "--guidance-scale", "3", match="in one pass")
+
+
+def test_an_empty_out_dir_is_refused_not_the_current_folder(monkeypatch, capsys, model_dir, tmp_path):
+    """A probe: `--out-dir ''` wrote 0000.mp4 … and index.csv into the current folder."""
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("digit 3\n")
+    monkeypatch.chdir(tmp_path)
+    refused(
+        monkeypatch,
+        capsys,
+        "generate",
+        "--prompts",
+        str(prompts),
+        "--out-dir",
+        "",
+        "--model",
+        str(model_dir),
+        match="out_dir=''",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.txt"]
+
+
+def test_strict_must_be_true_or_false(tmp_path):
+    """A probe: `strict="no"` is truthy in Python, so it meant yes."""
+    from vidfuse.generate import generate_batch, generate_one
+
+    with pytest.raises(InputError, match="strict='no': give True or False"):
+        generate_one("digit 3", tmp_path / "a.mp4", strict="no")
+    with pytest.raises(InputError, match="strict=1"):
+        generate_batch(tmp_path / "p.txt", tmp_path / "out", strict=1)
+    with pytest.raises(InputError, match="strict='yes'"):
+        tiny_pipeline()("digit 3", strict="yes")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_m4v_output_is_written_as_mp4(tmp_path, model_dir):
+    """A probe: write_video took .m4v (Apple's name for MP4) while `generate -o clip.m4v` refused it."""
+    from vidfuse.generate import generate_one
+
+    out = generate_one("digit 3", tmp_path / "clip.m4v", model=str(model_dir), seed=0, num_frames=4)
+    assert out == tmp_path / "clip.m4v" and probe_video(out).video_codec == "h264"
+    with pytest.raises(InputError, match="unknown video format 'avi'"):
+        generate_one("digit 3", tmp_path / "clip.avi", model=str(model_dir))

@@ -6,6 +6,8 @@ the destination only when the block finishes without an exception. A crash (even
 leaves at most a stray ``*.tmp`` file beside the old output. A destination that cannot take a file
 (a file where its folder should be, a read-only or virtual folder, a folder at the path itself) is an
 :class:`~vidfuse.errors.InputError` naming the path and the reason; :func:`check_writable` asks first.
+A destination that is a symbolic link is written through: its target gets the new file and the link stays
+(as a shell's ``>`` does), instead of the link being replaced by a plain file.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ def _make_parent(dest: Path) -> None:
         raise _cannot_write(dest, e) from e
 
 
+def _through_link(dest: Path) -> Path:
+    """The file a write to ``dest`` should replace: the target of a symbolic link, else ``dest`` itself."""
+    return Path(os.path.realpath(dest)) if dest.is_symlink() else dest
+
+
 def _temp_beside(dest: Path, suffix: str) -> Path:
     """A new empty temporary file in ``dest``'s folder (``.STEM.XXXX.tmpSUFFIX``)."""
     _make_parent(dest)
@@ -69,7 +76,7 @@ def check_writable(dest: str | os.PathLike) -> Path:
     refuse before minutes of work rather than after. Leaves nothing behind: folders it had to create to find
     out are removed again (writing makes them), so a command refused later (unknown words with ``--strict``)
     leaves no empty folders."""
-    dest = Path(dest)
+    dest = _through_link(Path(dest))
     with _no_folders_left(dest.parent):
         _temp_beside(dest, dest.suffix).unlink()
     return dest
@@ -114,7 +121,7 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     ``suffix`` defaults to the destination's own suffix so that tools that pick a format by
     extension (PyAV, Pillow) see the right one, e.g. ``story.mp4`` → ``.story.XXXX.tmp.mp4``.
     """
-    dest = Path(dest)
+    dest = _through_link(Path(dest))
     tmp_path = _temp_beside(dest, dest.suffix if suffix is None else suffix)
     umask = os.umask(0)
     os.umask(umask)

@@ -13,9 +13,9 @@ from pathlib import Path
 from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
-from vidfuse.inputs import check_batch_size
+from vidfuse.inputs import check_batch_size, check_flag
+from vidfuse.media.formats import SUFFIX_FORMATS, VIDEO_FORMATS
 
-FORMATS = ("mp4", "webm", "gif")
 # byte-order marks of the encodings a prompts file may use besides plain UTF-8 (UTF-32 first: its LE mark
 # begins with UTF-16's)
 _BOMS = (
@@ -69,8 +69,8 @@ def read_prompts(path: str | Path) -> list[str]:
 
 
 def _check_format(fmt) -> None:
-    if fmt is not None and (not isinstance(fmt, str) or fmt.lower() not in FORMATS):
-        raise InputError(f"unknown video format {fmt!r}; choose one of {', '.join(FORMATS)} (or leave it out)")
+    if fmt is not None and (not isinstance(fmt, str) or fmt.lower() not in VIDEO_FORMATS):
+        raise InputError(f"unknown video format {fmt!r}; choose one of {', '.join(VIDEO_FORMATS)} (or leave it out)")
 
 
 def _output_path(path: Path, fmt: str | None) -> Path:
@@ -81,10 +81,13 @@ def _output_path(path: Path, fmt: str | None) -> Path:
         raise InputError(f"the output path {path}: it is a folder; give a file in it, such as {path / 'clip.mp4'}")
     if path.exists() and not path.is_file():
         raise InputError(f"the output path {path} is not a regular file (a device or a pipe): give a file name")
-    fmt = (fmt or path.suffix.lstrip(".") or "mp4").lower()
-    if fmt not in FORMATS:
-        raise InputError(f"unknown video format {fmt!r} for {path}; choose one of {', '.join(FORMATS)}")
-    return path if path.suffix.lstrip(".").lower() == fmt else path.with_suffix(f".{fmt}")
+    named = SUFFIX_FORMATS.get(path.suffix.lower())  # the format the file's own suffix names (.m4v is MP4)
+    if fmt is None and path.suffix and named is None:
+        raise InputError(
+            f"unknown video format {path.suffix.lstrip('.')!r} for {path}; choose one of {', '.join(VIDEO_FORMATS)}"
+        )
+    fmt = (fmt or named or "mp4").lower()
+    return path if named == fmt else path.with_suffix(f".{fmt}")
 
 
 @dataclass(frozen=True)
@@ -189,11 +192,12 @@ def generate_one(
     if not isinstance(output, (str, os.PathLike)) or not str(output).strip():
         raise InputError(f"output={output!r}: give the video's file path (a str or Path), such as clip.mp4")
     out = _output_path(Path(output), fmt)
+    check_flag("strict", strict)
     check_prompt(prompt)
     pipe, extra, fps = _checked_pipeline(
         pipeline,
         model,
-        out.suffix.lstrip(".").lower(),
+        SUFFIX_FORMATS[out.suffix.lower()],
         lambda: check_writable(out),
         num_frames=num_frames,
         seed=seed,
@@ -247,6 +251,10 @@ def generate_batch(
     from vidfuse.media.video_io import write_video
 
     check_batch_size(batch_size)
+    check_flag("strict", strict)
+    if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
+        # Path("") is the current folder: an empty --out-dir would scatter 0000.mp4, … and index.csv there
+        raise InputError(f"out_dir={out_dir!r}: give the folder for the videos (a str or Path), such as clips/")
     out_dir = Path(out_dir)
     prompts = read_prompts(prompts_file)
     _check_format(fmt)

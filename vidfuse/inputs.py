@@ -84,6 +84,13 @@ def check_batch_size(batch_size) -> None:
         raise InputError(f"batch_size={batch_size!r}: give a whole number of clips of at least 1")
 
 
+def check_flag(name: str, value) -> None:
+    """A yes/no option given in Python: True or False (numpy's too). ``strict="no"`` is truthy, so anything
+    else would quietly mean yes."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name}={value!r}: give True or False")
+
+
 def check_prompt(text: str, where: str = "the prompt") -> str:
     """Refuse an empty or whitespace-only prompt, and one that is not plain text (:func:`vidfuse.text.first_bad_char`:
     a control character, a lone surrogate, a private-use or unassigned code point), naming the code point and where

@@ -57,6 +57,7 @@ from vidfuse.inputs import (
     ONE_PASS_GUIDANCE,
     check_batch_size,
     check_device,
+    check_flag,
     check_options,
     check_prompt,
     image_to_tensor,  # noqa: F401 (API)
@@ -265,6 +266,7 @@ class TextToVideoPipeline:
         :class:`TooManyDigitsError`; with ``layered``, only those that cannot be drawn one layer per digit)
         or hold words the model never saw (:class:`UnknownWordsWarning` / :class:`UnknownWordsError`);
         returns those words."""
+        check_flag("strict", strict)
         texts = [model_text(p) for p in prompts]
         message = self.vocabulary.digits_message(texts, layered=layered) if self.vocabulary else None
         if message:

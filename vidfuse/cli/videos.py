@@ -12,9 +12,11 @@ from vidfuse.cli.progress import stage_bars
 
 def generate(
     prompt: Optional[str] = typer.Argument(None, help="What the video shows."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (.mp4, .webm or .gif)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (.mp4, .m4v, .webm or .gif)."),
     prompts: Optional[Path] = typer.Option(None, "--prompts", help="Batch: a text file, one prompt a line."),
-    out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Batch: folder for 0000.mp4, … and index.csv."),
+    out_dir: Optional[str] = typer.Option(  # a str: typer would read '' as Path('.'), the current folder
+        None, "--out-dir", help="Batch: folder for 0000.mp4, … and index.csv."
+    ),
     model: Optional[Path] = typer.Option(
         None, "--model", help="Model folder (default: the one shipped inside vidfuse)."
     ),

@@ -18,14 +18,14 @@ from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_path
 from vidfuse.media.audio import resample
 from vidfuse.media.colour import AVCOL_BT709, AVCOL_RANGE_MPEG, SWS_ENCODE
+from vidfuse.media.formats import SUFFIX_FORMATS as _SUFFIX_FORMATS
+from vidfuse.media.formats import VIDEO_FORMATS as _FORMATS
 from vidfuse.media.frames import check_frames, is_int, is_positive_number
 
 __all__ = ["MAX_FPS", "MIN_FPS", "check_fps", "write_video"]
 
 PathLike = str | os.PathLike
 
-_SUFFIX_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".webm": "webm", ".gif": "gif"}
-_FORMATS = ("mp4", "webm", "gif")
 MIN_FPS, MAX_FPS = 1, 120  # frame rates write_video accepts (players handle these everywhere)
 # Constant rate factor: lower is better and bigger. These are high on purpose: clips here are
 # often 64×64, where a few bytes more cost nothing and blocking would hide what a model learnt.
