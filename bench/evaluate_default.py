@@ -56,10 +56,14 @@ NOVEL_SETS = {
     "novel_zh4": "novel_captions_zh4.jsonl",
     "novel_two_d": "novel_captions_two_d_en.jsonl",
     "novel_two_d_zh": "novel_captions_two_d_zh.jsonl",
+    # the fifth two-digit set, written blind on 2026-12-07 and committed before anything was judged on it
+    "novel_two_e": "novel_captions_two_e_en.jsonl",
+    "novel_two_e_zh": "novel_captions_two_e_zh.jsonl",
 }
 # the sets whose captions and misses nobody has read: their JSON rows keep the figures only
 UNREAD = frozenset(
-    "novel_zh3 novel_zh4 novel_v3 novel_v6 novel_two_c novel_two_c_zh novel_two_d novel_two_d_zh".split()
+    "novel_zh3 novel_zh4 novel_v3 novel_v6 novel_two_c novel_two_c_zh novel_two_d novel_two_d_zh novel_two_e "
+    "novel_two_e_zh".split()
 )
 
 

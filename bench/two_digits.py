@@ -12,10 +12,11 @@ and a new one written blind for the next round: ``…_two_b_*.jsonl`` (60 + 60, 
 different digits) after the rules' first version, read once the first set's test half had been read;
 ``…_two_c_*.jsonl`` (60 + 60, a third helper, a crowd of writing styles) was held out through the
 nineteenth session (judged after each round, never printed); ``…_two_d_*.jsonl`` (60 + 60, a fourth helper,
-2026-12-06, committed before any judging) is the held-out set now. Neither's captions, splits or misses are
-printed.
+2026-12-06, committed before any judging) and ``…_two_e_*.jsonl`` (60 + 60, a fifth helper, 2026-12-07, committed
+before any judging; told only the seven colours and six motions, to word them as many different users would,
+with shades, typos and chatty requests) are held out. None of their captions, splits or misses are printed.
 
-    python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d] [--out bench/results/…/two_digits.json]
+    python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ SETS = {"en": HERE / "novel_captions_two_en.jsonl", "zh": HERE / "novel_captions
 SETS_B = {"en": HERE / "novel_captions_two_b_en.jsonl", "zh": HERE / "novel_captions_two_b_zh.jsonl"}
 SETS_C = {"en": HERE / "novel_captions_two_c_en.jsonl", "zh": HERE / "novel_captions_two_c_zh.jsonl"}
 SETS_D = {"en": HERE / "novel_captions_two_d_en.jsonl", "zh": HERE / "novel_captions_two_d_zh.jsonl"}
-HIDDEN = ("c", "d")  # the held-out sets: their misses are not printed or written
+SETS_E = {"en": HERE / "novel_captions_two_e_en.jsonl", "zh": HERE / "novel_captions_two_e_zh.jsonl"}
+HIDDEN = ("c", "d", "e")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -53,7 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model folder (default: the installed default)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--sets", default="dev,test,b,c,d", help="which sets to judge, comma-separated")
+    ap.add_argument("--sets", default="dev,test,b,c,d,e", help="which sets to judge, comma-separated")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
     pipe = TextToVideoPipeline.from_pretrained(args.model)
@@ -64,6 +66,7 @@ def main() -> None:
         "b": [r for path in SETS_B.values() for r in load(path)],
         "c": [r for path in SETS_C.values() for r in load(path)],
         "d": [r for path in SETS_D.values() for r in load(path)],
+        "e": [r for path in SETS_E.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
