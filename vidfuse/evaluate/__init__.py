@@ -20,6 +20,7 @@ from vidfuse.evaluate.harness import (
     evaluate_model,
     judge_accuracy_on_real,
     judge_self_test,
+    read_captions_file,
 )
 from vidfuse.evaluate.judge import (
     CONFIG_NAME,
@@ -72,6 +73,7 @@ __all__ = [
     "colour_classes",
     "evaluate_captions",
     "evaluate_captions_file",
+    "read_captions_file",
     "evaluate_model",
     "fd_summary",
     "freeze",

@@ -403,18 +403,11 @@ def evaluate_captions(
     }
 
 
-def evaluate_captions_file(
-    model_or_pipeline,
-    path: str | os.PathLike,
-    *,
-    seed: int = 0,
-    batch_size: int = 64,
-    guidance_scale: float | None = None,
-) -> dict[str, Any]:
-    """:func:`evaluate_captions` on a JSONL file of ``{"caption", "digit", "colour", "motion"[, "lang"]}``, or for
-    two digits ``{"caption", "digits": [{"digit", "colour", "motion"}, …][, "lang"]}`` (a colour of ``null``:
-    white, as a caption that names none is drawn); ``lang`` becomes the group. A malformed line is reported
-    with its number."""
+def read_captions_file(path: str | os.PathLike) -> tuple[list[str], list[dict[str, Any]]]:
+    """The captions and judge targets of a JSONL file of ``{"caption", "digit", "colour", "motion"[, "lang"]}``,
+    or for two digits ``{"caption", "digits": [{"digit", "colour", "motion"}, …][, "lang"]}`` (a colour of
+    ``null``: white, as a caption that names none is drawn); ``lang`` becomes the group. A malformed line is
+    reported with its number."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no captions file at {path}")
@@ -439,5 +432,18 @@ def evaluate_captions_file(
                 f"{path}:{i}: expected a JSON object with caption, digit, colour and motion (or digits: a list of "
                 f"such objects) ({e})"
             ) from e
+    return captions, targets
+
+
+def evaluate_captions_file(
+    model_or_pipeline,
+    path: str | os.PathLike,
+    *,
+    seed: int = 0,
+    batch_size: int = 64,
+    guidance_scale: float | None = None,
+) -> dict[str, Any]:
+    """:func:`evaluate_captions` on a JSONL file of captions and targets (:func:`read_captions_file`)."""
+    captions, targets = read_captions_file(path)
     pipe = _as_pipeline(model_or_pipeline, guidance_scale)
     return evaluate_captions(pipe, captions, targets, seed=seed, batch_size=batch_size)
