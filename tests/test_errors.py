@@ -971,3 +971,27 @@ def test_an_m4v_output_is_written_as_mp4(tmp_path, model_dir):
     assert out == tmp_path / "clip.m4v" and probe_video(out).video_codec == "h264"
     with pytest.raises(InputError, match="unknown video format 'avi'"):
         generate_one("digit 3", tmp_path / "clip.avi", model=str(model_dir))
+
+
+def test_serve_refuses_a_busy_port_or_a_bad_host_in_one_line(monkeypatch, capsys, tmp_path):
+    """A probe: a busy port was uvicorn's own error (exit 3) after the server had logged its page's address and
+    made its data folder; --port 99999 was a 167-line traceback."""
+    import socket
+
+    from vidfuse.server.app import listening_socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        data = tmp_path / "data"
+        refused(monkeypatch, capsys, "serve", "--port", str(port), "--data-dir", str(data), match="is in use")
+        assert not data.exists()
+    code, text = cli(monkeypatch, capsys, "serve", "--port", "99999", "--data-dir", str(data))
+    assert code == 2 and "65535" in text and "Traceback" not in text  # typer's usage error, as for --workers 0
+    with pytest.raises(InputError, match="not an address or a known host name"):
+        listening_socket("999.1.1.1", 0)
+    with pytest.raises(InputError, match="from 1 to 65535"):
+        listening_socket("127.0.0.1", -1)
+    with listening_socket("127.0.0.1", 0) as sock:
+        assert sock.getsockname()[1] > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -470,3 +471,21 @@ def test_story_options_are_refused_before_planning_or_speech(tmp_path, monkeypat
     monkeypatch.setattr(compose, "as_scenes", planned)
     with pytest.raises(InputError, match=match):
         compose.render_story("A red three moves left.", tmp_path / "s.mp4", **options)
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_an_output_that_cannot_be_written_is_refused_before_planning(tmp_path, monkeypatch, where):
+    """A probe: `story -o /proc/x.mp4` (or under a file) ended in a traceback after the whole story was made."""
+    from vidfuse.story import compose
+
+    if where == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+
+    def planned(*a, **k):
+        raise AssertionError("planned before the output was checked")
+
+    monkeypatch.setattr(compose, "as_scenes", planned)
+    (tmp_path / "a.txt").write_text("x")
+    out = tmp_path / "a.txt" / "s.mp4" if where == "file" else Path("/proc/vidfuse_story.mp4")
+    with pytest.raises(InputError, match="cannot write"):
+        compose.render_story("A red three moves left.", out, no_voice=True)

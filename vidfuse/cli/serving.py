@@ -12,7 +12,7 @@ def serve(
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network (add --token)."
     ),
-    port: int = typer.Option(8000, "--port"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on, 1-65535."),
     data_dir: Path = typer.Option(
         Path("vidfuse-data"), "--data-dir", help="Job database and outputs; jobs survive restarts."
     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -120,39 +121,73 @@ def create_app(
     return app
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` (0: a free port), made before anything else starts so that a port
+    in use or an address that is not this machine's is one line (an :class:`InputError`), not a traceback or
+    uvicorn's own error after the server has said where its page is."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InputError(f"--port {port!r}: give a port number from 1 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise InputError(f"--host {host!r}: not an address or a known host name ({e}); try 127.0.0.1") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait for TIME_WAIT
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        why = {
+            errno.EADDRINUSE: "is in use by another program; pick another --port",
+            errno.EACCES: "needs more rights (ports below 1024 are for the system); pick a port from 1024",
+            errno.EADDRNOTAVAIL: "is not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its own",
+        }.get(e.errno, f"cannot be listened on ({e.strerror or e})")
+        raise InputError(f"{host}:{port} {why}") from None
+    return sock
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, allowed_hosts: Iterable[str] = (), **kwargs) -> None:
     """Run the app under uvicorn until interrupted (``vidfuse serve``); ``kwargs`` go to :func:`create_app`.
 
     Clients must name the server by ``host``, a loopback name or one of ``allowed_hosts`` (``*``: any)."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if not is_loopback(host) and not kwargs.get("token"):
-        log.warning("listening on %s without a token: anyone who can reach this port can use it (add --token)", host)
-    wildcard = host in ("", "0.0.0.0", "::")
-    app = create_app(allowed_hosts=[*allowed_hosts, *([] if wildcard else [host])], **kwargs)
-    if "*" in [h.strip() for h in allowed_hosts]:
-        log.warning(
-            "--allowed-host '*': any Host header is answered, so a web page of another site can reach this "
-            "server through DNS rebinding; use it behind a proxy that checks the host name"
+    sock = listening_socket(host, port)  # first: a busy port leaves no data folder behind
+    port = sock.getsockname()[1]
+    with contextlib.closing(sock):
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        if not is_loopback(host) and not kwargs.get("token"):
+            log.warning(
+                "listening on %s without a token: anyone who can reach this port can use it (add --token)", host
+            )
+        wildcard = host in ("", "0.0.0.0", "::")
+        app = create_app(allowed_hosts=[*allowed_hosts, *([] if wildcard else [host])], **kwargs)
+        if "*" in [h.strip() for h in allowed_hosts]:
+            log.warning(
+                "--allowed-host '*': any Host header is answered, so a web page of another site can reach this "
+                "server through DNS rebinding; use it behind a proxy that checks the host name"
+            )
+        elif wildcard:
+            log.warning(
+                "listening on all addresses: clients must name this server by localhost, 127.0.0.1, [::1] or an "
+                "--allowed-host (e.g. --allowed-host 192.168.1.20, or the machine's name); others get 400"
+            )
+        with data_dir_lock(Path(kwargs["data_dir"]).resolve()):
+            # fail here, with a plain message, when another server holds the folder or the database
+            # cannot be repaired (lifespan locks it again; the check runs once)
+            app.state.store.startup()
+        logging.getLogger("uvicorn.access").addFilter(RedactToken())
+        log.info(
+            "data folder %s; web page at http://%s:%d/",
+            Path(kwargs["data_dir"]).resolve(),
+            host if ":" not in host else f"[{host}]",
+            port,
         )
-    elif wildcard:
-        log.warning(
-            "listening on all addresses: clients must name this server by localhost, 127.0.0.1, [::1] or an "
-            "--allowed-host (e.g. --allowed-host 192.168.1.20, or the machine's name); others get 400"
-        )
-    with data_dir_lock(Path(kwargs["data_dir"]).resolve()):
-        # fail here, with a plain message, when another server holds the folder or the database
-        # cannot be repaired (lifespan locks it again; the check runs once)
-        app.state.store.startup()
-    logging.getLogger("uvicorn.access").addFilter(RedactToken())
-    log.info(
-        "data folder %s; web page at http://%s:%d/",
-        Path(kwargs["data_dir"]).resolve(),
-        host if ":" not in host else f"[{host}]",
-        port,
-    )
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=5, log_level="info")
+        server = uvicorn.Server(uvicorn.Config(app, timeout_graceful_shutdown=5, log_level="info"))
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the way to stop it (uvicorn.run does the same)
+            server.run(sockets=[sock])
 
 
 @contextlib.contextmanager
@@ -160,9 +195,7 @@ def serve_in_background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) ->
     """Run ``app`` under uvicorn in a thread (port 0 = a free one); yields the base URL. For tests and bench."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock = listening_socket(host, port)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

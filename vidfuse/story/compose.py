@@ -61,6 +61,7 @@ import numpy as np
 
 from vidfuse.config import MAX_SEED
 from vidfuse.errors import InputError
+from vidfuse.fileio import check_writable
 from vidfuse.media.audio import mix_music, normalize_loudness
 from vidfuse.media.sheets import contact_sheet
 from vidfuse.media.subtitles import Cue, write_sidecars
@@ -102,6 +103,7 @@ def _check_options(output, aspect, size, subtitles, lang, fps, seed) -> tuple[Pa
         raise InputError(f"a story is written as MP4 (H.264 + AAC): name the output *.mp4, not {output.name}")
     if output.is_dir():
         raise InputError(f"{output} is a folder; give a file name such as {output / 'story.mp4'}")
+    output = check_writable(output)  # before minutes of narration and drawing; a symbolic link: its target
     if subtitles not in SUBTITLE_MODES:
         raise InputError(f"subtitles must be one of {', '.join(SUBTITLE_MODES)}, not {subtitles!r}")
     if lang not in LANGS:
