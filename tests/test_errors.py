@@ -260,7 +260,7 @@ def test_one_plain_text_rule_for_prompts_scripts_and_requests():
         validate_script(ok)
 
 
-@pytest.mark.parametrize("prompt", ["", "   ", "\t\n", "\u3000"])
+@pytest.mark.parametrize("prompt", ["", "   ", "\t\n", "\u3000", "\u200b\u200b", "\u2060\ufeff"])
 def test_empty_prompts_are_refused_by_the_shipped_default_and_the_cli(tmp_path, monkeypatch, capsys, prompt):
     """The shipped default reads through e5, not the character tokenizer; an empty prompt once drew a digit
     and exited 0 there. The one prompt check (vidfuse.inputs.check_prompt) refuses it for every model."""

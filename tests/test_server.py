@@ -378,6 +378,11 @@ def test_limits_are_422_naming_the_limit(idle, body, limit):
         {"script": "a", "voice": "en; rm -rf /"},
         {"prompt": 3},
         {"prompt": "a", "subtitles": "soft"},
+        {"prompt": "a", "frames": True},  # a probe: JSON true was 1 frame, and "seed": true seed 1
+        {"prompt": "a", "seed": True},
+        {"prompt": "a", "frames": "16"},
+        {"prompt": "\u200b\u200b"},  # a probe: only zero-width spaces drew a digit
+        {"prompt": "\u2060\ufeff"},
     ],
 )
 def test_bad_requests_are_422(idle, body):

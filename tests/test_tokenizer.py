@@ -64,7 +64,7 @@ def test_normalisation_nfkc_lowercase_whitespace(tok):
     assert roundtrip(tok, "  Digit   5 ") == "digit 5"
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "\n\t\u3000"])
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t\u3000", "\u200b", "\ufeff \u00ad"])
 def test_empty_prompt_is_an_input_error(tok, bad):
     with pytest.raises(InputError, match="the prompt is empty"):
         tok.encode(bad)

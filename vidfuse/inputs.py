@@ -18,7 +18,7 @@ import torch
 from vidfuse.config import MAX_FRAMES, MAX_GUIDANCE, MAX_SEED
 from vidfuse.errors import InputError
 from vidfuse.media.frames import is_int
-from vidfuse.text import EMPTY_PROMPT_HINT, first_bad_char
+from vidfuse.text import EMPTY_PROMPT_HINT, first_bad_char, is_blank
 
 # what a guidance scale given to a one-pass generator is told (the pipeline, `vidfuse eval` and the server)
 ONE_PASS_GUIDANCE = (
@@ -98,7 +98,7 @@ def check_prompt(text: str, where: str = "the prompt") -> str:
     :meth:`TextToVideoPipeline.__call__` runs it on every prompt."""
     if not isinstance(text, str):  # None, a number, bytes, an array: say so, not a TypeError from deep inside
         raise InputError(f"{where} must be text (a str), got {type(text).__name__}")
-    if not text.strip():
+    if is_blank(text):  # spaces, or only invisible characters such as zero-width spaces
         raise InputError(f"{where} is empty: {EMPTY_PROMPT_HINT}")
     bad = first_bad_char(text)
     if bad:

@@ -23,6 +23,13 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 # what an empty prompt's error tells the user to do (the pipeline's check and every tokenizer's)
 EMPTY_PROMPT_HINT = "write what the video should show, e.g. 'a red digit 3 moving left'"
 
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only whitespace and invisible format characters (Unicode category Cf:
+    zero-width spaces and joiners, word joiners, byte-order marks, soft hyphens). Such a prompt is empty."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+
+
 # East Asian scripts, as regex character-class ranges. Three sets, because callers ask three questions:
 # Han ideographs (Chinese characters: Extension A, the unified block, compatibility ideographs, Extensions
 # B–F). "Is this Chinese?": a scene with one is Chinese, and the Mandarin voice reads them through pinyin;

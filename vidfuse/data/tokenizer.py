@@ -48,7 +48,7 @@ import torch
 
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
-from vidfuse.text import EMPTY_PROMPT_HINT
+from vidfuse.text import EMPTY_PROMPT_HINT, is_blank
 
 TOKENIZER_FILE = "tokenizer.json"
 _FORMAT_VERSION = 2  # 2 added the word list; version-1 files (characters only) still load
@@ -83,7 +83,7 @@ def check_prompts(text_or_list: str | Sequence[str]) -> list[str]:
 def _checked_prompt(text: object, where: str) -> str:
     if not isinstance(text, str):
         raise InputError(f"a prompt must be a str, got {type(text).__name__}{where}")
-    if not normalize(text):
+    if is_blank(text):  # spaces, or only invisible characters such as zero-width spaces
         raise InputError(f"the prompt is empty{where}: {EMPTY_PROMPT_HINT}")
     return text
 

@@ -40,9 +40,11 @@ class Limits:
 
 
 class VideoRequest(BaseModel):
-    """One clip from a prompt, or a narrated story from a script. Unknown fields are refused."""
+    """One clip from a prompt, or a narrated story from a script. Unknown fields are refused, and so are values of
+    another JSON type (strict): ``"frames": true`` is not 1 frame, nor ``"seed": "7"`` seed 7, as the Python API
+    refuses them too; a whole number is taken where a float is asked."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     prompt: str | None = Field(None, description="What the clip shows (one clip).")
     script: str | None = Field(None, description="A story: paragraphs become scenes, narrated and subtitled.")
