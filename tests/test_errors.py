@@ -995,3 +995,15 @@ def test_serve_refuses_a_busy_port_or_a_bad_host_in_one_line(monkeypatch, capsys
         listening_socket("127.0.0.1", -1)
     with listening_socket("127.0.0.1", 0) as sock:
         assert sock.getsockname()[1] > 0
+
+
+def test_an_output_name_and_a_format_that_disagree_are_refused(tmp_path, model_dir):
+    """A probe: `-o a.mp4 --format gif` wrote a.gif (over any a.gif there) and no a.mp4."""
+    from vidfuse.generate import generate_one
+
+    (tmp_path / "a.gif").write_bytes(b"keep")
+    with pytest.raises(InputError, match="a.mp4 names MP4 but the format asked is gif: name it a.gif"):
+        generate_one("digit 3", tmp_path / "a.mp4", fmt="gif", model=str(model_dir))
+    assert (tmp_path / "a.gif").read_bytes() == b"keep"
+    out = generate_one("digit 3", tmp_path / "clip.v2", fmt="gif", model=str(model_dir), seed=0, num_frames=4)
+    assert out == tmp_path / "clip.v2.gif" and out.is_file()  # a dot in the name is kept, the format's suffix added

@@ -82,12 +82,19 @@ def _output_path(path: Path, fmt: str | None) -> Path:
     if path.exists() and not path.is_file():
         raise InputError(f"the output path {path} is not a regular file (a device or a pipe): give a file name")
     named = SUFFIX_FORMATS.get(path.suffix.lower())  # the format the file's own suffix names (.m4v is MP4)
-    if fmt is None and path.suffix and named is None:
+    if fmt is None:
+        if path.suffix and named is None:
+            raise InputError(
+                f"unknown video format {path.suffix.lstrip('.')!r} for {path}; choose one of {', '.join(VIDEO_FORMATS)}"
+            )
+        return path if named else path.with_name(path.name + ".mp4")
+    fmt = fmt.lower()
+    if named is not None and named != fmt:  # writing b.gif when asked for b.mp4 would leave b.mp4 stale or missing
         raise InputError(
-            f"unknown video format {path.suffix.lstrip('.')!r} for {path}; choose one of {', '.join(VIDEO_FORMATS)}"
+            f"the output {path.name} names {named.upper()} but the format asked is {fmt}: "
+            f"name it {path.stem}.{fmt}, or leave the format out"
         )
-    fmt = (fmt or named or "mp4").lower()
-    return path if named == fmt else path.with_suffix(f".{fmt}")
+    return path if named else path.with_name(f"{path.name}.{fmt}")  # "clip" or "clip.v2" + gif: clip.gif, clip.v2.gif
 
 
 @dataclass(frozen=True)

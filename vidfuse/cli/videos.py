@@ -26,7 +26,9 @@ def generate(
     fps: Optional[float] = typer.Option(
         None, "--fps", help="Frames per second, 1-120 (GIF: at most 50; default: the model's, 8 for vidfuse models)."
     ),
-    fmt: Optional[str] = typer.Option(None, "--format", help="mp4 | webm | gif (default: from the file name)."),
+    fmt: Optional[str] = typer.Option(
+        None, "--format", help="mp4 | webm | gif (default: from the file name, which must agree when it has a suffix)."
+    ),
     guidance_scale: Optional[float] = typer.Option(
         None, "--guidance-scale", help="Classifier-free guidance, 0-20 (1 = off; default: the model's)."
     ),
