@@ -263,3 +263,13 @@ def test_encode_reads_each_prompt_once_and_agrees_with_the_plain_call(monkeypatc
     cut, cut_mask = tok.encode(texts, max_length=8, on_overflow="truncate")
     assert cut.shape == (3, 8) and cut_mask.all() and (cut[:, -1] == tok.eos).all()
     assert torch.equal(cut[:2, :7], ids[:, :7])  # the first pieces, then the end marker
+
+
+def test_prompts_are_read_in_lower_case():
+    """A probe: "A RED 3 MOVING LEFT" and "Red 3 Moving Left" drew a bounce (e5 is cased; every caption the
+    models were taught is lower case). The other tokenizers lower-case too; the C engine's own call does not."""
+    tok = e5.get_tokenizer()
+    lower, _ = tok.encode(["a red 3 moving left"])
+    for text in ("A RED 3 MOVING LEFT", "A Red 3 Moving Left"):
+        assert torch.equal(tok.encode([text])[0], lower)
+    assert not torch.equal(tok(["A RED 3 MOVING LEFT"])[0], tok(["a red 3 moving left"])[0])

@@ -281,7 +281,9 @@ class E5Tokenizer:
         if on_overflow not in ("error", "truncate"):
             raise InputError(f"on_overflow must be 'error' or 'truncate', got {on_overflow!r}")
         texts = check_prompts(texts)  # the rule every tokenizer shares: an empty prompt is refused, not drawn
-        contents = [self.content_ids(t) for t in texts]  # once each: it is most of the time this method takes
+        # read in lower case, as vidfuse's other tokenizers do: e5 is cased and the captions (templates and the
+        # paraphrase grammar) are all lower case, so "A RED 3 MOVING LEFT" lost its motion (README "Letter case")
+        contents = [self.content_ids(t.lower()) for t in texts]  # once each: most of the time this method takes
         if on_overflow == "error":
             for i, (t, c) in enumerate(zip(texts, contents)):
                 n = len(c) + 2
