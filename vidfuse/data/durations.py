@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from vidfuse.data.negation import drop_negated
 from vidfuse.errors import InputError
 from vidfuse.text import UNSPACED
 
@@ -176,7 +177,8 @@ def spell_arrows(prompt: str) -> str:
 
 def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     """The part of ``prompt`` a vidfuse model reads: without its length phrase (``asked``, when the caller
-    has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left; arrows
-    spelled as words (:func:`spell_arrows`)."""
+    has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left; without
+    what it says not to draw ("not a 3": :func:`vidfuse.data.negation.drop_negated`); arrows spelled as words
+    (:func:`spell_arrows`)."""
     asked = asked if asked is not None else length_asked(prompt)
-    return spell_arrows(asked.text if asked is not None and asked.text.strip() else prompt)
+    return spell_arrows(drop_negated(asked.text if asked is not None and asked.text.strip() else prompt))
