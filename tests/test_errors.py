@@ -1007,3 +1007,22 @@ def test_an_output_name_and_a_format_that_disagree_are_refused(tmp_path, model_d
     assert (tmp_path / "a.gif").read_bytes() == b"keep"
     out = generate_one("digit 3", tmp_path / "clip.v2", fmt="gif", model=str(model_dir), seed=0, num_frames=4)
     assert out == tmp_path / "clip.v2.gif" and out.is_file()  # a dot in the name is kept, the format's suffix added
+
+
+def test_first_frames_with_alpha_or_16_bits_are_read_as_they_look(tmp_path):
+    """A probe: a transparent area showed the colour hidden under it, and a nearly black 16-bit PNG became white."""
+    from vidfuse.inputs import image_to_tensor
+
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[4:12, 4:12] = (255, 0, 0, 0)  # red, but fully transparent
+    rgba[0:4, 0:4] = (0, 255, 0, 255)  # opaque green
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    for image in (tmp_path / "a.png", rgba):
+        t = image_to_tensor(image, 16, 16)
+        assert t[:, 4:12, 4:12].max() == -1.0 and t[1, 0:4, 0:4].min() == 1.0
+    dark = np.full((16, 16), 1000, np.uint16)  # 1.5% of full scale
+    Image.fromarray(dark).save(tmp_path / "g16.png")
+    assert image_to_tensor(tmp_path / "g16.png", 16, 16).max() < -0.95
+    Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
+    with pytest.raises(InputError, match=r"image .*dot\.png is 1×1 pixels"):
+        image_to_tensor(tmp_path / "dot.png", 16, 16)

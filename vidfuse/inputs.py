@@ -113,8 +113,10 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
     """A path, PIL image or uint8 array (H, W, 3) → (3, height, width) in [-1, 1] (short side resize + centre crop)."""
     from PIL import Image, UnidentifiedImageError
 
+    name = "the image"
     if isinstance(image, (str, os.PathLike)):
         path = image
+        name = f"image {path}"
         if Path(path).is_dir():
             raise InputError(f"image {path} is a folder; give an image file (PNG, JPEG, WebP)")
         try:
@@ -136,16 +138,17 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
             raise InputError(f"{path} is not an image Pillow can read ({e}); give a PNG, JPEG or WebP file") from e
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3, 4):
-            raise InputError(f"an image array must be uint8 (H, W, 3); got {image.dtype} {image.shape}")
-        image = Image.fromarray(
-            image[..., :3] if image.shape[2] == 4 else image.squeeze(-1) if image.shape[2] == 1 else image
-        )
+            raise InputError(
+                f"an image array must be uint8 (H, W, 3), or (H, W, 4) with alpha, or (H, W, 1); "
+                f"got {image.dtype} {image.shape}"
+            )
+        image = Image.fromarray(image.squeeze(-1) if image.shape[2] == 1 else image)
     if not isinstance(image, Image.Image):
         raise InputError(f"image must be a path, a PIL image or a uint8 array; got {type(image).__name__}")
     if min(image.size) < 8:
-        raise InputError(f"the image is {image.size[0]}×{image.size[1]} pixels; give at least 8 pixels a side")
-    _check_pixels(image.size, "the image")
-    image = image.convert("RGB")
+        raise InputError(f"{name} is {image.size[0]}×{image.size[1]} pixels; give at least 8 pixels a side")
+    _check_pixels(image.size, name)
+    image = _as_rgb(image)
     scale = max(height / image.height, width / image.width)
     rw, rh = max(width, round(image.width * scale)), max(height, round(image.height * scale))
     image = image.resize((rw, rh), Image.BILINEAR)
@@ -153,6 +156,25 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
     image = image.crop((left, top, left + width, top + height))
     arr = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)  # (3, H, W)
     return arr / 127.5 - 1.0
+
+
+def _as_rgb(image):
+    """A PIL image of any mode → 8-bit RGB: 16-bit and 32-bit greyscale scaled to 8 bits (Pillow's own conversion
+    clips them, so a nearly black 16-bit PNG came out white), and transparency laid over black, the ground a
+    first frame's subject stands on (converting drops alpha, showing whatever colour transparent pixels hide)."""
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        if image.mode.startswith("I;16"):
+            top = 65535.0
+        else:  # 32-bit integers or floats carry no range of their own: 0–1, 0–255 or 0–65535, by what they hold
+            top = next(t for t in (1.0, 255.0, 65535.0, float(arr.max(initial=0))) if arr.max(initial=0) <= t)
+        return Image.fromarray(np.clip(arr / top * 255 + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        return Image.fromarray((rgba[..., :3] * (rgba[..., 3:] / 255) + 0.5).astype(np.uint8))
+    return image.convert("RGB")
 
 
 def _check_pixels(size: tuple[int, int], what) -> None:
