@@ -1026,3 +1026,20 @@ def test_first_frames_with_alpha_or_16_bits_are_read_as_they_look(tmp_path):
     Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
     with pytest.raises(InputError, match=r"image .*dot\.png is 1×1 pixels"):
         image_to_tensor(tmp_path / "dot.png", 16, 16)
+
+
+def test_the_common_call_works_on_a_vidfuse_model():
+    """A probe: the README's "same call" for every backend raised TypeError for fps=, progress=, negative_prompt=
+    and num_inference_steps= on a vidfuse model."""
+    pipe = tiny_pipeline()
+    seen = []
+    out = pipe("digit 3 for 2 seconds", seed=0, fps=4, progress=lambda step, total: seen.append((step, total)))
+    assert out.shape[1] == 8 and seen == [(0, 1), (1, 1)]  # 2 s at 4 fps; one pass
+    assert np.array_equal(pipe("digit 3", num_frames=4, seed=0, fps=30), pipe("digit 3", num_frames=4, seed=0))
+    for option in ({"negative_prompt": "blur"}, {"num_inference_steps": 5}):
+        with pytest.raises(InputError, match="applies to pretrained diffusers models"):
+            pipe("digit 3", **option)
+    with pytest.raises(InputError, match="fps="):
+        pipe("digit 3", fps=1000)
+    with pytest.raises(InputError, match="progress must be a function"):
+        pipe("digit 3", progress=3)

@@ -13,7 +13,7 @@ from pathlib import Path
 from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
-from vidfuse.inputs import check_batch_size, check_flag
+from vidfuse.inputs import DIFFUSERS_ONLY, check_batch_size, check_flag
 from vidfuse.media.formats import SUFFIX_FORMATS, VIDEO_FORMATS
 
 # byte-order marks of the encodings a prompts file may use besides plain UTF-8 (UTF-32 first: its LE mark
@@ -121,9 +121,7 @@ def _model_options(pipe, *, negative_prompt=None, steps=None, fps=None, progress
         return dict(negative_prompt=negative_prompt, num_inference_steps=steps, fps=fps, progress=progress)
     for name, value in (("--negative-prompt", negative_prompt), ("--steps", steps)):
         if value is not None:
-            raise InputError(
-                f"{name} applies to pretrained diffusers models; this vidfuse model has no such option: leave it out"
-            )
+            raise InputError(f"{name} {DIFFUSERS_ONLY}")
     return {}
 
 

@@ -24,6 +24,8 @@ from vidfuse.text import EMPTY_PROMPT_HINT, first_bad_char, is_blank
 ONE_PASS_GUIDANCE = (
     "draws a clip in one pass without classifier-free guidance; leave the guidance scale out (or give 1)"
 )
+# what an option that only pretrained (diffusers) pipelines take is told on a vidfuse model
+DIFFUSERS_ONLY = "applies to pretrained diffusers models; this vidfuse model has no such option: leave it out"
 # what a request too large for memory is told to do (the pipeline's estimate before drawing, the CLI after a failure)
 MEMORY_HINT = "ask for fewer frames, a smaller size or fewer prompts at once"
 MAX_IMAGE_PIXELS = 50_000_000  # a first frame larger than this (50 megapixels) is refused before it is decoded

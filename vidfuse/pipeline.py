@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ from vidfuse.data.vocabulary import (
 )
 from vidfuse.errors import InputError, first_line
 from vidfuse.inputs import (
+    DIFFUSERS_ONLY,
     MAX_IMAGE_PIXELS,  # noqa: F401 (re-exported)
     MEMORY_HINT,
     ONE_PASS_GUIDANCE,
@@ -215,10 +216,12 @@ class TextToVideoPipeline:
         (:mod:`vidfuse.data.durations`): the model reads no lengths, and 两秒 was read as the digit 2."""
         return model_text(check_prompt(prompt))
 
-    def _length_in_words(self, asked: list, *, stacklevel: int = 1) -> int | None:
-        """The clip length the prompts state in words, in frames at :attr:`fps`, when every prompt states the
-        same one (else a :class:`LengthWarning` and None: the model's own length); at most ``MAX_FRAMES``."""
-        lengths = [a.num_frames(self.fps) if a is not None else None for a in asked]
+    def _length_in_words(self, asked: list, *, fps: float | None = None, stacklevel: int = 1) -> int | None:
+        """The clip length the prompts state in words, in frames at ``fps`` (default :attr:`fps`), when every
+        prompt states the same one (else a :class:`LengthWarning` and None: the model's own length); at most
+        ``MAX_FRAMES``."""
+        fps = self.fps if fps is None else float(fps)
+        lengths = [a.num_frames(fps) if a is not None else None for a in asked]
         if not any(lengths):
             return None
         if len(set(lengths)) > 1:
@@ -235,7 +238,7 @@ class TextToVideoPipeline:
         if n > MAX_FRAMES:
             warnings.warn(
                 LengthWarning(
-                    f"the prompt asks for {n} frames ({n / self.fps:g} s at {self.fps:g} fps); clips are at most "
+                    f"the prompt asks for {n} frames ({n / fps:g} s at {fps:g} fps); clips are at most "
                     f"{MAX_FRAMES} frames, so it has {MAX_FRAMES}"
                 ),
                 stacklevel=stacklevel + 2,
@@ -412,8 +415,17 @@ class TextToVideoPipeline:
         on_overflow: str = "error",
         strict: bool = False,
         layered: bool = True,
+        fps: float | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
     ) -> np.ndarray:
         """Frames ``uint8 (B, T, H, W, 3)`` for one prompt or a list (B = number of prompts).
+
+        The call the pretrained backend takes too: ``fps`` is the rate a length in words ("for 3 seconds") is
+        counted at (default :attr:`fps`; the frames drawn do not depend on it), ``progress(step, total)`` is told
+        (0, 1) before drawing and (1, 1) after (one pass); ``negative_prompt`` and ``num_inference_steps``
+        belong to denoising pipelines and are refused here.
 
         ``image``: a first frame (path, PIL image or uint8 array (H, W, 3)), one for all prompts or a list.
         ``num_frames``: 1 to ``MAX_FRAMES`` (default: the model's). ``seed``: 0 to 2**63 - 1; same seed, same
@@ -432,10 +444,19 @@ class TextToVideoPipeline:
             raise InputError("no prompt given")
         for i, p in enumerate(prompts):
             check_prompt(p, "the prompt" if len(prompts) == 1 else f"prompt #{i}")
+        for name, value in (("negative_prompt", negative_prompt), ("num_inference_steps", num_inference_steps)):
+            if value is not None:
+                raise InputError(f"{name}={value!r} {DIFFUSERS_ONLY}")
+        if progress is not None and not callable(progress):
+            raise InputError(f"progress must be a function progress(step, total), got {type(progress).__name__}")
+        if fps is not None:
+            from vidfuse.media.video_io import check_fps
+
+            check_fps(fps)
         asked = [length_asked(p) for p in prompts]
         prompts = [model_text(p, a) for p, a in zip(prompts, asked)]  # what is drawn: a stated length is an option
         if num_frames is None:
-            num_frames = self._length_in_words(asked, stacklevel=2) or self.config.num_frames
+            num_frames = self._length_in_words(asked, fps=fps, stacklevel=2) or self.config.num_frames
         if guidance_scale is None:
             guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
         check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
@@ -462,6 +483,8 @@ class TextToVideoPipeline:
             batch_size=batch_size,
             on_overflow=on_overflow,
         )
+        if progress is not None:
+            progress(0, 1)
         video = self._generate(drawn, images, **draw)
         for k in range(1, max((len(ls) for ls in layers if ls), default=1)):
             rows = [i for i, ls in enumerate(layers) if ls and len(ls) > k]
@@ -469,7 +492,10 @@ class TextToVideoPipeline:
             candidates = self._generate([layers[i][k] for i in rows] * LAYER_CANDIDATES, None, **draw)
             candidates = candidates.view(LAYER_CANDIDATES, len(rows), *candidates.shape[1:])
             video[rows] = stack_layer(video[rows], least_overlap(video[rows], candidates))
-        return video_to_uint8(resize_video(video, height, width))
+        frames = video_to_uint8(resize_video(video, height, width))
+        if progress is not None:
+            progress(1, 1)
+        return frames
 
     def _check_memory(self, batch: int, num_frames: int, height: int | None, width: int | None) -> None:
         """Refuse, before anything is drawn, clips that could not be held in memory: each option may be in range
