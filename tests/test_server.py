@@ -463,7 +463,9 @@ def test_token_on(model_dir, tmp_path):
         assert client.get("/static/app.js").status_code == 200
         r = client.get("/v1/jobs")
         assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
-        assert client.get("/v1/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert "needs a token" in r.json()["detail"]
+        wrong = client.get("/v1/jobs", headers={"Authorization": "Bearer wrong"})
+        assert wrong.status_code == 401 and "not this server's" in wrong.json()["detail"]  # not "needs a token"
         assert client.get("/v1/jobs", headers={"Authorization": "Basic s3cret-token"}).status_code == 401
         assert client.post("/v1/videos", json={"prompt": "digit 1"}).status_code == 401
         auth = {"Authorization": "Bearer s3cret-token"}
@@ -657,3 +659,14 @@ def test_guidance_for_a_model_that_draws_in_one_pass_is_422_not_a_failed_job(idl
     r = idle.post("/v1/videos", json={"prompt": "digit 3", "guidance_scale": 2})
     assert r.status_code == 422 and "one pass" in r.json()["detail"]
     assert idle.post("/v1/videos", json={"prompt": "digit 3", "guidance_scale": 1}).status_code == 202
+
+
+def test_messages_say_what_happened(idle):
+    """A probe: malformed JSON was "1: JSON decode error"; a cancelled job's video was "its files exist once it
+    is done"."""
+    r = idle.post("/v1/videos", content=b'{"prompt": "a red 3",', headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("body: the body is not valid JSON"), r.text
+    job = idle.post("/v1/videos", json={"prompt": "digit 3"}).json()
+    assert idle.delete(f"/v1/jobs/{job['id']}").status_code in (200, 202, 204)
+    r = idle.get(f"/v1/jobs/{job['id']}/video")
+    assert r.status_code == 409 and "was cancelled, so it has no files" in r.json()["detail"], r.text

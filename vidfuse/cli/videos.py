@@ -226,7 +226,8 @@ def story(
             steps=steps,
             negative_prompt=negative_prompt,
         )
-    typer.echo(f"wrote {result.video} ({result.duration_s:.1f} s, {len(result.scenes)} scenes)")
+    n = len(result.scenes)
+    typer.echo(f"wrote {result.video} ({result.duration_s:.1f} s, {n} scene{'' if n == 1 else 's'})")
     for extra in (result.srt, result.vtt, result.storyboard):
         if extra is not None:
             typer.echo(f"wrote {extra}")

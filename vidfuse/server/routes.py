@@ -85,6 +85,9 @@ class Service:
 
     def job_file(self, job_id: str, name: str, media_type: str, download: str | None = None) -> FileResponse:
         job = self.job_or_404(job_id)
+        if job.status in ("cancelled", "failed"):
+            what = "was cancelled" if job.status == "cancelled" else "failed"
+            raise HTTPException(409, f"the job {what}, so it has no files; submit it again")
         if job.status != "done":
             raise HTTPException(409, f"the job is {job.status}; its files exist once it is done")
         if name not in job.files:
@@ -131,6 +134,11 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
         e["msg"] = str(e.get("msg", "")).removeprefix("Value error, ")
         if e.get("type") == "string_unicode":  # a lone surrogate outside the fields we check, e.g. in a key
             e["msg"] = "holds a lone surrogate (half of a UTF-16 pair), which is not text; send valid UTF-8"
+    for e in errors:
+        if e.get("type") == "json_invalid":  # loc is ("body", character offset): say where, in words
+            at = e.get("loc", ())[1:]
+            e["msg"] = "the body is not valid JSON" + (f" (at character {at[0] + 1})" if at else "")
+            e["loc"] = ("body",)
     text = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}" for e in errors)
     return JSONResponse({"detail": text, "errors": errors}, status_code=422)
 

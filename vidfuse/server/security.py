@@ -162,7 +162,11 @@ class Guard:
         path = scope["path"]
         api = path == "/v1" or path.startswith("/v1/")
         if self.token is not None and api and not self._authorised(scope, headers):
-            detail = "this server needs a token: send 'Authorization: Bearer TOKEN'"
+            sent = headers.get(b"authorization", b"").partition(b" ")
+            if sent[0].lower() == b"bearer" and sent[2].strip():  # a token was sent, and it is not this server's
+                detail = "the token sent is not this server's: send the one it was started with"
+            else:
+                detail = "this server needs a token: send 'Authorization: Bearer TOKEN'"
             if MEDIA_PATH_RE.fullmatch(path):
                 detail += ", or use the signed URL in the job's JSON (it expires after an hour or so)"
             await _answer(
