@@ -1043,3 +1043,9 @@ def test_the_common_call_works_on_a_vidfuse_model():
         pipe("digit 3", fps=1000)
     with pytest.raises(InputError, match="progress must be a function"):
         pipe("digit 3", progress=3)
+
+
+def test_a_models_dir_that_is_not_a_folder_is_refused(monkeypatch, capsys, tmp_path):
+    """A probe: `models --models-dir typo` listed the built-in model alone and said nothing."""
+    for command in ("models", "serve"):
+        refused(monkeypatch, capsys, command, "--models-dir", str(tmp_path / "typo"), match="is not a folder")

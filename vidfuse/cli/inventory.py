@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from vidfuse.errors import VidfuseError
+from vidfuse.errors import InputError, VidfuseError
 
 
 def info() -> None:
@@ -44,6 +44,8 @@ def models(
     from vidfuse.catalog import format_size, list_models
     from vidfuse.userdirs import models_dir as resolve_models_dir
 
+    if models_dir is not None and not models_dir.is_dir():  # a typo would list the built-in model alone, silently
+        raise InputError(f"--models-dir {models_dir} is not a folder; give the folder that holds your model folders")
     found = list_models(models_dir)
     if as_json:
         typer.echo(json.dumps([m.to_json() for m in found], indent=2, ensure_ascii=False))
