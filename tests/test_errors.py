@@ -1049,3 +1049,11 @@ def test_a_models_dir_that_is_not_a_folder_is_refused(monkeypatch, capsys, tmp_p
     """A probe: `models --models-dir typo` listed the built-in model alone and said nothing."""
     for command in ("models", "serve"):
         refused(monkeypatch, capsys, command, "--models-dir", str(tmp_path / "typo"), match="is not a folder")
+
+
+def test_story_options_for_a_topic_are_refused_with_a_script(monkeypatch, capsys, tmp_path):
+    """A probe: `story script.txt --scenes 3` ignored --scenes and exited 0."""
+    script = tmp_path / "s.txt"
+    script.write_text("A red three moves left.\n")
+    code, text = cli(monkeypatch, capsys, "story", str(script), "-o", str(tmp_path / "s.mp4"), "--scenes", "3")
+    assert code == 2 and "--scenes applies to --topic" in text and not (tmp_path / "s.mp4").exists()

@@ -165,7 +165,7 @@ def story(
     topic: Optional[str] = typer.Option(
         None, "--topic", help="Write the script from this topic with a local language model first (instead of SCRIPT)."
     ),
-    scenes: int = typer.Option(4, "--scenes", help="Scenes the writer writes for --topic."),
+    scenes: Optional[int] = typer.Option(None, "--scenes", help="Scenes the writer writes for --topic (default 4)."),
     writer: Optional[Path] = typer.Option(
         None,
         "--writer",
@@ -185,6 +185,11 @@ def story(
     }
     if (script is None) == (topic is None):
         raise typer.BadParameter("give a SCRIPT file or --topic TEXT (one of them)")
+    if topic is None:  # a script's own paragraphs are its scenes: these would be ignored
+        for name, value in (("--scenes", scenes), ("--writer", writer)):
+            if value is not None:
+                raise typer.BadParameter(f"{name} applies to --topic; a script's paragraphs are its scenes")
+    scenes = 4 if scenes is None else scenes
     pipeline = None
     if topic is not None:
         from vidfuse.pipeline import TextToVideoPipeline
