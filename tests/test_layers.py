@@ -193,5 +193,8 @@ def test_the_shipped_model_draws_two_digits_as_layers():
     np.testing.assert_array_equal(alone[0], mixed[0])
     # plural digits are digits, not seconds; a prompt over the token limit is refused with its own number
     assert pipe.subject_layers("two red 4s moving right") == ["red 4 moving right"] * 2
+    # case does not change the split (Title Case "… Respectively" did not split: the layering read it as written)
+    respectively = "a magenta 0 and a blue 6 moving down and up respectively"
+    assert pipe.subject_layers(respectively.title()) == pipe.subject_layers(respectively) is not None
     with pytest.raises(InputError, match=r"#1 in the batch\) 'a red 3 moving left and"):
         pipe(["a green 5 going down", prompt + " very" * 200], seed=0)

@@ -26,7 +26,7 @@ from vidfuse.data.negation import drop_negated
 )
 def test_what_not_to_draw_is_not_read(prompt, read):
     assert drop_negated(prompt) == read
-    assert model_text(prompt) == read
+    assert model_text(prompt) == read.lower()  # what the model reads is in lower case
 
 
 @pytest.mark.parametrize(

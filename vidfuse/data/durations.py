@@ -179,6 +179,8 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     """The part of ``prompt`` a vidfuse model reads: without its length phrase (``asked``, when the caller
     has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left; without
     what it says not to draw ("not a 3": :func:`vidfuse.data.negation.drop_negated`); arrows spelled as words
-    (:func:`spell_arrows`)."""
+    (:func:`spell_arrows`); in lower case, as every vidfuse tokenizer reads it, so that the clause split, the
+    digit count and the encoder see one text ("A Magenta 0 And A Blue 6 Moving Down And Up Respectively" did not
+    split)."""
     asked = asked if asked is not None else length_asked(prompt)
-    return spell_arrows(drop_negated(asked.text if asked is not None and asked.text.strip() else prompt))
+    return spell_arrows(drop_negated(asked.text if asked is not None and asked.text.strip() else prompt)).lower()
