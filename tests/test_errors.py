@@ -915,7 +915,7 @@ def test_a_prompts_file_that_is_a_device_is_called_one():
 def test_a_caption_target_with_a_digit_past_9_names_it():
     from vidfuse.evaluate.harness import _target
 
-    with pytest.raises(InputError, match=r"unknown values \[12\]; digits 0-9"):
+    with pytest.raises(InputError, match=r"unknown target values \[12\]; digits 0-9"):
         _target({"digit": 12, "colour": "red", "motion": "left"})
 
 
@@ -1057,3 +1057,22 @@ def test_story_options_for_a_topic_are_refused_with_a_script(monkeypatch, capsys
     script.write_text("A red three moves left.\n")
     code, text = cli(monkeypatch, capsys, "story", str(script), "-o", str(tmp_path / "s.mp4"), "--scenes", "3")
     assert code == 2 and "--scenes applies to --topic" in text and not (tmp_path / "s.mp4").exists()
+
+
+def test_a_captions_file_names_the_line_of_a_bad_target(tmp_path):
+    """A probe: a bad value printed the harness's dict with no line number; "Red" was refused; an empty file was
+    "got 0 captions, 0 targets"."""
+    from vidfuse.evaluate import read_captions_file
+
+    f = tmp_path / "c.jsonl"
+    f.write_text(
+        '{"caption": "a red 3", "digit": 3, "colour": "Red", "motion": " Left"}\n'
+        '{"caption": "a 4", "digit": 4, "colour": "purple", "motion": "left"}\n'
+    )
+    with pytest.raises(InputError, match=r"c\.jsonl:2: unknown target values \['purple'\]"):
+        read_captions_file(f)
+    f.write_text('{"caption": "a red 3", "digit": 3, "colour": "Red", "motion": " Left"}\n')
+    assert read_captions_file(f)[1][0]["colours"] == ["Red"]  # read as written, judged as "red"
+    f.write_text("\n")
+    with pytest.raises(InputError, match="holds no captions"):
+        read_captions_file(f)

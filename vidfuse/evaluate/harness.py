@@ -246,13 +246,15 @@ def _target(t: dict[str, Any]) -> dict[str, list]:
         out = {"digits": [int(t["digit"])], "colours": [t.get("colour") or "white"], "motions": [t["motion"]]}
     else:
         raise InputError(f"a target needs 'digits', 'colours', 'motions' (or 'digit', 'colour', 'motion'); got {t}")
+    for key in ("colours", "motions"):  # "Red", " left ": the same labels
+        out[key] = [x.strip().lower() if isinstance(x, str) else x for x in out[key]]
     colours, motions = colour_classes(), motion_classes()
     if not (len(out["digits"]) == len(out["colours"]) == len(out["motions"])) or not 1 <= len(out["digits"]) <= 2:
         raise InputError(f"a target names one or two digits, each with a colour and a motion; got {t}")
     bad = [x for x in out["colours"] if x not in colours] + [x for x in out["motions"] if x not in motions[:-1]]
     bad += [d for d in out["digits"] if not 0 <= d <= 9]  # "digit": 12 was refused as "unknown values []"
     if bad:
-        raise InputError(f"target {t} has unknown values {bad}; digits 0-9, colours {colours}, motions {motions[:-1]}")
+        raise InputError(f"unknown target values {bad}; digits 0-9, colours {colours}, motions {motions[:-1]}")
     return out
 
 
@@ -432,6 +434,12 @@ def read_captions_file(path: str | os.PathLike) -> tuple[list[str], list[dict[st
                 f"{path}:{i}: expected a JSON object with caption, digit, colour and motion (or digits: a list of "
                 f"such objects) ({e})"
             ) from e
+        try:
+            _target(targets[-1])
+        except InputError as e:  # said with the line it is on, not as a dict of the harness's own
+            raise InputError(f"{path}:{i}: {e}") from e
+    if not captions:
+        raise InputError(f"{path} holds no captions (one JSON object a line)")
     return captions, targets
 
 
