@@ -670,3 +670,10 @@ def test_messages_say_what_happened(idle):
     assert idle.delete(f"/v1/jobs/{job['id']}").status_code in (200, 202, 204)
     r = idle.get(f"/v1/jobs/{job['id']}/video")
     assert r.status_code == 409 and "was cancelled, so it has no files" in r.json()["detail"], r.text
+
+
+def test_unknown_words_are_told_in_the_apis_words(idle):
+    """A probe: a job's warning told an HTTP client to "pass --model DIR"."""
+    job = idle.post("/v1/videos", json={"prompt": "a cat playing the piano"}).json()
+    warning = " ".join(idle.get(f"/v1/jobs/{job['id']}").json()["warnings"])
+    assert "playing" in warning and '"model": NAME' in warning and "--model" not in warning

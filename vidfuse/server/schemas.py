@@ -39,6 +39,12 @@ class Limits:
     max_body_bytes: int = 1 << 20  # a request body (a 20,000-character script is at most ~240 kB of JSON)
 
 
+# the command line's hint (--model DIR) in the API's words
+HTTP_OPEN_DOMAIN_HINT = (
+    'for open-domain video send "model": NAME of a pretrained diffusers model this server offers (GET /v1/models)'
+)
+
+
 class VideoRequest(BaseModel):
     """One clip from a prompt, or a narrated story from a script. Unknown fields are refused, and so are values of
     another JSON type (strict): ``"frames": true`` is not 1 frame, nor ``"seed": "7"`` seed 7, as the Python API
@@ -176,10 +182,10 @@ def job_json(
     }
     out["warnings"] = [job.params["digits_warning"]] if job.params.get("digits_warning") else []
     if job.params.get("unknown_words"):
-        from vidfuse.data.vocabulary import OPEN_DOMAIN_HINT, unknown_words_message
+        from vidfuse.data.vocabulary import unknown_words_message
 
         message = unknown_words_message(job.params.get("trained_on") or "its captions", job.params["unknown_words"])
-        out["warnings"].append(f"{message} — {OPEN_DOMAIN_HINT}")
+        out["warnings"].append(f"{message} — {HTTP_OPEN_DOMAIN_HINT}")
     if job.status == "queued" and store is not None:
         out["queue_position"] = store.queue_position(job.id)
     if full:
