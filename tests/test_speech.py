@@ -303,3 +303,10 @@ def test_speech_onsets_keep_time_at_rates_where_10_ms_is_not_whole_samples():
         audio[int(s * rate) : int((s + 1) * rate)] = rng.normal(0, 0.3, rate)
     onsets = speech_onsets(audio, rate, [(s - 0.1, s + 1.5) for s in starts])
     assert max(abs(o - s) for o, s in zip(onsets, starts)) < 0.02
+
+
+def test_chinese_forced_to_english_is_warned_about_once():
+    """A probe: a Chinese script with lang=en was read by the English voice without a word."""
+    with pytest.warns(speech.LanguageWarning, match="lang='en' but the text is in Chinese") as caught:
+        synthesize("红色的三向左。蓝色的七向上。", lang="en")
+    assert sum(issubclass(w.category, speech.LanguageWarning) for w in caught) == 1

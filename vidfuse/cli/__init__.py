@@ -47,9 +47,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None, _de
     Python shows them."""
     from vidfuse.data.durations import LengthWarning
     from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
-    from vidfuse.media.speech import VoiceFallbackWarning
+    from vidfuse.media.speech import LanguageWarning, VoiceFallbackWarning
 
-    if issubclass(category, (UnknownWordsWarning, TooManyDigitsWarning, LengthWarning, VoiceFallbackWarning)):
+    people = (UnknownWordsWarning, TooManyDigitsWarning, LengthWarning, VoiceFallbackWarning, LanguageWarning)
+    if issubclass(category, people):
         typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     else:
         _default(message, category, filename, lineno, file, line)

@@ -61,6 +61,7 @@ __all__ = [
     "InstalledVoice",
     "SentenceTiming",
     "Speech",
+    "LanguageWarning",
     "VoiceFallbackWarning",
     "VoiceInfo",
     "available_voices",
@@ -98,6 +99,11 @@ class Speech:
 
 class VoiceFallbackWarning(UserWarning):
     """The neural English voice is not installed, so espeak-ng speaks English instead."""
+
+
+class LanguageWarning(UserWarning):
+    """The narration's language was forced to English (``lang="en"``) for text in Chinese characters, which the
+    English voice cannot read."""
 
 
 def check_voice_options(rate: int | None, pitch: int | None) -> None:
@@ -153,8 +159,8 @@ def synthesize(
     used: dict[str, None] = {}  # voices that spoke, in order
 
     def say(engine: Engine, seg_text: str) -> tuple[np.ndarray, int]:
-        if engine.fallback and not warned:  # said once, and only when English is actually spoken
-            warned.append(True)
+        if engine.fallback and VoiceFallbackWarning not in warned:  # said once, when English is actually spoken
+            warned.append(VoiceFallbackWarning)
             warnings.warn(
                 VoiceFallbackWarning(
                     "the neural English voice (Piper) is not installed, so espeak-ng speaks English; for a natural "
@@ -169,6 +175,15 @@ def synthesize(
     for sentence in split_sentences(text):
         if not is_pronounceable(sentence):
             continue
+        if lang == "en" and is_chinese(sentence) and LanguageWarning not in warned:
+            warned.append(LanguageWarning)
+            warnings.warn(
+                LanguageWarning(
+                    f"lang='en' but the text is in Chinese ({sentence[:20]!r}…): the English voice cannot read it; "
+                    "use lang 'auto' or 'zh' (--lang)"
+                ),
+                stacklevel=2,
+            )
         chinese = lang == "zh" or (lang == "auto" and is_chinese(sentence))
         segments = chinese_segments(sentence, zh, en) if chinese else [(en, sentence)]
         audio = [say(seg_voice, seg_text) for seg_voice, seg_text in segments]
