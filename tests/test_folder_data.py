@@ -406,3 +406,13 @@ def test_collate_shapes_and_mismatch():
         collate([a, (torch.zeros(3, 2, 8, 8), "c", {})])
     with pytest.raises(InputError, match="empty batch"):
         collate([])
+
+
+def test_a_folder_without_a_caption_index_says_what_to_add(tmp_path):
+    """A probe: an empty folder was told to "pass the index file itself", which it does not have."""
+    with pytest.raises(InputError, match="holds no caption index: add captions.csv"):
+        VideoCaptionFolder(tmp_path)
+    (tmp_path / "captions.csv").write_text("video,caption\n")
+    (tmp_path / "captions.jsonl").write_text("")
+    with pytest.raises(InputError, match="holds both captions.csv and captions.jsonl"):
+        VideoCaptionFolder(tmp_path)

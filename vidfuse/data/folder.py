@@ -185,9 +185,13 @@ class VideoCaptionFolder(VideoClipDataset):
 def _caption_index(source: Path) -> Path:
     if source.is_dir():
         found = [source / n for n in ("captions.csv", "captions.jsonl") if (source / n).is_file()]
-        if len(found) != 1:
-            what = "both captions.csv and captions.jsonl" if found else "neither captions.csv nor captions.jsonl"
-            raise InputError(f"{source} holds {what}: pass the index file itself")
+        if len(found) > 1:
+            raise InputError(f"{source} holds both captions.csv and captions.jsonl: pass the index file itself")
+        if not found:
+            raise InputError(
+                f"{source} holds no caption index: add captions.csv (video,caption) or captions.jsonl "
+                '({"video": …, "caption": …} a line) beside the videos, one row a clip'
+            )
         return found[0]
     if not source.is_file():
         raise InputError(f"no such file or folder: {source}")
