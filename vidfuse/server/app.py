@@ -127,16 +127,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
     uvicorn's own error after the server has said where its page is."""
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InputError(f"--port {port!r}: give a port number from 1 to 65535")
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except (socket.gaierror, UnicodeError) as e:
-        raise InputError(f"--host {host!r}: not an address or a known host name ({e}); try 127.0.0.1") from None
-    sock = socket.socket(family, kind, proto)
+    # the family uvicorn itself would use: IPv6 for an address with a colon, else IPv4 (a name resolves to IPv4)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait for TIME_WAIT
     try:
-        sock.bind(address)
+        sock.bind((host, port))
+    except (socket.gaierror, UnicodeError) as e:
+        sock.close()
+        raise InputError(f"--host {host!r}: not an address or a known host name ({e}); try 127.0.0.1") from None
     except OSError as e:
         sock.close()
         why = {
