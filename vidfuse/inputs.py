@@ -112,7 +112,8 @@ def check_prompt(text: str, where: str = "the prompt") -> str:
 
 
 def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
-    """A path, PIL image or uint8 array (H, W, 3) → (3, height, width) in [-1, 1] (short side resize + centre crop)."""
+    """A path, PIL image or uint8 array (H, W, 3 or 4) → (3, height, width) in [-1, 1] (short side resize + centre
+    crop; any image mode, :func:`_as_rgb`)."""
     from PIL import Image, UnidentifiedImageError
 
     name = "the image"
@@ -168,10 +169,11 @@ def _as_rgb(image):
 
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(image, dtype=np.float64)
+        peak = float(arr.max(initial=0))
         if image.mode.startswith("I;16"):
             top = 65535.0
         else:  # 32-bit integers or floats carry no range of their own: 0–1, 0–255 or 0–65535, by what they hold
-            top = next(t for t in (1.0, 255.0, 65535.0, float(arr.max(initial=0))) if arr.max(initial=0) <= t)
+            top = next(t for t in (1.0, 255.0, 65535.0, peak) if peak <= t)
         return Image.fromarray(np.clip(arr / top * 255 + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)

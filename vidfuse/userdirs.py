@@ -32,3 +32,12 @@ def models_dir(override: str | os.PathLike | None = None) -> Path:
     if os.environ.get("VIDFUSE_MODELS"):
         return Path(os.environ["VIDFUSE_MODELS"]).expanduser()
     return user_cache_dir() / "models"
+
+
+def check_models_dir(given: str | os.PathLike | None) -> None:
+    """A ``--models-dir`` given by hand must be a folder: a typo would list the built-in model alone, silently.
+    (Left out, the default folder may not exist yet.)"""
+    if given is not None and not Path(given).expanduser().is_dir():
+        from vidfuse.errors import InputError
+
+        raise InputError(f"--models-dir {given} is not a folder; give the folder that holds your model folders")

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from vidfuse.errors import InputError, VidfuseError
+from vidfuse.errors import VidfuseError
 
 
 def info() -> None:
@@ -42,10 +42,10 @@ def models(
     from rich.table import Table
 
     from vidfuse.catalog import format_size, list_models
+    from vidfuse.userdirs import check_models_dir
     from vidfuse.userdirs import models_dir as resolve_models_dir
 
-    if models_dir is not None and not models_dir.is_dir():  # a typo would list the built-in model alone, silently
-        raise InputError(f"--models-dir {models_dir} is not a folder; give the folder that holds your model folders")
+    check_models_dir(models_dir)
     found = list_models(models_dir)
     if as_json:
         typer.echo(json.dumps([m.to_json() for m in found], indent=2, ensure_ascii=False))

@@ -48,11 +48,10 @@ def serve(
     ),
 ) -> None:
     """HTTP API + web page with a persistent job queue. (vidfuse.server.app.serve)"""
-    from vidfuse.errors import InputError
     from vidfuse.server.app import serve as run_server
+    from vidfuse.userdirs import check_models_dir
 
-    if models_dir is not None and not models_dir.is_dir():
-        raise InputError(f"--models-dir {models_dir} is not a folder; give the folder that holds your model folders")
+    check_models_dir(models_dir)
 
     run_server(
         host=host,
