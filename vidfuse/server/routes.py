@@ -137,7 +137,9 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     for e in errors:
         if e.get("type") == "json_invalid":  # loc is ("body", character offset): say where, in words
             at = e.get("loc", ())[1:]
-            e["msg"] = "the body is not valid JSON" + (f" (at character {at[0] + 1})" if at else "")
+            e["msg"] = "the body is not valid JSON" + (
+                f" (at character {at[0] + 1})" if at and isinstance(at[0], int) else ""
+            )
             e["loc"] = ("body",)
     text = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}" for e in errors)
     return JSONResponse({"detail": text, "errors": errors}, status_code=422)
