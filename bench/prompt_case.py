@@ -17,22 +17,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
+from evaluate_default import NOVEL_SETS  # noqa: E402
 
 from vidfuse.evaluate import evaluate_captions, read_captions_file  # noqa: E402
 from vidfuse.fileio import atomic_write_text  # noqa: E402
 from vidfuse.pipeline import TextToVideoPipeline  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+# the English sets of evaluate_default.py's table (two-digit: the English halves)
 SETS = {
-    "v1": "novel_captions.jsonl",
-    "v2": "novel_captions_v2.jsonl",
-    "v3": "novel_captions_v3.jsonl",
-    "v4": "novel_captions_v4.jsonl",
-    "v5": "novel_captions_v5.jsonl",
-    "v6": "novel_captions_v6.jsonl",
-    "two_c": "novel_captions_two_c_en.jsonl",
-    "two_d": "novel_captions_two_d_en.jsonl",
-    "two_e": "novel_captions_two_e_en.jsonl",
+    key.removeprefix("novel_") if key != "novel" else "v1": NOVEL_SETS[key]
+    for key in "novel novel_v2 novel_v3 novel_v4 novel_v5 novel_v6 novel_two_c novel_two_d novel_two_e".split()
 }
 CASES = {"as written": str, "lower": str.lower, "UPPER": str.upper, "Title": str.title}
 
