@@ -10,18 +10,22 @@ import pytest
 from vidfuse.sysinfo import keep_freed_memory
 
 # the same work eight times over 64 MB tensors (above the 32 MB up to which glibc learns to keep blocks by
-# itself): the page faults of the last round
+# itself): the fewest page faults of the last four rounds. Now and then a settled round still faults one tensor in
+# afresh (16,384 pages; five runs here: [49259, 49152, 16384, 0, 16384, 0, 0, 0] and the like), which failed a CI
+# run that read the last round only.
 _FAULTS = """
 import resource, torch
 from vidfuse.sysinfo import keep_freed_memory
 applied = keep_freed_memory()
+faults = []
 for _ in range(8):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     x = torch.ones(16 << 20)
     y = x * 2
     (y + x).sum()
     del x, y
-print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(applied, min(faults[-4:]))
 """
 
 
