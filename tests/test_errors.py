@@ -46,6 +46,13 @@ def refused(monkeypatch, capsys, *args: str, match: str) -> str:
     return lines[0]
 
 
+def refused_generate(monkeypatch, capsys, tmp_path: Path, model, *extra, match: str) -> str:
+    """``vidfuse generate "digit 3" -o TMP/a.mp4 --model MODEL EXTRA…`` is refused in one line (:func:`refused`)."""
+    return refused(
+        monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model, *extra, match=match
+    )
+
+
 def png_header(width: int, height: int, idat: bytes | None = None) -> bytes:
     """A PNG whose header claims ``width``×``height`` (the pixel data need not be there)."""
 
@@ -160,14 +167,10 @@ def test_prompts_folder_is_called_a_folder(tmp_path, monkeypatch, capsys, model_
 def test_out_of_range_numbers_are_refused_before_anything_is_written(
     tmp_path, monkeypatch, capsys, model_dir, flag, value, match
 ):
-    refused(
+    refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
-        tmp_path / "a.mp4",
-        "--model",
+        tmp_path,
         model_dir,
         flag,
         value,
@@ -316,14 +319,10 @@ def _real_png(path: Path) -> Path:
 )
 def test_bad_first_frames_are_refused(tmp_path, monkeypatch, capsys, model_dir, make, match):
     make(tmp_path / "first.png")
-    line = refused(
+    line = refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
-        tmp_path / "a.mp4",
-        "--model",
+        tmp_path,
         model_dir,
         "--image",
         tmp_path / "first.png",
@@ -386,14 +385,10 @@ def test_output_under_a_file(tmp_path, monkeypatch, capsys, model_dir):
 
 def test_output_is_a_folder(tmp_path, monkeypatch, capsys, model_dir):
     (tmp_path / "a.mp4").mkdir()
-    refused(
+    refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
-        tmp_path / "a.mp4",
-        "--model",
+        tmp_path,
         model_dir,
         match="it is a folder",
     )
@@ -445,14 +440,10 @@ def test_invalid_weights_file(tmp_path, monkeypatch, capsys, model_dir, corrupt)
         torch.save({"w": torch.zeros(3)}, weights)
     else:
         weights.write_bytes(corrupt(weights.read_bytes()))
-    refused(
+    refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
-        tmp_path / "a.mp4",
-        "--model",
+        tmp_path,
         folder,
         match=f"model folder {folder}: model.safetensors is not a valid safetensors file (",
     )
@@ -485,7 +476,7 @@ def test_bad_model_config_is_refused_before_anything_is_built(tmp_path, monkeypa
         raise AssertionError("a model was built from an invalid config")
 
     monkeypatch.setattr(vidfuse.pipeline, "VidFuseModel", no_build)
-    line = refused(monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", folder, match=match)
+    line = refused_generate(monkeypatch, capsys, tmp_path, folder, match=match)
     assert line.startswith(f"error: model folder {folder}: config.json: ") and "re-train" in line
 
 
@@ -782,9 +773,7 @@ def test_options_a_vidfuse_model_cannot_honour_are_refused_before_it_runs(
     """Found by a hostile-user probe: these gave tracebacks (device, a 103 GB allocation after the model had run)
     or were silently ignored (dtype, offload) with exit 0."""
     monkeypatch.setattr("vidfuse.sysinfo.available_memory", lambda: 8 * 2**30)  # the same answer on any machine
-    refused(
-        monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model_dir, *args, match=match
-    )
+    refused_generate(monkeypatch, capsys, tmp_path, model_dir, *args, match=match)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -815,14 +804,10 @@ def test_running_out_of_memory_is_one_line_not_a_traceback(tmp_path, monkeypatch
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: can't allocate memory")
 
     monkeypatch.setattr("vidfuse.pipeline.TextToVideoPipeline._generate", fail)
-    line = refused(
+    line = refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
-        tmp_path / "a.mp4",
-        "--model",
+        tmp_path,
         model_dir,
         match="out of memory",
     )
