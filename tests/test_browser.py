@@ -28,6 +28,14 @@ PLAYS = """() => {
   const v = document.getElementById('video');
   return !!v && !v.error && v.readyState >= 2 && v.currentTime > 0;
 }"""
+# what the page showed when the video did not play: the job's progress and the <video> element's state
+STATE = """() => {
+  const v = document.getElementById('video');
+  const box = document.getElementById('progress-box');
+  return {status: box && box.dataset.status, pct: (document.getElementById('progress-pct') || {}).textContent,
+          src: v && v.currentSrc, error: v && v.error && v.error.code, ready: v && v.readyState,
+          paused: v && v.paused, time: v && v.currentTime};
+}"""
 
 
 def _model(tmp_path: Path, write_docs: bool):
@@ -76,7 +84,12 @@ def test_page_generates_and_plays_a_video(tmp_path):
             page.fill("#seed", "3")
             page.click("#submit")
             # progress arrives over EventSource (a signed URL); then the <video> must play
-            page.wait_for_function(PLAYS, timeout=120_000)
+            try:
+                page.wait_for_function(PLAYS, timeout=120_000)
+            except sync_api.TimeoutError:  # once in a CI run (5 s here otherwise): say where it stood
+                state = page.evaluate(STATE)
+                jobs = [(j.id[:8], j.status, j.error) for j in app.state.store.list(limit=5)]
+                pytest.fail(f"the video did not play in 120 s: page {state}, jobs {jobs}, errors {errors}")
             assert page.text_content("#progress-pct") == "100%"
             assert page.get_attribute("#progress-box", "data-status") == "done"
             href = page.get_attribute("#dl-video", "href")
