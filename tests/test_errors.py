@@ -46,11 +46,9 @@ def refused(monkeypatch, capsys, *args: str, match: str) -> str:
     return lines[0]
 
 
-def refused_generate(monkeypatch, capsys, tmp_path: Path, model, *extra, match: str) -> str:
-    """``vidfuse generate "digit 3" -o TMP/a.mp4 --model MODEL EXTRA…`` is refused in one line (:func:`refused`)."""
-    return refused(
-        monkeypatch, capsys, "generate", "digit 3", "-o", tmp_path / "a.mp4", "--model", model, *extra, match=match
-    )
+def refused_generate(monkeypatch, capsys, output, *args, match: str) -> str:
+    """``vidfuse generate "digit 3" -o OUTPUT ARGS…`` is refused in one line (:func:`refused`)."""
+    return refused(monkeypatch, capsys, "generate", "digit 3", "-o", output, *args, match=match)
 
 
 def png_header(width: int, height: int, idat: bytes | None = None) -> bytes:
@@ -170,7 +168,8 @@ def test_out_of_range_numbers_are_refused_before_anything_is_written(
     refused_generate(
         monkeypatch,
         capsys,
-        tmp_path,
+        tmp_path / "a.mp4",
+        "--model",
         model_dir,
         flag,
         value,
@@ -322,7 +321,8 @@ def test_bad_first_frames_are_refused(tmp_path, monkeypatch, capsys, model_dir, 
     line = refused_generate(
         monkeypatch,
         capsys,
-        tmp_path,
+        tmp_path / "a.mp4",
+        "--model",
         model_dir,
         "--image",
         tmp_path / "first.png",
@@ -342,12 +342,9 @@ def test_huge_in_memory_image_is_refused():
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
 def test_output_in_proc(monkeypatch, capsys, model_dir):
-    refused(
+    refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
         "/proc/x.mp4",
         "--model",
         model_dir,
@@ -357,12 +354,9 @@ def test_output_in_proc(monkeypatch, capsys, model_dir):
 
 def test_output_under_a_file(tmp_path, monkeypatch, capsys, model_dir):
     (tmp_path / "file").write_text("x")
-    refused(
+    refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
         tmp_path / "file" / "x.mp4",
         "--model",
         model_dir,
@@ -388,7 +382,8 @@ def test_output_is_a_folder(tmp_path, monkeypatch, capsys, model_dir):
     refused_generate(
         monkeypatch,
         capsys,
-        tmp_path,
+        tmp_path / "a.mp4",
+        "--model",
         model_dir,
         match="it is a folder",
     )
@@ -398,12 +393,9 @@ def test_output_is_a_folder(tmp_path, monkeypatch, capsys, model_dir):
 def test_output_in_an_unwritable_folder(tmp_path, monkeypatch, capsys, model_dir):
     (tmp_path / "ro").mkdir(mode=0o555)
     try:
-        refused(
+        refused_generate(
             monkeypatch,
             capsys,
-            "generate",
-            "digit 3",
-            "-o",
             tmp_path / "ro" / "a.mp4",
             "--model",
             model_dir,
@@ -443,7 +435,8 @@ def test_invalid_weights_file(tmp_path, monkeypatch, capsys, model_dir, corrupt)
     refused_generate(
         monkeypatch,
         capsys,
-        tmp_path,
+        tmp_path / "a.mp4",
+        "--model",
         folder,
         match=f"model folder {folder}: model.safetensors is not a valid safetensors file (",
     )
@@ -476,7 +469,7 @@ def test_bad_model_config_is_refused_before_anything_is_built(tmp_path, monkeypa
         raise AssertionError("a model was built from an invalid config")
 
     monkeypatch.setattr(vidfuse.pipeline, "VidFuseModel", no_build)
-    line = refused_generate(monkeypatch, capsys, tmp_path, folder, match=match)
+    line = refused_generate(monkeypatch, capsys, tmp_path / "a.mp4", "--model", folder, match=match)
     assert line.startswith(f"error: model folder {folder}: config.json: ") and "re-train" in line
 
 
@@ -773,18 +766,15 @@ def test_options_a_vidfuse_model_cannot_honour_are_refused_before_it_runs(
     """Found by a hostile-user probe: these gave tracebacks (device, a 103 GB allocation after the model had run)
     or were silently ignored (dtype, offload) with exit 0."""
     monkeypatch.setattr("vidfuse.sysinfo.available_memory", lambda: 8 * 2**30)  # the same answer on any machine
-    refused_generate(monkeypatch, capsys, tmp_path, model_dir, *args, match=match)
+    refused_generate(monkeypatch, capsys, tmp_path / "a.mp4", "--model", model_dir, *args, match=match)
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is usable here")
 def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line(tmp_path, monkeypatch, capsys, model_dir):
-    refused(
+    refused_generate(
         monkeypatch,
         capsys,
-        "generate",
-        "digit 3",
-        "-o",
         tmp_path / "a.mp4",
         "--device",
         "cuda",
@@ -796,7 +786,7 @@ def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line(tmp_path, monkeypa
     "output, match", [("", "names no file"), (".", "names no file"), ("/dev/null", "not a regular file")]
 )
 def test_outputs_that_are_not_files_are_refused(monkeypatch, capsys, model_dir, output, match):
-    refused(monkeypatch, capsys, "generate", "digit 3", "-o", output, "--model", model_dir, match=match)
+    refused_generate(monkeypatch, capsys, output, "--model", model_dir, match=match)
 
 
 def test_running_out_of_memory_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys, model_dir):
@@ -807,7 +797,8 @@ def test_running_out_of_memory_is_one_line_not_a_traceback(tmp_path, monkeypatch
     line = refused_generate(
         monkeypatch,
         capsys,
-        tmp_path,
+        tmp_path / "a.mp4",
+        "--model",
         model_dir,
         match="out of memory",
     )
