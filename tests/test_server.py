@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -677,3 +678,24 @@ def test_unknown_words_are_told_in_the_apis_words(idle):
     job = idle.post("/v1/videos", json={"prompt": "a cat playing the piano"}).json()
     warning = " ".join(idle.get(f"/v1/jobs/{job['id']}").json()["warnings"])
     assert "playing" in warning and '"model": NAME' in warning and "--model" not in warning
+
+
+def test_what_a_run_warns_of_reaches_the_jobs_json(tmp_path, monkeypatch):
+    """A story narrated in Chinese by the English voice: the run warns, and the job's JSON says so."""
+    from vidfuse.media.speech import LanguageWarning
+    from vidfuse.server import runners
+    from vidfuse.server.schemas import job_json
+
+    def narrated(job, pipe, work, progress):
+        warnings.warn("lang='en' but the text is in Chinese", LanguageWarning)
+        warnings.warn("a word it never saw", UserWarning)  # said at submission already: the log's, not the JSON's
+        (work / VIDEO).write_bytes(b"video")
+        return [VIDEO]
+
+    monkeypatch.setattr(runners, "_run_script", narrated)
+    store = JobStore(tmp_path)
+    job_id = store.create("script", {"script": "红色的3往左移动。", "seed": 0, "lang": "en"})
+    assert run_job(store, store.claim(worker=1), pipe=None) == "done"
+    job = store.get(job_id)
+    assert job.params["run_warnings"] == ["lang='en' but the text is in Chinese"]
+    assert job_json(job, store=store)["warnings"] == ["lang='en' but the text is in Chinese"]

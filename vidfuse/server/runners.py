@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -261,6 +262,21 @@ class ModelCache:
         return pipe
 
 
+def _run_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """What a job's client is to be told of the warnings its run raised: the narration's (the voice fell back,
+    Chinese read by the English voice), which a submission cannot foresee; the others (unknown words, more
+    digits than the model draws) the job's JSON says from its submission already, so they go to the log."""
+    from vidfuse.media.speech import LanguageWarning, VoiceFallbackWarning
+
+    said = []
+    for w in caught:
+        if issubclass(w.category, (LanguageWarning, VoiceFallbackWarning)):
+            said.append(str(w.message))
+        else:
+            log.info("job warning %s: %s", w.category.__name__, w.message)
+    return list(dict.fromkeys(said))
+
+
 def run_job(
     store: JobStore,
     job: Job,
@@ -281,8 +297,10 @@ def run_job(
         if isinstance(pipe, ModelCache):
             pipe = pipe.get(job.params.get("model"))
         runner = _run_prompt if job.kind == "prompt" else _run_script
-        files = runner(job, pipe, work, progress)
-        if store.complete(job.id, job.claim, work, files):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            files = runner(job, pipe, work, progress)
+        if store.complete(job.id, job.claim, work, files, _run_warnings(caught)):
             return "done"
         return store.get(job.id).status if store.get(job.id) else "lost"
     except JobAborted:

@@ -186,6 +186,7 @@ def job_json(
 
         message = unknown_words_message(job.params.get("trained_on") or "its captions", job.params["unknown_words"])
         out["warnings"].append(f"{message} — {HTTP_OPEN_DOMAIN_HINT}")
+    out["warnings"] += job.params.get("run_warnings", [])  # what the run warned of (the narration's voice)
     if job.status == "queued" and store is not None:
         out["queue_position"] = store.queue_position(job.id)
     if full:
