@@ -8,7 +8,7 @@ import warnings
 import pytest
 from conftest import tiny_pipeline
 
-from vidfuse.data.durations import LengthWarning, length_asked, model_text, spell_arrows
+from vidfuse.data.durations import LengthWarning, length_asked, model_text, set_off_asides, spell_arrows
 from vidfuse.errors import InputError
 
 
@@ -69,11 +69,27 @@ def test_the_shipped_model_knows_lengths_are_not_words():
 
 def test_arrows_are_read_as_motions():
     assert model_text("red 1 ↑, white 8 ⇒") == "red 1 moving up, white 8 moving right"
-    assert model_text("2（白）→，8（青）↕") == "2（白）向右移动，8（青）上下来回弹跳"
+    assert model_text("2（白）→，8（青）↕") == "2，白，向右移动，8，青，上下来回弹跳"
     assert spell_arrows("a 5 ↔") == "a 5 bouncing left and right"
     assert spell_arrows("a red 3 moving left") == "a red 3 moving left"
     assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
     assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept
+
+
+@pytest.mark.parametrize(
+    "prompt, text",
+    [
+        ("an eight (yellow) that bobs up and down", "an eight, yellow, that bobs up and down"),
+        ("8（蓝色）往左边走", "8，蓝色，往左边走"),
+        ("a red 3 [moving left]!", "a red 3, moving left!"),  # an aside at the end leaves no comma behind
+        ("a (red (dark)) 3 moving left", "a, red, dark, 3 moving left"),  # nested: the inner one first
+        ("a 3 () moving left", "a 3 moving left"),
+        ("a 3 (red moving left", "a 3 (red moving left"),  # a bracket with no partner stays
+    ],
+)
+def test_a_bracketed_aside_is_read_as_one_set_off_by_commas(prompt, text):
+    assert set_off_asides(prompt) == text
+    assert model_text(prompt) == text.lower()
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,18 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["Make a red 5, going left", "a blue 9, going up"],
         ),
         ("Two digits: 5 and 2. The 5 goes down, the 2 goes up.", ["The 5 goes down", "the 2 goes up"]),
+        # a count and a colour before a list of digits are said of each ("两个" is no 2 here)
+        ("两个绿色的数字4和6，4往上升，6往下沉", ["绿色的数字: 4往上升", "绿色的数字: 6往下沉"]),
+        (
+            "two green digits 4 and 6, the 4 rising and the 6 sinking",
+            ["green digit: the 4 rising", "green digit: the 6 sinking"],
+        ),
+        ("两个数字红色的3往左，蓝色的7往右", ["数字红色的3往左", "蓝色的7往右"]),  # the colour is the 3's own
+        # a prefix that counts the digits draws one in each clause: singular
+        (
+            "Generate two digits, 2 and 7, the 2 bounces and the 7 sinks",
+            ["Generate digit: the 2 bounces", "Generate digit: the 7 sinks"],
+        ),
         # a prefix that only counts the digits, in any of the nouns that count them, is dropped
         ("two figures, a red 3 going up and a blue 7 going left", ["a red 3 going up", "a blue 7 going left"]),
         ("Two symbols: a red 3 going up and a blue 7 going left", ["a red 3 going up", "a blue 7 going left"]),
@@ -62,6 +74,11 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a white 8 rising, and beside it a cyan 1 falling", ["a white 8 rising", "a cyan 1 falling"]),
         ("一个白5往下走 一个2往右走", ["一个白5往下走", "一个2往右走"]),
         ("绿色的0往上飘，还有个红色的4往左走", ["绿色的0往上飘", "红色的4往左走"]),
+        # 再 before a verb of drawing joins two clauses (kept, the model read "again" as back and forth);
+        # 再来回 is a motion
+        ("让黄色的零左右晃，再让绿色的八往左移", ["让黄色的零左右晃", "让绿色的八往左移"]),
+        ("红色的3往左再来一个蓝色的7往上", ["红色的3往左", "来一个蓝色的7往上"]),
+        ("红色的3先往左再来回弹，蓝色的7往上", ["红色的3先往左再来回弹", "蓝色的7往上"]),
         # framing the model would read as the digit 1 is dropped; "a red one" is the digit
         ("One digit is a cyan 5 going up, the other is a 8 going left", ["a cyan 5 going up", "a 8 going left"]),
         ("a red one moving up and a 7 going left", ["a red one moving up", "a 7 going left"]),

@@ -687,8 +687,9 @@ def test_what_a_run_warns_of_reaches_the_jobs_json(tmp_path, monkeypatch):
     from vidfuse.server.schemas import job_json
 
     def narrated(job, pipe, work, progress):
-        warnings.warn("lang='en' but the text is in Chinese", LanguageWarning)
-        warnings.warn("a word it never saw", UserWarning)  # said at submission already: the log's, not the JSON's
+        warnings.warn("lang='en' but the text is in Chinese", LanguageWarning, stacklevel=2)
+        # said at submission already: the log's, not the JSON's
+        warnings.warn("a word it never saw", UserWarning, stacklevel=2)
         (work / VIDEO).write_bytes(b"video")
         return [VIDEO]
 

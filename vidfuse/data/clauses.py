@@ -7,13 +7,15 @@ is comes from the words only, in English and Chinese, after NFKC:
 
 1. **Pieces.** The prompt is cut at clause boundaries: punctuation (also / + — and, in Chinese, a space),
    "and", "while", "whereas", "as", "meanwhile", "but", "then", "with", "beside (it)", "next to"; in Chinese
-   ，；。：、和 与 跟 而 同时 另外 然后 还有(个) 旁边有 再加. "and" between two direction words ("up and down", "to the
-   left and to the right", "back and forth"), "left/right" and 和 between two (左和右) are not boundaries.
+   ，；。：、和 与 跟 而 同时 另外 然后 还有(个) 旁边有 再加, and 再 before a verb of drawing or placing (再画, 再让,
+   再来一个). "and" between two direction words ("up and down", "to the left and to the right", "back and
+   forth"), "left/right" and 和 between two (左和右) are not boundaries.
 2. **Groups.** A piece that names a digit (:func:`vidfuse.data.subjects.digits_asked`) starts a group;
    a piece that names none joins the group before it ("a 3, red, moving left"), or, when it holds a colour
    and a colon follows it, the digit after it ("Red: 3 moving left. Blue: 7 …"). Pieces before the first
-   digit ("Make a video:", "生成一个视频：") are a prefix every clause keeps, without its counts; one that only
-   counts them ("Two digits:", "two figures,", 两个数字：) is dropped. A piece that
+   digit ("Make a video:", "生成一个视频：") are a prefix every clause keeps, without its counts and in the
+   singular ("Generate two digits" → "generate digit"); one that only counts them ("Two digits:", "two
+   figures,", 两个数字：) is dropped. A piece that
    starts with a pronoun ("one rising and one sinking", "the red one moving left", 另一个往下, 红的往左) goes to
    the next digit that has nothing said after it (the one of its colour, if it names one); framing such as
    "One digit is …" is dropped (the model would read "One" as the digit 1).
@@ -32,7 +34,7 @@ The split is trusted only when every clause names exactly one digit and at most 
 many as the digits the whole prompt asks for, every pronoun found its digit, and no digit is one not to draw
 or one of a choice ("not a 9", "shaped like an 8", "or 7", 不是9, 或者7); otherwise :func:`subject_clauses`
 returns ``None`` and the pipeline draws the prompt whole, with its warning. Not read: attributes shared before
-a list of digits ("two green digits, 4 and 6" gives the colour to both only through the prefix), and the same
+a list of digits after a digit is named ("a red 3 and two green digits 4 and 6"), and the same
 digit twice told apart by pronouns alone ("two sevens: a yellow one sliding left and a red one sliding right").
 """
 
@@ -60,6 +62,9 @@ _EN_BOUNDARY = (
 _ZH_BOUNDARY = (
     r"与此同时|與此同時|同時|旁边(?:还)?有(?:一)?个?|(?:另外)?还有(?:一)?个?|再加(?:上)?|和|与|跟|而且|而|同时|另外|然后"
     r"|并且|以及"
+    # 再 ("then also") before a verb of drawing or placing: 再画/再放/再让/再来一个 … The model read a clause that
+    # kept it as "again", back and forth (再让绿色的八往左移 bounced left and right); 再来回 is a motion, not a join
+    r"|再(?=[画做放让添弄搞给]|来(?!回)|生成|出现|有)"
 )
 _PIECE_END = re.compile(
     rf"[,;:!?，；：。！？、/|+•—–\n]+|\.(?!\d)|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff\d])|{_EN_BOUNDARY}"
@@ -88,6 +93,12 @@ _NOT_DRAWN = re.compile(
 )
 # a label said of several digits ("Two green digits: …"), not of the one after it
 _MANY = re.compile(r"(?i)\b(?:digits|numbers|numerals|both|two|three|four)\b|两|俩|数字们|都")
+# a count and a colour right before a list of digits, said of all of them: "两个绿色的数字4和6", "two green digits 4
+# and 6" (:func:`_list_label`)
+_LIST_LABEL = re.compile(
+    rf"(?i)(?:^|\s)(?:two|both|three|four)\s+(?:{_COLOURS})\s+(?:(?:digits|numbers|numerals|figures)\s*)?$"
+    r"|(?<!第)[两俩二三四][个只位颗枚]?(?:品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金])色?的?(?:手写)?(?:数字|号)?$"
+)
 _FRAMING = re.compile(
     r"(?i)^\s*(?:the\s+)?(?:one|first|second|other|former|latter)(?:\s+(?:digit|number|numeral|one))?\s+(?:is|being|will\s+be)\s+"
 )
@@ -166,6 +177,9 @@ def subject_clauses(prompt: str) -> list[str] | None:
         elif groups and _SHARED.match(piece) and not named:
             shared.append(_strip_counts(piece))  # "a 1 and a 5, both blue, drifting down": said of every digit
         elif named:
+            if not groups and len(asked.named) >= 2 and (lead := _list_label(piece)):
+                prefix.append(lead)  # "两个绿色的数字4和6": the colour is said of every digit of the list
+                piece = piece[len(lead) :]
             groups.append([*label, piece])
             label = []
         elif ":" in sep and _colour(piece) and k + 1 < len(pieces) and digits_asked(pieces[k + 1][0]).named:
@@ -202,7 +216,9 @@ def subject_clauses(prompt: str) -> list[str] | None:
             said = [_after_digit(o) for o in clauses[i + 1 :] + clauses[:i][::-1] if not _says_nothing_after([o])]
             clauses[i] = _join([c, _strip_counts(said[0])]) if said else c
     clauses = [_join([c, *shared]) for c in clauses]
-    head = _strip_counts(_join(prefix))
+    # the prefix draws one digit in each clause, so what it counted is singular: "Generate two digits" → "generate
+    # digit" (the model read a one-way 7 after "generate digits:" as a bounce in 4 draws of 6)
+    head = _singular(_strip_counts(_join(prefix)))
     head = "" if _FILLER.match(head.lower()) or not head.strip() else head
     if len(clauses) == 1 and asked.count >= 2 and len(asked.named) == 1:
         clauses = [_singular(_strip_counts(clauses[0]))] * asked.count
@@ -294,6 +310,18 @@ def _digit_positions(text: str) -> list[int]:
         forms = [str(d), rf"\b{_EN_DIGIT_WORDS[d]}(?:e?s)?\b", f"[{_ZH_DIGIT_CHARS[d]}]"]
         ends += [m.end() for form in forms for m in re.finditer(form, low)]
     return sorted(ends)
+
+
+def _list_label(piece: str) -> str:
+    """The words before ``piece``'s first digit when they count digits and name their colour, and nothing else
+    comes between those and the digit ("两个绿色的数字4", "two green digits 4"), else ''."""
+    for end in _digit_positions(piece):  # 两 of 两个 is a position of 2 as well
+        before = _before_digit(piece, end)
+        if _LIST_LABEL.search(before):
+            return before
+        if before.strip():
+            return ""
+    return ""
 
 
 def _before_digit(text: str, end: int) -> str:

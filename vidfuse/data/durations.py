@@ -175,12 +175,44 @@ def spell_arrows(prompt: str) -> str:
     return re.sub(r" +([,.;:!?])", r"\1", re.sub(" {2,}", " ", out)).strip()
 
 
+# an aside in brackets, innermost first: "an eight (yellow) that bobs", 8（蓝色）往左边走
+_ASIDE = re.compile(r"\s*[(（\[【]\s*([^()（）\[\]【】]*?)\s*[)）\]】]")
+
+
+def set_off_asides(prompt: str) -> str:
+    """``prompt`` with bracketed asides set off by commas (Chinese commas beside Chinese text): "an eight
+    (yellow) that bobs up and down" → "an eight, yellow, that bobs up and down". The encoder was taught no
+    brackets and read the colour in them as nothing (white, every seed); set off by commas it reads it. Empty
+    brackets go; a bracket with no partner stays."""
+    if not _ASIDE.search(prompt):
+        return prompt
+
+    def comma(m: re.Match) -> str:
+        inner = m.group(1)
+        if not inner:
+            return " "
+        zh = re.search(f"[{UNSPACED}]", m.string[max(0, m.start() - 1) : m.end() + 1])
+        return f"，{inner}，" if zh else f", {inner}, "
+
+    out = prompt
+    while True:  # nested brackets: the inner aside first, then the one around it
+        nxt = _ASIDE.sub(comma, out)
+        if nxt == out:
+            break
+        out = nxt
+    # an aside at the end, or before other punctuation, leaves no comma of its own behind
+    out = re.sub(r"\s*[,，]\s*(?=[,，.;:!?。；：！？]|$)", "", out)
+    out = re.sub(r"([,，])\s*[,，]", r"\1", out)
+    return re.sub(r" {2,}", " ", out).strip()
+
+
 def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     """The part of ``prompt`` a vidfuse model reads: without its length phrase (``asked``, when the caller
     has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left; without
     what it says not to draw ("not a 3": :func:`vidfuse.data.negation.drop_negated`); arrows spelled as words
-    (:func:`spell_arrows`); in lower case, as every vidfuse tokenizer reads it, so that the clause split, the
-    digit count and the encoder see one text ("A Magenta 0 And A Blue 6 Moving Down And Up Respectively" did not
-    split)."""
+    (:func:`spell_arrows`); bracketed asides set off by commas (:func:`set_off_asides`); in lower case, as every
+    vidfuse tokenizer reads it, so that the clause split, the digit count and the encoder see one text ("A Magenta
+    0 And A Blue 6 Moving Down And Up Respectively" did not split)."""
     asked = asked if asked is not None else length_asked(prompt)
-    return spell_arrows(drop_negated(asked.text if asked is not None and asked.text.strip() else prompt)).lower()
+    text = asked.text if asked is not None and asked.text.strip() else prompt
+    return spell_arrows(set_off_asides(drop_negated(text))).lower()
