@@ -79,6 +79,8 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("让黄色的零左右晃，再让绿色的八往左移", ["让黄色的零左右晃", "让绿色的八往左移"]),
         ("红色的3往左再来一个蓝色的7往上", ["红色的3往左", "来一个蓝色的7往上"]),
         ("红色的3先往左再来回弹，蓝色的7往上", ["红色的3先往左再来回弹", "蓝色的7往上"]),
+        # a list with nothing between its items
+        ("一个红色的3一个蓝色的7，3往左，7往上", ["一个红色的3，往左", "一个蓝色的7，往上"]),
         # framing the model would read as the digit 1 is dropped; "a red one" is the digit
         ("One digit is a cyan 5 going up, the other is a 8 going left", ["a cyan 5 going up", "a 8 going left"]),
         ("a red one moving up and a 7 going left", ["a red one moving up", "a 7 going left"]),

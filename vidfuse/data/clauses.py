@@ -8,8 +8,9 @@ is comes from the words only, in English and Chinese, after NFKC:
 1. **Pieces.** The prompt is cut at clause boundaries: punctuation (also / + — and, in Chinese, a space),
    "and", "while", "whereas", "as", "meanwhile", "but", "then", "with", "beside (it)", "next to"; in Chinese
    ，；。：、和 与 跟 而 同时 另外 然后 还有(个) 旁边有 再加, and 再 before a verb of drawing or placing (再画, 再让,
-   再来一个). "and" between two direction words ("up and down", "to the left and to the right", "back and
-   forth"), "left/right" and 和 between two (左和右) are not boundaries.
+   再来一个), and between the items of a list with nothing between them (一个三一个七). "and" between two
+   direction words ("up and down", "to the left and to the right", "back and forth"), "left/right" and 和
+   between two (左和右) are not boundaries.
 2. **Groups.** A piece that names a digit (:func:`vidfuse.data.subjects.digits_asked`) starts a group;
    a piece that names none joins the group before it ("a 3, red, moving left"), or, when it holds a colour
    and a colon follows it, the digit after it ("Red: 3 moving left. Blue: 7 …"). Pieces before the first
@@ -68,7 +69,9 @@ _ZH_BOUNDARY = (
 )
 _PIECE_END = re.compile(
     rf"[,;:!?，；：。！？、/|+•—–\n]+|\.(?!\d)|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff\d])|{_EN_BOUNDARY}"
-    rf"|{_ZH_BOUNDARY}|(?=另一|另外一|其中另)",
+    rf"|{_ZH_BOUNDARY}|(?=另一|另外一|其中另)"
+    # a list with nothing between its items: 一个三一个七, 一个红色的3一个蓝色的7
+    r"|(?<=[0-9零〇一二三四五六七八九])(?=[一1][个只位颗枚])",
     re.IGNORECASE,
 )
 # "and" between direction words: not a boundary (placeholder restored after the split)
