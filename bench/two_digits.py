@@ -15,6 +15,8 @@ nineteenth session (judged after each round, never printed); ``…_two_d_*.jsonl
 2026-12-06, committed before any judging) and ``…_two_e_*.jsonl`` (60 + 60, a fifth helper, 2026-12-07, committed
 before any judging; told only the seven colours and six motions, to word them as many different users would,
 with shades, typos and chatty requests) are held out. None of their captions, splits or misses are printed.
+``…_two_f_*.jsonl`` (60 + 60, a sixth helper, 2026-12-07, briefed like e) was committed, judged once for its
+figure, and then read: a development set, like a and b.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -35,6 +37,7 @@ SETS_B = {"en": HERE / "novel_captions_two_b_en.jsonl", "zh": HERE / "novel_capt
 SETS_C = {"en": HERE / "novel_captions_two_c_en.jsonl", "zh": HERE / "novel_captions_two_c_zh.jsonl"}
 SETS_D = {"en": HERE / "novel_captions_two_d_en.jsonl", "zh": HERE / "novel_captions_two_d_zh.jsonl"}
 SETS_E = {"en": HERE / "novel_captions_two_e_en.jsonl", "zh": HERE / "novel_captions_two_e_zh.jsonl"}
+SETS_F = {"en": HERE / "novel_captions_two_f_en.jsonl", "zh": HERE / "novel_captions_two_f_zh.jsonl"}
 HIDDEN = ("c", "d", "e")  # the held-out sets: their misses are not printed or written
 
 
@@ -67,6 +70,7 @@ def main() -> None:
         "c": [r for path in SETS_C.values() for r in load(path)],
         "d": [r for path in SETS_D.values() for r in load(path)],
         "e": [r for path in SETS_E.values() for r in load(path)],
+        "f": [r for path in SETS_F.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
