@@ -74,6 +74,9 @@ def test_arrows_are_read_as_motions():
     assert spell_arrows("a red 3 moving left") == "a red 3 moving left"
     assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
     assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept
+    # an arrow before a direction in words only points to it
+    assert spell_arrows("blue 0 -> right, yellow 3 -> up") == "blue 0 moving right, yellow 3 moving up"
+    assert spell_arrows("a 5 moving -> left") == "a 5 moving left"
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,18 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("让黄色的零左右晃，再让绿色的八往左移", ["让黄色的零左右晃", "让绿色的八往左移"]),
         ("红色的3往左再来一个蓝色的7往上", ["红色的3往左", "来一个蓝色的7往上"]),
         ("红色的3先往左再来回弹，蓝色的7往上", ["红色的3先往左再来回弹", "蓝色的7往上"]),
+        # "respectively" before its list; a prefix listing the colours each clause names anyway; "I'd like" is no
+        # comparison; a shade before a colour is one colour; 紫 and 粉 are one (magenta); Chinese ordinal framing
+        (
+            "A yellow seven and a magenta zero, respectively moving down and moving left.",
+            ["A yellow seven, moving down", "a magenta zero, moving left"],
+        ),
+        ("Red and blue: a red 1 moving right, a blue 0 moving down.", ["a red 1 moving right", "a blue 0 moving down"]),
+        ("红色和蓝色：红色的1往右，蓝色的0往下", ["红色的1往右", "蓝色的0往下"]),
+        ("I'd like a 6 floating down and a 1 sliding right", ["I'd like a 6 floating down", "a 1 sliding right"]),
+        ("a white 4 bobbing beside a navy-blue 3 going right", ["a white 4 bobbing", "a navy-blue 3 going right"]),
+        ("紫色偏粉的5往下漂，绿色的0上下弹跳", ["紫色偏粉的5往下漂", "绿色的0上下弹跳"]),
+        ("第一个数字是蓝色的7，往左移；第二个数字是白色的3，往下移", ["蓝色的7，往左移", "白色的3，往下移"]),
         # a list with nothing between its items
         ("一个红色的3一个蓝色的7，3往左，7往上", ["一个红色的3，往左", "一个蓝色的7，往上"]),
         # framing the model would read as the digit 1 is dropped; "a red one" is the digit
@@ -129,6 +141,7 @@ def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):
         "a 5 moving right, then another one moving left",
         "一个红色的3向左移动，另一个向右移动",
         "a 4 moving right, then another three times",
+        "Colours: cyan and red. Digits: 2 and 6. Motions: the 2 goes right, the 6 goes down.",
     ],
 )
 def test_prompts_that_do_not_split(prompt):

@@ -90,7 +90,9 @@ _LAYOUT = re.compile(r"(?i)\s*,?\s*\b(?:side[\s-]+by[\s-]+side|next\s+to\s+each\
 _ANOTHER = re.compile(r"(?i)\banother\b|\bthe\s+other\b|\bsecond\b|另一|另外一|第二")
 # before a digit in its piece: a digit not to draw ("not a 9", "shaped like an 8", 不是9) or one of a choice ("or 7")
 _NOT_DRAWN = re.compile(
-    r"(?i)(?:\b(?:not|no|never|nor|or|instead\s+of|rather\s+than|like|except|without|than|unlike)\s+"
+    # "like" compares ("shaped like an 8") unless someone would like it ("I'd like the number 6")
+    r"(?i)(?:\b(?:not|no|never|nor|or|instead\s+of|rather\s+than|(?<!'d\s)(?<!would\s)(?<!\bi\s)(?<!\bwe\s)like"
+    r"|except|without|than|unlike)\s+"
     r"(?:(?:a|an|the|digit|number|numeral|single)\s+){0,3}"
     r"|(?:不是|不要|不需要|并非|而非|没有|像|或者|或是|还是|除了)(?:一个)?(?:数字)?)$"
 )
@@ -104,6 +106,8 @@ _LIST_LABEL = re.compile(
 )
 _FRAMING = re.compile(
     r"(?i)^\s*(?:the\s+)?(?:one|first|second|other|former|latter)(?:\s+(?:digit|number|numeral|one))?\s+(?:is|being|will\s+be)\s+"
+    # 第二个数字是白色的3: 第二 reads as a count
+    r"|^\s*(?:其中)?(?:第[一二三四]|另外?一|一)[个只位](?:数字|数)?(?:是|为)"
 )
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b|\bin that order\b|分别|依次")
 _PRONOUN = re.compile(
@@ -149,6 +153,25 @@ _FILLER = re.compile(
     re.IGNORECASE,
 )
 _EN_COLOUR = re.compile(rf"\b({_COLOURS})\b")
+# what joins the items of a list ("red and blue", 红色和蓝色)
+_LIST_SEP = re.compile(r"(?i)\band\b|[和与、,，]")
+# a colour word right before another is its shade: "navy-blue", "sky blue", "lime green" name one colour
+_SHADE_OF = re.compile(rf"\b(?:{_COLOURS}|sky|baby|royal|dark|light|pale|deep)[\s-]+(?=(?:{_COLOURS})\b)")
+_ZH_COLOUR_WORD = re.compile(r"(?:[品洋玫碧]?[白红紅绿綠蓝藍黄黃青紫粉橙灰金银])+")
+# Chinese colour words as the palette colour they name, where one is meant (紫, 粉 and 金 are shades of it)
+_ZH_PALETTE = {
+    w: c
+    for c, words in {
+        "white": "白",
+        "red": "红 紅 大红",
+        "green": "绿 綠 碧绿",
+        "blue": "蓝 藍",
+        "yellow": "黄 黃 金 金黄 金黃",
+        "cyan": "青 蓝绿 碧青",
+        "magenta": "品红 洋红 玫红 紫红 紫紅 紫 粉 粉红 粉紅 紫粉 粉紫",
+    }.items()
+    for w in words.split()
+}
 _ZH_COLOUR = re.compile(r"品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金]")
 
 
@@ -186,7 +209,8 @@ def subject_clauses(prompt: str) -> list[str] | None:
             groups.append([*label, piece])
             label = []
         elif ":" in sep and _colour(piece) and k + 1 < len(pieces) and digits_asked(pieces[k + 1][0]).named:
-            if _MANY.search(piece):  # "Two green digits: 4 and 6 …": said of both
+            listed = k > 0 and _colour(pieces[k - 1][0]) and _LIST_SEP.search(pieces[k - 1][1])
+            if _MANY.search(piece) or listed:  # "Two green digits: 4 and 6 …", "Red and blue: …": said of both
                 (shared if groups else prefix).append(piece)
             else:
                 label.append(piece)
@@ -222,6 +246,12 @@ def subject_clauses(prompt: str) -> list[str] | None:
     # the prefix draws one digit in each clause, so what it counted is singular: "Generate two digits" → "generate
     # digit" (the model read a one-way 7 after "generate digits:" as a bounce in 4 draws of 6)
     head = _singular(_strip_counts(_join(prefix)))
+    if len(_colours(head)) > 1:  # "Red and blue: a red 1 …": said of the digits together, each clause names its own
+        if not _colours(head) <= set().union(*(_colours(c) for c in clauses)):
+            return None  # "Colours: cyan and red. Digits: 2 and 6": whose colour is which is not said
+        head = _EN_COLOUR.sub(" ", re.sub(f"(?:{_ZH_COLOUR_WORD.pattern})(?:颜?色)?的?", " ", head.lower()))
+        head = re.sub(r"(?i)\b(?:and|or)\b|[和与或]", " ", head)
+        head = _clean(head)
     head = "" if _FILLER.match(head.lower()) or not head.strip() else head
     if len(clauses) == 1 and asked.count >= 2 and len(asked.named) == 1:
         clauses = [_singular(_strip_counts(clauses[0]))] * asked.count
@@ -241,7 +271,8 @@ def _respectively(text: str) -> tuple[str | None, list[list[str]]]:
     """``text`` without its "respectively" lists, and the lists' items in order ("a white 8 and a cyan 2,
     moving right and left respectively" → "a white 8 and a cyan 2", [["moving right", "moving left"]]; 分别向右和
     向左移动 → [["向右", "向左移动"]]). An English list runs from the last digit before "respectively" to it; a
-    Chinese one from 分别 to the end of its clause. ``(None, [])`` when a list cannot be read."""
+    Chinese one from 分别 to the end of its clause; an English one with nothing before "respectively" ("…, respectively
+    moving down and moving left") from it to the end of the sentence. ``(None, [])`` when a list cannot be read."""
     lists = []
     while m := _RESPECTIVELY.search(text):
         if m.group(0).lower() in ("respectively", "in that order"):
@@ -250,6 +281,9 @@ def _respectively(text: str) -> tuple[str | None, list[list[str]]]:
                 return None, []
             start, end = ends[-1], m.end()
             listed = text[start : m.start()]
+            if not listed.strip(" ,;:"):  # "…, respectively moving down and moving left": the list comes after
+                listed = re.split(r"[.;!?]", text[m.end() :], maxsplit=1)[0]
+                start, end = m.start(), m.end() + len(listed)
         else:  # 分别(为|是)…, to the end of the clause
             rest = re.split(r"[,;:.!?，；：。！？]", text[m.end() :], maxsplit=1)[0]
             start, end = m.start(), m.end() + len(rest)
@@ -354,11 +388,12 @@ def _position(pronoun: str) -> int | None:
 
 
 def _colours(clause: str) -> set[str]:
-    """The colour words of ``clause`` (black, the background, left out)."""
-    found = {_PALETTE[m.group(0)] for m in _EN_COLOUR.finditer(clause.lower())}
-    found |= set(
-        re.findall(r"(?:[品洋玫碧]?[白红紅绿綠蓝藍黄黃青紫粉橙灰金银])+", clause)
-    )  # 蓝绿, 金黄, 紫红: one colour each
+    """The colours ``clause`` names (black, the background, left out): a shade before a palette colour is that
+    colour ("navy-blue", "sky blue"), and Chinese colour words count by the palette colour they name (紫色偏粉 is
+    magenta once; 蓝绿, 金黄, 紫红 one colour each)."""
+    low = _SHADE_OF.sub("", clause.lower())
+    found = {_PALETTE[m.group(0)] for m in _EN_COLOUR.finditer(low)}
+    found |= {_ZH_PALETTE.get(w, w) for w in _ZH_COLOUR_WORD.findall(clause)}
     return found - {"black"}
 
 

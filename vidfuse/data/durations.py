@@ -153,13 +153,18 @@ _ARROWS = {
 }
 _ARROW = re.compile(r"(\s*)(<->|->|<-|[←→↑↓↔↕⇐⇒⇑⇓⇔⇕⟵⟶⬅➡⬆⬇]\ufe0f?)(\s*)")
 _ARROW_SAME = {"<-": "←", "->": "→", "<->": "↔"} | dict(zip("⇐⇒⇑⇓⇔⇕⟵⟶⬅➡⬆⬇", "←→↑↓↔↕←→←→↑↓"))
+# a direction said in words right after an arrow: the arrow only points to it
+_DIRECTION_AFTER = re.compile(
+    r"(?i)(?:left|right|up|down|upward|downward|leftward|rightward|sideways|back and forth)\b|[向往朝]?[左右上下]"
+)
 _VERB_BEFORE = re.compile(r"(?i)\b(?:moving|moves|move|going|goes|go|heading|heads|travelling|traveling|bouncing)\s*$")
 
 
 def spell_arrows(prompt: str) -> str:
     """``prompt`` with arrows standing for motions spelled in words (English, or Chinese when the prompt has
     Chinese characters): "red 1 ↑" → "red 1 moving up", "a 5 moving ↑" → "a 5 moving up", "白色8↑ 蓝色7↓" →
-    "白色8向上移动 蓝色7向下移动" (the space between clauses kept)."""
+    "白色8向上移动 蓝色7向下移动" (the space between clauses kept). An arrow before a direction in words only points
+    to it: "blue 0 -> right" → "blue 0 moving right"."""
     if not _ARROW.search(prompt):
         return prompt
     zh = any("\u4e00" <= ch <= "\u9fff" for ch in prompt)
@@ -167,6 +172,8 @@ def spell_arrows(prompt: str) -> str:
     def word(m: re.Match) -> str:
         arrow = m.group(2).rstrip("\ufe0f")
         bare, en, cn = _ARROWS[_ARROW_SAME.get(arrow, arrow)]
+        if _DIRECTION_AFTER.match(m.string, m.end()):  # "blue 0 -> right", "3 → 往上": a separator, not a motion
+            return m.group(1) if zh else (" " if _VERB_BEFORE.search(m.string[: m.start()]) else " moving ")
         if zh:
             return m.group(1) + cn + m.group(3)
         return f" {bare if _VERB_BEFORE.search(m.string[: m.start()]) else en} "
