@@ -91,6 +91,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a white 4 bobbing beside a navy-blue 3 going right", ["a white 4 bobbing", "a navy-blue 3 going right"]),
         ("紫色偏粉的5往下漂，绿色的0上下弹跳", ["紫色偏粉的5往下漂", "绿色的0上下弹跳"]),
         ("第一个数字是蓝色的7，往左移；第二个数字是白色的3，往下移", ["蓝色的7，往左移", "白色的3，往下移"]),
+        # several digits of one value told apart by what each is
+        (
+            "Show two sevens: a yellow one sliding left and a red one sliding right.",
+            ["Show seven, yellow, sliding left", "Show seven, red, sliding right"],
+        ),
+        ("两个7：黄色的向左滑，红色的向右滑", ["7，黄色，向左滑", "7，红色，向右滑"]),
+        ("两个绿色的4，一个往上升，另一个往下沉", ["绿色的4，往上升", "绿色的4，往下沉"]),
+        ("two green 4s: one rising and one sinking", ["green 4, rising", "green 4, sinking"]),
         # a list with nothing between its items
         ("一个红色的3一个蓝色的7，3往左，7往上", ["一个红色的3，往左", "一个蓝色的7，往上"]),
         # framing the model would read as the digit 1 is dropped; "a red one" is the digit

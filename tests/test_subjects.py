@@ -60,6 +60,8 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("3 moves left and 7 moves up", (3, 7), 0),
         ("a white five goes left while a one goes up.", (5, 1), 0),
         ("a yellow one is sliding down", (1,), 0),
+        # after several digits of one value, "a yellow one" is one of them, not the digit 1
+        ("two sevens: a yellow one sliding left and a red one sliding right", (7,), 2),
         ("白1 下移", (1,), 0),
         # "side by side" is no unit after a digit ("7 sides"); "1 digit" counts one, "a 1 digit" names it
         ("a red 3 and a blue 7 side by side", (3, 7), 0),

@@ -26,7 +26,9 @@ is comes from the words only, in English and Chinese, after NFKC:
 4. **The same digit again** ("Two digits: 5 and 2. The 5 goes down, the 2 goes up") is one subject: its
    groups join, unless they name different colours ("a red 5 and a blue 5") or the second is "another 5".
 5. **A count of one digit** ("two red 4s moving right", 两个红色的5) is that clause once per digit, the count
-   taken out ("red 4 moving right").
+   taken out ("red 4 moving right"); told apart by as many pronouns ("two sevens: a yellow one sliding left and
+   a red one sliding right", 两个7：黄色的向左滑，红色的向右滑), one clause each: the digit, what the pronoun says
+   of it, and its words ("show seven, yellow, sliding left").
 6. **"Respectively"** ("a white 8 and a cyan 2, moving right and left respectively", 分别向右和向左移动): the
    list's k-th item joins the k-th digit's clause; a later item shares the first one's verb ("left" → "moving
    left").
@@ -35,8 +37,8 @@ The split is trusted only when every clause names exactly one digit and at most 
 many as the digits the whole prompt asks for, every pronoun found its digit, and no digit is one not to draw
 or one of a choice ("not a 9", "shaped like an 8", "or 7", 不是9, 或者7); otherwise :func:`subject_clauses`
 returns ``None`` and the pipeline draws the prompt whole, with its warning. Not read: attributes shared before
-a list of digits after a digit is named ("a red 3 and two green digits 4 and 6"), and the same
-digit twice told apart by pronouns alone ("two sevens: a yellow one sliding left and a red one sliding right").
+a list of digits after a digit is named ("a red 3 and two green digits 4 and 6"), and the same digit twice
+told apart only by a list of its colours ("two 1s, one cyan and one red; the cyan 1 rises …").
 """
 
 from __future__ import annotations
@@ -116,6 +118,14 @@ _PRONOUN = re.compile(
     r"|^\s*(?:其中)?(?:一个|另一个|另外一个|另一只|前者|后者|第一个|第二个)"
     r"|^\s*(?:品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金])色?的(?:那个|那只)?"  # 红的往左移: the red one
 )
+# several digits of one value: "two sevens", "two green 4s", 两个7, 两个绿色的4
+_SEVERAL_OF_ONE = re.compile(
+    r"(?i)\b\d'?s\b|\b(?:zeroe?s|ones|twos|threes|fours|fives|sixes|sevens|eights|nines)\b"
+    r"|[两俩二三四][个只位颗枚]?(?:[^，,。；;：:0-9零〇一二三四五六七八九]{0,6}?)[0-9零〇一二三四五六七八九](?![0-9])"
+)
+# "a yellow one": a pronoun only where the digits are several of one value ("two sevens: a yellow one …"); elsewhere
+# "a red one moving up" is the digit 1
+_A_ONE = re.compile(rf"^\s*an?\s+(?:(?:{_COLOURS})\s+)?one\b")
 # a piece said of every subject named so far: "both cyan", "two of them magenta", 都往左飘, 两个都是青色的
 _SHARED = re.compile(
     r"(?i)^\s*(?:both|all|they|the\s+two|two\s+of\s+them|both\s+of\s+them)\b|^\s*(?:两个|两者|俩|它们|它俩)?(?:都|均)"
@@ -189,6 +199,9 @@ def subject_clauses(prompt: str) -> list[str] | None:
     prefix: list[str] = []
     groups: list[list[str]] = []  # pieces of each subject, in order
     pronouns: list[tuple[int | str | None, str]] = []  # (the position or colour it refers by, what it says)
+    told: list[str] = []  # each pronoun's own describing words ("a yellow one" → "yellow", 黄色的 → 黄色)
+    one_value = len(set(asked.named)) == 1 and asked.count >= 2 and bool(_SEVERAL_OF_ONE.search(text))
+    told_apart = False
     shared: list[str] = []
     label: list[str] = []  # "Red: 3 moving left": a colour before a colon belongs to the digit after it
     for k, (piece, sep) in enumerate(pieces):
@@ -196,10 +209,13 @@ def subject_clauses(prompt: str) -> list[str] | None:
         if named and any(_NOT_DRAWN.search(_before_digit(piece, end)) for end in _digit_positions(piece)):
             return None  # "a red 6 moving left, not a 9", "或者7向上移动": a digit not to draw, or a choice
         pronoun = _PRONOUN.match(piece.lower()) if groups else None
+        if groups and not pronoun and one_value:  # "two sevens: a yellow one sliding left"
+            pronoun = _A_ONE.match(piece.lower())
         if pronoun and not digits_asked(piece[pronoun.end() :]).named:  # "the red one moving left"
             words, at = piece[pronoun.end() :].strip(), _position(pronoun.group(0))
             if words:
                 pronouns.append((at if at is not None else _colour(pronoun.group(0)), words))
+                told.append(_told_by(pronoun.group(0)))
         elif groups and _SHARED.match(piece) and not named:
             shared.append(_strip_counts(piece))  # "a 1 and a 5, both blue, drifting down": said of every digit
         elif named:
@@ -218,6 +234,12 @@ def subject_clauses(prompt: str) -> list[str] | None:
             prefix.append(piece)
         else:
             groups[-1].append(piece)
+    if one_value and len(groups) == 1 and len(pronouns) == asked.count and _says_nothing_after(groups[0]):
+        # several digits of one value told apart by what each is ("two sevens: a yellow one sliding left and a red
+        # one sliding right", 两个7：黄色的向左滑，红色的向右滑): one clause each, the digit and its own words
+        base = _singular(_strip_counts(_join(groups[0])))
+        groups = [[base, *([by] if by else []), words] for by, (_, words) in zip(told, pronouns)]
+        pronouns, told_apart = [], True
     open_groups = [g for g in groups if _says_nothing_after(g)]
     for which, words in pronouns:
         if isinstance(which, int):  # "the first …", "the latter …", 后者: by position
@@ -236,7 +258,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
         if _SHARED.match(_after_digit(c).lstrip(" ,，")):
             said = _strip_counts(_after_digit(c))
             clauses[:i] = [_join([b, said]) if _says_nothing_after([b]) else b for b in clauses[:i]]
-    clauses = _merge_same_digit(clauses)
+    clauses = clauses if told_apart else _merge_same_digit(clauses)
     # "a red three and a blue seven bouncing up and down": a digit with nothing said takes the next one's words
     for i, c in enumerate(clauses):
         if _says_nothing_after([c]):
@@ -403,6 +425,16 @@ def _colour(clause: str) -> str | None:
         return _PALETTE[m.group(0)]
     m = _ZH_COLOUR.search(clause)
     return m.group(0) if m else None
+
+
+def _told_by(pronoun: str) -> str:
+    """What a pronoun says of its digit besides pointing at it: "a yellow one" → "yellow", 黄色的 → 黄色."""
+    words = re.sub(
+        r"(?i)\b(?:the|a|an|one|other|another|digit|number|numeral)\b|其中|另外一[个只]|另一[个只]|一[个只]|那[个只]|的",
+        " ",
+        pronoun,
+    )
+    return _clean(words)
 
 
 def _merge_same_digit(clauses: list[str]) -> list[str]:

@@ -197,6 +197,7 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
     last_digit = -9  # the token index of the last digit named: "zero and one" names one too
 
     colours_named: set[str | None] = set()
+    plural_named = False  # "two sevens", "two 4s": a later "a yellow one" is one of them, not the digit 1
 
     def named(i: int, d: int) -> None:
         nonlocal last_digit
@@ -231,6 +232,7 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             elif t.endswith("s"):  # "two red 4s" (the count is read at "two"); "for 2s" is a duration
                 if len(t) == 2 and prev not in _EN_DURATION_BEFORE:
                     named(i, int(t[0]))
+                    plural_named = True
             elif unit:
                 pass
             elif _counted(tokens, i):
@@ -252,6 +254,8 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             elif t == "one" and prev not in _DIGIT_NOUNS and not beside_digit:
                 if prev in _EN_COLOURS and prev in colours_named:  # "a red 5 and a blue 5, the red one …"
                     pass
+                elif plural_named:  # "two sevens: a yellow one sliding left …": one of them
+                    pass
                 elif _one_is_digit(prev, nxt) and _acts(nxt):  # "… and a one goes up": a subject of its own
                     named(i, 1)
                 elif _one_is_digit(prev, nxt):  # "a red one": the digit 1 if nothing else is named, else "a red 3,
@@ -265,6 +269,7 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
         elif t in _EN_PLURALS:  # "sevens": several digits of one value
             named(i, _EN_PLURALS[t])
             counts.append(2)
+            plural_named = True
         elif (
             t == "both" and nxt not in _EN_UNITS or t in ("pair", "couple") and nxt == "of" and not _measures(tokens, i)
         ):
