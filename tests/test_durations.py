@@ -77,6 +77,7 @@ def test_arrows_are_read_as_motions():
     # an arrow before a direction in words only points to it
     assert spell_arrows("blue 0 -> right, yellow 3 -> up") == "blue 0 moving right, yellow 3 moving up"
     assert spell_arrows("a 5 moving -> left") == "a 5 moving left"
+    assert spell_arrows("红色6→下，蓝色3→往上") == "红色6往下，蓝色3往上"  # not 6下, which counts (跳三下)
 
 
 @pytest.mark.parametrize(

@@ -172,8 +172,11 @@ def spell_arrows(prompt: str) -> str:
     def word(m: re.Match) -> str:
         arrow = m.group(2).rstrip("\ufe0f")
         bare, en, cn = _ARROWS[_ARROW_SAME.get(arrow, arrow)]
-        if _DIRECTION_AFTER.match(m.string, m.end()):  # "blue 0 -> right", "3 → 往上": a separator, not a motion
-            return m.group(1) if zh else (" " if _VERB_BEFORE.search(m.string[: m.start()]) else " moving ")
+        after = _DIRECTION_AFTER.match(m.string, m.end())
+        if after:  # "blue 0 -> right", "3→往上", "6→下": it points to the direction after it ("6下" would count)
+            if zh:
+                return m.group(1) + ("" if after.group(0)[0] in "向往朝" else "往")
+            return " " if _VERB_BEFORE.search(m.string[: m.start()]) else " moving "
         if zh:
             return m.group(1) + cn + m.group(3)
         return f" {bare if _VERB_BEFORE.search(m.string[: m.start()]) else en} "
