@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from vidfuse.data.paraphrase import ZH_COLOUR_WORDS
 from vidfuse.data.subjects import COUNTED_NOUNS, digits_asked
 from vidfuse.data.subjects import EN_COLOUR_NAMES as _PALETTE  # colour word → the colour it names
 
@@ -100,11 +101,13 @@ _NOT_DRAWN = re.compile(
 )
 # a label said of several digits ("Two green digits: …"), not of the one after it
 _MANY = re.compile(r"(?i)\b(?:digits|numbers|numerals|both|two|three|four)\b|两|俩|数字们|都")
+# a Chinese colour as written before a digit or in a pronoun (红的 "the red one")
+_ZH_COLOUR_NAME = r"品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金]"
 # a count and a colour right before a list of digits, said of all of them: "两个绿色的数字4和6", "two green digits 4
 # and 6" (:func:`_list_label`)
 _LIST_LABEL = re.compile(
     rf"(?i)(?:^|\s)(?:two|both|three|four)\s+(?:{_COLOURS})\s+(?:(?:digits|numbers|numerals|figures)\s*)?$"
-    r"|(?<!第)[两俩二三四][个只位颗枚]?(?:品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金])色?的?(?:手写)?(?:数字|号)?$"
+    rf"|(?<!第)[两俩二三四][个只位颗枚]?(?:{_ZH_COLOUR_NAME})色?的?(?:手写)?(?:数字|号)?$"
 )
 _FRAMING = re.compile(
     r"(?i)^\s*(?:the\s+)?(?:one|first|second|other|former|latter)(?:\s+(?:digit|number|numeral|one))?\s+(?:is|being|will\s+be)\s+"
@@ -116,7 +119,7 @@ _PRONOUN = re.compile(
     rf"^\s*(?:the\s+)?(?:(?:{_COLOURS})\s+)?"
     r"(?:one|other|another|first|second|former|latter)(?:\s+(?:one|digit|number|numeral))?\b"
     r"|^\s*(?:其中)?(?:一个|另一个|另外一个|另一只|前者|后者|第一个|第二个)"
-    r"|^\s*(?:品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金])色?的(?:那个|那只)?"  # 红的往左移: the red one
+    rf"|^\s*(?:{_ZH_COLOUR_NAME})色?的(?:那个|那只)?"  # 红的往左移: the red one
 )
 # several digits of one value: "two sevens", "two green 4s", 两个7, 两个绿色的4
 _SEVERAL_OF_ONE = re.compile(
@@ -169,20 +172,13 @@ _LIST_SEP = re.compile(r"(?i)\band\b|[和与、,，]")
 _SHADE_OF = re.compile(rf"\b(?:{_COLOURS}|sky|baby|royal|dark|light|pale|deep)[\s-]+(?=(?:{_COLOURS})\b)")
 _ZH_COLOUR_WORD = re.compile(r"(?:[品洋玫碧]?[白红紅绿綠蓝藍黄黃青紫粉橙灰金银])+")
 # Chinese colour words as the palette colour they name, where one is meant (紫, 粉 and 金 are shades of it)
-_ZH_PALETTE = {
-    w: c
-    for c, words in {
-        "white": "白",
-        "red": "红 紅 大红",
-        "green": "绿 綠 碧绿",
-        "blue": "蓝 藍",
-        "yellow": "黄 黃 金 金黄 金黃",
-        "cyan": "青 蓝绿 碧青",
-        "magenta": "品红 洋红 玫红 紫红 紫紅 紫 粉 粉红 粉紅 紫粉 粉紫",
-    }.items()
-    for w in words.split()
+_ZH_PALETTE = {re.sub(r"颜色|色|的", "", w): c for w, c in ZH_COLOUR_WORDS.items()} | {
+    "粉": "magenta",  # pink and gold, which the grammar does not teach, read as the palette colour nearest them
+    "粉红": "magenta",
+    "粉紅": "magenta",
+    "金": "yellow",
 }
-_ZH_COLOUR = re.compile(r"品红|洋红|紫红|[白红紅绿綠蓝藍黄黃青紫粉橙黑灰金]")
+_ZH_COLOUR = re.compile(_ZH_COLOUR_NAME)
 
 
 def subject_clauses(prompt: str) -> list[str] | None:

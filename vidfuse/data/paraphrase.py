@@ -324,6 +324,8 @@ _ZH_COLOURS = {
     "magenta": "品红色 品红 洋红 洋红色 紫红 紫红色 玫红 玫红色 亮紫红色 紫色 亮紫色 品紅色 洋紅色 紫紅色".split(),
 }
 assert all(_ZH_COLOURS[c][0] == name for c, name in COLOUR_ZH.items())
+# each Chinese colour word the grammar teaches, to the palette colour it names; read by vidfuse.data.clauses
+ZH_COLOUR_WORDS = {w: c for c, names in _ZH_COLOURS.items() for w in names}
 # other ways to write each digit than the Arabic one and ZH_NUMBERS': full width, the formal (banking) numerals,
 # their traditional forms, 〇 and 幺
 _ZH_DIGIT_FORMS = "０〇○ １壹幺 ２贰貳 ３叁參 ４肆 ５伍 ６陆陸 ７柒 ８捌 ９玖".split()
