@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from vidfuse.data.negation import drop_negated
 from vidfuse.errors import InputError
-from vidfuse.text import UNSPACED
+from vidfuse.text import UNSPACED_RE
 
 __all__ = ["LengthAsked", "LengthWarning", "length_asked", "model_text"]
 
@@ -30,7 +30,6 @@ class LengthWarning(UserWarning):
     """The clip lengths the prompts state cannot all be honoured (they differ, or one is over the limit)."""
 
 
-_UNSPACED = re.compile(f"[{UNSPACED}]")
 _EN_NUMBERS = {
     w: i
     for i, w in enumerate(
@@ -131,7 +130,7 @@ def length_asked(prompt: str) -> LengthAsked | None:
         raise InputError(f"the prompt asks for {said}: a clip has at least one frame; ask for more or leave it out")
     unit = m.group("unit").lower()
     before, after = text[: m.start()].rstrip(), text[m.end() :].lstrip()
-    joint = "" if _UNSPACED.search(before[-1:] + after[:1]) or not before or not after else " "
+    joint = "" if UNSPACED_RE.search(before[-1:] + after[:1]) or not before or not after else " "
     rest = re.sub(r"\s+([,.;:!?])", r"\1", before + joint + after)
     rest = re.sub(r"^(?:of|for|lasting)\s+", "", rest.strip(" ,;:"), flags=re.IGNORECASE)
     if unit.startswith("frame") or unit == "帧":
@@ -201,7 +200,7 @@ def set_off_asides(prompt: str) -> str:
         inner = m.group(1)
         if not inner:
             return " "
-        zh = re.search(f"[{UNSPACED}]", m.string[max(0, m.start() - 1) : m.end() + 1])
+        zh = UNSPACED_RE.search(m.string[max(0, m.start() - 1) : m.end() + 1])
         return f"，{inner}，" if zh else f", {inner}, "
 
     out = prompt
