@@ -16,7 +16,11 @@ nineteenth session (judged after each round, never printed); ``…_two_d_*.jsonl
 before any judging; told only the seven colours and six motions, to word them as many different users would,
 with shades, typos and chatty requests) are held out. None of their captions, splits or misses are printed.
 ``…_two_f_*.jsonl`` (60 + 60, a sixth helper, 2026-12-07, briefed like e) was committed, judged once for its
-figure, and then read: a development set, like a and b.
+figure, and then read: a development set, like a and b. ``…_two_g_*.jsonl`` (60 + 60, a seventh helper,
+2026-12-07, committed before any judging; briefed for many users' styles: teachers, children, non-native slips,
+terse commands, long stories, colour after the digit, start positions, adverbs, typos; the Chinese lines share
+the English lines' labels, each worded apart) judges the rules of the twenty-ninth session on captions no rule
+was written against; it is held out until its first figure is recorded.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -38,7 +42,8 @@ SETS_C = {"en": HERE / "novel_captions_two_c_en.jsonl", "zh": HERE / "novel_capt
 SETS_D = {"en": HERE / "novel_captions_two_d_en.jsonl", "zh": HERE / "novel_captions_two_d_zh.jsonl"}
 SETS_E = {"en": HERE / "novel_captions_two_e_en.jsonl", "zh": HERE / "novel_captions_two_e_zh.jsonl"}
 SETS_F = {"en": HERE / "novel_captions_two_f_en.jsonl", "zh": HERE / "novel_captions_two_f_zh.jsonl"}
-HIDDEN = ("c", "d", "e")  # the held-out sets: their misses are not printed or written
+SETS_G = {"en": HERE / "novel_captions_two_g_en.jsonl", "zh": HERE / "novel_captions_two_g_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "g")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -71,6 +76,7 @@ def main() -> None:
         "d": [r for path in SETS_D.values() for r in load(path)],
         "e": [r for path in SETS_E.values() for r in load(path)],
         "f": [r for path in SETS_F.values() for r in load(path)],
+        "g": [r for path in SETS_G.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
