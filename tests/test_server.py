@@ -76,7 +76,7 @@ def test_prompt_job_progress_download_and_range(served):
     client, app, data = served
     r = client.post(
         "/v1/videos",
-        json={"prompt": "the red digit 3 is moving to the left", "frames": 12, "seed": 7, "height": 32, "width": 48},
+        json={"prompt": "the red digit 3 is moving to the left", "frames": 12, "seed": 7, "height": 33, "width": 48},
     )
     assert r.status_code == 202, r.text
     job_id = r.json()["id"]
@@ -102,7 +102,16 @@ def test_prompt_job_progress_download_and_range(served):
     path = data.parent / "downloaded.mp4"
     path.write_bytes(video.content)
     info = probe_video(path)
-    assert (info.num_frames, info.width, info.height, info.video_codec) == (12, 48, 32, "h264")
+    # an MP4 pads the odd height asked (33) to even, and the job says the size written, not the one asked
+    assert (info.num_frames, info.width, info.height, info.video_codec) == (12, 48, 34, "h264")
+    assert job["params"]["height"] == 33
+    assert {k: job["video"][k] for k in ("width", "height", "frames", "audio")} == {
+        "width": 48,
+        "height": 34,
+        "frames": 12,
+        "audio": False,
+    }
+    assert job["video"]["fps"] == pytest.approx(8.0) and job["video"]["duration_s"] == pytest.approx(1.5, abs=0.01)
     assert (data / "jobs" / job_id / VIDEO).read_bytes() == video.content  # named by the server
 
     part = client.get(job["urls"]["video"], headers={"Range": "bytes=100-199"})

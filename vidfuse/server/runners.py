@@ -277,6 +277,27 @@ def _run_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
     return list(dict.fromkeys(said))
 
 
+def _video_record(path: Path) -> dict[str, Any] | None:
+    """The written video as a client gets it: its size (an MP4 pads an odd height or width to even, so it
+    may differ by one from the size asked), frame count, rate and length; None (logged) when it cannot be
+    read back, which costs the job nothing: the file is what the client asked for."""
+    from vidfuse.media.video_io import VideoDecodeError, probe_video
+
+    try:
+        info = probe_video(path)
+    except VideoDecodeError as e:
+        log.warning("cannot read back %s: %s", path, e)
+        return None
+    return {
+        "width": info.width,
+        "height": info.height,
+        "frames": info.num_frames,
+        "fps": round(info.fps, 3),
+        "duration_s": round(info.duration_s, 3),
+        "audio": info.has_audio,
+    }
+
+
 def run_job(
     store: JobStore,
     job: Job,
@@ -300,7 +321,10 @@ def run_job(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             files = runner(job, pipe, work, progress)
-        if store.complete(job.id, job.claim, work, files, _run_warnings(caught)):
+        recorded = {"video": video} if VIDEO in files and (video := _video_record(work / VIDEO)) else {}
+        if said := _run_warnings(caught):
+            recorded["run_warnings"] = said
+        if store.complete(job.id, job.claim, work, files, recorded):
             return "done"
         return store.get(job.id).status if store.get(job.id) else "lost"
     except JobAborted:

@@ -180,6 +180,8 @@ def job_json(
         "cancel_requested": job.cancel_requested,
         "urls": urls,
     }
+    if job.status == "done" and job.params.get("video"):
+        out["video"] = job.params["video"]  # as written: an MP4 pads an odd size asked to even
     out["warnings"] = [job.params["digits_warning"]] if job.params.get("digits_warning") else []
     if job.params.get("unknown_words"):
         from vidfuse.data.vocabulary import unknown_words_message

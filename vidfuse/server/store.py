@@ -37,7 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping
 
 from vidfuse.errors import InputError, VidfuseError
 from vidfuse.server.datafolder import (
@@ -463,9 +463,12 @@ class JobStore:
             )
             return cur.rowcount == 1
 
-    def complete(self, job_id: str, claim: str, work_dir: Path, files: list[str], warnings: Sequence[str] = ()) -> bool:
-        """Move ``files`` from ``work_dir`` into the job's folder and mark it done, at most once; ``warnings``:
-        what the run itself warned of (kept in the job's params as ``run_warnings``).
+    def complete(
+        self, job_id: str, claim: str, work_dir: Path, files: list[str], recorded: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Move ``files`` from ``work_dir`` into the job's folder and mark it done, at most once; ``recorded``:
+        what the run found out, kept in the job's params (``run_warnings``: what it warned of; ``video``: the
+        written video's size, frames and rate).
 
         Returns False (and moves nothing) when the claim is no longer valid: another attempt owns
         the job, or it was cancelled (then it is marked cancelled here).
@@ -492,9 +495,9 @@ class JobStore:
                 "WHERE id = ? AND claim = ?",
                 (json.dumps(files), now, job_id, claim),
             )
-            if warnings:
+            if recorded:
                 params = json.loads(db.execute("SELECT params FROM jobs WHERE id = ?", (job_id,)).fetchone()[0])
-                params["run_warnings"] = list(warnings)
+                params.update(recorded)
                 db.execute("UPDATE jobs SET params = ? WHERE id = ?", (json.dumps(params, ensure_ascii=False), job_id))
             self._log(db, job_id, "done", claim)
             self._record(db, job_id)
