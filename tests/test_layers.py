@@ -68,6 +68,9 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a 3 and a 7 moving left and up respectively", ["a 3, moving left", "a 7, moving up"]),
         ("3和7分别向左和向右移动", ["3，向左", "7，向右移动"]),
         ("a yellow 5 moving left while another 5 moves down", ["a yellow 5 moving left", "a 5 moves down"]),
+        # the same digit brought in twice with "a" (一个) is two of them, one clause each, whatever their colours
+        ("a red 3 moving left and a red 3 moving up", ["a red 3 moving left", "a red 3 moving up"]),
+        ("一个3往左，一个3往上", ["一个3往左", "一个3往上"]),
         # slashes, pluses and (in Chinese) spaces between clauses; "left/right" is one motion; "beside it"
         ("4: blue, left / 9: red, down", ["4, blue, left", "9, red, down"]),
         ("a 3 bouncing left/right + a 7 going up", ["a 3 bouncing left/right", "a 7 going up"]),

@@ -72,8 +72,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("an 8 rises and a 3 falls", (8, 3), 0),
         ("7 upwards", (7,), 0),
         ("a 3 moves up in the frame. 7 goes down", (3, 7), 0),
-        ("a cobalt 3 moving left and a crimson 3 moving right", (3, 3), 0),  # a blue 3 and a red 3
-        ("a cobalt 3 moving left and a sapphire 3 moving right", (3,), 0),  # both blue: one 3, as two red 3s are
+        ("a cobalt 3 moving left and a crimson 3 moving right", (3, 3), 2),  # a blue 3 and a red 3
+        # a digit brought in twice with "a" (一个) is two digits, whatever its colours; "the 3" is the same one
+        ("a cobalt 3 moving left and a sapphire 3 moving right", (3,), 2),
+        ("a red 3 moving left and a red 3 moving up", (3,), 2),
+        ("a red digit 3 moving left, and a big red 3 going up", (3,), 2),
+        ("一个3往左，一个3往上", (3,), 2),
+        ("一个红色的三往左移，一个红色的三往上移", (3,), 2),
+        ("a 3 moving left, then the 3 moves up", (3,), 0),
     ],
 )
 def test_digits_asked_reads_digits_counts_and_not_other_numbers(prompt, named, count):
@@ -87,6 +93,8 @@ def test_digits_asked_reads_digits_counts_and_not_other_numbers(prompt, named, c
     [
         "a red 3 moving left, a big one",  # "one" the pronoun, with a digit named
         "a 5 like the one in the first clip",
+        "an 8 that bobs like an 8 on a spring",  # the second "an 8" a comparison
+        "a red 3 moving left, not a 3 moving up",
         "a 3 bouncing off two walls",  # a number counting something else
         "a 3 with 2 bounces",
         "a 4 in two hops",

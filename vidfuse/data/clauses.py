@@ -24,7 +24,8 @@ is comes from the words only, in English and Chinese, after NFKC:
    after it ("a red three and a blue seven bouncing up and down") takes what the next digit says after
    itself, or failing that the previous one, without "both"/都.
 4. **The same digit again** ("Two digits: 5 and 2. The 5 goes down, the 2 goes up") is one subject: its
-   groups join, unless they name different colours ("a red 5 and a blue 5") or the second is "another 5".
+   groups join, unless they name different colours ("a red 5 and a blue 5"), the second is "another 5", or
+   both bring the digit in with "a" or 一个 ("a red 5 moving left and a red 5 moving up": two 5s).
 5. **A count of one digit** ("two red 4s moving right", 两个红色的5) is that clause once per digit, the count
    taken out ("red 4 moving right"); told apart by as many pronouns ("two sevens: a yellow one sliding left and
    a red one sliding right", 两个7：黄色的向左滑，红色的向右滑), one clause each: the digit, what the pronoun says
@@ -47,7 +48,7 @@ import re
 import unicodedata
 
 from vidfuse.data.paraphrase import ZH_COLOUR_WORDS
-from vidfuse.data.subjects import COUNTED_NOUNS, digits_asked
+from vidfuse.data.subjects import COUNTED_NOUNS, digits_asked, introduced_digits
 from vidfuse.data.subjects import EN_COLOUR_NAMES as _PALETTE  # colour word → the colour it names
 
 __all__ = ["subject_clauses", "MAX_SUBJECTS"]
@@ -451,6 +452,8 @@ def _same_subject(a: str, b: str) -> bool:
     """Whether clauses ``a`` and ``b`` name the same digit in no two different colours."""
     ca, cb = _colour(a), _colour(b)
     if _ANOTHER.search(b):  # "a yellow 5 moving left while another 5 moves down": a second 5
+        return False
+    if introduced_digits(a) and introduced_digits(b):  # "a red 3 moving left and a red 3 moving up": two 3s
         return False
     return digits_asked(a).named == digits_asked(b).named and (ca is None or cb is None or ca == cb)
 

@@ -13,7 +13,8 @@ full-width ３ is 3) and lower-casing:
   one goes up"); "a red one" alone is the digit only when no other digit is named ("a red 3, a big one" is
   the 3). 一 is mostly 一个, 一直, 一边: it is the digit after 数字/号/字符/的 or beside another digit (零和一).
   Distinct values count once: "the 5 moves left, then the 5 keeps going" names one digit; the same digit
-  after two different colours counts twice ("a cyan 2 … a yellow 2").
+  after two different colours counts twice ("a cyan 2 … a yellow 2"), and so does one brought in twice with an
+  indefinite article ("a red 3 moving left and a red 3 moving up", 一个3往左，一个3往上; not after "like", "not").
 - **Not a digit**: a number followed by a unit or a count word ("16 frames", "2 seconds", "3 times",
   "2x", "3秒", "16帧", "3像素", "两次", 跳三下), or by another plural noun ("two walls", "with 2 bounces"; but
   "a 9 bounces", "3 moves left" are a subject and its verb); a label or a measure ("frame 8", "step 1",
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 
 from vidfuse.data.paraphrase import EN_COLOUR_WORDS  # the shades the encoder is taught
 
-__all__ = ["COUNT_WORDS", "COUNTED_NOUNS", "DigitsAsked", "EN_COLOUR_NAMES", "digits_asked"]
+__all__ = ["COUNT_WORDS", "COUNTED_NOUNS", "DigitsAsked", "EN_COLOUR_NAMES", "digits_asked", "introduced_digits"]
 
 _EN_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _EN_VALUE = {w: i for i, w in enumerate(_EN_WORDS)} | {"oh": 0, "nought": 0, "naught": 0}
@@ -144,6 +145,7 @@ def digits_asked(prompt: str) -> DigitsAsked:
     maybe_one: list[str | None] = []  # "a yellow one": the digit 1 only if nothing else is named
     _english(tokens, name, counts, maybe_one)
     _chinese(text, name, counts)
+    counts.append(_introduced_twice(text))
     if not named and maybe_one:
         name(1, maybe_one[0])
     # one entry per digit, and one more per further colour it is named in
@@ -156,6 +158,35 @@ def digits_asked(prompt: str) -> DigitsAsked:
 
 
 _CLAUSE_ENDS = ",.;:!?，。；：！？"
+
+# A digit brought in with an indefinite article ("a red 3", "an 8", 一个红色的3): said twice of the same value ("a red 3
+# moving left and a red 3 moving up", 一个3往左，一个3往上), that is two digits, as "another 3" is; after "like",
+# "not", "than" … ("an 8 that bobs like an 8 on a spring") it is a comparison, not a digit to draw
+_EN_DIGIT = "|".join(w for w in _EN_WORDS if w != "one")
+_EN_INTRODUCED = re.compile(
+    rf"(?<![a-z'])(?<!like )(?<!as )(?<!than )(?<!not )(?<!or )(?<!of )\ban?\s+"
+    rf"(?:(?:{'|'.join(sorted(_ONE_BEFORE | _EN_COLOURS, key=len, reverse=True))})[\s-]+){{0,3}}"
+    rf"(?:(?:digit|number|numeral)\s+)?(\d|{_EN_DIGIT})\b(?![.\d])"
+)
+_ZH_INTRODUCED = re.compile(
+    rf"(?<![像如比非不])一[个只颗枚](?:[{_ZH_COLOURS}]|[色的数字号手写小大亮鲜深浅淡]){{0,8}}?"
+    r"([0-9零〇二三四五六七八九])(?![0-9])"
+)
+
+
+def introduced_digits(text: str) -> list[int]:
+    """The digits ``text`` brings in with an indefinite article ("a red 3", "an eight", 一个三), in order."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    values = [_EN_VALUE.get(v, v) for v in _EN_INTRODUCED.findall(text)]
+    return [int(v) for v in values + [_ZH_VALUE.get(v, v) for v in _ZH_INTRODUCED.findall(text)]]
+
+
+def _introduced_twice(text: str) -> int:
+    """The most times one digit value is brought in with an indefinite article in ``text`` when that is at
+    least twice, else 0."""
+    values = introduced_digits(text)
+    most = max((values.count(v) for v in set(values)), default=0)
+    return most if most >= 2 else 0
 
 
 def _next_words(tokens: list[str], i: int, n: int) -> list[str]:
