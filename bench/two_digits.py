@@ -19,8 +19,8 @@ with shades, typos and chatty requests) are held out. None of their captions, sp
 figure, and then read: a development set, like a and b. ``…_two_g_*.jsonl`` (60 + 60, a seventh helper,
 2026-12-07, committed before any judging; briefed for many users' styles: teachers, children, non-native slips,
 terse commands, long stories, colour after the digit, start positions, adverbs, typos; the Chinese lines share
-the English lines' labels, each worded apart) judges the rules of the twenty-ninth session on captions no rule
-was written against; it is held out until its first figure is recorded.
+the English lines' labels, each worded apart) judged the rules of the twenty-ninth session on captions no rule
+was written against (both digits right 85.8 / 84.2 / 84.2% at seeds 0 / 1 / 2), and was then read, like f.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -43,7 +43,7 @@ SETS_D = {"en": HERE / "novel_captions_two_d_en.jsonl", "zh": HERE / "novel_capt
 SETS_E = {"en": HERE / "novel_captions_two_e_en.jsonl", "zh": HERE / "novel_captions_two_e_zh.jsonl"}
 SETS_F = {"en": HERE / "novel_captions_two_f_en.jsonl", "zh": HERE / "novel_captions_two_f_zh.jsonl"}
 SETS_G = {"en": HERE / "novel_captions_two_g_en.jsonl", "zh": HERE / "novel_captions_two_g_zh.jsonl"}
-HIDDEN = ("c", "d", "e", "g")  # the held-out sets: their misses are not printed or written
+HIDDEN = ("c", "d", "e")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
