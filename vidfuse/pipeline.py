@@ -213,8 +213,14 @@ class TextToVideoPipeline:
 
     def model_text(self, prompt: str) -> str:
         """The part of ``prompt`` the model reads: a clip length in words ("for 3 seconds", 两秒) is taken out
-        (:mod:`vidfuse.data.durations`): the model reads no lengths, and 两秒 was read as the digit 2."""
-        return model_text(check_prompt(prompt))
+        (:mod:`vidfuse.data.durations`): the model reads no lengths, and 两秒 was read as the digit 2; put in the
+        words it was taught (:mod:`vidfuse.data.wording`: "navy" → "navy blue", "falls from the top" → "falls",
+        "rigth" → "right")."""
+        return self._spelled(model_text(check_prompt(prompt)))
+
+    def _spelled(self, text: str) -> str:
+        """``text`` with a typing slip read as the word the model knows (:meth:`Vocabulary.spelled`)."""
+        return self.vocabulary.spelled(text) if self.vocabulary is not None else text
 
     def _length_in_words(self, asked: list, *, fps: float | None = None, stacklevel: int = 1) -> int | None:
         """The clip length the prompts state in words, in frames at ``fps`` (default :attr:`fps`), when every
@@ -270,7 +276,7 @@ class TextToVideoPipeline:
         or hold words the model never saw (:class:`UnknownWordsWarning` / :class:`UnknownWordsError`);
         returns those words."""
         check_flag("strict", strict)
-        texts = [model_text(p) for p in prompts]
+        texts = [self.model_text(p) for p in prompts]
         message = self.vocabulary.digits_message(texts, layered=layered) if self.vocabulary else None
         if message:
             if strict:
@@ -454,7 +460,8 @@ class TextToVideoPipeline:
 
             check_fps(fps)
         asked = [length_asked(p) for p in prompts]
-        prompts = [model_text(p, a) for p, a in zip(prompts, asked)]  # what is drawn: a stated length is an option
+        # what is drawn: a stated length is an option
+        prompts = [self._spelled(model_text(p, a)) for p, a in zip(prompts, asked)]
         if num_frames is None:
             num_frames = self._length_in_words(asked, fps=fps, stacklevel=2) or self.config.num_frames
         if guidance_scale is None:

@@ -35,6 +35,7 @@ from functools import lru_cache
 
 from vidfuse.data.clauses import MAX_SUBJECTS, subject_clauses
 from vidfuse.data.subjects import COUNT_WORDS, DigitsAsked, digits_asked
+from vidfuse.data.wording import SHADE_WORDS, correct_spelling
 from vidfuse.errors import InputError
 
 VOCABULARY_FILE = (
@@ -208,8 +209,18 @@ class Vocabulary:
             return None
         return subject_clauses(prompt)
 
+    def spelled(self, text: str) -> str:
+        """``text`` (lower case, as :func:`vidfuse.data.durations.model_text` gives it) with each word this model
+        never saw that is one typing slip from one it knows read as that word ("rigth" → "right", "blu" →
+        "blue"; :func:`vidfuse.data.wording.correct_spelling`); as it is for a characters-only tokenizer."""
+        if not self.words:
+            return text
+        return correct_spelling(text, self.words | EN_STOP_WORDS | EN_NUMBER_WORDS | COUNT_WORDS)
+
     def _word_known(self, w: str) -> bool:
         if len(w) == 1 or w in EN_STOP_WORDS or w in EN_NUMBER_WORDS or w in self.words:
+            return True
+        if w in SHADE_WORDS and self.words:  # "navy": read as "navy blue" (vidfuse.data.wording)
             return True
         if self.subjects is not None and w in COUNT_WORDS:  # "two digits: …": the layering reads it (subjects.py)
             return True

@@ -53,7 +53,7 @@ class ServedModel:
         vocab = Vocabulary.from_tokenizer(self.tokenizer)
         if vocab is None:
             return
-        texts = [model_text(p) if p else p for p in prompts]  # as the pipeline reads them: lengths taken out
+        texts = [vocab.spelled(model_text(p)) if p else p for p in prompts]  # as the pipeline reads them
         words = list(dict.fromkeys(w for p in texts if p for w in vocab.unknown_words(p)))
         if words:
             params.update(unknown_words=words, trained_on=vocab.trained_on)

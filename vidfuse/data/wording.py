@@ -1,0 +1,214 @@
+"""A prompt's wording put in the words a Moving Digits model reads, where what the user meant is plain.
+
+Each rewrite keeps the meaning; it only says it in words the encoder was taught. Measured on the shipped model
+(ten digits, two seeds each, 2026-12-07, NOTES.md): "a navy 3 moving left" drew a white 3 every time and "a navy blue
+3 moving left" a blue one; 粉色 and 藏青色 drew no colour either; "a white 8 falls from the top of the frame" drew a
+rising 8 every time and "a white 8 falls" a falling one.
+
+- :func:`name_shades`: a colour shade the paraphrase grammar does not teach is followed by the palette colour it is
+  a shade of ("navy" → "navy blue", "maroon" → "maroon red"); in Chinese it is written as the taught shade of the
+  same colour (藏青 → 藏蓝, 粉色 → 粉红色).
+- :func:`expand_shorthand`: chat shorthand ("n" for "and", "pls").
+- :func:`bare_directions`: a Chinese direction right after a digit ends its clause ("白2上，红6下" → 白2往上，红6往下;
+  "6下" alone reads as a count, like 跳三下).
+- :func:`drop_places`: where a digit starts or stands ("from the top of the frame", "starting at the left",
+  从画面上方) is left out of what is drawn when the rest still says how it moves: the model reads "top" as "up".
+- :func:`correct_spelling`: a word the model never saw, one typing slip from one it knows ("rigth", "nien",
+  "blu", "moveing"), is read as that word.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Collection
+
+from vidfuse.data.caption_words import EN_NUMBERS
+from vidfuse.data.paraphrase import EN_COLOUR_WORDS
+
+__all__ = [
+    "SHADE_WORDS",
+    "bare_directions",
+    "correct_spelling",
+    "drop_places",
+    "expand_shorthand",
+    "is_english_word",
+    "name_shades",
+]
+
+# shades people name that the paraphrase grammar does not teach, to the palette colour each is nearest to (pink and
+# purple are magenta in the grammar, so their kin are too)
+_EN_SHADES = {
+    "blue": "navy indigo cerulean denim cornflower periwinkle ultramarine",
+    "red": "maroon burgundy carmine claret cardinal",
+    "green": "mint olive jade chartreuse sage",
+    "yellow": "amber mustard saffron ochre",
+    "magenta": "lavender lilac mauve plum orchid",
+    "white": "ivory cream pearl silver silvery",
+}
+_EN_SHADE = {w: c for c, words in _EN_SHADES.items() for w in words.split() if w not in EN_COLOUR_WORDS}
+SHADE_WORDS = frozenset(_EN_SHADE)  # the English shades name_shades reads through their palette colour
+_EN_SHADE_RE = re.compile(
+    rf"\b({'|'.join(sorted(_EN_SHADE, key=len, reverse=True))})\b(?:[\s-]+(?:coloured|colored))?"
+    rf"(?![\s-]+(?:{'|'.join(sorted(set(EN_COLOUR_WORDS), key=len, reverse=True))})\b)"
+)
+# Chinese shades the grammar does not teach, written as a taught shade of the same colour (藏青 is navy, a blue)
+_ZH_SHADES = [
+    (re.compile(r"藏青|海军蓝"), "藏蓝"),
+    (re.compile(r"粉(?![红紫])(?:色)?"), "粉红色"),
+    (re.compile(r"银(?![白])(?:色)?"), "银白色"),
+]
+
+
+def name_shades(text: str) -> str:
+    """``text`` (lower case) with each colour shade the model was not taught followed by its palette colour."""
+    text = _EN_SHADE_RE.sub(lambda m: f"{m.group(0)} {_EN_SHADE[m.group(1)]}", text)
+    for pattern, taught in _ZH_SHADES:
+        text = pattern.sub(taught, text)
+    return text
+
+
+_SHORTHAND = {"n": "and", "pls": "please", "plz": "please", "u": "you", "ur": "your", "thx": "thanks"}
+_SHORTHAND_RE = re.compile(rf"(?<![\w'-])({'|'.join(_SHORTHAND)})(?![\w'-])")
+
+
+def expand_shorthand(text: str) -> str:
+    """``text`` (lower case) with chat shorthand spelled out: "a red 6 n a blue 8" → "a red 6 and a blue 8"."""
+    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], text)
+
+
+_ZH_COLOUR_CHARS = "白红紅绿綠蓝藍黄黃青紫粉金银"
+_BARE_DIRECTION = re.compile(
+    rf"(?:(?<=[{_ZH_COLOUR_CHARS}])|(?<=^)|(?<=[，,。；;：:！!？?、\s]))([0-9零〇一二三四五六七八九])([上下左右])"
+    r"(?=$|[，,。；;！!？?、\s])"
+)
+
+
+def bare_directions(text: str) -> str:
+    """``text`` with a Chinese direction that ends a digit's clause given its 往: "白2上，红6下" → "白2往上，
+    红6往下"."""
+    return _BARE_DIRECTION.sub(r"\1往\2", text)
+
+
+_SIDES = r"top|bottom|left|right|middle|centre|center|corner"
+_EN_PLACE = re.compile(  # the phrase whole (an atomic group), then what may not follow it
+    rf"\b(?>(?:(?:starting|beginning|starts|begins|appearing|appears|coming|comes)\s+)?"
+    rf"(?:from|at|near|in)\s+(?:the\s+)?(?:very\s+)?(?:{_SIDES})(?:[\s-]+(?:{_SIDES}))?"
+    r"(?:[\s-]+(?:hand\s+)?(?:edge|side|corner|part|end|half))?"
+    r"(?:\s+(?:of|in|on)\s+(?:the\s+)?(?:frame|screen|picture|video|scene|canvas|image|clip|view))?)"
+    r"(?!\s*(?:to|toward|towards|into|and|or|direction|directions|way|hand)\b|[\s-]*(?:ward|wards)\b)"
+)
+_ZH_SIDES = (
+    "顶部|顶端|上方|上面|上边|上端|底部|底端|下方|下面|下边|下端|左边|左侧|左方|左端|右边|右侧|右方|右端|中间|中央|角落"
+)
+_ZH_PLACE = re.compile(
+    rf"(?>(?:从|在|自)(?:画面|屏幕|视频|图片|画布)?(?:的)?(?:最)?(?:{_ZH_SIDES})(?:开始|出发|出来)?)"
+    # not a start with its end ("从左边往右边", "从顶部落到底部") nor one of two ends ("在画面顶部和底部之间")
+    rf"(?![往向到朝至和与跟及、]|[^，,。；;]{{0,6}}?[到至往向朝](?:画面|屏幕)?的?(?:{_ZH_SIDES}))"
+)
+# what says a motion once the place is gone: a direction or a verb of moving
+_MOTION = re.compile(
+    r"\b(?:left|right|up|down|upward|upwards|downward|downwards|leftward|leftwards|rightward|rightwards|sideways|"
+    r"rise|rises|rising|fall|falls|falling|sink|sinks|sinking|drop|drops|dropping|climb|climbs|climbing|"
+    r"bounce|bounces|bouncing|back and forth|horizontally|vertically)\b|[左右上下升降落沉]"
+)
+
+
+def drop_places(text: str) -> str:
+    """``text`` (lower case) without where a digit starts or stands, where that is said beside its motion: in a
+    clause that says a motion as well ("a white 8 falls from the top of the frame" → "a white 8 falls"), or as a
+    clause of its own before one that does ("starting at the top, a blue 4 falls", 从左边出发，一个黄色的三向右移动).
+    A place that is the only motion said ("a 3 comes from the top") or a destination ("to the top",
+    从左边往右边) stays."""
+    pieces = re.split(r"([,，;；。.!?！？:：]\s*)", text)
+    out: list[str] = []
+    for k in range(0, len(pieces), 2):
+        piece, sep = pieces[k], pieces[k + 1] if k + 1 < len(pieces) else ""
+        rest = _ZH_PLACE.sub("", _EN_PLACE.sub(" ", piece))
+        rest = re.sub(r" {2,}", " ", rest).strip()
+        if rest != piece.strip():
+            if not rest.strip(" ,，") and k + 2 < len(pieces) and _MOTION.search(pieces[k + 2]):
+                continue  # "starting at the top, …": the place alone, before the clause that moves
+            if _MOTION.search(rest):
+                piece = (" " if piece[:1].isspace() else "") + rest
+        out.append(piece + sep)
+    return "".join(out).strip()
+
+
+# the words of a number a slip must not turn another word into ("tree" is no "three", "eighth" no "eight"): these
+# are reached by a swap of two letters only ("nien", "eigth")
+_NUMBER_WORDS = frozenset(EN_NUMBERS)
+_COLOUR_WORDS = frozenset(EN_COLOUR_WORDS)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _slips(word: str) -> dict[str, str]:
+    """Every way ``word`` is mistyped by one slip, with the kind of slip: ``swap`` (two letters swapped: "nien"),
+    ``drop`` (a letter left out: "blu"), ``extra`` (a letter added: "moveing"), ``typo`` (a letter mistyped)."""
+    out: dict[str, str] = {}
+    for i in range(len(word)):
+        out.setdefault(word[:i] + word[i + 1 :], "drop")
+        for c in _LETTERS:
+            if c != word[i]:
+                out.setdefault(word[:i] + c + word[i + 1 :], "typo")
+    for i in range(len(word) + 1):
+        for c in _LETTERS:
+            out.setdefault(word[:i] + c + word[i:], "extra")
+    for i in range(len(word) - 1):
+        if word[i] != word[i + 1]:
+            out[word[:i] + word[i + 1] + word[i] + word[i + 2 :]] = "swap"
+    return out
+
+
+def _allowed(slip: str, target: str, typed: str) -> bool:
+    if target in _NUMBER_WORDS:
+        return slip == "swap"  # "tree" → "three", "eighth" → "eight", "once" → "one" would draw a digit
+    if target in _COLOUR_WORDS:
+        return slip in ("swap", "drop")  # "read" → "red" would colour a digit
+    return slip != "typo" or len(typed) >= 6  # "nice" → "nine", "line" → "lime": short words collide
+
+
+@functools.lru_cache(maxsize=8)
+def _corrections(known: frozenset[str]) -> dict[str, str]:
+    """Each slip of a word of ``known`` (four letters or more) that is not itself known, to that word, when only
+    one word of ``known`` is that slip away; an "s" added or left out at the end is no slip ("glide" is not
+    "glides", "digits" not "digit")."""
+    found: dict[str, set[str]] = {}
+    for target in known:
+        if len(target) < 4 or not target.isalpha():
+            continue
+        for typed, slip in _slips(target).items():
+            if typed in known or len(typed) < 3 or typed + "s" == target or typed == target + "s":
+                continue
+            if _allowed(slip, target, typed):
+                found.setdefault(typed, set()).add(target)
+    return {typed: next(iter(ts)) for typed, ts in found.items() if len(ts) == 1}
+
+
+@functools.lru_cache(maxsize=1)
+def _english_words():
+    """An English word list (pyspellchecker's, inside its wheel): a word in it is meant, not mistyped."""
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1)
+
+
+def is_english_word(word: str) -> bool:
+    """Whether ``word`` (lower case) is an English word, by :func:`_english_words`' list."""
+    return bool(_english_words().known([word]))
+
+
+def correct_spelling(text: str, known: Collection[str]) -> str:
+    """``text`` (lower case) with each Latin word that is neither in ``known`` nor an English word replaced by the
+    one word of ``known`` a typing slip away, when there is exactly one (words of three letters or more,
+    corrections of four or more): "a blu 6 going to the rigth" → "a blue 6 going to the right"; "hey", "ink" and
+    "tree" are words, not slips of "they", "pink" and "three". Digit words are reached only by swapped letters
+    and colour words by swapped or left-out ones."""
+    fixes = _corrections(frozenset(known))
+
+    def fix(m: re.Match) -> str:
+        typed = m.group(0)
+        target = fixes.get(typed)
+        return target if target is not None and not is_english_word(typed) else typed
+
+    return re.sub(r"(?<![\w'-])[a-z]+(?![\w'-])", fix, text) if fixes else text
