@@ -1,0 +1,145 @@
+"""A prompt's wording put in words the model was taught (vidfuse.data.wording), and what must stay as it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidfuse.data.durations import model_text
+from vidfuse.data.moving_digits import make_caption, sample_attributes
+from vidfuse.data.paraphrase import make_paraphrase
+from vidfuse.data.vocabulary import Vocabulary
+from vidfuse.data.wording import (
+    bare_directions,
+    correct_spelling,
+    drop_places,
+    expand_shorthand,
+    is_english_word,
+    name_shades,
+)
+
+SHIPPED_WORDS = json.loads(
+    (Path(__file__).resolve().parents[1] / "vidfuse" / "default_model" / "vocabulary.json").read_text()
+)["words"]
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a navy 7 rocks back and forth", "a navy blue 7 rocks back and forth"),
+        ("1 navy down", "1 navy blue down"),
+        ("a navy blue 3", "a navy blue 3"),  # named already
+        ("a navy-blue 3", "a navy-blue 3"),
+        ("a maroon 4 rises", "a maroon red 4 rises"),
+        ("a mint-coloured 2", "a mint-coloured green 2"),
+        ("a crimson 3 and a teal 7", "a crimson 3 and a teal 7"),  # taught shades stay
+        ("藏青色的九上下弹跳", "藏蓝色的九上下弹跳"),
+        ("粉色的二向右滑", "粉红色的二向右滑"),
+        ("粉红色的二", "粉红色的二"),
+        ("银色的3", "银白色的3"),
+    ],
+)
+def test_shades_are_named_by_their_palette_colour(text, read):
+    assert name_shades(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("cyan 9 bouncing up n down", "cyan 9 bouncing up and down"),
+        ("can u do a red 6 pls", "can you do a red 6 please"),
+        ("a 3 in n-space, don't", "a 3 in n-space, don't"),  # a letter inside a word is no shorthand
+    ],
+)
+def test_chat_shorthand_is_spelled_out(text, read):
+    assert expand_shorthand(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("白2上，红6下", "白2往上，红6往下"),
+        ("红6下", "红6往下"),
+        ("数字5向左跳三下", "数字5向左跳三下"),  # three times
+        ("数字3下降", "数字3下降"),
+        ("2上升", "2上升"),
+    ],
+)
+def test_a_bare_chinese_direction_takes_its_wang(text, read):
+    assert bare_directions(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a white 8 falls from the top of the frame", "a white 8 falls"),
+        ("starting at the top, a blue 4 falls", "a blue 4 falls"),
+        ("a red 3 moves down from the top", "a red 3 moves down"),
+        ("a green 2 slides right from the left edge", "a green 2 slides right"),
+        ("a 3 at the right side moves left", "a 3 moves left"),
+        ("rises up from the bottom of the screen", "rises up"),
+        ("一个白色的八从画面上方落下来", "一个白色的八落下来"),
+        (
+            "从画面顶部开始，一个蓝色的六缓缓落下；从左边出发，一个金黄色的三向右移动。",
+            "一个蓝色的六缓缓落下；一个金黄色的三向右移动。",
+        ),
+        # the place is the only motion said, a destination, one of two ends, or the taught "from … to …": kept
+        ("a 3 comes from the top", "a 3 comes from the top"),
+        ("a 3 comes from the top and a 7 slides left", "a 3 comes from the top and a 7 slides left"),
+        ("a 5 sliding to the right", "a 5 sliding to the right"),
+        ("moving from the left to the right", "moving from the left to the right"),
+        ("moving in the right direction", "moving in the right direction"),
+        ("从画面左边往右边移动", "从画面左边往右边移动"),
+        ("从顶部落到底部", "从顶部落到底部"),
+        ("在画面顶部和底部之间弹来弹去", "在画面顶部和底部之间弹来弹去"),
+        ("让绿色的4从右边出发往左走", "让绿色的4从右边出发往左走"),
+    ],
+)
+def test_where_a_digit_starts_is_left_out_beside_its_motion(text, read):
+    assert drop_places(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a green nien sliding left and a blu 6", "a green nine sliding left and a blue 6"),
+        ("magenta 7 moving to the rigth", "magenta 7 moving to the right"),
+        ("a whte 2 goin up", "a white 2 going up"),
+        ("a 2 moveing horizontaly", "a 2 moving horizontally"),
+        ("yelow 8 on a black backround", "yellow 8 on a black background"),
+        # English words are meant, not mistyped: no "they", "pink", "three", "eight", "one", "nine", "red"
+        ("hey, a tree with ink, the eighth once, a nice read", "hey, a tree with ink, the eighth once, a nice read"),
+        # an "s" more or less is no slip ("glide" is not "glides"); a word it cannot place stays
+        ("make a 3 glide toward the edge, sliding rite", "make a 3 glide toward the edge, sliding rite"),
+    ],
+)
+def test_a_typing_slip_is_read_as_the_known_word(text, read):
+    assert correct_spelling(text, SHIPPED_WORDS) == read
+
+
+def test_the_english_word_list_ships_offline():
+    assert is_english_word("glide") and is_english_word("hey")
+    assert not is_english_word("rigth") and not is_english_word("nien")
+
+
+def test_a_vocabulary_spells_with_its_own_words_and_knows_the_shades():
+    vocab = Vocabulary(SHIPPED_WORDS, [], subjects=1)
+    assert vocab.spelled("two digitz: a blu 3") == "two digitz: a blue 3"  # "digits" is a count word, no target
+    assert vocab.spelled("two digits: a blu 3") == "two digits: a blue 3"
+    assert vocab.unknown_words(model_text("a navy 3 moving left")) == []  # read as "navy blue"
+    assert Vocabulary([], ["a"]).spelled("a blu 3") == "a blu 3"  # a characters-only tokenizer: as it is
+
+
+def test_taught_captions_read_as_they_are():
+    """The model's own language, template and grammar captions of both levels and languages, is never rewritten."""
+    rng = np.random.default_rng(0)
+    for make in (make_caption, make_paraphrase):
+        for level in (1, 2):
+            for lang in ("en", "zh"):
+                for _ in range(150):
+                    caption = make(sample_attributes(rng, "train", level), lang, rng).lower()
+                    assert drop_places(bare_directions(name_shades(expand_shorthand(caption)))) == caption
+                    assert correct_spelling(caption, SHIPPED_WORDS) == caption
