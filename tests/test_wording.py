@@ -40,6 +40,9 @@ SHIPPED_WORDS = json.loads(
         ("粉色的二向右滑", "粉红色的二向右滑"),
         ("粉红色的二", "粉红色的二"),
         ("银色的3", "银白色的3"),
+        ("粉的二", "粉红色的二"),
+        ("粉笔写的3往左", "粉笔写的3往左"),  # chalk, not pink
+        ("银河里的3", "银河里的3"),  # the galaxy, not silver
     ],
 )
 def test_shades_are_named_by_their_palette_colour(text, read):

@@ -38,13 +38,14 @@ __all__ = [
 
 # shades people name that the paraphrase grammar does not teach, to the palette colour each is nearest to (pink and
 # purple are magenta in the grammar, so their kin are too)
+# (words that name other things more often than colours, such as sage, cardinal or cream, are left out)
 _EN_SHADES = {
     "blue": "navy indigo cerulean denim cornflower periwinkle ultramarine",
-    "red": "maroon burgundy carmine claret cardinal",
-    "green": "mint olive jade chartreuse sage",
+    "red": "maroon burgundy carmine",
+    "green": "mint olive jade chartreuse",
     "yellow": "amber mustard saffron ochre",
-    "magenta": "lavender lilac mauve plum orchid",
-    "white": "ivory cream pearl silver silvery",
+    "magenta": "lavender lilac mauve plum",
+    "white": "ivory silver silvery",
 }
 _EN_SHADE = {w: c for c, words in _EN_SHADES.items() for w in words.split() if w not in EN_COLOUR_WORDS}
 SHADE_WORDS = frozenset(_EN_SHADE)  # the English shades name_shades reads through their palette colour
@@ -52,11 +53,13 @@ _EN_SHADE_RE = re.compile(
     rf"\b({'|'.join(sorted(_EN_SHADE, key=len, reverse=True))})\b(?:[\s-]+(?:coloured|colored))?"
     rf"(?![\s-]+(?:{'|'.join(sorted(set(EN_COLOUR_WORDS), key=len, reverse=True))})\b)"
 )
-# Chinese shades the grammar does not teach, written as a taught shade of the same colour (藏青 is navy, a blue)
+# Chinese shades the grammar does not teach, written as a taught shade of the same colour (藏青 is navy, a blue); 粉
+# and 银 only as colours (粉色, 粉的, 粉3, 粉数字; not 粉笔 "chalk" or 银河 "galaxy")
+_ZH_DIGIT = "0-9零〇一二三四五六七八九"
 _ZH_SHADES = [
     (re.compile(r"藏青|海军蓝"), "藏蓝"),
-    (re.compile(r"粉(?![红紫])(?:色)?"), "粉红色"),
-    (re.compile(r"银(?![白])(?:色)?"), "银白色"),
+    (re.compile(rf"粉(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "粉红色"),
+    (re.compile(rf"银(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "银白色"),
 ]
 
 
@@ -79,7 +82,7 @@ def expand_shorthand(text: str) -> str:
 
 _ZH_COLOUR_CHARS = "白红紅绿綠蓝藍黄黃青紫粉金银"
 _BARE_DIRECTION = re.compile(
-    rf"(?:(?<=[{_ZH_COLOUR_CHARS}])|(?<=^)|(?<=[，,。；;：:！!？?、\s]))([0-9零〇一二三四五六七八九])([上下左右])"
+    rf"(?:(?<=[{_ZH_COLOUR_CHARS}])|(?<=^)|(?<=[，,。；;：:！!？?、\s]))([{_ZH_DIGIT}])([上下左右])"
     r"(?=$|[，,。；;！!？?、\s])"
 )
 
