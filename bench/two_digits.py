@@ -21,6 +21,10 @@ figure, and then read: a development set, like a and b. ``…_two_g_*.jsonl`` (6
 terse commands, long stories, colour after the digit, start positions, adverbs, typos; the Chinese lines share
 the English lines' labels, each worded apart) judged the rules of the twenty-ninth session on captions no rule
 was written against (both digits right 85.8 / 84.2 / 84.2% at seeds 0 / 1 / 2), and was then read, like f.
+``…_two_h_*.jsonl`` (60 + 60, an eighth helper, 2026-12-07, committed before any judging; briefed for styles unlike
+ordinary prompts: shot lists, key=value text, bullet points, poems, commentary, the motion before the digit, "the
+former / the latter", emoji, very short and very long requests; its Chinese labels drawn apart from the English)
+is held out, to judge the thirtieth session's rules on captions nobody has read.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -43,7 +47,8 @@ SETS_D = {"en": HERE / "novel_captions_two_d_en.jsonl", "zh": HERE / "novel_capt
 SETS_E = {"en": HERE / "novel_captions_two_e_en.jsonl", "zh": HERE / "novel_captions_two_e_zh.jsonl"}
 SETS_F = {"en": HERE / "novel_captions_two_f_en.jsonl", "zh": HERE / "novel_captions_two_f_zh.jsonl"}
 SETS_G = {"en": HERE / "novel_captions_two_g_en.jsonl", "zh": HERE / "novel_captions_two_g_zh.jsonl"}
-HIDDEN = ("c", "d", "e")  # the held-out sets: their misses are not printed or written
+SETS_H = {"en": HERE / "novel_captions_two_h_en.jsonl", "zh": HERE / "novel_captions_two_h_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "h")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -77,6 +82,7 @@ def main() -> None:
         "e": [r for path in SETS_E.values() for r in load(path)],
         "f": [r for path in SETS_F.values() for r in load(path)],
         "g": [r for path in SETS_G.values() for r in load(path)],
+        "h": [r for path in SETS_H.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
