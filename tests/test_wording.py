@@ -10,6 +10,7 @@ import pytest
 
 from vidfuse.data.durations import model_text
 from vidfuse.data.moving_digits import make_caption, sample_attributes
+from vidfuse.data.paraphrase import _ZH_WAY as ZH_WAYS  # the grammar's own ways, to check the rewrite against
 from vidfuse.data.paraphrase import make_paraphrase
 from vidfuse.data.vocabulary import Vocabulary
 from vidfuse.data.wording import (
@@ -17,6 +18,7 @@ from vidfuse.data.wording import (
     correct_spelling,
     drop_places,
     expand_shorthand,
+    from_to,
     is_english_word,
     name_shades,
 )
@@ -146,3 +148,24 @@ def test_taught_captions_read_as_they_are():
                     caption = make(sample_attributes(rng, "train", level), lang, rng).lower()
                     assert drop_places(bare_directions(name_shades(expand_shorthand(caption)))) == caption
                     assert correct_spelling(caption, SHIPPED_WORDS) == caption
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("黄9从左滑到右", "黄9往右滑"),
+        ("一个黄色的六从顶端滑到底端", "一个黄色的六往下滑"),
+        ("一个白色的5，从画面顶端往下滑到底", "一个白色的5，往下滑到底"),
+        ("洋红色0，从右边进来往左边出去", "洋红色0，往左出去"),
+        ("一个蓝色的9从底下飘到上面去", "一个蓝色的9往上飘去"),
+        ("从左边往上飘", "从左边往上飘"),  # not opposite ends: as it is
+    ],
+)
+def test_a_chinese_start_and_its_opposite_end_are_the_way_to_the_end(text, read):
+    assert from_to(text) == read
+
+
+def test_every_taught_start_and_end_reads_as_its_direction():
+    for way, side in (("left", "左"), ("right", "右"), ("up", "上"), ("down", "下")):
+        for phrase in ZH_WAYS[way]:
+            assert from_to(phrase) in (phrase, f"往{side}"), phrase  # 自下而上 has no end word: as it is

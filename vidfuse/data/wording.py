@@ -13,6 +13,7 @@ rising 8 every time and "a white 8 falls" a falling one.
   "6下" alone reads as a count, like 跳三下).
 - :func:`drop_places`: where a digit starts or stands ("from the top of the frame", "starting at the left",
   从画面上方) is left out of what is drawn when the rest still says how it moves: the model reads "top" as "up".
+- :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑).
 - :func:`correct_spelling`: a word the model never saw, one typing slip from one it knows ("rigth", "nien",
   "blu", "moveing"), is read as that word.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "correct_spelling",
     "drop_places",
     "expand_shorthand",
+    "from_to",
     "is_english_word",
     "name_shades",
 ]
@@ -136,6 +138,27 @@ def drop_places(text: str) -> str:
                 piece = (" " if piece[:1].isspace() else "") + rest
         out.append(piece + sep)
     return "".join(out).strip()
+
+
+# "从左滑到右", "从顶端滑到底端", 从画面左侧移动到右侧: a start and the opposite end, with the verb between (read as a
+# bounce, or as the start's direction: 从左滑到右 after 黄5 0%, 从顶端滑到底端 5%; 往右滑, 往下滑 100%)
+_ZH_END = r"(?:画面|屏幕|视频)?的?最?(顶上|底下|[左右上下顶底])(?:边缘|边|侧|端|部|方|面)?"
+_ZH_FROM_TO = re.compile(
+    rf"[从由自]{_ZH_END}(?:进来|出来|开始|出发)?([^，,。；;从由自到至往向朝左右上下]{{0,4}}?)[到至往向朝]{_ZH_END}"
+)
+_ZH_SIDE = {"左": "左", "右": "右", "上": "上", "顶": "上", "顶上": "上", "下": "下", "底": "下", "底下": "下"}
+_ZH_OPPOSITE = {"左": "右", "右": "左", "上": "下", "下": "上"}
+
+
+def from_to(text: str) -> str:
+    """``text`` with a Chinese start and its opposite end said as the way to the end: "黄5从左滑到右" → "黄5往右滑",
+    "从顶端滑到底端" → "往下滑", "从左往右移动" → "往右移动" (a start and an end that are not opposite stay)."""
+
+    def way(m: re.Match) -> str:
+        start, verb, end = _ZH_SIDE[m.group(1)], m.group(2), _ZH_SIDE[m.group(3)]
+        return f"往{end}{verb}" if _ZH_OPPOSITE[start] == end else m.group(0)
+
+    return _ZH_FROM_TO.sub(way, text)
 
 
 # the words of a number a slip must not turn another word into ("tree" is no "three", "eighth" no "eight"): these
