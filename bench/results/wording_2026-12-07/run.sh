@@ -2,4 +2,4 @@
 # worktree of git d81bd09 (PYTHONPATH=<worktree>). "before": ../clause_words_2026-12-07/round2_after*_s*.json for
 # a, b, c, d, e, f, ../set_g_2026-12-07/first_s*.json for g (git bd3f767), ../clause_words_2026-12-07/round2_after_one_digit_s0.json.
 for s in 0 1 2; do .venv/bin/python bench/two_digits.py --sets dev,test,b,f,g,c,d,e --seed $s --out after_s$s.json; done
-.venv/bin/python one_digit_sets.py bench v1,v2,zh,zh2,v4,v5,v3,v6,zh3,zh4 0 after_one_digit_s0.json
+.venv/bin/python bench/one_digit_sets.py --seed 0 --out after_one_digit_s0.json  # a copy in this folder then; bench/one_digit_sets.py now
