@@ -115,6 +115,13 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["a 2 in cyan, going up", "a 5 in red, going left"],
         ),
         ("数字6是白色的，数字0是绿色的，前者往下，后者往右", ["数字6是白色的，往下", "数字0是绿色的，往右"]),
+        # what follows a pronoun's words before the next digit is its too; a way to move before a colon is a label
+        ("请让4和0同时出现，前者红色、向右，后者蓝色、上下来回跳", ["请让4，红色，向右", "0，出现，蓝色，上下来回跳"]),
+        (
+            "Sliding to the left: a cyan 1; bouncing up and down: a red 7.",
+            ["Sliding to the left, a cyan 1", "bouncing up and down, a red 7"],
+        ),
+        ("向上移动的：绿色的1；左右来回摆动的：玫红色的0", ["向上移动的，绿色的1", "左右来回摆动的，玫红色的0"]),
         ("红色的3向左移动两次，蓝色的7向上移动两次", ["红色的3向左移动两次", "蓝色的7向上移动两次"]),
         # where the digits stand is left out of the clauses ("side" would read as a side-to-side bounce)
         ("a red 3 and a blue 7 side by side", ["a red 3", "a blue 7"]),

@@ -12,15 +12,19 @@ from vidfuse.data.durations import model_text
 from vidfuse.data.moving_digits import make_caption, sample_attributes
 from vidfuse.data.paraphrase import _ZH_WAY as ZH_WAYS  # the grammar's own ways, to check the rewrite against
 from vidfuse.data.paraphrase import make_paraphrase
+from vidfuse.data.subjects import digits_asked
 from vidfuse.data.vocabulary import Vocabulary
 from vidfuse.data.wording import (
     bare_directions,
     correct_spelling,
+    drop_labels,
+    drop_nothing_else,
     drop_places,
     expand_shorthand,
     from_to,
     is_english_word,
     name_shades,
+    says_motion,
 )
 
 SHIPPED_WORDS = json.loads(
@@ -169,3 +173,44 @@ def test_every_taught_start_and_end_reads_as_its_direction():
     for way, side in (("left", "左"), ("right", "右"), ("up", "上"), ("down", "下")):
         for phrase in ZH_WAYS[way]:
             assert from_to(phrase) in (phrase, f"往{side}"), phrase  # 自下而上 has no end word: as it is
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("shot 1: black background, a crimson 3 slides left", "black background, a crimson 3 slides left"),
+        ("a 3 moving left. scene 2: a 7 moving up", "a 3 moving left. a 7 moving up"),
+        ("shot 5 (3s): green 4 moves right", "green 4 moves right"),
+        ("分镜1：黑底，一个朱红色的7", "黑底，一个朱红色的7"),
+        ("a 3 shot from the left", "a 3 shot from the left"),  # no label: a word in the sentence
+    ],
+)
+def test_a_shot_list_label_is_no_digit(text, read):
+    assert drop_labels(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a teal 9 moving left. no sound, no text, no other digits.", "a teal 9 moving left."),
+        ("一个深红色的6，左右来回。别加背景音乐，别出现第三个数字。", "一个深红色的6，左右来回。"),
+        ("no 3, just a red 9", "no 3, just a red 9"),  # names a digit: drop_negated's
+        ("please don't add anything else.", "please don't add anything else."),  # nothing else would be left
+    ],
+)
+def test_a_request_for_nothing_else_is_no_digits_words(text, read):
+    assert drop_nothing_else(text, lambda piece: bool(digits_asked(piece).named)) == read
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("sliding to the left", True),
+        ("向上移动的", True),
+        ("上下弹跳着的", True),
+        ("老师上课要用", False),
+        ("red", False),
+    ],
+)
+def test_a_way_to_move_said_alone(text, says):
+    assert says_motion(text) is says

@@ -50,6 +50,7 @@ import unicodedata
 from vidfuse.data.paraphrase import ZH_COLOUR_WORDS
 from vidfuse.data.subjects import COUNTED_NOUNS, digits_asked, introduced_digits
 from vidfuse.data.subjects import EN_COLOUR_NAMES as _PALETTE  # colour word → the colour it names
+from vidfuse.data.wording import says_motion
 
 __all__ = ["subject_clauses", "MAX_SUBJECTS"]
 
@@ -201,6 +202,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
     told_apart = False
     shared: list[str] = []
     label: list[str] = []  # "Red: 3 moving left": a colour before a colon belongs to the digit after it
+    after_pronoun = False  # "前者红色、向右": what follows a pronoun's words, before the next digit, is its too
     for k, (piece, sep) in enumerate(pieces):
         named = digits_asked(piece).named
         if named and any(_NOT_DRAWN.search(_before_digit(piece, end)) for end in _digit_positions(piece)):
@@ -213,6 +215,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
             if words:
                 pronouns.append((at if at is not None else _colour(pronoun.group(0)), words))
                 told.append(_told_by(pronoun.group(0)))
+                after_pronoun = True
         elif groups and _SHARED.match(piece) and not named:
             shared.append(_strip_counts(piece))  # "a 1 and a 5, both blue, drifting down": said of every digit
         elif named:
@@ -220,8 +223,13 @@ def subject_clauses(prompt: str) -> list[str] | None:
                 prefix.append(lead)  # "两个绿色的数字4和6": the colour is said of every digit of the list
                 piece = piece[len(lead) :]
             groups.append([*label, piece])
-            label = []
-        elif ":" in sep and _colour(piece) and k + 1 < len(pieces) and digits_asked(pieces[k + 1][0]).named:
+            label, after_pronoun = [], False
+        elif (
+            ":" in sep
+            and (_colour(piece) or says_motion(piece))  # "Red: 3 …", "Sliding to the left: a cyan 1", 向上移动的：…
+            and k + 1 < len(pieces)
+            and digits_asked(pieces[k + 1][0]).named
+        ):
             listed = k > 0 and _colour(pieces[k - 1][0]) and _LIST_SEP.search(pieces[k - 1][1])
             if _MANY.search(piece) or listed:  # "Two green digits: 4 and 6 …", "Red and blue: …": said of both
                 (shared if groups else prefix).append(piece)
@@ -229,6 +237,8 @@ def subject_clauses(prompt: str) -> list[str] | None:
                 label.append(piece)
         elif not groups:
             prefix.append(piece)
+        elif after_pronoun:
+            pronouns[-1] = (pronouns[-1][0], _join([pronouns[-1][1], piece]))
         else:
             groups[-1].append(piece)
     if one_value and len(groups) == 1 and len(pronouns) == asked.count and _says_nothing_after(groups[0]):

@@ -20,7 +20,16 @@ import unicodedata
 from dataclasses import dataclass
 
 from vidfuse.data.negation import drop_negated
-from vidfuse.data.wording import bare_directions, drop_places, expand_shorthand, from_to, name_shades
+from vidfuse.data.subjects import digits_asked
+from vidfuse.data.wording import (
+    bare_directions,
+    drop_labels,
+    drop_nothing_else,
+    drop_places,
+    expand_shorthand,
+    from_to,
+    name_shades,
+)
 from vidfuse.errors import InputError
 from vidfuse.text import UNSPACED_RE
 
@@ -223,10 +232,11 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     (:func:`spell_arrows`); bracketed asides set off by commas (:func:`set_off_asides`); in lower case, as every
     vidfuse tokenizer reads it, so that the clause split, the digit count and the encoder see one text ("A Magenta
     0 And A Blue 6 Moving Down And Up Respectively" did not split); and in words the model was taught
-    (:mod:`vidfuse.data.wording`: chat shorthand spelled out, colour shades named by their palette colour, a bare
-    Chinese direction given its 往, a Chinese start and its opposite end said as the way to the end, where a digit
-    starts left out beside its motion)."""
+    (:mod:`vidfuse.data.wording`: a shot-list label and a request for nothing else left out, chat shorthand spelled
+    out, colour shades named by their palette colour, a bare Chinese direction given its 往, a Chinese start and its
+    opposite end said as the way to the end, where a digit starts left out beside its motion)."""
     asked = asked if asked is not None else length_asked(prompt)
     text = asked.text if asked is not None and asked.text.strip() else prompt
     text = spell_arrows(set_off_asides(drop_negated(text))).lower()
+    text = drop_nothing_else(drop_labels(text), lambda piece: bool(digits_asked(piece).named))
     return drop_places(from_to(bare_directions(name_shades(expand_shorthand(text)))))

@@ -14,6 +14,8 @@ rising 8 every time and "a white 8 falls" a falling one.
 - :func:`drop_places`: where a digit starts or stands ("from the top of the frame", "starting at the left",
   从画面上方) is left out of what is drawn when the rest still says how it moves: the model reads "top" as "up".
 - :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑).
+- :func:`drop_labels`: a shot-list or catalogue label ("Shot 1:", 分镜1：) is no digit to draw.
+- :func:`drop_nothing_else`: a clause asking for nothing else ("no sound", 别加背景音乐) is not read as a digit's.
 - :func:`correct_spelling`: a word the model never saw, one typing slip from one it knows ("rigth", "nien",
   "blu", "moveing"), is read as that word.
 """
@@ -31,11 +33,14 @@ __all__ = [
     "SHADE_WORDS",
     "bare_directions",
     "correct_spelling",
+    "drop_labels",
+    "drop_nothing_else",
     "drop_places",
     "expand_shorthand",
     "from_to",
     "is_english_word",
     "name_shades",
+    "says_motion",
 ]
 
 # shades people name that the paraphrase grammar does not teach, to the palette colour each is nearest to (pink and
@@ -112,11 +117,22 @@ _ZH_PLACE = re.compile(
     rf"(?![往向到朝至和与跟及、]|[^，,。；;]{{0,6}}?[到至往向朝](?:画面|屏幕)?的?(?:{_ZH_SIDES}))"
 )
 # what says a motion once the place is gone: a direction or a verb of moving
-_MOTION = re.compile(
+_EN_MOTION = (
     r"\b(?:left|right|up|down|upward|upwards|downward|downwards|leftward|leftwards|rightward|rightwards|sideways|"
     r"rise|rises|rising|fall|falls|falling|sink|sinks|sinking|drop|drops|dropping|climb|climbs|climbing|"
-    r"bounce|bounces|bouncing|back and forth|horizontally|vertically)\b|[左右上下升降落沉]"
+    r"bounce|bounces|bouncing|back and forth|horizontally|vertically)\b"
 )
+_MOTION = re.compile(_EN_MOTION + r"|[左右上下升降落沉]")
+
+
+# a way to move said on its own, as a label before a digit ("Sliding to the left: a cyan 1", 向上移动的：绿色的1): in
+# Chinese a direction after 向/往/朝, a pair (左右, 上下) or a verb of moving, not a lone 上 or 下 (上课, 下午)
+_WAY = re.compile(_EN_MOTION + r"|[向往朝][左右上下]|左右|上下|[升降落沉飘跳弹滑移]")
+
+
+def says_motion(text: str) -> bool:
+    """Whether ``text`` says a way to move (a direction or a verb of moving: "sliding to the left", 向上移动的)."""
+    return bool(_WAY.search(text))
 
 
 def drop_places(text: str) -> str:
@@ -159,6 +175,38 @@ def from_to(text: str) -> str:
         return f"往{end}{verb}" if _ZH_OPPOSITE[start] == end else m.group(0)
 
     return _ZH_FROM_TO.sub(way, text)
+
+
+# a shot-list or catalogue label before what is drawn: "Shot 1:", "SHOT 5 (3s):", "Lot 44:", 分镜1：, 精灵A： (the model
+# drew the label's number: "Shot 1: … a cobalt 8" drew a 1)
+_LABEL = re.compile(
+    r"(?i)(?:^|(?<=[.;!?。；！？]\s)|(?<=[.;!?。；！？]))\s*(?:(?:shot|scene|panel|lot|clip|sprite|object)\s*#?\s*[0-9a-z]{1,3}"
+    r"|(?:分镜|镜头|场景|精灵|对象)\s*[0-9a-z一二三四五六七八九]{1,2})\s*(?:\([^()]{0,12}\)|（[^（）]{0,12}）)?\s*[:：]\s*"
+)
+# a request about what not to add, with no digit in it: "No sound, no text.", "Please don't add anything else.",
+# 别加背景音乐, 不要出现重复的数字 (said after the last digit, it was read as that digit's: "… a teal 9 moving left. No
+# sound, no text, no other digits" drew a bounce)
+_NOTHING_ELSE = re.compile(
+    r"(?i)^\s*(?:please\s+)?(?:no|don't|do\s+not|never|without|nothing|keep\s+it\s+free\s+of)\b"
+    r"|^\s*(?:请)?(?:不要|别|不需要|无需|不用)"
+)
+
+
+def drop_labels(text: str) -> str:
+    """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …)."""
+    return re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip()
+
+
+def drop_nothing_else(text: str, names_digit) -> str:
+    """``text`` without its clauses that only ask for nothing else to be added ("no sound", 别加背景音乐), those in
+    which ``names_digit`` finds no digit; ``text`` as it is when nothing else would be left."""
+    pieces = re.split(r"([,，;；。.!?！？]\s*)", text)
+    kept = "".join(
+        pieces[k] + (pieces[k + 1] if k + 1 < len(pieces) else "")
+        for k in range(0, len(pieces), 2)
+        if not (_NOTHING_ELSE.search(pieces[k]) and not names_digit(pieces[k]))
+    ).strip(" ,，")
+    return kept if kept.strip(" ,，;；。.") else text
 
 
 # the words of a number a slip must not turn another word into ("tree" is no "three", "eighth" no "eight"): these
