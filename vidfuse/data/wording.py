@@ -130,6 +130,12 @@ _MOTION = re.compile(_EN_MOTION + r"|[左右上下升降落沉]")
 _WAY = re.compile(_EN_MOTION + r"|[向往朝][左右上下]|左右|上下|[升降落沉飘跳弹滑移]")
 
 
+def _clauses(text: str, also: str = "") -> list[tuple[str, str]]:
+    """``text`` cut after each clause mark (and each of ``also``): (clause, the mark and the spaces after it)."""
+    parts = re.split(rf"([,，;；。.!?！？{also}]\s*)", text)
+    return [(parts[k], parts[k + 1] if k + 1 < len(parts) else "") for k in range(0, len(parts), 2)]
+
+
 def says_motion(text: str) -> bool:
     """Whether ``text`` says a way to move (a direction or a verb of moving: "sliding to the left", 向上移动的)."""
     return bool(_WAY.search(text))
@@ -141,14 +147,13 @@ def drop_places(text: str) -> str:
     clause of its own before one that does ("starting at the top, a blue 4 falls", 从左边出发，一个黄色的三向右移动).
     A place that is the only motion said ("a 3 comes from the top") or a destination ("to the top",
     从左边往右边) stays."""
-    pieces = re.split(r"([,，;；。.!?！？:：]\s*)", text)
+    pieces = _clauses(text, ":：")
     out: list[str] = []
-    for k in range(0, len(pieces), 2):
-        piece, sep = pieces[k], pieces[k + 1] if k + 1 < len(pieces) else ""
+    for k, (piece, sep) in enumerate(pieces):
         rest = _ZH_PLACE.sub("", _EN_PLACE.sub(" ", piece))
         rest = re.sub(r" {2,}", " ", rest).strip()
         if rest != piece.strip():
-            if not rest.strip(" ,，") and k + 2 < len(pieces) and _MOTION.search(pieces[k + 2]):
+            if not rest.strip(" ,，") and k + 1 < len(pieces) and _MOTION.search(pieces[k + 1][0]):
                 continue  # "starting at the top, …": the place alone, before the clause that moves
             if _MOTION.search(rest):
                 piece = (" " if piece[:1].isspace() else "") + rest
@@ -200,11 +205,8 @@ def drop_labels(text: str) -> str:
 def drop_nothing_else(text: str, names_digit) -> str:
     """``text`` without its clauses that only ask for nothing else to be added ("no sound", 别加背景音乐), those in
     which ``names_digit`` finds no digit; ``text`` as it is when nothing else would be left."""
-    pieces = re.split(r"([,，;；。.!?！？]\s*)", text)
     kept = "".join(
-        pieces[k] + (pieces[k + 1] if k + 1 < len(pieces) else "")
-        for k in range(0, len(pieces), 2)
-        if not (_NOTHING_ELSE.search(pieces[k]) and not names_digit(pieces[k]))
+        piece + sep for piece, sep in _clauses(text) if not (_NOTHING_ELSE.search(piece) and not names_digit(piece))
     ).strip(" ,，")
     return kept if kept.strip(" ,，;；。.") else text
 
