@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from vidfuse.data.clauses import MAX_SUBJECTS, subject_clauses
 from vidfuse.data.subjects import COUNT_WORDS, DigitsAsked, digits_asked
@@ -215,7 +215,12 @@ class Vocabulary:
         "blue"; :func:`vidfuse.data.wording.correct_spelling`); as it is for a characters-only tokenizer."""
         if not self.words:
             return text
-        return correct_spelling(text, self.words | EN_STOP_WORDS | EN_NUMBER_WORDS | COUNT_WORDS)
+        return correct_spelling(text, self._spelling_words)
+
+    @cached_property
+    def _spelling_words(self) -> frozenset[str]:
+        """The words a slip is corrected to, and that are never themselves taken for slips (built once)."""
+        return self.words | EN_STOP_WORDS | EN_NUMBER_WORDS | COUNT_WORDS
 
     def _word_known(self, w: str) -> bool:
         if len(w) == 1 or w in EN_STOP_WORDS or w in EN_NUMBER_WORDS or w in self.words:

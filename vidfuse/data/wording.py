@@ -280,7 +280,7 @@ def correct_spelling(text: str, known: Collection[str]) -> str:
     corrections of four or more): "a blu 6 going to the rigth" → "a blue 6 going to the right"; "hey", "ink" and
     "tree" are words, not slips of "they", "pink" and "three". Digit words are reached only by swapped letters
     and colour words by swapped or left-out ones."""
-    fixes = _corrections(frozenset(known))
+    fixes = _corrections(known if isinstance(known, frozenset) else frozenset(known))
 
     def fix(m: re.Match) -> str:
         typed = m.group(0)
