@@ -20,7 +20,6 @@ import unicodedata
 from dataclasses import dataclass
 
 from vidfuse.data.negation import drop_negated
-from vidfuse.data.subjects import digits_asked
 from vidfuse.data.wording import (
     bare_directions,
     drop_labels,
@@ -238,5 +237,5 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     asked = asked if asked is not None else length_asked(prompt)
     text = asked.text if asked is not None and asked.text.strip() else prompt
     text = spell_arrows(set_off_asides(drop_negated(text))).lower()
-    text = drop_nothing_else(drop_labels(text), lambda piece: bool(digits_asked(piece).named))
+    text = drop_nothing_else(drop_labels(text))
     return drop_places(from_to(bare_directions(name_shades(expand_shorthand(text)))))

@@ -28,6 +28,7 @@ from typing import Collection
 
 from vidfuse.data.caption_words import EN_NUMBERS
 from vidfuse.data.paraphrase import EN_COLOUR_WORDS
+from vidfuse.data.subjects import digits_asked
 
 __all__ = [
     "SHADE_WORDS",
@@ -202,11 +203,14 @@ def drop_labels(text: str) -> str:
     return re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip()
 
 
-def drop_nothing_else(text: str, names_digit) -> str:
+def drop_nothing_else(text: str) -> str:
     """``text`` without its clauses that only ask for nothing else to be added ("no sound", 别加背景音乐), those in
-    which ``names_digit`` finds no digit; ``text`` as it is when nothing else would be left."""
+    which :func:`vidfuse.data.subjects.digits_asked` names no digit; ``text`` as it is when nothing else would be
+    left."""
     kept = "".join(
-        piece + sep for piece, sep in _clauses(text) if not (_NOTHING_ELSE.search(piece) and not names_digit(piece))
+        piece + sep
+        for piece, sep in _clauses(text)
+        if not (_NOTHING_ELSE.search(piece) and not digits_asked(piece).named)
     ).strip(" ,，")
     return kept if kept.strip(" ,，;；。.") else text
 
