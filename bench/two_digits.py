@@ -25,7 +25,9 @@ was written against (both digits right 85.8 / 84.2 / 84.2% at seeds 0 / 1 / 2), 
 ordinary prompts: shot lists, key=value text, bullet points, poems, commentary, the motion before the digit, "the
 former / the latter", emoji, very short and very long requests; its Chinese labels drawn apart from the English)
 judged the thirtieth session's rules on captions nobody had read (both digits right 70.8 / 67.5 / 72.5% at seeds 0 /
-1 / 2; 66.7 / 65.8 / 66.7% on the session's first code), and was then read.
+1 / 2; 66.7 / 65.8 / 66.7% on the session's first code), and was then read. ``…_two_i_*.jsonl`` (60 + 60, a ninth
+helper, 2026-12-07, committed before any judging; briefed for a stream of real users, ordinary and unusual mixed,
+the Chinese lines with digits, colours and motions of their own) is held out.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -49,7 +51,8 @@ SETS_E = {"en": HERE / "novel_captions_two_e_en.jsonl", "zh": HERE / "novel_capt
 SETS_F = {"en": HERE / "novel_captions_two_f_en.jsonl", "zh": HERE / "novel_captions_two_f_zh.jsonl"}
 SETS_G = {"en": HERE / "novel_captions_two_g_en.jsonl", "zh": HERE / "novel_captions_two_g_zh.jsonl"}
 SETS_H = {"en": HERE / "novel_captions_two_h_en.jsonl", "zh": HERE / "novel_captions_two_h_zh.jsonl"}
-HIDDEN = ("c", "d", "e")  # the held-out sets: their misses are not printed or written
+SETS_I = {"en": HERE / "novel_captions_two_i_en.jsonl", "zh": HERE / "novel_captions_two_i_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "i")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -84,6 +87,7 @@ def main() -> None:
         "f": [r for path in SETS_F.values() for r in load(path)],
         "g": [r for path in SETS_G.values() for r in load(path)],
         "h": [r for path in SETS_H.values() for r in load(path)],
+        "i": [r for path in SETS_I.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
