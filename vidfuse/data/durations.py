@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from vidfuse.data.negation import drop_negated
+from vidfuse.data.fields import read_fields
 from vidfuse.data.wording import (
     bare_directions,
     drop_labels,
@@ -236,6 +237,6 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     opposite end said as the way to the end, where a digit starts left out beside its motion)."""
     asked = asked if asked is not None else length_asked(prompt)
     text = asked.text if asked is not None and asked.text.strip() else prompt
-    text = spell_arrows(set_off_asides(drop_negated(text))).lower()
+    text = spell_arrows(set_off_asides(read_fields(drop_negated(text)))).lower()
     text = drop_nothing_else(drop_labels(text))
     return drop_places(from_to(bare_directions(name_shades(expand_shorthand(text)))))

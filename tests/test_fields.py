@@ -1,0 +1,96 @@
+"""A prompt written as fields said as one plain clause per digit (vidfuse.data.fields), and what stays as it is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidfuse.data.clauses import subject_clauses
+from vidfuse.data.durations import model_text
+from vidfuse.data.fields import read_fields
+from vidfuse.data.moving_digits import make_caption, sample_attributes
+from vidfuse.data.paraphrase import make_paraphrase, make_short
+
+
+@pytest.mark.parametrize(
+    "prompt, read",
+    [
+        (
+            "digits=2; d1=5 colour=lemon motion=right; d2=0 colour=turquoise motion=up",
+            "lemon 5, right; turquoise 0, up",
+        ),
+        (
+            "render --digit 3 --color red --motion left_right --digit 7 --color cyan --motion up",
+            "red 3, left-right; cyan 7, up",
+        ),
+        ("{digit: 9, color: 'navy', move: 'left'} + {digit: 1, color: 'gold', move: 'up'}", "navy 9, left; gold 1, up"),
+        (
+            "Digit #1: 7 | Colour: aquamarine | Motion: to the left. Digit #2: 0 | Colour: white | Motion: up.",
+            "aquamarine 7, to the left; white 0, up",
+        ),
+        (
+            "digit: 8 / colour: green / motion: right ;; digit: 4 / colour: cyan / motion: left",
+            "green 8, right; cyan 4, left",
+        ),
+        # words a list mark sets off stay with their record; a key's own label ("Second") does not
+        (
+            "First digit: 9, colour cyan, goes left. Second digit: 0, colour white, bounces up and down.",
+            "cyan 9, goes left; white 0, bounces up and down",
+        ),
+        (
+            "Sprite A: glyph 8, tint yellow, behaviour = rises. Sprite B: glyph 3, tint magenta, behaviour = falls.",
+            "yellow 8, rises; magenta 3, falls",
+        ),
+        # the colour may come before the digit: a record starts where a kind comes round again
+        ("color=red digit=3 motion=left color=blue digit=7 motion=up", "red 3, left; blue 7, up"),
+        ("digit=4, color=墨绿, move=向下; digit=9, color=白, move=左右来回", "墨绿色4，向下；白色9，左右来回"),
+        ("gen --数字 6 --颜色 白 --动作 右 --数字 3 --颜色 蓝 --动作 上下", "白色6，向右；蓝色3，上下"),
+        ("{数字:8, 颜色:「红」, 运动:「左右」} & {数字:0, 颜色:「青」, 运动:「向上」}", "红色8，左右；青色0，向上"),
+        ("对象1：值=9，颜色=黄，方向=右；对象2：值=2，颜色=紫红，方向=左右往返", "黄色9，向右；紫红色2，左右往返"),
+        (
+            "精灵A：数字2，着色：鹅黄，行为：水平往返；精灵B：数字7，着色：湖蓝，行为：向下坠落。",
+            "鹅黄色2，水平往返；湖蓝色7，向下坠落",
+        ),
+    ],
+)
+def test_fields_are_said_as_one_clause_per_digit(prompt, read):
+    assert read_fields(prompt) == read
+    assert subject_clauses(model_text(prompt)) is not None  # and the pipeline draws one layer per digit
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "digit: 4 | colour: cyan | movement: upward",  # one record: the model was taught a digit's fields
+        "a red 3 moving left and a blue 7 moving up",  # a sentence
+        "Shot 1: a red 3 slides left. Shot 2: a blue 8 rises.",  # labels are no fields
+        "colour: red, motion: left; colour: blue, motion: up",  # no digit in a record: whose is which is not said
+        "digit=12 color=red motion=left; digit=3 color=blue motion=up",  # a digit field that is no one digit
+        "Colour: cyan and red. Digits: 2 and 6",  # "Digits" is a count, not a digit's field
+        "数字5和数字8都往左移动",
+    ],
+)
+def test_what_is_not_plainly_fields_stays_as_it_is(prompt):
+    assert read_fields(prompt) == prompt
+
+
+def test_taught_captions_are_left_alone_or_split_as_their_fields_say():
+    """The grammar's one-digit and sentence captions never change; its two-record short forms ("digit: 4, colour:
+    magenta, motion: …, and digit: eight, …", which the sentence rules cut at the wrong place) become one taught short
+    clause per digit, with each digit's own colour."""
+    rng = np.random.default_rng(0)
+    changed = 0
+    for make in (make_caption, make_paraphrase, make_short):
+        for level in (1, 2):
+            for lang in ("en", "zh"):
+                for _ in range(100):
+                    attrs = sample_attributes(rng, "train", level)
+                    caption = make(attrs, lang, rng)
+                    read = read_fields(caption)
+                    if read == caption:
+                        continue
+                    changed += 1
+                    assert make is make_short and level == 2, caption
+                    clauses = subject_clauses(model_text(caption))
+                    assert clauses is not None and len(clauses) == 2, caption
+    assert 1 <= changed <= 10  # a few of the 1,200 (each checked above)
