@@ -138,6 +138,12 @@ def test_a_vocabulary_spells_with_its_own_words_and_knows_the_shades():
     assert vocab.spelled("two digitz: a blu 3") == "two digitz: a blue 3"  # "digits" is a count word, no target
     assert vocab.spelled("two digits: a blu 3") == "two digits: a blue 3"
     assert vocab.unknown_words(model_text("a navy 3 moving left")) == []  # read as "navy blue"
+    shipped = json.loads(
+        (Path(__file__).resolve().parents[1] / "vidfuse" / "default_model" / "vocabulary.json").read_text()
+    )
+    zh = Vocabulary(shipped["words"], shipped["chars"])
+    assert zh.unknown_words(model_text("一个粉色的3往左，一个藏青色的5往上")) == []  # read as 粉红色, 藏蓝色
+    assert Vocabulary([], list("一个色的往左")).unknown_words("一个粉红色的3往左") == ["粉红"]  # characters only
     assert Vocabulary([], ["a"]).spelled("a blu 3") == "a blu 3"  # a characters-only tokenizer: as it is
 
 

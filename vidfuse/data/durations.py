@@ -19,8 +19,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from vidfuse.data.negation import drop_negated
 from vidfuse.data.fields import read_fields
+from vidfuse.data.negation import drop_negated
 from vidfuse.data.wording import (
     bare_directions,
     drop_labels,
@@ -228,7 +228,9 @@ def set_off_asides(prompt: str) -> str:
 def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     """The part of ``prompt`` a vidfuse model reads: without its length phrase (``asked``, when the caller
     has :func:`length_asked`'s answer already), or the whole prompt when nothing else would be left; without
-    what it says not to draw ("not a 3": :func:`vidfuse.data.negation.drop_negated`); arrows spelled as words
+    what it says not to draw ("not a 3": :func:`vidfuse.data.negation.drop_negated`); fields ("digit=5
+    colour=red motion=left; digit=0 …") said as one short clause per digit (:func:`vidfuse.data.fields.read_fields`);
+    arrows spelled as words
     (:func:`spell_arrows`); bracketed asides set off by commas (:func:`set_off_asides`); in lower case, as every
     vidfuse tokenizer reads it, so that the clause split, the digit count and the encoder see one text ("A Magenta
     0 And A Blue 6 Moving Down And Up Respectively" did not split); and in words the model was taught

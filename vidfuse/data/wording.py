@@ -31,6 +31,7 @@ from vidfuse.data.paraphrase import EN_COLOUR_WORDS
 from vidfuse.data.subjects import digits_asked
 
 __all__ = [
+    "SHADE_CHARS",
     "SHADE_WORDS",
     "bare_directions",
     "correct_spelling",
@@ -69,6 +70,9 @@ _ZH_SHADES = [
     (re.compile(rf"粉(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "粉红色"),
     (re.compile(rf"银(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "银白色"),
 ]
+# the characters of the shades name_shades writes, which the grammar does not teach: a model with a word list reads
+# them (one digit moving left, ten digits × two seeds: 粉红色 20 of 20 right, 藏蓝色 20, 银白色 18)
+SHADE_CHARS = frozenset("".join(taught for _, taught in _ZH_SHADES)) - frozenset("色")
 
 
 def name_shades(text: str) -> str:
