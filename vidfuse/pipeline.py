@@ -443,7 +443,9 @@ class TextToVideoPipeline:
         refused (:class:`UnknownWordsError`) before anything is generated. A prompt naming more digits than
         the model draws at once ("a red 3 moving left and a blue 7 moving up") is drawn one layer per digit when
         it splits into one clause per digit (:meth:`subject_layers`; ``layered=False``: drawn whole, with a
-        :class:`TooManyDigitsWarning`); each further layer is the least crossing of ``LAYER_CANDIDATES`` draws.
+        :class:`TooManyDigitsWarning`); each further layer is the least crossing of ``LAYER_CANDIDATES`` draws,
+        drawn from the seed and the prompt's place in the batch alone, so a layered prompt's frames do not change with
+        which of the prompts beside it are layered.
         """
         prompts = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt]
         if not prompts:
@@ -482,7 +484,8 @@ class TextToVideoPipeline:
         self.check_vocabulary(prompts, strict=strict, stacklevel=2, layered=image is None and layered)
         self._check_memory(len(prompts), num_frames, height, width)
         images = self._prepare_images(image, len(prompts))
-        gen = torch.Generator(device="cpu").manual_seed(int(seed) if seed is not None else torch.seed() % 2**63)
+        base = int(seed) if seed is not None else torch.seed() % 2**63
+        gen = torch.Generator(device="cpu").manual_seed(base)
         draw = dict(
             num_frames=num_frames,
             gen=gen,
@@ -495,9 +498,18 @@ class TextToVideoPipeline:
         video = self._generate(drawn, images, **draw)
         for k in range(1, max((len(ls) for ls in layers if ls), default=1)):
             rows = [i for i, ls in enumerate(layers) if ls and len(ls) > k]
-            # LAYER_CANDIDATES draws of layer k of each scene: the one crossing least of the layers below is kept
-            candidates = self._generate([layers[i][k] for i in rows] * LAYER_CANDIDATES, None, **draw)
-            candidates = candidates.view(LAYER_CANDIDATES, len(rows), *candidates.shape[1:])
+            # LAYER_CANDIDATES draws of layer k of each scene, from a generator of its own (the seed, the prompt's
+            # place in the batch, the layer): a scene's video does not hang on which other prompts were layered
+            # (one prompt more or less split shifted every later scene's draws). The least crossing is kept.
+            candidates = torch.stack(
+                [
+                    self._generate(
+                        [layers[i][k]] * LAYER_CANDIDATES, None, **(draw | {"gen": _layer_generator(base, i, k)})
+                    )
+                    for i in rows
+                ],
+                dim=1,
+            )
             video[rows] = stack_layer(video[rows], least_overlap(video[rows], candidates))
         frames = video_to_uint8(resize_video(video, height, width))
         if progress is not None:
@@ -537,6 +549,12 @@ class TextToVideoPipeline:
                 )
             outs.append(video.float())
         return outs[0] if len(outs) == 1 else torch.cat(outs)
+
+
+def _layer_generator(seed: int, row: int, layer: int) -> torch.Generator:
+    """The generator of layer ``layer`` of the ``row``-th prompt of a call with ``seed``."""
+    state = np.random.SeedSequence([seed, row, layer]).generate_state(2, np.uint32)
+    return torch.Generator(device="cpu").manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)
 
 
 TOKEN_BUCKET = 16
