@@ -54,7 +54,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         # a prefix that counts the digits draws one in each clause: singular
         (
             "Generate two digits, 2 and 7, the 2 bounces and the 7 sinks",
-            ["Generate digit: the 2 bounces", "Generate digit: the 7 sinks"],
+            ["the 2 bounces", "the 7 sinks"],  # request framing is left out (it says no colour or motion)
         ),
         # a prefix that only counts the digits, in any of the nouns that count them, is dropped
         ("two figures, a red 3 going up and a blue 7 going left", ["a red 3 going up", "a blue 7 going left"]),
@@ -63,7 +63,30 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("数字1和数字4都往上飘", ["数字1，往上飘", "数字4往上飘"]),
         ("两个黄色的8左右弹跳", ["黄色的8左右弹跳"] * 2),
         ("一个白色的5和一个青色的5，白的往左，青的往下", ["一个白色的5，往左", "一个青色的5，往下"]),
-        ("生成视频：蓝色的7向上移动，同时红色的0向右移动", ["生成视频: 蓝色的7向上移动", "生成视频: 红色的0向右移动"]),
+        ("生成视频：蓝色的7向上移动，同时红色的0向右移动", ["蓝色的7向上移动", "红色的0向右移动"]),
+        # words before the first digit are kept when they say a colour or a motion
+        ("Two green digits: a 4 rising and a 6 falling", ["green digit: a 4 rising", "green digit: a 6 falling"]),
+        # an ordinal label only says which digit this is (第二个 counted a second digit in its clause)
+        (
+            "第一个是红色的5，一直在上下跳；第二个是品红色的9，在左右来回跑",
+            ["红色的5，一直在上下跳", "品红色的9，在左右来回跑"],
+        ),
+        (
+            "The first is a red 9 going up and the second is a blue 3 going left",
+            ["a red 9 going up", "a blue 3 going left"],
+        ),
+        # a colour, 的 and a digit character name the digit (黄色的一), not "the yellow one"
+        ("红色的八往右跑，黄色的一左右来回晃", ["红色的八往右跑", "黄色的一左右来回晃"]),
+        # "the fuchsia one" is the digit said to be fuchsia, as "the red one" is the red one
+        (
+            "a fuchsia 2 and a green 9. The fuchsia one glides right, the green one bobs up and down",
+            ["a fuchsia 2, glides right", "a green 9, bobs up and down"],
+        ),
+        # a "one" before a clause's digit that is not the digit 1 is not drawn
+        (
+            "Hey, quick one - a blue nine bouncing and a red four sliding down",
+            ["quick - a blue nine bouncing", "a red four sliding down"],
+        ),
         # "respectively": the k-th item of the list is the k-th digit's
         ("a 3 and a 7 moving left and up respectively", ["a 3, moving left", "a 7, moving up"]),
         ("3和7分别向左和向右移动", ["3，向左", "7，向右移动"]),

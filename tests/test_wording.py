@@ -219,3 +219,26 @@ def test_a_request_for_nothing_else_is_no_digits_words(text, read):
 )
 def test_a_way_to_move_said_alone(text, says):
     assert says_motion(text) is says
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a 7 sliding down, any colour is fine for that one", "a 7 sliding down"),
+        ("a six floating right, doesn't matter what colour the six is", "a six floating right"),
+        ("a 1 moving to the right, leave the 1 uncoloured", "a 1 moving to the right"),
+        ("一个7往上升，7的颜色随便", "一个7往上升"),
+        ("数字八往下沉，颜色无所谓。", "数字八往下沉"),
+        # a digit brought in by the clause stays, with what it says
+        ("一个绿色的九向右移，另外一个8不用上色，向上移。", "一个绿色的九向右移，另外一个8不用上色，向上移。"),
+        ("any colour, a 3 moving left", "a 3 moving left"),
+    ],
+)
+def test_a_colour_that_does_not_matter_is_no_digits_words(text, read):
+    assert drop_nothing_else(text) == read
+
+
+def test_a_word_without_its_apostrophe_is_a_word_and_an_ampersand_is_and():
+    assert correct_spelling("theres a 3 and its red", SHIPPED_WORDS) == "theres a 3 and its red"  # not "threes"
+    assert is_english_word("dont") and not is_english_word("rigth")
+    assert expand_shorthand("bouncing up & down, 0 up&down") == "bouncing up and down, 0 up and down"

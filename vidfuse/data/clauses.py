@@ -117,6 +117,8 @@ _FRAMING = re.compile(
     r"|^\s*(?:其中)?(?:第[一二三四]|另外?一|一)[个只位](?:数字|数)?(?:是|为)"
 )
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b|\bin that order\b|分别|依次")
+# what may join an ordinal label to its digit ("the second is a red 9", 第二个是品红色的9)
+_ORDINAL_TAIL = re.compile(r"^\s*(?:数字|号)?\s*(?:(?:is|was|will\s+be|should\s+be)\b|[:：,，\-是为])?\s*")
 _PRONOUN = re.compile(
     rf"^\s*(?:the\s+)?(?:(?:{_COLOURS})\s+)?"
     r"(?:one|other|another|first|second|former|latter)(?:\s+(?:one|digit|number|numeral))?\b"
@@ -210,6 +212,8 @@ def subject_clauses(prompt: str) -> list[str] | None:
         pronoun = _PRONOUN.match(piece.lower()) if groups else None
         if groups and not pronoun and one_value:  # "two sevens: a yellow one sliding left"
             pronoun = _A_ONE.match(piece.lower())
+        if pronoun and pronoun.group(0).endswith("的") and named:
+            pronoun = None  # 黄色的一左右晃: a colour, 的 and a digit character name that digit
         if pronoun and not digits_asked(piece[pronoun.end() :]).named:  # "the red one moving left"
             words, at = piece[pronoun.end() :].strip(), _position(pronoun.group(0))
             if words:
@@ -219,6 +223,8 @@ def subject_clauses(prompt: str) -> list[str] | None:
         elif groups and _SHARED.match(piece) and not named:
             shared.append(_strip_counts(piece))  # "a 1 and a 5, both blue, drifting down": said of every digit
         elif named:
+            if pronoun and _position(pronoun.group(0)) is not None:  # 第二个是品红色的9, "the second is a red 9":
+                piece = _ORDINAL_TAIL.sub("", piece[pronoun.end() :])  # only which digit this is (第二个 counted two)
             if not groups and len(asked.named) >= 2 and (lead := _list_label(piece)):
                 prefix.append(lead)  # "两个绿色的数字4和6": the colour is said of every digit of the list
                 piece = piece[len(lead) :]
@@ -282,13 +288,15 @@ def subject_clauses(prompt: str) -> list[str] | None:
         head = re.sub(r"(?i)\b(?:and|or)\b|[和与或]", " ", head)
         head = _clean(head)
     head = "" if _FILLER.match(head.lower()) or not head.strip() else head
+    if not _colours(head) and not says_motion(head):  # request framing ("can you do one", 给一年级学生做个视频):
+        head = ""  # the model read numbers in it ("one", 一 drew a 1)
     if len(clauses) == 1 and asked.count >= 2 and len(asked.named) == 1:
         clauses = [_singular(_strip_counts(clauses[0]))] * asked.count
     for items in lists:  # "moving right and left respectively": the k-th item is the k-th digit's
         if len(items) != len(clauses):
             return None
         clauses = [_join([c, item]) for c, item in zip(clauses, items)]
-    out = [_clean(_one_subject(f"{head}: {c}" if head else c)) for c in clauses]
+    out = [_clean(_no_other_one(_one_subject(f"{head}: {c}" if head else c))) for c in clauses]
     if len(out) != asked.total or any(digits_asked(c).total != 1 for c in out):
         return None
     if any(len(_colours(c)) > 1 for c in out):  # "digits 3 and 7: red and blue": whose colour is which is not said
@@ -328,6 +336,19 @@ def _respectively(text: str) -> tuple[str | None, list[list[str]]]:
         lists.append(items)
         text = text[:start] + text[end:]
     return text, lists
+
+
+def _no_other_one(clause: str) -> str:
+    """``clause`` without a "one" before its digit that the digit count does not take for the digit 1 ("hey, quick
+    one - a blue nine …": the model drew a 1)."""
+    named = digits_asked(clause).named
+    if len(named) != 1 or named[0] == 1:
+        return clause
+    d = named[0]
+    m = re.search(rf"{d}|\b{_EN_DIGIT_WORDS[d]}(?:e?s)?\b|[{_ZH_DIGIT_CHARS[d]}]", clause.lower())
+    if m is None:
+        return clause
+    return re.sub(r"(?i)\bone\b\s*", "", clause[: m.start()]) + clause[m.start() :]
 
 
 def _one_subject(clause: str) -> str:

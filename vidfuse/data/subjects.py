@@ -283,7 +283,7 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             if unit:
                 pass
             elif t == "one" and prev not in _DIGIT_NOUNS and not beside_digit:
-                if prev in _EN_COLOURS and prev in colours_named:  # "a red 5 and a blue 5, the red one …"
+                if EN_COLOUR_NAMES.get(prev) in colours_named:  # "a red 5 and a blue 5, the red one …" (or crimson)
                     pass
                 elif plural_named:  # "two sevens: a yellow one sliding left …": one of them
                     pass

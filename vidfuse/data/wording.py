@@ -88,7 +88,9 @@ _SHORTHAND_RE = re.compile(rf"(?<![\w'-])({'|'.join(_SHORTHAND)})(?![\w'-])")
 
 
 def expand_shorthand(text: str) -> str:
-    """``text`` (lower case) with chat shorthand spelled out: "a red 6 n a blue 8" → "a red 6 and a blue 8"."""
+    """``text`` (lower case) with chat shorthand spelled out: "a red 6 n a blue 8" → "a red 6 and a blue 8",
+    "bounces up & down" → "bounces up and down"."""
+    text = re.sub(r"(?<=[a-z0-9])\s*&\s*(?=[a-z0-9])", " and ", text)
     return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], text)
 
 
@@ -202,6 +204,17 @@ _NOTHING_ELSE = re.compile(
 )
 
 
+# a clause that only says the colour does not matter: "any colour is fine for that one", "doesn't matter what colour
+# the six is", "leave the 1 uncoloured", 颜色无所谓 (said of a digit, it was read as that digit's: "that one" drew a 1)
+_ANY_COLOUR = re.compile(
+    r"(?i)\b(?:any|whatever|whichever)\s+colou?rs?\b|\bcolou?rs?\b[^.;]{0,30}\b(?:doesn'?t|does\s+not|don'?t|do\s+not)"
+    r"\s+matter\b|\b(?:doesn'?t|does\s+not|don'?t|do\s+not)\s+(?:matter|care)\b[^.;]{0,20}\bcolou?rs?\b"
+    r"|\bno\s+particular\s+colou?rs?\b|\b(?:leave|keep)\b[^.;]{0,20}\b(?:uncolou?red|colou?rless)\b"
+    r"|\bcolou?rs?\b[^.;]{0,12}\b(?:up\s+to\s+you|optional|your\s+choice)\b"
+    r"|颜色(?:无所谓|随意|随便|不限|都行|都可以|不重要|自定)|(?:什么|任何|随便什么)颜色都(?:行|可以|好)|不(?:用|必|需要)?上色"
+)
+
+
 def drop_labels(text: str) -> str:
     """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …)."""
     return re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip()
@@ -209,19 +222,25 @@ def drop_labels(text: str) -> str:
 
 def drop_nothing_else(text: str) -> str:
     """``text`` without its clauses that only ask for nothing else to be added ("no sound", 别加背景音乐), those in
-    which :func:`vidfuse.data.subjects.digits_asked` names no digit; ``text`` as it is when nothing else would be
-    left."""
-    kept = "".join(
-        piece + sep
-        for piece, sep in _clauses(text)
-        if not (_NOTHING_ELSE.search(piece) and not digits_asked(piece).named)
-    ).strip(" ,，")
+    which :func:`vidfuse.data.subjects.digits_asked` names no digit, and those that only say the colour does not
+    matter ("any colour is fine for that one", "doesn't matter what colour the six is", 颜色无所谓: the digit is drawn
+    white) and name no digit that was not named before; ``text`` as it is when nothing else would be left."""
+    kept, seen = [], set()
+    for piece, sep in _clauses(text):
+        named = set(digits_asked(piece).named)
+        if _NOTHING_ELSE.search(piece) and not named:
+            continue
+        if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen:  # of a digit named before
+            continue
+        kept.append(piece + sep)
+        seen |= named
+    kept = "".join(kept).strip(" ,，")
     return kept if kept.strip(" ,，;；。.") else text
 
 
 # the words of a number a slip must not turn another word into ("tree" is no "three", "eighth" no "eight"): these
 # are reached by a swap of two letters only ("nien", "eigth")
-_NUMBER_WORDS = frozenset(EN_NUMBERS)
+_NUMBER_WORDS = frozenset(EN_NUMBERS) | frozenset(("sixes" if w == "six" else w + "s") for w in EN_NUMBERS)
 _COLOUR_WORDS = frozenset(EN_COLOUR_WORDS)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -278,8 +297,10 @@ def _english_words():
 
 
 def is_english_word(word: str) -> bool:
-    """Whether ``word`` (lower case) is an English word, by :func:`_english_words`' list."""
-    return bool(_english_words().known([word]))
+    """Whether ``word`` (lower case) is an English word, by :func:`_english_words`' list, or one written without its
+    apostrophe ("theres", "dont": not slips of "threes", "done")."""
+    words = _english_words()
+    return bool(words.known([word])) or any(words.known([f"{word[:k]}'{word[k:]}"]) for k in range(1, len(word)))
 
 
 def correct_spelling(text: str, known: Collection[str]) -> str:
