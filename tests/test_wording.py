@@ -242,3 +242,20 @@ def test_a_word_without_its_apostrophe_is_a_word_and_an_ampersand_is_and():
     assert correct_spelling("theres a 3 and its red", SHIPPED_WORDS) == "theres a 3 and its red"  # not "threes"
     assert is_english_word("dont") and not is_english_word("rigth")
     assert expand_shorthand("bouncing up & down, 0 up&down") == "bouncing up and down, 0 up and down"
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a navy blue 7 descending, handwritten look, black backdrop", "a navy blue 7 descending"),
+        ("a red four sliding down. black bg.", "a red four sliding down."),
+        ("a white 5 on a black background", "a white 5 on a black background"),  # said of the digit's clause
+        (
+            "a red 3 moving left, keep it simple on a black background",
+            "a red 3 moving left, keep it simple on a black background",
+        ),
+        ("一个蓝色的4往下掉，背景黑色就行", "一个蓝色的4往下掉，背景黑色就行"),  # the Chinese grammar teaches these
+    ],
+)
+def test_an_english_clause_about_the_black_scene_is_no_digits_words(text, read):
+    assert drop_nothing_else(text) == read

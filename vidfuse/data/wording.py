@@ -215,6 +215,26 @@ _ANY_COLOUR = re.compile(
 )
 
 
+# an English clause that only describes the scene every clip has (a black background, a handwritten look): "black
+# bg", "handwritten look, black backdrop". Said after a weak motion word it took the motion away ("a navy blue 7
+# descending, handwritten look, black backdrop" 0 of 20 draws right, "a navy blue 7 descending" 20 of 20). The
+# Chinese grammar teaches such clauses (背景是黑色的: 20 of 20 right after 往下掉), so Chinese ones stay.
+_SCENE_WORDS = frozenset(
+    "a an the on in with and all of it its is should be keep just please only plain pure solid pitch pitch-black "
+    "black dark background backgrounds backdrop bg screen canvas frame scene handwritten hand-written handwriting "
+    "look style font strokes".split()
+)
+_SCENE_NEEDS = re.compile(r"(?i)\b(?:background|backdrop|bg|screen|canvas|handwritten|hand-written|handwriting)\b")
+
+
+def _scene_only(piece: str) -> bool:
+    """Whether ``piece`` (English) only describes the scene every clip has: a black background, handwriting."""
+    text = piece.strip(" ,.;:!?~")
+    if not _SCENE_NEEDS.search(text) or re.search(r"[^\x00-\x7f]|\d", text):
+        return False
+    return all(w in _SCENE_WORDS for w in re.findall(r"[a-z-]+", text.lower()))
+
+
 def drop_labels(text: str) -> str:
     """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …)."""
     return re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip()
@@ -222,13 +242,14 @@ def drop_labels(text: str) -> str:
 
 def drop_nothing_else(text: str) -> str:
     """``text`` without its clauses that only ask for nothing else to be added ("no sound", 别加背景音乐), those in
-    which :func:`vidfuse.data.subjects.digits_asked` names no digit, and those that only say the colour does not
+    which :func:`vidfuse.data.subjects.digits_asked` names no digit, English ones that only describe the scene every
+    clip has ("black bg", "handwritten look"), and those that only say the colour does not
     matter ("any colour is fine for that one", "doesn't matter what colour the six is", 颜色无所谓: the digit is drawn
     white) and name no digit that was not named before; ``text`` as it is when nothing else would be left."""
     kept, seen = [], set()
     for piece, sep in _clauses(text):
         named = set(digits_asked(piece).named)
-        if _NOTHING_ELSE.search(piece) and not named:
+        if (_NOTHING_ELSE.search(piece) or _scene_only(piece)) and not named:
             continue
         if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen:  # of a digit named before
             continue
