@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from vidfuse.data.clauses import subject_clauses
 from vidfuse.data.durations import model_text
@@ -94,3 +95,22 @@ def test_taught_captions_are_left_alone_or_split_as_their_fields_say():
                     clauses = subject_clauses(model_text(caption))
                     assert clauses is not None and len(clauses) == 2, caption
     assert 1 <= changed <= 10  # a few of the 1,200 (each checked above)
+
+
+def test_the_cli_says_how_a_prompt_is_read_without_drawing_it(monkeypatch, capsys, tmp_path):
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "read",
+        "render --digit 3 --color red --motion left_right --digit 7 --color cyan --motion up",
+    )
+    assert code == 0, err
+    assert out.splitlines() == [
+        "reads: red 3, left-right; cyan 7, up",
+        "draws 2 layers, one per digit:",
+        "  1. red 3, left-right",
+        "  2. cyan 7, up",
+    ]
+    code, out, err = run_cli(monkeypatch, capsys, "read", "a cat playing the piano")
+    assert code == 0 and "never saw in training: cat, playing, piano" in out
+    assert not list(tmp_path.iterdir())  # nothing drawn, nothing written

@@ -2,7 +2,7 @@
 
 Every command calls one Python function (named in its help) and imports it lazily, so that
 ``vidfuse --help`` answers in well under a second. The commands live by what they do:
-:mod:`~vidfuse.cli.training` (train, eval, data), :mod:`~vidfuse.cli.videos` (generate, story, demo),
+:mod:`~vidfuse.cli.training` (train, eval, data), :mod:`~vidfuse.cli.videos` (generate, read, story, demo),
 :mod:`~vidfuse.cli.inventory` (info, models, voices, install-model) and :mod:`~vidfuse.cli.serving` (serve);
 train's options are generated from the config dataclasses by :mod:`~vidfuse.cli.train_options`. This module
 makes the app, lists the commands in the order ``--help`` shows them, and turns errors into one line.
@@ -34,6 +34,7 @@ data_app.command("moving-digits")(training.data_moving_digits)
 app.command(cls=TrainCommand)(training.train)
 app.command("distil-text")(training.distil_text)
 app.command()(videos.generate)
+app.command()(videos.read)
 app.command()(videos.demo)
 app.command()(videos.story)
 app.command()(inventory.voices)

@@ -107,6 +107,35 @@ def generate(
     typer.echo(f"wrote {written}")
 
 
+def read(
+    prompt: str = typer.Argument(..., help="A prompt, as you would give it to generate."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", help="Model folder (default: the one shipped inside vidfuse)."
+    ),
+) -> None:
+    """How a vidfuse model reads PROMPT, without drawing it: the words it reads (a length in words taken out, shades,
+    slips, fields and request framing put in the words it was taught), the layers it draws, the words it never
+    saw."""
+    from vidfuse.pipeline import TextToVideoPipeline
+
+    pipe = TextToVideoPipeline.from_pretrained(model)
+    if getattr(pipe, "is_diffusers", False):
+        typer.echo(f"reads: {prompt}  (a pretrained pipeline reads the prompt as it is written)")
+        return
+    typer.echo(f"reads: {pipe.model_text(prompt)}")
+    layers = pipe.subject_layers(prompt)
+    beyond = pipe.digits_beyond(prompt)
+    if layers:
+        typer.echo(f"draws {len(layers)} layers, one per digit:")
+        for k, clause in enumerate(layers, 1):
+            typer.echo(f"  {k}. {clause}")
+    elif beyond is not None:
+        typer.echo(f"asks for {beyond.total} digits but does not split into one clause per digit: draws it whole")
+    unknown = pipe.unknown_words(prompt)
+    if unknown:
+        typer.echo(f"never saw in training: {', '.join(unknown)}")
+
+
 def story(
     script: Optional[Path] = typer.Argument(
         None, help="The story: a .txt script (planned into scenes) or a .json scene list; or --topic."
