@@ -34,15 +34,15 @@ _EXPLICIT = re.compile(
     rf"(?i)(?:(?<=[\s{{(,;，；、|&+:：])|^)(?P<dash>--)?(?:{_KEY})(?(dash)(?=\s)|\s*[=:：](?!\s*[=:]))"
     r"|(?<![\w-])(?:" + _KEY.replace("(?P<", "(?P<x_") + r")(?![a-z-])"
 )
-# what ends a value: a list mark, a brace, a sentence's end
-_VALUE_END = re.compile(r"[;,|{}&+\n，；。、]|[.!?](?:\s|$)|\s/\s|\s--")
 _QUOTES = "'\"`「」『』“”‘’"
 _ZH_DIGITS = {ch: d for d, ch in enumerate(ZH_NUMBERS)} | {"〇": 0}
 _WORD_DIGITS = {w: d for d, w in enumerate(EN_NUMBERS)}
 _ZH_DIRECTION = {"左": "向左", "右": "向右", "上": "向上", "下": "向下"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-# what divides fields or records from one another (a value ends at the first of these)
+# what divides fields or records from one another: a list mark, a brace, a sentence's end; a value ends at the
+# first of these or at the next flag
 _LIST_MARK = r"[;,|{}&+\n，；、。]|[.!?](?:\s|$)|\s/\s"
+_VALUE_END = re.compile(_LIST_MARK + r"|\s--")
 
 
 @dataclass
