@@ -29,7 +29,8 @@ judged the thirtieth session's rules on captions nobody had read (both digits ri
 helper, 2026-12-07, committed before any judging; briefed for a stream of real users, ordinary and unusual mixed,
 the Chinese lines with digits, colours and motions of their own) judged rounds 3–5 on captions nobody had read
 (both digits right 87.5 / 90.0 / 91.7% at seeds 0 / 1 / 2; 91.7 / 90.8 / 91.7% on the code before them) and round 6
-(87.5 / 89.2 / 91.7%), and was then read.
+(87.5 / 89.2 / 91.7%), and was then read. ``…_two_j_*.jsonl`` (60 + 60, a tenth helper, 2026-12-07, briefed as i,
+committed before any judging) is held out: it judges the rules written from i's misses.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -54,7 +55,8 @@ SETS_F = {"en": HERE / "novel_captions_two_f_en.jsonl", "zh": HERE / "novel_capt
 SETS_G = {"en": HERE / "novel_captions_two_g_en.jsonl", "zh": HERE / "novel_captions_two_g_zh.jsonl"}
 SETS_H = {"en": HERE / "novel_captions_two_h_en.jsonl", "zh": HERE / "novel_captions_two_h_zh.jsonl"}
 SETS_I = {"en": HERE / "novel_captions_two_i_en.jsonl", "zh": HERE / "novel_captions_two_i_zh.jsonl"}
-HIDDEN = ("c", "d", "e")  # the held-out sets: their misses are not printed or written
+SETS_J = {"en": HERE / "novel_captions_two_j_en.jsonl", "zh": HERE / "novel_captions_two_j_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "j")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -90,6 +92,7 @@ def main() -> None:
         "g": [r for path in SETS_G.values() for r in load(path)],
         "h": [r for path in SETS_H.values() for r in load(path)],
         "i": [r for path in SETS_I.values() for r in load(path)],
+        "j": [r for path in SETS_J.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
