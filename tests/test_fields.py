@@ -52,6 +52,15 @@ from vidfuse.data.paraphrase import make_paraphrase, make_short
             "精灵A：数字2，着色：鹅黄，行为：水平往返；精灵B：数字7，着色：湖蓝，行为：向下坠落。",
             "鹅黄色2，水平往返；湖蓝色7，向下坠落",
         ),
+        # JSON with its quotes; fields said of every digit, before the first digit's, or a colour before them all
+        (
+            '[{"digit": 3, "color": "red", "motion": "left"}, {"digit": 7, "color": "blue", "motion": "up"}]',
+            "red 3, left; blue 7, up",
+        ),
+        ("colour=red; digit=3 motion=left; digit=7 motion=up", "red 3, left; red 7, up"),
+        ("Both blue: digit=3 motion=left; digit=7 motion=up", "blue 3, left; blue 7, up"),
+        # English words in Chinese fields keep their space
+        ("数字=6 颜色=red 动作=右；数字=3 颜色=蓝 动作=上下", "red 6，向右；蓝色3，上下"),
     ],
 )
 def test_fields_are_said_as_one_clause_per_digit(prompt, read):
@@ -69,6 +78,8 @@ def test_fields_are_said_as_one_clause_per_digit(prompt, read):
         "digit=12 color=red motion=left; digit=3 color=blue motion=up",  # a digit field that is no one digit
         "Colour: cyan and red. Digits: 2 and 6",  # "Digits" is a count, not a digit's field
         "数字5和数字8都往左移动",
+        "digit=3 color=red motion=left id=1; digit=7 color=blue motion=up id=2",  # a field it does not know
+        "digits=2; d1=1 d2=7 color=red motion=left",  # whose colour and motion is not plain
     ],
 )
 def test_what_is_not_plainly_fields_stays_as_it_is(prompt):
@@ -98,6 +109,7 @@ def test_taught_captions_are_left_alone_or_split_as_their_fields_say():
 
 
 def test_the_cli_says_how_a_prompt_is_read_without_drawing_it(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(
         monkeypatch,
         capsys,

@@ -82,6 +82,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             "a fuchsia 2 and a green 9. The fuchsia one glides right, the green one bobs up and down",
             ["a fuchsia 2, glides right", "a green 9, bobs up and down"],
         ),
+        # two shades of one palette colour: the word itself tells the digits apart
+        (
+            "a pink 3 and a purple 8, the pink one moves left and the purple one moves up",
+            ["a pink 3, moves left", "a purple 8, moves up"],
+        ),
+        # words before the first digit that say a motion in the grammar's words are kept
+        ("Skyward: a red 3 and a blue 7", ["Skyward: a red 3", "Skyward: a blue 7"]),
+        ("两个都上浮的数字：红色的3和蓝色的7", ["上浮的数字: 红色的3", "上浮的数字: 蓝色的7"]),
         # a "one" before a clause's digit that is not the digit 1 is not drawn
         (
             "Hey, quick one - a blue nine bouncing and a red four sliding down",

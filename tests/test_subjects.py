@@ -214,3 +214,9 @@ def test_a_prompt_is_read_once_however_often_a_batch_asks():
     prompt = "a red 3 moving left and a blue 7 moving up"
     first = digits_asked(prompt)
     assert digits_asked(prompt) is first and first.named == (3, 7)
+
+
+def test_a_one_after_a_digit_with_no_colour_is_still_the_digit_1():
+    # "the red one" after "a red 5" is the 5; a "one" after a digit named with no colour is no pronoun of it
+    assert digits_asked("a 3 moving left and a one moving up").named == (3, 1)
+    assert digits_asked("a fuchsia 2 and a green 9. the fuchsia one glides right").named == (2, 9)

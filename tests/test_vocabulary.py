@@ -183,3 +183,12 @@ def test_numbers_no_digit_draws_symbols_and_wordless_prompts_are_unknown(vocab):
     assert vocab.unknown_words("the red digit 3 moving right ★") == ["★"]
     assert vocab.unknown_words("?!.,;:") == ["?!.,;:"]
     assert vocab.unknown_words("a red 3 moving left, then a blue 7 moving up") == []  # one digit each: known
+
+
+def test_the_shade_characters_are_known_only_in_the_shades_the_rewrite_writes():
+    words = json.loads(
+        (Path(__file__).resolve().parents[1] / "vidfuse" / "default_model" / "vocabulary.json").read_text()
+    )
+    vocab = Vocabulary(words["words"], words["chars"])
+    assert vocab.unknown_words("一个粉红色的3往左") == []
+    assert vocab.unknown_words("一个3在银河里往左") == ["银河"]  # 银 only in 银白

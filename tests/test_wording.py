@@ -232,6 +232,9 @@ def test_a_way_to_move_said_alone(text, says):
         # a digit brought in by the clause stays, with what it says
         ("一个绿色的九向右移，另外一个8不用上色，向上移。", "一个绿色的九向右移，另外一个8不用上色，向上移。"),
         ("any colour, a 3 moving left", "a 3 moving left"),
+        # a clause that still says a colour, or names two digits, stays
+        ("a 3 moving left and a 7 moving up, the 3 red and the 7 any colour",) * 2,
+        ("一个3往左，一个7往上，3用红色而7颜色随意",) * 2,
     ],
 )
 def test_a_colour_that_does_not_matter_is_no_digits_words(text, read):
@@ -241,6 +244,7 @@ def test_a_colour_that_does_not_matter_is_no_digits_words(text, read):
 def test_a_word_without_its_apostrophe_is_a_word_and_an_ampersand_is_and():
     assert correct_spelling("theres a 3 and its red", SHIPPED_WORDS) == "theres a 3 and its red"  # not "threes"
     assert is_english_word("dont") and not is_english_word("rigth")
+    assert correct_spelling("a red 3 gos left", SHIPPED_WORDS) == "a red 3 goes left"  # "go's" is no contraction
     assert expand_shorthand("bouncing up & down, 0 up&down") == "bouncing up and down, 0 up and down"
 
 

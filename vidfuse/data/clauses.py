@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from vidfuse.data.paraphrase import ZH_COLOUR_WORDS
+from vidfuse.data.paraphrase import EN_MOTION_WORDS, ZH_COLOUR_WORDS
 from vidfuse.data.subjects import COUNTED_NOUNS, digits_asked, introduced_digits
 from vidfuse.data.subjects import EN_COLOUR_NAMES as _PALETTE  # colour word → the colour it names
 from vidfuse.data.wording import says_motion
@@ -254,12 +254,21 @@ def subject_clauses(prompt: str) -> list[str] | None:
         groups = [[base, *([by] if by else []), words] for by, (_, words) in zip(told, pronouns)]
         pronouns, told_apart = [], True
     open_groups = [g for g in groups if _says_nothing_after(g)]
-    for which, words in pronouns:
+    by_colour: list[int] = []  # the groups a pronoun found by its colour
+    for (which, words), by in zip(pronouns, told):
         if isinstance(which, int):  # "the first …", "the latter …", 后者: by position
             g = groups[which] if which < len(groups) else None
         else:  # "the red one …" by its colour; "one …", "the other …" the next digit with nothing said yet
-            g = next((g for g in groups if which and _colour(_join(g)) == which), None)
-            g = g or next(iter(open_groups), None)
+            same = [g for g in groups if which and _colour(_join(g)) == which]
+            if len(same) > 1:  # "a pink 3 and a purple 8, the pink one …": both magenta; the word itself tells
+                same = [g for g in same if by and by.lower() in _join(g).lower()]
+                if len(same) != 1:
+                    return None
+            g = same[0] if same else next(iter(open_groups), None)
+            if same:
+                if id(g) in by_colour:
+                    return None  # two pronouns found one digit: which is which is not plain
+                by_colour.append(id(g))
         if g is None:
             return None  # "a 5 moving right, then another one moving left": which digit is not said
         if g in open_groups:
@@ -288,7 +297,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
         head = re.sub(r"(?i)\b(?:and|or)\b|[和与或]", " ", head)
         head = _clean(head)
     head = "" if _FILLER.match(head.lower()) or not head.strip() else head
-    if not _colours(head) and not says_motion(head):  # request framing ("can you do one", 给一年级学生做个视频):
+    if not _colours(head) and not _says_way(head):  # request framing ("can you do one", 给一年级学生做个视频):
         head = ""  # the model read numbers in it ("one", 一 drew a 1)
     if len(clauses) == 1 and asked.count >= 2 and len(asked.named) == 1:
         clauses = [_singular(_strip_counts(clauses[0]))] * asked.count
@@ -336,6 +345,15 @@ def _respectively(text: str) -> tuple[str | None, list[list[str]]]:
         lists.append(items)
         text = text[:start] + text[end:]
     return text, lists
+
+
+def _says_way(text: str) -> bool:
+    """Whether ``text`` says a way to move in any of the grammar's words ("skyward", "from top to bottom", 上浮,
+    掉下去), not only those :func:`vidfuse.data.wording.says_motion` reads."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    return (
+        says_motion(text) or bool(words & EN_MOTION_WORDS) or bool(re.search(r"[浮掉飞]|[往向朝](?:画面|屏幕)", text))
+    )
 
 
 def _no_other_one(clause: str) -> str:

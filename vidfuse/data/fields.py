@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from vidfuse.data.caption_words import EN_NUMBERS, ZH_NUMBERS
+from vidfuse.data.wording import names_colour, says_motion
 
 __all__ = ["read_fields"]
 
@@ -31,7 +32,7 @@ _KEY = "|".join(f"(?P<{kind}>{keys})" for kind, keys in _KINDS)
 # a key with what divides it from its value: "=", ":", "：" after it or "--" before it; or, once a prompt is
 # plainly fields, a space ("glyph 8, tint yellow")
 _EXPLICIT = re.compile(
-    rf"(?i)(?:(?<=[\s{{(,;，；、|&+:：])|^)(?P<dash>--)?(?:{_KEY})(?(dash)(?=\s)|\s*[=:：](?!\s*[=:]))"
+    rf"(?i)(?:(?<=[\s{{(\[,;，；、|&+:：\"'])|^)(?P<dash>--)?(?:{_KEY})(?(dash)(?=\s)|[\"']?\s*[=:：](?!\s*[=:]))"
     r"|(?<![\w-])(?:" + _KEY.replace("(?P<", "(?P<x_") + r")(?![a-z-])"
 )
 _QUOTES = "'\"`「」『』“”‘’"
@@ -43,6 +44,13 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 # first of these or at the next flag
 _LIST_MARK = r"[;,|{}&+\n，；、。]|[.!?](?:\s|$)|\s/\s"
 _VALUE_END = re.compile(_LIST_MARK + r"|\s--")
+# any key written with "=" or as a flag, known or not ("id=1", "--scale 2"), and the keys that only count the digits
+_ANY_KEY = re.compile(r"(?i)(?:^|(?<=[\s{(\[,;，；、|&+:：\"']))(?:--([^\W\d_][\w-]*)|([^\W\d_][\w#-]*)[\"']?\s*=)")
+_COUNTS = re.compile(r"(?i)\b(?:both|all|each|two|three|digits?|numbers?)\b|两个|俩|都")
+_COUNT_KEYS = re.compile(r"(?i)digits|numbers|count|n|num_digits|数字个数|个数")
+# what ends a record for good: fields before the first digit field and divided from it by one of these are said of
+# every digit ("colour=red; digit=3 …; digit=7 …")
+_RECORD_END = re.compile(r"[;；\n}]|[.。](?:\s|$)")
 
 
 @dataclass
@@ -100,6 +108,11 @@ def _said(between: str) -> list[str]:
     return [p for p in (p.strip(" {}()[]（）【】:：=-/" + _QUOTES) for p in pieces) if p]
 
 
+def _says_look(text: str) -> bool:
+    """Whether ``text`` says a colour or a way to move ("Both blue", "all moving left")."""
+    return says_motion(text) or names_colour(text)
+
+
 def _motion(value: str, zh: bool) -> str:
     """A motion's value said as the grammar's short motions are ("left_right" → "left-right", 右 → 向右)."""
     v = value.strip(_QUOTES + " ")
@@ -126,11 +139,29 @@ def read_fields(prompt: str) -> str:
     explicit = _fields(prompt, loose=False)
     if explicit is None or len(explicit) < 2:
         return prompt
+    known = re.compile(rf"(?i)^(?:{_KEY.replace('(?P<', '(?P<k_')})$")
+    for m in _ANY_KEY.finditer(prompt):
+        key = m.group(1) or m.group(2)
+        if not known.match(key) and not _COUNT_KEYS.fullmatch(key):
+            return prompt  # "id=1", "scale=2": a field these rules do not know, which could be drawn as a digit
     found = _fields(prompt, loose=True)
     if not found:
         return prompt
+    shared = _Record()
+    for piece in _said(prompt[: found[0][2]] + "\n"):  # what comes before the fields: said of every digit where it
+        piece = re.sub(r"\s{2,}", " ", _COUNTS.sub(" ", piece)).strip()  # says a colour or a motion ("Both blue: …")
+        if names_colour(piece) and not says_motion(piece) and shared.colour is None:
+            shared.colour = piece
+        elif _says_look(piece):
+            shared.free.append(piece)
+    first_digit = next((k for k, f in enumerate(found) if f[0] == "digit"), None)
+    if first_digit:  # fields before the first digit, a record end between: said of every digit
+        if _RECORD_END.search(prompt, found[first_digit - 1][3], found[first_digit][2]):
+            for kind, value, *_ in found[:first_digit]:
+                setattr(shared, kind, value)
+            found = found[first_digit:]
     records: list[_Record] = [_Record()]
-    last = found[0][3]  # what comes before the first field (a command name, "digits=2;") is not drawn
+    last = found[0][3]
     for k, (kind, value, start, stop) in enumerate(found):
         if k:
             records[-1].free += _said(prompt[last:start])
@@ -143,14 +174,17 @@ def read_fields(prompt: str) -> str:
         return prompt  # one record: the model was taught a digit's fields as they are ("digit: 3, colour: red")
     if any(r.digit is None or _digit(r.digit) is None for r in records):
         return prompt  # a record with no digit, or a digit field that is not one digit ("digit: 12")
-    if all(r.colour is None and r.motion is None and not r.free for r in records):
-        return prompt
-    zh = bool(_CJK.search(prompt))
+    for r in records:
+        r.colour, r.motion, r.free = r.colour or shared.colour, r.motion or shared.motion, [*r.free, *shared.free]
+    if any(r.colour is None and r.motion is None and not r.free for r in records):
+        return prompt  # "d1=1 d2=7 color=red motion=left": whose colour and motion these are is not plain
+    said = [v for r in records for v in (r.colour, r.motion, *r.free) if v]
+    zh = bool(_CJK.search(" ".join(said)))
+    comma = "，" if zh else ", "
     clauses = []
     for r in records:
-        head = f"{_colour(r.colour, zh)}{'' if zh else ' '}" if r.colour else ""
-        words = [_motion(r.motion, zh)] if r.motion else []
-        words += r.free
-        said = ("，" if zh else ", ").join(words)
-        clauses.append(f"{head}{_digit(r.digit)}{('，' if zh else ', ') + said if said else ''}")
+        colour = _colour(r.colour, zh) if r.colour else ""
+        head = colour + ("" if not colour or (zh and _CJK.match(colour[-1])) else " ")
+        words = ([_motion(r.motion, zh)] if r.motion else []) + r.free
+        clauses.append(f"{head}{_digit(r.digit)}{comma + comma.join(words) if words else ''}")
     return ("；" if zh else "; ").join(clauses)

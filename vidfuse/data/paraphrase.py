@@ -155,6 +155,24 @@ _EN_BACK = {
         "upward and downward",
     ],
 }
+# every word the grammar says a motion with ("rising", "leftward", "bottom", "skyward" …), less the words of its
+# phrases that say other things too ("the", "screen"): read by vidfuse.data.clauses, which keeps the words before a
+# prompt's first digit only where they say a colour or a motion
+_NOT_MOTION = frozenset(
+    "the to a an of and from in on over across screen again then between with direction frame back side edges "
+    "toward towards heads".split()
+)
+EN_MOTION_WORDS = frozenset(
+    w
+    for phrases in (
+        [p for ps in _EN_WAY.values() for p in ps],
+        [p for ps in _EN_BACK.values() for p in ps],
+        [w for pair in _EN_GO + _EN_GO_UP + _EN_GO_DOWN + _EN_BOUNCE for w in pair],
+    )
+    for p in phrases
+    for w in re.findall(r"[a-z]+", p)
+    if w not in _NOT_MOTION
+)
 _EN_ADVERB = ["", "", "", "slowly ", "quickly ", "steadily ", "smoothly ", "gently ", "fast ", "constantly "]
 _EN_TAIL = [
     "",

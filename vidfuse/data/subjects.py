@@ -283,7 +283,8 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             if unit:
                 pass
             elif t == "one" and prev not in _DIGIT_NOUNS and not beside_digit:
-                if EN_COLOUR_NAMES.get(prev) in colours_named:  # "a red 5 and a blue 5, the red one …" (or crimson)
+                # "a red 5 and a blue 5, the red one …", "a fuchsia 2 …, the fuchsia one"
+                if prev in EN_COLOUR_NAMES and EN_COLOUR_NAMES[prev] in colours_named:
                     pass
                 elif plural_named:  # "two sevens: a yellow one sliding left …": one of them
                     pass

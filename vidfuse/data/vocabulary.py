@@ -35,7 +35,7 @@ from functools import cached_property, lru_cache
 
 from vidfuse.data.clauses import MAX_SUBJECTS, subject_clauses
 from vidfuse.data.subjects import COUNT_WORDS, DigitsAsked, digits_asked
-from vidfuse.data.wording import SHADE_CHARS, SHADE_WORDS, correct_spelling
+from vidfuse.data.wording import SHADE_PAIRS, SHADE_WORDS, correct_spelling
 from vidfuse.errors import InputError
 
 VOCABULARY_FILE = (
@@ -273,7 +273,8 @@ class Vocabulary:
                 continue
             c = text[i]
             i += 1
-            known = c in self.chars or c in ZH_STOP_CHARS or (c in SHADE_CHARS and bool(self.words))  # 粉红色
+            shade = text[i - 1 : i + 1] in SHADE_PAIRS and bool(self.words)  # 粉红色, not 粉笔
+            known = c in self.chars or c in ZH_STOP_CHARS or shade
             if not c.isalpha() or known:
                 if run:
                     add(run)

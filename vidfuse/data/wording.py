@@ -31,7 +31,7 @@ from vidfuse.data.paraphrase import EN_COLOUR_WORDS
 from vidfuse.data.subjects import digits_asked
 
 __all__ = [
-    "SHADE_CHARS",
+    "SHADE_PAIRS",
     "SHADE_WORDS",
     "bare_directions",
     "correct_spelling",
@@ -41,6 +41,7 @@ __all__ = [
     "expand_shorthand",
     "from_to",
     "is_english_word",
+    "names_colour",
     "name_shades",
     "says_motion",
 ]
@@ -70,9 +71,9 @@ _ZH_SHADES = [
     (re.compile(rf"粉(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "粉红色"),
     (re.compile(rf"银(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "银白色"),
 ]
-# the characters of the shades name_shades writes, which the grammar does not teach: a model with a word list reads
+# the shades name_shades writes (藏蓝, 粉红, 银白), which the grammar does not teach: a model with a word list reads
 # them (one digit moving left, ten digits × two seeds: 粉红色 20 of 20 right, 藏蓝色 20, 银白色 18)
-SHADE_CHARS = frozenset("".join(taught for _, taught in _ZH_SHADES)) - frozenset("色")
+SHADE_PAIRS = frozenset(taught[:2] for _, taught in _ZH_SHADES)
 
 
 def name_shades(text: str) -> str:
@@ -235,6 +236,13 @@ def _scene_only(piece: str) -> bool:
     return all(w in _SCENE_WORDS for w in re.findall(r"[a-z-]+", text.lower()))
 
 
+def names_colour(text: str) -> bool:
+    """Whether ``text`` names a colour (a palette colour, a taught shade or a Chinese colour character)."""
+    return bool(set(re.findall(r"[a-z]+", text.lower())) & (_COLOUR_WORDS | SHADE_WORDS)) or bool(
+        re.search(f"[{_ZH_COLOUR_CHARS}]", text)
+    )
+
+
 def drop_labels(text: str) -> str:
     """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …)."""
     return re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip()
@@ -251,8 +259,9 @@ def drop_nothing_else(text: str) -> str:
         named = set(digits_asked(piece).named)
         if (_NOTHING_ELSE.search(piece) or _scene_only(piece)) and not named:
             continue
-        if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen:  # of a digit named before
-            continue
+        if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen and len(named) <= 1:
+            if not names_colour(piece):  # "the 3 red and the 7 any colour" still says the 3's colour
+                continue
         kept.append(piece + sep)
         seen |= named
     kept = "".join(kept).strip(" ,，")
@@ -317,11 +326,21 @@ def _english_words():
     return SpellChecker(language="en", distance=1)
 
 
+# words people write without their apostrophe: a contraction ("dont", "youre", "theyll") or one of these with 's
+_APOSTROPHE_S = frozenset("its theres thats whats heres lets hes shes wheres whos hows everyones nothings".split())
+_CONTRACTION = re.compile(r"(?:n't|'re|'ll|'ve|'d|'m)$")
+
+
 def is_english_word(word: str) -> bool:
-    """Whether ``word`` (lower case) is an English word, by :func:`_english_words`' list, or one written without its
-    apostrophe ("theres", "dont": not slips of "threes", "done")."""
+    """Whether ``word`` (lower case) is an English word, by :func:`_english_words`' list, or a contraction written
+    without its apostrophe ("theres", "dont", "youre": not slips of "threes", "done", "your"; "gos" is no "go's" and
+    stays a slip of "goes")."""
     words = _english_words()
-    return bool(words.known([word])) or any(words.known([f"{word[:k]}'{word[k:]}"]) for k in range(1, len(word)))
+    if words.known([word]) or word in _APOSTROPHE_S:
+        return True
+    return any(
+        _CONTRACTION.search(w) and words.known([w]) for w in (f"{word[:k]}'{word[k:]}" for k in range(1, len(word)))
+    )
 
 
 def correct_spelling(text: str, known: Collection[str]) -> str:
