@@ -30,7 +30,8 @@ helper, 2026-12-07, committed before any judging; briefed for a stream of real u
 the Chinese lines with digits, colours and motions of their own) judged rounds 3–5 on captions nobody had read
 (both digits right 87.5 / 90.0 / 91.7% at seeds 0 / 1 / 2; 91.7 / 90.8 / 91.7% on the code before them) and round 6
 (87.5 / 89.2 / 91.7%), and was then read. ``…_two_j_*.jsonl`` (60 + 60, a tenth helper, 2026-12-07, briefed as i,
-committed before any judging) is held out: it judges the rules written from i's misses.
+committed before any judging) judged the rules written from i's misses with each prompt's own draws (both digits
+right 91.7 / 89.2 / 92.5% on rounds 3–6, 95.0 / 91.7 / 94.2% after rounds 7 and 8) and is held out.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
