@@ -254,7 +254,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
         groups = [[base, *([by] if by else []), words] for by, (_, words) in zip(told, pronouns)]
         pronouns, told_apart = [], True
     open_groups = [g for g in groups if _says_nothing_after(g)]
-    by_colour: list[int] = []  # the groups a pronoun found by its colour
+    by_colour: set[int] = set()  # the groups (their ids) a pronoun found by its colour
     for (which, words), by in zip(pronouns, told):
         if isinstance(which, int):  # "the first …", "the latter …", 后者: by position
             g = groups[which] if which < len(groups) else None
@@ -268,7 +268,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
             if same:
                 if id(g) in by_colour:
                     return None  # two pronouns found one digit: which is which is not plain
-                by_colour.append(id(g))
+                by_colour.add(id(g))
         if g is None:
             return None  # "a 5 moving right, then another one moving left": which digit is not said
         if g in open_groups:

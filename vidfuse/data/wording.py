@@ -251,9 +251,9 @@ def drop_labels(text: str) -> str:
 def drop_nothing_else(text: str) -> str:
     """``text`` without its clauses that only ask for nothing else to be added ("no sound", 别加背景音乐), those in
     which :func:`vidfuse.data.subjects.digits_asked` names no digit, English ones that only describe the scene every
-    clip has ("black bg", "handwritten look"), and those that only say the colour does not
-    matter ("any colour is fine for that one", "doesn't matter what colour the six is", 颜色无所谓: the digit is drawn
-    white) and name no digit that was not named before; ``text`` as it is when nothing else would be left."""
+    clip has ("black bg", "handwritten look"), and those that only say the colour does not matter ("any colour is fine
+    for that one", "doesn't matter what colour the six is", 颜色无所谓: the digit is drawn white) and name no colour
+    and no digit that was not named before; ``text`` as it is when nothing else would be left."""
     kept, seen = [], set()
     for piece, sep in _clauses(text):
         named = set(digits_asked(piece).named)
