@@ -14,6 +14,7 @@ from vidfuse.data.paraphrase import _ZH_WAY as ZH_WAYS  # the grammar's own ways
 from vidfuse.data.paraphrase import make_paraphrase
 from vidfuse.data.vocabulary import Vocabulary
 from vidfuse.data.wording import (
+    article_after_make,
     bare_directions,
     correct_spelling,
     drop_labels,
@@ -263,3 +264,21 @@ def test_a_word_without_its_apostrophe_is_a_word_and_an_ampersand_is_and():
 )
 def test_an_english_clause_about_the_black_scene_is_no_digits_words(text, read):
     assert drop_nothing_else(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        (
+            "make 3 go left in green and 7 bounce up and down in red",
+            "make the 3 go left in green and 7 bounce up and down in red",
+        ),
+        ("make five fall", "make the five fall"),
+        ("let 3 rise", "let the 3 rise"),
+        ("make two digits move", "make two digits move"),  # a count, not a digit
+        ("make the 3 go left", "make the 3 go left"),
+        ("make 3 red", "make 3 red"),  # no verb of moving after it
+    ],
+)
+def test_a_bare_digit_after_make_takes_its_article(text, read):
+    assert article_after_make(text) == read

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from vidfuse.data.fields import read_fields
 from vidfuse.data.negation import drop_negated
 from vidfuse.data.wording import (
+    article_after_make,
     bare_directions,
     drop_labels,
     drop_nothing_else,
@@ -241,4 +242,4 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     text = asked.text if asked is not None and asked.text.strip() else prompt
     text = spell_arrows(set_off_asides(read_fields(drop_negated(text)))).lower()
     text = drop_nothing_else(drop_labels(text))
-    return drop_places(from_to(bare_directions(name_shades(expand_shorthand(text)))))
+    return drop_places(from_to(bare_directions(name_shades(article_after_make(expand_shorthand(text))))))

@@ -646,6 +646,11 @@ def _bare(present: str) -> str:
     return present[:-1]
 
 
+# the bare forms of the grammar's verbs of moving ("go", "fall", "bounce"): read by vidfuse.data.wording, which gives a
+# bare digit after "make"/"let" its article ("make 3 go left" → "make the 3 go left")
+EN_BARE_VERBS = frozenset(_bare(p) for p in _EN_PRESENT)
+
+
 def _en_short(rng, digit: int, motion: str, colour: str | None) -> str:
     n = EN_NUMBERS[digit] if rng.random() < 0.4 else str(digit)
     shape = rng.random()
