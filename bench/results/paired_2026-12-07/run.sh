@@ -12,3 +12,5 @@ for s in 0 1 2; do .venv/bin/python -W ignore bench/two_digits.py --sets b,c,e,f
 # set j (held out), on rounds 3-6 (git 7fd699b) and on round 8 with the review's mends (git b8b4d0a)
 for s in 0 1 2; do .venv/bin/python -W ignore bench/two_digits.py --sets j --seed $s --out j_round6_s$s.json; done
 for s in 0 1 2; do .venv/bin/python -W ignore bench/two_digits.py --sets j --seed $s --out j_round8_s$s.json; done
+# round 9 (git b737827): only d and i have captions whose text it changes
+for s in 0 1 2; do .venv/bin/python -W ignore bench/two_digits.py --sets d,i --seed $s --out round9_s$s.json; done
