@@ -29,6 +29,7 @@ _MOTION_KEYS = (
 )
 _KINDS = (("digit", _DIGIT_KEYS), ("colour", _COLOUR_KEYS), ("motion", _MOTION_KEYS))
 _KEY = "|".join(f"(?P<{kind}>{keys})" for kind, keys in _KINDS)
+_KNOWN_KEY = re.compile(rf"(?i)(?:{'|'.join(keys for _, keys in _KINDS)})")  # a whole key of any kind
 # a key with what divides it from its value: "=", ":", "：" after it or "--" before it; or, once a prompt is
 # plainly fields, a space ("glyph 8, tint yellow")
 _EXPLICIT = re.compile(
@@ -133,16 +134,18 @@ def read_fields(prompt: str) -> str:
     "digits=2; d1=5 colour=lemon motion=right; d2=0 colour=turquoise motion=up" → "lemon 5, right; turquoise 0,
     up"; "gen --数字 6 --颜色 白 --动作 右 --数字 3 --颜色 蓝 --动作 上下" → "白色6，向右；蓝色3，上下". A record starts
     at a field whose kind the current record has already; every record must name exactly one digit. Words a list mark
-    sets off between fields ("goes left", 竖向来回) stay with their record; what comes before the first field (a
-    command name) and a key's own label ("Sprite B:", "Second digit") are left out. One record is left as it is:
-    the model was taught a digit's fields ("digit: 3, colour: red, motion: left")."""
+    sets off between fields ("goes left", 竖向来回) stay with their record; a key's own label ("Sprite B:", "Second
+    digit") is left out, and so is what comes before the first field (a command name) unless it says a colour or a
+    motion ("Both blue: …"). Fields before the first digit's, a record's end between ("colour=red; digit=3 …"), and
+    those words are said of every digit that says no colour or motion of its own. A key these rules do not know
+    ("id=1"), or a record with nothing but its digit, leaves the prompt as it is, and so does one record: the model
+    was taught a digit's fields ("digit: 3, colour: red, motion: left")."""
     explicit = _fields(prompt, loose=False)
     if explicit is None or len(explicit) < 2:
         return prompt
-    known = re.compile(rf"(?i)^(?:{_KEY.replace('(?P<', '(?P<k_')})$")
     for m in _ANY_KEY.finditer(prompt):
         key = m.group(1) or m.group(2)
-        if not known.match(key) and not _COUNT_KEYS.fullmatch(key):
+        if not _KNOWN_KEY.fullmatch(key) and not _COUNT_KEYS.fullmatch(key):
             return prompt  # "id=1", "scale=2": a field these rules do not know, which could be drawn as a digit
     found = _fields(prompt, loose=True)
     if not found:
