@@ -269,14 +269,15 @@ def test_the_shipped_model_draws_two_digits_as_layers():
         whole = pipe(prompt, seed=0, layered=False)[0].astype(int)
     assert not np.array_equal(whole, clip)
     # a one-digit prompt's clip does not change when a two-digit prompt is beside it in the batch
+    # (within a level or two of 255: a batch of other sizes may sum in another order)
     alone = pipe(["a green 5 going down", "a white 1 going right"], seed=0)
     mixed = pipe(["a green 5 going down", prompt], seed=0)
-    np.testing.assert_array_equal(alone[0], mixed[0])
+    np.testing.assert_allclose(alone[0].astype(int), mixed[0].astype(int), atol=2)
     # nor does a two-digit prompt's clip hang on whether the prompts beside it are layered: each layer of each
     # scene has a generator of its own (one more prompt split shifted every later scene's draws)
     beside_one = pipe([prompt, "a green 5 going down"], seed=0)
     beside_two = pipe([prompt, "a white 2 moving left and a cyan 8 moving up"], seed=0)
-    np.testing.assert_array_equal(beside_one[0], beside_two[0])
+    np.testing.assert_allclose(beside_one[0].astype(int), beside_two[0].astype(int), atol=2)
     # plural digits are digits, not seconds; a prompt over the token limit is refused with its own number
     assert pipe.subject_layers("two red 4s moving right") == ["red 4 moving right"] * 2
     # case does not change the split (Title Case "… Respectively" did not split: the layering read it as written)

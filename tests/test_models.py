@@ -181,3 +181,24 @@ def test_a_training_step_that_wants_the_unconditional_branch_encodes_the_text_on
     assert torch.equal(uncond.mask, want.mask) and uncond.image is cond.image
     torch.testing.assert_close(uncond.tokens[uncond.mask], want.tokens[want.mask], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(uncond.pooled, want.pooled, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["gan", "anchor", "flow"])
+def test_a_clip_drawn_from_given_noise_is_the_clip_its_seed_draws(family):
+    """The pipeline draws each layered prompt's noise from its own generator and all the clips in one batch: that
+    must be the clip the generator would have drawn. A clip continued in windows draws its noise as it goes."""
+    from tests.conftest import tiny_pipeline
+    from vidfuse.pipeline import pad_tokens
+
+    pipe = tiny_pipeline(family)
+    model, frames = pipe.model, pipe.num_frames
+    ids, mask = pad_tokens(*pipe.tokenizer.encode(["a red 3 moving left", "a blue 7 moving up"]))
+    seeded = model.generate(ids, mask, num_frames=frames, generator=torch.Generator().manual_seed(5))
+    noise = model.generator.sample_noise(2, frames, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(model.generate(ids, mask, num_frames=frames, noise=noise), seeded)
+    assert model.draws_once(frames)
+    longer = 2 * frames + 1
+    assert model.draws_once(longer) == (family != "flow")  # the anchor continues itself; a GAN has no native length
+    if family == "flow":
+        with pytest.raises(ValueError, match="one pass"):
+            model.generate(ids, mask, num_frames=longer, noise=noise)

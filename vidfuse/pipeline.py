@@ -64,6 +64,7 @@ from vidfuse.inputs import (
     image_to_tensor,  # noqa: F401 (API)
     is_int,
 )
+from vidfuse.models.base import Noise
 from vidfuse.models.compose import least_overlap, stack_layer
 from vidfuse.models.model import VidFuseModel
 from vidfuse.models.registry import supports_guidance
@@ -501,15 +502,28 @@ class TextToVideoPipeline:
             # LAYER_CANDIDATES draws of layer k of each scene, from a generator of its own (the seed, the prompt's
             # place in the batch, the layer): a scene's video does not hang on which other prompts were layered
             # (one prompt more or less split shifted every later scene's draws). The least crossing is kept.
-            candidates = torch.stack(
-                [
-                    self._generate(
-                        [layers[i][k]] * LAYER_CANDIDATES, None, **(draw | {"gen": _layer_generator(base, i, k)})
-                    )
-                    for i in rows
-                ],
-                dim=1,
-            )
+            # The noise is drawn row by row and the clips in one batch, as the per-row calls were but faster.
+            texts = [layers[i][k] for i in rows for _ in range(LAYER_CANDIDATES)]
+            if self.model.draws_once(num_frames):
+                noise = Noise.cat(
+                    [
+                        self.model.generator.sample_noise(
+                            LAYER_CANDIDATES, num_frames, generator=_layer_generator(base, i, k)
+                        )
+                        for i in rows
+                    ]
+                )
+                flat = self._generate(texts, None, **draw, noise=noise)
+            else:  # a clip drawn in windows draws its noise window by window: one call per row
+                flat = torch.cat(
+                    [
+                        self._generate(
+                            texts[j : j + LAYER_CANDIDATES], None, **(draw | {"gen": _layer_generator(base, i, k)})
+                        )
+                        for j, i in zip(range(0, len(texts), LAYER_CANDIDATES), rows)
+                    ]
+                )
+            candidates = flat.unflatten(0, (len(rows), LAYER_CANDIDATES)).transpose(0, 1)  # (candidate, row, ...)
             video[rows] = stack_layer(video[rows], least_overlap(video[rows], candidates))
         frames = video_to_uint8(resize_video(video, height, width))
         if progress is not None:
@@ -532,8 +546,11 @@ class TextToVideoPipeline:
                 f"{have / 2**30:.1f} GB is available: {MEMORY_HINT}"
             )
 
-    def _generate(self, prompts, images, *, num_frames, gen, guidance_scale, batch_size, on_overflow) -> torch.Tensor:
-        """``(B, C, T, H, W)`` float clips at the native size for ``prompts``, ``batch_size`` at a time."""
+    def _generate(
+        self, prompts, images, *, num_frames, gen, guidance_scale, batch_size, on_overflow, noise: Noise | None = None
+    ) -> torch.Tensor:
+        """``(B, C, T, H, W)`` float clips at the native size for ``prompts``, ``batch_size`` at a time; ``noise``
+        (one draw per prompt) instead of drawing from ``gen``."""
         ids, mask = pad_tokens(*self.tokenizer.encode(prompts, on_overflow=on_overflow))
         outs = []
         for i in range(0, len(prompts), batch_size):
@@ -546,6 +563,7 @@ class TextToVideoPipeline:
                     num_frames=num_frames,
                     generator=gen,
                     guidance_scale=guidance_scale,
+                    noise=None if noise is None else Noise({k: v[sl] for k, v in noise.parts.items()}),
                 )
             outs.append(video.float())
         return outs[0] if len(outs) == 1 else torch.cat(outs)

@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from vidfuse.config import ModelConfig
 from vidfuse.models.alignment import TextClipAlignment
-from vidfuse.models.base import Condition
+from vidfuse.models.base import Condition, Noise
 from vidfuse.models.fusion import MultimodalFusion
 from vidfuse.models.registry import build_generator
 from vidfuse.models.text_encoder import PretrainedTextEncoder, build_text_encoder
@@ -150,8 +150,12 @@ class VidFuseModel(nn.Module):
         num_frames: int,
         generator: torch.Generator | None = None,
         guidance_scale: float = 1.0,
+        noise: Noise | None = None,
     ) -> torch.Tensor:
         """Video (B, C, T, H, W) in [-1, 1] for a batch of tokenised prompts (and first frames).
+
+        ``noise``: the clip's randomness, from ``generator.sample_noise`` (drawn with ``generator`` when None); only
+        where :meth:`draws_once` holds, since a continued clip draws each window's noise as it goes.
 
         A generator that is trained on clips of a fixed length (``generator.native_frames``, e.g. the latent
         flow's Transformer, which learns time positions only up to its training length) makes longer videos
@@ -162,11 +166,13 @@ class VidFuseModel(nn.Module):
         (the same text + image → video path the model is trained for), and that repeated frame is dropped.
         Generators with no native length (GAN, VAE) generate any length at once.
         """
-        native = self.generator.native_frames
-        if native is None or num_frames <= native or native < 2 or self.generator.continues_itself:
+        if self.draws_once(num_frames):
             return self._generate_once(
-                ids, mask, image, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale
+                ids, mask, image, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale, noise=noise
             )
+        if noise is not None:
+            raise ValueError(f"noise applies to a clip drawn in one pass; {num_frames} frames are drawn in windows")
+        native = self.generator.native_frames
         text = self.text_encoder(ids, mask)  # the prompt is the same in every window: encoded once
         once = functools.partial(
             self._generate_once, ids, mask, num_frames=native, generator=generator, guidance_scale=guidance_scale
@@ -193,6 +199,12 @@ class VidFuseModel(nn.Module):
             image = clip[:, :, -1]  # (B, C, H, W) in [-1, 1]: the next segment starts here
         return torch.cat(parts, dim=2)
 
+    def draws_once(self, num_frames: int) -> bool:
+        """Whether a clip of ``num_frames`` is one call of the generator (its noise drawn once, up front), rather
+        than windows continued one after another."""
+        native = self.generator.native_frames
+        return native is None or num_frames <= native or native < 2 or self.generator.continues_itself
+
     def _generate_once(
         self,
         ids: torch.Tensor,
@@ -203,10 +215,11 @@ class VidFuseModel(nn.Module):
         generator: torch.Generator | None,
         guidance_scale: float,
         text: torch.Tensor | None = None,
+        noise: Noise | None = None,
     ) -> torch.Tensor:
         cond, uncond = self._conditions(ids, mask, image, guidance_scale, text=text)
         return self.generator.generate(
-            cond, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale, uncond=uncond
+            cond, num_frames=num_frames, generator=generator, guidance_scale=guidance_scale, uncond=uncond, noise=noise
         )
 
     def _conditions(self, ids, mask, image, guidance_scale: float, *, text=None) -> tuple[Condition, Condition | None]:
