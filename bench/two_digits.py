@@ -31,7 +31,7 @@ the Chinese lines with digits, colours and motions of their own) judged rounds 3
 (both digits right 87.5 / 90.0 / 91.7% at seeds 0 / 1 / 2; 91.7 / 90.8 / 91.7% on the code before them) and round 6
 (87.5 / 89.2 / 91.7%), and was then read. ``…_two_j_*.jsonl`` (60 + 60, a tenth helper, 2026-12-07, briefed as i,
 committed before any judging) judged the rules written from i's misses with each prompt's own draws (both digits
-right 91.7 / 89.2 / 92.5% on rounds 3–6, 95.0 / 91.7 / 94.2% after rounds 7 and 8) and is held out.
+right 91.7 / 89.2 / 92.5% on rounds 3–6, 95.0 / 91.7 / 94.2% after rounds 7 and 8), and was read once k was written.
 ``…_two_k_*.jsonl`` (60 + 60, an eleventh helper, 2026-12-07, briefed as i, committed before any judging; brief in
 ``bench/results/set_k_2026-12-07/``) judges the rules written from j's misses and is held out.
 
@@ -60,7 +60,7 @@ SETS_H = {"en": HERE / "novel_captions_two_h_en.jsonl", "zh": HERE / "novel_capt
 SETS_I = {"en": HERE / "novel_captions_two_i_en.jsonl", "zh": HERE / "novel_captions_two_i_zh.jsonl"}
 SETS_J = {"en": HERE / "novel_captions_two_j_en.jsonl", "zh": HERE / "novel_captions_two_j_zh.jsonl"}
 SETS_K = {"en": HERE / "novel_captions_two_k_en.jsonl", "zh": HERE / "novel_captions_two_k_zh.jsonl"}
-HIDDEN = ("c", "d", "e", "j", "k")  # the held-out sets: their misses are not printed or written
+HIDDEN = ("c", "d", "e", "k")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
