@@ -167,6 +167,18 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["a crimson 4, going up", "a teal 6, going left"],
         ),
         ("3 leftwards, 7 upwards", ["3 leftwards", "7 upwards"]),
+        # round 10: "side to side" is a motion, not a count of sides; "blue one" before any digit is the digit 1
+        ("magenta 9 up, white 2 side to side", ["magenta 9 up", "white 2 side to side"]),
+        ("blue one up / cyan eight bouncing up and down", ["blue one up", "cyan eight bouncing up and down"]),
+        # a clause's leading 再, 另外 or "another" is no word of its digit's (the model read them as a bounce)
+        ("我要一个绿色的七上下弹跳，再要一个数字三往左走", ["我要一个绿色的七上下弹跳", "要一个数字三往左走"]),
+        ("一个红色的3往左，另外一个蓝色的5往上", ["一个红色的3往左", "一个蓝色的5往上"]),
+        ("a red 3 moving left and another blue 5 moving up", ["a red 3 moving left", "a blue 5 moving up"]),
+        ("a red 3 moving left and another 8 moving up", ["a red 3 moving left", "an 8 moving up"]),
+        ("a yellow 5 moving left while another 5 moves down", ["a yellow 5 moving left", "a 5 moves down"]),
+        # 再来回 is a bounce, not "again"; a motion said before a digit is its own (it took the other's words)
+        ("一个红色的3往左，再来回弹跳的蓝色5", ["一个红色的3往左", "再来回弹跳的蓝色5"]),
+        ("a red 3 moving left and a bouncing blue 5", ["a red 3 moving left", "a bouncing blue 5"]),
     ],
 )
 def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):

@@ -80,6 +80,12 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("一个3往左，一个3往上", (3,), 2),
         ("一个红色的三往左移，一个红色的三往上移", (3,), 2),
         ("a 3 moving left, then the 3 moves up", (3,), 0),
+        ("white 2 side to side", (2,), 0),  # a motion, not two sides
+        ("a 7 bouncing between 2 sides", (7,), 0),
+        # "<colour> one" before a direction is the digit 1 only before any digit or count is said
+        ("blue one up / cyan eight bouncing up and down", (1, 8), 0),
+        ("a 3 and a 7, red one up, blue one left", (3, 7), 0),
+        ("two digits: red one up, blue one down", (1,), 2),
     ],
 )
 def test_digits_asked_reads_digits_counts_and_not_other_numbers(prompt, named, count):

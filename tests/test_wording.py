@@ -269,6 +269,29 @@ def test_an_english_clause_about_the_black_scene_is_no_digits_words(text, read):
 @pytest.mark.parametrize(
     "text, read",
     [
+        # a closing is no digit's words ("number 2, white, going left, that's" was drawn right in 0 of 20 draws)
+        (
+            "number 8, cyan, going right. number 2, white, going left. that's all.",
+            "number 8, cyan, going right. number 2, white, going left.",
+        ),
+        ("a red 3 moving left, that's it", "a red 3 moving left"),
+        ("that is all", "that is all"),  # nothing else would be left
+        # the digit a colour-does-not-matter clause names stays when the next clause calls it "it"
+        (
+            "a five and a nine. the five lemon yellow. the nine can be whatever colour, just have it move left.",
+            "a five and a nine. the five lemon yellow. the nine, just have it move left.",
+        ),
+        ("a 9 moving left, the nine can be whatever colour.", "a 9 moving left"),
+        ("a 9 moving left, the nine can be whatever colour, a 5 moving up", "a 9 moving left, a 5 moving up"),
+    ],
+)
+def test_a_closing_and_a_colour_that_does_not_matter(text, read):
+    assert drop_nothing_else(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
         (
             "make 3 go left in green and 7 bounce up and down in red",
             "make the 3 go left in green and 7 bounce up and down in red",

@@ -116,6 +116,15 @@ _FRAMING = re.compile(
     # 第二个数字是白色的3: 第二 reads as a count
     r"|^\s*(?:其中)?(?:第[一二三四]|另外?一|一)[个只位](?:数字|数)?(?:是|为)"
 )
+# A clause's leading 再 ("again, also": 再要一个…, 再一个…) or 另(外) before 一个 and the digit it names: drawn on its
+# own, the model read it as a bounce (the grammar has 再 only in 向左再向右来回移动): "再要一个数字{z}往左走" 0 of 20
+# draws right, "要一个数字{z}往左走" 19 of 20; 另外一个数字{z}往左走 1 of 20
+_ZH_AGAIN = re.compile(
+    r"^\s*(?:然后|接着)?(?:再(?=要|来(?!回)|加|画|放|给|弄|搞|一[个只位颗枚])|另外?(?=一[个只位颗枚]))"
+)
+# and the English "another" before the digit of its clause ("and another blue 5 moving up" → "a blue 5 moving up"):
+# "another {d} moving left" 5 of 20 draws right, "a {d} moving left" 19 of 20
+_EN_ANOTHER = re.compile(r"(?i)^\s*another\s+(?=(\w))")
 _RESPECTIVELY = re.compile(r"(?i)\brespectively\b|\bin that order\b|分别|依次")
 # what may join an ordinal label to its digit ("the second is a red 9", 第二个是品红色的9)
 _ORDINAL_TAIL = re.compile(r"^\s*(?:数字|号)?\s*(?:(?:is|was|will\s+be|should\s+be)\b|[:：,，\-是为])?\s*")
@@ -283,7 +292,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
     clauses = clauses if told_apart else _merge_same_digit(clauses)
     # "a red three and a blue seven bouncing up and down": a digit with nothing said takes the next one's words
     for i, c in enumerate(clauses):
-        if _says_nothing_after([c]):
+        if _says_nothing_after([c]) and not _says_motion_before(c):  # "来回弹跳的蓝色5", "a bouncing blue 5": said
             said = [_after_digit(o) for o in clauses[i + 1 :] + clauses[:i][::-1] if not _says_nothing_after([o])]
             clauses[i] = _join([c, _strip_counts(said[0])]) if said else c
     clauses = [_join([c, *shared]) for c in clauses]
@@ -305,6 +314,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
         if len(items) != len(clauses):
             return None
         clauses = [_join([c, item]) for c, item in zip(clauses, items)]
+    clauses = [_EN_ANOTHER.sub(_an, _ZH_AGAIN.sub("", c)) for c in clauses]
     out = [_clean(_no_other_one(_one_subject(f"{head}: {c}" if head else c))) for c in clauses]
     if len(out) != asked.total or any(digits_asked(c).total != 1 for c in out):
         return None
@@ -441,6 +451,12 @@ def _after_digit(clause: str) -> str:
     return clause[ends[-1] :] if ends else ""
 
 
+def _says_motion_before(clause: str) -> bool:
+    """Whether ``clause`` says a motion before its first digit ("来回弹跳的蓝色5", "a bouncing blue 5")."""
+    ends = _digit_positions(clause)
+    return bool(ends) and says_motion(_before_digit(clause, ends[0]))
+
+
 def _says_nothing_after(group: list[str]) -> bool:
     """Whether a group names its digit and says nothing after it ("a red three", "3", "红色的3")."""
     return bool(_FILLER.match(_after_digit(_join(group)).lower()))
@@ -481,6 +497,11 @@ def _told_by(pronoun: str) -> str:
         pronoun,
     )
     return _clean(words)
+
+
+def _an(m: re.Match) -> str:
+    """The indefinite article for the word that starts with ``m.group(1)`` ("an 8", "an orange 3", "a blue 5")."""
+    return "an " if m.group(1).lower() in "aeio8" else "a "
 
 
 def _merge_same_digit(clauses: list[str]) -> list[str]:

@@ -132,6 +132,7 @@ def digits_asked(prompt: str) -> DigitsAsked:
     text = re.sub(r"\d+\s*[x×*]\s*\d+", " ", text)  # sizes: 64x64
     text = re.sub(r"\d+\s*:\s*\d+|\d+\s*o'?\s*clock", " ", text)  # ratios and times: 4:3, 3 o'clock
     text = re.sub(r"\bside[\s-]+by[\s-]+side\b", " beside each other ", text)  # "a 7 side by side": no unit
+    text = re.sub(r"\bside[\s-]+to[\s-]+side\b", " sideways ", text)  # "white 2 side to side": its motion, no count
     # ranges: "2 or 3 pixels", "2 to 3 px", 3-4秒 (the unit is the end's)
     text = re.sub(r"\d+(?:\.\d+)?\s*(?:-|–|~|to|or|到|至)\s*(?=\d)", " ", text)
     named: list[tuple[int, str | None]] = []  # (digit, its colour word if one comes just before)
@@ -290,6 +291,8 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
                     pass
                 elif _one_is_digit(prev, nxt) and _acts(nxt):  # "… and a one goes up": a subject of its own
                     named(i, 1)
+                elif prev in _EN_COLOURS and nxt in _EN_HEADINGS and last_digit < 0 and not any(counts):
+                    named(i, 1)  # "blue one up / cyan eight …": before any digit or count, no pronoun but the 1
                 elif _one_is_digit(prev, nxt):  # "a red one": the digit 1 if nothing else is named, else "a red 3,
                     maybe_one.append(_en_colour(tokens, i))  # a big one" means the 3
             elif t in ("oh", "nought", "naught") and prev not in _DIGIT_NOUNS and not beside_digit:
@@ -336,6 +339,8 @@ def _acts(word: str) -> bool:
 
 
 _EN_WAYS = frozenset("upwards downwards leftwards rightwards sideways backwards forwards".split())
+# a direction said right after a subject ("blue one up", "red 7 left")
+_EN_HEADINGS = _EN_WAYS | frozenset("up down left right upward downward leftward rightward".split())
 
 
 def _counts_other(tokens: list[str], i: int, prev: str) -> bool:

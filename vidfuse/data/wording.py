@@ -215,8 +215,11 @@ _LABEL = re.compile(
 # a request about what not to add, with no digit in it: "No sound, no text.", "Please don't add anything else.",
 # 别加背景音乐, 不要出现重复的数字 (said after the last digit, it was read as that digit's: "… a teal 9 moving left. No
 # sound, no text, no other digits" drew a bounce)
+# A closing ("That's all.", "that's it") is one too: after the last digit the model read "that's" as its motion
+# ("number {d}, white, going left, that's" 0 of 20 draws right, without it 19 of 20).
 _NOTHING_ELSE = re.compile(
     r"(?i)^\s*(?:please\s+)?(?:no|don't|do\s+not|never|without|nothing|keep\s+it\s+free\s+of)\b"
+    r"|^\s*(?:and\s+)?(?:that'?s|that\s+is|that\s+will\s+be|that'?ll\s+be)\s+(?:all|it|everything)\b"
     r"|^\s*(?:请)?(?:不要|别|不需要|无需|不用)"
 )
 
@@ -271,17 +274,39 @@ def drop_nothing_else(text: str) -> str:
     for that one", "doesn't matter what colour the six is", 颜色无所谓: the digit is drawn white) and name no colour
     and no digit that was not named before; ``text`` as it is when nothing else would be left."""
     kept, seen = [], set()
-    for piece, sep in _clauses(text):
+    pieces = _clauses(text)
+    for k, (piece, sep) in enumerate(pieces):
         named = set(digits_asked(piece).named)
         if (_NOTHING_ELSE.search(piece) or _scene_only(piece)) and not named:
             continue
         if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen and len(named) <= 1:
             if not names_colour(piece):  # "the 3 red and the 7 any colour" still says the 3's colour
-                continue
+                said = _digit_said(piece) if named and _refers_back(pieces, k) else None
+                if said is None:
+                    continue
+                piece = f"the {said}"  # "The nine can be whatever colour, just have it move left": "it" is the nine
         kept.append(piece + sep)
         seen |= named
     kept = "".join(kept).strip(" ,，")
     return kept if kept.strip(" ,，;；。.") else text
+
+
+_EN_DIGIT_SAID = re.compile(rf"(?i)(?<![\w.])(?:\d|{'|'.join(EN_NUMBERS)})(?![\w.])")
+_IT = re.compile(r"(?i)\bit\b|\bits\b")
+
+
+def _digit_said(piece: str) -> str | None:
+    """The digit ``piece`` names as written ("nine", "9"), English only."""
+    m = _EN_DIGIT_SAID.search(piece)
+    return m.group(0) if m else None
+
+
+def _refers_back(pieces: list[tuple[str, str]], k: int) -> bool:
+    """Whether the clause after ``pieces[k]``, in the same sentence, says "it" and names no digit of its own."""
+    if k + 1 >= len(pieces) or not re.match(r"[,，]", pieces[k][1]):
+        return False
+    nxt = pieces[k + 1][0]
+    return bool(_IT.search(nxt)) and not digits_asked(nxt).named
 
 
 # the words of a number a slip must not turn another word into ("tree" is no "three", "eighth" no "eight"): these
