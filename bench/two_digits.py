@@ -33,7 +33,9 @@ the Chinese lines with digits, colours and motions of their own) judged rounds 3
 committed before any judging) judged the rules written from i's misses with each prompt's own draws (both digits
 right 91.7 / 89.2 / 92.5% on rounds 3–6, 95.0 / 91.7 / 94.2% after rounds 7 and 8), and was read once k was written.
 ``…_two_k_*.jsonl`` (60 + 60, an eleventh helper, 2026-12-07, briefed as i, committed before any judging; brief in
-``bench/results/set_k_2026-12-07/``) judges the rules written from j's misses and is held out.
+``bench/results/set_k_2026-12-07/``) judged the rules written from j's misses (both digits right 88.3 / 90.8 / 93.3%
+before and after round 10) and was read once l was written. ``…_two_l_*.jsonl`` (60 + 60, a twelfth helper,
+2026-12-07, briefed as k, committed before any judging) judges the rules written from k's misses and is held out.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -60,7 +62,8 @@ SETS_H = {"en": HERE / "novel_captions_two_h_en.jsonl", "zh": HERE / "novel_capt
 SETS_I = {"en": HERE / "novel_captions_two_i_en.jsonl", "zh": HERE / "novel_captions_two_i_zh.jsonl"}
 SETS_J = {"en": HERE / "novel_captions_two_j_en.jsonl", "zh": HERE / "novel_captions_two_j_zh.jsonl"}
 SETS_K = {"en": HERE / "novel_captions_two_k_en.jsonl", "zh": HERE / "novel_captions_two_k_zh.jsonl"}
-HIDDEN = ("c", "d", "e", "k")  # the held-out sets: their misses are not printed or written
+SETS_L = {"en": HERE / "novel_captions_two_l_en.jsonl", "zh": HERE / "novel_captions_two_l_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "l")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -98,6 +101,7 @@ def main() -> None:
         "i": [r for path in SETS_I.values() for r in load(path)],
         "j": [r for path in SETS_J.values() for r in load(path)],
         "k": [r for path in SETS_K.values() for r in load(path)],
+        "l": [r for path in SETS_L.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
