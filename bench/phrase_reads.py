@@ -1,6 +1,6 @@
 """Which wordings of one digit does the model misread? A battery of phrasings, each over the ten digits.
 
-    .venv/bin/python bench/phrase_reads.py [--model DIR] [--seeds 2] [--below 0.8] [--out bench/results/…/phrase_reads.json]
+    .venv/bin/python bench/phrase_reads.py [--model DIR] [--seeds 2] [--below 0.8] [--out bench/results/…/x.json]
 
 A two-digit prompt is drawn one clause per digit, so what a clause says around its digit — the verb of moving, how
 the colour is attached, a "then" or "please" — is read by the model on its own. This draws a fixed battery of
@@ -80,11 +80,13 @@ EN_AFTER = (
     "at the top|at the bottom|, ok?|, thx|please|, got it?|, and that's it|, nothing else|again"
 )
 ZH_VERBS = {
-    "left": "往左移动|向左走|向左滑动|往左边飘|从右往左移动|朝左跑|向左平移|慢慢往左挪|左移|往左|向左|一直往左走|往屏幕左边移动",
+    "left": "往左移动|向左走|向左滑动|往左边飘|从右往左移动|朝左跑|向左平移|慢慢往左挪|左移|往左|向左|一直往左走|"
+    "往屏幕左边移动",
     "right": "往右移动|向右滑|从左到右移动|往右边跑|右移|往右|向右飘去|朝右边走",
     "up": "往上飘|向上升|上升|慢慢升起|往上飞|飘上去|向上爬|升上去|往屏幕顶部移动|往上|向上移动|上移",
     "down": "往下掉|向下落|下降|掉下来|往下沉|落下|往下走|向下滑|往下|下移|慢慢落下去|掉到底部",
-    LR: "左右来回移动|左右摇摆|左右晃动|来回摆动|左右弹跳|左右来回跑|水平来回移动|横向来回移动|左右晃来晃去|在左右之间来回弹",
+    LR: "左右来回移动|左右摇摆|左右晃动|来回摆动|左右弹跳|左右来回跑|水平来回移动|横向来回移动|左右晃来晃去|"
+    "在左右之间来回弹",
     UD: "上下弹跳|上下跳动|上下来回移动|一上一下|上下晃动|蹦蹦跳跳|跳上跳下|上下浮动|上下来回弹|垂直来回移动",
 }
 ZH_SUBJECTS = (

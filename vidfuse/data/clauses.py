@@ -66,7 +66,8 @@ _EN_BOUNDARY = (
     r"|together\s+with|accompanied\s+by|with)(?:\s+it)?)\b"
 )
 _ZH_BOUNDARY = (
-    r"与此同时|與此同時|同時|旁边(?:还)?有(?:一)?个?|(?:另外)?还有(?:一)?个?|再加(?:上)?|和|与|跟|而且|而|同时|另外|然后"
+    r"与此同时|與此同時|同時|旁边(?:还)?有(?:一)?个?|(?:另外)?还有(?:一)?个?|再加(?:上)?|和|与|跟|而且"
+    r"|(?<![上下左右])而(?![上下左右])|同时|另外|然后"  # not the 而 of 自上而下
     r"|并且|以及"
     # 再 ("then also") before a verb of drawing or placing: 再画/再放/再让/再来一个 … The model read a clause that
     # kept it as "again", back and forth (再让绿色的八往左移 bounced left and right); 再来回 is a motion, not a join
@@ -223,6 +224,11 @@ def subject_clauses(prompt: str) -> list[str] | None:
             pronoun = _A_ONE.match(piece.lower())
         if pronoun and pronoun.group(0).endswith("的") and named:
             pronoun = None  # 黄色的一左右晃: a colour, 的 and a digit character name that digit
+        if pronoun and named == (1,) and 1 in asked.named and pronoun.group(0).rstrip().endswith("one"):
+            if not any(1 in digits_asked(p).named for g in groups for p in g):  # "yellow zero → right, red one → up
+                pronoun = None  # and down": the prompt's 1, named nowhere else, is this "red one"
+        if pronoun and pronoun.group(0).endswith("的") and not piece[pronoun.end() :].strip(" ,，"):
+            pronoun = None  # "数字2，黄色的，不停地…": a colour alone after a digit is that digit's (it was lost)
         if pronoun and not digits_asked(piece[pronoun.end() :]).named:  # "the red one moving left"
             words, at = piece[pronoun.end() :].strip(), _position(pronoun.group(0))
             if words:

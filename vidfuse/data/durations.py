@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 from vidfuse.data.fields import read_fields
 from vidfuse.data.negation import drop_negated
+from vidfuse.data.paraphrase import EN_COLOUR_WORDS
 from vidfuse.data.wording import (
+    SHADE_WORDS,
     article_after_make,
     bare_directions,
     drop_labels,
@@ -30,6 +32,8 @@ from vidfuse.data.wording import (
     expand_shorthand,
     from_to,
     name_shades,
+    say_axis,
+    says_motion,
 )
 from vidfuse.errors import InputError
 from vidfuse.text import UNSPACED_RE
@@ -167,7 +171,23 @@ _ARROW_SAME = {"<-": "←", "->": "→", "<->": "↔"} | dict(zip("⇐⇒⇑⇓�
 _DIRECTION_AFTER = re.compile(
     r"(?i)(?:left|right|up|down|upward|downward|leftward|rightward|sideways|back and forth)\b|[向往朝]?[左右上下]"
 )
+# a colour right after an arrow: the arrow lists the digit's fields ("5 → blue, moving left"), it is no motion
+_COLOUR_AFTER = re.compile(
+    rf"(?i)\s*(?:{'|'.join(sorted(set(EN_COLOUR_WORDS) | SHADE_WORDS, key=len, reverse=True))})\b"
+    r"|\s*(?:品红|洋红|[白红紅绿綠蓝藍黄黃青紫粉金银])"
+)
 _VERB_BEFORE = re.compile(r"(?i)\b(?:moving|moves|move|going|goes|go|heading|heads|travelling|traveling|bouncing)\s*$")
+
+
+def _maps_fields(m: re.Match) -> bool:
+    """Whether the arrow at ``m`` lists a digit's fields rather than saying its motion: a colour follows it and a
+    motion is said after that colour, before the next digit or clause ("5 → blue, moving left"; not "number 2 ←
+    red, number 7 → green", whose arrows are the motions)."""
+    colour = _COLOUR_AFTER.match(m.string, m.end())
+    if not colour:
+        return False
+    rest = re.split(r"[;/；。|]|\d|<->|->|<-|[←→↑↓↔↕]", m.string[colour.end() :], maxsplit=1)[0]
+    return says_motion(rest)
 
 
 def spell_arrows(prompt: str) -> str:
@@ -183,6 +203,8 @@ def spell_arrows(prompt: str) -> str:
         arrow = m.group(2).rstrip("\ufe0f")
         bare, en, cn = _ARROWS[_ARROW_SAME.get(arrow, arrow)]
         after = _DIRECTION_AFTER.match(m.string, m.end())
+        if _maps_fields(m):  # "5 → blue, moving left": the arrow maps the digit to its fields
+            return "，" if zh else ", "
         if after:  # "blue 0 -> right", "3→往上", "6→下": it points to the direction after it ("6下" would count)
             if zh:
                 return m.group(1) + ("" if after.group(0)[0] in "向往朝" else "往")
@@ -242,4 +264,4 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     text = asked.text if asked is not None and asked.text.strip() else prompt
     text = spell_arrows(set_off_asides(read_fields(drop_negated(text)))).lower()
     text = drop_nothing_else(drop_labels(text))
-    return drop_places(from_to(bare_directions(name_shades(article_after_make(expand_shorthand(text))))))
+    return say_axis(drop_places(from_to(bare_directions(name_shades(article_after_make(expand_shorthand(text)))))))

@@ -27,7 +27,12 @@ _MOTION_KEYS = (
     r"motion|move|movement|moves|direction|dir|behaviou?r|action|path|anim|animation|trajectory|"
     r"动作|運動|运动|方向|行为|移动|轨迹|动画"
 )
-_KINDS = (("digit", _DIGIT_KEYS), ("colour", _COLOUR_KEYS), ("motion", _MOTION_KEYS))
+# a key may carry which record it is ("digit_a", "color_b", "motion2", "digit-1")
+_WHICH = r"(?:(?<=[a-z])\d|[_-]\d|[_-][a-d])?"  # not 数字2: that is the key 数字 and its value
+_KINDS = tuple(
+    (kind, f"(?:{keys}){_WHICH}")
+    for kind, keys in (("digit", _DIGIT_KEYS), ("colour", _COLOUR_KEYS), ("motion", _MOTION_KEYS))
+)
 _KEY = "|".join(f"(?P<{kind}>{keys})" for kind, keys in _KINDS)
 _KNOWN_KEY = re.compile(rf"(?i)(?:{'|'.join(keys for _, keys in _KINDS)})")  # a whole key of any kind
 # a key with what divides it from its value: "=", ":", "：" after it or "--" before it; or, once a prompt is

@@ -204,6 +204,8 @@ _EN_COLOURS = {
     "magenta": ["magenta", "fuchsia", "hot pink", "pink", "purple", "violet", "bright magenta", "pinkish purple"],
 }
 
+# the shades taught with a hyphen ("snow-white", "blood-red"); others are read with a space ("canary yellow")
+EN_HYPHENED_SHADES = frozenset(n for names in _EN_COLOURS.values() for n in names if "-" in n)
 # each English colour word a reader meets, to the palette colour it names: a shade's last word ("hot pink",
 # "lime green", "snow-white") and the one-word shades (crimson, teal); read by vidfuse.data.subjects and .clauses
 EN_COLOUR_WORDS = {re.findall(r"[a-z]+", name)[-1]: c for c, names in _EN_COLOURS.items() for name in names}

@@ -8,13 +8,21 @@ rising 8 every time and "a white 8 falls" a falling one.
 - :func:`name_shades`: a colour shade the paraphrase grammar does not teach is followed by the palette colour it is
   a shade of ("navy" → "navy blue", "maroon" → "maroon red"); in Chinese it is written as the taught shade of the
   same colour (藏青 → 藏蓝, 粉色 → 粉红色).
-- :func:`expand_shorthand`: chat shorthand ("n" for "and", "pls", "&").
+- :func:`name_shades` also names a colour said by a thing of that colour ("the colour of a banana" → "in yellow",
+  a thing hyphened to a colour "banana-yellow" → "banana yellow", 香蕉色 → 黄色): "a 0 the colour of a banana" drew a
+  magenta 0 every time.
+- :func:`expand_shorthand`: chat shorthand ("n" for "and", "pls", "&"); an "oh" before "and" and an "again" after a
+  direction, which the model read as a bounce ("a red 3 moving left again": 0 of 20 draws right).
+- :func:`say_axis`: a bounce with no axis said is given the axis a reader takes ("a 3 hopping" → "a 3 hopping up and
+  down", "back and forth" → "back and forth horizontally", 来回摆动 → 左右来回摆动; 垂直 is said as 竖直, the word
+  taught): bare "hopping" drew a one-way rise in 20 of 20 draws, bare "back and forth" a vertical bounce in 19.
 - :func:`article_after_make`: a bare digit after "make"/"let" before a verb of moving takes "the" ("make 3 go left").
 - :func:`bare_directions`: a Chinese direction right after a digit ends its clause ("白2上，红6下" → 白2往上，红6往下;
   "6下" alone reads as a count, like 跳三下).
 - :func:`drop_places`: where a digit starts or stands ("from the top of the frame", "starting at the left",
   从画面上方) is left out of what is drawn when the rest still says how it moves: the model reads "top" as "up".
-- :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑).
+- :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑,
+  ).
 - :func:`drop_labels`: a shot-list or catalogue label ("Shot 1:", 分镜1：) is no digit to draw.
 - :func:`drop_nothing_else`: a clause asking for nothing else ("no sound", 别加背景音乐) is not read as a digit's.
 - :func:`correct_spelling`: a word the model never saw, one typing slip from one it knows ("rigth", "nien",
@@ -28,7 +36,7 @@ import re
 from typing import Collection
 
 from vidfuse.data.caption_words import EN_NUMBERS
-from vidfuse.data.paraphrase import EN_BARE_VERBS, EN_COLOUR_WORDS
+from vidfuse.data.paraphrase import EN_BARE_VERBS, EN_COLOUR_WORDS, EN_HYPHENED_SHADES
 from vidfuse.data.subjects import digits_asked
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "is_english_word",
     "names_colour",
     "name_shades",
+    "say_axis",
     "says_motion",
 ]
 
@@ -78,10 +87,53 @@ _ZH_SHADES = [
 SHADE_PAIRS = frozenset(taught[:2] for _, taught in _ZH_SHADES)
 
 
+# things whose colour is plain to a reader, by the palette colour it is (fruit, flowers, the sky, snow …); "+" joins
+# the words of one thing
+_EN_THINGS = {
+    "yellow": "banana bananas lemon lemons sunflower sunflowers canary canaries sun butter daffodil daffodils "
+    "egg+yolk yolk corn",
+    "red": "strawberry strawberries cherry cherries tomato tomatoes blood fire+engine fire+truck firetruck ladybug "
+    "ladybird ruby rubies",
+    "green": "grass leaf leaves lime limes frog frogs emerald emeralds pea peas broccoli",
+    "blue": "sky ocean blueberry blueberries sapphire sapphires",
+    "white": "snow milk cloud clouds paper chalk",
+    "magenta": "flamingo flamingos bubblegum grape grapes plum plums",
+}
+_EN_THING = {  # not the colour words the grammar teaches ("lemon-colored", "ruby-colored")
+    w.replace("+", " "): c for c, words in _EN_THINGS.items() for w in words.split() if w not in EN_COLOUR_WORDS
+}
+_THING_RE = "|".join(sorted(map(re.escape, _EN_THING), key=len, reverse=True))
+# "coloured like a sunflower", "the colour of a banana", "banana-coloured": the thing's colour; the article kept out
+_EN_THING_COLOUR = re.compile(
+    rf"\b(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+(?:an?\s+|the\s+|some\s+)?"
+    rf"(?:(?:ripe|fresh|bright|clear|summer)\s+)?({_THING_RE})\b(?:[\s-]+colou?red\b)?"
+    rf"|\b({_THING_RE})[\s-]+colou?red\b"
+)
+# a colour word after a hyphened thing ("banana-yellow", "canary-yellow"): the hyphen read as no space ("a
+# banana-yellow 5" drew a magenta 5 every time, "a banana yellow 5" a yellow one; the grammar teaches "canary yellow")
+_HYPHEN_COLOUR = re.compile(rf"\b([a-z]+)-(?=(?:{'|'.join(sorted(set(EN_COLOUR_WORDS), key=len, reverse=True))})\b)")
+_ZH_THINGS = [
+    (re.compile(r"(?:香蕉|柠檬|向日葵|金丝雀)色"), "黄色"),
+    (re.compile(r"(?:草莓|樱桃|番茄|西红柿)色"), "红色"),
+    (re.compile(r"(?:草地|青草|树叶)色"), "绿色"),
+    (re.compile(r"天空色"), "蓝色"),
+]
+
+
+def _thing_hyphen(m: re.Match) -> bool:
+    """Whether ``m`` is a thing hyphened to a colour word ("banana-yellow"), not a shade the grammar teaches with
+    its hyphen ("snow-white", "blood-red") nor one of two colour words ("navy-blue")."""
+    colour = re.match(r"[a-z]+", m.string[m.end() :])
+    return m.group(1) in _EN_THING and f"{m.group(1)}-{colour.group(0) if colour else ''}" not in EN_HYPHENED_SHADES
+
+
 def name_shades(text: str) -> str:
-    """``text`` (lower case) with each colour shade the model was not taught followed by its palette colour."""
+    """``text`` (lower case) with each colour shade the model was not taught followed by its palette colour, and a
+    colour said by a thing of that colour said by the colour ("a zero the colour of a banana" → "a zero in yellow")."""
+    text = _EN_THING_COLOUR.sub(lambda m: f"in {_EN_THING[m.group(1)]}" if m.group(1) else _EN_THING[m.group(2)], text)
+    text = _HYPHEN_COLOUR.sub(lambda m: f"{m.group(1)} " if _thing_hyphen(m) else m.group(0), text)
     text = _EN_SHADE_RE.sub(lambda m: f"{m.group(0)} {_EN_SHADE[m.group(1)]}", text)
-    for pattern, taught in _ZH_SHADES:
+    for pattern, taught in _ZH_SHADES + _ZH_THINGS:
         text = pattern.sub(taught, text)
     return text
 
@@ -90,11 +142,73 @@ _SHORTHAND = {"n": "and", "pls": "please", "plz": "please", "u": "you", "ur": "y
 _SHORTHAND_RE = re.compile(rf"(?<![\w'-])({'|'.join(_SHORTHAND)})(?![\w'-])")
 
 
+# an "oh" that opens a clause before "and" ("oh and a red 3 …": 6 of 20 draws right, as a bounce; "and a red 3 …"
+# 19 of 20), and an "again" after a direction ("moving left again": 0 of 20, a bounce, as 再 is)
+_OH = re.compile(r"(?:^|(?<=[,.;:!?]\s)|(?<=[,.;:!?]))\s*oh[,!]?\s+(?=(?:and|also|plus|then|yeah)\b)")
+_AGAIN = re.compile(  # not "again and again", which the grammar teaches
+    r"\b(left|right|up|down|upward|upwards|downward|downwards|leftward|leftwards|rightward|rightwards)"
+    r"\s+(?:once\s+)?again\b(?!\s+and\s+again)"
+)
+
+
 def expand_shorthand(text: str) -> str:
     """``text`` (lower case) with chat shorthand spelled out: "a red 6 n a blue 8" → "a red 6 and a blue 8",
-    "bounces up & down" → "bounces up and down"."""
+    "bounces up & down" → "bounces up and down"; an "oh" before "and" and an "again" after a direction left out."""
     text = re.sub(r"(?<=[a-z0-9])\s*&\s*(?=[a-z0-9])", " and ", text)
+    text = _AGAIN.sub(r"\1", _OH.sub(" ", text)).strip()
     return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], text)
+
+
+# a bounce whose axis is not said, in the stretch between two digits (or a sentence's end): "a 3 hopping", "back and
+# forth", 来回摆动. Bare, the model drew "hopping", "bouncing", "jumping" as a one-way rise and "bobbing" as a fall
+# (2 to 3 of 20 draws a bounce), "back and forth" and 来回摆动 as a vertical bounce (0 of 20 horizontal), 垂直来回移动
+# as a horizontal one (3 of 20 vertical); with the axis said, 20 of 20 right.
+_EN_BOUNCE = re.compile(r"\b(?:bounc(?:e|es|ing|y)|hop|hops|hopping|bob|bobs|bobbing|jump|jumps|jumping)\b")
+_EN_TO_AND_FRO = re.compile(r"\b(?:back[\s-]+and[\s-]+forth|to[\s-]+and[\s-]+fro)\b")
+_EN_AXIS = re.compile(  # "horizont…", "vertic…": slips are corrected later ("horizontaly")
+    r"\b(?:up|down|left|right|upwards?|downwards?|leftwards?|rightwards?|sideways|side|sides|horizont\w*"
+    r"|vertic\w*|top|bottom|ceiling|floor|walls?|edges?|across|around|over|off|along)\b"
+)
+# said of several digits ("two digits bouncing: …", "both bouncing", 两个数字弹跳：): their own clauses say the axis
+_SEVERAL = re.compile(r"\b(?:digits|numbers|numerals|both|each|all)\b|[:：]|两个|俩|都")
+_ZH_SWAY = re.compile(r"来回|摆动|摇摆|晃动|晃来晃去|往返")
+_ZH_HOP = re.compile(r"蹦蹦跳跳|跳上跳下|弹跳|跳动|蹦跳")
+_ZH_AXIS = re.compile(r"[左右上下横竖纵]|水平|垂直")
+# 垂直 "vertical" is said as 竖直, the word the grammar teaches (垂直来回移动 was drawn a horizontal bounce)
+_ZH_VERTICAL = re.compile(r"垂直(?=(?:方向)?(?:地|上)?(?:来回|往返|弹|移|运|晃|摆|跳))")
+_DIGIT_TOKEN = re.compile(rf"(?:\d|{'|'.join(EN_NUMBERS)})|[0-9零〇一二三四五六七八九]")
+_BETWEEN_DIGITS = re.compile(
+    rf"((?<![\w])(?:\d|{'|'.join(EN_NUMBERS)})(?![\w])|[0-9零〇一二三四五六七八九]|[.;!?。；！？])"
+)
+
+
+def say_axis(text: str) -> str:
+    """``text`` (lower case) with a bounce whose axis is not said given the axis a reader takes: "a 3 hopping" →
+    "a 3 hopping up and down", "a 5 going back and forth" → "… back and forth horizontally", 来回摆动 → 左右来回摆动,
+    蹦蹦跳跳 → 上下蹦蹦跳跳, 垂直来回移动 → 竖直来回移动. Nothing changes where an axis, a side or a direction is said
+    between the digit before and the digit after ("bouncing, left and right", "hops off the walls")."""
+    text = _ZH_VERTICAL.sub("竖直", text)
+    parts = _BETWEEN_DIGITS.split(text)
+    for k in range(0, len(parts), 2):  # the stretches between digits and sentence ends
+        part = parts[k]
+        if _SEVERAL.search(part):
+            continue
+        # a stretch that opens a sentence says its verb before the digit ("bounce a yellow eight vertically",
+        # 来回来回～品红色的8左右弹): the stretch after that digit is the same clause's
+        opens = k == 0 or not _DIGIT_TOKEN.fullmatch(parts[k - 1])
+        then = parts[k + 2] if opens and k + 2 < len(parts) and _DIGIT_TOKEN.fullmatch(parts[k + 1]) else ""
+        if not _EN_AXIS.search(part) and not _EN_AXIS.search(then):
+            if m := _EN_TO_AND_FRO.search(part):  # "bouncing back and forth": the axis is what is missing
+                part = part[: m.end()] + " horizontally" + part[m.end() :]
+            elif m := _EN_BOUNCE.search(part):
+                part = part[: m.end()] + " up and down" + part[m.end() :]
+        if not _ZH_AXIS.search(part) and not _ZH_AXIS.search(then):
+            if m := _ZH_SWAY.search(part):
+                part = part[: m.start()] + "左右" + part[m.start() :]
+            elif m := _ZH_HOP.search(part):
+                part = part[: m.start()] + "上下" + part[m.start() :]
+        parts[k] = part
+    return "".join(parts)
 
 
 _ZH_COLOUR_CHARS = "白红紅绿綠蓝藍黄黃青紫粉金银"
@@ -127,7 +241,7 @@ def article_after_make(text: str) -> str:
 _SIDES = r"top|bottom|left|right|middle|centre|center|corner"
 _EN_PLACE = re.compile(  # the phrase whole (an atomic group), then what may not follow it
     rf"\b(?>(?:(?:starting|beginning|starts|begins|appearing|appears|coming|comes)\s+)?"
-    rf"(?:from|at|near|in)\s+(?:the\s+)?(?:very\s+)?(?:{_SIDES})(?:[\s-]+(?:{_SIDES}))?"
+    rf"(?:from|at|near|in|on)\s+(?:the\s+)?(?:very\s+)?(?:{_SIDES})(?:[\s-]+(?:{_SIDES}))?"
     r"(?:[\s-]+(?:hand\s+)?(?:edge|side|corner|part|end|half))?"
     r"(?:\s+(?:of|in|on)\s+(?:the\s+)?(?:frame|screen|picture|video|scene|canvas|image|clip|view))?)"
     r"(?!\s*(?:to|toward|towards|into|and|or|direction|directions|way|hand)\b|[\s-]*(?:ward|wards)\b)"
