@@ -71,6 +71,10 @@ def test_arrows_are_read_as_motions():
     assert model_text("red 1 ↑, white 8 ⇒") == "red 1 moving up, white 8 moving right"
     assert model_text("2（白）→，8（青）↕") == "2，白，向右移动，8，青，上下来回弹跳"
     assert spell_arrows("a 5 ↔") == "a 5 bouncing left and right"
+    # an arrow before a colour and then a motion lists the digit's fields; before a colour alone it is the motion
+    assert model_text("5 → blue, moving left / 0 → yellow, moving up") == "5, blue, moving left / 0, yellow, moving up"
+    assert model_text("number 2 ← red, number 7 → green") == "number 2 moving left red, number 7 moving right green"
+    assert model_text("7 → 红色，往上") == "7，红色，往上"
     assert spell_arrows("a red 3 moving left") == "a red 3 moving left"
     assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
     assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept

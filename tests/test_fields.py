@@ -61,6 +61,12 @@ from vidfuse.data.paraphrase import make_paraphrase, make_short
         ("Both blue: digit=3 motion=left; digit=7 motion=up", "blue 3, left; blue 7, up"),
         # English words in Chinese fields keep their space
         ("数字=6 颜色=red 动作=右；数字=3 颜色=蓝 动作=上下", "red 6，向右；蓝色3，上下"),
+        # keys that say which record they are
+        (
+            "digit_a=6 color=blue motion=left; digit_b=5 color=yellow motion=up_and_down",
+            "blue 6, left; yellow 5, up and down",
+        ),
+        ("digit1=6 color1=blue motion1=left; digit2=5 color2=yellow motion2=down", "blue 6, left; yellow 5, down"),
     ],
 )
 def test_fields_are_said_as_one_clause_per_digit(prompt, read):

@@ -179,6 +179,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         # 再来回 is a bounce, not "again"; a motion said before a digit is its own (it took the other's words)
         ("一个红色的3往左，再来回弹跳的蓝色5", ["一个红色的3往左", "再来回弹跳的蓝色5"]),
         ("a red 3 moving left and a bouncing blue 5", ["a red 3 moving left", "a bouncing blue 5"]),
+        # a colour alone after a digit is that digit's (it was taken for a pronoun with nothing said, and lost)
+        ("数字3，红色的，往左；数字5，蓝色的，往上", ["数字3，红色的，往左", "数字5，蓝色的，往上"]),
+        # 自上而下 is one way, not two clauses cut at 而; "red one" is the 1 when no other clause names it
+        ("黄色数字7自上而下移动，白色数字3往右移动", ["黄色数字7自上而下移动", "白色数字3往右移动"]),
+        (
+            "yellow zero moving right, red one moving up and down",
+            ["yellow zero moving right", "red one moving up and down"],
+        ),
     ],
 )
 def test_a_prompt_splits_into_one_clause_per_digit(prompt, clauses):

@@ -173,7 +173,7 @@ _EN_AXIS = re.compile(  # "horizont…", "vertic…": slips are corrected later 
 _SEVERAL = re.compile(r"\b(?:digits|numbers|numerals|both|each|all)\b|[:：]|两个|俩|都")
 _ZH_SWAY = re.compile(r"来回|摆动|摇摆|晃动|晃来晃去|往返")
 _ZH_HOP = re.compile(r"蹦蹦跳跳|跳上跳下|弹跳|跳动|蹦跳")
-_ZH_AXIS = re.compile(r"[左右上下横竖纵]|水平|垂直")
+_ZH_AXIS = re.compile(r"[左右上下横竖纵顶底]|水平|垂直")
 # 垂直 "vertical" is said as 竖直, the word the grammar teaches (垂直来回移动 was drawn a horizontal bounce)
 _ZH_VERTICAL = re.compile(r"垂直(?=(?:方向)?(?:地|上)?(?:来回|往返|弹|移|运|晃|摆|跳))")
 _DIGIT_TOKEN = re.compile(rf"(?:\d|{'|'.join(EN_NUMBERS)})|[0-9零〇一二三四五六七八九]")
