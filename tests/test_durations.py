@@ -75,6 +75,7 @@ def test_arrows_are_read_as_motions():
     assert model_text("5 → blue, moving left / 0 → yellow, moving up") == "5, blue, moving left / 0, yellow, moving up"
     assert model_text("number 2 ← red, number 7 → green") == "number 2 moving left red, number 7 moving right green"
     assert model_text("7 → 红色，往上") == "7，红色，往上"
+    assert model_text("red five → blue seven moving left") == "red five moving right blue seven moving left"
     assert spell_arrows("a red 3 moving left") == "a red 3 moving left"
     assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
     assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept

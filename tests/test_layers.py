@@ -183,6 +183,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("数字3，红色的，往左；数字5，蓝色的，往上", ["数字3，红色的，往左", "数字5，蓝色的，往上"]),
         # 自上而下 is one way, not two clauses cut at 而; "red one" is the 1 when no other clause names it
         ("黄色数字7自上而下移动，白色数字3往右移动", ["黄色数字7自上而下移动", "白色数字3往右移动"]),
+        ("红色的3往左而蓝色的7往右", ["红色的3往左", "蓝色的7往右"]),  # an ordinary 而 still joins two clauses
         (
             "yellow zero moving right, red one moving up and down",
             ["yellow zero moving right", "red one moving up and down"],

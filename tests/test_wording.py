@@ -284,6 +284,7 @@ def test_an_english_clause_about_the_black_scene_is_no_digits_words(text, read):
         ),
         ("a 9 moving left, the nine can be whatever colour.", "a 9 moving left"),
         ("a 9 moving left, the nine can be whatever colour, a 5 moving up", "a 9 moving left, a 5 moving up"),
+        ("a 2 moving down. the 2 can be any colour, it doesn't matter.", "a 2 moving down. it doesn't matter."),
     ],
 )
 def test_a_closing_and_a_colour_that_does_not_matter(text, read):
@@ -329,6 +330,20 @@ def test_a_bare_digit_after_make_takes_its_article(text, read):
         ("bounce a yellow eight vertically.", "bounce a yellow eight vertically."),
         ("来回来回～品红色的8左右弹个不停", "来回来回～品红色的8左右弹个不停"),
         ("make two digits bounce: a cyan 2 up and down", "make two digits bounce: a cyan 2 up and down"),
+        # (a review of round 11) the axis may come in the next sentence, after a word that is no digit (一直, 一边,
+        # "from one side to the other"), or said of both; and 前后, "diagonally" are axes too
+        ("a red 3 bouncing. it goes left and right.", "a red 3 bouncing. it goes left and right."),
+        ("蓝色5上下一直来回移动，红色2往左", "蓝色5上下一直来回移动，红色2往左"),
+        ("绿色的6从一边蹦跳到另一边", "绿色的6从一边蹦跳到另一边"),
+        ("a red 3 hopping from one side to the other", "a red 3 hopping from one side to the other"),
+        ("a blue 5 bouncing between the two side walls", "a blue 5 bouncing between the two side walls"),
+        (
+            "a red 3 bouncing and a blue 7 bouncing, both side to side",
+            "a red 3 bouncing and a blue 7 bouncing, both side to side",
+        ),
+        ("绿色的5前后摇摆", "绿色的5前后摇摆"),
+        ("a red 3 bouncing diagonally", "a red 3 bouncing diagonally"),
+        ("a blue seven hopping and a red 3 moving left", "a blue seven hopping up and down and a red 3 moving left"),
     ],
 )
 def test_a_bounce_with_no_axis_said_gets_the_one_a_reader_takes(text, read):
@@ -348,6 +363,10 @@ def test_a_bounce_with_no_axis_said_gets_the_one_a_reader_takes(text, read):
         ("a snow-white 3 and a blood-red 7", "a snow-white 3 and a blood-red 7"),
         ("a lemon-colored three", "a lemon-colored three"),
         ("a navy-blue 3", "a navy-blue 3"),  # two colour words: the hyphen stays
+        # only said of a digit, and not the words that name other things ("leaves" a verb, cherry blossoms)
+        ("a red 5 moving right that leaves coloured streaks", "a red 5 moving right that leaves coloured streaks"),
+        ("a red 7 moving left on a sky colored background", "a red 7 moving left on a sky colored background"),
+        ("a 5 the colour of cherry blossoms moving left", "a 5 the colour of cherry blossoms moving left"),
     ],
 )
 def test_a_colour_said_by_a_thing_is_said_by_its_colour(text, read):
@@ -371,3 +390,12 @@ def test_an_opening_oh_and_an_again_after_a_direction_are_left_out(text, read):
 def test_on_the_right_beside_a_motion_is_a_place():
     assert drop_places("a red 3 moving left on the right") == "a red 3 moving left"
     assert drop_places("a red 3 on the right") == "a red 3 on the right"  # the only motion-like words: kept
+    # where a digit is beside another is no place to leave out ("left of a blue 7" was left dangling)
+    text = "a red 3 moving left on top of a blue 7 that moves up"
+    assert drop_places(text) == text
+
+
+def test_a_follow_ups_one_more_is_left_out():
+    assert drop_labels("再来一个蓝色的5往上") == "来一个蓝色的5往上"
+    assert drop_labels("另外一个红色的3往左移动") == "一个红色的3往左移动"
+    assert drop_labels("再来回弹跳的红色3") == "再来回弹跳的红色3"  # 再来回: a bounce

@@ -67,7 +67,7 @@ _EN_BOUNDARY = (
 )
 _ZH_BOUNDARY = (
     r"与此同时|與此同時|同時|旁边(?:还)?有(?:一)?个?|(?:另外)?还有(?:一)?个?|再加(?:上)?|和|与|跟|而且"
-    r"|(?<![上下左右])而(?![上下左右])|同时|另外|然后"  # not the 而 of 自上而下
+    r"|(?<![自由][上下左右])而|同时|另外|然后"  # not the 而 of 自上而下
     r"|并且|以及"
     # 再 ("then also") before a verb of drawing or placing: 再画/再放/再让/再来一个 … The model read a clause that
     # kept it as "again", back and forth (再让绿色的八往左移 bounced left and right); 再来回 is a motion, not a join

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from vidfuse.data.caption_words import EN_NUMBERS
 from vidfuse.data.fields import read_fields
 from vidfuse.data.negation import drop_negated
 from vidfuse.data.paraphrase import EN_COLOUR_WORDS
@@ -179,6 +180,12 @@ _COLOUR_AFTER = re.compile(
 _VERB_BEFORE = re.compile(r"(?i)\b(?:moving|moves|move|going|goes|go|heading|heads|travelling|traveling|bouncing)\s*$")
 
 
+# where the words after an arrow's colour stop being its digit's: a clause mark, another digit or arrow
+_NEXT_DIGIT = re.compile(
+    rf"[;/；。|]|\d|\b(?:{'|'.join(EN_NUMBERS)})\b|[零〇一二三四五六七八九]|<->|->|<-|[←→↑↓↔↕]", re.IGNORECASE
+)
+
+
 def _maps_fields(m: re.Match) -> bool:
     """Whether the arrow at ``m`` lists a digit's fields rather than saying its motion: a colour follows it and a
     motion is said after that colour, before the next digit or clause ("5 → blue, moving left"; not "number 2 ←
@@ -186,7 +193,7 @@ def _maps_fields(m: re.Match) -> bool:
     colour = _COLOUR_AFTER.match(m.string, m.end())
     if not colour:
         return False
-    rest = re.split(r"[;/；。|]|\d|<->|->|<-|[←→↑↓↔↕]", m.string[colour.end() :], maxsplit=1)[0]
+    rest = _NEXT_DIGIT.split(m.string[colour.end() :], maxsplit=1)[0]
     return says_motion(rest)
 
 

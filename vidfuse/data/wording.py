@@ -88,15 +88,15 @@ SHADE_PAIRS = frozenset(taught[:2] for _, taught in _ZH_SHADES)
 
 
 # things whose colour is plain to a reader, by the palette colour it is (fruit, flowers, the sky, snow …); "+" joins
-# the words of one thing
+# the words of one thing (not cherry, milk, corn, leaves: cherry blossoms, milk chocolate, cornflower, "leaves trails")
 _EN_THINGS = {
     "yellow": "banana bananas lemon lemons sunflower sunflowers canary canaries sun butter daffodil daffodils "
-    "egg+yolk yolk corn",
-    "red": "strawberry strawberries cherry cherries tomato tomatoes blood fire+engine fire+truck firetruck ladybug "
-    "ladybird ruby rubies",
-    "green": "grass leaf leaves lime limes frog frogs emerald emeralds pea peas broccoli",
+    "egg+yolk yolk",
+    "red": "strawberry strawberries tomato tomatoes blood fire+engine fire+truck firetruck ladybug ladybird ruby "
+    "rubies",
+    "green": "grass leaf lime limes frog frogs emerald emeralds pea peas broccoli",
     "blue": "sky ocean blueberry blueberries sapphire sapphires",
-    "white": "snow milk cloud clouds paper chalk",
+    "white": "snow cloud clouds paper chalk",
     "magenta": "flamingo flamingos bubblegum grape grapes plum plums",
 }
 _EN_THING = {  # not the colour words the grammar teaches ("lemon-colored", "ruby-colored")
@@ -104,10 +104,13 @@ _EN_THING = {  # not the colour words the grammar teaches ("lemon-colored", "rub
 }
 _THING_RE = "|".join(sorted(map(re.escape, _EN_THING), key=len, reverse=True))
 # "coloured like a sunflower", "the colour of a banana", "banana-coloured": the thing's colour; the article kept out
+# said of a digit: right after it ("a zero colored like a sunflower") or right before it ("a banana-coloured 3"), not of
+# a background ("on a sky colored background")
+_EN_DIGIT_WORD = rf"(?:\d|{'|'.join(EN_NUMBERS)})"
 _EN_THING_COLOUR = re.compile(
-    rf"\b(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+(?:an?\s+|the\s+|some\s+)?"
-    rf"(?:(?:ripe|fresh|bright|clear|summer)\s+)?({_THING_RE})\b(?:[\s-]+colou?red\b)?"
-    rf"|\b({_THING_RE})[\s-]+colou?red\b"
+    rf"\b({_EN_DIGIT_WORD})\s+(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+"
+    rf"(?:an?\s+|the\s+|some\s+)?(?:(?:ripe|fresh|bright|clear|summer)\s+)?({_THING_RE})\b(?:[\s-]+colou?red\b)?"
+    rf"|\b({_THING_RE})[\s-]+colou?red\s+(?={_EN_DIGIT_WORD}\b)"
 )
 # a colour word after a hyphened thing ("banana-yellow", "canary-yellow"): the hyphen read as no space ("a
 # banana-yellow 5" drew a magenta 5 every time, "a banana yellow 5" a yellow one; the grammar teaches "canary yellow")
@@ -120,6 +123,12 @@ _ZH_THINGS = [
 ]
 
 
+def _thing_colour(m: re.Match) -> str:
+    """The colour a thing says at ``m``: "zero colored like a sunflower" → "zero in yellow", "banana-coloured 3" →
+    "yellow 3"."""
+    return f"{m.group(1)} in {_EN_THING[m.group(2)]}" if m.group(1) else f"{_EN_THING[m.group(3)]} "
+
+
 def _thing_hyphen(m: re.Match) -> bool:
     """Whether ``m`` is a thing hyphened to a colour word ("banana-yellow"), not a shade the grammar teaches with
     its hyphen ("snow-white", "blood-red") nor one of two colour words ("navy-blue")."""
@@ -130,7 +139,7 @@ def _thing_hyphen(m: re.Match) -> bool:
 def name_shades(text: str) -> str:
     """``text`` (lower case) with each colour shade the model was not taught followed by its palette colour, and a
     colour said by a thing of that colour said by the colour ("a zero the colour of a banana" → "a zero in yellow")."""
-    text = _EN_THING_COLOUR.sub(lambda m: f"in {_EN_THING[m.group(1)]}" if m.group(1) else _EN_THING[m.group(2)], text)
+    text = _EN_THING_COLOUR.sub(_thing_colour, text)
     text = _HYPHEN_COLOUR.sub(lambda m: f"{m.group(1)} " if _thing_hyphen(m) else m.group(0), text)
     text = _EN_SHADE_RE.sub(lambda m: f"{m.group(0)} {_EN_SHADE[m.group(1)]}", text)
     for pattern, taught in _ZH_SHADES + _ZH_THINGS:
@@ -159,26 +168,39 @@ def expand_shorthand(text: str) -> str:
     return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], text)
 
 
-# a bounce whose axis is not said, in the stretch between two digits (or a sentence's end): "a 3 hopping", "back and
-# forth", 来回摆动. Bare, the model drew "hopping", "bouncing", "jumping" as a one-way rise and "bobbing" as a fall
-# (2 to 3 of 20 draws a bounce), "back and forth" and 来回摆动 as a vertical bounce (0 of 20 horizontal), 垂直来回移动
-# as a horizontal one (3 of 20 vertical); with the axis said, 20 of 20 right.
+# a bounce whose axis is not said, in the stretch between two digits: "a 3 hopping", "back and forth", 来回摆动. Bare,
+# the model drew "hopping", "bouncing", "jumping" as a one-way rise and "bobbing" as a fall (2 to 3 of 20 draws a
+# bounce), "back and forth" and 来回摆动 as a vertical bounce (0 of 20 horizontal), 垂直来回移动 as a horizontal one (3
+# of 20 vertical); with the axis said, 20 of 20 right.
 _EN_BOUNCE = re.compile(r"\b(?:bounc(?:e|es|ing|y)|hop|hops|hopping|bob|bobs|bobbing|jump|jumps|jumping)\b")
 _EN_TO_AND_FRO = re.compile(r"\b(?:back[\s-]+and[\s-]+forth|to[\s-]+and[\s-]+fro)\b")
 _EN_AXIS = re.compile(  # "horizont…", "vertic…": slips are corrected later ("horizontaly")
     r"\b(?:up|down|left|right|upwards?|downwards?|leftwards?|rightwards?|sideways|side|sides|horizont\w*"
-    r"|vertic\w*|top|bottom|ceiling|floor|walls?|edges?|across|around|over|off|along)\b"
+    r"|vertic\w*|diagonal\w*|top|bottom|ceiling|floor|walls?|edges?|ends?|across|around|over|off|along)\b"
 )
-# said of several digits ("two digits bouncing: …", "both bouncing", 两个数字弹跳：): their own clauses say the axis
-_SEVERAL = re.compile(r"\b(?:digits|numbers|numerals|both|each|all)\b|[:：]|两个|俩|都")
+# said of several digits ("two digits bouncing: …", "both side to side", 两个数字弹跳：, 都): their own clauses, or
+# words said of all of them, say the axis
+_SEVERAL = re.compile(r"\b(?:digits|numbers|numerals|both|each|all)\b|[:：]|两个|俩|都|均")
 _ZH_SWAY = re.compile(r"来回|摆动|摇摆|晃动|晃来晃去|往返")
 _ZH_HOP = re.compile(r"蹦蹦跳跳|跳上跳下|弹跳|跳动|蹦跳")
-_ZH_AXIS = re.compile(r"[左右上下横竖纵顶底]|水平|垂直")
+_ZH_AXIS = re.compile(r"[左右上下横竖纵顶底前后边侧周]|水平|垂直|斜")
 # 垂直 "vertical" is said as 竖直, the word the grammar teaches (垂直来回移动 was drawn a horizontal bounce)
 _ZH_VERTICAL = re.compile(r"垂直(?=(?:方向)?(?:地|上)?(?:来回|往返|弹|移|运|晃|摆|跳))")
-_DIGIT_TOKEN = re.compile(rf"(?:\d|{'|'.join(EN_NUMBERS)})|[0-9零〇一二三四五六七八九]")
-_BETWEEN_DIGITS = re.compile(
-    rf"((?<![\w])(?:\d|{'|'.join(EN_NUMBERS)})(?![\w])|[0-9零〇一二三四五六七八九]|[.;!?。；！？])"
+# where a stretch ends: a numeral, a number word after an article, a colour or a digit noun ("a blue seven"; not "from
+# one side to the other", "the two side walls"), a Chinese numeral that is no part of a word (一直, 一边, 四周 are
+# words; 一 only after 的 or a digit noun)
+_EN_SUBJECT_WORD = re.compile(
+    "(?:"
+    + "|".join(
+        f"(?<=\\b{w}\\s)" for w in ("a", "an", "the", "digit", "number", "numeral", *sorted(set(EN_COLOUR_WORDS)))
+    )
+    + ")"
+    rf"(?:{'|'.join(w for w in EN_NUMBERS if w != 'one')})\b(?![\s-]+(?:sides?|walls?|edges?|ends?|ways?|directions?))"
+)
+_DIGIT_CUT = re.compile(
+    r"(?<![\w])\d(?![\w])|[0-9]|"
+    + _EN_SUBJECT_WORD.pattern
+    + r"|(?:(?<=的)|(?<=数字)|(?<=号))一|[零〇二三五六七八九]|四(?![周处面散溢])"
 )
 
 
@@ -186,17 +208,20 @@ def say_axis(text: str) -> str:
     """``text`` (lower case) with a bounce whose axis is not said given the axis a reader takes: "a 3 hopping" →
     "a 3 hopping up and down", "a 5 going back and forth" → "… back and forth horizontally", 来回摆动 → 左右来回摆动,
     蹦蹦跳跳 → 上下蹦蹦跳跳, 垂直来回移动 → 竖直来回移动. Nothing changes where an axis, a side or a direction is said
-    between the digit before and the digit after ("bouncing, left and right", "hops off the walls")."""
+    between the digit before and the digit after ("bouncing. it goes left and right", "hops off the walls",
+    从一边蹦跳到另一边), nor in a prompt that says something of several digits ("both side to side", 都)."""
     text = _ZH_VERTICAL.sub("竖直", text)
-    parts = _BETWEEN_DIGITS.split(text)
-    for k in range(0, len(parts), 2):  # the stretches between digits and sentence ends
-        part = parts[k]
-        if _SEVERAL.search(part):
-            continue
-        # a stretch that opens a sentence says its verb before the digit ("bounce a yellow eight vertically",
-        # 来回来回～品红色的8左右弹): the stretch after that digit is the same clause's
-        opens = k == 0 or not _DIGIT_TOKEN.fullmatch(parts[k - 1])
-        then = parts[k + 2] if opens and k + 2 < len(parts) and _DIGIT_TOKEN.fullmatch(parts[k + 1]) else ""
+    if _SEVERAL.search(text):
+        return text
+    cuts = [m.span() for m in _DIGIT_CUT.finditer(text)]
+    starts = [0] + [e for _, e in cuts]
+    ends = [b for b, _ in cuts] + [len(text)]
+    out, last = [], 0
+    for k, (a, b) in enumerate(zip(starts, ends)):
+        part = text[a:b]
+        # the stretch before the first digit says its verb first ("bounce a yellow eight vertically", 来回来回～品红色
+        # 的8左右弹): the stretch after that digit is the same clause's
+        then = text[starts[1] : ends[1]] if k == 0 and len(starts) > 1 else ""
         if not _EN_AXIS.search(part) and not _EN_AXIS.search(then):
             if m := _EN_TO_AND_FRO.search(part):  # "bouncing back and forth": the axis is what is missing
                 part = part[: m.end()] + " horizontally" + part[m.end() :]
@@ -207,8 +232,9 @@ def say_axis(text: str) -> str:
                 part = part[: m.start()] + "左右" + part[m.start() :]
             elif m := _ZH_HOP.search(part):
                 part = part[: m.start()] + "上下" + part[m.start() :]
-        parts[k] = part
-    return "".join(parts)
+        out.append(text[last:a] + part)
+        last = b
+    return "".join(out) + text[last:]
 
 
 _ZH_COLOUR_CHARS = "白红紅绿綠蓝藍黄黃青紫粉金银"
@@ -244,7 +270,7 @@ _EN_PLACE = re.compile(  # the phrase whole (an atomic group), then what may not
     rf"(?:from|at|near|in|on)\s+(?:the\s+)?(?:very\s+)?(?:{_SIDES})(?:[\s-]+(?:{_SIDES}))?"
     r"(?:[\s-]+(?:hand\s+)?(?:edge|side|corner|part|end|half))?"
     r"(?:\s+(?:of|in|on)\s+(?:the\s+)?(?:frame|screen|picture|video|scene|canvas|image|clip|view))?)"
-    r"(?!\s*(?:to|toward|towards|into|and|or|direction|directions|way|hand)\b|[\s-]*(?:ward|wards)\b)"
+    r"(?!\s*(?:to|toward|towards|into|and|or|direction|directions|way|hand|of)\b|[\s-]*(?:ward|wards)\b)"
 )
 _ZH_SIDES = (
     "顶部|顶端|上方|上面|上边|上端|底部|底端|下方|下面|下边|下端|左边|左侧|左方|左端|右边|右侧|右方|右端|中间|中央|角落"
@@ -376,9 +402,17 @@ def names_colour(text: str) -> bool:
     )
 
 
+# a follow-up request's "one more" (再来一个…, 另外一个…): drawn alone, the model read 再 and 另外 as a bounce
+# (再一个{zc}的{d}往左移动 0 of 20 draws right, 另外一个… 0 of 20, 一个… 20 of 20); between clauses the split drops them
+_ONE_MORE = re.compile(
+    r"^\s*(?:然后|接着)?(?:再(?=要|来(?!回)|加|画|放|给|弄|搞|一[个只位颗枚])|另外?(?=一[个只位颗枚]))"
+)
+
+
 def drop_labels(text: str) -> str:
-    """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …)."""
-    return re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip()
+    """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …) and
+    without a follow-up's "one more" before the first digit (再来一个蓝色的5往上 → 来一个蓝色的5往上)."""
+    return _ONE_MORE.sub("", re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip())
 
 
 def drop_nothing_else(text: str) -> str:
@@ -419,8 +453,8 @@ def _refers_back(pieces: list[tuple[str, str]], k: int) -> bool:
     """Whether the clause after ``pieces[k]``, in the same sentence, says "it" and names no digit of its own."""
     if k + 1 >= len(pieces) or not re.match(r"[,，]", pieces[k][1]):
         return False
-    nxt = pieces[k + 1][0]
-    return bool(_IT.search(nxt)) and not digits_asked(nxt).named
+    nxt = pieces[k + 1][0]  # "just have it move left"; not "it doesn't matter"
+    return bool(_IT.search(nxt)) and says_motion(nxt) and not digits_asked(nxt).named
 
 
 # the words of a number a slip must not turn another word into ("tree" is no "three", "eighth" no "eight"): these
