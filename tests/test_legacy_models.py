@@ -45,6 +45,16 @@ def assert_close_clips(got: dict[str, np.ndarray], want: np.lib.npyio.NpzFile, *
         assert diff.mean() < 1.0 and far < 0.01, (key, float(diff.mean()), far)
 
 
+@pytest.fixture(autouse=True)
+def _read_as_then(monkeypatch):
+    """The clips pin the models and the generator code, not the text rules, which grow: since 2026-12-07 "a blue 5
+    bouncing" is read "a blue 5 bouncing up and down" (a bounce with no axis said gets the one a reader takes). The
+    fixture prompts are read as the release that wrote the clips read them (as written: they are lower case and
+    name one digit each)."""
+    assert all(p == p.lower() for p in fixtures.PROMPTS)
+    monkeypatch.setattr("vidfuse.pipeline.model_text", lambda prompt, asked=None: prompt)
+
+
 @pytest.mark.parametrize("family", ["gan", "vae", "flow", "anchor", "gan_tanh"])
 def test_earlier_model_folders_generate_the_same_clips(family):
     folder = LEGACY / family
