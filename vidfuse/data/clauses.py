@@ -50,7 +50,7 @@ import unicodedata
 from vidfuse.data.paraphrase import EN_MOTION_WORDS, ZH_COLOUR_WORDS
 from vidfuse.data.subjects import COUNTED_NOUNS, digits_asked, introduced_digits
 from vidfuse.data.subjects import EN_COLOUR_NAMES as _PALETTE  # colour word → the colour it names
-from vidfuse.data.wording import says_motion
+from vidfuse.data.wording import ONE_MORE, says_motion
 
 __all__ = ["subject_clauses", "MAX_SUBJECTS"]
 
@@ -117,12 +117,9 @@ _FRAMING = re.compile(
     # 第二个数字是白色的3: 第二 reads as a count
     r"|^\s*(?:其中)?(?:第[一二三四]|另外?一|一)[个只位](?:数字|数)?(?:是|为)"
 )
-# A clause's leading 再 ("again, also": 再要一个…, 再一个…) or 另(外) before 一个 and the digit it names: drawn on its
-# own, the model read it as a bounce (the grammar has 再 only in 向左再向右来回移动): "再要一个数字{z}往左走" 0 of 20
-# draws right, "要一个数字{z}往左走" 19 of 20; 另外一个数字{z}往左走 1 of 20
-_ZH_AGAIN = re.compile(
-    r"^\s*(?:然后|接着)?(?:再(?=要|来(?!回)|加|画|放|给|弄|搞|一[个只位颗枚])|另外?(?=一[个只位颗枚]))"
-)
+# A clause's leading 再 ("again, also": 再要一个…, 再一个…) or 另(外) before 一个 and the digit it names
+# (wording.ONE_MORE): drawn on its own, the model read it as a bounce (the grammar has 再 only in 向左再向右来回移动):
+# "再要一个数字{z}往左走" 0 of 20 draws right, "要一个数字{z}往左走" 19 of 20; 另外一个数字{z}往左走 1 of 20;
 # and the English "another" before the digit of its clause ("and another blue 5 moving up" → "a blue 5 moving up"):
 # "another {d} moving left" 5 of 20 draws right, "a {d} moving left" 19 of 20
 _EN_ANOTHER = re.compile(r"(?i)^\s*another\s+(?=(\w))")
@@ -320,7 +317,7 @@ def subject_clauses(prompt: str) -> list[str] | None:
         if len(items) != len(clauses):
             return None
         clauses = [_join([c, item]) for c, item in zip(clauses, items)]
-    clauses = [_EN_ANOTHER.sub(_an, _ZH_AGAIN.sub("", c)) for c in clauses]
+    clauses = [_EN_ANOTHER.sub(_an, ONE_MORE.sub("", c)) for c in clauses]
     out = [_clean(_no_other_one(_one_subject(f"{head}: {c}" if head else c))) for c in clauses]
     if len(out) != asked.total or any(digits_asked(c).total != 1 for c in out):
         return None

@@ -21,8 +21,7 @@ rising 8 every time and "a white 8 falls" a falling one.
   "6下" alone reads as a count, like 跳三下).
 - :func:`drop_places`: where a digit starts or stands ("from the top of the frame", "starting at the left",
   从画面上方) is left out of what is drawn when the rest still says how it moves: the model reads "top" as "up".
-- :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑,
-  ).
+- :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑).
 - :func:`drop_labels`: a shot-list or catalogue label ("Shot 1:", 分镜1：) is no digit to draw.
 - :func:`drop_nothing_else`: a clause asking for nothing else ("no sound", 别加背景音乐) is not read as a digit's.
 - :func:`correct_spelling`: a word the model never saw, one typing slip from one it knows ("rigth", "nien",
@@ -53,6 +52,7 @@ __all__ = [
     "is_english_word",
     "names_colour",
     "name_shades",
+    "ONE_MORE",
     "say_axis",
     "says_motion",
 ]
@@ -103,9 +103,9 @@ _EN_THING = {  # not the colour words the grammar teaches ("lemon-colored", "rub
     w.replace("+", " "): c for c, words in _EN_THINGS.items() for w in words.split() if w not in EN_COLOUR_WORDS
 }
 _THING_RE = "|".join(sorted(map(re.escape, _EN_THING), key=len, reverse=True))
-# "coloured like a sunflower", "the colour of a banana", "banana-coloured": the thing's colour; the article kept out
-# said of a digit: right after it ("a zero colored like a sunflower") or right before it ("a banana-coloured 3"), not of
-# a background ("on a sky colored background")
+# "coloured like a sunflower", "the colour of a banana", "banana-coloured": the thing's colour, where it is said of a
+# digit, right after it ("a zero colored like a sunflower") or right before it ("a banana-coloured 3"); not of a
+# background ("on a sky colored background")
 _EN_DIGIT_WORD = rf"(?:\d|{'|'.join(EN_NUMBERS)})"
 _EN_THING_COLOUR = re.compile(
     rf"\b({_EN_DIGIT_WORD})\s+(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+"
@@ -403,8 +403,9 @@ def names_colour(text: str) -> bool:
 
 
 # a follow-up request's "one more" (再来一个…, 另外一个…): drawn alone, the model read 再 and 另外 as a bounce
-# (再一个{zc}的{d}往左移动 0 of 20 draws right, 另外一个… 0 of 20, 一个… 20 of 20); between clauses the split drops them
-_ONE_MORE = re.compile(
+# (再一个{zc}的{d}往左移动 0 of 20 draws right, 另外一个… 0 of 20, 一个… 20 of 20); the split drops it from each clause
+# (vidfuse.data.clauses)
+ONE_MORE = re.compile(
     r"^\s*(?:然后|接着)?(?:再(?=要|来(?!回)|加|画|放|给|弄|搞|一[个只位颗枚])|另外?(?=一[个只位颗枚]))"
 )
 
@@ -412,7 +413,7 @@ _ONE_MORE = re.compile(
 def drop_labels(text: str) -> str:
     """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …) and
     without a follow-up's "one more" before the first digit (再来一个蓝色的5往上 → 来一个蓝色的5往上)."""
-    return _ONE_MORE.sub("", re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip())
+    return ONE_MORE.sub("", re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip())
 
 
 def drop_nothing_else(text: str) -> str:
