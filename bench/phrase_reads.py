@@ -22,22 +22,13 @@ import json
 import warnings
 from pathlib import Path
 
-from vidfuse.data.caption_words import EN_NUMBERS
+from vidfuse.data.caption_words import COLOUR_ZH, EN_NUMBERS, ZH_NUMBERS
 from vidfuse.evaluate.harness import evaluate_captions
 from vidfuse.fileio import atomic_write_text
 from vidfuse.pipeline import TextToVideoPipeline
 
+# the palette in the order the battery gives it to the digits (the measured figures rest on it)
 COLOURS = ("red", "green", "blue", "yellow", "cyan", "magenta", "white")
-ZH_COLOURS = {
-    "red": "红色",
-    "green": "绿色",
-    "blue": "蓝色",
-    "yellow": "黄色",
-    "cyan": "青色",
-    "magenta": "品红色",
-    "white": "白色",
-}
-ZH_NUMBERS = "零一二三四五六七八九"
 LR, UD = "left and right", "up and down"
 
 # verbs of moving after "a {c} {d}", by the motion they say
@@ -122,7 +113,7 @@ def captions(template: str, motion: str, shift: int) -> tuple[list[str], list[di
     caps, targets = [], []
     for d in range(10):
         colour = COLOURS[(d + shift) % len(COLOURS)]
-        caps.append(template.format(c=colour, d=d, w=EN_NUMBERS[d], zc=ZH_COLOURS[colour], z=ZH_NUMBERS[d]))
+        caps.append(template.format(c=colour, d=d, w=EN_NUMBERS[d], zc=COLOUR_ZH[colour], z=ZH_NUMBERS[d]))
         targets.append({"digits": [d], "colours": [colour], "motions": [motion]})
     return caps, targets
 
