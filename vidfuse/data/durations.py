@@ -25,6 +25,7 @@ from vidfuse.data.negation import drop_negated
 from vidfuse.data.paraphrase import EN_COLOUR_WORDS
 from vidfuse.data.wording import (
     SHADE_WORDS,
+    ZH_COLOUR_CHARS,
     article_after_make,
     bare_directions,
     drop_labels,
@@ -175,7 +176,7 @@ _DIRECTION_AFTER = re.compile(
 # a colour right after an arrow: the arrow lists the digit's fields ("5 → blue, moving left"), it is no motion
 _COLOUR_AFTER = re.compile(
     rf"(?i)\s*(?:{'|'.join(sorted(set(EN_COLOUR_WORDS) | SHADE_WORDS, key=len, reverse=True))})\b"
-    r"|\s*(?:品红|洋红|[白红紅绿綠蓝藍黄黃青紫粉金银])"
+    rf"|\s*(?:品红|洋红|[{ZH_COLOUR_CHARS}])"
 )
 _VERB_BEFORE = re.compile(r"(?i)\b(?:moving|moves|move|going|goes|go|heading|heads|travelling|traveling|bouncing)\s*$")
 

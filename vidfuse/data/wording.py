@@ -53,6 +53,7 @@ __all__ = [
     "names_colour",
     "name_shades",
     "ONE_MORE",
+    "ZH_COLOUR_CHARS",
     "say_axis",
     "says_motion",
 ]
@@ -237,9 +238,10 @@ def say_axis(text: str) -> str:
     return "".join(out) + text[last:]
 
 
-_ZH_COLOUR_CHARS = "白红紅绿綠蓝藍黄黃青紫粉金银"
+# the characters that name a colour in Chinese (白 … 金, 银), read by names_colour and the arrows (durations)
+ZH_COLOUR_CHARS = "白红紅绿綠蓝藍黄黃青紫粉金银"
 _BARE_DIRECTION = re.compile(
-    rf"(?:(?<=[{_ZH_COLOUR_CHARS}])|(?<=^)|(?<=[，,。；;：:！!？?、\s]))([{_ZH_DIGIT}])([上下左右])"
+    rf"(?:(?<=[{ZH_COLOUR_CHARS}])|(?<=^)|(?<=[，,。；;：:！!？?、\s]))([{_ZH_DIGIT}])([上下左右])"
     r"(?=$|[，,。；;！!？?、\s])"
 )
 
@@ -398,7 +400,7 @@ def _scene_only(piece: str) -> bool:
 def names_colour(text: str) -> bool:
     """Whether ``text`` names a colour (a palette colour, a taught shade or a Chinese colour character)."""
     return bool(set(re.findall(r"[a-z]+", text.lower())) & (_COLOUR_WORDS | SHADE_WORDS)) or bool(
-        re.search(f"[{_ZH_COLOUR_CHARS}]", text)
+        re.search(f"[{ZH_COLOUR_CHARS}]", text)
     )
 
 
