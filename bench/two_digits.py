@@ -36,6 +36,8 @@ right 91.7 / 89.2 / 92.5% on rounds 3–6, 95.0 / 91.7 / 94.2% after rounds 7 an
 ``bench/results/set_k_2026-12-07/``) judged the rules written from j's misses (both digits right 88.3 / 90.8 / 93.3%
 before and after round 10) and was read once l was written. ``…_two_l_*.jsonl`` (60 + 60, a twelfth helper,
 2026-12-07, briefed as k, committed before any judging) judges the rules written from k's misses and is held out.
+``…_two_m_*.jsonl`` (60 + 60, a thirteenth helper, 2026-12-07, briefed as k, committed before any judging; brief in
+``bench/results/set_m_2026-12-07/``) judges the rules written from l's misses and is held out.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -63,7 +65,8 @@ SETS_I = {"en": HERE / "novel_captions_two_i_en.jsonl", "zh": HERE / "novel_capt
 SETS_J = {"en": HERE / "novel_captions_two_j_en.jsonl", "zh": HERE / "novel_captions_two_j_zh.jsonl"}
 SETS_K = {"en": HERE / "novel_captions_two_k_en.jsonl", "zh": HERE / "novel_captions_two_k_zh.jsonl"}
 SETS_L = {"en": HERE / "novel_captions_two_l_en.jsonl", "zh": HERE / "novel_captions_two_l_zh.jsonl"}
-HIDDEN = ("c", "d", "e", "l")  # the held-out sets: their misses are not printed or written
+SETS_M = {"en": HERE / "novel_captions_two_m_en.jsonl", "zh": HERE / "novel_captions_two_m_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "l", "m")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -102,6 +105,7 @@ def main() -> None:
         "j": [r for path in SETS_J.values() for r in load(path)],
         "k": [r for path in SETS_K.values() for r in load(path)],
         "l": [r for path in SETS_L.values() for r in load(path)],
+        "m": [r for path in SETS_M.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
