@@ -75,6 +75,29 @@ def test_fields_are_said_as_one_clause_per_digit(prompt, read):
 
 
 @pytest.mark.parametrize(
+    "prompt, read",
+    [
+        (
+            "digits: [7, 4]\ncolors: [magenta, blue]\nmotions: [up_down, left_right]",
+            "magenta 7, up-down; blue 4, left-right",
+        ),
+        ("参数：数字=5,9；颜色=蓝,绿；运动=向右,向下", "蓝色5，向右；绿色9，向下"),
+        ("Colour: cyan and red. Digits: 2 and 6", "cyan 2; red 6"),
+        ("数字：3和7，颜色：红色和蓝色，方向：向左和向上", "红色3，向左；蓝色7，向上"),
+        # an item that names its digit is that digit's, wherever it stands in its list
+        (
+            "Colours: cyan and red. Digits: 2 and 6. Motions: the 6 goes down, the 2 goes right.",
+            "cyan 2, the 2 goes right; red 6, the 6 goes down",
+        ),
+    ],
+)
+def test_fields_written_as_columns_are_one_record_per_digit(prompt, read):
+    # one list per field, the k-th items the k-th digit's: drawn as one digit before (set l, 2026-12-07)
+    assert read_fields(prompt) == read
+    assert subject_clauses(model_text(prompt)) is not None
+
+
+@pytest.mark.parametrize(
     "prompt",
     [
         "digit: 4 | colour: cyan | movement: upward",  # one record: the model was taught a digit's fields
@@ -82,7 +105,9 @@ def test_fields_are_said_as_one_clause_per_digit(prompt, read):
         "Shot 1: a red 3 slides left. Shot 2: a blue 8 rises.",  # labels are no fields
         "colour: red, motion: left; colour: blue, motion: up",  # no digit in a record: whose is which is not said
         "digit=12 color=red motion=left; digit=3 color=blue motion=up",  # a digit field that is no one digit
-        "Colour: cyan and red. Digits: 2 and 6",  # "Digits" is a count, not a digit's field
+        "Colours: cyan and red. Digits: 2",  # "Digits" is a count here, not a digit's field
+        "digits: 2, 6, 8; colours: red, blue",  # columns of different lengths: whose colour is which is not said
+        "digits: 2, 6; motions: the 2 goes left, the 2 goes up",  # one digit named by two items
         "数字5和数字8都往左移动",
         "digit=3 color=red motion=left id=1; digit=7 color=blue motion=up id=2",  # a field it does not know
         "digits=2; d1=1 d2=7 color=red motion=left",  # whose colour and motion is not plain

@@ -24,6 +24,7 @@ from vidfuse.data.wording import (
     from_to,
     is_english_word,
     name_shades,
+    one_as_digit,
     say_axis,
     says_motion,
 )
@@ -190,10 +191,65 @@ def test_every_taught_start_and_end_reads_as_its_direction():
         ("shot 5 (3s): green 4 moves right", "green 4 moves right"),
         ("分镜1：黑底，一个朱红色的7", "黑底，一个朱红色的7"),
         ("a 3 shot from the left", "a 3 shot from the left"),  # no label: a word in the sentence
+        # a record's label: the "b" of "element b" was drawn as blue (set l, 3 of 3 seeds)
+        (
+            "design brief. element a: numeral 1, magenta. element b: numeral 2",
+            "design brief. numeral 1, magenta. numeral 2",
+        ),
+        ("设计需求——元素a：白色数字0；元素b：品红色数字9", "设计需求—— 白色数字0； 品红色数字9"),
+        ("item 2: a blue 5 rising", "a blue 5 rising"),
     ],
 )
 def test_a_shot_list_label_is_no_digit(text, read):
     assert drop_labels(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        # a remark on the clip's style or feel ("，简单点就行" after a clause: 1 of 20 draws right, 20 of 20 without)
+        ("6往上走，颜色要绿色。简单点就行", "6往上走，颜色要绿色。"),
+        ("黄9左右跳动，节奏感强一点", "黄9左右跳动"),
+        ("a red 3 moving left and a blue 5 moving up, 8-bit style", "a red 3 moving left and a blue 5 moving up"),
+        ("numeral 2, yellow, vertical bounce. mood: playful, clean.", "numeral 2, yellow, vertical bounce."),
+        ("品红色数字9，向下运动。风格：极简。", "品红色数字9，向下运动。"),
+        (
+            "six in cyan moving upward, five in blue moving left — smooth motion, no text.",
+            "six in cyan moving upward, five in blue moving left —",
+        ),
+        # a comparison after the motion ("like two elevators passing": 7 of 20 draws right, the "two" drawn as a 2)
+        ("a red 9 goes up, like two elevators passing each other.", "a red 9 goes up"),
+        ("蓝色零号往右开，像两辆小车", "蓝色零号往右开"),
+        ("青色的5浮上来，像在水里一样", "青色的5浮上来"),
+        # kept: a remark with a colour, a motion or a word pointing at a digit; a comparison that may be the motion
+        ("a red 3 moving left, the other one in a retro style", "a red 3 moving left, the other one in a retro style"),
+        ("a 3 moving left, retro style in red", "a 3 moving left, retro style in red"),
+        ("number five; movement side-to-side", "number five; movement side-to-side"),  # a grammar caption
+        ("a red 3, like a rocket", "a red 3, like a rocket"),
+        ("一个红色的3，像皮球一样弹跳", "一个红色的3，像皮球一样弹跳"),
+    ],
+)
+def test_a_remark_on_style_or_a_comparison_is_no_digits_words(text, read):
+    assert drop_nothing_else(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        # "one:" keys the digit 1 beside other digits' keys (the prompt was drawn as one digit)
+        (
+            "seven: yellow, bounce up/down | one: green, bounce left/right",
+            "seven: yellow, bounce up/down | 1: green, bounce left/right",
+        ),
+        ("one: make it red", "one: make it red"),  # no other key: "one" may be anything
+        # 一 brought in by a measure word or a colour, then described
+        ("有个七是青色的，还有个一是黄色的，向右漂", "有个七是青色的，还有个1是黄色的，向右漂"),
+        ("正红色五掉下来，洋红色一左右晃来晃去", "正红色五掉下来，洋红色1左右晃来晃去"),
+        ("这个一直往左，颜色一样，一个红色的3一上一下", "这个一直往左，颜色一样，一个红色的3一上一下"),
+    ],
+)
+def test_a_one_that_plainly_names_the_digit_is_written_1(text, read):
+    assert one_as_digit(text) == read
 
 
 @pytest.mark.parametrize(
@@ -256,10 +312,7 @@ def test_a_word_without_its_apostrophe_is_a_word_and_an_ampersand_is_and():
         ("a navy blue 7 descending, handwritten look, black backdrop", "a navy blue 7 descending"),
         ("a red four sliding down. black bg.", "a red four sliding down."),
         ("a white 5 on a black background", "a white 5 on a black background"),  # said of the digit's clause
-        (
-            "a red 3 moving left, keep it simple on a black background",
-            "a red 3 moving left, keep it simple on a black background",
-        ),
+        ("a red 3 moving left, for my class, on a black background", "a red 3 moving left, for my class"),
         ("一个蓝色的4往下掉，背景黑色就行", "一个蓝色的4往下掉，背景黑色就行"),  # the Chinese grammar teaches these
     ],
 )

@@ -34,6 +34,7 @@ from vidfuse.data.wording import (
     expand_shorthand,
     from_to,
     name_shades,
+    one_as_digit,
     say_axis,
     says_motion,
 )
@@ -265,11 +266,12 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     (:func:`spell_arrows`); bracketed asides set off by commas (:func:`set_off_asides`); in lower case, as every
     vidfuse tokenizer reads it, so that the clause split, the digit count and the encoder see one text ("A Magenta
     0 And A Blue 6 Moving Down And Up Respectively" did not split); and in words the model was taught
-    (:mod:`vidfuse.data.wording`: a shot-list label and a request for nothing else left out, chat shorthand spelled
+    (:mod:`vidfuse.data.wording`: a "one" that plainly names the digit written "1"; a shot-list label, a request for
+    nothing else, a remark on style and a comparison after a motion left out, chat shorthand spelled
     out, colour shades named by their palette colour, a bare Chinese direction given its 往, a Chinese start and its
     opposite end said as the way to the end, where a digit starts left out beside its motion)."""
     asked = asked if asked is not None else length_asked(prompt)
     text = asked.text if asked is not None and asked.text.strip() else prompt
     text = spell_arrows(set_off_asides(read_fields(drop_negated(text)))).lower()
-    text = drop_nothing_else(drop_labels(text))
+    text = drop_nothing_else(drop_labels(one_as_digit(text)))
     return say_axis(drop_places(from_to(bare_directions(name_shades(article_after_make(expand_shorthand(text)))))))

@@ -7,7 +7,9 @@ but not two records run together with ``=``, ``--`` and braces: such prompts did
 digit, or split at the wrong places (7 of the 35 misses of bench set h, 2026-12-07). :func:`read_fields` finds the
 fields, groups them into one record per digit and writes each record as a taught short clause: "lemon 5, right;
 turquoise 0, up", 墨绿色4，向下；白色9，左右来回. A prompt that is not plainly fields, or whose fields do not make
-one whole record per digit, is returned as it is: the sentence rules read it.
+one whole record per digit, is returned as it is: the sentence rules read it. Fields written as columns, one list
+per field ("digits: [7, 4] colors: [magenta, blue] motions: [up_down, left_right]", 数字=5,9；颜色=蓝,绿), are read
+the same way, the k-th items the k-th digit's (set l, 2026-12-07: drawn as one digit before).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from vidfuse.data.caption_words import EN_NUMBERS, ZH_NUMBERS
+from vidfuse.data.subjects import digits_asked
 from vidfuse.data.wording import names_colour, says_motion
 
 __all__ = ["read_fields"]
@@ -132,6 +135,65 @@ def _colour(value: str, zh: bool) -> str:
     return v + "色" if zh and _CJK.fullmatch(v[-1:] or "x") and not v.endswith("色") and len(v) <= 2 else v
 
 
+# fields written as columns, one list per field: "digits: [7, 4] colors: [magenta, blue] motions: [up_down,
+# left_right]", 数字=5,9；颜色=蓝,绿；运动=向右,向下 (the key may be plural; the lists' k-th items are the k-th digit's)
+_COLUMN_KEYS = tuple(
+    (kind, f"(?:{keys})s?|(?:{keys})(?:列表|们)?")
+    for kind, keys in (
+        ("digit", r"digit|number|numeral|数字"),
+        ("colour", r"colou?r|hue|颜色|顏色|色彩"),
+        ("motion", r"motion|movement|move|direction|action|运动|運動|动作|方向|移动"),
+    )
+)
+_COLUMN = re.compile(
+    r"(?i)(?:^|(?<=[\s{(\[,;，；、|:：\"']))(?:"
+    + "|".join(f"(?P<{kind}>{keys})" for kind, keys in _COLUMN_KEYS)
+    + r")[\"']?\s*[=:：]\s*"
+)
+_ITEM_SEP = re.compile(r"\s*(?:[,，、/]|\band\b|和)\s*")
+
+
+def _columns(prompt: str) -> str | None:
+    """``prompt`` said as one clause per digit when it is written as columns (see ``_COLUMN``): a digit column and
+    a colour or motion column, each a list of as many items, two or more, every digit item one digit; else None."""
+    keys = list(_COLUMN.finditer(prompt))
+    kinds = [next(k for k in ("digit", "colour", "motion") if m.group(k)) for m in keys]
+    if "digit" not in kinds or len(kinds) < 2 or len(set(kinds)) != len(kinds):
+        return None
+    for m in _ANY_KEY.finditer(prompt):
+        key = m.group(1) or m.group(2)
+        if not any(re.fullmatch(f"(?i){keys}", key) for _, keys in _COLUMN_KEYS):
+            return None  # "id=1", "scale=2": a field these rules do not know
+    columns: dict[str, list[str]] = {}
+    for k, (kind, m) in enumerate(zip(kinds, keys)):
+        end = keys[k + 1].start() if k + 1 < len(keys) else len(prompt)
+        value = re.split(r"[;；\n|]|[.。](?:\s|$)", prompt[m.end() : end])[0].strip(" ,，、{}()[]【】（）" + _QUOTES)
+        items = [v.strip(" []【】()（）" + _QUOTES) for v in _ITEM_SEP.split(value)]
+        if len(items) < 2 or not all(items):
+            return None
+        columns[kind] = items
+    n = len(columns["digit"])
+    digits = [_digit(d) for d in columns["digit"]]
+    if any(len(v) != n for v in columns.values()) or None in digits:
+        return None
+    for kind in ("colour", "motion"):  # "Motions: the 6 goes down, the 2 goes right": each item its own digit's
+        said = [[str(d) for d in digits_asked(v).named] for v in columns.get(kind, [])]
+        if any(said):
+            order = [next((k for k, v in enumerate(said) if v == [d]), None) for d in digits]
+            if None in order or len(set(order)) != n:
+                return None
+            columns[kind] = [columns[kind][k] for k in order]
+    zh = bool(_CJK.search(" ".join(v for kind in ("colour", "motion") for v in columns.get(kind, []))))
+    comma = "，" if zh else ", "
+    clauses = []
+    for k in range(n):
+        colour = _colour(columns["colour"][k], zh) if "colour" in columns else ""
+        head = colour + ("" if not colour or (zh and _CJK.match(colour[-1])) else " ")
+        motion = comma + _motion(columns["motion"][k], zh) if "motion" in columns else ""
+        clauses.append(f"{head}{_digit(columns['digit'][k])}{motion}")
+    return ("；" if zh else "; ").join(clauses)
+
+
 def read_fields(prompt: str) -> str:
     """``prompt`` said as plain clauses, one per digit, when it is written as fields (two or more keys with "=",
     ":" or "--" that name a digit, a colour or a motion), each digit's record whole; else ``prompt`` unchanged.
@@ -145,6 +207,9 @@ def read_fields(prompt: str) -> str:
     those words are said of every digit that says no colour or motion of its own. A key these rules do not know
     ("id=1"), or a record with nothing but its digit, leaves the prompt as it is, and so does one record: the model
     was taught a digit's fields ("digit: 3, colour: red, motion: left")."""
+    columns = _columns(prompt)
+    if columns is not None:
+        return columns
     explicit = _fields(prompt, loose=False)
     if explicit is None or len(explicit) < 2:
         return prompt

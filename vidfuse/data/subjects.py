@@ -15,10 +15,10 @@ full-width ３ is 3) and lower-casing:
   Distinct values count once: "the 5 moves left, then the 5 keeps going" names one digit; the same digit
   after two different colours counts twice ("a cyan 2 … a yellow 2"), and so does one brought in twice with an
   indefinite article ("a red 3 moving left and a red 3 moving up", 一个3往左，一个3往上; not after "like", "not").
-- **Not a digit**: a number followed by a unit or a count word ("16 frames", "2 seconds", "3 times",
+- **Not a digit**: a number followed by a unit or a count word ("16 frames", "2 seconds", "3 times", "8-bit",
   "2x", "3秒", "16帧", "3像素", "两次", 跳三下), or by another plural noun ("two walls", "with 2 bounces"; but
   "a 9 bounces", "3 moves left" are a subject and its verb); a label or a measure ("frame 8", "step 1",
-  "a speed of 4", 速度为3); an ordinal ("first", "3rd", 第一); a size, ratio, time or range ("64x64",
+  "option 2", "a speed of 4", 速度为3); an ordinal ("first", "3rd", 第一); a size, ratio, time or range ("64x64",
   "4:3", "3 o'clock", "2 or 3 pixels", 3-4秒); a decimal; a fraction (三分之二); and the Chinese words with
   numeral characters that are not numbers (四周, 两边, 十分, 五颜六色, 从零, 独一无二, 一…一…).
 - **A count of digits**: a number before a plural digit noun ("two digits", "two red 4s", "3 numbers"),
@@ -56,7 +56,7 @@ _EN_UNITS = frozenset(
     "frame frames second seconds sec secs s ms minute minutes min mins fps time times x px pixel pixels step steps "
     "loop loops cycle cycles round rounds lap laps trip trips way ways direction "
     "directions side sides edge edges corner corners percent per % st nd rd th d k hz beat beats unit units "
-    "cell cells row rows column columns".split()
+    "cell cells row rows column columns bit bits".split()
 )
 # Colour words: the same digit in two colours is two digits ("a cyan 2 … and a yellow 2")
 # every English colour word, to the colour it names: a palette colour for the palette's words and the grammar's
@@ -90,7 +90,7 @@ _ZH_AND = frozenset("和与跟及、同")
 _ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
 _EN_MEASURE_BEFORE = frozenset(
     "speed pace rate level size scale zoom factor length duration every each frame step loop take version part "
-    "scene shot clip page round chapter episode".split()
+    "scene shot clip page round chapter episode option variant".split()
 )
 _EN_VERB_AFTER = frozenset(
     "left right up down upward upwards downward downwards leftward rightward to toward towards across back around "
@@ -131,6 +131,7 @@ def digits_asked(prompt: str) -> DigitsAsked:
     text = unicodedata.normalize("NFKC", prompt).lower()
     text = re.sub(r"\d+\s*[x×*]\s*\d+", " ", text)  # sizes: 64x64
     text = re.sub(r"\d+\s*:\s*\d+|\d+\s*o'?\s*clock", " ", text)  # ratios and times: 4:3, 3 o'clock
+    text = re.sub(r"(?<![\d.])(\d+)-(?=[a-z])", r"\1 ", text)  # "8-bit": the number before its unit, as "8 bit"
     text = re.sub(r"\bside[\s-]+by[\s-]+side\b", " beside each other ", text)  # "a 7 side by side": no unit
     text = re.sub(r"\bside[\s-]+to[\s-]+side\b", " sideways ", text)  # "white 2 side to side": its motion, no count
     # ranges: "2 or 3 pixels", "2 to 3 px", 3-4秒 (the unit is the end's)

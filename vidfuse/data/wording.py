@@ -22,8 +22,13 @@ rising 8 every time and "a white 8 falls" a falling one.
 - :func:`drop_places`: where a digit starts or stands ("from the top of the frame", "starting at the left",
   从画面上方) is left out of what is drawn when the rest still says how it moves: the model reads "top" as "up".
 - :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑).
-- :func:`drop_labels`: a shot-list or catalogue label ("Shot 1:", 分镜1：) is no digit to draw.
-- :func:`drop_nothing_else`: a clause asking for nothing else ("no sound", 别加背景音乐) is not read as a digit's.
+- :func:`drop_labels`: a shot-list or catalogue label ("Shot 1:", "Element B:", 分镜1：) is no digit to draw.
+- :func:`drop_nothing_else`: a clause asking for nothing else ("no sound", 别加背景音乐) is not read as a digit's; nor
+  is a remark on the clip's style or feel ("8-bit style", "Mood: playful", 简单点就行: "{d}往上走，颜色要绿色" was drawn
+  right in 20 of 20 draws, with "，简单点就行" after it in 1) or a comparison after the digit's motion ("like two
+  elevators passing each other": the "two" was drawn as a 2).
+- :func:`one_as_digit`: a "one" or 一 that plainly names the digit 1 ("seven: … | one: …", 有个一是黄色的) is written
+  "1", which the split reads as a digit.
 - :func:`correct_spelling`: a word the model never saw, one typing slip from one it knows ("rigth", "nien",
   "blu", "moveing"), is read as that word.
 """
@@ -35,7 +40,7 @@ import re
 from typing import Collection
 
 from vidfuse.data.caption_words import EN_NUMBERS
-from vidfuse.data.paraphrase import EN_BARE_VERBS, EN_COLOUR_WORDS, EN_HYPHENED_SHADES
+from vidfuse.data.paraphrase import EN_BARE_VERBS, EN_COLOUR_WORDS, EN_HYPHENED_SHADES, EN_MOTION_WORDS
 from vidfuse.data.subjects import digits_asked
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "is_english_word",
     "names_colour",
     "name_shades",
+    "one_as_digit",
     "ONE_MORE",
     "ZH_COLOUR_CHARS",
     "say_axis",
@@ -351,8 +357,9 @@ def from_to(text: str) -> str:
 # a shot-list or catalogue label before what is drawn: "Shot 1:", "SHOT 5 (3s):", "Lot 44:", 分镜1：, 精灵A： (the model
 # drew the label's number: "Shot 1: … a cobalt 8" drew a 1)
 _LABEL = re.compile(
-    r"(?i)(?:^|(?<=[.;!?。；！？]\s)|(?<=[.;!?。；！？]))\s*(?:(?:shot|scene|panel|lot|clip|sprite|object)\s*#?\s*[0-9a-z]{1,3}"
-    r"|(?:分镜|镜头|场景|精灵|对象)\s*[0-9a-z一二三四五六七八九]{1,2})\s*(?:\([^()]{0,12}\)|（[^（）]{0,12}）)?\s*[:：]\s*"
+    r"(?i)(?:^|(?<=[.;!?。；！？—:：]\s)|(?<=[.;!?。；！？—:：]))\s*(?:(?:shot|scene|panel|lot|clip|sprite|object|element|item|entry)"
+    r"\s*#?\s*[0-9a-z]{1,3}|(?:分镜|镜头|场景|精灵|对象|元素|物体|项目|条目)\s*[0-9a-z一二三四五六七八九]{1,2})"
+    r"\s*(?:\([^()]{0,12}\)|（[^（）]{0,12}）)?\s*[:：]\s*"
 )
 # a request about what not to add, with no digit in it: "No sound, no text.", "Please don't add anything else.",
 # 别加背景音乐, 不要出现重复的数字 (said after the last digit, it was read as that digit's: "… a teal 9 moving left. No
@@ -364,6 +371,53 @@ _NOTHING_ELSE = re.compile(
     r"|^\s*(?:and\s+)?(?:that'?s|that\s+is|that\s+will\s+be|that'?ll\s+be)\s+(?:all|it|everything)\b"
     r"|^\s*(?:请)?(?:不要|别|不需要|无需|不用)"
 )
+
+
+# a remark on the clip's style or feel ("8-bit style", "smooth motion", "Mood: playful, clean", 风格：极简,
+# 简单点就行, 节奏感强一点): said after a digit's clause it was read as that digit's ("{d}往上走，颜色要绿色" 20 of
+# 20 draws right, with "，简单点就行" after it 1 of 20; "黄{d}左右跳动" 20 of 20, with "，节奏感强一点" 12 of 20;
+# "a blue {d} moving up" 20 of 20, with ", 8-bit style" 13 of 20)
+_STYLE = re.compile(
+    r"(?i)\b(?:style[sd]?|stylized|stylised|look|looks|vibes?|feel|feeling|aesthetics?|theme|mood|tone|animation|"
+    r"animated|art|artwork|quality|render(?:ing|ed)?|retro|vintage|cinematic|cartoon(?:y|ish)?|"
+    r"minimal(?:ist|istic)?|clean|simple|smooth|fluid|playful|cute|fun|calm|relaxing|cheerful|energetic|"
+    r"rhythm(?:ic)?|pixel(?:ated)?|bit)\b"
+    r"|风格|画风|感觉|氛围|质感|节奏|效果|简单|简洁|极简|可爱|好看|流畅|顺滑|清爽|干净|动感|活泼|轻松|欢快|复古|像素|卡通"
+)
+# a remark set off as a field: "Mood: playful, clean.", 风格：极简。 (to the end of its sentence)
+_STYLE_FIELD = re.compile(
+    r"(?i)(?:^|(?<=[.;!?。；！？\n]))\s*(?:mood|style|vibe|tone|aesthetic|look|feel|theme|风格|氛围|感觉|画风|基调)"
+    r"\s*[:：=][^.;!?。；！？\n]*[.;!?。；！？]?\s*"
+)
+# a comparison set off as its own clause ("like two elevators passing each other", 像两辆小车, 像在水里一样): the model
+# read its words as the digit's ("a cyan {d} going down, like two elevators passing" 7 of 20 draws right, the "two"
+# drawn as a 2)
+_SIMILE = re.compile(
+    r"(?i)^\s*(?:(?:just|kind\s+of|sort\s+of|a\s+bit|almost|exactly)\s+)?(?:like|as\s+if|as\s+though|similar\s+to)\b"
+    r"|^\s*(?:(?:就|好|有点)?像|仿佛|宛如|犹如|如同|如(?![果何此今]))"
+)
+# words that point at a digit: a remark holding one is said of that digit ("the other one in a retro style")
+_POINTS = re.compile(r"(?i)\b(?:one|other|another|former|latter|first|second)\b|前者|后者|另|都")
+_MOVING_WORDS = EN_MOTION_WORDS | {"side", "sideways"}
+_EACH_OTHER = re.compile(r"(?i)\b(?:each\s+other|one\s+another)\b")  # no digit pointed at
+
+
+def _remark(piece: str) -> bool:
+    """Whether ``piece`` says nothing a digit is drawn with: no digit, colour, way to move or word pointing at a
+    digit."""
+    asked = digits_asked(piece)
+    points = _POINTS.search(_EACH_OTHER.sub(" ", piece))
+    return not (asked.named or asked.count or says_motion(piece) or names_colour(piece) or points)
+
+
+def _moves(piece: str) -> bool:
+    """Whether ``piece`` holds a word of moving the grammar teaches ("movement side-to-side", "wobbling")."""
+    return bool(_MOTION.search(piece)) or bool(set(re.findall(r"[a-z]+", piece.lower())) & _MOVING_WORDS)
+
+
+def _drop_style_fields(text: str) -> str:
+    """``text`` without a style field ("Mood: playful, clean.") that says nothing a digit is drawn with."""
+    return _STYLE_FIELD.sub(lambda m: " " if _remark(re.sub(r"^\W*\w+\s*[:：=]", "", m.group(0))) else m.group(0), text)
 
 
 # a clause that only says the colour does not matter: "any colour is fine for that one", "doesn't matter what colour
@@ -412,6 +466,24 @@ ONE_MORE = re.compile(
 )
 
 
+# a record keyed by its digit ("seven: yellow, bounce up/down | one: green, …"): "one:" keys the digit 1 where another
+# digit keys a record too (it was read as the pronoun, and the prompt drawn as one digit)
+_RECORD_START = r"(?:^|(?<=[|;\n•/])|(?<=[.!?]\s))\s*"
+_EN_KEYS = re.compile(rf"(?i){_RECORD_START}(?:{'|'.join(w for w in EN_NUMBERS if w != 'one')}|\d)\s*:")
+_ONE_KEY = re.compile(rf"(?i)({_RECORD_START})one(?=\s*:)")
+# 一 brought in by a measure word or a colour and then described (有个一是黄色的, 洋红色一左右晃来晃去): the digit,
+# which the split did not read as one (not 一直, 颜色一样, 一上一下)
+_ZH_ONE = re.compile(rf"(?<=[个只位颗枚色{ZH_COLOUR_CHARS}])一(?=[是在往向朝{ZH_COLOUR_CHARS}]|左右|上下)")
+
+
+def one_as_digit(text: str) -> str:
+    """``text`` with a "one" or 一 that plainly names the digit 1 written as "1": a record key "one:" beside other
+    digits' keys, 一 after a measure word or a colour before what it is or how it moves (有个一是黄色的)."""
+    if _EN_KEYS.search(text):
+        text = _ONE_KEY.sub(r"\g<1>1", text)
+    return _ZH_ONE.sub("1", text)
+
+
 def drop_labels(text: str) -> str:
     """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …) and
     without a follow-up's "one more" before the first digit (再来一个蓝色的5往上 → 来一个蓝色的5往上)."""
@@ -425,11 +497,15 @@ def drop_nothing_else(text: str) -> str:
     for that one", "doesn't matter what colour the six is", 颜色无所谓: the digit is drawn white) and name no colour
     and no digit that was not named before; ``text`` as it is when nothing else would be left."""
     kept, seen = [], set()
-    pieces = _clauses(text)
+    moved = False  # whether what was kept since the last digit says how it moves
+    pieces = _clauses(_drop_style_fields(text), "—–")
     for k, (piece, sep) in enumerate(pieces):
         named = set(digits_asked(piece).named)
         if (_NOTHING_ELSE.search(piece) or _scene_only(piece)) and not named:
             continue
+        if _remark(piece) and (_STYLE.search(piece) and not _moves(piece) or _SIMILE.match(piece) and moved):
+            continue  # "8-bit style", 简单点就行; "like two elevators passing" after the digit's motion
+        moved = bool(_MOTION.search(piece)) or (moved and not named)  # 浮上来: a way to move, said loosely
         if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen and len(named) <= 1:
             if not names_colour(piece):  # "the 3 red and the 7 any colour" still says the 3's colour
                 said = _digit_said(piece) if named and _refers_back(pieces, k) else None
