@@ -35,7 +35,8 @@ right 91.7 / 89.2 / 92.5% on rounds 3–6, 95.0 / 91.7 / 94.2% after rounds 7 an
 ``…_two_k_*.jsonl`` (60 + 60, an eleventh helper, 2026-12-07, briefed as i, committed before any judging; brief in
 ``bench/results/set_k_2026-12-07/``) judged the rules written from j's misses (both digits right 88.3 / 90.8 / 93.3%
 before and after round 10) and was read once l was written. ``…_two_l_*.jsonl`` (60 + 60, a twelfth helper,
-2026-12-07, briefed as k, committed before any judging) judges the rules written from k's misses and is held out.
+2026-12-07, briefed as k, committed before any judging) judged the rules written from k's misses (both digits right
+83.3 / 85.0 / 88.3%) and was read once m was written.
 ``…_two_m_*.jsonl`` (60 + 60, a thirteenth helper, 2026-12-07, briefed as k, committed before any judging; brief in
 ``bench/results/set_m_2026-12-07/``) judges the rules written from l's misses and is held out.
 
@@ -66,7 +67,7 @@ SETS_J = {"en": HERE / "novel_captions_two_j_en.jsonl", "zh": HERE / "novel_capt
 SETS_K = {"en": HERE / "novel_captions_two_k_en.jsonl", "zh": HERE / "novel_captions_two_k_zh.jsonl"}
 SETS_L = {"en": HERE / "novel_captions_two_l_en.jsonl", "zh": HERE / "novel_captions_two_l_zh.jsonl"}
 SETS_M = {"en": HERE / "novel_captions_two_m_en.jsonl", "zh": HERE / "novel_captions_two_m_zh.jsonl"}
-HIDDEN = ("c", "d", "e", "l", "m")  # the held-out sets: their misses are not printed or written
+HIDDEN = ("c", "d", "e", "m")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:

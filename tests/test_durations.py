@@ -27,6 +27,10 @@ from vidfuse.errors import InputError
         ("十六帧的数字3", None, 16, "数字3"),
         ("两秒半的红色7", 2.5, None, "红色7"),
         ("数字3约3-4秒", 4.0, None, "数字3"),
+        # the key that names the length goes with it ("duration" had been left for the model to read)
+        ("Duration 2s. A red 3 moving left", 2.0, None, "A red 3 moving left"),
+        ("a red 3 moving left, clip length: 3 s", 3.0, None, "a red 3 moving left"),
+        ("时长：2秒，红色的3往左", 2.0, None, "红色的3往左"),
     ],
 )
 def test_a_length_in_words_is_read_and_taken_out(prompt, seconds, frames, text):
