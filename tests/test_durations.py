@@ -31,6 +31,10 @@ from vidfuse.errors import InputError
         ("Duration 2s. A red 3 moving left", 2.0, None, "A red 3 moving left"),
         ("a red 3 moving left, clip length: 3 s", 3.0, None, "a red 3 moving left"),
         ("时长：2秒，红色的3往左", 2.0, None, "红色的3往左"),
+        ("the duration is 3 seconds, a red 3 going up", 3.0, None, "a red 3 going up"),
+        ("总时长3秒，红色的3往左", 3.0, None, "红色的3往左"),
+        ("持续时间：3秒，红色的3往左", 3.0, None, "红色的3往左"),
+        ("red 3 left, length 2s, blue 7 up", 2.0, None, "red 3 left, blue 7 up"),
     ],
 )
 def test_a_length_in_words_is_read_and_taken_out(prompt, seconds, frames, text):
@@ -39,7 +43,17 @@ def test_a_length_in_words_is_read_and_taken_out(prompt, seconds, frames, text):
 
 
 @pytest.mark.parametrize(
-    "prompt", ["the red digit 3 is moving to the left", "数字3向左移动", "a 3 with 2 bounces", "two digits", "第二帧"]
+    "prompt",
+    [
+        "the red digit 3 is moving to the left",
+        "数字3向左移动",
+        "a 3 with 2 bounces",
+        "two digits",
+        "第二帧",
+        "a 5 s curve to the left",
+        "draw a 2 s going up",
+        "a 5 s-curve up",
+    ],
 )
 def test_prompts_without_a_length_have_none(prompt):
     assert length_asked(prompt) is None

@@ -87,8 +87,19 @@ def test_fields_are_said_as_one_clause_per_digit(prompt, read):
         # an item that names its digit is that digit's, wherever it stands in its list
         (
             "Colours: cyan and red. Digits: 2 and 6. Motions: the 6 goes down, the 2 goes right.",
-            "cyan 2, the 2 goes right; red 6, the 6 goes down",
+            "cyan 2, goes right; red 6, goes down",
         ),
+        # separators between the columns, a "list" key, one value said of every digit
+        ("numbers: 3, 8 / colors: red, blue / motion: left, right", "red 3, left; blue 8, right"),
+        ("digit list: 3, 7; colour list: red, blue", "red 3; blue 7"),
+        ("Digits: 3 and 7; motion: up and down", "3, up and down; 7, up and down"),  # one motion, not two
+        ("数字：4，6；运动：上下来回", "4，上下来回；6，上下来回"),
+        (
+            "Digits: 5, 0. Colors: green for the 5, magenta for the 0. Motion: both rising.",
+            "green 5, rising; magenta 0, rising",
+        ),
+        ("数字：4、9；颜色：都是红色；运动：往上、往下", "红色4，往上；红色9，往下"),
+        ("Digits: 6, 9. Colors: red, white. Motions: up, down. Style: smooth.", "red 6, up; white 9, down"),
     ],
 )
 def test_fields_written_as_columns_are_one_record_per_digit(prompt, read):
@@ -106,6 +117,14 @@ def test_fields_written_as_columns_are_one_record_per_digit(prompt, read):
         "colour: red, motion: left; colour: blue, motion: up",  # no digit in a record: whose is which is not said
         "digit=12 color=red motion=left; digit=3 color=blue motion=up",  # a digit field that is no one digit
         "Colours: cyan and red. Digits: 2",  # "Digits" is a count here, not a digit's field
+        # words outside the columns are the sentence rules' (a review found them lost, 2026-12-07)
+        "Digits: 4, 9. Colors: yellow, cyan. The 4 moves left and the 9 moves up.",
+        "Both bouncing up and down. Digits: 3, 7; colours: red, blue.",
+        "Digits: 4, 9. Colors: red, green. Motion: up, down. Also add a white 2 going left.",
+        "数字：3，7；颜色：红，蓝；3往左移动，7往上移动",
+        "Digits: 2, 8 colors: red, white — moving right",
+        "digits: 0, 8 colours: green, yellow motions: down, right (no sound)",
+        "数字：4，9；颜色：红，青；运动：一个往上一个往下",  # whose motion is which is not said
         "digits: 2, 6, 8; colours: red, blue",  # columns of different lengths: whose colour is which is not said
         "digits: 2, 6; motions: the 2 goes left, the 2 goes up",  # one digit named by two items
         "数字5和数字8都往左移动",

@@ -29,7 +29,6 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a red 3 moving left and a blue 7 moving up", (3, 7), 0),
         ("a 5 moving left for 2 seconds, 16 frames, 64x64", (5,), 0),
         ("a red 3 moving left, 8-bit style", (3,), 0),  # a number hyphened to its unit
-        ("Option one: a red 3 moving left. Option two: a blue 5 moving up", (3, 5), 0),  # labels
         ("a 5 moving left for 2s at speed 3", (5,), 0),
         ("one blue digit 6 sliding right, back and forth 3 times", (6,), 0),
         ("the digit one and the digit two", (1, 2), 0),

@@ -198,6 +198,9 @@ def test_every_taught_start_and_end_reads_as_its_direction():
         ),
         ("设计需求——元素a：白色数字0；元素b：品红色数字9", "设计需求—— 白色数字0； 品红色数字9"),
         ("item 2: a blue 5 rising", "a blue 5 rising"),
+        ("option one: a red 3 moving left. option two: a blue 5", "a red 3 moving left. a blue 5"),
+        # the label's number is the digit where its record names no other
+        ("item 3: red, moving left. item 7: blue, moving up.", "item 3: red, moving left. item 7: blue, moving up."),
     ],
 )
 def test_a_shot_list_label_is_no_digit(text, read):
@@ -215,7 +218,7 @@ def test_a_shot_list_label_is_no_digit(text, read):
         ("品红色数字9，向下运动。风格：极简。", "品红色数字9，向下运动。"),
         (
             "six in cyan moving upward, five in blue moving left — smooth motion, no text.",
-            "six in cyan moving upward, five in blue moving left —",
+            "six in cyan moving upward, five in blue moving left",
         ),
         # a comparison after the motion ("like two elevators passing": 7 of 20 draws right, the "two" drawn as a 2)
         ("a red 9 goes up, like two elevators passing each other.", "a red 9 goes up"),
@@ -227,6 +230,17 @@ def test_a_shot_list_label_is_no_digit(text, read):
         ("number five; movement side-to-side", "number five; movement side-to-side"),  # a grammar caption
         ("a red 3, like a rocket", "a red 3, like a rocket"),
         ("一个红色的3，像皮球一样弹跳", "一个红色的3，像皮球一样弹跳"),
+        # a remark that moves or colours is the digit's (a review found "bouncy" and 来回摆动 lost, 2026-12-07)
+        ("a green 5, bouncy feel", "a green 5, bouncy feel"),
+        ("red 6 left, blue 8, bouncy style", "red 6 left, blue 8, bouncy style"),
+        ("一个红色的4，来回摆动的感觉", "一个红色的4，来回摆动的感觉"),
+        ("一个3往左，草莓色的感觉", "一个3往左，草莓色的感觉"),
+        ("mood: bouncy. a red 3 and a blue 5", "mood: bouncy. a red 3 and a blue 5"),
+        ("a 3 moving left, a bit bluish", "a 3 moving left, a bit bluish"),
+        ("a 4 sliding right, in a fire-engine look", "a 4 sliding right, in a fire-engine look"),
+        ("a red 3 in an 8-bit look and a blue 5, both moving left", "a red 3 and a blue 5, both moving left"),
+        # after a bare bounce a comparison may say its axis
+        ("a red 3 bouncing, like a ball going side to side", "a red 3 bouncing, like a ball going side to side"),
     ],
 )
 def test_a_remark_on_style_or_a_comparison_is_no_digits_words(text, read):
@@ -246,6 +260,17 @@ def test_a_remark_on_style_or_a_comparison_is_no_digits_words(text, read):
         ("有个七是青色的，还有个一是黄色的，向右漂", "有个七是青色的，还有个1是黄色的，向右漂"),
         ("正红色五掉下来，洋红色一左右晃来晃去", "正红色五掉下来，洋红色1左右晃来晃去"),
         ("这个一直往左，颜色一样，一个红色的3一上一下", "这个一直往左，颜色一样，一个红色的3一上一下"),
+        # one and the other, not the digit 1 (a review, 2026-12-07)
+        ("两个数字3和7，一红一蓝，一个往左一个往右", "两个数字3和7，一红一蓝，一个往左一个往右"),
+        ("3往左，7往右，颜色一红一绿", "3往左，7往右，颜色一红一绿"),
+        ("两个数字3和5，颜色一是红，一是蓝", "两个数字3和5，颜色一是红，一是蓝"),
+        ("红色一上下，蓝色一左右，数字是3和7", "红色一上下，蓝色一左右，数字是3和7"),
+        ("3和7都是白色一往左一往右", "3和7都是白色一往左一往右"),
+        (
+            "3: red. 7: blue. one: moving left. the other: moving right.",
+            "3: red. 7: blue. one: moving left. the other: moving right.",
+        ),
+        ("seven: yellow. one: the green one slides left.", "seven: yellow. one: the green one slides left."),
     ],
 )
 def test_a_one_that_plainly_names_the_digit_is_written_1(text, read):

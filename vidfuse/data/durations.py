@@ -60,14 +60,15 @@ _NUM = r"\d+(?:\.\d+)?|" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True))
 _ZH_NUM = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+"
 _EN = re.compile(
     # the field or key that names the length goes with it ("Duration 2s.", "clip length: 3 seconds")
-    r"(?:\b(?:(?:clip|video)\s+)?(?:duration|length|runtime)\s*(?:[:=]|\bis\b|\bof\b|\bshould\s+be\b)?\s*)?"
+    r"(?:\b(?:the\s+)?(?:total\s+)?(?:(?:clip|video)\s+)?(?:duration|length|runtime)"
+    r"(?:\s+of\s+the\s+(?:clip|video))?\s*(?:[:=—–-]|\bis\b|\bof\b|\bshould\s+be\b)?\s*)?"
     rf"(?:\b(?:for|lasting|over|about|around|roughly|approximately|of|in|during|within)\s+)*"
     rf"(?:(?<![0-9A-Za-z.])(?P<lo>{_NUM})\s*(?:-|–|to|or)\s*)?(?<![0-9A-Za-z.])(?P<n>{_NUM})\s*-?\s*"
-    r"(?P<unit>seconds?|secs?|(?<=\d)s|(?<=\d\s)s|minutes?|mins?|frames?)\b(?:\s+long)?",
+    r"(?P<unit>seconds?|secs?|(?<=\d)s|(?<=\d\s)s(?=\s*(?:[,.;:!?)]|[—–-](?![a-z])|$))|minutes?|mins?|frames?)\b(?:\s+long)?",
     re.IGNORECASE,
 )
 _ZH = re.compile(
-    rf"(?:(?:视频)?(?:时长|长度)[为是:：]?|持续|大约|大概|约|总共|共|做成|做|来|要)?"
+    rf"(?:(?:视频)?总?(?:时长|长度|片长|总长)[为是:：]?|持续时间[为是:：]?|时间[:：]|持续|大约|大概|约|总共|共|做成|做|来|要)?"
     rf"(?<![第0-9A-Za-z.])(?:(?P<lo>{_ZH_NUM})\s*(?:-|–|~|到|至)\s*)?(?<![第0-9A-Za-z.])(?P<n>{_ZH_NUM})\s*"
     r"(?P<unit>秒钟|秒|分钟|帧)(?P<half>半)?(?:左右|长|的)?"
 )
@@ -152,6 +153,7 @@ def length_asked(prompt: str) -> LengthAsked | None:
     before, after = text[: m.start()].rstrip(), text[m.end() :].lstrip()
     joint = "" if UNSPACED_RE.search(before[-1:] + after[:1]) or not before or not after else " "
     rest = re.sub(r"\s+([,.;:!?])", r"\1", before + joint + after)
+    rest = re.sub(r"([,.;:，。；：])\s*[,.;:，。；：]+", r"\1", rest)  # "red 3 left,, blue 7 up": one mark
     rest = re.sub(r"^(?:of|for|lasting)\s+", "", rest.strip(" ,;:，；：、").lstrip(" .。-–—"), flags=re.IGNORECASE)
     if unit.startswith("frame") or unit == "帧":
         return LengthAsked(None, int(n), rest)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from vidfuse.data.caption_words import EN_NUMBERS, ZH_NUMBERS
 from vidfuse.data.subjects import digits_asked
-from vidfuse.data.wording import names_colour, says_motion
+from vidfuse.data.wording import drop_style_fields, names_colour, says_motion
 
 __all__ = ["read_fields"]
 
@@ -138,7 +138,7 @@ def _colour(value: str, zh: bool) -> str:
 # fields written as columns, one list per field: "digits: [7, 4] colors: [magenta, blue] motions: [up_down,
 # left_right]", 数字=5,9；颜色=蓝,绿；运动=向右,向下 (the key may be plural; the lists' k-th items are the k-th digit's)
 _COLUMN_KEYS = tuple(
-    (kind, f"(?:{keys})s?|(?:{keys})(?:列表|们)?")
+    (kind, rf"(?:{keys})(?:s|\s*list)?|(?:{keys})(?:列表|们)?")
     for kind, keys in (
         ("digit", r"digit|number|numeral|数字"),
         ("colour", r"colou?r|hue|颜色|顏色|色彩"),
@@ -146,43 +146,86 @@ _COLUMN_KEYS = tuple(
     )
 )
 _COLUMN = re.compile(
-    r"(?i)(?:^|(?<=[\s{(\[,;，；、|:：\"']))(?:"
+    r"(?i)(?:^|(?<=[\s{(\[,;，；、|/:：\"'—–-]))(?:"
     + "|".join(f"(?P<{kind}>{keys})" for kind, keys in _COLUMN_KEYS)
     + r")[\"']?\s*[=:：]\s*"
 )
-_ITEM_SEP = re.compile(r"\s*(?:[,，、/]|\band\b|和)\s*")
+# what divides a column's items: digits and colours also by "and" (3和7, "red and blue"); motions by a comma only,
+# as "up and down" is one motion
+_ITEM_SEP = {
+    "digit": r"[,，、/]|\band\b|和",
+    "colour": r"[,，、/]|\band\b|和",
+    "motion": r"[,，、]|(?<=[向往朝][左右上下])和(?=[向往朝][左右上下])",  # 向左和向上: two motions, 左和右 one
+}
+_COLUMN_END = re.compile(r"[;；\n|]|[.。](?:\s|$)|\s[/—–-]\s")
+_BETWEEN = " \t\n,，、;；|/—–-.。{}()[]【】（）" + _QUOTES  # what may stand between columns, and nothing else
+_IN_ORDER = re.compile(r"(?i)\brespectively\b|\bin\s+that\s+order\b|分别|依次")
+
+
+def _column_item(kind: str, item: str) -> bool:
+    """Whether ``item`` is plainly one value of a ``kind`` column: a digit, a colour (a few words), a motion."""
+    if kind == "digit":
+        return _digit(item) is not None
+    if re.search(r"[()（）\[\]]", item) or len(item.split()) > 4 or len(item) > 24:
+        return False  # "right (no sound)": more than a value
+    if kind == "colour":
+        return names_colour(item)
+    return says_motion(_motion(item, bool(_CJK.search(item))))
+
+
+_EVERY = re.compile(r"(?i)^\s*(?:both|all|each|都是?|均为?|全是)\s*")
+_EACH_THEIR_OWN = re.compile(r"(?i)一[个只].*一[个只]|\bone\b.*\bother\b|分别|各自")
+
+
+def _without_digit(item: str, digit: str) -> str:
+    """``item`` without the digit it names ("the 6 goes down" → "goes down", "green for the 5" → "green")."""
+    word = EN_NUMBERS[int(digit)]
+    said = rf"(?:(?:for|of)\s+)?(?:the\s+)?(?:(?:number|digit)\s+)?(?:{digit}|{word}|{ZH_NUMBERS[int(digit)]})\b"
+    return re.sub(rf"(?i){said}\s*(?:is\s+|should\s+be\s+)?", " ", item).strip(" ,，")
 
 
 def _columns(prompt: str) -> str | None:
-    """``prompt`` said as one clause per digit when it is written as columns (see ``_COLUMN``): a digit column and
-    a colour or motion column, each a list of as many items, two or more, every digit item one digit; else None."""
+    """``prompt`` said as one clause per digit when it is nothing but columns (see ``_COLUMN``) after a label: a
+    digit column of two or more digits and a colour or motion column of as many items, or of one said of every
+    digit; else None (words outside the columns, an item that is not plainly its column's, a column of another
+    length: the sentence rules read it)."""
+    prompt = drop_style_fields(prompt).strip()  # "Style: smooth.": no column, and said of no digit
     keys = list(_COLUMN.finditer(prompt))
     kinds = [next(k for k in ("digit", "colour", "motion") if m.group(k)) for m in keys]
     if "digit" not in kinds or len(kinds) < 2 or len(set(kinds)) != len(kinds):
         return None
-    for m in _ANY_KEY.finditer(prompt):
-        key = m.group(1) or m.group(2)
-        if not any(re.fullmatch(f"(?i){keys}", key) for _, keys in _COLUMN_KEYS):
-            return None  # "id=1", "scale=2": a field these rules do not know
+    label = prompt[: keys[0].start()]  # "参数：", "Settings:": nothing a digit is drawn with
+    if digits_asked(label).total or _says_look(label):
+        return None
     columns: dict[str, list[str]] = {}
     for k, (kind, m) in enumerate(zip(kinds, keys)):
-        end = keys[k + 1].start() if k + 1 < len(keys) else len(prompt)
-        value = re.split(r"[;；\n|]|[.。](?:\s|$)", prompt[m.end() : end])[0].strip(" ,，、{}()[]【】（）" + _QUOTES)
-        items = [v.strip(" []【】()（）" + _QUOTES) for v in _ITEM_SEP.split(value)]
-        if len(items) < 2 or not all(items):
-            return None
+        span = prompt[m.end() : keys[k + 1].start() if k + 1 < len(keys) else len(prompt)]
+        cut = _COLUMN_END.search(span)
+        value, rest = (span[: cut.start()], span[cut.start() :]) if cut else (span, "")
+        if rest.strip(_BETWEEN):
+            return None  # "Digits: 4, 9. Colors: yellow, cyan. The 4 moves left …": words outside the columns
+        value = _IN_ORDER.sub(" ", value).strip(_BETWEEN)
+        items = [v.strip(_BETWEEN) for v in re.split(rf"(?i)\s*(?:{_ITEM_SEP[kind]})\s*", value)]
+        if kind != "digit" and len(items) == 1:  # "都是红色", "both rising": said of every digit
+            items = [_EVERY.sub("", items[0])]
+        if not all(items) or _EACH_THEIR_OWN.search(value):
+            return None  # "一个往上一个往下": whose is which is not said
         columns[kind] = items
-    n = len(columns["digit"])
     digits = [_digit(d) for d in columns["digit"]]
-    if any(len(v) != n for v in columns.values()) or None in digits:
+    n = len(digits)
+    if n < 2 or any(len(v) not in (1, n) for v in columns.values()):
         return None
-    for kind in ("colour", "motion"):  # "Motions: the 6 goes down, the 2 goes right": each item its own digit's
+    for kind in ("colour", "motion"):
+        if len(columns.get(kind, [])) == 1:
+            columns[kind] = columns[kind] * n  # "motion: up and down": said of every digit
         said = [[str(d) for d in digits_asked(v).named] for v in columns.get(kind, [])]
-        if any(said):
+        if any(said):  # "Motions: the 6 goes down, the 2 goes right": each item its own digit's, said without it
             order = [next((k for k, v in enumerate(said) if v == [d]), None) for d in digits]
             if None in order or len(set(order)) != n:
                 return None
-            columns[kind] = [columns[kind][k] for k in order]
+            columns[kind] = [_without_digit(columns[kind][k], digits[i]) for i, k in enumerate(order)]
+        if not all(_column_item(kind, v) for v in columns.get(kind, [])):
+            return None
     zh = bool(_CJK.search(" ".join(v for kind in ("colour", "motion") for v in columns.get(kind, []))))
     comma = "，" if zh else ", "
     clauses = []
@@ -190,7 +233,7 @@ def _columns(prompt: str) -> str | None:
         colour = _colour(columns["colour"][k], zh) if "colour" in columns else ""
         head = colour + ("" if not colour or (zh and _CJK.match(colour[-1])) else " ")
         motion = comma + _motion(columns["motion"][k], zh) if "motion" in columns else ""
-        clauses.append(f"{head}{_digit(columns['digit'][k])}{motion}")
+        clauses.append(f"{head}{digits[k]}{motion}")
     return ("；" if zh else "; ").join(clauses)
 
 

@@ -18,7 +18,7 @@ full-width ３ is 3) and lower-casing:
 - **Not a digit**: a number followed by a unit or a count word ("16 frames", "2 seconds", "3 times", "8-bit",
   "2x", "3秒", "16帧", "3像素", "两次", 跳三下), or by another plural noun ("two walls", "with 2 bounces"; but
   "a 9 bounces", "3 moves left" are a subject and its verb); a label or a measure ("frame 8", "step 1",
-  "option 2", "a speed of 4", 速度为3); an ordinal ("first", "3rd", 第一); a size, ratio, time or range ("64x64",
+  "a speed of 4", 速度为3); an ordinal ("first", "3rd", 第一); a size, ratio, time or range ("64x64",
   "4:3", "3 o'clock", "2 or 3 pixels", 3-4秒); a decimal; a fraction (三分之二); and the Chinese words with
   numeral characters that are not numbers (四周, 两边, 十分, 五颜六色, 从零, 独一无二, 一…一…).
 - **A count of digits**: a number before a plural digit noun ("two digits", "two red 4s", "3 numbers"),
@@ -90,7 +90,7 @@ _ZH_AND = frozenset("和与跟及、同")
 _ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
 _EN_MEASURE_BEFORE = frozenset(
     "speed pace rate level size scale zoom factor length duration every each frame step loop take version part "
-    "scene shot clip page round chapter episode option variant".split()
+    "scene shot clip page round chapter episode".split()
 )
 _EN_VERB_AFTER = frozenset(
     "left right up down upward upwards downward downwards leftward rightward to toward towards across back around "

@@ -52,6 +52,7 @@ __all__ = [
     "drop_labels",
     "drop_nothing_else",
     "drop_places",
+    "drop_style_fields",
     "expand_shorthand",
     "from_to",
     "is_english_word",
@@ -357,7 +358,8 @@ def from_to(text: str) -> str:
 # a shot-list or catalogue label before what is drawn: "Shot 1:", "SHOT 5 (3s):", "Lot 44:", 分镜1：, 精灵A： (the model
 # drew the label's number: "Shot 1: … a cobalt 8" drew a 1)
 _LABEL = re.compile(
-    r"(?i)(?:^|(?<=[.;!?。；！？—:：]\s)|(?<=[.;!?。；！？—:：]))\s*(?:(?:shot|scene|panel|lot|clip|sprite|object|element|item|entry)"
+    r"(?i)(?:^|(?<=[.;!?。；！？—:：]\s)|(?<=[.;!?。；！？—:：]))\s*"
+    r"(?:(?:shot|scene|panel|lot|clip|sprite|object|element|item|entry|option|variant|version)"
     r"\s*#?\s*[0-9a-z]{1,3}|(?:分镜|镜头|场景|精灵|对象|元素|物体|项目|条目)\s*[0-9a-z一二三四五六七八九]{1,2})"
     r"\s*(?:\([^()]{0,12}\)|（[^（）]{0,12}）)?\s*[:：]\s*"
 )
@@ -381,7 +383,7 @@ _STYLE = re.compile(
     r"(?i)\b(?:style[sd]?|stylized|stylised|look|looks|vibes?|feel|feeling|aesthetics?|theme|mood|tone|animation|"
     r"animated|art|artwork|quality|render(?:ing|ed)?|retro|vintage|cinematic|cartoon(?:y|ish)?|"
     r"minimal(?:ist|istic)?|clean|simple|smooth|fluid|playful|cute|fun|calm|relaxing|cheerful|energetic|"
-    r"rhythm(?:ic)?|pixel(?:ated)?|bit)\b"
+    r"rhythm(?:ic)?|pixel(?:ated)?)\b"
     r"|风格|画风|感觉|氛围|质感|节奏|效果|简单|简洁|极简|可爱|好看|流畅|顺滑|清爽|干净|动感|活泼|轻松|欢快|复古|像素|卡通"
 )
 # a remark set off as a field: "Mood: playful, clean.", 风格：极简。 (to the end of its sentence)
@@ -403,21 +405,50 @@ _EACH_OTHER = re.compile(r"(?i)\b(?:each\s+other|one\s+another)\b")  # no digit 
 
 
 def _remark(piece: str) -> bool:
-    """Whether ``piece`` says nothing a digit is drawn with: no digit, colour, way to move or word pointing at a
-    digit."""
+    """Whether ``piece`` says nothing of which digit or what colour: no digit, count, colour (nor the word, nor a
+    thing's colour: 草莓色) or word pointing at a digit."""
     asked = digits_asked(piece)
     points = _POINTS.search(_EACH_OTHER.sub(" ", piece))
-    return not (asked.named or asked.count or says_motion(piece) or names_colour(piece) or points)
+    return not (asked.named or asked.count or names_colour(piece) or _SAYS_COLOUR.search(piece) or points)
+
+
+# a word of moving, by its stem ("bouncy", "jumpy", 晃来晃去, 来回): a remark that holds one may be a digit's motion
+_MOVING = re.compile(
+    r"(?i)\b(?:bounc|hop|jump|bob|sway|wobbl|swing|rock|shak|zig|zag|oscill|ping|pong|drift|float|fall|ris|sink|"
+    r"climb|slid|glid|wander|roll|spin|turn|circl|side|up|down|left|right|horizont|vertic|back\b|forth)"
+    r"|[来回摆晃摇往返跳弹蹦飘滑升降落沉浮移走跑飞左右上下]"
+)
+_THING_WORDS = _THING_RE.replace("\\ ", "[\\s-]")  # "fire engine", "fire-engine"
+_SAYS_COLOUR = re.compile(
+    rf"(?i)\bcolou?r|色|\b(?:blu|redd|green|yellow|pink|purpl|whit)ish\b|\b(?:{_THING_WORDS}|cherry|cherries|rainbow)\b"
+)
+# a way said, not only a bounce: after it a comparison adds nothing ("bouncing, like a ball going side to side" is
+# the axis of the bounce; "goes up, like two elevators passing" is not)
+_DIRECTION = re.compile(
+    r"(?i)\b(?:left|right|up|down|upwards?|downwards?|leftwards?|rightwards?|sideways|horizontally|vertically|"
+    r"rises|rising|falls|falling|sinks|sinking|drops|dropping|climbs|climbing)\b|[左右上下升降落沉]"
+)
 
 
 def _moves(piece: str) -> bool:
-    """Whether ``piece`` holds a word of moving the grammar teaches ("movement side-to-side", "wobbling")."""
-    return bool(_MOTION.search(piece)) or bool(set(re.findall(r"[a-z]+", piece.lower())) & _MOVING_WORDS)
+    """Whether ``piece`` holds a word of moving ("movement side-to-side", "bouncy", 来回摆动)."""
+    return bool(_MOVING.search(piece)) or bool(set(re.findall(r"[a-z]+", piece.lower())) & _MOVING_WORDS)
 
 
-def _drop_style_fields(text: str) -> str:
+# "8-bit", "in a 16-bit look": a style, wherever it stands ("a red 3 in an 8-bit look": the 8 was read as a digit)
+_BITS = re.compile(
+    r"(?i)(?:,\s*)?\b(?:in\s+(?:an?\s+)?)?\d+[\s-]?bits?\b(?:\s+(?:style|look|graphics|art|aesthetic|vibe|feel))*"
+)
+
+
+def drop_style_fields(text: str) -> str:
     """``text`` without a style field ("Mood: playful, clean.") that says nothing a digit is drawn with."""
-    return _STYLE_FIELD.sub(lambda m: " " if _remark(re.sub(r"^\W*\w+\s*[:：=]", "", m.group(0))) else m.group(0), text)
+
+    def drop(m: re.Match) -> str:
+        said = re.sub(r"^\W*\w+\s*[:：=]", "", m.group(0))
+        return " " if _remark(said) and not _moves(said) else m.group(0)
+
+    return _STYLE_FIELD.sub(drop, text)
 
 
 # a clause that only says the colour does not matter: "any colour is fine for that one", "doesn't matter what colour
@@ -469,25 +500,40 @@ ONE_MORE = re.compile(
 # a record keyed by its digit ("seven: yellow, bounce up/down | one: green, …"): "one:" keys the digit 1 where another
 # digit keys a record too (it was read as the pronoun, and the prompt drawn as one digit)
 _RECORD_START = r"(?:^|(?<=[|;\n•/])|(?<=[.!?]\s))\s*"
-_EN_KEYS = re.compile(rf"(?i){_RECORD_START}(?:{'|'.join(w for w in EN_NUMBERS if w != 'one')}|\d)\s*:")
+_EN_KEYS = re.compile(rf"(?i){_RECORD_START}(?:{'|'.join(w for w in EN_NUMBERS if w != 'one')}|\d)\s*:(?!\d)")
 _ONE_KEY = re.compile(rf"(?i)({_RECORD_START})one(?=\s*:)")
 # 一 brought in by a measure word or a colour and then described (有个一是黄色的, 洋红色一左右晃来晃去): the digit,
 # which the split did not read as one (not 一直, 颜色一样, 一上一下)
-_ZH_ONE = re.compile(rf"(?<=[个只位颗枚色{ZH_COLOUR_CHARS}])一(?=[是在往向朝{ZH_COLOUR_CHARS}]|左右|上下)")
+_ZH_ONE = re.compile(
+    rf"(?<=[个只位颗枚色{ZH_COLOUR_CHARS}])(?<!颜色)(?<!一[{ZH_COLOUR_CHARS}])一"
+    rf"(?=[是在往向朝{ZH_COLOUR_CHARS}]|左右|上下)(?![^，,。；;]*一)"  # not 一红一蓝, 一往左一往右: one and the other
+)
+# "One: …, the other: …", "One: the green one …": "one" is one of the digits, not the digit 1
+_ONE_OF_THEM = re.compile(r"(?i)\b(?:the\s+other|another|the\s+second|second)\s*:|\bone\s*:[^.;|\n]*\bone\b")
 
 
 def one_as_digit(text: str) -> str:
     """``text`` with a "one" or 一 that plainly names the digit 1 written as "1": a record key "one:" beside other
-    digits' keys, 一 after a measure word or a colour before what it is or how it moves (有个一是黄色的)."""
-    if _EN_KEYS.search(text):
+    digits' keys, 一 after a measure word or a colour before what it is or how it moves (有个一是黄色的), while the
+    prompt names fewer than two other digits (in "红色一上下，蓝色一左右，数字是3和7" 一 is "one of them")."""
+    if _EN_KEYS.search(text) and not _ONE_OF_THEM.search(text):
         text = _ONE_KEY.sub(r"\g<1>1", text)
-    return _ZH_ONE.sub("1", text)
+    if len(digits_asked(text).named) < 2:
+        text = _ZH_ONE.sub("1", text)
+    return text
 
 
 def drop_labels(text: str) -> str:
     """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …) and
     without a follow-up's "one more" before the first digit (再来一个蓝色的5往上 → 来一个蓝色的5往上)."""
-    return ONE_MORE.sub("", re.sub(r" {2,}", " ", _LABEL.sub(lambda m: " " if m.start() else "", text)).strip())
+
+    def drop(m: re.Match) -> str:
+        record = re.split(r"[.;!?。；！？\n]", text[m.end() :])[0]
+        if not digits_asked(record).total:  # "Item 3: red, moving left.": the label's number is the digit
+            return m.group(0)
+        return " " if m.start() else ""
+
+    return ONE_MORE.sub("", re.sub(r" {2,}", " ", _LABEL.sub(drop, text)).strip())
 
 
 def drop_nothing_else(text: str) -> str:
@@ -498,14 +544,14 @@ def drop_nothing_else(text: str) -> str:
     and no digit that was not named before; ``text`` as it is when nothing else would be left."""
     kept, seen = [], set()
     moved = False  # whether what was kept since the last digit says how it moves
-    pieces = _clauses(_drop_style_fields(text), "—–")
+    pieces = _clauses(re.sub(r" {2,}", " ", drop_style_fields(_BITS.sub("", text))), "—–")
     for k, (piece, sep) in enumerate(pieces):
         named = set(digits_asked(piece).named)
         if (_NOTHING_ELSE.search(piece) or _scene_only(piece)) and not named:
             continue
         if _remark(piece) and (_STYLE.search(piece) and not _moves(piece) or _SIMILE.match(piece) and moved):
-            continue  # "8-bit style", 简单点就行; "like two elevators passing" after the digit's motion
-        moved = bool(_MOTION.search(piece)) or (moved and not named)  # 浮上来: a way to move, said loosely
+            continue  # "8-bit style", 简单点就行; "like two elevators passing" after the digit's way
+        moved = bool(_DIRECTION.search(piece)) or (moved and not named)  # 浮上来: a way, said loosely
         if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen and len(named) <= 1:
             if not names_colour(piece):  # "the 3 red and the 7 any colour" still says the 3's colour
                 said = _digit_said(piece) if named and _refers_back(pieces, k) else None
@@ -514,7 +560,7 @@ def drop_nothing_else(text: str) -> str:
                 piece = f"the {said}"  # "The nine can be whatever colour, just have it move left": "it" is the nine
         kept.append(piece + sep)
         seen |= named
-    kept = "".join(kept).strip(" ,，")
+    kept = "".join(kept).strip(" ,，—–:：")
     return kept if kept.strip(" ,，;；。.") else text
 
 
