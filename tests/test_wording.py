@@ -19,6 +19,7 @@ from vidfuse.data.wording import (
     correct_spelling,
     drop_labels,
     drop_nothing_else,
+    drop_numbering,
     drop_places,
     expand_shorthand,
     from_to,
@@ -477,3 +478,23 @@ def test_a_follow_ups_one_more_is_left_out():
     assert drop_labels("再来一个蓝色的5往上") == "来一个蓝色的5往上"
     assert drop_labels("另外一个红色的3往左移动") == "一个红色的3往左移动"
     assert drop_labels("再来回弹跳的红色3") == "再来回弹跳的红色3"  # 再来回: a bounce
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        # a numbered list's numbers were drawn as a 1 and a 2 beside the listed digits (a review, 2026-12-07)
+        ("1. a red 3 going left 2. a blue 7 going up", "a red 3 going left; a blue 7 going up"),
+        ("1) a red 3 going left, 2) a blue 7 going up", "a red 3 going left; a blue 7 going up"),
+        ("(1) a red 3 going left (2) a blue 7 going up", "a red 3 going left; a blue 7 going up"),
+        ("make this:\n1. a red 3 going left\n2. a blue 7 going up", "make this: a red 3 going left; a blue 7 going up"),
+        ("1、红色的3往左；2、蓝色的7往上", "红色的3往左；蓝色的7往上"),
+        # kept: the numbers are the digits, or no list
+        ("1: red, left; 2: blue, up", "1: red, left; 2: blue, up"),
+        ("2. a blue 7 going up", "2. a blue 7 going up"),
+        ("a red 3 moving left for 1.5 seconds", "a red 3 moving left for 1.5 seconds"),
+        ("3: red, moving left. 7: blue, moving up", "3: red, moving left. 7: blue, moving up"),
+    ],
+)
+def test_a_numbered_lists_numbers_are_no_digits(text, read):
+    assert drop_numbering(text) == read

@@ -30,6 +30,7 @@ from vidfuse.data.wording import (
     bare_directions,
     drop_labels,
     drop_nothing_else,
+    drop_numbering,
     drop_places,
     expand_shorthand,
     from_to,
@@ -276,6 +277,6 @@ def model_text(prompt: str, asked: LengthAsked | None = None) -> str:
     opposite end said as the way to the end, where a digit starts left out beside its motion)."""
     asked = asked if asked is not None else length_asked(prompt)
     text = asked.text if asked is not None and asked.text.strip() else prompt
-    text = spell_arrows(set_off_asides(read_fields(drop_negated(text)))).lower()
+    text = spell_arrows(set_off_asides(read_fields(drop_numbering(drop_negated(text))))).lower()
     text = drop_nothing_else(drop_labels(one_as_digit(text)))
     return say_axis(drop_places(from_to(bare_directions(name_shades(article_after_make(expand_shorthand(text)))))))

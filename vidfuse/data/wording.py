@@ -22,7 +22,8 @@ rising 8 every time and "a white 8 falls" a falling one.
 - :func:`drop_places`: where a digit starts or stands ("from the top of the frame", "starting at the left",
   从画面上方) is left out of what is drawn when the rest still says how it moves: the model reads "top" as "up".
 - :func:`from_to`: a Chinese start and its opposite end are said as the way to the end ("从左滑到右" → 往右滑).
-- :func:`drop_labels`: a shot-list or catalogue label ("Shot 1:", "Element B:", 分镜1：) is no digit to draw.
+- :func:`drop_labels`: a shot-list or catalogue label ("Shot 1:", "Element B:", 分镜1：) is no digit to draw;
+  :func:`drop_numbering`: nor is a numbered list's number ("1. a red 3 going left 2. a blue 7 going up").
 - :func:`drop_nothing_else`: a clause asking for nothing else ("no sound", 别加背景音乐) is not read as a digit's; nor
   is a remark on the clip's style or feel ("8-bit style", "Mood: playful", 简单点就行: "{d}往上走，颜色要绿色" was drawn
   right in 20 of 20 draws, with "，简单点就行" after it in 1) or a comparison after the digit's motion ("like two
@@ -51,6 +52,7 @@ __all__ = [
     "correct_spelling",
     "drop_labels",
     "drop_nothing_else",
+    "drop_numbering",
     "drop_places",
     "drop_style_fields",
     "expand_shorthand",
@@ -521,6 +523,30 @@ def one_as_digit(text: str) -> str:
     if len(digits_asked(text).named) < 2:
         text = _ZH_ONE.sub("1", text)
     return text
+
+
+# a list's numbering: "1. a red 3 going left 2. a blue 7 going up", "1) …, 2) …", "(1) … (2) …", 1、…；2、…
+_NUMBERING = re.compile(
+    r"(?:^|(?<=\s)|(?<=[;；,，。.!?！？:：]))(?:[(（](?P<a>\d{1,2})[)）]|(?P<b>\d{1,2})[.)）:：、](?!\d))\s*"
+)
+
+
+def drop_numbering(text: str) -> str:
+    """``text`` without a numbered list's numbers ("1. a red 3 going left 2. a blue 7 going up" → "a red 3 going
+    left; a blue 7 going up"): numbers 1, 2, … in order, each before a record that names a digit of its own (in "1:
+    red, left; 2: blue, up" the numbers are the digits). The numbers were read as digits: 1 and 2 drawn beside the
+    3 and the 7."""
+    marks = list(_NUMBERING.finditer(text))
+    if len(marks) < 2 or [int(m.group("a") or m.group("b")) for m in marks] != list(range(1, len(marks) + 1)):
+        return text
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    records = [text[m.end() : end].strip() for m, end in zip(marks, ends)]
+    if not all(digits_asked(r).total for r in records):
+        return text
+    head = text[: marks[0].start()].strip()
+    said = [r.rstrip(" ,;，；") for r in records]
+    joined = "; ".join(said) if not re.search(r"[\u4e00-\u9fff]", text) else "；".join(said)
+    return f"{head} {joined}".strip() if head else joined
 
 
 def drop_labels(text: str) -> str:
