@@ -38,7 +38,9 @@ before and after round 10) and was read once l was written. ``…_two_l_*.jsonl`
 2026-12-07, briefed as k, committed before any judging) judged the rules written from k's misses (both digits right
 83.3 / 85.0 / 88.3%) and was read once m was written.
 ``…_two_m_*.jsonl`` (60 + 60, a thirteenth helper, 2026-12-07, briefed as k, committed before any judging; brief in
-``bench/results/set_m_2026-12-07/``) judges the rules written from l's misses and is held out.
+``bench/results/set_m_2026-12-07/``) judged the rules written from l's misses (both digits right 86.7 / 87.5 / 88.3%
+before and after them) and is held out. ``…_two_n_*.jsonl`` (60 + 60, a fourteenth helper, 2026-12-07, briefed as m,
+committed before any judging) is held out for the rules written from m's misses.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--out bench/results/…/two_digits.json]
 """
@@ -67,7 +69,8 @@ SETS_J = {"en": HERE / "novel_captions_two_j_en.jsonl", "zh": HERE / "novel_capt
 SETS_K = {"en": HERE / "novel_captions_two_k_en.jsonl", "zh": HERE / "novel_captions_two_k_zh.jsonl"}
 SETS_L = {"en": HERE / "novel_captions_two_l_en.jsonl", "zh": HERE / "novel_captions_two_l_zh.jsonl"}
 SETS_M = {"en": HERE / "novel_captions_two_m_en.jsonl", "zh": HERE / "novel_captions_two_m_zh.jsonl"}
-HIDDEN = ("c", "d", "e", "m")  # the held-out sets: their misses are not printed or written
+SETS_N = {"en": HERE / "novel_captions_two_n_en.jsonl", "zh": HERE / "novel_captions_two_n_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "m", "n")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -107,6 +110,7 @@ def main() -> None:
         "k": [r for path in SETS_K.values() for r in load(path)],
         "l": [r for path in SETS_L.values() for r in load(path)],
         "m": [r for path in SETS_M.values() for r in load(path)],
+        "n": [r for path in SETS_N.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
