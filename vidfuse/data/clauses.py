@@ -83,7 +83,10 @@ _PIECE_END = re.compile(
 # "and" between direction words: not a boundary (placeholder restored after the split)
 _AND_KEPT = "\x00"
 _EN_PAIR = re.compile(
-    rf"\b({'|'.join(_EN_DIRECTIONS)})(\s+)and(\s+)(?=(?:the\s+)?(?:{'|'.join(_EN_DIRECTIONS)})\b)", re.IGNORECASE
+    # "left-and-right" too (the grammar teaches "up-and-down"; set m's "swaying left-and-right" was cut at its "and")
+    rf"\b({'|'.join(_EN_DIRECTIONS)})(\s+|-)and(\s+|-)(?=(?:the\s+)?(?:{'|'.join(_EN_DIRECTIONS)})\b)"
+    r"|\b(over|again)(\s+)and(\s+)(?=\4\b)",  # "over and over", "again and again": one phrase, not two clauses
+    re.IGNORECASE,
 )
 _ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")
 _SLASH_PAIR = re.compile(rf"(?i)\b({'|'.join(_EN_DIRECTIONS)})\s*/\s*(?=(?:{'|'.join(_EN_DIRECTIONS)})\b)")
@@ -394,10 +397,16 @@ def _one_subject(clause: str) -> str:
     return re.sub(r"另(?:外)?一(?=[个只位颗])", "一", clause)
 
 
+def _keep_and(m: re.Match) -> str:
+    """The pair at ``m`` ("up and down", "over and over") with its "and" marked as no boundary."""
+    word, before, after = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
+    return f"{word}{before}{_AND_KEPT}{after}"
+
+
 def _pieces(text: str) -> list[tuple[str, str]]:
     """``text`` cut at clause boundaries (rule 1): each piece, stripped, with the boundary after it (empty
     pieces dropped)."""
-    kept = _EN_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{_AND_KEPT}{m.group(3)}", text)
+    kept = _EN_PAIR.sub(_keep_and, text)
     kept = re.sub(r"(?i)\b(?:as\s+well\s+as|such\s+as|as\s+if|as\s+though|the\s+same\s+as)\b", _protect, kept)
     kept = _ZH_PAIR.sub(lambda m: m.group(1) + "\x01", kept)
     kept = _SLASH_PAIR.sub(lambda m: m.group(1) + "\x03", kept)  # "left/right": one motion

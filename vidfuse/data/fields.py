@@ -24,7 +24,10 @@ from vidfuse.data.wording import drop_style_fields, names_colour, says_motion
 __all__ = ["read_fields"]
 
 # the names people give each field (a plural such as "digits=2" is a count, not a digit's field)
-_DIGIT_KEYS = r"digit|number|num|numeral|glyph|value|val|char|character|d\d|digit\s*#\s*\d|数字|值|字符"
+_DIGIT_KEYS = (  # an ordinal keys its record's digit too ("{first: 3, colour: …} {second: 7, …}")
+    r"digit|number|num|numeral|glyph|value|val|char|character|d\d|digit\s*#\s*\d|数字|值|字符"
+    r"|(?:first|second|third|fourth)(?=\s*[:=：]\s*[\"']?\d\b)"
+)
 _COLOUR_KEYS = r"colou?r|tint|hue|shade|paint|fill|col|颜色|顏色|着色|色彩|配色|色"
 _MOTION_KEYS = (
     r"motion|move|movement|moves|direction|dir|behaviou?r|action|path|anim|animation|trajectory|"

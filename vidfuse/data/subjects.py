@@ -90,7 +90,7 @@ _ZH_AND = frozenset("和与跟及、同")
 _ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
 _EN_MEASURE_BEFORE = frozenset(
     "speed pace rate level size scale zoom factor length duration every each frame step loop take version part "
-    "scene shot clip page round chapter episode".split()
+    "scene shot clip page round chapter episode year grade class".split()
 )
 _EN_VERB_AFTER = frozenset(
     "left right up down upward upwards downward downwards leftward rightward to toward towards across back around "
@@ -284,6 +284,10 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             )
             if unit:
                 pass
+            elif t == "one" and prev in ("little", "young") and tokens[i - 2 : i - 1] in _POSSESSIVE:
+                pass  # "my little one wants …": a child
+            elif t == "one" and prev in ("a", "an") and _names_plainly(tokens, i):
+                named(i, 1)  # "a one in cherry red": with nothing between the article and "one", the digit
             elif t == "one" and prev not in _DIGIT_NOUNS and not beside_digit:
                 # "a red 5 and a blue 5, the red one …", "a fuchsia 2 …, the fuchsia one"
                 if prev in EN_COLOUR_NAMES and EN_COLOUR_NAMES[prev] in colours_named:
@@ -367,6 +371,16 @@ def _one_is_digit(prev: str, nxt: str) -> bool:
     """Whether "one" after ``prev`` and before ``nxt`` is the digit: after an article or a describing word and
     not before a noun ("a yellow one is sliding", "a big one in white"; not "one blue digit", "one of")."""
     return (prev in _ONE_BEFORE or prev in _EN_COLOURS) and nxt not in _DIGIT_NOUNS and nxt not in _ONE_NOT_BEFORE
+
+
+_POSSESSIVE = [["my"], ["our"], ["your"], ["his"], ["her"], ["their"]]
+
+
+def _names_plainly(tokens: list[str], i: int) -> bool:
+    """Whether "a one" at ``tokens[i]`` is the digit: what follows is no noun it counts or stands before ("a one
+    in red", "a one moving up"; not "a one of", "a one-time")."""
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return nxt not in _ONE_NOT_BEFORE and nxt not in _DIGIT_NOUNS and nxt != "-" and nxt not in _EN_UNITS
 
 
 def _names_digit(tokens: list[str], i: int) -> bool:

@@ -88,6 +88,7 @@ _EN_SHADE_RE = re.compile(
 # and 银 only as colours (粉色, 粉的, 粉3, 粉数字; not 粉笔 "chalk" or 银河 "galaxy")
 _ZH_DIGIT = "0-9零〇一二三四五六七八九"
 _ZH_SHADES = [
+    (re.compile(r"[篮兰](?=色)"), "蓝"),  # 篮色, 兰色: common slips for 蓝色 ("一个篮色的0" drew a cyan or white 0)
     (re.compile(r"藏青|海军蓝"), "藏蓝"),
     (re.compile(rf"粉(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "粉红色"),
     (re.compile(rf"银(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "银白色"),
@@ -101,7 +102,7 @@ SHADE_PAIRS = frozenset(taught[:2] for _, taught in _ZH_SHADES)
 # the words of one thing (not cherry, milk, corn, leaves: cherry blossoms, milk chocolate, cornflower, "leaves trails")
 _EN_THINGS = {
     "yellow": "banana bananas lemon lemons sunflower sunflowers canary canaries sun butter daffodil daffodils "
-    "egg+yolk yolk",
+    "egg+yolk yolk school+bus taxi",
     "red": "strawberry strawberries tomato tomatoes blood fire+engine fire+truck firetruck ladybug ladybird ruby "
     "rubies",
     "green": "grass leaf lime limes frog frogs emerald emeralds pea peas broccoli",
@@ -118,7 +119,8 @@ _THING_RE = "|".join(sorted(map(re.escape, _EN_THING), key=len, reverse=True))
 # background ("on a sky colored background")
 _EN_DIGIT_WORD = rf"(?:\d|{'|'.join(EN_NUMBERS)})"
 _EN_THING_COLOUR = re.compile(
-    rf"\b({_EN_DIGIT_WORD})\s+(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+"
+    rf"\b({_EN_DIGIT_WORD}),?\s+(?:(?:that\s+is|that'?s|thats|which\s+is|is)\s+)?"  # "a seven thats the colour of …"
+    rf"(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+"
     rf"(?:an?\s+|the\s+|some\s+)?(?:(?:ripe|fresh|bright|clear|summer)\s+)?({_THING_RE})\b(?:[\s-]+colou?red\b)?"
     rf"|\b({_THING_RE})[\s-]+colou?red\s+(?={_EN_DIGIT_WORD}\b)"
 )
@@ -170,10 +172,26 @@ _AGAIN = re.compile(  # not "again and again", which the grammar teaches
 )
 
 
+# a direction's slip that is an English word ("rite", "write"), said in a pair with its opposite ("left and rite")
+_OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
+_SOUNDS_LIKE = {"right": ("rite", "write", "wright"), "left": ("lef", "leff"), "down": ("dawn", "don")}
+_PAIR_SLIP = re.compile(r"\b(left|right|up|down)(\s+and\s+)([a-z]+)\b")
+
+
+def _pair_slip(m: re.Match) -> str:
+    """The pair at ``m`` with its second word read as the first's opposite where it is a slip of it."""
+    want, typed = _OPPOSITE[m.group(1)], m.group(3)
+    if typed != want and (typed in _SOUNDS_LIKE.get(want, ()) or _slips(want).get(typed)):
+        return f"{m.group(1)}{m.group(2)}{want}"
+    return m.group(0)
+
+
 def expand_shorthand(text: str) -> str:
     """``text`` (lower case) with chat shorthand spelled out: "a red 6 n a blue 8" → "a red 6 and a blue 8",
-    "bounces up & down" → "bounces up and down"; an "oh" before "and" and an "again" after a direction left out."""
+    "bounces up & down" → "bounces up and down"; an "oh" before "and" and an "again" after a direction left out; a
+    slip of a direction paired with its opposite as that direction ("left and rite")."""
     text = re.sub(r"(?<=[a-z0-9])\s*&\s*(?=[a-z0-9])", " and ", text)
+    text = _PAIR_SLIP.sub(_pair_slip, text)
     text = _AGAIN.sub(r"\1", _OH.sub(" ", text)).strip()
     return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], text)
 
@@ -361,9 +379,10 @@ def from_to(text: str) -> str:
 # drew the label's number: "Shot 1: … a cobalt 8" drew a 1)
 _LABEL = re.compile(
     r"(?i)(?:^|(?<=[.;!?。；！？—:：]\s)|(?<=[.;!?。；！？—:：]))\s*"
-    r"(?:(?:shot|scene|panel|lot|clip|sprite|object|element|item|entry|option|variant|version)"
-    r"\s*#?\s*[0-9a-z]{1,3}|(?:分镜|镜头|场景|精灵|对象|元素|物体|项目|条目)\s*[0-9a-z一二三四五六七八九]{1,2})"
-    r"\s*(?:\([^()]{0,12}\)|（[^（）]{0,12}）)?\s*[:：]\s*"
+    r"(?:(?:shot|scene|panel|lot|clip|sprite|object|element|item|entry|option|variant|version)\s*#?\s*[0-9a-z]{1,3}"
+    r"|(?:digit|number)\s*#?\s*(?:one|two|three|four|\d)\b"
+    r"|(?:分镜|镜头|场景|精灵|对象|元素|物体|项目|条目)\s*[0-9a-z一二三四五六七八九]{1,2})"
+    r"\s*(?:\([^()]{0,12}\)|（[^（）]{0,12}）)?\s*(?:[:：]|(?<=[\u4e00-\u9fff0-9a-z])[为是](?=数字|号))\s*"
 )
 # a request about what not to add, with no digit in it: "No sound, no text.", "Please don't add anything else.",
 # 别加背景音乐, 不要出现重复的数字 (said after the last digit, it was read as that digit's: "… a teal 9 moving left. No
@@ -460,7 +479,9 @@ _ANY_COLOUR = re.compile(
     r"\s+matter\b|\b(?:doesn'?t|does\s+not|don'?t|do\s+not)\s+(?:matter|care)\b[^.;]{0,20}\bcolou?rs?\b"
     r"|\bno\s+particular\s+colou?rs?\b|\b(?:leave|keep)\b[^.;]{0,20}\b(?:uncolou?red|colou?rless)\b"
     r"|\bcolou?rs?\b[^.;]{0,12}\b(?:up\s+to\s+you|optional|your\s+choice)\b"
+    r"|\bdefault\s+colou?rs?\b|\bno\s+colou?rs?\s+needed\b"
     r"|颜色(?:无所谓|随意|随便|不限|都行|都可以|不重要|自定)|(?:什么|任何|随便什么)颜色都(?:行|可以|好)|不(?:用|必|需要)?上色"
+    r"|默认的?颜?色"
 )
 
 
