@@ -67,6 +67,11 @@ from vidfuse.data.paraphrase import make_paraphrase, make_short
             "blue 6, left; yellow 5, up and down",
         ),
         ("digit1=6 color1=blue motion1=left; digit2=5 color2=yellow motion2=down", "blue 6, left; yellow 5, down"),
+        # an ordinal keys its record's digit (set m)
+        (
+            "{first: 3, colour: sapphire blue, move: left} {second: 7, colour: fuchsia, move: up}",
+            "sapphire blue 3, left; fuchsia 7, up",
+        ),
     ],
 )
 def test_fields_are_said_as_one_clause_per_digit(prompt, read):

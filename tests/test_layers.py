@@ -14,6 +14,7 @@ import torch
 
 from vidfuse.data.clauses import subject_clauses
 from vidfuse.data.digit_captions import make_caption
+from vidfuse.data.durations import model_text
 from vidfuse.data.moving_digits import sample_attributes
 from vidfuse.data.paraphrase import make_paraphrase
 from vidfuse.data.subjects import digits_asked
@@ -306,3 +307,34 @@ def test_the_shipped_model_draws_two_digits_as_layers():
     assert pipe.subject_layers(respectively.title()) == pipe.subject_layers(respectively) is not None
     with pytest.raises(InputError, match=r"#1 in the batch\) 'a red 3 moving left and"):
         pipe(["a green 5 going down", prompt + " very" * 200], seed=0)
+
+
+@pytest.mark.parametrize(
+    "prompt, layers",
+    [
+        # one phrase, not two clauses (set m, 2026-12-07)
+        (
+            "i need a red two that moves left and right over and over, and a 1 that moves left.",
+            ["i need a red two that moves left and right over and over", "a 1 that moves left"],
+        ),
+        (
+            "yellow 4 swaying left-and-right, white 7 dropping downward",
+            ["yellow 4 swaying left-and-right", "white 7 dropping downward"],
+        ),
+        # "my little one" is a child, "a one" the digit, "Year 1" a school year
+        (
+            "my little one wants a green 7 that goes right and a red 4 that hops up and down",
+            ["my little wants a green 7 that goes right", "a red 4 that hops up and down"],
+        ),
+        (
+            "a white 5 moving left and a one in cherry red going up",
+            ["a white 5 moving left", "a one in cherry red going up"],
+        ),
+        (
+            "for my year 1 class: a red 3 going up and a blue 7 going left",
+            ["a red 3 going up", "a blue 7 going left"],
+        ),
+    ],
+)
+def test_round_13_splits(prompt, layers):
+    assert subject_clauses(model_text(prompt)) == layers

@@ -498,3 +498,29 @@ def test_a_follow_ups_one_more_is_left_out():
 )
 def test_a_numbered_lists_numbers_are_no_digits(text, read):
     assert drop_numbering(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a blue 8 going left and rite over and over", "a blue 8 going left and right over and over"),  # a word
+        ("up and dwon", "up and down"),
+        ("turn left and write a letter", "turn left and write a letter"),  # no pair: "write" is meant
+    ],
+)
+def test_a_directions_slip_paired_with_its_opposite_is_that_direction(text, read):
+    assert expand_shorthand(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("a seven thats the colour of a school bus going left", "a seven in yellow going left"),
+        ("a 2 that is colored like grass", "a 2 in green"),
+        ("a zero, coloured like a ripe banana, moving left", "a zero in yellow, moving left"),
+        ("一个篮色的0左右来回移", "一个蓝色的0左右来回移"),
+        ("兰色的3", "蓝色的3"),
+    ],
+)
+def test_round_13_colours(text, read):
+    assert name_shades(text) == read

@@ -175,7 +175,10 @@ _AGAIN = re.compile(  # not "again and again", which the grammar teaches
 # a direction's slip that is an English word ("rite", "write"), said in a pair with its opposite ("left and rite")
 _OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
 _SOUNDS_LIKE = {"right": ("rite", "write", "wright"), "left": ("lef", "leff"), "down": ("dawn", "don")}
-_PAIR_SLIP = re.compile(r"\b(left|right|up|down)(\s+and\s+)([a-z]+)\b")
+_PAIR_SLIP = re.compile(  # where the pair ends its clause or a motion word follows ("left and write a letter" is meant)
+    r"\b(left|right|up|down)(\s+and\s+)([a-z]+)\b"
+    r"(?=\s*(?:[,.;:!?)]|$|(?:again|over|repeatedly|continuously|constantly|motion|movement|and|while|then|with)\b))"
+)
 
 
 def _pair_slip(m: re.Match) -> str:
