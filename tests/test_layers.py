@@ -334,6 +334,16 @@ def test_the_shipped_model_draws_two_digits_as_layers():
             "for my year 1 class: a red 3 going up and a blue 7 going left",
             ["a red 3 going up", "a blue 7 going left"],
         ),
+        # kept by the review's mends: a label's number that is the digit, a class that is no school year, "a one"
+        # that is no digit, "eight" that is no slip of "right"
+        (
+            "digit 3: the red one, moving left. digit 8: the blue one, moving up.",
+            ["digit 3, moving left", "digit 8, moving up"],
+        ),
+        ("a world class 8 moving left and a blue 3 moving up", ["a world class 8 moving left", "a blue 3 moving up"]),
+        ("a red three moving left and eight.", ["a red three moving left", "eight, moving left"]),
+        ("red 2, yellow 8 which is the colour of a taxi, moving left", ["red 2, moving left", "yellow 8, moving left"]),
+        ("紫罗兰色的3往左，红色的5往右", ["紫罗兰色的3往左", "红色的5往右"]),
     ],
 )
 def test_round_13_splits(prompt, layers):

@@ -29,6 +29,11 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
         ("a red 3 moving left and a blue 7 moving up", (3, 7), 0),
         ("a 5 moving left for 2 seconds, 16 frames, 64x64", (5,), 0),
         ("a red 3 moving left, 8-bit style", (3,), 0),  # a number hyphened to its unit
+        ("a one man show: a green 2 moving left", (2,), 0),  # "a one" is the 1 only with its colour after it
+        ("a white 5 moving left and a one in cherry red going up", (5, 1), 0),
+        ("my little one wants a green 7 moving right", (7,), 0),  # a child
+        ("for my year 1 class: a red 3 going up", (3,), 0),  # a school year
+        ("a world class 8 moving left", (8,), 0),
         ("a 5 moving left for 2s at speed 3", (5,), 0),
         ("one blue digit 6 sliding right, back and forth 3 times", (6,), 0),
         ("the digit one and the digit two", (1, 2), 0),

@@ -85,7 +85,7 @@ _AND_KEPT = "\x00"
 _EN_PAIR = re.compile(
     # "left-and-right" too (the grammar teaches "up-and-down"; set m's "swaying left-and-right" was cut at its "and")
     rf"\b({'|'.join(_EN_DIRECTIONS)})(\s+|-)and(\s+|-)(?=(?:the\s+)?(?:{'|'.join(_EN_DIRECTIONS)})\b)"
-    r"|\b(over|again)(\s+)and(\s+)(?=\4\b)",  # "over and over", "again and again": one phrase, not two clauses
+    r"|\b(over|again|on)(\s+)and(\s+)(?=\4\b)",  # "over and over", "again and again": one phrase, not two clauses
     re.IGNORECASE,
 )
 _ZH_PAIR = re.compile(f"([{_ZH_DIRECTIONS}])和(?=[{_ZH_DIRECTIONS}])")

@@ -90,7 +90,7 @@ _ZH_AND = frozenset("和与跟及、同")
 _ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
 _EN_MEASURE_BEFORE = frozenset(
     "speed pace rate level size scale zoom factor length duration every each frame step loop take version part "
-    "scene shot clip page round chapter episode year grade class".split()
+    "scene shot clip page round chapter episode".split()
 )
 _EN_VERB_AFTER = frozenset(
     "left right up down upward upwards downward downwards leftward rightward to toward towards across back around "
@@ -125,6 +125,13 @@ class DigitsAsked:
         return max(len(self.named), self.count)
 
 
+# a school year said with its number: "Year 1 class", "grade 2 students", "my kid is in grade 2."
+_SCHOOL_YEAR = re.compile(
+    r"\b(year|grade|primary|form)[\s-]*\d{1,2}(?=\s+(?:class|classes|students?|pupils?|kids|children|learners)\b)"
+    r"|\b(?<=in\s)(grade|year)\s+\d{1,2}(?=\s*(?:[,.;:!?]|$))"
+)
+
+
 @functools.lru_cache(maxsize=4096)  # a frozen answer; a batch asks for each prompt up to three times
 def digits_asked(prompt: str) -> DigitsAsked:
     """The digits ``prompt`` names and the count of digits it states (see the module docstring)."""
@@ -132,6 +139,7 @@ def digits_asked(prompt: str) -> DigitsAsked:
     text = re.sub(r"\d+\s*[x×*]\s*\d+", " ", text)  # sizes: 64x64
     text = re.sub(r"\d+\s*:\s*\d+|\d+\s*o'?\s*clock", " ", text)  # ratios and times: 4:3, 3 o'clock
     text = re.sub(r"(?<![\d.])(\d+)-(?=[a-z])", r"\1 ", text)  # "8-bit": the number before its unit, as "8 bit"
+    text = _SCHOOL_YEAR.sub(r"\1", text)  # "for my Year 1 class": a school year, no digit
     text = re.sub(r"\bside[\s-]+by[\s-]+side\b", " beside each other ", text)  # "a 7 side by side": no unit
     text = re.sub(r"\bside[\s-]+to[\s-]+side\b", " sideways ", text)  # "white 2 side to side": its motion, no count
     # ranges: "2 or 3 pixels", "2 to 3 px", 3-4秒 (the unit is the end's)
@@ -284,9 +292,9 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             )
             if unit:
                 pass
-            elif t == "one" and prev in ("little", "young") and tokens[i - 2 : i - 1] in _POSSESSIVE:
+            elif t == "one" and prev in ("little", "young") and tokens[i - 2 : i - 1] in _POSSESSIVE and nxt in _SAYS:
                 pass  # "my little one wants …": a child
-            elif t == "one" and prev in ("a", "an") and _names_plainly(tokens, i):
+            elif t == "one" and prev in ("a", "an") and _in_colour(tokens, i) and not plural_named:
                 named(i, 1)  # "a one in cherry red": with nothing between the article and "one", the digit
             elif t == "one" and prev not in _DIGIT_NOUNS and not beside_digit:
                 # "a red 5 and a blue 5, the red one …", "a fuchsia 2 …, the fuchsia one"
@@ -376,11 +384,16 @@ def _one_is_digit(prev: str, nxt: str) -> bool:
 _POSSESSIVE = [["my"], ["our"], ["your"], ["his"], ["her"], ["their"]]
 
 
-def _names_plainly(tokens: list[str], i: int) -> bool:
-    """Whether "a one" at ``tokens[i]`` is the digit: what follows is no noun it counts or stands before ("a one
-    in red", "a one moving up"; not "a one of", "a one-time")."""
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-    return nxt not in _ONE_NOT_BEFORE and nxt not in _DIGIT_NOUNS and nxt != "-" and nxt not in _EN_UNITS
+_SAYS = frozenset("wants want likes loves asked asks is says said needs would will can and".split())
+
+
+def _in_colour(tokens: list[str], i: int) -> bool:
+    """Whether "one" at ``tokens[i]`` is followed by its colour ("a one in cherry red", "a one coloured magenta",
+    "a one that is blue": the grammar's own wordings of the 1)."""
+    after = tokens[i + 1 : i + 5]
+    return after[:1] in (["in"], ["coloured"], ["colored"], ["painted"], ["that"]) and any(
+        w in _EN_COLOURS for w in after[1:]
+    )
 
 
 def _names_digit(tokens: list[str], i: int) -> bool:

@@ -88,7 +88,8 @@ _EN_SHADE_RE = re.compile(
 # and 银 only as colours (粉色, 粉的, 粉3, 粉数字; not 粉笔 "chalk" or 银河 "galaxy")
 _ZH_DIGIT = "0-9零〇一二三四五六七八九"
 _ZH_SHADES = [
-    (re.compile(r"[篮兰](?=色)"), "蓝"),  # 篮色, 兰色: common slips for 蓝色 ("一个篮色的0" drew a cyan or white 0)
+    # 篮色, 兰色: common slips for 蓝色 ("一个篮色的0" drew a cyan or white 0); not 紫罗兰色, 玉兰色 (violet, magnolia)
+    (re.compile(r"篮(?=颜?色)|(?:^|(?<=[个是成为用，,：:的、\s深浅淡天湖宝]))兰(?=颜?色)"), "蓝"),
     (re.compile(r"藏青|海军蓝"), "藏蓝"),
     (re.compile(rf"粉(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "粉红色"),
     (re.compile(rf"银(?:色|(?=的|[{_ZH_DIGIT}]|数字))"), "银白色"),
@@ -119,7 +120,7 @@ _THING_RE = "|".join(sorted(map(re.escape, _EN_THING), key=len, reverse=True))
 # background ("on a sky colored background")
 _EN_DIGIT_WORD = rf"(?:\d|{'|'.join(EN_NUMBERS)})"
 _EN_THING_COLOUR = re.compile(
-    rf"\b({_EN_DIGIT_WORD}),?\s+(?:(?:that\s+is|that'?s|thats|which\s+is|is)\s+)?"  # "a seven thats the colour of …"
+    rf"\b({_EN_DIGIT_WORD}),?\s+(?:(?:that\s+is|that'?s|thats|which\s+is)\s+)?"  # "a seven thats the colour of …"
     rf"(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+"
     rf"(?:an?\s+|the\s+|some\s+)?(?:(?:ripe|fresh|bright|clear|summer)\s+)?({_THING_RE})\b(?:[\s-]+colou?red\b)?"
     rf"|\b({_THING_RE})[\s-]+colou?red\s+(?={_EN_DIGIT_WORD}\b)"
@@ -138,7 +139,10 @@ _ZH_THINGS = [
 def _thing_colour(m: re.Match) -> str:
     """The colour a thing says at ``m``: "zero colored like a sunflower" → "zero in yellow", "banana-coloured 3" →
     "yellow 3"."""
-    return f"{m.group(1)} in {_EN_THING[m.group(2)]}" if m.group(1) else f"{_EN_THING[m.group(3)]} "
+    if m.group(1):
+        before = m.string[: m.start(1)].split()[-1:]  # "yellow 8 which is the colour of a taxi": said already
+        return m.group(1) if before and before[0] in _COLOUR_WORDS else f"{m.group(1)} in {_EN_THING[m.group(2)]}"
+    return f"{_EN_THING[m.group(3)]} "
 
 
 def _thing_hyphen(m: re.Match) -> bool:
@@ -184,7 +188,8 @@ _PAIR_SLIP = re.compile(  # where the pair ends its clause or a motion word foll
 def _pair_slip(m: re.Match) -> str:
     """The pair at ``m`` with its second word read as the first's opposite where it is a slip of it."""
     want, typed = _OPPOSITE[m.group(1)], m.group(3)
-    if typed != want and (typed in _SOUNDS_LIKE.get(want, ()) or _slips(want).get(typed)):
+    slip = typed in _slips(want) and not is_english_word(typed)  # not "eight", "let", "lefty"
+    if typed != want and (typed in _SOUNDS_LIKE.get(want, ()) or slip):
         return f"{m.group(1)}{m.group(2)}{want}"
     return m.group(0)
 
@@ -383,7 +388,7 @@ def from_to(text: str) -> str:
 _LABEL = re.compile(
     r"(?i)(?:^|(?<=[.;!?。；！？—:：]\s)|(?<=[.;!?。；！？—:：]))\s*"
     r"(?:(?:shot|scene|panel|lot|clip|sprite|object|element|item|entry|option|variant|version)\s*#?\s*[0-9a-z]{1,3}"
-    r"|(?:digit|number)\s*#?\s*(?:one|two|three|four|\d)\b"
+    r"|(?P<ordinal>(?:digit|number)\s*#?\s*(?:one|two|three|four|\d)\b)"
     r"|(?:分镜|镜头|场景|精灵|对象|元素|物体|项目|条目)\s*[0-9a-z一二三四五六七八九]{1,2})"
     r"\s*(?:\([^()]{0,12}\)|（[^（）]{0,12}）)?\s*(?:[:：]|(?<=[\u4e00-\u9fff0-9a-z])[为是](?=数字|号))\s*"
 )
@@ -573,6 +578,9 @@ def drop_numbering(text: str) -> str:
     return f"{head} {joined}".strip() if head else joined
 
 
+_STARTS_WITH_DIGIT = re.compile(rf"(?i)\s*[\"'“]?(?:\d|{'|'.join(w for w in EN_NUMBERS if w != 'one')})\b")
+
+
 def drop_labels(text: str) -> str:
     """``text`` without a shot-list or catalogue label before a clause ("Shot 1: …" → "…", 分镜1：… → …) and
     without a follow-up's "one more" before the first digit (再来一个蓝色的5往上 → 来一个蓝色的5往上)."""
@@ -581,6 +589,8 @@ def drop_labels(text: str) -> str:
         record = re.split(r"[.;!?。；！？\n]", text[m.end() :])[0]
         if not digits_asked(record).total:  # "Item 3: red, moving left.": the label's number is the digit
             return m.group(0)
+        if m.group("ordinal") and not _STARTS_WITH_DIGIT.match(record):
+            return m.group(0)  # "Digit 3: the red one, moving left": the 3 is the digit ("Digit one: 6, …" is not)
         return " " if m.start() else ""
 
     return ONE_MORE.sub("", re.sub(r" {2,}", " ", _LABEL.sub(drop, text)).strip())
