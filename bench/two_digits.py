@@ -41,6 +41,8 @@ before and after round 10) and was read once l was written. ``…_two_l_*.jsonl`
 ``bench/results/set_m_2026-12-07/``) judged the rules written from l's misses (both digits right 86.7 / 87.5 / 88.3%
 before and after them) and was read once n was written. ``…_two_n_*.jsonl`` (60 + 60, a fourteenth helper,
 2026-12-07, briefed as m, committed before any judging) judged round 12 (89.4 → 92.0%) and is held out.
+``…_two_o_*.jsonl`` (60 + 60, a fifteenth helper, 2026-12-07, briefed as m, committed before any judging) is held
+out for the rules after round 13.
 
     python bench/two_digits.py [--model DIR] [--sets dev,test,b,c,d,e] [--template-words] [--out bench/results/…/x.json]
 """
@@ -70,7 +72,8 @@ SETS_K = {"en": HERE / "novel_captions_two_k_en.jsonl", "zh": HERE / "novel_capt
 SETS_L = {"en": HERE / "novel_captions_two_l_en.jsonl", "zh": HERE / "novel_captions_two_l_zh.jsonl"}
 SETS_M = {"en": HERE / "novel_captions_two_m_en.jsonl", "zh": HERE / "novel_captions_two_m_zh.jsonl"}
 SETS_N = {"en": HERE / "novel_captions_two_n_en.jsonl", "zh": HERE / "novel_captions_two_n_zh.jsonl"}
-HIDDEN = ("c", "d", "e", "n")  # the held-out sets: their misses are not printed or written
+SETS_O = {"en": HERE / "novel_captions_two_o_en.jsonl", "zh": HERE / "novel_captions_two_o_zh.jsonl"}
+HIDDEN = ("c", "d", "e", "n", "o")  # the held-out sets: their misses are not printed or written
 
 
 def load(path: Path) -> list[dict]:
@@ -136,6 +139,7 @@ def main() -> None:
         "l": [r for path in SETS_L.values() for r in load(path)],
         "m": [r for path in SETS_M.values() for r in load(path)],
         "n": [r for path in SETS_N.values() for r in load(path)],
+        "o": [r for path in SETS_O.values() for r in load(path)],
     }
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     if not wanted or not set(wanted) <= set(halves):
