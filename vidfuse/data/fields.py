@@ -229,15 +229,8 @@ def _columns(prompt: str) -> str | None:
             columns[kind] = [_without_digit(columns[kind][k], digits[i]) for i, k in enumerate(order)]
         if not all(_column_item(kind, v) for v in columns.get(kind, [])):
             return None
-    zh = bool(_CJK.search(" ".join(v for kind in ("colour", "motion") for v in columns.get(kind, []))))
-    comma = "，" if zh else ", "
-    clauses = []
-    for k in range(n):
-        colour = _colour(columns["colour"][k], zh) if "colour" in columns else ""
-        head = colour + ("" if not colour or (zh and _CJK.match(colour[-1])) else " ")
-        motion = comma + _motion(columns["motion"][k], zh) if "motion" in columns else ""
-        clauses.append(f"{head}{digits[k]}{motion}")
-    return ("；" if zh else "; ").join(clauses)
+    colours, motions = columns.get("colour", [None] * n), columns.get("motion", [None] * n)
+    return _say([_Record(digit, colour, motion) for digit, colour, motion in zip(digits, colours, motions)])
 
 
 def read_fields(prompt: str) -> str:
@@ -297,6 +290,11 @@ def read_fields(prompt: str) -> str:
         r.colour, r.motion, r.free = r.colour or shared.colour, r.motion or shared.motion, [*r.free, *shared.free]
     if any(r.colour is None and r.motion is None and not r.free for r in records):
         return prompt  # "d1=1 d2=7 color=red motion=left": whose colour and motion these are is not plain
+    return _say(records)
+
+
+def _say(records: list[_Record]) -> str:
+    """Each record as the grammar's short clause ("lemon 5, right", 白色6，向右), joined by semicolons."""
     said = [v for r in records for v in (r.colour, r.motion, *r.free) if v]
     zh = bool(_CJK.search(" ".join(said)))
     comma = "，" if zh else ", "
