@@ -139,7 +139,7 @@ def digits_asked(prompt: str) -> DigitsAsked:
     text = re.sub(r"\d+\s*[x×*]\s*\d+", " ", text)  # sizes: 64x64
     text = re.sub(r"\d+\s*:\s*\d+|\d+\s*o'?\s*clock", " ", text)  # ratios and times: 4:3, 3 o'clock
     text = re.sub(r"(?<![\d.])(\d+)-(?=[a-z])", r"\1 ", text)  # "8-bit": the number before its unit, as "8 bit"
-    text = _SCHOOL_YEAR.sub(r"\1", text)  # "for my Year 1 class": a school year, no digit
+    text = _SCHOOL_YEAR.sub(lambda m: m.group(1) or m.group(2), text)  # "for my Year 1 class": a school year
     text = re.sub(r"\bside[\s-]+by[\s-]+side\b", " beside each other ", text)  # "a 7 side by side": no unit
     text = re.sub(r"\bside[\s-]+to[\s-]+side\b", " sideways ", text)  # "white 2 side to side": its motion, no count
     # ranges: "2 or 3 pixels", "2 to 3 px", 3-4秒 (the unit is the end's)
@@ -292,7 +292,7 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
             )
             if unit:
                 pass
-            elif t == "one" and prev in ("little", "young") and tokens[i - 2 : i - 1] in _POSSESSIVE and nxt in _SAYS:
+            elif t == "one" and prev in ("little", "young") and i > 1 and tokens[i - 2] in _POSSESSIVE and nxt in _SAYS:
                 pass  # "my little one wants …": a child
             elif t == "one" and prev in ("a", "an") and _in_colour(tokens, i) and not plural_named:
                 named(i, 1)  # "a one in cherry red": with nothing between the article and "one", the digit
@@ -381,7 +381,7 @@ def _one_is_digit(prev: str, nxt: str) -> bool:
     return (prev in _ONE_BEFORE or prev in _EN_COLOURS) and nxt not in _DIGIT_NOUNS and nxt not in _ONE_NOT_BEFORE
 
 
-_POSSESSIVE = [["my"], ["our"], ["your"], ["his"], ["her"], ["their"]]
+_POSSESSIVE = frozenset("my our your his her their".split())
 
 
 _SAYS = frozenset("wants want likes loves asked asks is says said needs would will can and".split())

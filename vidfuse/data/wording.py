@@ -119,6 +119,9 @@ _THING_RE = "|".join(sorted(map(re.escape, _EN_THING), key=len, reverse=True))
 # digit, right after it ("a zero colored like a sunflower") or right before it ("a banana-coloured 3"); not of a
 # background ("on a sky colored background")
 _EN_DIGIT_WORD = rf"(?:\d|{'|'.join(EN_NUMBERS)})"
+_EN_NOT_ONE = "|".join(
+    w for w in EN_NUMBERS if w != "one"
+)  # the number words that are only digits ("one" is a pronoun too)
 _EN_THING_COLOUR = re.compile(
     rf"\b({_EN_DIGIT_WORD}),?\s+(?:(?:that\s+is|that'?s|thats|which\s+is)\s+)?"  # "a seven thats the colour of …"
     rf"(?:colou?red\s+like|(?:in\s+)?the\s+colou?r\s+of|(?:as\s+)?colou?red\s+as)\s+"
@@ -231,7 +234,7 @@ _EN_SUBJECT_WORD = re.compile(
         f"(?<=\\b{w}\\s)" for w in ("a", "an", "the", "digit", "number", "numeral", *sorted(set(EN_COLOUR_WORDS)))
     )
     + ")"
-    rf"(?:{'|'.join(w for w in EN_NUMBERS if w != 'one')})\b(?![\s-]+(?:sides?|walls?|edges?|ends?|ways?|directions?))"
+    rf"(?:{_EN_NOT_ONE})\b(?![\s-]+(?:sides?|walls?|edges?|ends?|ways?|directions?))"
 )
 _DIGIT_CUT = re.compile(
     r"(?<![\w])\d(?![\w])|[0-9]|"
@@ -531,7 +534,7 @@ ONE_MORE = re.compile(
 # a record keyed by its digit ("seven: yellow, bounce up/down | one: green, …"): "one:" keys the digit 1 where another
 # digit keys a record too (it was read as the pronoun, and the prompt drawn as one digit)
 _RECORD_START = r"(?:^|(?<=[|;\n•/])|(?<=[.!?]\s))\s*"
-_EN_KEYS = re.compile(rf"(?i){_RECORD_START}(?:{'|'.join(w for w in EN_NUMBERS if w != 'one')}|\d)\s*:(?!\d)")
+_EN_KEYS = re.compile(rf"(?i){_RECORD_START}(?:{_EN_NOT_ONE}|\d)\s*:(?!\d)")
 _ONE_KEY = re.compile(rf"(?i)({_RECORD_START})one(?=\s*:)")
 # 一 brought in by a measure word or a colour and then described (有个一是黄色的, 洋红色一左右晃来晃去): the digit,
 # which the split did not read as one (not 一直, 颜色一样, 一上一下)
@@ -578,7 +581,7 @@ def drop_numbering(text: str) -> str:
     return f"{head} {joined}".strip() if head else joined
 
 
-_STARTS_WITH_DIGIT = re.compile(rf"(?i)\s*[\"'“]?(?:\d|{'|'.join(w for w in EN_NUMBERS if w != 'one')})\b")
+_STARTS_WITH_DIGIT = re.compile(rf"(?i)\s*[\"'“]?(?:\d|{_EN_NOT_ONE})\b")
 
 
 def drop_labels(text: str) -> str:
