@@ -1,6 +1,7 @@
 """Which wordings of one digit does the model misread? A battery of phrasings, each over the ten digits.
 
     .venv/bin/python bench/phrase_reads.py [--model DIR] [--seeds 2] [--below 0.8] [--out bench/results/…/x.json]
+        [--battery FILE.jsonl [--part dev|held|all]]
 
 A two-digit prompt is drawn one clause per digit, so what a clause says around its digit — the verb of moving, how
 the colour is attached, a "then" or "please" — is read by the model on its own. This draws a fixed battery of
@@ -11,6 +12,10 @@ phrasing right in few of its draws is one the model reads wrongly: a candidate f
 in words the model was taught, once a probe shows the taught words are read right. It found the thirty-second
 session's round 11 (NOTES.md).
 
+``--battery`` draws another battery instead, one JSON object a line: ``{"lang": "en"|"zh", "template": …, "motion":
+…}`` (a battery written blind, by someone who read no project file). ``--part`` splits it in two by a hash of each
+template, so that rules may be written from one half's misses and judged on the other's: ``dev``, ``held`` or ``all``.
+
 The placeholders: ``{c}`` an English palette colour, ``{d}`` the digit as a numeral, ``{w}`` as an English word,
 ``{zc}`` a Chinese palette colour, ``{z}`` the digit as a Chinese numeral.
 """
@@ -18,6 +23,7 @@ The placeholders: ``{c}`` an English palette colour, ``{d}`` the digit as a nume
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -108,6 +114,21 @@ def battery() -> list[tuple[str, str, str]]:
     return out
 
 
+def read_battery(path: Path, part: str = "all") -> list[tuple[str, str, str]]:
+    """A battery file's rows as (group, template, motion): group "<lang> blind"; ``part`` its dev or held half."""
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row["motion"] not in EN_VERBS:
+            raise SystemExit(f"{path}:{n}: motion {row['motion']!r} is not one of {sorted(EN_VERBS)}")
+        if part != "all" and (part == "held") != bool(hashlib.sha1(row["template"].encode()).digest()[0] & 1):
+            continue
+        rows.append((f"{row['lang']} blind", row["template"], row["motion"]))
+    return rows
+
+
 def captions(template: str, motion: str, shift: int) -> tuple[list[str], list[dict]]:
     """The template for the ten digits, the palette colours in turn from ``shift``, with their targets."""
     caps, targets = [], []
@@ -124,9 +145,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2, help="draws of each caption (seeds 0, 1000, 2000, …)")
     ap.add_argument("--below", type=float, default=0.8, help="list the phrasings right in fewer of their draws")
     ap.add_argument("--out", default=None, help="write every phrasing's share right as JSON here")
+    ap.add_argument("--battery", default=None, help="draw this battery (JSONL: lang, template, motion) instead")
+    ap.add_argument("--part", choices=("dev", "held", "all"), default="all", help="which half of --battery")
     args = ap.parse_args()
     pipe = TextToVideoPipeline.from_pretrained(args.model)
-    rows = battery()
+    rows = battery() if args.battery is None else read_battery(Path(args.battery), args.part)
     caps, targets, which = [], [], []
     for k, (_, template, motion) in enumerate(rows):
         c, t = captions(template, motion, shift=k)
