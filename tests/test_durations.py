@@ -95,6 +95,12 @@ def test_arrows_are_read_as_motions():
     assert model_text("7 → 红色，往上") == "7，红色，往上"
     assert model_text("red five → blue seven moving left") == "red five moving right blue seven moving left"
     assert spell_arrows("a red 3 moving left") == "a red 3 moving left"
+    # a run of arrows is one motion; an arrow after its direction in words adds nothing
+    assert spell_arrows("make yellow 3 go right ➡️➡️") == "make yellow 3 go right"
+    assert spell_arrows("黄色3 ⬅️➡️⬅️➡️") == "黄色3 左右来回弹跳"
+    assert spell_arrows("a 3 ↑↓↑↓ then") == "a 3 bouncing up and down then"
+    assert spell_arrows("red 1 → → →, blue 2 ←") == "red 1 moving right, blue 2 moving left"
+    assert spell_arrows("黄色2 ⬆️⬇️ 上下蹦") == "黄色2 上下蹦"
     assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
     assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept
     # an arrow before a direction in words only points to it

@@ -27,6 +27,7 @@ from vidfuse.data.wording import (
     name_shades,
     one_as_digit,
     say_axis,
+    say_plainly,
     says_motion,
 )
 
@@ -338,7 +339,7 @@ def test_a_word_without_its_apostrophe_is_a_word_and_an_ampersand_is_and():
         ("a navy blue 7 descending, handwritten look, black backdrop", "a navy blue 7 descending"),
         ("a red four sliding down. black bg.", "a red four sliding down."),
         ("a white 5 on a black background", "a white 5 on a black background"),  # said of the digit's clause
-        ("a red 3 moving left, for my class, on a black background", "a red 3 moving left, for my class"),
+        ("a red 3 moving left, for my class, on a black background", "a red 3 moving left"),  # what it is for
         ("一个蓝色的4往下掉，背景黑色就行", "一个蓝色的4往下掉，背景黑色就行"),  # the Chinese grammar teaches these
     ],
 )
@@ -524,3 +525,54 @@ def test_a_directions_slip_paired_with_its_opposite_is_that_direction(text, read
 )
 def test_round_13_colours(text, read):
     assert name_shades(text) == read
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        ("给我一个黄色的3，向又移动", "给我一个黄色的3，向右移动"),  # 又 for 右: the same sound
+        ("一个黄色的3上夏来回动", "一个黄色的3上下来回动"),
+        ("他又往左移动", "他又往左移动"),  # 又 "again" stays
+        ("make a yellow 3 bob up an dowm", "make a yellow 3 bob up and dowm"),
+        ("an apple going up an apple tree", "an apple going up an apple tree"),
+        ("could you animate 3 in yellow going side 2 side", "could you animate 3 in yellow going side to side"),
+        ("i want 3 yellow colour move up down up down", "i want 3 yellow colour move up and down"),
+        ("two blue left right bounce", "two blue left and right bounce"),
+        ("a 3 moving up up up", "a 3 moving up up up"),  # no pair, no bounce
+        (
+            "render numeral 3 in yellow, translating vertically downward.",
+            "render numeral 3 in yellow, translating downward.",
+        ),
+        ("a 3 translating horizontally to the right", "a 3 translating to the right"),
+        ("a 3 bouncing vertically up and down", "a 3 bouncing vertically up and down"),  # a bounce stays
+        ("a 3 moves from the right side to the left side", "a 3 moves from right to left"),
+        ("a 5 falls from the top edge of the screen to the bottom edge", "a 5 falls from the top to the bottom"),
+        ("a 3 moves from left to right", "a 3 moves from left to right"),  # taught already
+        ("a 3 moves from the left side to the top", "a 3 moves from the left side to the top"),  # not opposite
+        ("a yellow 3 enters from the left and exits to the right.", "a yellow 3 moves from left to right."),
+        ("a 3 comes in on the top, then leaves through the bottom", "a 3 moves from the top to the bottom"),
+        (
+            "a yellow 3 appears near the top and drifts down out of the frame.",
+            "a yellow 3 drifts down out of the frame.",
+        ),
+        ("a 3 starts at the top and stays there", "a 3 starts at the top and stays there"),  # no motion after it
+        ("a 3 heading right, please and thank you", "a 3 heading right, please"),
+    ],
+)
+def test_a_motion_said_loosely_or_with_a_slip_is_said_as_taught(text, read):
+    assert say_plainly(text) == read
+
+
+def test_what_the_clip_is_for_is_no_digits_words():
+    assert model_text("yellow three move right (for my kid's homework video)") == "yellow three move right"
+    assert model_text("For a kids' maths lesson, I want a golden 0 hovering up") == "i want a golden 0 hovering up"
+    assert model_text("a 3 moving left, for the 7 use blue") == "a 3 moving left, for the 7 use blue"  # a digit said
+
+
+def test_a_pinyin_slip_or_a_loose_pair_never_changes_a_grammar_caption():
+    rng = np.random.default_rng(5)
+    for make in (make_caption, make_paraphrase):
+        for lang in ("en", "zh"):
+            for _ in range(300):
+                caption = make(sample_attributes(rng, "train", 1), lang, rng).lower()
+                assert say_plainly(caption) == caption
