@@ -101,6 +101,8 @@ def test_arrows_are_read_as_motions():
     assert spell_arrows("a 3 ↑↓↑↓ then") == "a 3 bouncing up and down then"
     assert spell_arrows("red 1 → → →, blue 2 ←") == "red 1 moving right, blue 2 moving left"
     assert spell_arrows("黄色2 ⬆️⬇️ 上下蹦") == "黄色2 上下蹦"
+    assert spell_arrows("red 3 and blue 5 →←") == "red 3 and blue 5 moving right moving left"  # the digits' own
+    assert spell_arrows("a 3 on the left ⬅️") == "a 3 on the left moving left"  # a place, not the motion said
     assert spell_arrows("a 5 moving ↑ and a 2 ->") == "a 5 moving up and a 2 moving right"
     assert spell_arrows("红色的5↑ 蓝色的7⬇️") == "红色的5向上移动 蓝色的7向下移动"  # the space between clauses kept
     # an arrow before a direction in words only points to it

@@ -557,6 +557,16 @@ def test_round_13_colours(text, read):
         ),
         ("a 3 starts at the top and stays there", "a 3 starts at the top and stays there"),  # no motion after it
         ("a 3 heading right, please and thank you", "a 3 heading right, please"),
+        # where the same words mean something else (the review of the round)
+        ("红色的2往往又走回来", "红色的2往往又走回来"),  # 往往又: "often … again"
+        ("爬上夏天的山", "爬上夏天的山"),
+        ("a blue 4 that turns left right away", "a blue 4 that turns left right away"),
+        ("a white 7 moving up down the screen", "a white 7 moving up down the screen"),
+        ("a 3 jumping vertically up", "a 3 jumping vertically up"),  # a bounce's axis
+        ("a 7 flipping horizontally right away", "a 7 flipping horizontally right away"),
+        ("a red 7 moving vertically up and a blue 2 moving left", "a red 7 moving up and a blue 2 moving left"),
+        ("a 2 moves from the left to the right side of the 8", "a 2 moves from the left to the right side of the 8"),
+        ("a red 3 starts at the left and a blue 8 moves down", "a red 3 starts at the left and a blue 8 moves down"),
     ],
 )
 def test_a_motion_said_loosely_or_with_a_slip_is_said_as_taught(text, read):

@@ -180,15 +180,20 @@ _ARROW_SAME = {"<-": "←", "->": "→", "<->": "↔"} | dict(zip("⇐⇒⇑⇓�
 # ("⬅️➡️⬅️➡️") the bounce (spelled one by one, "go right moving right moving right" was drawn right in 11 of 20 draws,
 # "向左移动向右移动…" in 15)
 _ARROW_RUN = re.compile(r"(?:(?:<->|->|<-|[←→↑↓↔↕⇐⇒⇑⇓⇔⇕⟵⟶⬅➡⬆⬇])\ufe0f?[ \t]*){2,}")
+_CLAUSE_DIGIT = re.compile(rf"(?i)\d|\b(?:{'|'.join(EN_NUMBERS)})\b|[零〇一二三四五六七八九]")
 _ARROW_ONE = re.compile(r"<->|->|<-|[←→↑↓↔↕⇐⇒⇑⇓⇔⇕⟵⟶⬅➡⬆⬇]")
 
 
 def _one_arrow(m: re.Match) -> str:
-    """The run of arrows at ``m`` as one arrow (its spaces kept after it), or as it is when it says no one motion."""
+    """The run of arrows at ``m`` as one arrow (its spaces kept after it), or as it is when it says no one motion:
+    opposite arrows after two digits in one clause are the digits' own ("red 3 and blue 5 →←")."""
     arrows = {_ARROW_SAME.get(a, a) for a in _ARROW_ONE.findall(m.group(0))}
     tail = m.group(0)[len(m.group(0).rstrip()) :]
     if len(arrows) == 1:
         return arrows.pop() + tail
+    clause = re.split(r"[,;，；。.!?！？]", m.string[: m.start()])[-1]
+    if len(_CLAUSE_DIGIT.findall(clause)) > 1:
+        return m.group(0)
     if arrows <= {"←", "→", "↔"}:
         return "↔" + tail
     if arrows <= {"↑", "↓", "↕"}:
@@ -204,6 +209,12 @@ _DIRECTION_AFTER = re.compile(
 _COLOUR_AFTER = re.compile(
     rf"(?i)\s*(?:{'|'.join(sorted(set(EN_COLOUR_WORDS) | SHADE_WORDS, key=len, reverse=True))})\b"
     rf"|\s*(?:品红|洋红|[{ZH_COLOUR_CHARS}])"
+)
+# a motion in words right before an arrow, which then says it again ("go right ➡️")
+_SAID_BEFORE = re.compile(
+    r"(?i)\b(?:mov\w*|go|goes|going|head\w*|travel\w*|drift\w*|slid\w*|glid\w*|run\w*|float\w*|bounc\w*|"
+    r"swing\w*|shift\w*|scroll\w*)\s+(?:to\s+the\s+|towards?\s+the\s+)?(?:left|right|up|down|"
+    r"left\s+and\s+right|up\s+and\s+down)\s*$"
 )
 _VERB_BEFORE = re.compile(r"(?i)\b(?:moving|moves|move|going|goes|go|heading|heads|travelling|traveling|bouncing)\s*$")
 
@@ -247,7 +258,8 @@ def spell_arrows(prompt: str) -> str:
                 pair = m.string[after.start() : after.start() + 2] in ("上下", "左右")
                 return m.group(1) + ("" if pair or after.group(0)[0] in "向往朝" else "往")
             return " " if _VERB_BEFORE.search(m.string[: m.start()]) else " moving "
-        if re.search(rf"(?i)\b{bare}\s*$", m.string[: m.start()]):  # "go right ➡️": said in words already
+        if _SAID_BEFORE.search(m.string[: m.start()]) and m.string[: m.start()].rstrip().endswith(bare):
+            # "go right ➡️": said in words already (not "a 3 on the left ⬅️", whose arrow is its motion)
             return m.group(3) or " "
         if zh:
             return m.group(1) + cn + m.group(3)

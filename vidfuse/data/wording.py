@@ -221,8 +221,8 @@ _EN_SIDE_END = (
 )
 _PLAIN = (
     # a pinyin slip in Chinese: 向又 for 向右 (0 / 20 of 20), 上夏 for 上下 (15 / 19 of 20)
-    (re.compile(r"(?<=[向往朝])又(?=[移动走滑跑飘去边侧面方飞挪]|$|[，,。！!])"), "右"),
-    (re.compile(r"(?<=上)夏(?=[来回跳动移晃摆弹飘浮跑走，,。！!]|$)"), "下"),
+    (re.compile(r"(?<!往往)(?<=[向往朝])又(?=[移动走滑跑飘去边侧面方飞挪]|$|[，,。！!])"), "右"),  # not 往往又 "often"
+    (re.compile(r"(?<=上)夏(?=[来回跳动移晃摆弹飘浮蹦])"), "下"),
     # "an" for "and" in a pair ("bob up an down": 12 / 19 of 20); "side 2 side", whose 2 is no digit (6 / 20 of 20)
     (
         re.compile(r"\b(?:up\s+an(?=\s+d)|down\s+an(?=\s+u)|left\s+an(?=\s+r)|right\s+an(?=\s+l)|back\s+an(?=\s+f))\b"),
@@ -231,23 +231,30 @@ _PLAIN = (
     (re.compile(r"\bside\s+(?:2|two)\s+side\b"), "side to side"),
     # "please and thank you" after the motion (1 of 20; ", please" 20 of 20)
     (re.compile(r"\bplease\s+and\s+thank\s+(?:you|u)\b"), "please"),
-    # an axis before a one-way direction ("translating vertically downward" 0 of 20, "translating downward" 20 of 20;
-    # "bounces vertically", "vertically up and down" are bounces and stay)
+    # an axis between a verb of moving and a one-way direction ("translating vertically downward" 0 of 20,
+    # "translating downward" 20 of 20; "bounces vertically", "jumping vertically up", "vertically up and down" are
+    # bounces and stay, "flipping horizontally right away" and "positioned horizontally left of centre" are no motion)
     (
         re.compile(
-            r"\b(?:vertically|horizontally)\s+(?=(?:downwards?|upwards?|down|up|leftwards?|rightwards?|left|right|"
-            r"to\s+the\s+(?:left|right))\b(?![\s-]+(?:and|n|to|&)\b))"
+            r"\b((?:mov|translat|travel|slid|glid|drift|head|scroll|shift|float|pan|sail|go|goes|going|went|run|runs|"
+            r"running)\w*\s+)(?:vertically|horizontally)\s+(?=(?:downwards?|upwards?|down|up|leftwards?|rightwards?|"
+            r"left|right|to\s+the\s+(?:left|right))\b(?!\s*(?:-|and\b|n\b|&|to\b)\s*(?:up|down|left|right|back|forth)\b)"
+            r"(?!\s*\w+\s+(?:away|of|now)\b))"
         ),
-        "",
+        r"\1",
     ),
 )
 # a pair said without "and", alone or over and over ("move up down up down": 5 of 20; "move up and down" 20 of 20)
-_EN_BARE_PAIR = re.compile(r"\b(?:up|down)(?:\s+(?:up|down)\b)+|\b(?:left|right)(?:\s+(?:left|right)\b)+")
+_EN_BARE_PAIR = re.compile(
+    r"(?:\b(?:up|down)(?:\s+(?:up|down)\b)+|\b(?:left|right)(?:\s+(?:left|right)\b)+)"
+    r"(?!\s+(?:away|now|after|next|of|top|bottom|here|there|the|a|side|below|above|hand)\b)"  # "right away", "down the"
+)
 # from one side to the other said with "side" or "edge" ("moves from the right side to the left side": 0 of 20; "moves
 # from right to left" 20 of 20); entering on one side and leaving by the other ("enters from the left and exits to the
 # right": 0 of 20; "moves from left to right" 20 of 20)
 _EN_FROM_SIDE = re.compile(
     rf"\bfrom\s+{_EN_SIDE_END}\s+(?:(?:over|across|all\s+the\s+way)\s+)?(?:to|towards?|into)\s+{_EN_SIDE_END}"
+    r"(?!\s+of\b)"  # not "to the right side of the 8"
 )
 _EN_ENTERS = re.compile(
     rf"\b(?:enters|comes\s+in|slides\s+in|appears)\s+(?:from|on|at)\s+{_EN_SIDE_END}\s*,?\s+(?:and\s+)?(?:then\s+)?"
@@ -289,8 +296,8 @@ def say_plainly(text: str) -> str:
         return verb + _side_to_side(start, end)
 
     def start_and(m: re.Match) -> str:
-        rest = _clauses(m.string[m.end() :])[0][0]
-        return "" if _MOTION.search(rest) else m.group(0)
+        rest = _clauses(m.string[m.end() :])[0][0]  # its motion, not another digit's ("… and a blue 8 moves down")
+        return "" if _MOTION.search(rest) and not _EN_DIGIT_SAID.search(rest) else m.group(0)
 
     text = _EN_BARE_PAIR.sub(pair, text)
     text = _EN_FROM_SIDE.sub(sides, text)
