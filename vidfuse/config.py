@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vidfuse.errors import InputError
+from vidfuse.fileio import read_text_file
 
 # ---- documented bounds, checked when a config is read (a model folder's config.json, a training config) ----
 FRAME_OUTS = ("linear", "tanh")
@@ -651,7 +652,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"config file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path, "config file")
     try:
         if path.suffix in (".yaml", ".yml"):
             import yaml

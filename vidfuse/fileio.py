@@ -29,12 +29,52 @@ _REASONS = {
     errno.ENOSPC: "no space left on the device",
     errno.EDQUOT: "the disk quota is exceeded",
     errno.ENOENT: "the folder does not accept new files (a virtual file system such as /proc?)",
+    errno.ENAMETOOLONG: "the file name is too long",
 }
+# what a full or read-only disk says while a file is being written: the writer's own error becomes a line for people
+_DISK_ERRNOS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG))
 
 
 def _cannot_write(dest: Path, err: OSError) -> InputError:
     reason = _REASONS.get(err.errno, err.strerror or str(err))
     return InputError(f"cannot write {dest}: {reason}; choose another output path")
+
+
+def disk_error(dest: str | os.PathLike, err: BaseException) -> InputError | None:
+    """The error to show for ``err`` raised while writing ``dest`` when it is the disk's (full, over quota,
+    read-only, file too large), else ``None``."""
+    code = getattr(err, "errno", None)
+    return _cannot_write(Path(dest), err) if code in _DISK_ERRNOS else None  # type: ignore[arg-type]
+
+
+def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike | None) -> None:
+    """Refuse an output that is one of the command's own input files: writing it would lose the input (a
+    script ``s.srt`` beside a story ``s.mp4``, a prompts file named ``index.csv`` in the output folder)."""
+    for source in inputs:
+        if not isinstance(source, (str, os.PathLike)):
+            continue
+        try:
+            same = os.path.samefile(output, source)
+        except (OSError, ValueError):  # either does not exist (yet): nothing to lose
+            continue
+        if same:
+            raise InputError(
+                f"the output {output} is the input {source}: writing it would replace the input; choose another "
+                "output path"
+            )
+
+
+def read_text_file(path: str | os.PathLike, what: str) -> str:
+    """The UTF-8 text of ``path`` (a leading byte-order mark dropped); a file that cannot be read, or is not UTF-8
+    text (a video, a UTF-16 file), is an :class:`InputError` naming ``what`` and the path."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {what} {path}: {e.strerror or e}") from e
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{what} {path} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8") from e
 
 
 def _make_parent(dest: Path) -> None:
@@ -60,10 +100,13 @@ def _through_link(dest: Path) -> Path:
 def _temp_beside(dest: Path, suffix: str) -> Path:
     """A new empty temporary file in ``dest``'s folder (``.STEM.XXXX.tmpSUFFIX``)."""
     _make_parent(dest)
-    if dest.is_dir():
-        raise InputError(f"cannot write {dest}: it is a folder; give a file name")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".tmp{suffix}", dir=dest.parent)
+        if dest.is_dir():
+            raise InputError(f"cannot write {dest}: it is a folder; give a file name")
+        if dest.exists() and not dest.is_file():  # renaming over /dev/null or a pipe would replace it with a file
+            raise InputError(f"cannot write {dest}: it is not a regular file (a device or a pipe); give a file name")
+        # the stem cut short: a name near the file system's limit (255 bytes) still takes its temporary neighbour
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:64]}.", suffix=f".tmp{suffix}", dir=dest.parent)
     except OSError as e:
         raise _cannot_write(dest, e) from e
     os.close(fd)
@@ -127,10 +170,16 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     os.umask(umask)
     os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs should read like any other file
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_path, dest)
+        try:
+            yield tmp_path
+            with open(tmp_path, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp_path, dest)
+        except OSError as e:  # the disk filled while writing: one line, and the old file kept
+            error = disk_error(dest, e)
+            if error is None:
+                raise
+            raise error from e
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

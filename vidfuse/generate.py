@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
 from vidfuse.errors import InputError
-from vidfuse.fileio import atomic_write_text, check_writable, check_writable_dir
+from vidfuse.fileio import atomic_write_text, check_not_input, check_writable, check_writable_dir
 from vidfuse.inputs import DIFFUSERS_ONLY, check_batch_size, check_flag
 from vidfuse.media.formats import SUFFIX_FORMATS, VIDEO_FORMATS
 
@@ -77,10 +77,13 @@ def _output_path(path: Path, fmt: str | None) -> Path:
     _check_format(fmt)
     if path.name in ("", ".", ".."):
         raise InputError(f"the output path {str(path)!r} names no file: give one such as clip.mp4")
-    if path.is_dir():
-        raise InputError(f"the output path {path}: it is a folder; give a file in it, such as {path / 'clip.mp4'}")
-    if path.exists() and not path.is_file():
-        raise InputError(f"the output path {path} is not a regular file (a device or a pipe): give a file name")
+    try:
+        if path.is_dir():
+            raise InputError(f"the output path {path}: it is a folder; give a file in it, such as {path / 'clip.mp4'}")
+        if path.exists() and not path.is_file():
+            raise InputError(f"the output path {path} is not a regular file (a device or a pipe): give a file name")
+    except OSError as e:  # a name longer than the file system takes, a folder that may not be looked into
+        raise InputError(f"cannot write {str(path)[:80]}…: {e.strerror or e}; choose another output path") from e
     named = SUFFIX_FORMATS.get(path.suffix.lower())  # the format the file's own suffix names (.m4v is MP4)
     if fmt is None:
         if path.suffix and named is None:
@@ -122,7 +125,9 @@ def _model_options(pipe, *, negative_prompt=None, steps=None, fps=None, progress
     for name, value in (("--negative-prompt", negative_prompt), ("--steps", steps)):
         if value is not None:
             raise InputError(f"{name} {DIFFUSERS_ONLY}")
-    return {}
+    # the rate a length in words is counted at ("for 3 seconds" at --fps 16 is 48 frames); the frames drawn do not
+    # depend on it
+    return {} if fps is None else {"fps": fps}
 
 
 def _fps(pipe, fps: float | None) -> float:
@@ -197,6 +202,7 @@ def generate_one(
     if not isinstance(output, (str, os.PathLike)) or not str(output).strip():
         raise InputError(f"output={output!r}: give the video's file path (a str or Path), such as clip.mp4")
     out = _output_path(Path(output), fmt)
+    check_not_input(out, image if isinstance(image, (str, os.PathLike)) else None)
     check_flag("strict", strict)
     check_prompt(prompt)
     pipe, extra, fps = _checked_pipeline(
@@ -261,6 +267,7 @@ def generate_batch(
         # Path("") is the current folder: an empty --out-dir would scatter 0000.mp4, … and index.csv there
         raise InputError(f"out_dir={out_dir!r}: give the folder for the videos (a str or Path), such as clips/")
     out_dir = Path(out_dir)
+    check_not_input(out_dir / "index.csv", prompts_file)
     prompts = read_prompts(prompts_file)
     _check_format(fmt)
     ext = (fmt or "mp4").lower()

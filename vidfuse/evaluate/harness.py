@@ -28,6 +28,7 @@ from vidfuse.evaluate.judge import (
     motion_classes,
 )
 from vidfuse.evaluate.metrics import FD_MIN_N, frechet_distance_with_error, score_clips, summarise_scores
+from vidfuse.fileio import read_text_file
 
 # judge_self_test passes when level-1 joint accuracy on real test clips reaches this. The spec asks 0.99 of
 # the judge (vidfuse/judge_model/ensemble.json records what it measures); a self-test reads only a few hundred
@@ -414,7 +415,7 @@ def read_captions_file(path: str | os.PathLike) -> tuple[list[str], list[dict[st
     if not path.is_file():
         raise InputError(f"no captions file at {path}")
     captions, targets = [], []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for i, line in enumerate(read_text_file(path, "captions file").splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from vidfuse.errors import InputError
-from vidfuse.fileio import atomic_path
+from vidfuse.fileio import atomic_path, disk_error
 from vidfuse.media.audio import resample
 from vidfuse.media.colour import AVCOL_BT709, AVCOL_RANGE_MPEG, SWS_ENCODE
 from vidfuse.media.formats import SUFFIX_FORMATS as _SUFFIX_FORMATS
@@ -115,6 +115,8 @@ def write_video(
             try:
                 _write_av(tmp, fmt, size, frames, fps_q, crf, waveform, sample_rate, cues)
             except av.FFmpegError as err:
+                if (error := disk_error(path, err)) is not None:
+                    raise error from err
                 H, W = size
                 raise InputError(
                     f"FFmpeg could not encode frames of {W}×{H} px at {fps} fps to {fmt} ({path}): "

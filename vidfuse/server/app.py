@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from vidfuse.errors import InputError
+from vidfuse.fileio import check_writable_dir
 from vidfuse.server.datafolder import data_dir_lock
 from vidfuse.server.pool import WorkerPool
 from vidfuse.server.routes import Service, limit_error, pages, v1, validation_error
@@ -61,7 +62,7 @@ def create_app(
         raise InputError(f"workers must be >= 0 and queue_size >= 1 (got {workers}, {queue_size})")
     limits = limits or Limits()
     hosts = check_hosts(allowed_hosts)
-    data_dir = Path(data_dir).resolve()
+    data_dir = check_writable_dir(Path(data_dir).resolve())  # a file there, or /proc: one line, not a traceback
     data_dir.mkdir(parents=True, exist_ok=True)
     served, default_model = served_models(model, models_dir)
     store = JobStore(data_dir, max_crashes=max_crashes, create=False)

@@ -1,0 +1,104 @@
+"""What a careless or hostile user's paths and files meet: one line naming the input, never a traceback, never a
+device or a user's own input replaced (a review of the command line and the service, thirty-fourth session)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+
+import pytest
+from fastapi.exceptions import RequestValidationError
+
+from vidfuse.config import load_config_file
+from vidfuse.errors import InputError
+from vidfuse.evaluate.harness import read_captions_file
+from vidfuse.fileio import atomic_path, atomic_write_text, check_not_input, check_writable, read_text_file
+from vidfuse.generate import _model_options, _output_path, generate_batch
+from vidfuse.server.app import create_app
+from vidfuse.server.routes import MAX_ERRORS, validation_error
+
+
+def test_a_pipe_or_a_link_to_one_is_never_replaced_by_a_file(tmp_path):
+    fifo = tmp_path / "ff"
+    os.mkfifo(fifo)
+    (tmp_path / "link.json").symlink_to(fifo)
+    for dest in (fifo, tmp_path / "link.json"):
+        with pytest.raises(InputError, match="not a regular file"):
+            atomic_write_text(dest, "{}")
+        with pytest.raises(InputError, match="not a regular file"):
+            check_writable(dest)
+    assert fifo.exists() and not fifo.is_file()
+
+
+def test_a_full_disk_while_writing_is_one_line_and_the_old_file_stays(tmp_path):
+    dest = tmp_path / "clip.gif"
+    dest.write_bytes(b"old")
+    with pytest.raises(InputError, match="no space left on the device"):
+        with atomic_path(dest) as tmp:
+            tmp.write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert dest.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["clip.gif"]
+
+
+def test_a_name_near_the_limit_is_written_and_one_beyond_it_is_refused_in_one_line(tmp_path):
+    near = tmp_path / ("a" * 246 + ".mp4")  # 250 bytes: the file system takes it, so must vidfuse
+    atomic_write_text(near, "x")
+    assert near.read_text() == "x"
+    with pytest.raises(InputError, match="File name too long|too long"):
+        _output_path(tmp_path / ("a" * 300 + ".mp4"), None)
+
+
+def test_an_output_that_is_the_commands_own_input_is_refused(tmp_path):
+    script = tmp_path / "s3.srt"
+    script.write_text("A red three moves left.\n")
+    with pytest.raises(InputError, match="is the input"):
+        check_not_input(tmp_path / "s3.srt", script)
+    check_not_input(tmp_path / "s3.vtt", script, None, "calm")  # another file, a missing one, a mood: nothing lost
+    prompts = tmp_path / "clips" / "index.csv"
+    prompts.parent.mkdir()
+    prompts.write_text("a red 3 moving left\n")
+    with pytest.raises(InputError, match="is the input"):
+        generate_batch(prompts, tmp_path / "clips")  # refused before any model is loaded
+    assert prompts.read_text() == "a red 3 moving left\n"
+
+
+def test_a_binary_file_given_as_text_is_one_line_naming_it(tmp_path):
+    video = tmp_path / "base.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42\xff\xfe\x80")
+    for read, what in (
+        (lambda: read_text_file(video, "script"), "script"),
+        (lambda: load_config_file(video), "config file"),
+        (lambda: read_captions_file(video), "captions file"),
+    ):
+        with pytest.raises(InputError, match=f"{what} .*base.mp4 is not UTF-8 text"):
+            read()
+    bom = tmp_path / "b.txt"
+    bom.write_bytes("\ufeffhello".encode())
+    assert read_text_file(bom, "script") == "hello"
+
+
+def test_a_length_in_words_is_counted_at_the_asked_frame_rate():
+    class OwnModel:  # a vidfuse model: the rate goes to the call, the options of pretrained models do not
+        is_diffusers = False
+
+    assert _model_options(OwnModel(), fps=16.0) == {"fps": 16.0}
+    assert _model_options(OwnModel()) == {}
+
+
+def test_a_body_with_thousands_of_bad_fields_gets_a_short_answer():
+    errors = [
+        {"type": "extra_forbidden", "loc": ("body", f"k{i}"), "msg": "Extra inputs", "input": 1} for i in range(5000)
+    ]
+    response = asyncio.run(validation_error(None, RequestValidationError(errors)))
+    body = json.loads(response.body)
+    assert response.status_code == 422 and len(body["errors"]) == MAX_ERRORS
+    assert body["detail"].endswith(f"and {5000 - MAX_ERRORS} more") and len(response.body) < 5000
+
+
+def test_a_data_folder_that_is_a_file_is_one_line(tmp_path):
+    clash = tmp_path / "base.mp4"
+    clash.write_bytes(b"x")
+    with pytest.raises(InputError, match="it is a file, not a folder"):
+        create_app(data_dir=clash)
