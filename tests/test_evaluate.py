@@ -233,6 +233,7 @@ def test_cli_eval(tmp_path):
     assert (tmp_path / "s.png").is_file()
     bad = CliRunner().invoke(app, ["eval", "--model", str(tmp_path / "nope"), "--n", "4", "--self-test-n", "10"])
     assert bad.exit_code != 0
+    assert "not a vidfuse model folder" in str(bad.exception) and "self-test" not in bad.output  # before the judge
 
 
 def test_cli_eval_captions_file(tmp_path):

@@ -85,7 +85,8 @@ def eval_model(
     console = Console()
     # what is wrong with where the results go, or with the options, is said before minutes of judging
     check_options(seed=seed, guidance_scale=guidance_scale)
-    if guidance_scale not in (None, 1.0) and not model_info(model)["guidance"]:
+    info = model_info(model)  # a missing or broken model folder: said before the minute of the judge's self-test
+    if guidance_scale not in (None, 1.0) and not info["guidance"]:
         raise InputError(f"guidance_scale={guidance_scale}: this model's generator {ONE_PASS_GUIDANCE}")
     for path in (json_out, sheet):
         if path is not None:
