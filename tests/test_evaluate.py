@@ -236,6 +236,21 @@ def test_cli_eval(tmp_path):
     assert "not a vidfuse model folder" in str(bad.exception) and "self-test" not in bad.output  # before the judge
 
 
+def test_cli_eval_finds_a_model_by_name_and_says_a_broken_one_before_the_judge(tmp_path, monkeypatch):
+    from vidfuse.cli import app
+
+    monkeypatch.setenv("VIDFUSE_MODELS", str(tmp_path / "models"))
+    (tmp_path / "models" / "broken").mkdir(parents=True)
+    (tmp_path / "models" / "broken" / "config.json").write_text("{}")  # no weights
+    out = CliRunner().invoke(app, ["eval", "--model", "broken", "--n", "4", "--self-test-n", "10"])
+    assert "not a vidfuse model folder" in str(out.exception) and "self-test" not in out.output
+    tiny_pipeline("gan").save_pretrained(tmp_path / "models" / "mine")
+    from vidfuse.catalog import find_model
+    from vidfuse.pipeline import model_info
+
+    assert model_info(find_model("mine"))["generator"] == "gan"  # what eval checks a name with, as generate finds it
+
+
 def test_cli_eval_captions_file(tmp_path):
     from vidfuse.cli import app
 

@@ -64,6 +64,18 @@ def test_an_output_that_is_the_commands_own_input_is_refused(tmp_path):
     assert prompts.read_text() == "a red 3 moving left\n"
 
 
+def test_a_story_never_writes_its_subtitles_over_its_script_even_through_a_link(tmp_path):
+    from vidfuse.story import render_story
+
+    (tmp_path / "other").mkdir()
+    script = tmp_path / "other" / "x.srt"
+    script.write_text("A red three moves left.\n")
+    (tmp_path / "s.mp4").symlink_to(tmp_path / "other" / "x.mp4")  # the story goes to the link's target
+    with pytest.raises(InputError, match="is the input"):
+        render_story(script, tmp_path / "s.mp4", no_voice=True)
+    assert script.read_text() == "A red three moves left.\n"
+
+
 def test_a_binary_file_given_as_text_is_one_line_naming_it(tmp_path):
     video = tmp_path / "base.mp4"
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42\xff\xfe\x80")
@@ -80,6 +92,12 @@ def test_a_binary_file_given_as_text_is_one_line_naming_it(tmp_path):
 
 
 def test_a_length_in_words_is_counted_at_the_asked_frame_rate():
+    from vidfuse.pipeline import TextToVideoPipeline
+
+    pipe = TextToVideoPipeline.from_pretrained(None)
+    assert len(pipe("a red 3 moving left for 3 seconds", seed=0, fps=16)[0]) == 48
+    assert len(pipe("a red 3 moving left for 3 seconds", seed=0)[0]) == 24  # at the model's own 8 fps
+
     class OwnModel:  # a vidfuse model: the rate goes to the call, the options of pretrained models do not
         is_diffusers = False
 

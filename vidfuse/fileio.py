@@ -106,7 +106,8 @@ def _temp_beside(dest: Path, suffix: str) -> Path:
         if dest.exists() and not dest.is_file():  # renaming over /dev/null or a pipe would replace it with a file
             raise InputError(f"cannot write {dest}: it is not a regular file (a device or a pipe); give a file name")
         # the stem cut short: a name near the file system's limit (255 bytes) still takes its temporary neighbour
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:64]}.", suffix=f".tmp{suffix}", dir=dest.parent)
+        stem = os.fsencode(dest.stem)[:64].decode("utf-8", errors="ignore") or "out"
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{suffix}", dir=dest.parent)
     except OSError as e:
         raise _cannot_write(dest, e) from e
     os.close(fd)

@@ -83,7 +83,8 @@ def _output_path(path: Path, fmt: str | None) -> Path:
         if path.exists() and not path.is_file():
             raise InputError(f"the output path {path} is not a regular file (a device or a pipe): give a file name")
     except OSError as e:  # a name longer than the file system takes, a folder that may not be looked into
-        raise InputError(f"cannot write {str(path)[:80]}…: {e.strerror or e}; choose another output path") from e
+        shown = str(path) if len(str(path)) <= 80 else str(path)[:80] + "…"
+        raise InputError(f"cannot write {shown}: {e.strerror or e}; choose another output path") from e
     named = SUFFIX_FORMATS.get(path.suffix.lower())  # the format the file's own suffix names (.m4v is MP4)
     if fmt is None:
         if path.suffix and named is None:
@@ -119,7 +120,8 @@ def _load(model, load: LoadOptions):
 
 
 def _model_options(pipe, *, negative_prompt=None, steps=None, fps=None, progress=None) -> dict:
-    """The call options only pretrained (diffusers) pipelines take; refused for vidfuse's own models."""
+    """The call options: those only pretrained (diffusers) pipelines take (refused for vidfuse's own models), and the
+    frame rate a length in words is counted at."""
     if getattr(pipe, "is_diffusers", False):
         return dict(negative_prompt=negative_prompt, num_inference_steps=steps, fps=fps, progress=progress)
     for name, value in (("--negative-prompt", negative_prompt), ("--steps", steps)):

@@ -76,6 +76,7 @@ def eval_model(
 
     from rich.console import Console
 
+    from vidfuse.catalog import find_model
     from vidfuse.errors import InputError
     from vidfuse.evaluate import evaluate_model, judge_self_test, report_tables
     from vidfuse.fileio import atomic_write_text, check_writable
@@ -85,8 +86,11 @@ def eval_model(
     console = Console()
     # what is wrong with where the results go, or with the options, is said before minutes of judging
     check_options(seed=seed, guidance_scale=guidance_scale)
-    info = model_info(model)  # a missing or broken model folder: said before the minute of the judge's self-test
-    if guidance_scale not in (None, 1.0) and not info["guidance"]:
+    # a missing or broken model folder is said before the minute of the judge's self-test; a name in the models
+    # folder is found as generate finds it, and a diffusers folder is left to its loader
+    folder = find_model(model)
+    info = None if folder is not None and (folder / "model_index.json").is_file() else model_info(folder)
+    if guidance_scale not in (None, 1.0) and info is not None and not info["guidance"]:
         raise InputError(f"guidance_scale={guidance_scale}: this model's generator {ONE_PASS_GUIDANCE}")
     for path in (json_out, sheet):
         if path is not None:

@@ -219,16 +219,6 @@ def story(
             if value is not None:
                 raise typer.BadParameter(f"{name} applies to --topic; a script's paragraphs are its scenes")
     scenes = 4 if scenes is None else scenes
-    from vidfuse.fileio import check_not_input
-
-    # the story and its sidecars must not replace the script or the music they are made from ("s.srt" -o s.mp4)
-    sidecars = (
-        output.with_suffix(".srt"),
-        output.with_suffix(".vtt"),
-        output.with_name(output.stem + ".storyboard.png"),
-    )
-    for written in (output, *sidecars):
-        check_not_input(written, script, music)
     pipeline = None
     if topic is not None:
         from vidfuse.pipeline import TextToVideoPipeline

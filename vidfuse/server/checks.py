@@ -66,13 +66,14 @@ def check_length_in_words(prompt: str, req: VideoRequest, limits: Limits, chosen
         raise HTTPException(422, str(e)) from None
     if asked is None:
         return
-    n = asked.num_frames(chosen.info.fps)
+    fps = getattr(req, "fps", None) or chosen.info.fps  # counted at the rate asked, as the runner counts it
+    n = asked.num_frames(fps)
     if n > limits.max_frames:
         said = f"{asked.frames} frames" if asked.frames is not None else f"{asked.seconds:g} s"
         raise LimitError(
             "max_frames",
             limits.max_frames,
-            f"the prompt asks for {said} ({n} frames at {chosen.info.fps:g} fps), over the limit of "
+            f"the prompt asks for {said} ({n} frames at {fps:g} fps), over the limit of "
             f"{limits.max_frames} (max_frames): ask for a shorter clip",
         )
 

@@ -97,6 +97,8 @@ def _run_prompt(job: Job, pipe, work: Path, progress: ProgressFn) -> list[str]:
         for k, v in (("num_inference_steps", p.get("steps")), ("negative_prompt", p.get("negative_prompt")))
         if v is not None
     }  # the API takes them for pretrained diffusers models only
+    if p.get("fps") is not None:  # the rate a length in words is counted at ("for 3 seconds" at fps 16: 48 frames)
+        extra["fps"] = p["fps"]
     if getattr(pipe, "is_diffusers", False):
         extra["progress"] = denoising_progress(progress, 0.05, 0.7)
     frames = pipe(

@@ -61,7 +61,7 @@ import numpy as np
 
 from vidfuse.config import MAX_SEED
 from vidfuse.errors import InputError
-from vidfuse.fileio import check_writable
+from vidfuse.fileio import check_not_input, check_writable
 from vidfuse.media.audio import mix_music, normalize_loudness
 from vidfuse.media.sheets import contact_sheet
 from vidfuse.media.subtitles import Cue, write_sidecars
@@ -205,6 +205,12 @@ def render_story(
     """
     report = progress or (lambda stage, fraction: None)
     output, (out_w, out_h) = _check_options(output, aspect, size, subtitles, lang, fps, seed)
+    # what it writes must not replace the script or the music it is made from (`story s.srt -o s.mp4`)
+    written = [output, output.with_name(output.stem + ".storyboard.png")]
+    if subtitles != "none":
+        written += [output.with_suffix(".srt"), output.with_suffix(".vtt")]
+    for path in written:
+        check_not_input(path, script if isinstance(script, (str, os.PathLike)) else None, music)
     from vidfuse.media.speech import check_voice_options
     from vidfuse.pipeline import check_size
 
