@@ -120,3 +120,53 @@ def test_a_data_folder_that_is_a_file_is_one_line(tmp_path):
     clash.write_bytes(b"x")
     with pytest.raises(InputError, match="it is a file, not a folder"):
         create_app(data_dir=clash)
+
+
+def test_an_output_ending_in_a_slash_names_a_folder_not_a_file(tmp_path):
+    from vidfuse.generate import generate_one
+    from vidfuse.story import render_story
+
+    with pytest.raises(InputError, match="names a folder"):
+        generate_one("a red 3 moving left", f"{tmp_path}/clips/")  # Path() would have dropped the slash: clips.mp4
+    with pytest.raises(InputError, match="names a folder"):
+        render_story("A red three moves left.", f"{tmp_path}/story/")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_batch_refuses_a_single_output_path(tmp_path):
+    from typer.testing import CliRunner
+
+    from vidfuse.cli import app
+
+    (tmp_path / "p.txt").write_text("a red 3 moving left\n")
+    out = CliRunner().invoke(
+        app, ["generate", "--prompts", str(tmp_path / "p.txt"), "--out-dir", str(tmp_path / "o"), "-o", "x.mp4"]
+    )
+    assert out.exit_code != 0 and "-o is for one prompt" in out.output
+
+
+def test_a_topic_with_a_control_character_or_too_long_is_refused_before_the_writer_loads():
+    from vidfuse.story.writer import check_topic
+
+    assert check_topic("  apples   on a farm ") == "apples on a farm"
+    with pytest.raises(InputError, match="U\\+0007, a control character"):
+        check_topic("apples\x07")
+    with pytest.raises(InputError, match="1000 characters") as e:
+        check_topic("a" * 1000)
+    assert len(str(e.value)) < 200  # not echoed back
+
+
+def test_sigterm_ends_a_command_as_ctrl_c_does_leaving_no_temporary_file(tmp_path):
+    import signal
+
+    from vidfuse.cli import _terminated
+
+    old = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with pytest.raises(SystemExit) as e:
+            with atomic_path(tmp_path / "clip.mp4") as tmp:
+                tmp.write_bytes(b"half")
+                os.kill(os.getpid(), signal.SIGTERM)  # the handler raises here, as `kill` would mid-encoding
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert e.value.code == 128 + signal.SIGTERM and list(tmp_path.iterdir()) == []

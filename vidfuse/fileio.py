@@ -40,6 +40,11 @@ def _cannot_write(dest: Path, err: OSError) -> InputError:
     return InputError(f"cannot write {dest}: {reason}; choose another output path")
 
 
+def names_folder(output: str | os.PathLike) -> bool:
+    """Whether ``output`` as given ends in a path separator ("clips/"): a folder, though ``Path`` drops the slash."""
+    return os.fspath(output).endswith(("/", os.sep))
+
+
 def disk_error(dest: str | os.PathLike, err: BaseException) -> InputError | None:
     """The error to show for ``err`` raised while writing ``dest`` when it is the disk's (full, over quota,
     read-only, file too large), else ``None``."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
 from vidfuse.errors import InputError
-from vidfuse.fileio import atomic_write_text, check_not_input, check_writable, check_writable_dir
+from vidfuse.fileio import atomic_write_text, check_not_input, check_writable, check_writable_dir, names_folder
 from vidfuse.inputs import DIFFUSERS_ONLY, check_batch_size, check_flag
 from vidfuse.media.formats import SUFFIX_FORMATS, VIDEO_FORMATS
 
@@ -203,6 +203,10 @@ def generate_one(
 
     if not isinstance(output, (str, os.PathLike)) or not str(output).strip():
         raise InputError(f"output={output!r}: give the video's file path (a str or Path), such as clip.mp4")
+    if names_folder(output):  # Path("clips/") is "clips": the video would be clips.mp4 beside the folder asked for
+        raise InputError(
+            f"the output path {output} names a folder; give a file in it, such as {Path(output) / 'clip.mp4'}"
+        )
     out = _output_path(Path(output), fmt)
     check_not_input(out, image if isinstance(image, (str, os.PathLike)) else None)
     check_flag("strict", strict)

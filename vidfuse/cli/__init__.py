@@ -10,6 +10,7 @@ makes the app, lists the commands in the order ``--help`` shows them, and turns 
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import typer
@@ -65,6 +66,9 @@ def main() -> None:
 
     keep_freed_memory()  # every command makes and frees large tensors: reuse the memory instead of faulting it in
     warnings.showwarning = functools.partial(_show_warning, _default=warnings.showwarning)
+    # `kill` (SIGTERM) ends the command as Ctrl-C does: its `finally` blocks run, so no temporary file is left beside
+    # an output (the service's workers and uvicorn set their own handlers)
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
     except VidfuseError as e:
@@ -78,6 +82,10 @@ def main() -> None:
         hint = f"{MEMORY_HINT}, or train with a smaller --batch-size"
         typer.secho(f"error: out of memory ({first_line(e)[:200]}): {hint}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def is_out_of_memory(e: BaseException) -> bool:

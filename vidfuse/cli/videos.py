@@ -12,7 +12,8 @@ from vidfuse.cli.progress import stage_bars
 
 def generate(
     prompt: Optional[str] = typer.Argument(None, help="What the video shows."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (.mp4, .m4v, .webm or .gif)."),
+    # str, not Path: Path("clips/") drops the slash that says a folder was meant
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Output file (.mp4, .m4v, .webm or .gif)."),
     prompts: Optional[Path] = typer.Option(None, "--prompts", help="Batch: a text file, one prompt a line."),
     out_dir: Optional[str] = typer.Option(  # a str: typer would read '' as Path('.'), the current folder
         None, "--out-dir", help="Batch: folder for 0000.mp4, … and index.csv."
@@ -99,6 +100,8 @@ def generate(
         raise typer.BadParameter("where to write the video: add -o FILE.mp4")
     if prompt is None and out_dir is None:
         raise typer.BadParameter("batch mode needs --out-dir DIR")
+    if prompt is None and output is not None:
+        raise typer.BadParameter("-o is for one prompt; a batch is written to --out-dir (0000.mp4, … and index.csv)")
     with stage_bars({"denoise": "denoising"}) as bars:
         kwargs["progress"] = lambda step, total: bars("denoise", step / total)
         written = (
@@ -140,9 +143,7 @@ def story(
     script: Optional[Path] = typer.Argument(
         None, help="The story: a .txt script (planned into scenes) or a .json scene list; or --topic."
     ),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="The MP4 to write; .srt/.vtt/.storyboard.png go beside it."
-    ),
+    output: str = typer.Option(..., "-o", "--output", help="The MP4 to write; .srt/.vtt/.storyboard.png go beside it."),
     aspect: str = typer.Option("16:9", "--aspect", help="16:9 (1280×720) | 9:16 (720×1280) | 1:1 (720×720)."),
     lang: str = typer.Option("auto", "--lang", help="auto | en | zh."),
     subtitles: str = typer.Option(
@@ -222,7 +223,9 @@ def story(
     pipeline = None
     if topic is not None:
         from vidfuse.pipeline import TextToVideoPipeline
-        from vidfuse.story.writer import draws_digits, script_json, write_script
+        from vidfuse.story.writer import check_topic, draws_digits, script_json, write_script
+
+        topic = check_topic(topic)  # before the model loads, and before it is echoed
 
         pipeline = TextToVideoPipeline.from_pretrained(model)
         lang = "en" if lang == "auto" else lang

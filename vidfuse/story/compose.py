@@ -61,7 +61,7 @@ import numpy as np
 
 from vidfuse.config import MAX_SEED
 from vidfuse.errors import InputError
-from vidfuse.fileio import check_not_input, check_writable
+from vidfuse.fileio import check_not_input, check_writable, names_folder
 from vidfuse.media.audio import mix_music, normalize_loudness
 from vidfuse.media.sheets import contact_sheet
 from vidfuse.media.subtitles import Cue, write_sidecars
@@ -98,6 +98,8 @@ class StoryResult:
 
 
 def _check_options(output, aspect, size, subtitles, lang, fps, seed) -> tuple[Path, tuple[int, int]]:
+    if names_folder(output):
+        raise InputError(f"{output} names a folder; give a file name such as {Path(output) / 'story.mp4'}")
     output = Path(output)
     if output.suffix.lower() not in (".mp4", ".m4v"):
         raise InputError(f"a story is written as MP4 (H.264 + AAC): name the output *.mp4, not {output.name}")

