@@ -105,7 +105,9 @@ def generate(
     with stage_bars({"denoise": "denoising"}) as bars:
         kwargs["progress"] = lambda step, total: bars("denoise", step / total)
         written = (
-            generate_one(prompt, output, **kwargs) if prompt is not None else generate_batch(prompts, out_dir, **kwargs)
+            generate_one(prompt, _as_output(output), **kwargs)
+            if prompt is not None
+            else generate_batch(prompts, out_dir, **kwargs)
         )
     typer.echo(f"wrote {written}")
 
@@ -137,6 +139,14 @@ def read(
     unknown = pipe.unknown_words(prompt)
     if unknown:
         typer.echo(f"never saw in training: {', '.join(unknown)}")
+
+
+def _as_output(output: str):
+    """``-o`` as a path, or as given where it ends in a slash (a folder, which ``Path`` would hide: generate_one
+    refuses it)."""
+    from vidfuse.fileio import names_folder
+
+    return output if names_folder(output) else Path(output)
 
 
 def story(
