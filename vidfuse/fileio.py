@@ -69,17 +69,21 @@ def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike | None
             )
 
 
-def read_text_file(path: str | os.PathLike, what: str) -> str:
+def read_text_file(path: str | os.PathLike, what: str, *, hint: str = "") -> str:
     """The UTF-8 text of ``path`` (a leading byte-order mark dropped); a file that cannot be read, or is not UTF-8
-    text (a video, a UTF-16 file), is an :class:`InputError` naming ``what`` and the path."""
+    text (a video, a UTF-16 file), is an :class:`InputError` naming ``what``, the path and the first byte that is
+    not text, then ``hint`` (how to convert it)."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
         raise InputError(f"cannot read {what} {path}: {e.strerror or e}") from e
     try:
-        return data.decode("utf-8").removeprefix("\ufeff")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(f"{what} {path} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8") from e
+        raise InputError(
+            f"{what} {path} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8"
+            + (f" ({hint})" if hint else "")
+        ) from e
 
 
 def _make_parent(dest: Path) -> None:

@@ -66,7 +66,7 @@ def check_length_in_words(prompt: str, req: VideoRequest, limits: Limits, chosen
         raise HTTPException(422, str(e)) from None
     if asked is None:
         return
-    fps = getattr(req, "fps", None) or chosen.info.fps  # counted at the rate asked, as the runner counts it
+    fps = req.fps or chosen.info.fps  # counted at the rate asked, as the runner counts it
     n = asked.num_frames(fps)
     if n > limits.max_frames:
         said = f"{asked.frames} frames" if asked.frames is not None else f"{asked.seconds:g} s"

@@ -78,6 +78,7 @@ from typing import Any, Sequence
 
 from vidfuse.data.subjects import digits_asked
 from vidfuse.errors import InputError
+from vidfuse.fileio import read_text_file
 from vidfuse.media.speech import split_sentences
 
 # Imported from here by the composer and its timeline, where the planner's constants used to live.
@@ -242,17 +243,7 @@ def _read_file(path: Path, max_chars: int) -> str:
             f"{path} is {size:,} bytes; a script may hold at most {max_chars:,} characters: "
             "split it into several stories"
         )
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read the script {path}: {e.strerror or e}") from e
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"{path} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8 "
-            "(e.g. iconv -f GBK -t UTF-8 IN > OUT for a GBK file)"
-        ) from None
+    return read_text_file(path, "the script", hint="e.g. iconv -f GBK -t UTF-8 IN > OUT for a GBK file")
 
 
 def _scenes_from_json(data: Any, lang: str, max_chars: int, where: str, rate: int | None = None) -> list[Scene]:
