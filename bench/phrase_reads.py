@@ -13,11 +13,15 @@ in words the model was taught, once a probe shows the taught words are read righ
 session's round 11 (NOTES.md).
 
 ``--battery`` draws another battery instead, one JSON object a line: ``{"lang": "en"|"zh", "template": …, "motion":
-…}`` (a battery written blind, by someone who read no project file). ``--part`` splits it in two by a hash of each
-template, so that rules may be written from one half's misses and judged on the other's: ``dev``, ``held`` or ``all``.
+…}`` (a battery written blind, by someone who read no project file), or with ``"motion2"`` for a template of two
+digits, each with its own colour and motion. ``--part`` splits it in two by a hash of each template, so that rules may
+be written from one half's misses and judged on the other's: ``dev``, ``held`` or ``all``.
 
 The placeholders: ``{c}`` an English palette colour, ``{d}`` the digit as a numeral, ``{w}`` as an English word,
-``{zc}`` a Chinese palette colour, ``{z}`` the digit as a Chinese numeral.
+``{zc}`` a Chinese palette colour, ``{z}`` the digit as a Chinese numeral; for the second digit of a two-digit
+template ``{c2}``, ``{d2}``, ``{w2}``, ``{zc2}``, ``{z2}``. A two-digit template is drawn for ten pairs: the digits 0–9
+first, each with another digit (a different offset per template) and another palette colour; a draw is right when
+both digits are.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ ZH_AFTER = (
 
 
 def battery() -> list[tuple[str, str, str]]:
-    """(group, template, motion) for every phrasing of the battery."""
+    """(group, template, motion) for every phrasing of the battery (one digit each)."""
     out = []
     for motion, verbs in EN_VERBS.items():
         out += [("en verb", "a {c} {d} " + v, motion) for v in verbs.split("|")]
@@ -114,29 +118,49 @@ def battery() -> list[tuple[str, str, str]]:
     return out
 
 
-def read_battery(path: Path, part: str = "all") -> list[tuple[str, str, str]]:
-    """A battery file's rows as (group, template, motion): group "<lang> blind"; ``part`` its dev or held half."""
+def read_battery(path: Path, part: str = "all") -> list[tuple[str, str, str | tuple[str, str]]]:
+    """A battery file's rows as (group, template, motion): group "<lang> blind", motion a pair for a template of two
+    digits ("motion2"); ``part`` its dev or held half."""
     rows = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         row = json.loads(line)
-        if row["motion"] not in EN_VERBS:
-            raise SystemExit(f"{path}:{n}: motion {row['motion']!r} is not one of {sorted(EN_VERBS)}")
+        motions = (row["motion"], row["motion2"]) if "motion2" in row else (row["motion"],)
+        for m in motions:
+            if m not in EN_VERBS:
+                raise SystemExit(f"{path}:{n}: motion {m!r} is not one of {sorted(EN_VERBS)}")
         if part != "all" and (part == "held") != bool(hashlib.sha1(row["template"].encode()).digest()[0] & 1):
             continue
-        rows.append((f"{row['lang']} blind", row["template"], row["motion"]))
+        rows.append((f"{row['lang']} blind", row["template"], motions if len(motions) == 2 else motions[0]))
     return rows
 
 
-def captions(template: str, motion: str, shift: int) -> tuple[list[str], list[dict]]:
-    """The template for the ten digits, the palette colours in turn from ``shift``, with their targets."""
+def _fill(d: int, colour: str, suffix: str = "") -> dict[str, object]:
+    """The placeholders of one digit and its colour (``suffix`` "2" for a template's second digit)."""
+    fields = {"c": colour, "d": d, "w": EN_NUMBERS[d], "zc": COLOUR_ZH[colour], "z": ZH_NUMBERS[d]}
+    return {k + suffix: v for k, v in fields.items()}
+
+
+def captions(template: str, motion: str | tuple[str, str], shift: int) -> tuple[list[str], list[dict]]:
+    """The template for the ten digits, the palette colours in turn from ``shift``, with their targets; for a pair of
+    motions, each digit with a second one ``1 + shift % 9`` after it and a palette colour three after its own."""
     caps, targets = [], []
     for d in range(10):
         colour = COLOURS[(d + shift) % len(COLOURS)]
-        caps.append(template.format(c=colour, d=d, w=EN_NUMBERS[d], zc=COLOUR_ZH[colour], z=ZH_NUMBERS[d]))
-        targets.append({"digits": [d], "colours": [colour], "motions": [motion]})
+        if isinstance(motion, str):
+            caps.append(template.format(**_fill(d, colour)))
+            targets.append({"digits": [d], "colours": [colour], "motions": [motion]})
+            continue
+        d2, colour2 = (d + 1 + shift % 9) % 10, COLOURS[(d + shift + 3) % len(COLOURS)]
+        caps.append(template.format(**_fill(d, colour), **_fill(d2, colour2, "2")))
+        targets.append({"digits": [d, d2], "colours": [colour, colour2], "motions": list(motion)})
     return caps, targets
+
+
+def _motions(motion: str | tuple[str, str]) -> dict[str, str]:
+    """A row's motion as the battery file writes it: "motion", and "motion2" for a second digit."""
+    return {"motion": motion} if isinstance(motion, str) else {"motion": motion[0], "motion2": motion[1]}
 
 
 def main() -> None:
@@ -171,9 +195,9 @@ def main() -> None:
     print(f"right in fewer than {args.below:.0%} of their draws:")
     for k in sorted(range(len(rows)), key=lambda k: share[k]):
         if share[k] < args.below:
-            print(f"  {share[k]:6.1%}  {rows[k][0]:10s}  {rows[k][1]!r} ({rows[k][2]})")
+            print(f"  {share[k]:6.1%}  {rows[k][0]:10s}  {rows[k][1]!r} ({' / '.join(_motions(rows[k][2]).values())})")
     if args.out:
-        res = [{"group": g, "template": t, "motion": m, "right": s} for (g, t, m), s in zip(rows, share)]
+        res = [{"group": g, "template": t, **_motions(m), "right": s} for (g, t, m), s in zip(rows, share)]
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(Path(args.out), json.dumps(res, ensure_ascii=False, indent=1) + "\n")
 

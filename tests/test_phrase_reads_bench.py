@@ -38,3 +38,23 @@ def test_a_blind_battery_with_an_unknown_motion_is_refused_with_its_line(tmp_pat
     path.write_text(json.dumps({"lang": "en", "template": "a {c} {d} spinning", "motion": "spin"}) + "\n")
     with pytest.raises(SystemExit, match="b.jsonl:1: motion 'spin'"):
         bench.read_battery(path)
+
+
+def test_a_two_digit_template_fills_ten_pairs_of_other_digits_and_colours_with_both_motions(tmp_path):
+    path = tmp_path / "b.jsonl"
+    row = {"lang": "en", "template": "a {c} {d} goes up while a {c2} {w2} goes left", "motion": "up", "motion2": "left"}
+    path.write_text(json.dumps(row) + "\n")
+    [(group, template, motion)] = bench.read_battery(path)
+    assert motion == ("up", "left")
+    caps, targets = bench.captions(template, motion, shift=4)
+    assert caps[0] == "a cyan 0 goes up while a red five goes left" and "{" not in "".join(caps)
+    assert [t["digits"][0] for t in targets] == list(range(10))
+    assert all(t["digits"][0] != t["digits"][1] and t["colours"][0] != t["colours"][1] for t in targets)
+    assert all(t["motions"] == ["up", "left"] for t in targets)
+
+
+def test_a_two_digit_template_with_an_unknown_second_motion_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps({"lang": "zh", "template": "{zc}{d}和{zc2}{d2}", "motion": "up", "motion2": "转圈"}))
+    with pytest.raises(SystemExit, match="b.jsonl:1: motion '转圈'"):
+        bench.read_battery(path)
