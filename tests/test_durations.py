@@ -10,6 +10,7 @@ from conftest import tiny_pipeline
 
 from vidfuse.data.durations import LengthWarning, length_asked, model_text, set_off_asides, spell_arrows
 from vidfuse.errors import InputError
+from vidfuse.story.layout import scene_clip
 
 
 @pytest.mark.parametrize(
@@ -65,8 +66,16 @@ def test_the_pipeline_makes_the_stated_length_unless_told_otherwise():
     with warnings.catch_warnings():
         warnings.simplefilter("error", LengthWarning)
         assert pipe("a red 3 moves up for 2 seconds", seed=0).shape[1] == 16  # 2 s at 8 fps
-        assert pipe("a red 3 moves up for 2 seconds", num_frames=5, seed=0).shape[1] == 5  # the caller wins
+        assert pipe("a red 3 moves up for 2 seconds", num_frames=16, seed=0).shape[1] == 16  # the same length
         assert pipe(["a red 3 for 3 frames", "a blue 7, 3 frames"], seed=0).shape[1] == 3
+    # the caller wins, and says so (a review: --frames 5 quietly beat "for 2 seconds")
+    with pytest.warns(LengthWarning, match=r"asks for 16 frames in words, but num_frames=5 \(--frames\)"):
+        assert pipe("a red 3 moves up for 2 seconds", num_frames=5, seed=0).shape[1] == 5
+    with pytest.warns(LengthWarning, match=r"prompts ask for 16 or 24 frames in words, but num_frames=5"):
+        assert pipe(["a red 3 for 2 seconds", "a blue 7 for 3 seconds", "a 1"], num_frames=5, seed=0).shape[1] == 5
+    with warnings.catch_warnings():  # a story's scene is as long as its narration, whatever its prompt says
+        warnings.simplefilter("error", LengthWarning)
+        assert len(scene_clip(pipe, "a red 3 moves up for 2 seconds", 20, frames=None, seed=0, options={})) == 20
     with pytest.warns(LengthWarning, match=r"different clip lengths \(#0: 24 frames, #1: none\)"):
         assert pipe(["a red 3 for 3 seconds", "a blue 7"], seed=0).shape[1] == native
     with pytest.warns(LengthWarning, match="at most 512 frames"):

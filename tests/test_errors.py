@@ -243,6 +243,14 @@ def test_control_characters_in_prompts_are_refused(prompt, code_point):
         pipe(["digit 3", prompt], seed=0)
 
 
+def test_a_byte_of_the_command_line_that_is_not_utf8_is_named_as_a_byte():
+    """Python keeps such a byte as a lone surrogate (U+DC80-U+DCFF); a review found it named only so."""
+    from vidfuse.inputs import check_prompt
+
+    with pytest.raises(InputError, match=r"U\+DCFF, the byte 0xFF, which is not UTF-8 .* at character 9"):
+        check_prompt(b"a red 3 \xff moving left".decode("utf-8", "surrogateescape"))
+
+
 def test_one_plain_text_rule_for_prompts_scripts_and_requests():
     """The pipeline, the story planner and the server refuse the same characters (vidfuse.text): a prompt
     the server accepts never fails later in a worker."""
@@ -1051,4 +1059,29 @@ def test_a_captions_file_names_the_line_of_a_bad_target(tmp_path):
     assert read_captions_file(f)[1][0]["colours"] == ["Red"]  # read as written, judged as "red"
     f.write_text("\n")
     with pytest.raises(InputError, match="holds no captions"):
+        read_captions_file(f)
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (
+            '{"caption": "a red 3", "digit": true, "colour": "red", "motion": "left"}',
+            "digit is a whole number 0-9; got true",
+        ),
+        ('{"caption": "a red 3", "digit": 3.7, "colour": "red", "motion": "left"}', "got 3.7"),
+        ('{"caption": " ", "digit": 3, "colour": "red", "motion": "left"}', "the caption is empty"),
+        ('{"caption": null, "digit": 3, "colour": "red", "motion": "left"}', "the caption is empty or not text"),
+    ],
+)
+def test_a_captions_file_refuses_a_digit_that_is_not_a_whole_number_and_an_empty_caption_with_its_line(
+    tmp_path, line, said
+):
+    """A review: ``"digit": true`` was judged as 1, 3.7 as 3, and an empty caption was "prompt #2 is empty" with
+    no line of the file."""
+    from vidfuse.evaluate import read_captions_file
+
+    f = tmp_path / "c.jsonl"
+    f.write_text('{"caption": "a red 3", "digit": "3", "colour": "red", "motion": "left"}\n' + line + "\n")
+    with pytest.raises(InputError, match=rf"c\.jsonl:2: .*{re.escape(said)}"):
         read_captions_file(f)

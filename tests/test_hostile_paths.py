@@ -91,6 +91,33 @@ def test_a_binary_file_given_as_text_is_one_line_naming_it(tmp_path):
     assert read_text_file(bom, "script") == "hello"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_every_text_reader_takes_a_file_with_a_byte_order_mark(tmp_path, encoding):
+    """One reader for prompts, scripts, configs and captions: Windows Notepad's UTF-16 (with its mark) was taken by
+    the prompts file alone."""
+    caps = tmp_path / "c.jsonl"
+    caps.write_bytes('{"caption": "红色的3向左移动", "digit": 3, "colour": "red", "motion": "left"}\n'.encode(encoding))
+    assert read_captions_file(caps)[0] == ["红色的3向左移动"]
+    assert read_text_file(caps, "script").startswith('{"caption"')
+
+
+def test_a_text_reader_names_a_nul_byte_a_folder_and_a_pipe_without_waiting(tmp_path):
+    bad = tmp_path / "c.jsonl"
+    bad.write_bytes("a red 3\n".encode("utf-16-le"))  # UTF-16 without its mark
+    with pytest.raises(InputError, match="captions file .*c.jsonl holds a NUL byte at offset 1"):
+        read_captions_file(bad)
+    with pytest.raises(InputError, match="config file .* is a folder"):
+        read_text_file(tmp_path, "config file")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # nothing writes to it: reading would wait for ever
+    with pytest.raises(InputError, match="is not a regular file"):
+        read_text_file(fifo, "script")
+    from vidfuse.inputs import image_to_tensor
+
+    with pytest.raises(InputError, match="image .*fifo is not a regular file"):
+        image_to_tensor(str(fifo), 16, 16)
+
+
 def test_a_length_in_words_is_counted_at_the_asked_frame_rate():
     from vidfuse.pipeline import TextToVideoPipeline
 
@@ -143,6 +170,23 @@ def test_a_batch_refuses_a_single_output_path(tmp_path):
         app, ["generate", "--prompts", str(tmp_path / "p.txt"), "--out-dir", str(tmp_path / "o"), "-o", "x.mp4"]
     )
     assert out.exit_code != 0 and "-o is for one prompt" in out.output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--out", ""], "the output folder is empty"),  # Path("") is the current folder: clips were written there
+        (["--out", "md", "--seed", "99999999999999999999999"], "seed must be an integer from 0 to 2**63 - 1"),
+    ],
+)
+def test_exporting_moving_digits_refuses_an_empty_folder_and_a_seed_out_of_range(
+    tmp_path, monkeypatch, capsys, args, said
+):
+    from conftest import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(monkeypatch, capsys, "data", "moving-digits", "--n", "1", *args)
+    assert code == 2 and said in err and list(tmp_path.iterdir()) == []
 
 
 def test_a_topic_with_a_control_character_or_too_long_is_refused_before_the_writer_loads():

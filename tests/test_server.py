@@ -366,6 +366,7 @@ def test_limits_are_422_naming_the_limit(idle, body, limit):
     assert r.json()["limit"] == limit and limit in r.json()["detail"]
     m = r.json()["max"]
     assert (f"{m:g}" if isinstance(m, float) else str(m)) in r.json()["detail"]
+    assert "--truncate" not in r.json()["detail"]  # the command line's option; the service cuts nothing
 
 
 @pytest.mark.parametrize(

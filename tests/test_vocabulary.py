@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tiny_pipeline
 
 from vidfuse.data.moving_digits import MovingDigits
 from vidfuse.data.tokenizer import CharTokenizer
@@ -192,3 +192,16 @@ def test_the_shade_characters_are_known_only_in_the_shades_the_rewrite_writes():
     vocab = Vocabulary(words["words"], words["chars"])
     assert vocab.unknown_words("一个粉红色的3往左") == []
     assert vocab.unknown_words("一个3在银河里往左") == ["银河"]  # 银 only in 银白
+
+
+def test_strict_says_so_when_the_model_keeps_no_word_list_to_check_against():
+    """A review: --strict on a model with no record of its training words checked nothing, silently."""
+    from vidfuse.data.vocabulary import StrictUncheckedWarning
+
+    pipe = tiny_pipeline("anchor")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StrictUncheckedWarning)
+        pipe("a red 3 moving left", num_frames=2, seed=0, strict=True)  # it has a list: checked, nothing said
+    pipe._vocabulary = None  # as a pretrained text encoder without a record
+    with pytest.warns(StrictUncheckedWarning, match="keeps no such record: nothing was checked"):
+        pipe("a cat playing the piano", num_frames=2, seed=0, strict=True)

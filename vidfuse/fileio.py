@@ -69,21 +69,46 @@ def check_not_input(output: str | os.PathLike, *inputs: str | os.PathLike | None
             )
 
 
+# byte-order marks a text file may start with, and the encoding each says (longest first: UTF-32 LE starts as UTF-16's)
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
 def read_text_file(path: str | os.PathLike, what: str, *, hint: str = "") -> str:
-    """The UTF-8 text of ``path`` (a leading byte-order mark dropped); a file that cannot be read, or is not UTF-8
-    text (a video, a UTF-16 file), is an :class:`InputError` naming ``what``, the path and the first byte that is
-    not text, then ``hint`` (how to convert it)."""
+    """The text of ``path``: UTF-8, or UTF-8/16/32 with a byte-order mark (the mark dropped; Windows Notepad saves
+    UTF-16 with one). A folder, a device or pipe (reading would never end), a file that cannot be read, or one that is
+    not text (a video, UTF-16 without a mark, Latin-1) is an :class:`InputError` naming ``what``, the path and the
+    first byte that is not text (or the NUL byte that says it is binary), then ``hint`` (how to convert it)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a folder, not a file; give a text file")
+    if not path.is_file() and path.exists():
+        raise InputError(f"{what} {path} is not a regular file (a device or a pipe); give a text file")
     try:
-        data = Path(path).read_bytes()
+        data = path.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read {what} {path}: {e.strerror or e}") from e
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    nul = data.find(b"\x00") if encoding == "utf-8" else -1  # whichever comes first is reported
+    hint = f" ({hint})" if hint else ""
     try:
-        return data.decode("utf-8-sig")
+        text = (data[:nul] if nul >= 0 else data).decode(encoding)
     except UnicodeDecodeError as e:
+        name = encoding.upper().replace("-SIG", "")
         raise InputError(
-            f"{what} {path} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8"
-            + (f" ({hint})" if hint else "")
+            f"{what} {path} is not {name} text (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8{hint}"
         ) from e
+    if nul >= 0:
+        raise InputError(
+            f"{what} {path} holds a NUL byte at offset {nul}: it is binary, or UTF-16 without a byte-order mark; "
+            f"save it as UTF-8{hint}"
+        )
+    return text.lstrip("\ufeff")
 
 
 def _make_parent(dest: Path) -> None:

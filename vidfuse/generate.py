@@ -12,19 +12,16 @@ from pathlib import Path
 
 from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
 from vidfuse.errors import InputError
-from vidfuse.fileio import atomic_write_text, check_not_input, check_writable, check_writable_dir, names_folder
+from vidfuse.fileio import (
+    atomic_write_text,
+    check_not_input,
+    check_writable,
+    check_writable_dir,
+    names_folder,
+    read_text_file,
+)
 from vidfuse.inputs import DIFFUSERS_ONLY, check_batch_size, check_flag
 from vidfuse.media.formats import SUFFIX_FORMATS, VIDEO_FORMATS
-
-# byte-order marks of the encodings a prompts file may use besides plain UTF-8 (UTF-32 first: its LE mark
-# begins with UTF-16's)
-_BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xef\xbb\xbf", "utf-8-sig"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
 
 
 def read_prompts(path: str | Path) -> list[str]:
@@ -34,33 +31,11 @@ def read_prompts(path: str | Path) -> list[str]:
     from vidfuse.pipeline import check_prompt
 
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"prompts file {path} is a folder, not a file; give a text file, one prompt a line")
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise InputError(f"prompts file {path} does not exist")
-    if not path.is_file():  # /dev/zero, a pipe: reading would never end, or not be the same twice
-        raise InputError(f"prompts file {path} is not a regular file; give a text file, one prompt a line")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read prompts file {path}: {e.strerror or e}") from e
-    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
-    nul = data.find(b"\x00") if encoding == "utf-8" else -1  # whichever comes first is reported
-    try:
-        text = data[:nul] if nul >= 0 else data
-        text = text.decode(encoding)
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"prompts file {path} is not {encoding.upper().replace('-SIG', '')} text: byte "
-            f"0x{data[e.start]:02x} at offset {e.start} cannot be decoded; save it as UTF-8"
-        ) from e
-    if nul >= 0:
-        raise InputError(
-            f"prompts file {path} holds a NUL byte at offset {nul}: it is binary, or UTF-16 "
-            "without a byte-order mark; save it as UTF-8"
-        )
+    text = read_text_file(path, "prompts file")
     prompts = []
-    for n, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             prompts.append(check_prompt(line.strip(), f"prompts file {path}, line {n},"))
     if not prompts:

@@ -122,6 +122,8 @@ def image_to_tensor(image, height: int, width: int) -> torch.Tensor:
         name = f"image {path}"
         if Path(path).is_dir():
             raise InputError(f"image {path} is a folder; give an image file (PNG, JPEG, WebP)")
+        if Path(path).exists() and not Path(path).is_file():  # a pipe with no writer: opening it waits for ever
+            raise InputError(f"image {path} is not a regular file (a device or a pipe); give an image file")
         try:
             with warnings.catch_warnings():  # Pillow warns from 89 megapixels; our own, lower limit follows
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -40,9 +40,11 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from vidfuse.config import MAX_FRAMES, ModelConfig
-from vidfuse.data.durations import LengthWarning, length_asked, model_text
+from vidfuse.data.durations import LengthOverriddenWarning, LengthWarning, length_asked, model_text
 from vidfuse.data.vocabulary import (
     OPEN_DOMAIN_HINT,
+    STRICT_UNCHECKED,
+    StrictUncheckedWarning,
     TooManyDigitsError,
     TooManyDigitsWarning,
     UnknownWordsError,
@@ -253,6 +255,22 @@ class TextToVideoPipeline:
             n = MAX_FRAMES
         return n
 
+    def _option_over_words(self, asked: list, num_frames: int, *, fps: float | None = None, stacklevel: int = 1):
+        """A :class:`LengthWarning` where a prompt states a length in words other than ``num_frames`` given as an
+        option: the option wins, said rather than silently (a review found "for 3 seconds" with --frames 16 quietly
+        drawn 16 frames)."""
+        fps = self.fps if fps is None else float(fps)
+        said = sorted({a.num_frames(fps) for a in asked if a is not None} - {int(num_frames)})
+        if said:
+            warnings.warn(
+                LengthOverriddenWarning(
+                    f"the prompt{'s' if len(asked) > 1 else ''} ask{'' if len(asked) > 1 else 's'} for "
+                    f"{' or '.join(map(str, said))} frames in words, but num_frames={int(num_frames)} (--frames) was "
+                    f"given: the clip has {int(num_frames)} — leave --frames out to have the length in the words"
+                ),
+                stacklevel=stacklevel + 2,
+            )
+
     def unknown_words(self, prompt: str) -> list[str]:
         """The words (or Chinese character runs) of ``prompt`` the model never saw in training, in order
         (``[]`` when all are known or the model has no record); the rule is :mod:`vidfuse.data.vocabulary`'s."""
@@ -277,6 +295,8 @@ class TextToVideoPipeline:
         or hold words the model never saw (:class:`UnknownWordsWarning` / :class:`UnknownWordsError`);
         returns those words."""
         check_flag("strict", strict)
+        if strict and self.vocabulary is None:
+            warnings.warn(StrictUncheckedWarning(STRICT_UNCHECKED), stacklevel=stacklevel + 2)
         texts = [self.model_text(p) for p in prompts]
         message = self.vocabulary.digits_message(texts, layered=layered) if self.vocabulary else None
         if message:
@@ -465,11 +485,14 @@ class TextToVideoPipeline:
         asked = [length_asked(p) for p in prompts]
         # what is drawn: a stated length is an option
         prompts = [self._spelled(model_text(p, a)) for p, a in zip(prompts, asked)]
+        given = num_frames
         if num_frames is None:
             num_frames = self._length_in_words(asked, fps=fps, stacklevel=2) or self.config.num_frames
         if guidance_scale is None:
             guidance_scale = self.config.guidance_scale if self.model.generator.supports_guidance else 1.0
         check_options(num_frames=num_frames, seed=seed, guidance_scale=guidance_scale)
+        if given is not None:
+            self._option_over_words(asked, given, fps=fps, stacklevel=2)
         check_size(height, width)
         check_batch_size(batch_size)
         if guidance_scale != 1.0 and not self.model.generator.supports_guidance:

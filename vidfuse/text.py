@@ -55,6 +55,8 @@ def first_bad_char(text: str) -> tuple[int, str, str] | None:
         return None  # the common case, without a per-character loop
     for i, ch in enumerate(text):
         kind = BAD_CATEGORIES.get(unicodedata.category(ch))
+        if "\udc80" <= ch <= "\udcff":  # how Python keeps a byte of the command line that is not UTF-8
+            kind = f"the byte 0x{ord(ch) - 0xDC00:02X}, which is not UTF-8 (type or save the text as UTF-8)"
         if kind is not None and ch not in ALLOWED_CONTROLS:
             return i, ch, kind
         if ch in BIDI_CONTROLS:

@@ -31,6 +31,7 @@ import inspect
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -38,6 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from vidfuse.data.vocabulary import STRICT_UNCHECKED, StrictUncheckedWarning
 from vidfuse.errors import InputError, MissingDependencyError, first_line
 from vidfuse.inputs import check_device
 
@@ -412,6 +414,8 @@ class DiffusersVideoPipeline:
     def check_vocabulary(
         self, prompts: Sequence[str], *, strict: bool = False, stacklevel: int = 1, layered: bool = True
     ) -> list[str]:
+        if strict:
+            warnings.warn(StrictUncheckedWarning(STRICT_UNCHECKED), stacklevel=stacklevel + 2)
         return []
 
     def generation_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:

@@ -48,10 +48,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None, _de
     """Warnings meant for people (the prompt's unknown words) as one ``warning: …`` line on stderr; others as
     Python shows them."""
     from vidfuse.data.durations import LengthWarning
-    from vidfuse.data.vocabulary import TooManyDigitsWarning, UnknownWordsWarning
+    from vidfuse.data.vocabulary import StrictUncheckedWarning, TooManyDigitsWarning, UnknownWordsWarning
     from vidfuse.media.speech import LanguageWarning, VoiceFallbackWarning
 
-    people = (UnknownWordsWarning, TooManyDigitsWarning, LengthWarning, VoiceFallbackWarning, LanguageWarning)
+    people = (
+        UnknownWordsWarning,
+        TooManyDigitsWarning,
+        LengthWarning,
+        VoiceFallbackWarning,
+        LanguageWarning,
+        StrictUncheckedWarning,
+    )
     if issubclass(category, people):
         typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     else:

@@ -210,7 +210,7 @@ def distil_text(
 
 
 def data_moving_digits(
-    out: Path = typer.Option(..., "--out", help="Folder to write clips, captions.csv and attributes.jsonl into."),
+    out: str = typer.Option(..., "--out", help="Folder to write clips, captions.csv and attributes.jsonl into."),
     split: str = typer.Option("train", "--split", help="train | test"),
     n: int = typer.Option(100, "--n", min=1, help="Number of clips."),
     level: int = typer.Option(1, "--level", min=1, max=2, help="1 = one digit, 2 = two digits."),

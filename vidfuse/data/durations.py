@@ -50,6 +50,10 @@ class LengthWarning(UserWarning):
     """The clip lengths the prompts state cannot all be honoured (they differ, or one is over the limit)."""
 
 
+class LengthOverriddenWarning(LengthWarning):
+    """A prompt states a length in words, and the caller gave another as an option, which wins."""
+
+
 _EN_NUMBERS = {
     w: i
     for i, w in enumerate(

@@ -42,7 +42,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidfuse.data.tokenizer import check_prompts, valid_subjects
+from vidfuse.data.tokenizer import CUT_HINT, check_prompts, valid_subjects
 from vidfuse.data.vocabulary import VOCABULARY_FILE
 from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
@@ -291,8 +291,7 @@ class E5Tokenizer:
                     where = "" if len(texts) == 1 else f" (#{i} in the batch)"
                     raise InputError(
                         f"the prompt{where} {t[:40]!r}… is {n} tokens long (including the begin and end markers) but "
-                        f"the limit is {limit}: shorten it, or have it cut to the limit (--truncate on the command "
-                        "line, on_overflow='truncate' in Python)"
+                        f"the limit is {limit}: shorten it{CUT_HINT}"
                     )
         keep = min(limit, self.max_length) - 2
         ids, mask = self._padded([[self.bos, *c[:keep], self.eos] for c in contents])

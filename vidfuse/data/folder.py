@@ -35,6 +35,7 @@ from vidfuse.data.clips import (
     size_hw,
 )
 from vidfuse.errors import InputError
+from vidfuse.fileio import read_text_file
 from vidfuse.media.video_io import read_video
 
 __all__ = ["ClipDataset", "CocoCaptions", "Entry", "KineticsCSV", "VideoCaptionFolder", "open_dataset"]
@@ -113,11 +114,7 @@ def _read_caption_csv(path: Path, base: Path) -> list[Entry]:
 def _read_caption_jsonl(path: Path, base: Path) -> list[Entry]:
     """One JSON object a line: ``{"video": path, "caption": text, ...}``; other keys become attributes."""
     entries = []
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path} is not UTF-8 text ({e}): save it as UTF-8") from e
-    for line, text in enumerate(lines, start=1):
+    for line, text in enumerate(read_text_file(path, "captions file").splitlines(), start=1):
         if not text.strip():
             continue
         try:
@@ -308,9 +305,7 @@ class CocoCaptions(ClipDataset):
         self.num_frames = positive_int(num_frames, "num_frames")
         images_dir = Path(images_dir).expanduser()
         try:
-            data = json.loads(index.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as e:
-            raise InputError(f"{index} is not UTF-8 text ({e})") from e
+            data = json.loads(read_text_file(index, "COCO annotations file"))
         except json.JSONDecodeError as e:
             raise InputError(f"{index}: line {e.lineno}: not valid JSON ({e.msg})") from e
         if (

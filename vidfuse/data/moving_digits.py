@@ -47,6 +47,7 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from torch.utils.data import Dataset
 
+from vidfuse.config import MAX_SEED
 from vidfuse.data.collate import collate
 from vidfuse.data.digit_captions import LANGS, make_caption
 from vidfuse.data.mnist import GLYPH_SIZE, SPLITS, GlyphBank, load_glyph_bank, read_idx  # noqa: F401
@@ -277,8 +278,8 @@ class MovingDigits(Dataset):
         size = (10_000 if split == "train" else 1_000) if size is None else size
         if size < 1:
             raise InputError(f"size must be at least 1, got {size}")
-        if seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed}")
+        if not 0 <= seed <= MAX_SEED:  # the range every command takes
+            raise InputError(f"seed must be an integer from 0 to 2**63 - 1, got {seed}")
         self.split, self.levels, self.lang, self.size, self.seed = split, _levels(level), lang, size, seed
         self.paraphrase = paraphrase
         self.glyph_bank = load_glyph_bank(mnist_path)
@@ -342,6 +343,8 @@ def export_moving_digits(
 
     if n < 1:
         raise InputError(f"n must be at least 1, got {n}")
+    if not str(out).strip():  # Path("") is the current folder: an empty --out would write clips there
+        raise InputError("the output folder is empty: name the folder to write the clips into, e.g. --out data/md")
     dataset = MovingDigits(split, level=level, lang=lang, size=n, seed=seed)
     out = Path(out)
     seconds = round(NUM_FRAMES / FPS)

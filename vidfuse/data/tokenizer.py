@@ -50,6 +50,9 @@ from vidfuse.errors import InputError
 from vidfuse.fileio import atomic_write_text
 from vidfuse.text import EMPTY_PROMPT_HINT, is_blank
 
+# how a prompt over the token limit may be cut to it instead of refused; the service, which cuts nothing, leaves it out
+CUT_HINT = ", or have it cut to the limit (--truncate on the command line, on_overflow='truncate' in Python)"
+
 TOKENIZER_FILE = "tokenizer.json"
 _FORMAT_VERSION = 2  # 2 added the word list; version-1 files (characters only) still load
 _WHITESPACE = re.compile(r"\s+")
@@ -264,8 +267,7 @@ class CharTokenizer:
                 if on_overflow == "error":
                     raise InputError(
                         f"the prompt{where} is {n} tokens long (including the begin and end markers) but the "
-                        f"limit is {limit}: shorten it to at most {limit - 2} tokens, or have it cut to the limit "
-                        "(--truncate on the command line, on_overflow='truncate' in Python)"
+                        f"limit is {limit}: shorten it to at most {limit - 2} tokens{CUT_HINT}"
                     )
                 kept, budget = [], limit - 2
                 for t in per_char:

@@ -295,6 +295,17 @@ class UnknownWordsWarning(UserWarning):
         self.trained_on = trained_on
 
 
+class StrictUncheckedWarning(UserWarning):
+    """``strict`` was asked of a model that keeps no record of the words it was trained on (a pretrained text
+    encoder without one, an open-domain pipeline): nothing could be checked."""
+
+
+STRICT_UNCHECKED = (
+    "--strict (strict=True) checks a prompt against the words the model was trained on, and this model keeps no "
+    "such record: nothing was checked"
+)
+
+
 class UnknownWordsError(InputError):
     """``strict`` generation refused a prompt with words the model was never trained on."""
 

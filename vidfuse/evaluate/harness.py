@@ -235,16 +235,23 @@ def _generate(
     return np.concatenate(outs)
 
 
+def _digit(x: Any) -> int:
+    """A target's digit: a whole number (or its numeral as text); ``true`` or ``3.7`` is refused, not read as 1 or 3."""
+    if isinstance(x, bool) or not isinstance(x, (int, str)) or isinstance(x, str) and not x.strip().isdecimal():
+        raise InputError(f"a target's digit is a whole number 0-9; got {json.dumps(x)}")
+    return int(x)
+
+
 def _target(t: dict[str, Any]) -> dict[str, list]:
     """A target as lists; a level-1 shorthand ``{"digit": 3, "colour": "red", "motion": "left"}`` is accepted."""
     if "digits" in t:
         out = {
-            "digits": [int(d) for d in t["digits"]],
+            "digits": [_digit(d) for d in t["digits"]],
             "colours": list(t.get("colours") or ["white"] * len(t["digits"])),
             "motions": list(t["motions"]),
         }
     elif "digit" in t:
-        out = {"digits": [int(t["digit"])], "colours": [t.get("colour") or "white"], "motions": [t["motion"]]}
+        out = {"digits": [_digit(t["digit"])], "colours": [t.get("colour") or "white"], "motions": [t["motion"]]}
     else:
         raise InputError(f"a target needs 'digits', 'colours', 'motions' (or 'digit', 'colour', 'motion'); got {t}")
     for key in ("colours", "motions"):  # "Red", " left ": the same labels
@@ -420,16 +427,20 @@ def read_captions_file(path: str | os.PathLike) -> tuple[list[str], list[dict[st
             continue
         try:
             row = json.loads(line)
-            captions.append(str(row["caption"]))
+            if not isinstance(row["caption"], str) or not row["caption"].strip():
+                raise InputError(f"{path}:{i}: the caption is empty or not text: write what the clip should show")
+            captions.append(row["caption"])
             each = row["digits"] if "digits" in row else [row]  # two digits: [{digit, colour, motion}, …]
             targets.append(
                 {
-                    "digits": [int(d["digit"]) for d in each],
+                    "digits": [d["digit"] for d in each],
                     "colours": [d.get("colour") or "white" for d in each],  # unnamed: white, as in training
                     "motions": [d["motion"] for d in each],
                     "group": row.get("lang", ""),
                 }
             )
+        except InputError:
+            raise
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(
                 f"{path}:{i}: expected a JSON object with caption, digit, colour and motion (or digits: a list of "

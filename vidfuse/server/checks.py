@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from vidfuse.data.durations import length_asked
+from vidfuse.data.tokenizer import CUT_HINT
 from vidfuse.errors import InputError
 from vidfuse.inputs import ONE_PASS_GUIDANCE
 from vidfuse.server.schemas import DIFFUSERS_ONLY, PROMPT_ONLY, SCRIPT_ONLY, LimitError, Limits, VideoRequest
@@ -122,7 +123,8 @@ def check_request(
             try:
                 tokenizer.encode([prompt])
             except InputError as e:
-                raise LimitError("max_text_len", chosen.max_text_len, f"{e} (the model's max_text_len)") from None
+                said = str(e).replace(CUT_HINT, "")  # the service cuts nothing: --truncate is the command line's
+                raise LimitError("max_text_len", chosen.max_text_len, f"{said} (the model's max_text_len)") from None
         if req.guidance_scale is not None and req.guidance_scale > limits.max_guidance_scale:
             raise LimitError(
                 "max_guidance_scale",

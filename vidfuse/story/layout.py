@@ -20,12 +20,14 @@ clip and the crossfade's few full-size frames, whatever the story's length.
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
 
 from vidfuse.config import offset_seed
+from vidfuse.data.durations import LengthOverriddenWarning
 from vidfuse.errors import InputError
 from vidfuse.story.timeline import SceneRender, fade_frames
 
@@ -98,6 +100,12 @@ def scene_clip(pipe, prompt: str, need: int, *, frames: int | None, seed: int | 
     the whole scene (to :data:`MAX_GENERATED_FRAMES`) from a model that makes long clips in one call; else
     the model's native length, continued from its last frame (``image=``) by further calls while the model
     can (``continues_from_last_frame``). A shorter clip plays forwards and backwards (:func:`_pingpong`)."""
+    with warnings.catch_warnings():  # the scene's length is the narration's, whatever its prompt says in words
+        warnings.simplefilter("ignore", LengthOverriddenWarning)
+        return _scene_clip(pipe, prompt, need, frames=frames, seed=seed, options=options)
+
+
+def _scene_clip(pipe, prompt: str, need: int, *, frames: int | None, seed: int | None, options: dict) -> np.ndarray:
     cap = min(need, MAX_GENERATED_FRAMES)
     if frames is not None:
         return pipe(prompt, num_frames=min(frames, cap), seed=seed, **options)[0]
