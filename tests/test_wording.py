@@ -586,3 +586,46 @@ def test_a_pinyin_slip_or_a_loose_pair_never_changes_a_grammar_caption():
             for _ in range(300):
                 caption = make(sample_attributes(rng, "train", 1), lang, rng).lower()
                 assert say_plainly(caption) == caption
+
+
+@pytest.mark.parametrize(
+    "text, read",
+    [
+        # round 15 (the two-digit battery's dev half): a start beside "descends"/"ascends", 从顶上/从底下, a colour
+        # between "make" and its digit, thanks after a Chinese request
+        ("a yellow 3 slowly descends from the top", "a yellow 3 slowly descends"),
+        ("a yellow 3 ascends from the bottom", "a yellow 3 ascends"),
+        ("a 3 comes from the top", "a 3 comes from the top"),  # the place is the only motion said: it stays
+        ("黄色的3从顶上掉下来", "黄色的3掉下来"),
+        ("黄色的3从底下升上来", "黄色的3升上来"),
+        ("make cyan 0 move left", "make the cyan 0 move left"),
+        ("make yellow three fall", "make the yellow three fall"),
+        ("make cyan the background", "make cyan the background"),  # no digit: nothing to give "the"
+        ("黄色3下滑，拜托了", "黄色3下滑"),
+        ("黄色3往下滑，拜托啦！", "黄色3往下滑"),
+        ("黄色3往下滑，谢谢！", "黄色3往下滑，谢谢！"),  # the grammar teaches it
+        ("黄色3右滑 白色4下滑 拜托了", "黄色3右滑 白色4下滑"),
+        ("拜托了", "拜托了"),  # nothing else: kept as written
+        ("谢谢你的3往左走", "谢谢你的3往左走"),  # not a clause of thanks
+    ],
+)
+def test_round_15_wordings(text, read):
+    assert model_text(text) == read
+
+
+@pytest.mark.parametrize(
+    "prompt, clauses",
+    [
+        (
+            "please show a yellow three moving side to side as well as a white four moving upward.",
+            ["please show a yellow three moving side to side", "a white four moving upward"],
+        ),
+        ("黄色3右滑，白色4下滑", ["黄色3右滑", "白色4下滑"]),  # 4下滑 is the 4 sliding down, not "four times"
+        ("红色的3下沉，蓝色的7往左", ["红色的3下沉", "蓝色的7往左"]),
+        ("让红色的3跳4下", None),  # 跳4下: jump four times, one digit
+    ],
+)
+def test_round_15_splits(prompt, clauses):
+    from vidfuse.data.clauses import subject_clauses
+
+    assert subject_clauses(prompt) == clauses

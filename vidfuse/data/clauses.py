@@ -6,9 +6,9 @@ draws each clause with the same model and stacks the clips (:mod:`vidfuse.models
 is comes from the words only, in English and Chinese, after NFKC:
 
 1. **Pieces.** The prompt is cut at clause boundaries: punctuation (also / + — and, in Chinese, a space),
-   "and", "while", "whereas", "as", "meanwhile", "but", "then", "with", "beside (it)", "next to"; in Chinese
-   ，；。：、和 与 跟 而 同时 另外 然后 还有(个) 旁边有 再加, and 再 before a verb of drawing or placing (再画, 再让,
-   再来一个), and between the items of a list with nothing between them (一个三一个七). "and" between two
+   "and", "while", "whereas", "as well as", "as", "meanwhile", "but", "then", "with", "beside (it)", "next to";
+   in Chinese ，；。：、和 与 跟 而 同时 另外 然后 还有(个) 旁边有 再加, and 再 before a verb of drawing or placing
+   (再画, 再让, 再来一个), and between the items of a list with nothing between them (一个三一个七). "and" between two
    direction words ("up and down", "to the left and to the right", "back and forth"), "left/right" and 和
    between two (左和右) are not boundaries.
 2. **Groups.** A piece that names a digit (:func:`vidfuse.data.subjects.digits_asked`) starts a group;
@@ -62,7 +62,7 @@ _EN_DIRECTIONS = (
 ).split()
 _ZH_DIRECTIONS = "左右上下前后来去东西南北"
 _EN_BOUNDARY = (
-    r"\b(?:and|while|whilst|whereas|as|meanwhile|but|then|plus|(?:next\s+to|beside|besides|alongside|along\s+with"
+    r"\b(?:and|while|whilst|whereas|as\s+well\s+as|as|meanwhile|but|then|plus|(?:next\s+to|beside|besides|alongside|along\s+with"
     r"|together\s+with|accompanied\s+by|with)(?:\s+it)?)\b"
 )
 _ZH_BOUNDARY = (
@@ -407,7 +407,7 @@ def _pieces(text: str) -> list[tuple[str, str]]:
     """``text`` cut at clause boundaries (rule 1): each piece, stripped, with the boundary after it (empty
     pieces dropped)."""
     kept = _EN_PAIR.sub(_keep_and, text)
-    kept = re.sub(r"(?i)\b(?:as\s+well\s+as|such\s+as|as\s+if|as\s+though|the\s+same\s+as)\b", _protect, kept)
+    kept = re.sub(r"(?i)\b(?:such\s+as|as\s+if|as\s+though|the\s+same\s+as)\b", _protect, kept)
     kept = _ZH_PAIR.sub(lambda m: m.group(1) + "\x01", kept)
     kept = _SLASH_PAIR.sub(lambda m: m.group(1) + "\x03", kept)  # "left/right": one motion
     out, start = [], 0

@@ -87,7 +87,7 @@ _ONE_BEFORE = frozenset(
 _ONE_NOT_BEFORE = frozenset("of more another after by at".split()) | _EN_COLOURS
 _ZH_PAIRED = "上下左右前后来去进退东西南北高低大小动静快慢"  # 一上一下: a pattern, not two ones
 _ZH_AND = frozenset("和与跟及、同")
-_ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
+_ZH_DOWN = "降落移来去方面边滑沉坠"  # 三下降, 白色4下滑 are "3 goes down", "4 slides down"; 三下 alone is "three times"
 _EN_MEASURE_BEFORE = frozenset(
     "speed pace rate level size scale zoom factor length duration every each frame step loop take version part "
     "scene shot clip page round chapter episode".split()

@@ -389,16 +389,20 @@ def bare_directions(text: str) -> str:
 
 
 # a bare digit between "make"/"let"/"have" and a verb of moving: "make 3 go left" (of ten digits × two seeds 75% right,
-# "make the 3 go left" 95%), "make five fall" (40%; with "the" 90%), "make 3 go left in green" (50%; 100%)
+# "make the 3 go left" 95%), "make five fall" (40%; with "the" 90%), "make 3 go left in green" (50%; 100%), also
+# with its colour before it: "make cyan 0 move left" (60%, read as a bounce; "make the cyan 0 move left" 100%)
+_COLOUR_ALT = "|".join(sorted(EN_COLOUR_WORDS, key=len, reverse=True))
+_BARE_VERB_ALT = "|".join(sorted(EN_BARE_VERBS, key=len, reverse=True))
 _MAKE_DIGIT = re.compile(
-    rf"\b((?:make|makes|let|lets|have|has|get|gets)\s+)(?=(?:[0-9]|{'|'.join(EN_NUMBERS)})\s+"
-    rf"(?:{'|'.join(sorted(EN_BARE_VERBS, key=len, reverse=True))})\b)"
+    rf"\b((?:make|makes|let|lets|have|has|get|gets)\s+)"
+    rf"(?=(?:(?:{_COLOUR_ALT})\s+)?(?:[0-9]|{'|'.join(EN_NUMBERS)})\s+(?:{_BARE_VERB_ALT})\b)"
 )
 
 
 def article_after_make(text: str) -> str:
     """``text`` (lower case) with a bare digit after "make", "let" or "have" and before a verb of moving given
-    "the": "make 3 go left in green" → "make the 3 go left in green"."""
+    "the": "make 3 go left in green" → "make the 3 go left in green", "make cyan 0 move left" → "make the cyan 0
+    move left"."""
     return _MAKE_DIGIT.sub(r"\1the ", text)
 
 
@@ -411,7 +415,8 @@ _EN_PLACE = re.compile(  # the phrase whole (an atomic group), then what may not
     r"(?!\s*(?:to|toward|towards|into|and|or|direction|directions|way|hand|of)\b|[\s-]*(?:ward|wards)\b)"
 )
 _ZH_SIDES = (
-    "顶部|顶端|上方|上面|上边|上端|底部|底端|下方|下面|下边|下端|左边|左侧|左方|左端|右边|右侧|右方|右端|中间|中央|角落"
+    "顶部|顶端|顶上|上方|上面|上边|上端|底部|底端|底下|下方|下面|下边|下端|左边|左侧|左方|左端|右边|右侧|右方|右端|中间|"
+    "中央|角落"
 )
 _ZH_PLACE = re.compile(
     rf"(?>(?:从|在|自)(?:画面|屏幕|视频|图片|画布)?(?:的)?(?:最)?(?:{_ZH_SIDES})(?:开始|出发|出来)?)"
@@ -422,6 +427,7 @@ _ZH_PLACE = re.compile(
 _EN_MOTION = (
     r"\b(?:left|right|up|down|upward|upwards|downward|downwards|leftward|leftwards|rightward|rightwards|sideways|"
     r"rise|rises|rising|fall|falls|falling|sink|sinks|sinking|drop|drops|dropping|climb|climbs|climbing|"
+    r"descend|descends|descending|ascend|ascends|ascending|"
     r"bounce|bounces|bouncing|back and forth|horizontally|vertically)\b"
 )
 _MOTION = re.compile(_EN_MOTION + r"|[左右上下升降落沉]")
@@ -533,6 +539,11 @@ _SIMILE = re.compile(
 _PURPOSE = re.compile(
     r"(?i)^\s*(?:(?:it'?s|this\s+is|that'?s|just|mainly|mostly)\s+)?for\s+(?:my|our|his|her|their|your|a|an|the|some)\b"
 )
+# 拜托了 ("I'm counting on you") after a Chinese request, as a clause of its own or after a space
+# ("白色的4下滑，拜托了": 5 of 20 draws right, without it 20 of 20); the grammar's own "，谢谢" stays (17 of 20)
+_THANKS_ZH = r"拜托(?:了|啦|你了|您了)?[啦呀哈~～!！。]*"
+_ZH_THANKS = re.compile(rf"^\s*{_THANKS_ZH}\s*$")
+_ZH_THANKS_END = re.compile(rf"(?<=[\u4e00-\u9fff\w])\s+{_THANKS_ZH}\s*$")
 # words that point at a digit: a remark holding one is said of that digit ("the other one in a retro style")
 _POINTS = re.compile(r"(?i)\b(?:one|other|another|former|latter|first|second)\b|前者|后者|另|都")
 _MOVING_WORDS = EN_MOTION_WORDS | {"side", "sideways"}
@@ -710,6 +721,7 @@ def drop_nothing_else(text: str) -> str:
     and no digit that was not named before; ``text`` as it is when nothing else would be left."""
     kept, seen = [], set()
     moved = False  # whether what was kept since the last digit says how it moves
+    text = _ZH_THANKS_END.sub("", text)  # "白色4下滑 拜托了": a space ends a Chinese clause
     pieces = _clauses(re.sub(r" {2,}", " ", drop_style_fields(_BITS.sub("", text))), "—–")
     for k, (piece, sep) in enumerate(pieces):
         named = set(digits_asked(piece).named)
@@ -717,8 +729,8 @@ def drop_nothing_else(text: str) -> str:
             continue
         if _remark(piece) and (_STYLE.search(piece) and not _moves(piece) or _SIMILE.match(piece) and moved):
             continue  # "8-bit style", 简单点就行; "like two elevators passing" after the digit's way
-        if _remark(piece) and _PURPOSE.match(piece) and not _moves(piece):
-            continue  # ", for my kid's homework video"
+        if _remark(piece) and (_PURPOSE.match(piece) and not _moves(piece) or _ZH_THANKS.match(piece)):
+            continue  # ", for my kid's homework video", "，拜托了"
         moved = bool(_DIRECTION.search(piece)) or (moved and not named)  # 浮上来: a way, said loosely
         if _ANY_COLOUR.search(piece) and not says_motion(piece) and named <= seen and len(named) <= 1:
             if not names_colour(piece):  # "the 3 red and the 7 any colour" still says the 3's colour
