@@ -84,7 +84,7 @@ def test_a_binary_file_given_as_text_is_one_line_naming_it(tmp_path):
         (lambda: load_config_file(video), "config file"),
         (lambda: read_captions_file(video), "captions file"),
     ):
-        with pytest.raises(InputError, match=f"{what} .*base.mp4 is not UTF-8 text"):
+        with pytest.raises(InputError, match=f"{what} .*base.mp4 holds a NUL byte at offset 0: it is binary"):
             read()
     bom = tmp_path / "b.txt"
     bom.write_bytes("\ufeffhello".encode())

@@ -607,6 +607,10 @@ def test_a_pinyin_slip_or_a_loose_pair_never_changes_a_grammar_caption():
         ("黄色3右滑 白色4下滑 拜托了", "黄色3右滑 白色4下滑"),
         ("拜托了", "拜托了"),  # nothing else: kept as written
         ("谢谢你的3往左走", "谢谢你的3往左走"),  # not a clause of thanks
+        # the review of the round: 顶上 and 底下 inside longer words stay whole (黄色的5边缘落下 named no digit)
+        ("黄色的5从顶上边缘落下", "黄色的5从顶上边缘落下"),
+        ("红色的3在顶上方往左移", "红色的3在顶上方往左移"),
+        ("黄色的5在底下方左右晃", "黄色的5在底下方左右晃"),
     ],
 )
 def test_round_15_wordings(text, read):
@@ -623,9 +627,22 @@ def test_round_15_wordings(text, read):
         ("黄色3右滑，白色4下滑", ["黄色3右滑", "白色4下滑"]),  # 4下滑 is the 4 sliding down, not "four times"
         ("红色的3下沉，蓝色的7往左", ["红色的3下沉", "蓝色的7往左"]),
         ("让红色的3跳4下", None),  # 跳4下: jump four times, one digit
+        # the review of the round: after a verb of repeating, 三下滑 is "three times, then slides"
+        ("红色的3往左滑，蓝色的7跳三下滑到右边", ["红色的3往左滑", "蓝色的7跳三下滑到右边"]),
+        ("红色的7跳了3下滑到左边，蓝色的1往上", ["红色的7跳了3下滑到左边", "蓝色的1往上"]),
+        ("红色的5敲三下沉下去，蓝色的2往右", ["红色的5敲三下沉下去", "蓝色的2往右"]),
+        ("红色的7跳三下滑向左边", None),
+        ("一个白色的8在顶上边上下跳，一个红色的1往右", ["一个白色的8在顶上边上下跳", "一个红色的1往右"]),
     ],
 )
 def test_round_15_splits(prompt, clauses):
     from vidfuse.data.clauses import subject_clauses
 
     assert subject_clauses(prompt) == clauses
+
+
+@pytest.mark.parametrize("prompt", ["让红色的3跳4下滑到左边", "蓝色的8摇晃三下坠落", "红色的6点了三下坠下来"])
+def test_a_count_of_times_before_a_slide_is_no_second_digit(prompt):
+    from vidfuse.data.subjects import digits_asked
+
+    assert len(digits_asked(model_text(prompt)).named) == 1

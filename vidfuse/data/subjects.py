@@ -87,7 +87,21 @@ _ONE_BEFORE = frozenset(
 _ONE_NOT_BEFORE = frozenset("of more another after by at".split()) | _EN_COLOURS
 _ZH_PAIRED = "上下左右前后来去进退东西南北高低大小动静快慢"  # 一上一下: a pattern, not two ones
 _ZH_AND = frozenset("和与跟及、同")
-_ZH_DOWN = "降落移来去方面边滑沉坠"  # 三下降, 白色4下滑 are "3 goes down", "4 slides down"; 三下 alone is "three times"
+_ZH_DOWN = "降落移来去方面边"  # 三下降 is "3 goes down"; 三下 alone is "three times"
+# 下滑, 下沉, 下坠 after a digit brought in as a subject (白色4下滑, 一个3下沉: the digit going down), not after a verb
+# of repeating (跳三下滑到右边: "jumps three times, slides right")
+_ZH_DOWN_SUBJECT = "滑沉坠"
+_ZH_BEFORE_SUBJECT = "白红紅绿綠蓝藍黄黃青紫粉金银色的个只位颗枚，,。；;：:！!？? \t"
+
+
+def _going_down(before: str, after: str) -> bool:
+    """Whether 下 after a digit begins its going down (三下降, 白色4下滑), where ``before`` is the character before the
+    digit and ``after`` the one after 下; else 下 counts times (跳三下, 跳三下滑到右边)."""
+    return bool(after) and (
+        after in _ZH_DOWN or after in _ZH_DOWN_SUBJECT and (not before or before[-1] in _ZH_BEFORE_SUBJECT)
+    )
+
+
 _EN_MEASURE_BEFORE = frozenset(
     "speed pace rate level size scale zoom factor length duration every each frame step loop take version part "
     "scene shot clip page round chapter episode".split()
@@ -251,7 +265,7 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
         after = _next_words(tokens, i, 1)
         nxt = after[0] if after else ""
         raw = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if raw == "下" and i + 2 < len(tokens) and tokens[i + 2] in _ZH_DOWN:
+        if raw == "下" and i + 2 < len(tokens) and _going_down(tokens[i - 1] if i else "", tokens[i + 2]):
             raw = ""  # 1下降, 1 下移: the digit, going down
         zh_before = "".join(tokens[max(0, i - 3) : i])
         unit = (
@@ -426,7 +440,7 @@ def _chinese(text: str, name, counts: list[int]) -> None:
             continue
         v = _ZH_VALUE[c]
         nxt = masked[i + 1] if i + 1 < len(masked) else ""
-        if nxt == "下" and masked[i + 2 : i + 3] and masked[i + 2] in _ZH_DOWN:
+        if nxt == "下" and _going_down(masked[i - 1 : i], masked[i + 2 : i + 3]):
             nxt = ""  # 三下降: the digit, going down
         if nxt in _ZH_MEASURE:
             if v >= 2 and _digit_follows(masked, i + 2):

@@ -415,8 +415,8 @@ _EN_PLACE = re.compile(  # the phrase whole (an atomic group), then what may not
     r"(?!\s*(?:to|toward|towards|into|and|or|direction|directions|way|hand|of)\b|[\s-]*(?:ward|wards)\b)"
 )
 _ZH_SIDES = (
-    "顶部|顶端|顶上|上方|上面|上边|上端|底部|底端|底下|下方|下面|下边|下端|左边|左侧|左方|左端|右边|右侧|右方|右端|中间|"
-    "中央|角落"
+    "顶部|顶端|顶上(?![边方面头那部端])|上方|上面|上边|上端|底部|底端|底下(?![边方面头那部端])|下方|下面|下边|下端|左边|"
+    "左侧|左方|左端|右边|右侧|右方|右端|中间|中央|角落"
 )
 _ZH_PLACE = re.compile(
     rf"(?>(?:从|在|自)(?:画面|屏幕|视频|图片|画布)?(?:的)?(?:最)?(?:{_ZH_SIDES})(?:开始|出发|出来)?)"
