@@ -646,3 +646,37 @@ def test_a_count_of_times_before_a_slide_is_no_second_digit(prompt):
     from vidfuse.data.subjects import digits_asked
 
     assert len(digits_asked(model_text(prompt)).named) == 1
+
+
+@pytest.mark.parametrize(
+    "prompt, clauses",
+    [
+        # round 15b: the digit 1 as a word after a colour of its own, then how it moves
+        (
+            "could you please make a white one go upwards and a blue zero go to the right",
+            ["could you please make a white one go upwards", "a blue zero go to the right"],
+        ),
+        (
+            "quick request: white one to the right, blue nine to the left.",
+            ["white one to the right", "blue nine to the left"],
+        ),
+        (
+            "have a green zero fall and a cyan one rise at the same time.",
+            ["have a green zero fall", "a cyan one rise at the same time"],
+        ),
+        ("绿色一：向右。青色六：上下。", ["绿色1，向右", "青色六，上下"]),
+        ("青色一做水平来回运动；红色九稳稳地往上升。", ["青色1做水平来回运动", "红色九稳稳地往上升"]),
+        # a pronoun stays one: the colour was a digit's already, or digits named without colours take it
+        ("a blue four and a red four; the blue one goes up", ["a blue four, goes up", "a red four, goes up"]),
+        ("a 3 and a 7, red one up, blue one left", ["a 3, up", "a 7, left"]),  # as before the round
+        (
+            "two sevens: a yellow one sliding left and a red one sliding right",
+            ["seven, yellow, sliding left", "seven, red, sliding right"],
+        ),
+        ("颜色一样的3和7往左", ["颜色一样的3，往左", "7往左"]),
+    ],
+)
+def test_round_15b_the_digit_1_as_a_word_after_its_colour(prompt, clauses):
+    from vidfuse.data.clauses import subject_clauses
+
+    assert subject_clauses(model_text(prompt)) == clauses

@@ -37,7 +37,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from vidfuse.data.paraphrase import EN_COLOUR_WORDS  # the shades the encoder is taught
+from vidfuse.data.paraphrase import EN_BARE_VERBS, EN_COLOUR_WORDS  # the shades the encoder is taught
 
 __all__ = ["COUNT_WORDS", "COUNTED_NOUNS", "DigitsAsked", "EN_COLOUR_NAMES", "digits_asked", "introduced_digits"]
 
@@ -320,6 +320,11 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
                     named(i, 1)
                 elif prev in _EN_COLOURS and nxt in _EN_HEADINGS and last_digit < 0 and not any(counts):
                     named(i, 1)  # "blue one up / cyan eight …": before any digit or count, no pronoun but the 1
+                elif prev in _EN_COLOURS and nxt in _ONE_THEN_MOVES and None not in colours_named and not any(counts):
+                    # a colour no digit had, then how it moves: "make a white one go upwards and a blue zero go
+                    # right", "a cyan one that glides", "white one to the right" (the pronoun takes a colour said,
+                    # or gives one to a digit named without: "a 3 and a 7, red one up, blue one left")
+                    named(i, 1)
                 elif _one_is_digit(prev, nxt):  # "a red one": the digit 1 if nothing else is named, else "a red 3,
                     maybe_one.append(_en_colour(tokens, i))  # a big one" means the 3
             elif t in ("oh", "nought", "naught") and prev not in _DIGIT_NOUNS and not beside_digit:
@@ -394,6 +399,14 @@ def _one_is_digit(prev: str, nxt: str) -> bool:
     not before a noun ("a yellow one is sliding", "a big one in white"; not "one blue digit", "one of")."""
     return (prev in _ONE_BEFORE or prev in _EN_COLOURS) and nxt not in _DIGIT_NOUNS and nxt not in _ONE_NOT_BEFORE
 
+
+# what may follow "<colour> one" when it is the digit 1 and not a pronoun: a verb of moving in its bare form (after
+# make / let / have), "that …", a modal, or a way to go
+_ONE_THEN_MOVES = (
+    EN_BARE_VERBS
+    | frozenset("shake wiggle sway come that which who should will must can to".split())
+    | frozenset("upwards downwards leftwards rightwards sideways up down left right upward downward".split())
+)
 
 _POSSESSIVE = frozenset("my our your his her their".split())
 
