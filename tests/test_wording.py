@@ -656,9 +656,15 @@ def test_a_count_of_times_before_a_slide_is_no_second_digit(prompt):
             "could you please make a white one go upwards and a blue zero go to the right",
             ["could you please make a white one go upwards", "a blue zero go to the right"],
         ),
+        # the review of the round: "the <colour> one" and a bare "<colour> one" point at a digit said elsewhere
         (
-            "quick request: white one to the right, blue nine to the left.",
-            ["white one to the right", "blue nine to the left"],
+            "red one to the left is a 3, blue one to the right is a 7",
+            ["red to the left is a 3", "blue to the right is a 7"],  # as before the round
+        ),
+        ("the red one should go up and the blue one should go left: they are a 3 and a 7", None),
+        (
+            "a gray 4 and a white 8: the grey one to the left, the white one to the right",
+            ["a gray 4, to the left", "a white 8, to the right"],
         ),
         (
             "have a green zero fall and a cyan one rise at the same time.",
@@ -674,6 +680,8 @@ def test_a_count_of_times_before_a_slide_is_no_second_digit(prompt):
             ["seven, yellow, sliding left", "seven, red, sliding right"],
         ),
         ("颜色一样的3和7往左", ["颜色一样的3，往左", "7往左"]),
+        ("一个3，变成蓝色一从画面左边出来就往右走", None),  # 一…就: "as soon as"
+        ("红色3往左，绿色一跟着它", None),
     ],
 )
 def test_round_15b_the_digit_1_as_a_word_after_its_colour(prompt, clauses):

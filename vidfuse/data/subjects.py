@@ -320,10 +320,18 @@ def _english(tokens: list[str], name, counts: list[int], maybe_one: list) -> Non
                     named(i, 1)
                 elif prev in _EN_COLOURS and nxt in _EN_HEADINGS and last_digit < 0 and not any(counts):
                     named(i, 1)  # "blue one up / cyan eight …": before any digit or count, no pronoun but the 1
-                elif prev in _EN_COLOURS and nxt in _ONE_THEN_MOVES and None not in colours_named and not any(counts):
-                    # a colour no digit had, then how it moves: "make a white one go upwards and a blue zero go
-                    # right", "a cyan one that glides", "white one to the right" (the pronoun takes a colour said,
-                    # or gives one to a digit named without: "a 3 and a 7, red one up, blue one left")
+                elif (
+                    prev in _EN_COLOURS
+                    and i > 1
+                    and tokens[i - 2] in ("a", "an")
+                    and nxt in _ONE_THEN_MOVES
+                    and None not in colours_named
+                    and not any(counts)
+                ):
+                    # "a" and a colour no digit had, then how it moves: "make a white one go upwards and a blue zero
+                    # go right", "a cyan one that glides". Not after "the" or no article ("the red one should go up
+                    # …: they are a 3 and a 7", "red one to the left is a 3"), and not where a digit named before has
+                    # no colour ("a 3 and a 7, red one up, blue one left"): there "one" points at a digit
                     named(i, 1)
                 elif _one_is_digit(prev, nxt):  # "a red one": the digit 1 if nothing else is named, else "a red 3,
                     maybe_one.append(_en_colour(tokens, i))  # a big one" means the 3

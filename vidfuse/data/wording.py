@@ -654,9 +654,9 @@ _ONE_KEY = re.compile(rf"(?i)({_RECORD_START})one(?=\s*:)")
 # which the split did not read as one (not 一直, 颜色一样, 一上一下)
 _ZH_ONE = re.compile(
     rf"(?<=[个只位颗枚色{ZH_COLOUR_CHARS}])(?<!颜色)(?<!一[{ZH_COLOUR_CHARS}])一"
-    # what it is or how it moves next: 白色一和蓝色九, 青色一做…, 绿色一：向右
-    rf"(?=[是在往向朝从做稳慢缓匀轻：:和与跟及、{ZH_COLOUR_CHARS}]|左右|上下)"
-    r"(?![^，,。；;]*一)"  # not 一红一蓝, 一往左一往右: one and the other
+    # what it is or how it moves next: 白色一和蓝色九, 青色一做…, 绿色一：向右 (not 跟/与: 绿色一跟着它)
+    rf"(?=[是在往向朝从做稳慢缓匀轻：:和、{ZH_COLOUR_CHARS}]|左右|上下)"
+    r"(?![^，,。；;]*[一就])"  # not 一红一蓝, 一往左一往右 (one and the other), nor 一…就 ("as soon as")
 )
 # "One: …, the other: …", "One: the green one …": "one" is one of the digits, not the digit 1
 _ONE_OF_THEM = re.compile(r"(?i)\b(?:the\s+other|another|the\s+second|second)\s*:|\bone\s*:[^.;|\n]*\bone\b")
