@@ -411,9 +411,7 @@ def _one_is_digit(prev: str, nxt: str) -> bool:
 # what may follow "<colour> one" when it is the digit 1 and not a pronoun: a verb of moving in its bare form (after
 # make / let / have), "that …", a modal, or a way to go
 _ONE_THEN_MOVES = (
-    EN_BARE_VERBS
-    | frozenset("shake wiggle sway come that which who should will must can to".split())
-    | frozenset("upwards downwards leftwards rightwards sideways up down left right upward downward".split())
+    EN_BARE_VERBS | frozenset("shake wiggle sway come that which who should will must can to".split()) | _EN_HEADINGS
 )
 
 _POSSESSIVE = frozenset("my our your his her their".split())

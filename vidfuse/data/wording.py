@@ -83,10 +83,11 @@ _EN_SHADES = {
     "white": "ivory silver silvery",
 }
 _EN_SHADE = {w: c for c, words in _EN_SHADES.items() for w in words.split() if w not in EN_COLOUR_WORDS}
+_COLOUR_ALT = "|".join(sorted(EN_COLOUR_WORDS, key=len, reverse=True))  # the taught colour words, longest first
 SHADE_WORDS = frozenset(_EN_SHADE)  # the English shades name_shades reads through their palette colour
 _EN_SHADE_RE = re.compile(
     rf"\b({'|'.join(sorted(_EN_SHADE, key=len, reverse=True))})\b(?:[\s-]+(?:coloured|colored))?"
-    rf"(?![\s-]+(?:{'|'.join(sorted(set(EN_COLOUR_WORDS), key=len, reverse=True))})\b)"
+    rf"(?![\s-]+(?:{_COLOUR_ALT})\b)"
 )
 # Chinese shades the grammar does not teach, written as a taught shade of the same colour (藏青 is navy, a blue); 粉
 # and 银 only as colours (粉色, 粉的, 粉3, 粉数字; not 粉笔 "chalk" or 银河 "galaxy")
@@ -134,7 +135,7 @@ _EN_THING_COLOUR = re.compile(
 )
 # a colour word after a hyphened thing ("banana-yellow", "canary-yellow"): the hyphen read as no space ("a
 # banana-yellow 5" drew a magenta 5 every time, "a banana yellow 5" a yellow one; the grammar teaches "canary yellow")
-_HYPHEN_COLOUR = re.compile(rf"\b([a-z]+)-(?=(?:{'|'.join(sorted(set(EN_COLOUR_WORDS), key=len, reverse=True))})\b)")
+_HYPHEN_COLOUR = re.compile(rf"\b([a-z]+)-(?=(?:{_COLOUR_ALT})\b)")
 _ZH_THINGS = [
     (re.compile(r"(?:香蕉|柠檬|向日葵|金丝雀)色"), "黄色"),
     (re.compile(r"(?:草莓|樱桃|番茄|西红柿)色"), "红色"),
@@ -391,7 +392,6 @@ def bare_directions(text: str) -> str:
 # a bare digit between "make"/"let"/"have" and a verb of moving: "make 3 go left" (of ten digits × two seeds 75% right,
 # "make the 3 go left" 95%), "make five fall" (40%; with "the" 90%), "make 3 go left in green" (50%; 100%), also
 # with its colour before it: "make cyan 0 move left" (60%, read as a bounce; "make the cyan 0 move left" 100%)
-_COLOUR_ALT = "|".join(sorted(EN_COLOUR_WORDS, key=len, reverse=True))
 _BARE_VERB_ALT = "|".join(sorted(EN_BARE_VERBS, key=len, reverse=True))
 _MAKE_DIGIT = re.compile(
     rf"\b((?:make|makes|let|lets|have|has|get|gets)\s+)"
