@@ -154,3 +154,17 @@ def test_a_length_that_is_no_length_is_refused_not_read_as_another(prompt, match
 def test_a_number_inside_another_token_is_no_length():
     assert length_asked("a red 3 moving left for 1e9 frames") is None  # not "9 frames"
     assert length_asked("a red 3, 3-4 seconds").seconds == 4  # a range still takes its upper end
+
+
+def test_a_prompt_that_states_two_lengths_uses_the_first_says_so_and_reads_neither():
+    """A review: the second length stayed in what the model read ("for 5 seconds": its 5 could be drawn)."""
+    asked = length_asked("a red 3 moving left for 3 seconds, then for 5 seconds")
+    assert (asked.seconds, [o.seconds for o in asked.others]) == (3.0, [5.0])
+    assert model_text("a red 3 moving left for 3 seconds, then for 5 seconds") == "a red 3 moving left, then"
+    assert model_text("红色的3向左移动，持续3秒，大概5秒") == "红色的3向左移动"
+    pipe = tiny_pipeline("anchor")
+    with pytest.warns(LengthWarning, match=r"states more than one length \(24 frames, then 40 frames\): the first"):
+        assert pipe("a red 3 for 3 seconds, no, for 5 seconds", seed=0).shape[1] == 24
+    with warnings.catch_warnings():  # the same length twice: nothing to say
+        warnings.simplefilter("error", LengthWarning)
+        assert pipe("a red 3 for 2 seconds, 2 seconds long", seed=0).shape[1] == 16

@@ -255,6 +255,22 @@ class TextToVideoPipeline:
             n = MAX_FRAMES
         return n
 
+    def _lengths_said_twice(self, asked: list, *, fps: float | None = None, stacklevel: int = 1) -> None:
+        """A :class:`LengthWarning` for a prompt that states more than one length ("for 3 seconds … for 5
+        seconds"): the first is the one asked for (all are taken out of what the model reads)."""
+        fps = self.fps if fps is None else float(fps)
+        for i, a in enumerate(asked):
+            if a is not None and a.others_differ(fps):
+                which = "the prompt" if len(asked) == 1 else f"prompt #{i}"
+                said = ", ".join(f"{n} frames" for n in a.others_differ(fps))
+                warnings.warn(
+                    LengthWarning(
+                        f"{which} states more than one length ({a.num_frames(fps)} frames, then {said}): the first "
+                        f"is used — say one length, or give --frames"
+                    ),
+                    stacklevel=stacklevel + 2,
+                )
+
     def _option_over_words(self, asked: list, num_frames: int, *, fps: float | None = None, stacklevel: int = 1):
         """A :class:`LengthWarning` where a prompt states a length in words other than ``num_frames`` given as an
         option: the option wins, said rather than silently (a review found "for 3 seconds" with --frames 16 quietly
@@ -483,6 +499,7 @@ class TextToVideoPipeline:
 
             check_fps(fps)
         asked = [length_asked(p) for p in prompts]
+        self._lengths_said_twice(asked, fps=fps, stacklevel=2)
         # what is drawn: a stated length is an option
         prompts = [self._spelled(model_text(p, a)) for p, a in zip(prompts, asked)]
         given = num_frames

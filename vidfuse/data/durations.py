@@ -83,15 +83,20 @@ _ZH = re.compile(
 @dataclass(frozen=True)
 class LengthAsked:
     """A length found in a prompt: ``seconds`` or ``frames`` (one of them), and ``text``, the prompt without
-    the phrase."""
+    the phrase (nor any other length phrase); ``others``, the further lengths it states, in order."""
 
     seconds: float | None
     frames: int | None
     text: str
+    others: tuple[LengthAsked, ...] = ()
 
     def num_frames(self, fps: float) -> int:
         """The length in frames at ``fps`` (at least 1)."""
         return self.frames if self.frames is not None else max(1, round(self.seconds * fps))
+
+    def others_differ(self, fps: float) -> list[int]:
+        """The further lengths, in frames at ``fps``, that are not this one (the first wins)."""
+        return [n for n in dict.fromkeys(o.num_frames(fps) for o in self.others) if n != self.num_frames(fps)]
 
 
 def _zh_int(s: str) -> int | None:
@@ -138,8 +143,25 @@ def _plural_digit(text: str, m: re.Match) -> bool:
     return m.group("unit") == "s" and len(m.group("n")) == 1 and bool(_PLURAL_BEFORE.search(text[: m.start("n")]))
 
 
+_MAX_LENGTHS = 4  # length phrases taken out of one prompt
+
+
 def length_asked(prompt: str) -> LengthAsked | None:
-    """The first clip length ``prompt`` states, or None (see the module docstring)."""
+    """The first clip length ``prompt`` states, or None (see the module docstring); any further ones are taken out
+    of its text too ("for 3 seconds … for 5 seconds": the 5 would be drawn as a digit) and kept in ``others``."""
+    first = _one_length(prompt)
+    if first is None:
+        return None
+    others: list[LengthAsked] = []
+    text = first.text
+    while len(others) < _MAX_LENGTHS - 1 and (more := _one_length(text)) is not None and more.text != text:
+        others.append(more)
+        text = more.text
+    return LengthAsked(first.seconds, first.frames, text, tuple(others)) if others else first
+
+
+def _one_length(prompt: str) -> LengthAsked | None:
+    """The first clip length ``prompt`` states, with the prompt without it."""
     text = unicodedata.normalize("NFKC", prompt)
     found = []
     for pattern in (_EN, _ZH):
