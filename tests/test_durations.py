@@ -76,6 +76,7 @@ def test_the_pipeline_makes_the_stated_length_unless_told_otherwise():
     with warnings.catch_warnings():  # a story's scene is as long as its narration, whatever its prompt says
         warnings.simplefilter("error", LengthWarning)
         assert len(scene_clip(pipe, "a red 3 moves up for 2 seconds", 20, frames=None, seed=0, options={})) == 20
+        assert len(scene_clip(pipe, "a red 3 for 2 seconds, no, 5 seconds", 20, frames=None, seed=0, options={})) == 20
     with pytest.warns(LengthWarning, match=r"different clip lengths \(#0: 24 frames, #1: none\)"):
         assert pipe(["a red 3 for 3 seconds", "a blue 7"], seed=0).shape[1] == native
     with pytest.warns(LengthWarning, match="at most 512 frames"):

@@ -260,9 +260,10 @@ class TextToVideoPipeline:
         seconds"): the first is the one asked for (all are taken out of what the model reads)."""
         fps = self.fps if fps is None else float(fps)
         for i, a in enumerate(asked):
-            if a is not None and a.others_differ(fps):
+            others = a.others_differ(fps) if a is not None else []
+            if others:
                 which = "the prompt" if len(asked) == 1 else f"prompt #{i}"
-                said = ", ".join(f"{n} frames" for n in a.others_differ(fps))
+                said = ", ".join(f"{n} frames" for n in others)
                 warnings.warn(
                     LengthWarning(
                         f"{which} states more than one length ({a.num_frames(fps)} frames, then {said}): the first "

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from vidfuse.config import offset_seed
-from vidfuse.data.durations import LengthOverriddenWarning
+from vidfuse.data.durations import LengthWarning
 from vidfuse.errors import InputError
 from vidfuse.story.timeline import SceneRender, fade_frames
 
@@ -101,7 +101,7 @@ def scene_clip(pipe, prompt: str, need: int, *, frames: int | None, seed: int | 
     the model's native length, continued from its last frame (``image=``) by further calls while the model
     can (``continues_from_last_frame``). A shorter clip plays forwards and backwards (:func:`_pingpong`)."""
     with warnings.catch_warnings():  # the scene's length is the narration's, whatever its prompt says in words
-        warnings.simplefilter("ignore", LengthOverriddenWarning)
+        warnings.simplefilter("ignore", LengthWarning)
         return _scene_clip(pipe, prompt, need, frames=frames, seed=seed, options=options)
 
 
